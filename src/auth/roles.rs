@@ -1,0 +1,250 @@
+//! Roles, posts and scope: who may do what where. Pure rules, no I/O.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+/// A role name, stable in the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 区指挥中心 / 社区建设管理局
+    DistrictAdmin,
+    /// 街道办事处工作人员
+    StreetStaff,
+    /// 社区工作者、支部书记
+    CommunityStaff,
+    /// 小区网格长
+    CompoundLeader,
+    /// 楼栋信息员（五级网格长）
+    BuildingOfficer,
+    /// 职能部门经办人
+    DepartmentHandler,
+    /// 物业公司人员
+    PropertyStaff,
+    /// 居民
+    Resident,
+}
+
+pub const ALL_ROLES: [Role; 8] = [
+    Role::DistrictAdmin,
+    Role::StreetStaff,
+    Role::CommunityStaff,
+    Role::CompoundLeader,
+    Role::BuildingOfficer,
+    Role::DepartmentHandler,
+    Role::PropertyStaff,
+    Role::Resident,
+];
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::DistrictAdmin => "district_admin",
+            Role::StreetStaff => "street_staff",
+            Role::CommunityStaff => "community_staff",
+            Role::CompoundLeader => "compound_leader",
+            Role::BuildingOfficer => "building_officer",
+            Role::DepartmentHandler => "department_handler",
+            Role::PropertyStaff => "property_staff",
+            Role::Resident => "resident",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        ALL_ROLES.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::DistrictAdmin => "区级管理员",
+            Role::StreetStaff => "街道工作人员",
+            Role::CommunityStaff => "社区工作者",
+            Role::CompoundLeader => "小区网格长",
+            Role::BuildingOfficer => "楼栋信息员",
+            Role::DepartmentHandler => "部门经办人",
+            Role::PropertyStaff => "物业人员",
+            Role::Resident => "居民",
+        }
+    }
+
+    /// Roles held at a unit (department, property company) rather than at a grid node.
+    pub fn held_at_unit(self) -> bool {
+        matches!(self, Role::DepartmentHandler | Role::PropertyStaff)
+    }
+
+    /// The grid level a grid-held role sits at, if fixed.
+    pub fn grid_level(self) -> Option<i64> {
+        match self {
+            Role::DistrictAdmin => Some(1),
+            Role::StreetStaff => Some(2),
+            Role::CommunityStaff => Some(3),
+            Role::CompoundLeader => Some(4),
+            Role::BuildingOfficer => Some(5),
+            Role::Resident => Some(5),
+            Role::DepartmentHandler | Role::PropertyStaff => None,
+        }
+    }
+
+    pub fn grants(self, cap: Capability) -> bool {
+        use Capability::*;
+        match self {
+            Role::DistrictAdmin => true,
+            Role::StreetStaff | Role::CommunityStaff => {
+                matches!(cap, ReadGrid | ReadRegistry | WriteRegistry | RevealPersonal | ManageGrid | ReadUnits)
+            }
+            Role::CompoundLeader | Role::BuildingOfficer => matches!(cap, ReadGrid | ReadRegistry | WriteRegistry),
+            Role::DepartmentHandler | Role::PropertyStaff => matches!(cap, ReadGrid | ReadUnits),
+            Role::Resident => matches!(cap, ReadGrid),
+        }
+    }
+}
+
+/// What an action needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capability {
+    ReadGrid,
+    /// Residents and households, masked.
+    ReadRegistry,
+    WriteRegistry,
+    /// See an ID number or phone in full (audited).
+    RevealPersonal,
+    /// Create grid nodes, change boundaries and leaders.
+    ManageGrid,
+    ReadUnits,
+    WriteUnits,
+    ManageUsers,
+    ReadAudit,
+}
+
+/// One post (岗位): a role held at a grid node or at a unit.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Post {
+    pub role: Role,
+    pub grid_code: Option<String>,
+    pub unit_id: Option<Uuid>,
+}
+
+/// The signed-in person and their posts.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub district: String,
+    pub posts: Vec<Post>,
+}
+
+impl Principal {
+    /// May this person use `cap` on the grid node `code` (or anything under it)?
+    /// A grid-held post reaches its node's subtree; a unit-held post reads the whole district's grid.
+    pub fn can(&self, cap: Capability, code: &str) -> bool {
+        self.posts.iter().any(|p| {
+            p.role.grants(cap)
+                && match &p.grid_code {
+                    Some(root) => code.starts_with(root.as_str()),
+                    None => code.starts_with(self.district.as_str()),
+                }
+        })
+    }
+
+    /// May this person use `cap` anywhere at all?
+    pub fn has(&self, cap: Capability) -> bool {
+        self.posts.iter().any(|p| p.role.grants(cap))
+    }
+
+    /// The grid roots this person may use `cap` under, shortest first.
+    pub fn roots(&self, cap: Capability) -> Vec<String> {
+        let mut roots: Vec<String> = self
+            .posts
+            .iter()
+            .filter(|p| p.role.grants(cap))
+            .map(|p| p.grid_code.clone().unwrap_or_else(|| self.district.clone()))
+            .collect();
+        roots.sort_by_key(|r| (r.len(), r.clone()));
+        // Drop roots already covered by a wider one.
+        let mut out: Vec<String> = Vec::new();
+        for r in roots {
+            if !out.iter().any(|o| r.starts_with(o.as_str())) {
+                out.push(r);
+            }
+        }
+        out
+    }
+
+    pub fn role_labels(&self) -> String {
+        let mut labels: Vec<&str> = self.posts.iter().map(|p| p.role.label()).collect();
+        labels.dedup();
+        labels.join("、")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn principal(posts: Vec<(Role, Option<&str>)>) -> Principal {
+        Principal {
+            user_id: Uuid::nil(),
+            username: "u".into(),
+            display_name: "u".into(),
+            district: "411602".into(),
+            posts: posts
+                .into_iter()
+                .map(|(role, g)| Post { role, grid_code: g.map(String::from), unit_id: g.is_none().then(Uuid::nil) })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn role_names_round_trip() {
+        for r in ALL_ROLES {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn scope_is_the_subtree() {
+        let p = principal(vec![(Role::CommunityStaff, Some("411602001001"))]);
+        assert!(p.can(Capability::ReadRegistry, "411602001001"));
+        assert!(p.can(Capability::ReadRegistry, "411602001001003002"));
+        assert!(!p.can(Capability::ReadRegistry, "411602001002"));
+        assert!(!p.can(Capability::ReadRegistry, "411602001"));
+        assert!(!p.can(Capability::ManageUsers, "411602001001"));
+        let d = principal(vec![(Role::DepartmentHandler, None)]);
+        assert!(d.can(Capability::ReadGrid, "411602009"));
+        assert!(!d.can(Capability::ReadRegistry, "411602009"));
+        assert!(!d.can(Capability::ReadGrid, "411603"));
+    }
+
+    #[test]
+    fn several_posts_add_up() {
+        let p = principal(vec![
+            (Role::BuildingOfficer, Some("411602001001001001")),
+            (Role::BuildingOfficer, Some("411602001001001002")),
+            (Role::Resident, Some("411602002001001001")),
+        ]);
+        assert!(p.can(Capability::ReadRegistry, "411602001001001002"));
+        assert!(!p.can(Capability::ReadRegistry, "411602002001001001"));
+        assert!(p.can(Capability::ReadGrid, "411602002001001001"));
+        assert_eq!(p.roots(Capability::ReadRegistry).len(), 2);
+        let wide = principal(vec![(Role::StreetStaff, Some("411602001")), (Role::CommunityStaff, Some("411602001003"))]);
+        assert_eq!(wide.roots(Capability::ReadRegistry), vec!["411602001".to_string()]);
+    }
+
+    proptest! {
+        // A grid-held post never reaches outside its subtree, whatever the role and capability.
+        #[test]
+        fn never_outside_subtree(root in "411602[0-9]{3}([0-9]{3}){0,3}", other in "411602[0-9]{3}([0-9]{3}){0,3}", r in 0usize..8) {
+            let role = ALL_ROLES[r];
+            prop_assume!(!role.held_at_unit());
+            let p = principal(vec![(role, Some(&root))]);
+            for cap in [Capability::ReadGrid, Capability::ReadRegistry, Capability::WriteRegistry, Capability::RevealPersonal, Capability::ManageGrid] {
+                if p.can(cap, &other) {
+                    prop_assert!(other.starts_with(&root));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Storage for users, posts and sessions.
+
+use uuid::Uuid;
+
+use super::{Post, Principal, Role};
+use crate::db::{Db, Tx, new_id, now_ms};
+use crate::{on_pool, on_tx};
+
+pub const COOKIE_TTL_MS: i64 = 12 * 3600 * 1000;
+pub const BEARER_TTL_MS: i64 = 24 * 3600 * 1000;
+
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub district: String,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub disabled: bool,
+}
+
+pub async fn user_by_name(db: &Db, username: &str) -> sqlx::Result<Option<UserRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, UserRow>(
+        "SELECT id, district, username, display_name, password_hash, disabled FROM users WHERE username = $1"
+    )
+    .bind(username)
+    .fetch_optional(p)
+    .await)
+}
+
+pub async fn insert_user(tx: &mut Tx, district: &str, username: &str, display_name: &str, password_hash: &str) -> sqlx::Result<Uuid> {
+    let id = new_id();
+    on_tx!(tx, |c| sqlx::query(
+        "INSERT INTO users (id, district, username, display_name, password_hash, disabled, created_at) VALUES ($1, $2, $3, $4, $5, FALSE, $6)"
+    )
+    .bind(id)
+    .bind(district)
+    .bind(username)
+    .bind(display_name)
+    .bind(password_hash)
+    .bind(now_ms())
+    .execute(c)
+    .await.map(|r| r.rows_affected()))?;
+    Ok(id)
+}
+
+pub async fn insert_post(tx: &mut Tx, user_id: Uuid, role: Role, grid_code: Option<&str>, unit_id: Option<Uuid>) -> sqlx::Result<()> {
+    on_tx!(tx, |c| sqlx::query(
+        "INSERT INTO posts (id, user_id, role, grid_code, unit_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)"
+    )
+    .bind(new_id())
+    .bind(user_id)
+    .bind(role.as_str())
+    .bind(grid_code)
+    .bind(unit_id)
+    .bind(now_ms())
+    .execute(c)
+    .await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn create_session(db: &Db, user_id: Uuid, kind: &str) -> sqlx::Result<(String, String)> {
+    let (secret, hash) = super::new_secret();
+    let (csrf, _) = super::new_secret();
+    let ttl = if kind == "bearer" { BEARER_TTL_MS } else { COOKIE_TTL_MS };
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, |c| {
+        // Expired sessions are swept as new ones are made.
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND expires_at < $2").bind(user_id).bind(now).execute(&mut *c).await?;
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, kind, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&hash)
+            .bind(user_id)
+            .bind(kind)
+            .bind(&csrf)
+            .bind(now)
+            .bind(now + ttl)
+            .execute(&mut *c)
+            .await.map(|r| r.rows_affected())
+    })?;
+    tx.commit().await?;
+    Ok((secret, csrf))
+}
+
+pub async fn delete_session(db: &Db, secret: &str) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, |c| sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(super::hash_secret(secret)).execute(c).await.map(|r| r.rows_affected()))?;
+    tx.commit().await
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionUser {
+    id: Uuid,
+    username: String,
+    display_name: String,
+    district: String,
+    kind: String,
+    csrf: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct PostRow {
+    role: String,
+    grid_code: Option<String>,
+    unit_id: Option<Uuid>,
+}
+
+/// A principal with its session kind and CSRF token, if the secret names a live session.
+pub async fn principal_for(db: &Db, secret: &str) -> sqlx::Result<Option<(Principal, String, String)>> {
+    let hash = super::hash_secret(secret);
+    let row = on_pool!(db, |p| sqlx::query_as::<_, SessionUser>(
+        "SELECT u.id, u.username, u.display_name, u.district, s.kind, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = FALSE"
+    )
+    .bind(&hash)
+    .bind(now_ms())
+    .fetch_optional(p)
+    .await)?;
+    let Some(u) = row else { return Ok(None) };
+    let posts = posts_of(db, u.id).await?;
+    Ok(Some((
+        Principal { user_id: u.id, username: u.username, display_name: u.display_name, district: u.district, posts },
+        u.kind,
+        u.csrf,
+    )))
+}
+
+pub async fn posts_of(db: &Db, user_id: Uuid) -> sqlx::Result<Vec<Post>> {
+    let rows = on_pool!(db, |p| sqlx::query_as::<_, PostRow>("SELECT role, grid_code, unit_id FROM posts WHERE user_id = $1 ORDER BY created_at")
+        .bind(user_id)
+        .fetch_all(p)
+        .await)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| Role::parse(&r.role).map(|role| Post { role, grid_code: r.grid_code, unit_id: r.unit_id }))
+        .collect())
+}

@@ -1,0 +1,199 @@
+//! Storage: one pool enum over SQLite (embedded default) and PostgreSQL, migrations, transactions.
+//!
+//! Store code is written once with `$1, $2` placeholders and expanded per engine by [`on_pool!`]
+//! and [`on_tx!`]; a `match` appears only where the dialects really differ.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+
+/// Which engine a database URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn of_url(url: &str) -> anyhow::Result<Engine> {
+        if url.starts_with("sqlite:") {
+            Ok(Engine::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Engine::Postgres)
+        } else {
+            anyhow::bail!("unsupported database URL (use sqlite://FILE or postgres://…): {url}")
+        }
+    }
+}
+
+/// The database. SQLite writes go through a single-connection pool so that write transactions
+/// queue in-process instead of failing with SQLITE_BUSY; reads use a pool of their own.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Pg(PgPool),
+}
+
+/// One open write transaction.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Pg(Transaction<'static, Postgres>),
+}
+
+/// Run `$body` with `$p` bound to the engine's read pool (`&SqlitePool` or `&PgPool`).
+#[macro_export]
+macro_rules! on_pool {
+    ($db:expr, |$p:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite { read, .. } => {
+                let $p = read;
+                $body
+            }
+            $crate::db::Db::Pg(pool) => {
+                let $p = pool;
+                $body
+            }
+        }
+    };
+}
+
+/// Run `$body` with `$c` bound to the transaction's connection (`&mut SqliteConnection` or `&mut PgConnection`).
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, |$c:ident| $body:expr) => {
+        match $tx {
+            $crate::db::Tx::Sqlite(t) => {
+                let $c = &mut **t;
+                $body
+            }
+            $crate::db::Tx::Pg(t) => {
+                let $c = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+impl Db {
+    /// Connect, creating the SQLite file if needed, and run migrations.
+    pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        let db = Self::connect_with(url, None).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Connect without migrating; `pg_schema` puts every PostgreSQL connection in that schema (tests).
+    pub async fn connect_with(url: &str, pg_schema: Option<&str>) -> anyhow::Result<Db> {
+        match Engine::of_url(url)? {
+            Engine::Sqlite => {
+                let opts = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+                    .pragma("cache_size", "-65536")
+                    .pragma("temp_store", "memory");
+                let write = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(opts.clone())
+                    .await?;
+                let read = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(opts.read_only(false))
+                    .await?;
+                Ok(Db::Sqlite { read, write })
+            }
+            Engine::Postgres => {
+                let mut opts = PgConnectOptions::from_str(url)?;
+                if let Some(schema) = pg_schema {
+                    opts = opts.options([("search_path", schema)]);
+                }
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(opts)
+                    .await?;
+                Ok(Db::Pg(pool))
+            }
+        }
+    }
+
+    pub fn engine(&self) -> Engine {
+        match self {
+            Db::Sqlite { .. } => Engine::Sqlite,
+            Db::Pg(_) => Engine::Postgres,
+        }
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Db::Sqlite { write, .. } => sqlx::migrate!("migrations/sqlite").run(write).await?,
+            Db::Pg(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Begin a write transaction. On SQLite it is `BEGIN IMMEDIATE`, which takes the write lock
+    /// up front (waiting out other processes through busy_timeout) rather than failing later.
+    pub async fn begin(&self) -> sqlx::Result<Tx> {
+        match self {
+            Db::Sqlite { write, .. } => Ok(Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?)),
+            Db::Pg(pool) => Ok(Tx::Pg(pool.begin().await?)),
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Pg(pool) => pool.close().await,
+        }
+    }
+
+    /// Refresh planner statistics after a bulk load.
+    pub async fn analyze(&self) -> sqlx::Result<()> {
+        match self {
+            Db::Sqlite { write, .. } => {
+                sqlx::query("ANALYZE").execute(write).await?;
+            }
+            Db::Pg(pool) => {
+                sqlx::query("ANALYZE").execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await,
+            Tx::Pg(t) => t.commit().await,
+        }
+    }
+}
+
+/// True when the error is a unique-constraint violation (works on both engines).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}
+
+/// Milliseconds since the Unix epoch, UTC.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A fresh time-ordered id, safe to make on many nodes at once.
+pub fn new_id() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}

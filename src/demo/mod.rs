@@ -1,0 +1,331 @@
+//! The demo district: a deterministic Chuanhui at real scale (or one small street), loaded in one transaction.
+
+pub mod names;
+pub mod plan;
+
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use uuid::Uuid;
+
+use crate::auth::{password, store as auth_store};
+use crate::db::{Db, Tx};
+use crate::grid::rules;
+use crate::on_tx;
+
+pub const DEMO_PASSWORD: &str = "gongzhi-demo";
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scale {
+    /// 9 streets, 88 communities, 995 compounds, 2,640 buildings, ~100,000 households.
+    District,
+    /// One street, for quick tests.
+    Small,
+}
+
+/// The demo accounts: username, role, where.
+pub const ACCOUNTS: [(&str, &str, &str); 8] = [
+    ("admin", "district_admin", "区指挥中心（川汇区 411602）"),
+    ("street", "street_staff", "第一个街道"),
+    ("community", "community_staff", "该街道的第一个社区"),
+    ("compound", "compound_leader", "该社区的第一个小区"),
+    ("building", "building_officer", "该小区的1号楼"),
+    ("department", "department_handler", "区城市管理局"),
+    ("property", "property_staff", "第一家物业公司"),
+    ("resident", "resident", "1号楼的居民"),
+];
+
+pub fn accounts_text() -> String {
+    let mut s = format!("演示账号 demo accounts (password 密码: {DEMO_PASSWORD}):\n");
+    for (u, r, w) in ACCOUNTS {
+        s.push_str(&format!("  {u:<11} {r:<19} {w}\n"));
+    }
+    s
+}
+
+pub async fn is_loaded(db: &Db) -> sqlx::Result<bool> {
+    let n: i64 = crate::on_pool!(db, |p| sqlx::query_scalar("SELECT COUNT(*) FROM districts WHERE code = '411602'").fetch_one(p).await)?;
+    Ok(n > 0)
+}
+
+/// A value for a bulk insert. Nulls carry their type: PostgreSQL will not put a text NULL in a uuid column.
+enum V {
+    T(String),
+    I(i64),
+    F(f64),
+    U(Uuid),
+    NullT,
+}
+
+/// Insert rows in multi-row statements, within the open transaction.
+async fn bulk(tx: &mut Tx, table: &str, cols: &[&str], rows: Vec<Vec<V>>, pb: &ProgressBar) -> sqlx::Result<()> {
+    // SQLite allows 32,766 parameters per statement, PostgreSQL 65,535.
+    let per = (30_000 / cols.len()).max(1);
+    for chunk in rows.chunks(per) {
+        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", cols.join(", "));
+        let mut n = 0;
+        for (i, _) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for c in 0..cols.len() {
+                n += 1;
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("${n}"));
+            }
+            sql.push(')');
+        }
+        on_tx!(&mut *tx, |c| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for row in chunk {
+                for v in row {
+                    q = match v {
+                        V::T(s) => q.bind(s.as_str()),
+                        V::I(i) => q.bind(*i),
+                        V::F(f) => q.bind(*f),
+                        V::U(u) => q.bind(*u),
+                        V::NullT => q.bind(Option::<String>::None),
+                    };
+                }
+            }
+            q.execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+        pb.inc(chunk.len() as u64);
+    }
+    Ok(())
+}
+
+/// Fill an empty database with the demo district. Everything or nothing: one transaction.
+pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::Result<String> {
+    let started = Instant::now();
+    let sizes = match scale {
+        Scale::District => plan::DISTRICT,
+        Scale::Small => plan::SMALL,
+    };
+    let p = plan::plan(sizes, seed);
+    let planned = started.elapsed();
+    // Hash the one shared demo password once, off the async threads.
+    let hash = password::hash(DEMO_PASSWORD.to_string()).await?;
+    let total = (p.grids.len() * 2 + p.households.len() + p.residents.len() * 2 + p.units.len() + p.places.len() + p.devices.len()) as u64;
+    let pb = if progress { ProgressBar::new(total) } else { ProgressBar::hidden() };
+    pb.set_style(
+        ProgressStyle::with_template("{msg:>8} [{bar:40}] {pos}/{len} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "),
+    );
+    let now = plan::BASE_MS;
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, |c| sqlx::query("INSERT INTO districts (code, name, created_at) VALUES ($1, $2, $3)")
+        .bind(p.district_code)
+        .bind(p.district_name)
+        .bind(now)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+
+    pb.set_message("网格");
+    let mut rows = Vec::with_capacity(p.grids.len());
+    let mut contacts = Vec::new();
+    for g in &p.grids {
+        let b = rules::parse_boundary(&g.rect.geojson()).map_err(|e| anyhow::anyhow!("demo boundary {}: {e}", g.code))?;
+        rows.push(vec![
+            V::T(g.code.clone()),
+            V::T(p.district_code.into()),
+            V::I(g.level),
+            V::T(g.kind.into()),
+            V::T(g.name.clone()),
+            g.parent.clone().map(V::T).unwrap_or(V::NullT),
+            V::T(b.geojson),
+            V::F(b.center.0),
+            V::F(b.center.1),
+            V::F(b.bbox.0),
+            V::F(b.bbox.1),
+            V::F(b.bbox.2),
+            V::F(b.bbox.3),
+            V::I(g.children),
+            V::I(g.households),
+            V::I(g.residents),
+            V::I(now),
+            V::I(now),
+        ]);
+        for (i, (role, name, phone)) in g.contacts.iter().enumerate() {
+            contacts.push(vec![V::U(Uuid::now_v7()), V::T(g.code.clone()), V::T(role.to_string()), V::T(name.clone()), V::T(phone.clone()), V::I(i as i64)]);
+        }
+    }
+    // Parents first: rows are in tree order, so each parent row precedes its children.
+    bulk(
+        &mut tx,
+        "grids",
+        &[
+            "code", "district", "level", "kind", "name", "parent_code", "boundary", "center_lat", "center_lng", "min_lat", "min_lng", "max_lat",
+            "max_lng", "children", "households", "residents", "created_at", "updated_at",
+        ],
+        rows,
+        &pb,
+    )
+    .await?;
+    bulk(&mut tx, "grid_contacts", &["id", "grid_code", "role", "name", "phone", "position"], contacts, &pb).await?;
+
+    pb.set_message("住户");
+    let code_of = |i: usize| p.grids[i].code.clone();
+    let rows = p
+        .households
+        .iter()
+        .map(|h| {
+            vec![
+                V::U(h.id),
+                V::T(p.district_code.into()),
+                V::T(code_of(h.grid)),
+                V::I(h.unit_no),
+                V::T(h.room.clone()),
+                V::T(h.address.clone()),
+                V::I(h.members),
+                V::I(now),
+            ]
+        })
+        .collect();
+    bulk(&mut tx, "households", &["id", "district", "grid_code", "unit_no", "room", "address", "members", "created_at"], rows, &pb).await?;
+
+    pb.set_message("居民");
+    let mut tags = Vec::new();
+    let rows = p
+        .residents
+        .iter()
+        .map(|r| {
+            for t in &r.tags {
+                tags.push(vec![V::U(r.id), V::T(p.district_code.into()), V::T(t.to_string()), V::T(code_of(r.grid))]);
+            }
+            vec![
+                V::U(r.id),
+                V::T(p.district_code.into()),
+                V::U(p.households[r.household].id),
+                V::T(code_of(r.grid)),
+                V::T(r.name.clone()),
+                V::T(r.gender.into()),
+                V::T(r.birth_date.clone()),
+                V::T(r.id_number.clone()),
+                V::T(r.phone.clone()),
+                V::T(r.id_number[14..].to_string()),
+                V::T(r.phone[7..].to_string()),
+                V::T(r.relation.into()),
+                V::T(r.tags.join(",")),
+                V::I(now),
+                V::I(now),
+            ]
+        })
+        .collect();
+    bulk(
+        &mut tx,
+        "residents",
+        &[
+            "id", "district", "household_id", "grid_code", "name", "gender", "birth_date", "id_number", "phone", "id_tail", "phone_tail", "relation",
+            "tags", "created_at", "updated_at",
+        ],
+        rows,
+        &pb,
+    )
+    .await?;
+    pb.inc((p.residents.len() - tags.len().min(p.residents.len())) as u64);
+    bulk(&mut tx, "resident_tags", &["resident_id", "district", "tag", "grid_code"], tags, &pb).await?;
+
+    pb.set_message("组织");
+    let mut serves = Vec::new();
+    let rows = p
+        .units
+        .iter()
+        .map(|u| {
+            for g in &u.serves {
+                serves.push(vec![V::U(u.id), V::T(g.clone())]);
+            }
+            vec![
+                V::U(u.id),
+                V::T(p.district_code.into()),
+                V::T(u.kind.into()),
+                V::T(u.name.clone()),
+                u.grid.clone().map(V::T).unwrap_or(V::NullT),
+                u.credit_code.clone().map(V::T).unwrap_or(V::NullT),
+                V::T(u.contact_name.clone()),
+                V::T(u.contact_phone.clone()),
+                V::I(now),
+            ]
+        })
+        .collect();
+    bulk(&mut tx, "units", &["id", "district", "kind", "name", "grid_code", "credit_code", "contact_name", "contact_phone", "created_at"], rows, &pb).await?;
+    bulk(&mut tx, "unit_grids", &["unit_id", "grid_code"], serves, &pb).await?;
+
+    pb.set_message("场所设备");
+    let rows = p
+        .places
+        .iter()
+        .map(|x| {
+            vec![
+                V::U(x.id),
+                V::T(p.district_code.into()),
+                V::T(x.grid.clone()),
+                V::T(x.kind.into()),
+                V::T(x.name.clone()),
+                V::T(x.address.clone()),
+                V::F(x.lat),
+                V::F(x.lng),
+                V::I(now),
+            ]
+        })
+        .collect();
+    bulk(&mut tx, "places", &["id", "district", "grid_code", "kind", "name", "address", "lat", "lng", "created_at"], rows, &pb).await?;
+    let rows = p
+        .devices
+        .iter()
+        .map(|x| {
+            vec![
+                V::U(x.id),
+                V::T(p.district_code.into()),
+                V::T(x.grid.clone()),
+                V::T(x.kind.into()),
+                V::T(x.name.clone()),
+                V::T(x.serial.clone()),
+                V::F(x.lat),
+                V::F(x.lng),
+                V::I(now),
+            ]
+        })
+        .collect();
+    bulk(&mut tx, "devices", &["id", "district", "grid_code", "kind", "name", "serial", "lat", "lng", "created_at"], rows, &pb).await?;
+
+    pb.set_message("账号");
+    for a in &p.accounts {
+        let id = auth_store::insert_user(&mut tx, p.district_code, a.username, &a.display_name, &hash).await?;
+        auth_store::insert_post(&mut tx, id, a.role, a.grid.as_deref(), a.unit).await?;
+    }
+    crate::audit::record(
+        &mut tx,
+        crate::audit::Actor::System("demo"),
+        crate::audit::Entry {
+            district: p.district_code,
+            action: "demo.load",
+            target_kind: "district",
+            target_id: p.district_code,
+            reason: "",
+            detail: serde_json::json!({"seed": seed, "scale": format!("{scale:?}")}),
+        },
+    )
+    .await?;
+    pb.set_message("提交");
+    tx.commit().await?;
+    db.analyze().await?;
+    pb.finish_and_clear();
+    let count = |l: i64| p.grids.iter().filter(|g| g.level == l).count();
+    Ok(format!(
+        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices",
+        started.elapsed().as_secs_f64(),
+        planned.as_secs_f64(),
+        count(2),
+        count(3),
+        count(4),
+        count(5),
+        p.households.len(),
+        p.residents.len(),
+        p.units.len(),
+        p.places.len(),
+        p.devices.len()
+    ))
+}

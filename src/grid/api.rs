@@ -1,0 +1,128 @@
+//! Grid API: read a node and its children; create children; change boundaries and leaders.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Serialize;
+
+use super::rules;
+use super::store::{self, Contact, GridRow, GridUpdate, NewGrid};
+use crate::audit::Actor;
+use crate::auth::{Capability, Principal};
+use crate::error::{AppError, AppResult, ErrorBody};
+use crate::web::AppState;
+use crate::web::api::{PageQuery, Paged};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Leader {
+    pub name: String,
+    pub phone: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Center {
+    pub lat: f64,
+    pub lng: f64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Counts {
+    /// Direct child nodes.
+    pub children: i64,
+    /// Households in the whole subtree.
+    pub households: i64,
+    /// Residents in the whole subtree.
+    pub residents: i64,
+}
+
+/// A grid node.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Grid {
+    pub code: String,
+    pub name: String,
+    /// 1 district, 2 street, 3 community/village, 4 compound/natural village, 5 building/group.
+    pub level: i64,
+    pub kind: String,
+    pub kind_label: String,
+    pub parent: Option<String>,
+    pub leader: Option<Leader>,
+    pub contacts: Vec<Contact>,
+    /// GeoJSON Polygon.
+    #[schema(value_type = Object)]
+    pub boundary: serde_json::Value,
+    pub center: Center,
+    pub counts: Counts,
+}
+
+pub fn to_api(g: &GridRow, contacts: Vec<Contact>) -> Grid {
+    let leader = contacts.iter().find(|c| c.role == "leader").map(|c| Leader { name: c.name.clone(), phone: c.phone.clone() });
+    Grid {
+        code: g.code.clone(),
+        name: g.name.clone(),
+        level: g.level,
+        kind: g.kind.clone(),
+        kind_label: rules::kind_label(&g.kind).to_string(),
+        parent: g.parent_code.clone(),
+        leader,
+        contacts,
+        boundary: serde_json::from_str(&g.boundary).unwrap_or(serde_json::Value::Null),
+        center: Center { lat: g.center_lat, lng: g.center_lng },
+        counts: Counts { children: g.children, households: g.households, residents: g.residents },
+    }
+}
+
+/// Load a grid node the caller may use `cap` on; anything else is "not found".
+pub async fn load(s: &AppState, p: &Principal, code: &str, cap: Capability) -> AppResult<GridRow> {
+    if !p.can(cap, code) {
+        if p.has(cap) {
+            return Err(AppError::not_found("网格"));
+        }
+        return Err(AppError::forbidden());
+    }
+    store::get(&s.db, code).await?.ok_or_else(|| AppError::not_found("网格"))
+}
+
+#[utoipa::path(get, path = "/api/v1/grids/{code}", tag = "grid",
+    params(("code" = String, Path, description = "Grid code")),
+    responses((status = 200, body = Grid), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_grid(State(s): State<AppState>, p: Principal, Path(code): Path<String>) -> AppResult<Json<Grid>> {
+    let g = load(&s, &p, &code, Capability::ReadGrid).await?;
+    let mut c = store::contacts(&s.db, std::slice::from_ref(&g.code)).await?;
+    Ok(Json(to_api(&g, c.remove(&g.code).unwrap_or_default())))
+}
+
+#[utoipa::path(get, path = "/api/v1/grids/{code}/children", tag = "grid",
+    params(("code" = String, Path, description = "Grid code"), PageQuery),
+    responses((status = 200, body = Paged<Grid>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_children(State(s): State<AppState>, p: Principal, Path(code): Path<String>, Query(pq): Query<PageQuery>) -> AppResult<Json<Paged<Grid>>> {
+    let g = load(&s, &p, &code, Capability::ReadGrid).await?;
+    let (limit, offset) = pq.limits()?;
+    let rows = store::children(&s.db, &g.code, limit, offset).await?;
+    let codes: Vec<String> = rows.iter().map(|r| r.code.clone()).collect();
+    let mut contacts = store::contacts(&s.db, &codes).await?;
+    let items = rows.iter().map(|r| to_api(r, contacts.remove(&r.code).unwrap_or_default())).collect();
+    Ok(Json(Paged { items, total: g.children }))
+}
+
+#[utoipa::path(post, path = "/api/v1/grids", tag = "grid", request_body = NewGrid,
+    responses((status = 201, body = Grid), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_grid(State(s): State<AppState>, p: Principal, Json(input): Json<NewGrid>) -> AppResult<(StatusCode, Json<Grid>)> {
+    load(&s, &p, &input.parent, Capability::ManageGrid).await?;
+    let g = store::create(&s.db, Actor::User(&p), &input).await?;
+    let mut c = store::contacts(&s.db, std::slice::from_ref(&g.code)).await?;
+    Ok((StatusCode::CREATED, Json(to_api(&g, c.remove(&g.code).unwrap_or_default()))))
+}
+
+#[utoipa::path(patch, path = "/api/v1/grids/{code}", tag = "grid", request_body = GridUpdate,
+    params(("code" = String, Path, description = "Grid code")),
+    responses((status = 200, body = Grid), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn update_grid(State(s): State<AppState>, p: Principal, Path(code): Path<String>, Json(up): Json<GridUpdate>) -> AppResult<Json<Grid>> {
+    let g = load(&s, &p, &code, Capability::ManageGrid).await?;
+    let g = store::update(&s.db, Actor::User(&p), &g, &up).await?;
+    let mut c = store::contacts(&s.db, std::slice::from_ref(&g.code)).await?;
+    Ok(Json(to_api(&g, c.remove(&g.code).unwrap_or_default())))
+}

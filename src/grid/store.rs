@@ -1,0 +1,375 @@
+//! Grid storage and the grid's writes (create a child, change a boundary or leader).
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::rules::{self, Boundary};
+use crate::audit::{self, Actor};
+use crate::db::{Db, Tx, new_id, now_ms};
+use crate::error::{AppError, AppResult};
+use crate::registry::identity;
+use crate::{on_pool, on_tx};
+
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct GridRow {
+    pub code: String,
+    pub district: String,
+    pub level: i64,
+    pub kind: String,
+    pub name: String,
+    pub parent_code: Option<String>,
+    pub boundary: String,
+    pub center_lat: f64,
+    pub center_lng: f64,
+    pub children: i64,
+    pub households: i64,
+    pub residents: i64,
+}
+
+const GRID_COLS: &str =
+    "code, district, level, kind, name, parent_code, boundary, center_lat, center_lng, children, households, residents";
+
+#[derive(sqlx::FromRow, Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Contact {
+    #[serde(skip)]
+    pub grid_code: String,
+    /// leader (网格长), deputy, officer (网格员), police (社区民警), …
+    pub role: String,
+    pub name: String,
+    pub phone: String,
+}
+
+impl Contact {
+    pub fn role_label(&self) -> &'static str {
+        match self.role.as_str() {
+            "leader" => "网格长",
+            "deputy" => "副网格长",
+            "officer" => "网格员",
+            "police" => "社区民警",
+            "secretary" => "党组织书记",
+            _ => "联系人",
+        }
+    }
+}
+
+pub async fn get(db: &Db, code: &str) -> sqlx::Result<Option<GridRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, GridRow>(sqlx::AssertSqlSafe(format!("SELECT {GRID_COLS} FROM grids WHERE code = $1")))
+        .bind(code)
+        .fetch_optional(p)
+        .await)
+}
+
+pub async fn children(db: &Db, code: &str, limit: i64, offset: i64) -> sqlx::Result<Vec<GridRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, GridRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {GRID_COLS} FROM grids WHERE parent_code = $1 ORDER BY code LIMIT $2 OFFSET $3"
+    )))
+    .bind(code)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(p)
+    .await)
+}
+
+/// The node and its ancestors, district first. Codes are hierarchical, so they are its prefixes.
+pub async fn chain(db: &Db, code: &str) -> sqlx::Result<Vec<GridRow>> {
+    let mut codes = Vec::new();
+    for level in 1..=5 {
+        let n = rules::code_len(level);
+        if n <= code.len() {
+            codes.push(code[..n].to_string());
+        }
+    }
+    let mut out = Vec::new();
+    for c in codes {
+        if let Some(g) = get(db, &c).await? {
+            out.push(g);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn contacts(db: &Db, codes: &[String]) -> sqlx::Result<HashMap<String, Vec<Contact>>> {
+    let mut map: HashMap<String, Vec<Contact>> = HashMap::new();
+    if codes.is_empty() {
+        return Ok(map);
+    }
+    let placeholders: Vec<String> = (1..=codes.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT grid_code, role, name, phone FROM grid_contacts WHERE grid_code IN ({}) ORDER BY grid_code, position",
+        placeholders.join(", ")
+    );
+    let rows = on_pool!(db, |p| {
+        let mut q = sqlx::query_as::<_, Contact>(sqlx::AssertSqlSafe(sql));
+        for c in codes {
+            q = q.bind(c);
+        }
+        q.fetch_all(p).await
+    })?;
+    for r in rows {
+        map.entry(r.grid_code.clone()).or_default().push(r);
+    }
+    Ok(map)
+}
+
+/// Leader input: name and a public phone.
+#[derive(Deserialize, Debug, Clone, utoipa::ToSchema)]
+pub struct LeaderInput {
+    pub name: String,
+    pub phone: String,
+}
+
+/// A new child node of an existing grid node.
+#[derive(Deserialize, Debug, Clone, utoipa::ToSchema)]
+pub struct NewGrid {
+    pub parent: String,
+    pub code: String,
+    pub name: String,
+    /// street, community, village, compound, natural_village, building, group
+    pub kind: String,
+    /// GeoJSON Polygon, [lng, lat] order.
+    #[schema(value_type = Object)]
+    pub boundary: serde_json::Value,
+    pub leader: LeaderInput,
+}
+
+fn check_leader(l: &LeaderInput) -> AppResult<(String, String)> {
+    let name = l.name.trim();
+    if name.is_empty() || name.chars().count() > 32 {
+        return Err(AppError::invalid("invalid_leader", "网格长姓名不能为空且不超过32字"));
+    }
+    let phone = identity::parse_contact_phone(&l.phone)
+        .ok_or_else(|| AppError::invalid("invalid_phone", "网格长联系电话格式不正确（手机号或 0394-1234567 形式的座机）"))?;
+    Ok((name.to_string(), phone))
+}
+
+fn check_boundary(v: &serde_json::Value) -> AppResult<Boundary> {
+    rules::parse_boundary(v).map_err(|m| AppError::invalid("invalid_boundary", m))
+}
+
+/// A boundary must lie within its parent's and must not overlap a sibling's.
+async fn check_fit(db: &Db, b: &Boundary, parent: &GridRow, own_code: &str) -> AppResult<()> {
+    let parent_b = rules::parse_boundary_text(&parent.boundary).map_err(|_| AppError::internal())?;
+    if rules::outside_share(&b.polygon, &parent_b.polygon) > rules::AREA_TOLERANCE {
+        return Err(AppError::invalid("boundary_outside_parent", format!("边界超出上级网格「{}」的范围", parent.name)));
+    }
+    #[derive(sqlx::FromRow)]
+    struct Sib {
+        code: String,
+        name: String,
+        boundary: String,
+    }
+    let sibs = on_pool!(db, |p| sqlx::query_as::<_, Sib>(
+        "SELECT code, name, boundary FROM grids WHERE parent_code = $1 AND code <> $2 \
+         AND max_lat > $3 AND min_lat < $4 AND max_lng > $5 AND min_lng < $6"
+    )
+    .bind(&parent.code)
+    .bind(own_code)
+    .bind(b.bbox.0)
+    .bind(b.bbox.2)
+    .bind(b.bbox.1)
+    .bind(b.bbox.3)
+    .fetch_all(p)
+    .await)?;
+    for s in sibs {
+        if let Ok(sb) = rules::parse_boundary_text(&s.boundary)
+            && rules::overlap_share(&b.polygon, &sb.polygon) > rules::AREA_TOLERANCE
+        {
+            return Err(AppError::invalid("boundary_overlap", format!("边界与同级网格「{}」({}) 重叠", s.name, s.code)));
+        }
+    }
+    Ok(())
+}
+
+pub async fn create(db: &Db, actor: Actor<'_>, input: &NewGrid) -> AppResult<GridRow> {
+    let parent = get(db, &input.parent).await?.ok_or_else(|| AppError::not_found("上级网格"))?;
+    rules::check_child_code(&parent.code, parent.level, &input.code).map_err(|m| AppError::invalid("invalid_grid_code", m))?;
+    let level = parent.level + 1;
+    if rules::kind_level(&input.kind) != Some(level) {
+        return Err(AppError::invalid(
+            "invalid_grid_kind",
+            format!("第{level}级网格（{}）的类型不能是「{}」", rules::level_label(level), input.kind),
+        ));
+    }
+    let name = input.name.trim();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(AppError::invalid("invalid_name", "网格名称不能为空且不超过64字"));
+    }
+    let (leader, phone) = check_leader(&input.leader)?;
+    let b = check_boundary(&input.boundary)?;
+    check_fit(db, &b, &parent, &input.code).await?;
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    insert_grid(
+        &mut tx,
+        &GridInsert { code: &input.code, district: &parent.district, level, kind: &input.kind, name, parent: Some(&parent.code), boundary: &b },
+        now,
+    )
+    .await
+    .map_err(|e| {
+        if crate::db::is_unique_violation(&e) {
+            AppError::conflict("duplicate_grid_code", format!("网格编码 {} 已被使用", input.code))
+        } else {
+            e.into()
+        }
+    })?;
+    insert_contact(&mut tx, &input.code, "leader", &leader, &phone, 0).await?;
+    on_tx!(&mut tx, |c| sqlx::query("UPDATE grids SET children = children + 1 WHERE code = $1").bind(&parent.code).execute(c).await.map(|r| r.rows_affected()))?;
+    audit::record(
+        &mut tx,
+        actor,
+        audit::Entry {
+            district: &parent.district,
+            action: "grid.create",
+            target_kind: "grid",
+            target_id: &input.code,
+            reason: "",
+            detail: json!({"name": name, "kind": input.kind, "parent": parent.code}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    get(db, &input.code).await?.ok_or_else(AppError::internal)
+}
+
+/// A change to a grid node; fields left out stay as they are.
+#[derive(Deserialize, Debug, Clone, Default, utoipa::ToSchema)]
+pub struct GridUpdate {
+    pub name: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub boundary: Option<serde_json::Value>,
+    pub leader: Option<LeaderInput>,
+}
+
+pub async fn update(db: &Db, actor: Actor<'_>, grid: &GridRow, up: &GridUpdate) -> AppResult<GridRow> {
+    let name = match &up.name {
+        Some(n) if n.trim().is_empty() || n.trim().chars().count() > 64 => {
+            return Err(AppError::invalid("invalid_name", "网格名称不能为空且不超过64字"));
+        }
+        Some(n) => Some(n.trim().to_string()),
+        None => None,
+    };
+    let leader = up.leader.as_ref().map(check_leader).transpose()?;
+    let boundary = match &up.boundary {
+        Some(v) => {
+            let b = check_boundary(v)?;
+            if let Some(pc) = &grid.parent_code {
+                let parent = get(db, pc).await?.ok_or_else(AppError::internal)?;
+                check_fit(db, &b, &parent, &grid.code).await?;
+            }
+            Some(b)
+        }
+        None => None,
+    };
+    let mut tx = db.begin().await?;
+    let now = now_ms();
+    if let Some(n) = &name {
+        on_tx!(&mut tx, |c| sqlx::query("UPDATE grids SET name = $1, updated_at = $2 WHERE code = $3")
+            .bind(n)
+            .bind(now)
+            .bind(&grid.code)
+            .execute(c)
+            .await.map(|r| r.rows_affected()))?;
+    }
+    if let Some(b) = &boundary {
+        on_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE grids SET boundary = $1, center_lat = $2, center_lng = $3, min_lat = $4, min_lng = $5, max_lat = $6, max_lng = $7, updated_at = $8 WHERE code = $9"
+        )
+        .bind(&b.geojson)
+        .bind(b.center.0)
+        .bind(b.center.1)
+        .bind(b.bbox.0)
+        .bind(b.bbox.1)
+        .bind(b.bbox.2)
+        .bind(b.bbox.3)
+        .bind(now)
+        .bind(&grid.code)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    }
+    if let Some((n, p)) = &leader {
+        on_tx!(&mut tx, |c| sqlx::query("DELETE FROM grid_contacts WHERE grid_code = $1 AND role = 'leader'").bind(&grid.code).execute(c).await.map(|r| r.rows_affected()))?;
+        insert_contact(&mut tx, &grid.code, "leader", n, p, 0).await?;
+    }
+    audit::record(
+        &mut tx,
+        actor,
+        audit::Entry {
+            district: &grid.district,
+            action: "grid.update",
+            target_kind: "grid",
+            target_id: &grid.code,
+            reason: "",
+            detail: json!({"name": name, "boundary": boundary.is_some(), "leader": leader.as_ref().map(|l| &l.0)}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    get(db, &grid.code).await?.ok_or_else(AppError::internal)
+}
+
+pub struct GridInsert<'a> {
+    pub code: &'a str,
+    pub district: &'a str,
+    pub level: i64,
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub parent: Option<&'a str>,
+    pub boundary: &'a Boundary,
+}
+
+pub async fn insert_grid(tx: &mut Tx, g: &GridInsert<'_>, now: i64) -> sqlx::Result<()> {
+    let b = g.boundary;
+    on_tx!(tx, |c| sqlx::query(
+        "INSERT INTO grids (code, district, level, kind, name, parent_code, boundary, center_lat, center_lng, min_lat, min_lng, max_lat, max_lng, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)"
+    )
+    .bind(g.code)
+    .bind(g.district)
+    .bind(g.level)
+    .bind(g.kind)
+    .bind(g.name)
+    .bind(g.parent)
+    .bind(&b.geojson)
+    .bind(b.center.0)
+    .bind(b.center.1)
+    .bind(b.bbox.0)
+    .bind(b.bbox.1)
+    .bind(b.bbox.2)
+    .bind(b.bbox.3)
+    .bind(now)
+    .execute(c)
+    .await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn insert_contact(tx: &mut Tx, code: &str, role: &str, name: &str, phone: &str, position: i64) -> sqlx::Result<()> {
+    on_tx!(tx, |c| sqlx::query("INSERT INTO grid_contacts (id, grid_code, role, name, phone, position) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(new_id())
+        .bind(code)
+        .bind(role)
+        .bind(name)
+        .bind(phone)
+        .bind(position)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Add `households` and `residents` to a building and every ancestor's subtree counts.
+pub async fn bump_counts(tx: &mut Tx, building_code: &str, households: i64, residents: i64) -> sqlx::Result<()> {
+    for level in 1..=5 {
+        let n = rules::code_len(level);
+        if n > building_code.len() {
+            break;
+        }
+        on_tx!(tx, |c| sqlx::query("UPDATE grids SET households = households + $1, residents = residents + $2 WHERE code = $3")
+            .bind(households)
+            .bind(residents)
+            .bind(&building_code[..n])
+            .execute(c)
+            .await.map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,12 @@
+//! gongzhi (共治): party-led grassroots governance — five-level grid, registry, accounts, console and API.
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod grid;
+pub mod registry;
+pub mod time;
+pub mod web;

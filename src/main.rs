@@ -1,0 +1,151 @@
+//! The `gongzhi` command: serve, demo, migrate, user add.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use gongzhi::audit::Actor;
+use gongzhi::auth::accounts::{NewUser, add_user};
+use gongzhi::config::{self, Settings};
+use gongzhi::db::Db;
+use gongzhi::demo::{self, Scale};
+
+#[derive(Parser)]
+#[command(name = "gongzhi", version, about = "共治 — 党建引领基层治理平台 (party-led grassroots governance)")]
+struct Cli {
+    /// Settings file (TOML); defaults to ./gongzhi.toml when present.
+    #[arg(long, env = "GONGZHI_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Common {
+    /// sqlite://FILE (default) or postgres://USER@HOST/DB
+    #[arg(long, env = "GONGZHI_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Address to listen on.
+    #[arg(long, env = "GONGZHI_LISTEN")]
+    listen: Option<String>,
+    /// Where attachments and exports live.
+    #[arg(long, env = "GONGZHI_DATA_DIR")]
+    data_dir: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate and serve the console and API.
+    Serve(Common),
+    /// Fill an empty database with the demo district, then serve it.
+    Demo {
+        #[command(flatten)]
+        common: Common,
+        /// district: Chuanhui's real scale; small: one street, for quick tests.
+        #[arg(long, value_enum, default_value = "district")]
+        scale: Scale,
+        /// Only fill the database; do not serve.
+        #[arg(long)]
+        no_serve: bool,
+        /// Seed for the deterministic generator.
+        #[arg(long, default_value_t = 20231)]
+        seed: u64,
+    },
+    /// Run database migrations and exit.
+    Migrate(Common),
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add an account holding one post (a role at a grid node or a unit).
+    Add {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+        /// district_admin, street_staff, community_staff, compound_leader, building_officer, department_handler, property_staff, resident
+        #[arg(long)]
+        role: String,
+        /// Grid code the post is held at.
+        #[arg(long, conflicts_with = "unit")]
+        grid: Option<String>,
+        /// Unit id the post is held at (department_handler, property_staff).
+        #[arg(long)]
+        unit: Option<uuid::Uuid>,
+        /// Name shown in the console.
+        #[arg(long, default_value = "")]
+        display_name: String,
+    },
+}
+
+fn settings(cli_config: Option<&std::path::Path>, c: &Common, default_db: &str) -> anyhow::Result<Settings> {
+    let file = config::load_file(cli_config)?;
+    Ok(config::resolve(c.database_url.clone(), c.listen.clone(), c.data_dir.clone(), file, default_db))
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("GONGZHI_LOG").unwrap_or_else(|_| "gongzhi=info,tower_http=warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("错误 error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let cfg = cli.config.as_deref();
+    match cli.command {
+        Command::Serve(c) => {
+            let s = settings(cfg, &c, config::DEFAULT_DATABASE_URL)?;
+            let db = Db::connect(&s.database_url).await?;
+            gongzhi::web::serve(db, &s.listen, |addr| println!("gongzhi serving on http://{addr}/")).await
+        }
+        Command::Migrate(c) => {
+            let s = settings(cfg, &c, config::DEFAULT_DATABASE_URL)?;
+            Db::connect(&s.database_url).await?;
+            println!("migrated {}", s.database_url);
+            Ok(())
+        }
+        Command::Demo { common, scale, no_serve, seed } => {
+            let s = settings(cfg, &common, config::DEFAULT_DEMO_DATABASE_URL)?;
+            let db = Db::connect(&s.database_url).await?;
+            if demo::is_loaded(&db).await? {
+                println!("demo district already in {}; serving it", s.database_url);
+            } else {
+                let report = demo::load(&db, scale, seed, true).await?;
+                println!("{report}");
+            }
+            if no_serve {
+                db.close().await;
+                return Ok(());
+            }
+            gongzhi::web::serve(db, &s.listen, |addr| {
+                println!("\n共治 demo district: http://{addr}/");
+                println!("{}", demo::accounts_text());
+            })
+            .await
+        }
+        Command::User { command: UserCommand::Add { common, username, password, role, grid, unit, display_name } } => {
+            let s = settings(cfg, &common, config::DEFAULT_DATABASE_URL)?;
+            let db = Db::connect(&s.database_url).await?;
+            let input = NewUser { username: username.clone(), password, display_name, role, grid, unit };
+            let result = add_user(&db, Actor::System("cli"), &input).await;
+            db.close().await;
+            let (id, _) = result.map_err(|e| anyhow::anyhow!("{} ({})", e.message, e.code))?;
+            println!("added user {username} ({id})");
+            Ok(())
+        }
+    }
+}

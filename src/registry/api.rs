@@ -1,0 +1,358 @@
+//! Registry API: residents (masked unless revealed), households, units, places, devices.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::identity::{mask_id_number, mask_phone};
+use super::residents::{self, HouseholdRow, NewHousehold, NewResident, ResidentFilter, ResidentRow};
+use super::units::{self, NewUnit, UnitRow};
+use crate::audit::Actor;
+use crate::auth::{Capability, Principal};
+use crate::error::{AppError, AppResult, ErrorBody};
+use crate::grid::api::load as load_grid;
+use crate::web::AppState;
+use crate::web::api::{PageQuery, Paged};
+
+/// A resident, with ID number and phone masked.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Resident {
+    pub id: Uuid,
+    pub name: String,
+    /// male | female
+    pub gender: String,
+    pub birth_date: String,
+    /// Masked: `4116**********123X`.
+    pub id_number: String,
+    /// Masked: `138****5678`.
+    pub phone: String,
+    /// Building (level-5 grid) code.
+    pub grid: String,
+    pub household_id: Uuid,
+    pub relation: String,
+    pub tags: Vec<String>,
+}
+
+pub fn resident_to_api(r: &ResidentRow) -> Resident {
+    Resident {
+        id: r.id,
+        name: r.name.clone(),
+        gender: r.gender.clone(),
+        birth_date: r.birth_date.clone(),
+        id_number: mask_id_number(&r.id_number),
+        phone: mask_phone(&r.phone),
+        grid: r.grid_code.clone(),
+        household_id: r.household_id,
+        relation: r.relation.clone(),
+        tags: r.tag_list(),
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ResidentQuery {
+    /// Subtree root; defaults to the caller's widest scope.
+    pub grid: Option<String>,
+    /// Name prefix, last 4 digits of phone or ID number, or a whole phone or ID number.
+    pub q: Option<String>,
+    pub tag: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// The grid a list is scoped to: the one asked for (if in scope) or the caller's first root.
+pub async fn scope_grid(s: &AppState, p: &Principal, grid: Option<&str>, cap: Capability) -> AppResult<crate::grid::GridRow> {
+    let code = match grid.filter(|g| !g.is_empty()) {
+        Some(g) => g.to_string(),
+        None => p.roots(cap).into_iter().next().ok_or_else(AppError::forbidden)?,
+    };
+    load_grid(s, p, &code, cap).await
+}
+
+#[utoipa::path(get, path = "/api/v1/residents", tag = "registry", params(ResidentQuery),
+    responses((status = 200, body = Paged<Resident>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_residents(State(s): State<AppState>, p: Principal, Query(q): Query<ResidentQuery>) -> AppResult<Json<Paged<Resident>>> {
+    let g = scope_grid(&s, &p, q.grid.as_deref(), Capability::ReadRegistry).await?;
+    let (limit, offset) = PageQuery { page: q.page, per_page: q.per_page }.limits()?;
+    let query = residents::parse_query(q.q.as_deref())?;
+    let tag = q.tag.as_deref().filter(|t| !t.is_empty());
+    if let Some(t) = tag
+        && !super::TAGS.contains(&t)
+    {
+        return Err(AppError::invalid("invalid_tag", format!("未知标签「{t}」")));
+    }
+    let f = ResidentFilter { district: &g.district, grid: &g.code, query, tag, limit, offset };
+    let (rows, total) = residents::search(&s.db, &f, g.residents).await?;
+    Ok(Json(Paged { items: rows.iter().map(resident_to_api).collect(), total }))
+}
+
+async fn load_resident(s: &AppState, p: &Principal, id: Uuid, cap: Capability) -> AppResult<ResidentRow> {
+    if !p.has(cap) {
+        return Err(AppError::forbidden());
+    }
+    let r = residents::get(&s.db, id).await?.ok_or_else(|| AppError::not_found("居民"))?;
+    if !p.can(cap, &r.grid_code) {
+        return Err(AppError::not_found("居民"));
+    }
+    Ok(r)
+}
+
+#[utoipa::path(get, path = "/api/v1/residents/{id}", tag = "registry", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Resident), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_resident(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<Resident>> {
+    let r = load_resident(&s, &p, id, Capability::ReadRegistry).await?;
+    Ok(Json(resident_to_api(&r)))
+}
+
+#[utoipa::path(post, path = "/api/v1/residents", tag = "registry", request_body = NewResident,
+    responses((status = 201, body = Resident), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_resident(State(s): State<AppState>, p: Principal, Json(input): Json<NewResident>) -> AppResult<(StatusCode, Json<Resident>)> {
+    let hh = load_household(&s, &p, input.household_id, Capability::WriteRegistry).await?;
+    let r = residents::create_resident(&s.db, Actor::User(&p), &hh, &input).await?;
+    Ok((StatusCode::CREATED, Json(resident_to_api(&r))))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct TagsInput {
+    pub tags: Vec<String>,
+}
+
+#[utoipa::path(put, path = "/api/v1/residents/{id}/tags", tag = "registry", params(("id" = Uuid, Path)), request_body = TagsInput,
+    responses((status = 200, body = Resident), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn set_tags(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>, Json(input): Json<TagsInput>) -> AppResult<Json<Resident>> {
+    let r = load_resident(&s, &p, id, Capability::WriteRegistry).await?;
+    let r = residents::set_tags(&s.db, Actor::User(&p), &r, &input.tags).await?;
+    Ok(Json(resident_to_api(&r)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RevealInput {
+    /// Why the full numbers are needed; kept in the audit log.
+    pub reason: String,
+}
+
+/// Full personal numbers, for roles allowed to see them.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Revealed {
+    pub id: Uuid,
+    pub id_number: String,
+    pub phone: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/residents/{id}/reveal", tag = "registry", params(("id" = Uuid, Path)), request_body = RevealInput,
+    responses((status = 200, body = Revealed), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn reveal(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>, Json(input): Json<RevealInput>) -> AppResult<Json<Revealed>> {
+    let r = load_resident(&s, &p, id, Capability::RevealPersonal).await?;
+    residents::record_reveal(&s.db, Actor::User(&p), &r, &input.reason).await?;
+    Ok(Json(Revealed { id: r.id, id_number: r.id_number, phone: r.phone }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Household {
+    pub id: Uuid,
+    pub grid: String,
+    pub unit_no: i64,
+    pub room: String,
+    pub address: String,
+    pub members: i64,
+}
+
+fn household_to_api(h: &HouseholdRow) -> Household {
+    Household { id: h.id, grid: h.grid_code.clone(), unit_no: h.unit_no, room: h.room.clone(), address: h.address.clone(), members: h.members }
+}
+
+pub async fn load_household(s: &AppState, p: &Principal, id: Uuid, cap: Capability) -> AppResult<HouseholdRow> {
+    if !p.has(cap) {
+        return Err(AppError::forbidden());
+    }
+    let h = residents::household(&s.db, id).await?.ok_or_else(|| AppError::not_found("住户"))?;
+    if !p.can(cap, &h.grid_code) {
+        return Err(AppError::not_found("住户"));
+    }
+    Ok(h)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct GridPageQuery {
+    pub grid: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/households", tag = "registry", params(GridPageQuery),
+    responses((status = 200, body = Paged<Household>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_households(State(s): State<AppState>, p: Principal, Query(q): Query<GridPageQuery>) -> AppResult<Json<Paged<Household>>> {
+    let g = scope_grid(&s, &p, q.grid.as_deref(), Capability::ReadRegistry).await?;
+    let (limit, offset) = PageQuery { page: q.page, per_page: q.per_page }.limits()?;
+    let (rows, total) = residents::households_in(&s.db, &g.code, limit, offset).await?;
+    Ok(Json(Paged { items: rows.iter().map(household_to_api).collect(), total }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HouseholdDetail {
+    #[serde(flatten)]
+    pub household: Household,
+    pub residents: Vec<Resident>,
+}
+
+#[utoipa::path(get, path = "/api/v1/households/{id}", tag = "registry", params(("id" = Uuid, Path)),
+    responses((status = 200, body = HouseholdDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_household(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<HouseholdDetail>> {
+    let h = load_household(&s, &p, id, Capability::ReadRegistry).await?;
+    let members = residents::members(&s.db, h.id).await?;
+    Ok(Json(HouseholdDetail { household: household_to_api(&h), residents: members.iter().map(resident_to_api).collect() }))
+}
+
+#[utoipa::path(post, path = "/api/v1/households", tag = "registry", request_body = NewHousehold,
+    responses((status = 201, body = Household), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_household(State(s): State<AppState>, p: Principal, Json(input): Json<NewHousehold>) -> AppResult<(StatusCode, Json<Household>)> {
+    let g = load_grid(&s, &p, &input.grid, Capability::WriteRegistry).await?;
+    let h = residents::create_household(&s.db, Actor::User(&p), &g, &input).await?;
+    Ok((StatusCode::CREATED, Json(household_to_api(&h))))
+}
+
+/// A unit or organisation.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Unit {
+    pub id: Uuid,
+    pub name: String,
+    /// department, property_company, community, party_branch, owners_committee, council, volunteer_team, merchant_association
+    pub kind: String,
+    pub kind_label: String,
+    pub grid: Option<String>,
+    pub credit_code: Option<String>,
+    pub contact_name: String,
+    pub contact_phone: String,
+}
+
+pub fn unit_to_api(u: &UnitRow) -> Unit {
+    Unit {
+        id: u.id,
+        name: u.name.clone(),
+        kind: u.kind.clone(),
+        kind_label: units::unit_kind_label(&u.kind).to_string(),
+        grid: u.grid_code.clone(),
+        credit_code: u.credit_code.clone(),
+        contact_name: u.contact_name.clone(),
+        contact_phone: u.contact_phone.clone(),
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct UnitQuery {
+    pub kind: Option<String>,
+    /// Only units attached to this grid subtree.
+    pub grid: Option<String>,
+    /// Part of the name.
+    pub q: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/units", tag = "registry", params(UnitQuery),
+    responses((status = 200, body = Paged<Unit>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_units(State(s): State<AppState>, p: Principal, Query(q): Query<UnitQuery>) -> AppResult<Json<Paged<Unit>>> {
+    if !p.has(Capability::ReadUnits) {
+        return Err(AppError::forbidden());
+    }
+    let kind = q.kind.as_deref().filter(|k| !k.is_empty());
+    if let Some(k) = kind
+        && !units::UNIT_KINDS.iter().any(|u| u.0 == k)
+    {
+        return Err(AppError::invalid("invalid_unit_kind", format!("未知单位类型「{k}」")));
+    }
+    let grid = match q.grid.as_deref().filter(|g| !g.is_empty()) {
+        Some(g) => Some(load_grid(&s, &p, g, Capability::ReadUnits).await?.code),
+        None => None,
+    };
+    let (limit, offset) = PageQuery { page: q.page, per_page: q.per_page }.limits()?;
+    let (rows, total) = units::list(&s.db, &p.district, kind, grid.as_deref(), q.q.as_deref(), limit, offset).await?;
+    Ok(Json(Paged { items: rows.iter().map(unit_to_api).collect(), total }))
+}
+
+#[utoipa::path(post, path = "/api/v1/units", tag = "registry", request_body = NewUnit,
+    responses((status = 201, body = Unit), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_unit(State(s): State<AppState>, p: Principal, Json(input): Json<NewUnit>) -> AppResult<(StatusCode, Json<Unit>)> {
+    if !p.has(Capability::WriteUnits) {
+        return Err(AppError::forbidden());
+    }
+    if let Some(g) = input.grid.as_deref() {
+        load_grid(&s, &p, g, Capability::WriteUnits).await?;
+    }
+    let u = units::create(&s.db, Actor::User(&p), &p.district, &input).await?;
+    Ok((StatusCode::CREATED, Json(unit_to_api(&u))))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Place {
+    pub id: Uuid,
+    pub grid: String,
+    pub kind: String,
+    pub kind_label: String,
+    pub name: String,
+    pub address: String,
+    pub lat: f64,
+    pub lng: f64,
+}
+
+#[utoipa::path(get, path = "/api/v1/places", tag = "registry", params(GridPageQuery),
+    responses((status = 200, body = Paged<Place>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_places(State(s): State<AppState>, p: Principal, Query(q): Query<GridPageQuery>) -> AppResult<Json<Paged<Place>>> {
+    let g = scope_grid(&s, &p, q.grid.as_deref(), Capability::ReadRegistry).await?;
+    let (limit, offset) = PageQuery { page: q.page, per_page: q.per_page }.limits()?;
+    let (rows, total) = units::places_in(&s.db, &g.district, &g.code, limit, offset).await?;
+    let items = rows
+        .into_iter()
+        .map(|r| Place { id: r.id, grid: r.grid_code, kind_label: units::place_kind_label(&r.kind).into(), kind: r.kind, name: r.name, address: r.address, lat: r.lat, lng: r.lng })
+        .collect();
+    Ok(Json(Paged { items, total }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Device {
+    pub id: Uuid,
+    pub grid: String,
+    pub kind: String,
+    pub kind_label: String,
+    pub name: String,
+    pub serial: String,
+    pub status: String,
+    pub lat: f64,
+    pub lng: f64,
+}
+
+#[utoipa::path(get, path = "/api/v1/devices", tag = "registry", params(GridPageQuery),
+    responses((status = 200, body = Paged<Device>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_devices(State(s): State<AppState>, p: Principal, Query(q): Query<GridPageQuery>) -> AppResult<Json<Paged<Device>>> {
+    let g = scope_grid(&s, &p, q.grid.as_deref(), Capability::ReadRegistry).await?;
+    let (limit, offset) = PageQuery { page: q.page, per_page: q.per_page }.limits()?;
+    let (rows, total) = units::devices_in(&s.db, &g.district, &g.code, limit, offset).await?;
+    let items = rows
+        .into_iter()
+        .map(|r| Device {
+            id: r.id,
+            grid: r.grid_code,
+            kind_label: units::device_kind_label(&r.kind).into(),
+            kind: r.kind,
+            name: r.name,
+            serial: r.serial,
+            status: r.status,
+            lat: r.lat,
+            lng: r.lng,
+        })
+        .collect();
+    Ok(Json(Paged { items, total }))
+}

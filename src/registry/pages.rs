@@ -1,0 +1,334 @@
+//! Registry pages: resident search and detail (with audited reveal), households, units.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, RawForm, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::api::{Resident, Unit, load_household, resident_to_api, scope_grid, unit_to_api};
+use super::residents::{self, NewResident, RELATIONS, ResidentFilter};
+use super::{TAGS, units};
+use crate::audit::Actor;
+use crate::auth::Capability;
+use crate::error::AppError;
+use crate::grid::pages::crumbs;
+use crate::grid::store as grids;
+use crate::web::AppState;
+use crate::web::pages::{Chrome, PageError, PageResult, pager, url_encode};
+use crate::web::session::{Console, check_csrf};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console/residents", get(residents_page))
+        .route("/console/residents/{id}", get(resident_page))
+        .route("/console/residents/{id}/reveal", post(reveal))
+        .route("/console/residents/{id}/tags", post(save_tags))
+        .route("/console/households/{id}", get(household_page))
+        .route("/console/households/{id}/residents", post(add_resident))
+        .route("/console/units", get(units_page))
+}
+
+pub struct ResidentView {
+    id: Uuid,
+    name: String,
+    gender: &'static str,
+    birth_date: String,
+    id_number: String,
+    phone: String,
+    tags: Vec<String>,
+    grid: String,
+    grid_name: String,
+    relation: String,
+    household_id: Uuid,
+}
+
+fn view(r: Resident, grid_name: String) -> ResidentView {
+    ResidentView {
+        gender: if r.gender == "male" { "男" } else { "女" },
+        id: r.id,
+        name: r.name,
+        birth_date: r.birth_date,
+        id_number: r.id_number,
+        phone: r.phone,
+        tags: r.tags,
+        grid: r.grid,
+        grid_name,
+        relation: r.relation,
+        household_id: r.household_id,
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "residents.html")]
+struct ResidentsPage {
+    chrome: Chrome,
+    crumbs: Vec<(String, String)>,
+    grid: String,
+    q: String,
+    tags: Vec<(&'static str, bool)>,
+    rows: Vec<ResidentView>,
+    total: i64,
+    pager: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ResidentsQuery {
+    grid: Option<String>,
+    q: Option<String>,
+    tag: Option<String>,
+    page: Option<i64>,
+}
+
+/// Names of the buildings on a page, for the "where" column.
+async fn building_names(s: &AppState, codes: impl Iterator<Item = String>) -> Result<std::collections::HashMap<String, String>, AppError> {
+    let mut out = std::collections::HashMap::new();
+    for code in codes {
+        if out.contains_key(&code) {
+            continue;
+        }
+        let chain = grids::chain(&s.db, &code).await?;
+        // Compound + building reads best: 「阳光花园 3号楼」.
+        let name = chain.iter().filter(|g| g.level >= 4).map(|g| g.name.as_str()).collect::<Vec<_>>().join(" ");
+        out.insert(code, name);
+    }
+    Ok(out)
+}
+
+async fn residents_page(State(s): State<AppState>, c: Console, Query(q): Query<ResidentsQuery>) -> PageResult {
+    let g = scope_grid(&s, &c.principal, q.grid.as_deref(), Capability::ReadRegistry).await?;
+    let page = q.page.unwrap_or(1).clamp(1, 100_000);
+    let per = 20;
+    let tag = q.tag.clone().filter(|t| TAGS.contains(&t.as_str()));
+    let text = q.q.clone().unwrap_or_default();
+    let (rows, total, error) = match residents::parse_query(Some(&text)) {
+        Ok(query) => {
+            let f = ResidentFilter { district: &g.district, grid: &g.code, query, tag: tag.as_deref(), limit: per, offset: (page - 1) * per };
+            let (rows, total) = residents::search(&s.db, &f, g.residents).await?;
+            (rows, total, None)
+        }
+        Err(e) => (Vec::new(), 0, Some(e.message)),
+    };
+    let names = building_names(&s, rows.iter().map(|r| r.grid_code.clone())).await?;
+    let rows = rows.iter().map(|r| view(resident_to_api(r), names.get(&r.grid_code).cloned().unwrap_or_default())).collect();
+    let base = format!("/console/residents?grid={}&q={}&tag={}", g.code, url_encode(&text), url_encode(tag.as_deref().unwrap_or("")));
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let html = ResidentsPage {
+        chrome: Chrome::new(&c, "居民信息", "residents"),
+        crumbs: crumbs(&s, &c, &g.code).await?,
+        grid: g.code.clone(),
+        q: text,
+        tags: TAGS.iter().map(|t| (*t, tag.as_deref() == Some(*t))).collect(),
+        rows,
+        total,
+        pager: pager(&base, page, per, total),
+        error,
+    };
+    Ok((status, html).into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "resident.html")]
+struct ResidentPage {
+    chrome: Chrome,
+    crumbs: Vec<(String, String)>,
+    r: ResidentView,
+    address: String,
+    can_reveal: bool,
+    can_write: bool,
+    revealed: bool,
+    all_tags: Vec<(&'static str, bool)>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn load_resident(s: &AppState, c: &Console, id: Uuid, cap: Capability) -> Result<residents::ResidentRow, PageError> {
+    let r = residents::get(&s.db, id).await?.ok_or_else(|| AppError::not_found("居民"))?;
+    if !c.principal.can(cap, &r.grid_code) {
+        return Err(if c.principal.has(cap) { AppError::not_found("居民") } else { AppError::forbidden() }.into());
+    }
+    Ok(r)
+}
+
+async fn render_resident(s: &AppState, c: &Console, r: residents::ResidentRow, revealed: bool, notice: Option<String>, error: Option<String>) -> PageResult {
+    let hh = residents::household(&s.db, r.household_id).await?.ok_or_else(AppError::internal)?;
+    let mut api = resident_to_api(&r);
+    if revealed {
+        api.id_number = r.id_number.clone();
+        api.phone = r.phone.clone();
+    }
+    let tags = r.tag_list();
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let html = ResidentPage {
+        chrome: Chrome::new(c, r.name.clone(), "residents"),
+        crumbs: crumbs(s, c, &r.grid_code).await?,
+        r: view(api, String::new()),
+        address: hh.address,
+        can_reveal: c.principal.can(Capability::RevealPersonal, &r.grid_code),
+        can_write: c.principal.can(Capability::WriteRegistry, &r.grid_code),
+        revealed,
+        all_tags: TAGS.iter().map(|t| (*t, tags.iter().any(|x| x == t))).collect(),
+        notice,
+        error,
+    };
+    Ok((status, html).into_response())
+}
+
+#[derive(Deserialize)]
+struct NoticeQuery {
+    saved: Option<String>,
+    created: Option<String>,
+}
+
+async fn resident_page(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Query(q): Query<NoticeQuery>) -> PageResult {
+    let r = load_resident(&s, &c, id, Capability::ReadRegistry).await?;
+    let notice = q.saved.map(|_| "已保存".to_string()).or(q.created.map(|_| "已登记".to_string()));
+    render_resident(&s, &c, r, false, notice, None).await
+}
+
+#[derive(Deserialize)]
+struct RevealForm {
+    csrf: String,
+    reason: String,
+}
+
+async fn reveal(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<RevealForm>) -> PageResult {
+    check_csrf(&c, &f.csrf)?;
+    let r = load_resident(&s, &c, id, Capability::RevealPersonal).await?;
+    match residents::record_reveal(&s.db, Actor::User(&c.principal), &r, &f.reason).await {
+        Ok(()) => render_resident(&s, &c, r, true, Some("已显示完整信息，本次查看已记入审计日志".into()), None).await,
+        Err(e) if e.status.is_client_error() => render_resident(&s, &c, r, false, None, Some(e.message)).await,
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+/// Tags come as repeated `tag=` fields, which serde's urlencoded map cannot hold; read them by hand.
+async fn save_tags(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, RawForm(body): RawForm) -> PageResult {
+    let pairs: Vec<(String, String)> = form_pairs(&body);
+    let csrf = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or("");
+    check_csrf(&c, csrf)?;
+    let tags: Vec<String> = pairs.iter().filter(|(k, _)| k == "tag").map(|(_, v)| v.clone()).collect();
+    let r = load_resident(&s, &c, id, Capability::WriteRegistry).await?;
+    match residents::set_tags(&s.db, Actor::User(&c.principal), &r, &tags).await {
+        Ok(_) => Ok(Redirect::to(&format!("/console/residents/{id}?saved=1")).into_response()),
+        Err(e) if e.status.is_client_error() => render_resident(&s, &c, r, false, None, Some(e.message)).await,
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+pub fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+#[derive(Default)]
+pub struct ResidentFormView {
+    name: String,
+    id_number: String,
+    phone: String,
+    relation: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "household.html")]
+struct HouseholdPage {
+    chrome: Chrome,
+    crumbs: Vec<(String, String)>,
+    h: residents::HouseholdRow,
+    members: Vec<ResidentView>,
+    can_write: bool,
+    relations: Vec<&'static str>,
+    form: ResidentFormView,
+    form_error: Option<String>,
+    notice: Option<String>,
+}
+
+async fn render_household(s: &AppState, c: &Console, id: Uuid, form: ResidentFormView, form_error: Option<String>, notice: Option<String>) -> PageResult {
+    let h = load_household(s, &c.principal, id, Capability::ReadRegistry).await?;
+    let members = residents::members(&s.db, h.id).await?.iter().map(|r| view(resident_to_api(r), String::new())).collect();
+    let status = if form_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let html = HouseholdPage {
+        chrome: Chrome::new(c, h.address.clone(), "residents"),
+        crumbs: crumbs(s, c, &h.grid_code).await?,
+        can_write: c.principal.can(Capability::WriteRegistry, &h.grid_code),
+        relations: RELATIONS.to_vec(),
+        members,
+        form,
+        form_error,
+        notice,
+        h,
+    };
+    Ok((status, html).into_response())
+}
+
+async fn household_page(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Query(q): Query<NoticeQuery>) -> PageResult {
+    let notice = q.created.map(|_| "已登记".to_string()).or(q.saved.map(|_| "已保存".to_string()));
+    let form = ResidentFormView { relation: "户主".into(), ..Default::default() };
+    render_household(&s, &c, id, form, None, notice).await
+}
+
+#[derive(Deserialize)]
+struct ResidentForm {
+    csrf: String,
+    name: String,
+    id_number: String,
+    phone: String,
+    relation: String,
+}
+
+async fn add_resident(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<ResidentForm>) -> PageResult {
+    check_csrf(&c, &f.csrf)?;
+    let h = load_household(&s, &c.principal, id, Capability::WriteRegistry).await?;
+    let input = NewResident { household_id: id, name: f.name.clone(), id_number: f.id_number.clone(), phone: f.phone.clone(), relation: f.relation.clone(), tags: vec![] };
+    match residents::create_resident(&s.db, Actor::User(&c.principal), &h, &input).await {
+        Ok(_) => Ok(Redirect::to(&format!("/console/households/{id}?created=1")).into_response()),
+        Err(e) if e.status.is_client_error() => {
+            let form = ResidentFormView { name: f.name, id_number: f.id_number, phone: f.phone, relation: f.relation };
+            render_household(&s, &c, id, form, Some(e.message), None).await
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "units.html")]
+struct UnitsPage {
+    chrome: Chrome,
+    rows: Vec<Unit>,
+    total: i64,
+    q: String,
+    kinds: Vec<(&'static str, &'static str, bool)>,
+    pager: String,
+}
+
+#[derive(Deserialize)]
+struct UnitsQuery {
+    q: Option<String>,
+    kind: Option<String>,
+    page: Option<i64>,
+}
+
+async fn units_page(State(s): State<AppState>, c: Console, Query(q): Query<UnitsQuery>) -> PageResult {
+    if !c.principal.has(Capability::ReadUnits) {
+        return Err(AppError::forbidden().into());
+    }
+    let page = q.page.unwrap_or(1).clamp(1, 100_000);
+    let per = 50;
+    let kind = q.kind.clone().filter(|k| units::UNIT_KINDS.iter().any(|u| u.0 == k));
+    let text = q.q.clone().unwrap_or_default();
+    let (rows, total) = units::list(&s.db, &c.principal.district, kind.as_deref(), None, Some(&text), per, (page - 1) * per).await?;
+    let base = format!("/console/units?q={}&kind={}", url_encode(&text), kind.clone().unwrap_or_default());
+    Ok(UnitsPage {
+        chrome: Chrome::new(&c, "组织与单位", "units"),
+        rows: rows.iter().map(unit_to_api).collect(),
+        total,
+        q: text,
+        kinds: units::UNIT_KINDS.iter().map(|k| (k.0, k.1, kind.as_deref() == Some(k.0))).collect(),
+        pager: pager(&base, page, per, total),
+    }
+    .into_response())
+}

@@ -1,0 +1,470 @@
+//! Households (户) and residents (居民): storage, search and writes.
+
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::identity;
+use crate::audit::{self, Actor};
+use crate::db::{Db, Tx, new_id, now_ms};
+use crate::error::{AppError, AppResult};
+use crate::grid::{rules, store as grids};
+use crate::{on_pool, on_tx};
+
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct ResidentRow {
+    pub id: Uuid,
+    pub district: String,
+    pub household_id: Uuid,
+    pub grid_code: String,
+    pub name: String,
+    pub gender: String,
+    pub birth_date: String,
+    pub id_number: String,
+    pub phone: String,
+    pub relation: String,
+    pub tags: String,
+    pub created_at: i64,
+}
+
+const RESIDENT_COLS: &str =
+    "r.id, r.district, r.household_id, r.grid_code, r.name, r.gender, r.birth_date, r.id_number, r.phone, r.relation, r.tags, r.created_at";
+
+impl ResidentRow {
+    pub fn tag_list(&self) -> Vec<String> {
+        self.tags.split(',').filter(|t| !t.is_empty()).map(String::from).collect()
+    }
+}
+
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct HouseholdRow {
+    pub id: Uuid,
+    pub district: String,
+    pub grid_code: String,
+    pub unit_no: i64,
+    pub room: String,
+    pub address: String,
+    pub members: i64,
+}
+
+/// How a search text is read: a name prefix, the last four digits of a phone or ID number,
+/// or a whole phone or ID number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Query {
+    Any,
+    NamePrefix(String),
+    Tail4(String),
+    Phone(String),
+    IdNumber(String),
+}
+
+pub fn parse_query(q: Option<&str>) -> Result<Query, AppError> {
+    let q = q.map(str::trim).unwrap_or("");
+    if q.is_empty() {
+        return Ok(Query::Any);
+    }
+    let upper = q.to_ascii_uppercase();
+    let digitish = upper.bytes().all(|c| c.is_ascii_digit() || c == b'X') && upper.bytes().filter(|c| *c == b'X').count() <= 1;
+    if digitish {
+        return match upper.len() {
+            4 => Ok(Query::Tail4(upper)),
+            11 if identity::parse_mobile(&upper).is_some() => Ok(Query::Phone(upper)),
+            18 => Ok(Query::IdNumber(upper)),
+            _ => Err(AppError::invalid(
+                "invalid_query",
+                "请输入姓名、手机号或身份证号的后4位，或完整的手机号（11位）、身份证号（18位）",
+            )),
+        };
+    }
+    if q.chars().count() > 20 {
+        return Err(AppError::invalid("invalid_query", "姓名检索词不超过20字"));
+    }
+    Ok(Query::NamePrefix(q.to_string()))
+}
+
+pub struct ResidentFilter<'a> {
+    pub district: &'a str,
+    /// Subtree root.
+    pub grid: &'a str,
+    pub query: Query,
+    pub tag: Option<&'a str>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Search residents in a grid subtree. Returns the page and the total count.
+pub async fn search(db: &Db, f: &ResidentFilter<'_>, subtree_residents: i64) -> sqlx::Result<(Vec<ResidentRow>, i64)> {
+    // Conditions and their values, in placeholder order.
+    let mut conds: Vec<String> = vec!["r.district = $1".into(), "r.grid_code >= $2".into(), "r.grid_code < $3".into()];
+    let mut vals: Vec<String> = vec![f.district.into(), f.grid.into(), rules::subtree_upper(f.grid)];
+    let mut push = |cond: &str, v: String, conds: &mut Vec<String>| {
+        vals.push(v);
+        conds.push(cond.replace('?', &format!("${}", vals.len())));
+    };
+    let order = match &f.query {
+        Query::Any => "r.grid_code, r.name, r.id",
+        Query::NamePrefix(p) => {
+            push("r.name >= ?", p.clone(), &mut conds);
+            push("r.name < ?", format!("{p}{}", char::MAX), &mut conds);
+            "r.name, r.grid_code, r.id"
+        }
+        Query::Tail4(t) => {
+            // Both tails are indexed; the two branches of the OR each use one index.
+            let n = vals.len();
+            vals.push(t.clone());
+            conds.push(format!("(r.phone_tail = ${} OR r.id_tail = ${})", n + 1, n + 1));
+            "r.grid_code, r.name, r.id"
+        }
+        Query::Phone(p) => {
+            push("r.phone_tail = ?", p[p.len() - 4..].to_string(), &mut conds);
+            push("r.phone = ?", p.clone(), &mut conds);
+            "r.grid_code, r.name, r.id"
+        }
+        Query::IdNumber(id) => {
+            push("r.id_number = ?", id.clone(), &mut conds);
+            "r.grid_code, r.name, r.id"
+        }
+    };
+    if let Some(tag) = f.tag {
+        let n = vals.len();
+        vals.push(tag.to_string());
+        conds.push(format!(
+            "r.id IN (SELECT t.resident_id FROM resident_tags t WHERE t.district = $1 AND t.tag = ${} AND t.grid_code >= $2 AND t.grid_code < $3)",
+            n + 1
+        ));
+    }
+    let where_ = conds.join(" AND ");
+    let n = vals.len();
+    let page_sql = format!(
+        "SELECT {RESIDENT_COLS} FROM residents r WHERE {where_} ORDER BY {order} LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let count_sql = format!("SELECT COUNT(*) FROM residents r WHERE {where_}");
+    // Unfiltered subtree totals are kept on the grid row; counting 300,000 rows per page is waste.
+    let use_rollup = f.query == Query::Any && f.tag.is_none();
+    on_pool!(db, |p| {
+        let mut q = sqlx::query_as::<_, ResidentRow>(sqlx::AssertSqlSafe(page_sql));
+        for v in &vals {
+            q = q.bind(v);
+        }
+        let rows = q.bind(f.limit).bind(f.offset).fetch_all(p).await?;
+        let total = if use_rollup {
+            subtree_residents
+        } else {
+            let mut c = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql));
+            for v in &vals {
+                c = c.bind(v);
+            }
+            c.fetch_one(p).await?
+        };
+        Ok((rows, total))
+    })
+}
+
+pub async fn get(db: &Db, id: Uuid) -> sqlx::Result<Option<ResidentRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, ResidentRow>(sqlx::AssertSqlSafe(format!("SELECT {RESIDENT_COLS} FROM residents r WHERE r.id = $1")))
+        .bind(id)
+        .fetch_optional(p)
+        .await)
+}
+
+pub async fn members(db: &Db, household_id: Uuid) -> sqlx::Result<Vec<ResidentRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, ResidentRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {RESIDENT_COLS} FROM residents r WHERE r.household_id = $1 ORDER BY r.birth_date, r.id"
+    )))
+    .bind(household_id)
+    .fetch_all(p)
+    .await)
+}
+
+pub async fn household(db: &Db, id: Uuid) -> sqlx::Result<Option<HouseholdRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, HouseholdRow>(
+        "SELECT id, district, grid_code, unit_no, room, address, members FROM households WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(p)
+    .await)
+}
+
+pub async fn households_in(db: &Db, grid_code: &str, limit: i64, offset: i64) -> sqlx::Result<(Vec<HouseholdRow>, i64)> {
+    let upper = rules::subtree_upper(grid_code);
+    on_pool!(db, |p| {
+        let rows = sqlx::query_as::<_, HouseholdRow>(
+            "SELECT id, district, grid_code, unit_no, room, address, members FROM households \
+             WHERE grid_code >= $1 AND grid_code < $2 ORDER BY grid_code, unit_no, room LIMIT $3 OFFSET $4",
+        )
+        .bind(grid_code)
+        .bind(&upper)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(p)
+        .await?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM households WHERE grid_code >= $1 AND grid_code < $2")
+            .bind(grid_code)
+            .bind(&upper)
+            .fetch_one(p)
+            .await?;
+        Ok((rows, total))
+    })
+}
+
+/// A new household in a building.
+#[derive(Deserialize, Debug, Clone, utoipa::ToSchema)]
+pub struct NewHousehold {
+    /// Building (level-5 grid) code.
+    pub grid: String,
+    pub unit_no: i64,
+    pub room: String,
+}
+
+pub async fn create_household(db: &Db, actor: Actor<'_>, building: &grids::GridRow, input: &NewHousehold) -> AppResult<HouseholdRow> {
+    if building.level != 5 {
+        return Err(AppError::invalid("not_a_building", "住户只能登记在楼栋/小组（第5级网格）下"));
+    }
+    if !(1..=99).contains(&input.unit_no) {
+        return Err(AppError::invalid("invalid_unit_no", "单元号应在1至99之间"));
+    }
+    let room = input.room.trim();
+    if room.is_empty() || room.chars().count() > 16 {
+        return Err(AppError::invalid("invalid_room", "门牌/房号不能为空且不超过16字"));
+    }
+    let chain = grids::chain(db, &building.code).await?;
+    let address = address_of(&chain, input.unit_no, room);
+    let id = new_id();
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, |c| sqlx::query(
+        "INSERT INTO households (id, district, grid_code, unit_no, room, address, members, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)"
+    )
+    .bind(id)
+    .bind(&building.district)
+    .bind(&building.code)
+    .bind(input.unit_no)
+    .bind(room)
+    .bind(&address)
+    .bind(now_ms())
+    .execute(c)
+    .await.map(|r| r.rows_affected()))
+    .map_err(|e| {
+        if crate::db::is_unique_violation(&e) {
+            AppError::conflict("duplicate_household", format!("{}单元{}已登记", input.unit_no, room))
+        } else {
+            e.into()
+        }
+    })?;
+    grids::bump_counts(&mut tx, &building.code, 1, 0).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        audit::Entry {
+            district: &building.district,
+            action: "household.create",
+            target_kind: "household",
+            target_id: &id.to_string(),
+            reason: "",
+            detail: json!({"grid": building.code, "unit_no": input.unit_no, "room": room}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    household(db, id).await?.ok_or_else(AppError::internal)
+}
+
+/// The postal-style address of a room, from the grid chain (district first).
+pub fn address_of(chain: &[grids::GridRow], unit_no: i64, room: &str) -> String {
+    let names: Vec<&str> = chain.iter().skip(1).map(|g| g.name.as_str()).collect();
+    format!("{}{}单元{}室", names.join(""), unit_no, room)
+}
+
+/// A new resident in a household.
+#[derive(Deserialize, Debug, Clone, utoipa::ToSchema)]
+pub struct NewResident {
+    pub household_id: Uuid,
+    pub name: String,
+    pub id_number: String,
+    pub phone: String,
+    /// 户主, 配偶, 子女, 父母, 孙子女, 其他
+    #[serde(default = "default_relation")]
+    pub relation: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+fn default_relation() -> String {
+    "户主".into()
+}
+
+pub const RELATIONS: [&str; 7] = ["户主", "配偶", "子女", "父母", "孙子女", "兄弟姐妹", "其他"];
+
+/// Validated fields of a resident.
+pub struct CheckedResident {
+    pub name: String,
+    pub id_number: String,
+    pub birth_date: String,
+    pub gender: &'static str,
+    pub phone: String,
+    pub relation: String,
+    pub tags: Vec<String>,
+}
+
+pub fn check_resident(input: &NewResident) -> AppResult<CheckedResident> {
+    let name = input.name.trim();
+    if name.is_empty() || name.chars().count() > 32 {
+        return Err(AppError::invalid("invalid_name", "姓名不能为空且不超过32字"));
+    }
+    let (id_number, birth_date, gender) =
+        identity::parse_id_number(&input.id_number).map_err(|e| AppError::invalid("invalid_id_number", e.message()))?;
+    let phone = identity::parse_mobile(&input.phone).ok_or_else(|| AppError::invalid("invalid_phone", "手机号码应为11位，以13至19开头"))?;
+    if !RELATIONS.contains(&input.relation.as_str()) {
+        return Err(AppError::invalid("invalid_relation", format!("与户主关系应为：{}", RELATIONS.join("、"))));
+    }
+    let tags = super::check_tags(&input.tags).map_err(|m| AppError::invalid("invalid_tag", m))?;
+    Ok(CheckedResident { name: name.to_string(), id_number, birth_date, gender, phone, relation: input.relation.clone(), tags })
+}
+
+pub async fn create_resident(db: &Db, actor: Actor<'_>, hh: &HouseholdRow, input: &NewResident) -> AppResult<ResidentRow> {
+    let r = check_resident(input)?;
+    let id = new_id();
+    let mut tx = db.begin().await?;
+    insert_resident(&mut tx, id, hh, &r, now_ms()).await.map_err(|e| {
+        if crate::db::is_unique_violation(&e) {
+            AppError::conflict("duplicate_id_number", "该身份证号码已登记")
+        } else {
+            e.into()
+        }
+    })?;
+    on_tx!(&mut tx, |c| sqlx::query("UPDATE households SET members = members + 1 WHERE id = $1").bind(hh.id).execute(c).await.map(|r| r.rows_affected()))?;
+    grids::bump_counts(&mut tx, &hh.grid_code, 0, 1).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        audit::Entry {
+            district: &hh.district,
+            action: "resident.create",
+            target_kind: "resident",
+            target_id: &id.to_string(),
+            reason: "",
+            detail: json!({"household": hh.id, "name": r.name}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    get(db, id).await?.ok_or_else(AppError::internal)
+}
+
+pub async fn insert_resident(tx: &mut Tx, id: Uuid, hh: &HouseholdRow, r: &CheckedResident, now: i64) -> sqlx::Result<()> {
+    let tags = r.tags.join(",");
+    on_tx!(tx, |c| {
+        sqlx::query(
+            "INSERT INTO residents (id, district, household_id, grid_code, name, gender, birth_date, id_number, phone, id_tail, phone_tail, relation, tags, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
+        )
+        .bind(id)
+        .bind(&hh.district)
+        .bind(hh.id)
+        .bind(&hh.grid_code)
+        .bind(&r.name)
+        .bind(r.gender)
+        .bind(&r.birth_date)
+        .bind(&r.id_number)
+        .bind(&r.phone)
+        .bind(&r.id_number[14..])
+        .bind(&r.phone[7..])
+        .bind(&r.relation)
+        .bind(&tags)
+        .bind(now)
+        .execute(&mut *c)
+        .await?;
+        for t in &r.tags {
+            sqlx::query("INSERT INTO resident_tags (resident_id, district, tag, grid_code) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(&hh.district)
+                .bind(t)
+                .bind(&hh.grid_code)
+                .execute(&mut *c)
+                .await?;
+        }
+        Ok::<(), sqlx::Error>(())
+    })
+}
+
+/// Replace a resident's tags.
+pub async fn set_tags(db: &Db, actor: Actor<'_>, r: &ResidentRow, tags: &[String]) -> AppResult<ResidentRow> {
+    let tags = super::check_tags(tags).map_err(|m| AppError::invalid("invalid_tag", m))?;
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, |c| {
+        sqlx::query("DELETE FROM resident_tags WHERE resident_id = $1").bind(r.id).execute(&mut *c).await?;
+        for t in &tags {
+            sqlx::query("INSERT INTO resident_tags (resident_id, district, tag, grid_code) VALUES ($1, $2, $3, $4)")
+                .bind(r.id)
+                .bind(&r.district)
+                .bind(t)
+                .bind(&r.grid_code)
+                .execute(&mut *c)
+                .await?;
+        }
+        sqlx::query("UPDATE residents SET tags = $1, updated_at = $2 WHERE id = $3")
+            .bind(tags.join(","))
+            .bind(now_ms())
+            .bind(r.id)
+            .execute(&mut *c)
+            .await?;
+        Ok::<(), sqlx::Error>(())
+    })?;
+    audit::record(
+        &mut tx,
+        actor,
+        audit::Entry {
+            district: &r.district,
+            action: "resident.tags",
+            target_kind: "resident",
+            target_id: &r.id.to_string(),
+            reason: "",
+            detail: json!({"tags": tags}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    get(db, r.id).await?.ok_or_else(AppError::internal)
+}
+
+/// Record a full reveal of a resident's ID number and phone; the reason is required.
+pub async fn record_reveal(db: &Db, actor: Actor<'_>, r: &ResidentRow, reason: &str) -> AppResult<()> {
+    let reason = reason.trim();
+    if reason.chars().count() < 2 || reason.chars().count() > 200 {
+        return Err(AppError::invalid("reason_required", "查看完整身份证号和手机号须填写事由（2至200字）"));
+    }
+    let mut tx = db.begin().await?;
+    audit::record(
+        &mut tx,
+        actor,
+        audit::Entry {
+            district: &r.district,
+            action: "resident.reveal",
+            target_kind: "resident",
+            target_id: &r.id.to_string(),
+            reason,
+            detail: json!({"name": r.name}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries() {
+        assert_eq!(parse_query(None).unwrap(), Query::Any);
+        assert_eq!(parse_query(Some("  ")).unwrap(), Query::Any);
+        assert_eq!(parse_query(Some("张")).unwrap(), Query::NamePrefix("张".into()));
+        assert_eq!(parse_query(Some("123x")).unwrap(), Query::Tail4("123X".into()));
+        assert_eq!(parse_query(Some("13812345678")).unwrap(), Query::Phone("13812345678".into()));
+        assert_eq!(parse_query(Some("11010519491231002x")).unwrap(), Query::IdNumber("11010519491231002X".into()));
+        assert_eq!(parse_query(Some("12345")).unwrap_err().code, "invalid_query");
+        assert!(parse_query(Some(&"张".repeat(21))).is_err());
+    }
+}

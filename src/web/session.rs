@@ -1,0 +1,96 @@
+//! Who is calling: bearer tokens for the API, HttpOnly cookies (with CSRF) for the console.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::AppState;
+use crate::auth::{Principal, store};
+use crate::error::AppError;
+
+pub const COOKIE: &str = "gongzhi_session";
+
+pub fn cookie_value(parts: &Parts, name: &str) -> Option<String> {
+    parts.headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
+        let (k, v) = kv.trim().split_once('=')?;
+        (k == name).then(|| v.to_string())
+    })
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    v.strip_prefix("Bearer ").map(|s| s.trim().to_string())
+}
+
+/// The API caller. Bearer token, or the console cookie; a cookie-carried write must also send the
+/// session's CSRF token in `X-CSRF-Token`.
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(token) = bearer(parts) {
+            return match store::principal_for(&state.db, &token).await? {
+                Some((p, _, _)) => Ok(p),
+                None => Err(AppError::unauthorized()),
+            };
+        }
+        let Some(cookie) = cookie_value(parts, COOKIE) else {
+            return Err(AppError::unauthorized());
+        };
+        let Some((p, _, csrf)) = store::principal_for(&state.db, &cookie).await? else {
+            return Err(AppError::unauthorized());
+        };
+        if !matches!(parts.method, Method::GET | Method::HEAD) {
+            let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+            if sent != Some(csrf.as_str()) {
+                return Err(AppError::new(axum::http::StatusCode::FORBIDDEN, "csrf", "请求校验失败，请刷新页面后重试"));
+            }
+        }
+        Ok(p)
+    }
+}
+
+/// A signed-in console user and the session's CSRF token (put into every form).
+pub struct Console {
+    pub principal: Principal,
+    pub csrf: String,
+}
+
+/// Sends a browser without a session to the login page.
+pub struct LoginRedirect(String);
+
+impl IntoResponse for LoginRedirect {
+    fn into_response(self) -> Response {
+        Redirect::to(&format!("/login?next={}", super::pages::url_encode(&self.0))).into_response()
+    }
+}
+
+impl FromRequestParts<AppState> for Console {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let next = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/console".into());
+        let Some(cookie) = cookie_value(parts, COOKIE) else {
+            return Err(LoginRedirect(next).into_response());
+        };
+        match store::principal_for(&state.db, &cookie).await {
+            Ok(Some((principal, kind, csrf))) if kind == "cookie" => Ok(Console { principal, csrf }),
+            Ok(_) => Err(LoginRedirect(next).into_response()),
+            Err(e) => Err(super::pages::error_page(&AppError::from(e))),
+        }
+    }
+}
+
+/// Check a form's CSRF token against the session's.
+pub fn check_csrf(console: &Console, sent: &str) -> Result<(), AppError> {
+    if sent == console.csrf {
+        Ok(())
+    } else {
+        Err(AppError::new(axum::http::StatusCode::FORBIDDEN, "csrf", "表单已过期或来源不明，请刷新页面后重试"))
+    }
+}
+
+pub fn session_cookie(secret: &str, max_age_s: i64) -> String {
+    format!("{COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}")
+}
