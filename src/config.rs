@@ -41,7 +41,13 @@ pub fn load_file(path: Option<&Path>) -> anyhow::Result<FileSettings> {
 }
 
 /// Merge: `flag_or_env` already holds flag-then-environment (clap does that); the file fills gaps.
-pub fn resolve(database_url: Option<String>, listen: Option<String>, data_dir: Option<String>, file: FileSettings, default_db: &str) -> Settings {
+pub fn resolve(
+    database_url: Option<String>,
+    listen: Option<String>,
+    data_dir: Option<String>,
+    file: FileSettings,
+    default_db: &str,
+) -> Settings {
     Settings {
         database_url: database_url.or(file.database_url).unwrap_or_else(|| default_db.to_string()),
         listen: listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
@@ -55,7 +61,11 @@ mod tests {
 
     #[test]
     fn precedence() {
-        let file = FileSettings { database_url: Some("postgres://file".into()), listen: Some("127.0.0.1:1".into()), data_dir: None };
+        let file = FileSettings {
+            database_url: Some("postgres://file".into()),
+            listen: Some("127.0.0.1:1".into()),
+            data_dir: None,
+        };
         let s = resolve(Some("sqlite://flag.db".into()), None, None, file, DEFAULT_DATABASE_URL);
         assert_eq!(s.database_url, "sqlite://flag.db");
         assert_eq!(s.listen, "127.0.0.1:1");

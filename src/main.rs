@@ -86,13 +86,21 @@ enum UserCommand {
 
 fn settings(cli_config: Option<&std::path::Path>, c: &Common, default_db: &str) -> anyhow::Result<Settings> {
     let file = config::load_file(cli_config)?;
-    Ok(config::resolve(c.database_url.clone(), c.listen.clone(), c.data_dir.clone(), file, default_db))
+    Ok(config::resolve(
+        c.database_url.clone(),
+        c.listen.clone(),
+        c.data_dir.clone(),
+        file,
+        default_db,
+    ))
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("GONGZHI_LOG").unwrap_or_else(|_| "gongzhi=info,tower_http=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GONGZHI_LOG").unwrap_or_else(|_| "gongzhi=info,tower_http=warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match run(Cli::parse()).await {
@@ -118,7 +126,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrated {}", s.database_url);
             Ok(())
         }
-        Command::Demo { common, scale, no_serve, seed } => {
+        Command::Demo {
+            common,
+            scale,
+            no_serve,
+            seed,
+        } => {
             let s = settings(cfg, &common, config::DEFAULT_DEMO_DATABASE_URL)?;
             let db = Db::connect(&s.database_url).await?;
             if demo::is_loaded(&db).await? {
@@ -137,10 +150,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })
             .await
         }
-        Command::User { command: UserCommand::Add { common, username, password, role, grid, unit, display_name } } => {
+        Command::User {
+            command:
+                UserCommand::Add {
+                    common,
+                    username,
+                    password,
+                    role,
+                    grid,
+                    unit,
+                    display_name,
+                },
+        } => {
             let s = settings(cfg, &common, config::DEFAULT_DATABASE_URL)?;
             let db = Db::connect(&s.database_url).await?;
-            let input = NewUser { username: username.clone(), password, display_name, role, grid, unit };
+            let input = NewUser {
+                username: username.clone(),
+                password,
+                display_name,
+                role,
+                grid,
+                unit,
+            };
             let result = add_user(&db, Actor::System("cli"), &input).await;
             db.close().await;
             let (id, _) = result.map_err(|e| anyhow::anyhow!("{} ({})", e.message, e.code))?;

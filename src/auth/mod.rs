@@ -28,6 +28,11 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Username rules: 3–32 of a-z, 0-9, '_', '-', '.'.
 pub fn check_username(u: &str) -> Result<(), &'static str> {
     let ok = (3..=32).contains(&u.len())
-        && u.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'-' | b'.'));
-    if ok { Ok(()) } else { Err("用户名应为3至32位小写字母、数字、下划线、点或连字符") }
+        && u.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'-' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err("用户名应为3至32位小写字母、数字、下划线、点或连字符")
+    }
 }

@@ -90,7 +90,10 @@ impl Role {
         match self {
             Role::DistrictAdmin => true,
             Role::StreetStaff | Role::CommunityStaff => {
-                matches!(cap, ReadGrid | ReadRegistry | WriteRegistry | RevealPersonal | ManageGrid | ReadUnits)
+                matches!(
+                    cap,
+                    ReadGrid | ReadRegistry | WriteRegistry | RevealPersonal | ManageGrid | ReadUnits
+                )
             }
             Role::CompoundLeader | Role::BuildingOfficer => matches!(cap, ReadGrid | ReadRegistry | WriteRegistry),
             Role::DepartmentHandler | Role::PropertyStaff => matches!(cap, ReadGrid | ReadUnits),
@@ -191,7 +194,11 @@ mod tests {
             district: "411602".into(),
             posts: posts
                 .into_iter()
-                .map(|(role, g)| Post { role, grid_code: g.map(String::from), unit_id: g.is_none().then(Uuid::nil) })
+                .map(|(role, g)| Post {
+                    role,
+                    grid_code: g.map(String::from),
+                    unit_id: g.is_none().then(Uuid::nil),
+                })
                 .collect(),
         }
     }
@@ -229,7 +236,10 @@ mod tests {
         assert!(!p.can(Capability::ReadRegistry, "411602002001001001"));
         assert!(p.can(Capability::ReadGrid, "411602002001001001"));
         assert_eq!(p.roots(Capability::ReadRegistry).len(), 2);
-        let wide = principal(vec![(Role::StreetStaff, Some("411602001")), (Role::CommunityStaff, Some("411602001003"))]);
+        let wide = principal(vec![
+            (Role::StreetStaff, Some("411602001")),
+            (Role::CommunityStaff, Some("411602001003")),
+        ]);
         assert_eq!(wide.roots(Capability::ReadRegistry), vec!["411602001".to_string()]);
     }
 

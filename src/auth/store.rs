@@ -30,7 +30,8 @@ pub async fn user_by_name(db: &Db, username: &str) -> sqlx::Result<Option<UserRo
 
 pub async fn insert_user(tx: &mut Tx, district: &str, username: &str, display_name: &str, password_hash: &str) -> sqlx::Result<Uuid> {
     let id = new_id();
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO users (id, district, username, display_name, password_hash, disabled, created_at) VALUES ($1, $2, $3, $4, $5, FALSE, $6)"
     )
     .bind(id)
@@ -40,7 +41,8 @@ pub async fn insert_user(tx: &mut Tx, district: &str, username: &str, display_na
     .bind(password_hash)
     .bind(now_ms())
     .execute(c)
-    .await.map(|r| r.rows_affected()))?;
+    .await.map(|r| r.rows_affected())
+    })?;
     Ok(id)
 }
 
@@ -55,7 +57,8 @@ pub async fn insert_post(tx: &mut Tx, user_id: Uuid, role: Role, grid_code: Opti
     .bind(unit_id)
     .bind(now_ms())
     .execute(c)
-    .await.map(|r| r.rows_affected()))?;
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -67,7 +70,11 @@ pub async fn create_session(db: &Db, user_id: Uuid, kind: &str) -> sqlx::Result<
     let mut tx = db.begin().await?;
     on_tx!(&mut tx, |c| {
         // Expired sessions are swept as new ones are made.
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND expires_at < $2").bind(user_id).bind(now).execute(&mut *c).await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND expires_at < $2")
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *c)
+            .await?;
         sqlx::query("INSERT INTO sessions (token_hash, user_id, kind, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&hash)
             .bind(user_id)
@@ -76,7 +83,8 @@ pub async fn create_session(db: &Db, user_id: Uuid, kind: &str) -> sqlx::Result<
             .bind(now)
             .bind(now + ttl)
             .execute(&mut *c)
-            .await.map(|r| r.rows_affected())
+            .await
+            .map(|r| r.rows_affected())
     })?;
     tx.commit().await?;
     Ok((secret, csrf))
@@ -84,7 +92,11 @@ pub async fn create_session(db: &Db, user_id: Uuid, kind: &str) -> sqlx::Result<
 
 pub async fn delete_session(db: &Db, secret: &str) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
-    on_tx!(&mut tx, |c| sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(super::hash_secret(secret)).execute(c).await.map(|r| r.rows_affected()))?;
+    on_tx!(&mut tx, |c| sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(super::hash_secret(secret))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     tx.commit().await
 }
 
@@ -119,19 +131,33 @@ pub async fn principal_for(db: &Db, secret: &str) -> sqlx::Result<Option<(Princi
     let Some(u) = row else { return Ok(None) };
     let posts = posts_of(db, u.id).await?;
     Ok(Some((
-        Principal { user_id: u.id, username: u.username, display_name: u.display_name, district: u.district, posts },
+        Principal {
+            user_id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+            district: u.district,
+            posts,
+        },
         u.kind,
         u.csrf,
     )))
 }
 
 pub async fn posts_of(db: &Db, user_id: Uuid) -> sqlx::Result<Vec<Post>> {
-    let rows = on_pool!(db, |p| sqlx::query_as::<_, PostRow>("SELECT role, grid_code, unit_id FROM posts WHERE user_id = $1 ORDER BY created_at")
-        .bind(user_id)
-        .fetch_all(p)
-        .await)?;
+    let rows = on_pool!(db, |p| sqlx::query_as::<_, PostRow>(
+        "SELECT role, grid_code, unit_id FROM posts WHERE user_id = $1 ORDER BY created_at"
+    )
+    .bind(user_id)
+    .fetch_all(p)
+    .await)?;
     Ok(rows
         .into_iter()
-        .filter_map(|r| Role::parse(&r.role).map(|role| Post { role, grid_code: r.grid_code, unit_id: r.unit_id }))
+        .filter_map(|r| {
+            Role::parse(&r.role).map(|role| Post {
+                role,
+                grid_code: r.grid_code,
+                unit_id: r.unit_id,
+            })
+        })
         .collect())
 }

@@ -21,13 +21,23 @@ pub struct Rect {
 
 impl Rect {
     pub fn geojson(&self) -> serde_json::Value {
-        let Rect { min_lng: a, min_lat: b, max_lng: c, max_lat: d } = *self;
+        let Rect {
+            min_lng: a,
+            min_lat: b,
+            max_lng: c,
+            max_lat: d,
+        } = *self;
         serde_json::json!({"type": "Polygon", "coordinates": [[[a, b], [c, b], [c, d], [a, d], [a, b]]]})
     }
     fn inset(&self, share: f64) -> Rect {
         let dx = (self.max_lng - self.min_lng) * share;
         let dy = (self.max_lat - self.min_lat) * share;
-        Rect { min_lng: self.min_lng + dx, min_lat: self.min_lat + dy, max_lng: self.max_lng - dx, max_lat: self.max_lat - dy }
+        Rect {
+            min_lng: self.min_lng + dx,
+            min_lat: self.min_lat + dy,
+            max_lng: self.max_lng - dx,
+            max_lat: self.max_lat - dy,
+        }
     }
     pub fn random_point(&self, rng: &mut ChaCha8Rng) -> (f64, f64) {
         let r = self.inset(0.1);
@@ -234,7 +244,11 @@ impl Gen {
     fn given(&mut self, male: bool) -> String {
         let chars = if male { MALE_CHARS } else { FEMALE_CHARS };
         let first = self.pick(chars).to_string();
-        if self.rng.random_bool(0.7) { first + self.pick(chars) } else { first }
+        if self.rng.random_bool(0.7) {
+            first + self.pick(chars)
+        } else {
+            first
+        }
     }
     fn person(&mut self, male: bool) -> String {
         let s = self.surname();
@@ -308,10 +322,20 @@ impl Gen {
 }
 
 pub fn plan(sizes: Sizes, seed: u64) -> Plan {
-    let mut g = Gen { rng: ChaCha8Rng::seed_from_u64(seed), id_ms: BASE_MS as u64, used_ids: HashSet::new(), used_names: HashSet::new() };
+    let mut g = Gen {
+        rng: ChaCha8Rng::seed_from_u64(seed),
+        id_ms: BASE_MS as u64,
+        used_ids: HashSet::new(),
+        used_names: HashSet::new(),
+    };
     let district_code = "411602";
     // About 17 km x 17 km around the centre of Zhoukou.
-    let root = Rect { min_lng: 114.56, min_lat: 33.545, max_lng: 114.74, max_lat: 33.695 };
+    let root = Rect {
+        min_lng: 114.56,
+        min_lat: 33.545,
+        max_lng: 114.74,
+        max_lat: 33.695,
+    };
     let mut grids: Vec<PGrid> = Vec::new();
     let leader = |g: &mut Gen, role: &'static str| {
         let male = g.rng.random_bool(0.6);
@@ -359,7 +383,7 @@ pub fn plan(sizes: Sizes, seed: u64) -> Plan {
             residents: 0,
         });
         let crects = tile(*srect, comm_per_street[si], &mut g.rng);
-        let villages_here = (village_left.min((sizes.villages + sizes.streets - 1) / sizes.streets)).min(crects.len().saturating_sub(1));
+        let villages_here = (village_left.min(sizes.villages.div_ceil(sizes.streets))).min(crects.len().saturating_sub(1));
         village_left -= villages_here;
         for (k, crect) in crects.iter().enumerate() {
             let is_village = k >= crects.len() - villages_here;
@@ -415,7 +439,11 @@ pub fn plan(sizes: Sizes, seed: u64) -> Plan {
                 let brects = tile(*prect, nb, &mut g.rng);
                 for (n, brect) in brects.iter().enumerate() {
                     let bcode = format!("{pcode}{:03}", n + 1);
-                    let bname = if is_village { format!("第{}村民小组", n + 1) } else { format!("{}号楼", n + 1) };
+                    let bname = if is_village {
+                        format!("第{}村民小组", n + 1)
+                    } else {
+                        format!("{}号楼", n + 1)
+                    };
                     let b_idx = grids.len();
                     let l = leader(&mut g, "leader");
                     grids.push(PGrid {
@@ -439,8 +467,16 @@ pub fn plan(sizes: Sizes, seed: u64) -> Plan {
                     for h in 0..nh {
                         let unit_no = (h / per_unit + 1) as i64;
                         let slot = h % per_unit;
-                        let room = if is_village { format!("{}号", slot + 1) } else { format!("{}{:02}", slot / 2 + 1, slot % 2 + 1) };
-                        let address = if is_village { format!("{prefix}{room}") } else { format!("{prefix}{unit_no}单元{room}室") };
+                        let room = if is_village {
+                            format!("{}号", slot + 1)
+                        } else {
+                            format!("{}{:02}", slot / 2 + 1, slot % 2 + 1)
+                        };
+                        let address = if is_village {
+                            format!("{prefix}{room}")
+                        } else {
+                            format!("{prefix}{unit_no}单元{room}室")
+                        };
                         let h_idx = households.len();
                         let hid = g.uuid();
                         let members = family(&mut g, h_idx, b_idx, is_village, &mut residents);
@@ -451,7 +487,14 @@ pub fn plan(sizes: Sizes, seed: u64) -> Plan {
                             building_heads += 1;
                             head_marked = true;
                         }
-                        households.push(PHousehold { id: hid, grid: b_idx, unit_no, room, address, members: members as i64 });
+                        households.push(PHousehold {
+                            id: hid,
+                            grid: b_idx,
+                            unit_no,
+                            room,
+                            address,
+                            members: members as i64,
+                        });
                         for idx in [b_idx, p_idx, c_idx, s_idx, 0] {
                             grids[idx].households += 1;
                             grids[idx].residents += members as i64;
@@ -466,14 +509,62 @@ pub fn plan(sizes: Sizes, seed: u64) -> Plan {
     let (places, devices) = places_and_devices(&mut g, &grids);
     let first = |level: i64| grids.iter().find(|x| x.level == level).map(|x| x.code.clone());
     let accounts = vec![
-        PAccount { username: "admin", display_name: "区指挥中心管理员".into(), role: crate::auth::Role::DistrictAdmin, grid: Some(district_code.into()), unit: None },
-        PAccount { username: "street", display_name: g.person(true), role: crate::auth::Role::StreetStaff, grid: first(2), unit: None },
-        PAccount { username: "community", display_name: g.person(false), role: crate::auth::Role::CommunityStaff, grid: first(3), unit: None },
-        PAccount { username: "compound", display_name: g.person(true), role: crate::auth::Role::CompoundLeader, grid: first(4), unit: None },
-        PAccount { username: "building", display_name: g.person(false), role: crate::auth::Role::BuildingOfficer, grid: first(5), unit: None },
-        PAccount { username: "department", display_name: g.person(true), role: crate::auth::Role::DepartmentHandler, grid: None, unit: Some(accounts_unit.0) },
-        PAccount { username: "property", display_name: g.person(false), role: crate::auth::Role::PropertyStaff, grid: None, unit: Some(accounts_unit.1) },
-        PAccount { username: "resident", display_name: g.person(true), role: crate::auth::Role::Resident, grid: first(5), unit: None },
+        PAccount {
+            username: "admin",
+            display_name: "区指挥中心管理员".into(),
+            role: crate::auth::Role::DistrictAdmin,
+            grid: Some(district_code.into()),
+            unit: None,
+        },
+        PAccount {
+            username: "street",
+            display_name: g.person(true),
+            role: crate::auth::Role::StreetStaff,
+            grid: first(2),
+            unit: None,
+        },
+        PAccount {
+            username: "community",
+            display_name: g.person(false),
+            role: crate::auth::Role::CommunityStaff,
+            grid: first(3),
+            unit: None,
+        },
+        PAccount {
+            username: "compound",
+            display_name: g.person(true),
+            role: crate::auth::Role::CompoundLeader,
+            grid: first(4),
+            unit: None,
+        },
+        PAccount {
+            username: "building",
+            display_name: g.person(false),
+            role: crate::auth::Role::BuildingOfficer,
+            grid: first(5),
+            unit: None,
+        },
+        PAccount {
+            username: "department",
+            display_name: g.person(true),
+            role: crate::auth::Role::DepartmentHandler,
+            grid: None,
+            unit: Some(accounts_unit.0),
+        },
+        PAccount {
+            username: "property",
+            display_name: g.person(false),
+            role: crate::auth::Role::PropertyStaff,
+            grid: None,
+            unit: Some(accounts_unit.1),
+        },
+        PAccount {
+            username: "resident",
+            display_name: g.person(true),
+            role: crate::auth::Role::Resident,
+            grid: first(5),
+            unit: None,
+        },
     ];
     let households_with_ids = households;
     Plan {
@@ -498,7 +589,11 @@ fn family(g: &mut Gen, h_idx: usize, b_idx: usize, village: bool, out: &mut Vec<
         67..88 => 4,
         _ => 5,
     };
-    let head_age: u32 = if size == 1 { g.rng.random_range(25..92) } else { g.rng.random_range(28..80) };
+    let head_age: u32 = if size == 1 {
+        g.rng.random_range(25..92)
+    } else {
+        g.rng.random_range(28..80)
+    };
     let head_male = g.rng.random_bool(0.7);
     let surname = g.surname();
     let push = |g: &mut Gen, age: u32, male: bool, surname: &str, relation: &'static str, out: &mut Vec<PResident>| {
@@ -559,7 +654,10 @@ fn family(g: &mut Gen, h_idx: usize, b_idx: usize, village: bool, out: &mut Vec<
         n += 1;
     }
     // Care tags depend on the whole household.
-    let ages: Vec<u32> = out[start..].iter().map(|r| 2023 - r.birth_date[..4].parse::<u32>().unwrap_or(2000)).collect();
+    let ages: Vec<u32> = out[start..]
+        .iter()
+        .map(|r| 2023 - r.birth_date[..4].parse::<u32>().unwrap_or(2000))
+        .collect();
     if size == 1 && ages[0] >= 65 {
         out[start].tags.push("独居老人");
     }
@@ -578,14 +676,24 @@ fn family(g: &mut Gen, h_idx: usize, b_idx: usize, village: bool, out: &mut Vec<
 
 fn organisations(g: &mut Gen, grids: &[PGrid], sizes: Sizes) -> (Vec<PUnit>, (Uuid, Uuid)) {
     let mut units = Vec::new();
-    let mut unit = |g: &mut Gen, kind: &'static str, name: String, grid: Option<String>, credit: Option<String>, serves: Vec<String>| -> Uuid {
-        let id = g.uuid();
-        let male = g.rng.random_bool(0.5);
-        let contact_name = g.person(male);
-        let contact_phone = if kind == "department" { g.landline() } else { g.mobile() };
-        units.push(PUnit { id, kind, name, grid, credit_code: credit, contact_name, contact_phone, serves });
-        id
-    };
+    let mut unit =
+        |g: &mut Gen, kind: &'static str, name: String, grid: Option<String>, credit: Option<String>, serves: Vec<String>| -> Uuid {
+            let id = g.uuid();
+            let male = g.rng.random_bool(0.5);
+            let contact_name = g.person(male);
+            let contact_phone = if kind == "department" { g.landline() } else { g.mobile() };
+            units.push(PUnit {
+                id,
+                kind,
+                name,
+                grid,
+                credit_code: credit,
+                contact_name,
+                contact_phone,
+                serves,
+            });
+            id
+        };
     let mut city_management = Uuid::nil();
     for d in DEPARTMENTS {
         let id = unit(g, "department", d.to_string(), Some("411602".into()), None, vec![]);
@@ -594,14 +702,30 @@ fn organisations(g: &mut Gen, grids: &[PGrid], sizes: Sizes) -> (Vec<PUnit>, (Uu
         }
     }
     for c in grids.iter().filter(|x| x.level == 3) {
-        let committee = if c.kind == "village" { "村民委员会" } else { "居民委员会" };
+        let committee = if c.kind == "village" {
+            "村民委员会"
+        } else {
+            "居民委员会"
+        };
         unit(g, "community", format!("{}{committee}", c.name), Some(c.code.clone()), None, vec![]);
-        unit(g, "party_branch", format!("中共{}委员会", c.name), Some(c.code.clone()), None, vec![]);
+        unit(
+            g,
+            "party_branch",
+            format!("中共{}委员会", c.name),
+            Some(c.code.clone()),
+            None,
+            vec![],
+        );
     }
     let compounds: Vec<&PGrid> = grids.iter().filter(|x| x.kind == "compound").collect();
     // About 85% of urban compounds have a property company; the rest are tracked as 三无小区.
     let managed: Vec<&PGrid> = compounds.iter().copied().filter(|_| g.rng.random_bool(0.85)).collect();
-    let per_company = split_counts(managed.len().max(sizes.property_companies), sizes.property_companies, 1.6, &mut g.rng);
+    let per_company = split_counts(
+        managed.len().max(sizes.property_companies),
+        sizes.property_companies,
+        1.6,
+        &mut g.rng,
+    );
     let mut first_property = Uuid::nil();
     let mut at = 0;
     for (i, n) in per_company.iter().enumerate() {
@@ -609,25 +733,60 @@ fn organisations(g: &mut Gen, grids: &[PGrid], sizes: Sizes) -> (Vec<PUnit>, (Uu
         at += n;
         let name = g.unique_name(|g| format!("周口市{}物业服务有限公司", g.pick(PROPERTY_WORDS)));
         let credit = g.credit_code();
-        let id = unit(g, "property_company", name.clone(), Some("411602".into()), Some(credit), serves.clone());
+        let id = unit(
+            g,
+            "property_company",
+            name.clone(),
+            Some("411602".into()),
+            Some(credit),
+            serves.clone(),
+        );
         if i == 0 {
             first_property = id;
         }
         if g.rng.random_bool(0.6) {
-            unit(g, "party_branch", format!("中共{name}支部委员会"), Some("411602".into()), None, vec![]);
+            unit(
+                g,
+                "party_branch",
+                format!("中共{name}支部委员会"),
+                Some("411602".into()),
+                None,
+                vec![],
+            );
         }
     }
     for (i, c) in compounds.iter().enumerate() {
         if g.rng.random_bool(0.6) {
-            unit(g, "owners_committee", format!("{}业主委员会", c.name), Some(c.code.clone()), None, vec![]);
+            unit(
+                g,
+                "owners_committee",
+                format!("{}业主委员会", c.name),
+                Some(c.code.clone()),
+                None,
+                vec![],
+            );
         }
         if i < sizes.councils {
             unit(g, "council", format!("{}党群议事会", c.name), Some(c.code.clone()), None, vec![]);
         }
     }
-    unit(g, "volunteer_team", "川汇区志愿服务总队".into(), Some("411602".into()), None, vec![]);
+    unit(
+        g,
+        "volunteer_team",
+        "川汇区志愿服务总队".into(),
+        Some("411602".into()),
+        None,
+        vec![],
+    );
     for c in grids.iter().filter(|x| x.level == 3).take(sizes.volunteer_teams.saturating_sub(1)) {
-        unit(g, "volunteer_team", format!("{}志愿服务队", c.name), Some(c.code.clone()), None, vec![]);
+        unit(
+            g,
+            "volunteer_team",
+            format!("{}志愿服务队", c.name),
+            Some(c.code.clone()),
+            None,
+            vec![],
+        );
     }
     unit(g, "merchant_association", "川汇区商会".into(), Some("411602".into()), None, vec![]);
     (units, (city_management, first_property))
@@ -637,7 +796,11 @@ fn places_and_devices(g: &mut Gen, grids: &[PGrid]) -> (Vec<PPlace>, Vec<PDevice
     let mut places = Vec::new();
     let mut devices = Vec::new();
     for (ci, c) in grids.iter().enumerate().filter(|(_, x)| x.level == 3) {
-        let kids: Vec<&PGrid> = grids[ci + 1..].iter().take_while(|x| x.level > 3).filter(|x| x.level == 4).collect();
+        let kids: Vec<&PGrid> = grids[ci + 1..]
+            .iter()
+            .take_while(|x| x.level > 3)
+            .filter(|x| x.level == 4)
+            .collect();
         let mut kinds: Vec<(&'static str, String)> = vec![
             ("party_service_center", format!("{}党群服务中心", c.name)),
             ("civilization_station", format!("{}新时代文明实践站", c.name)),
@@ -652,21 +815,44 @@ fn places_and_devices(g: &mut Gen, grids: &[PGrid]) -> (Vec<PPlace>, Vec<PDevice
             kinds.push(("school", format!("{}小学", c.name.trim_end_matches("社区").trim_end_matches('村'))));
         }
         if g.rng.random_bool(0.4) {
-            kinds.push(("market", format!("{}农贸市场", c.name.trim_end_matches("社区").trim_end_matches('村'))));
+            kinds.push((
+                "market",
+                format!("{}农贸市场", c.name.trim_end_matches("社区").trim_end_matches('村')),
+            ));
         }
         for _ in 0..g.rng.random_range(2..5) {
-            let shop = format!("{}{}", g.person(true), g.pick(&["超市", "便利店", "餐馆", "理发店", "药店", "五金店"]));
+            let shop = format!(
+                "{}{}",
+                g.person(true),
+                g.pick(&["超市", "便利店", "餐馆", "理发店", "药店", "五金店"])
+            );
             kinds.push(("shop", shop));
         }
         for _ in 0..g.rng.random_range(0..3) {
-            let e = format!("周口{}{}有限公司", g.pick(PROPERTY_WORDS), g.pick(&["商贸", "食品", "纺织", "建材", "科技"]));
+            let e = format!(
+                "周口{}{}有限公司",
+                g.pick(PROPERTY_WORDS),
+                g.pick(&["商贸", "食品", "纺织", "建材", "科技"])
+            );
             kinds.push(("enterprise", e));
         }
         for (kind, name) in kinds {
-            let host = if kids.is_empty() { c } else { kids[g.rng.random_range(0..kids.len())] };
+            let host = if kids.is_empty() {
+                c
+            } else {
+                kids[g.rng.random_range(0..kids.len())]
+            };
             let (lat, lng) = host.rect.random_point(&mut g.rng);
             let id = g.uuid();
-            places.push(PPlace { id, grid: host.code.clone(), kind, address: format!("{}{}", c.name, host.name), name, lat, lng });
+            places.push(PPlace {
+                id,
+                grid: host.code.clone(),
+                kind,
+                address: format!("{}{}", c.name, host.name),
+                name,
+                lat,
+                lng,
+            });
         }
     }
     let mut serial = 0;
@@ -739,11 +925,21 @@ mod tests {
         for (i, a) in p.grids.iter().enumerate() {
             if let Some(parent) = &a.parent {
                 let pi = p.grids.iter().position(|x| &x.code == parent).unwrap();
-                assert!(outside_share(&polys[i], &polys[pi]) < AREA_TOLERANCE, "{} outside {}", a.code, parent);
+                assert!(
+                    outside_share(&polys[i], &polys[pi]) < AREA_TOLERANCE,
+                    "{} outside {}",
+                    a.code,
+                    parent
+                );
             }
             for (j, b) in p.grids.iter().enumerate().skip(i + 1) {
                 if a.parent == b.parent {
-                    assert!(overlap_share(&polys[i], &polys[j]) < AREA_TOLERANCE, "{} overlaps {}", a.code, b.code);
+                    assert!(
+                        overlap_share(&polys[i], &polys[j]) < AREA_TOLERANCE,
+                        "{} overlaps {}",
+                        a.code,
+                        b.code
+                    );
                 }
             }
         }

@@ -55,7 +55,10 @@ pub struct Grid {
 }
 
 pub fn to_api(g: &GridRow, contacts: Vec<Contact>) -> Grid {
-    let leader = contacts.iter().find(|c| c.role == "leader").map(|c| Leader { name: c.name.clone(), phone: c.phone.clone() });
+    let leader = contacts.iter().find(|c| c.role == "leader").map(|c| Leader {
+        name: c.name.clone(),
+        phone: c.phone.clone(),
+    });
     Grid {
         code: g.code.clone(),
         name: g.name.clone(),
@@ -66,8 +69,15 @@ pub fn to_api(g: &GridRow, contacts: Vec<Contact>) -> Grid {
         leader,
         contacts,
         boundary: serde_json::from_str(&g.boundary).unwrap_or(serde_json::Value::Null),
-        center: Center { lat: g.center_lat, lng: g.center_lng },
-        counts: Counts { children: g.children, households: g.households, residents: g.residents },
+        center: Center {
+            lat: g.center_lat,
+            lng: g.center_lng,
+        },
+        counts: Counts {
+            children: g.children,
+            households: g.households,
+            residents: g.residents,
+        },
     }
 }
 
@@ -96,13 +106,21 @@ pub async fn get_grid(State(s): State<AppState>, p: Principal, Path(code): Path<
     params(("code" = String, Path, description = "Grid code"), PageQuery),
     responses((status = 200, body = Paged<Grid>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn get_children(State(s): State<AppState>, p: Principal, Path(code): Path<String>, Query(pq): Query<PageQuery>) -> AppResult<Json<Paged<Grid>>> {
+pub async fn get_children(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(code): Path<String>,
+    Query(pq): Query<PageQuery>,
+) -> AppResult<Json<Paged<Grid>>> {
     let g = load(&s, &p, &code, Capability::ReadGrid).await?;
     let (limit, offset) = pq.limits()?;
     let rows = store::children(&s.db, &g.code, limit, offset).await?;
     let codes: Vec<String> = rows.iter().map(|r| r.code.clone()).collect();
     let mut contacts = store::contacts(&s.db, &codes).await?;
-    let items = rows.iter().map(|r| to_api(r, contacts.remove(&r.code).unwrap_or_default())).collect();
+    let items = rows
+        .iter()
+        .map(|r| to_api(r, contacts.remove(&r.code).unwrap_or_default()))
+        .collect();
     Ok(Json(Paged { items, total: g.children }))
 }
 
@@ -120,7 +138,12 @@ pub async fn create_grid(State(s): State<AppState>, p: Principal, Json(input): J
     params(("code" = String, Path, description = "Grid code")),
     responses((status = 200, body = Grid), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn update_grid(State(s): State<AppState>, p: Principal, Path(code): Path<String>, Json(up): Json<GridUpdate>) -> AppResult<Json<Grid>> {
+pub async fn update_grid(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(code): Path<String>,
+    Json(up): Json<GridUpdate>,
+) -> AppResult<Json<Grid>> {
     let g = load(&s, &p, &code, Capability::ManageGrid).await?;
     let g = store::update(&s.db, Actor::User(&p), &g, &up).await?;
     let mut c = store::contacts(&s.db, std::slice::from_ref(&g.code)).await?;

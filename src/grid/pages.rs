@@ -65,7 +65,11 @@ struct PageQ {
 /// Breadcrumbs from the highest node the user may see down to `g`.
 pub async fn crumbs(s: &AppState, c: &Console, code: &str) -> Result<Vec<(String, String)>, AppError> {
     let chain = store::chain(&s.db, code).await?;
-    Ok(chain.into_iter().filter(|g| c.principal.can(Capability::ReadGrid, &g.code)).map(|g| (g.code, g.name)).collect())
+    Ok(chain
+        .into_iter()
+        .filter(|g| c.principal.can(Capability::ReadGrid, &g.code))
+        .map(|g| (g.code, g.name))
+        .collect())
 }
 
 async fn render_grid(s: &AppState, c: &Console, code: &str, page: i64, form_error: Option<String>) -> PageResult {
@@ -93,10 +97,17 @@ async fn render_grid(s: &AppState, c: &Console, code: &str, page: i64, form_erro
         })
         .collect();
     let show_households = g.level == 5 && p.can(Capability::ReadRegistry, &g.code);
-    let (households, households_total) =
-        if show_households { residents::households_in(&s.db, &g.code, 200, 0).await? } else { (Vec::new(), 0) };
+    let (households, households_total) = if show_households {
+        residents::households_in(&s.db, &g.code, 200, 0).await?
+    } else {
+        (Vec::new(), 0)
+    };
     let map_svg = map_svg(&g, &kids);
-    let status = if form_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if form_error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     let page_html = GridPage {
         chrome: Chrome::new(c, g.name.clone(), "grid"),
         level_label: rules::level_label(g.level),
@@ -135,7 +146,18 @@ async fn add_household(State(s): State<AppState>, c: Console, Path(code): Path<S
     let Ok(unit_no) = f.unit_no.trim().parse::<i64>() else {
         return render_grid(&s, &c, &code, 1, Some("单元号应为1至99之间的数字".into())).await;
     };
-    match residents::create_household(&s.db, Actor::User(&c.principal), &g, &NewHousehold { grid: code.clone(), unit_no, room: f.room }).await {
+    match residents::create_household(
+        &s.db,
+        Actor::User(&c.principal),
+        &g,
+        &NewHousehold {
+            grid: code.clone(),
+            unit_no,
+            room: f.room,
+        },
+    )
+    .await
+    {
         Ok(h) => Ok(Redirect::to(&format!("/console/households/{}?created=1", h.id)).into_response()),
         Err(e) if e.status.is_client_error() => render_grid(&s, &c, &code, 1, Some(e.message)).await,
         Err(e) => Err(PageError(e)),
@@ -144,7 +166,9 @@ async fn add_household(State(s): State<AppState>, c: Console, Path(code): Path<S
 
 /// An SVG map of a node's boundary and its children's, drawn on the server: no tiles, no fonts.
 pub fn map_svg(g: &GridRow, kids: &[GridRow]) -> String {
-    let Ok(own) = rules::parse_boundary_text(&g.boundary) else { return String::new() };
+    let Ok(own) = rules::parse_boundary_text(&g.boundary) else {
+        return String::new();
+    };
     let (min_lat, min_lng, max_lat, max_lng) = own.bbox;
     // Equirectangular, x shrunk by cos(latitude) so shapes keep their proportions.
     let k = (min_lat.to_radians() * 0.5 + max_lat.to_radians() * 0.5).cos();
@@ -187,7 +211,10 @@ pub fn map_svg(g: &GridRow, kids: &[GridRow]) -> String {
 }
 
 pub fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 pub struct PublicLevel {
@@ -215,7 +242,17 @@ async fn public_page(State(s): State<AppState>, Path(code): Path<String>) -> Pag
     let mut contacts = store::contacts(&s.db, &codes).await?;
     let chain = up
         .into_iter()
-        .map(|x| PublicLevel { label: rules::kind_label(&x.kind), contacts: contacts.remove(&x.code).unwrap_or_default(), name: x.name })
+        .map(|x| PublicLevel {
+            label: rules::kind_label(&x.kind),
+            contacts: contacts.remove(&x.code).unwrap_or_default(),
+            name: x.name,
+        })
         .collect();
-    Ok(PublicPage { name: g.name, code: g.code, kind_label: rules::kind_label(&g.kind), chain }.into_response())
+    Ok(PublicPage {
+        name: g.name,
+        code: g.code,
+        kind_label: rules::kind_label(&g.kind),
+        chain,
+    }
+    .into_response())
 }

@@ -40,9 +40,7 @@ pub fn code_len(level: i64) -> usize {
 
 /// A district code: six digits, province 11–65.
 pub fn valid_district_code(code: &str) -> bool {
-    code.len() == 6
-        && code.bytes().all(|c| c.is_ascii_digit())
-        && (11..=82).contains(&code[..2].parse::<u32>().unwrap_or(0))
+    code.len() == 6 && code.bytes().all(|c| c.is_ascii_digit()) && (11..=82).contains(&code[..2].parse::<u32>().unwrap_or(0))
 }
 
 /// Check a child's code against its parent's: the parent's code, then the level's digits, not all zero.
@@ -86,7 +84,10 @@ fn ring(v: &Value, which: &str) -> Result<LineString<f64>, String> {
     let pts = v.as_array().ok_or_else(|| format!("{which}应为坐标数组"))?;
     let mut coords = Vec::with_capacity(pts.len());
     for p in pts {
-        let a = p.as_array().filter(|a| a.len() >= 2).ok_or_else(|| format!("{which}的坐标应为 [经度, 纬度]"))?;
+        let a = p
+            .as_array()
+            .filter(|a| a.len() >= 2)
+            .ok_or_else(|| format!("{which}的坐标应为 [经度, 纬度]"))?;
         let (x, y) = (a[0].as_f64(), a[1].as_f64());
         let (Some(x), Some(y)) = (x, y) else {
             return Err(format!("{which}的坐标应为数字"));
@@ -147,13 +148,7 @@ pub fn parse_boundary_text(text: &str) -> Result<Boundary, String> {
 
 /// GeoJSON text of a polygon, coordinates rounded to 1e-7 degrees (about 1 cm).
 pub fn to_geojson(p: &Polygon<f64>) -> String {
-    let ring = |l: &LineString<f64>| -> Value {
-        Value::Array(
-            l.0.iter()
-                .map(|c| serde_json::json!([round7(c.x), round7(c.y)]))
-                .collect(),
-        )
-    };
+    let ring = |l: &LineString<f64>| -> Value { Value::Array(l.0.iter().map(|c| serde_json::json!([round7(c.x), round7(c.y)])).collect()) };
     let mut rings = vec![ring(p.exterior())];
     rings.extend(p.interiors().iter().map(ring));
     serde_json::json!({"type": "Polygon", "coordinates": rings}).to_string()

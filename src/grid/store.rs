@@ -28,8 +28,7 @@ pub struct GridRow {
     pub residents: i64,
 }
 
-const GRID_COLS: &str =
-    "code, district, level, kind, name, parent_code, boundary, center_lat, center_lng, children, households, residents";
+const GRID_COLS: &str = "code, district, level, kind, name, parent_code, boundary, center_lat, center_lng, children, households, residents";
 
 #[derive(sqlx::FromRow, Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Contact {
@@ -55,10 +54,12 @@ impl Contact {
 }
 
 pub async fn get(db: &Db, code: &str) -> sqlx::Result<Option<GridRow>> {
-    on_pool!(db, |p| sqlx::query_as::<_, GridRow>(sqlx::AssertSqlSafe(format!("SELECT {GRID_COLS} FROM grids WHERE code = $1")))
-        .bind(code)
-        .fetch_optional(p)
-        .await)
+    on_pool!(db, |p| sqlx::query_as::<_, GridRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {GRID_COLS} FROM grids WHERE code = $1"
+    )))
+    .bind(code)
+    .fetch_optional(p)
+    .await)
 }
 
 pub async fn children(db: &Db, code: &str, limit: i64, offset: i64) -> sqlx::Result<Vec<GridRow>> {
@@ -152,7 +153,10 @@ fn check_boundary(v: &serde_json::Value) -> AppResult<Boundary> {
 async fn check_fit(db: &Db, b: &Boundary, parent: &GridRow, own_code: &str) -> AppResult<()> {
     let parent_b = rules::parse_boundary_text(&parent.boundary).map_err(|_| AppError::internal())?;
     if rules::outside_share(&b.polygon, &parent_b.polygon) > rules::AREA_TOLERANCE {
-        return Err(AppError::invalid("boundary_outside_parent", format!("边界超出上级网格「{}」的范围", parent.name)));
+        return Err(AppError::invalid(
+            "boundary_outside_parent",
+            format!("边界超出上级网格「{}」的范围", parent.name),
+        ));
     }
     #[derive(sqlx::FromRow)]
     struct Sib {
@@ -176,7 +180,10 @@ async fn check_fit(db: &Db, b: &Boundary, parent: &GridRow, own_code: &str) -> A
         if let Ok(sb) = rules::parse_boundary_text(&s.boundary)
             && rules::overlap_share(&b.polygon, &sb.polygon) > rules::AREA_TOLERANCE
         {
-            return Err(AppError::invalid("boundary_overlap", format!("边界与同级网格「{}」({}) 重叠", s.name, s.code)));
+            return Err(AppError::invalid(
+                "boundary_overlap",
+                format!("边界与同级网格「{}」({}) 重叠", s.name, s.code),
+            ));
         }
     }
     Ok(())
@@ -203,7 +210,15 @@ pub async fn create(db: &Db, actor: Actor<'_>, input: &NewGrid) -> AppResult<Gri
     let mut tx = db.begin().await?;
     insert_grid(
         &mut tx,
-        &GridInsert { code: &input.code, district: &parent.district, level, kind: &input.kind, name, parent: Some(&parent.code), boundary: &b },
+        &GridInsert {
+            code: &input.code,
+            district: &parent.district,
+            level,
+            kind: &input.kind,
+            name,
+            parent: Some(&parent.code),
+            boundary: &b,
+        },
         now,
     )
     .await
@@ -215,7 +230,11 @@ pub async fn create(db: &Db, actor: Actor<'_>, input: &NewGrid) -> AppResult<Gri
         }
     })?;
     insert_contact(&mut tx, &input.code, "leader", &leader, &phone, 0).await?;
-    on_tx!(&mut tx, |c| sqlx::query("UPDATE grids SET children = children + 1 WHERE code = $1").bind(&parent.code).execute(c).await.map(|r| r.rows_affected()))?;
+    on_tx!(&mut tx, |c| sqlx::query("UPDATE grids SET children = children + 1 WHERE code = $1")
+        .bind(&parent.code)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     audit::record(
         &mut tx,
         actor,
@@ -265,15 +284,19 @@ pub async fn update(db: &Db, actor: Actor<'_>, grid: &GridRow, up: &GridUpdate) 
     let mut tx = db.begin().await?;
     let now = now_ms();
     if let Some(n) = &name {
-        on_tx!(&mut tx, |c| sqlx::query("UPDATE grids SET name = $1, updated_at = $2 WHERE code = $3")
-            .bind(n)
-            .bind(now)
-            .bind(&grid.code)
-            .execute(c)
-            .await.map(|r| r.rows_affected()))?;
+        on_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE grids SET name = $1, updated_at = $2 WHERE code = $3"
+        )
+        .bind(n)
+        .bind(now)
+        .bind(&grid.code)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     }
     if let Some(b) = &boundary {
-        on_tx!(&mut tx, |c| sqlx::query(
+        on_tx!(&mut tx, |c| {
+            sqlx::query(
             "UPDATE grids SET boundary = $1, center_lat = $2, center_lng = $3, min_lat = $4, min_lng = $5, max_lat = $6, max_lng = $7, updated_at = $8 WHERE code = $9"
         )
         .bind(&b.geojson)
@@ -286,10 +309,17 @@ pub async fn update(db: &Db, actor: Actor<'_>, grid: &GridRow, up: &GridUpdate) 
         .bind(now)
         .bind(&grid.code)
         .execute(c)
-        .await.map(|r| r.rows_affected()))?;
+        .await.map(|r| r.rows_affected())
+        })?;
     }
     if let Some((n, p)) = &leader {
-        on_tx!(&mut tx, |c| sqlx::query("DELETE FROM grid_contacts WHERE grid_code = $1 AND role = 'leader'").bind(&grid.code).execute(c).await.map(|r| r.rows_affected()))?;
+        on_tx!(&mut tx, |c| sqlx::query(
+            "DELETE FROM grid_contacts WHERE grid_code = $1 AND role = 'leader'"
+        )
+        .bind(&grid.code)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         insert_contact(&mut tx, &grid.code, "leader", n, p, 0).await?;
     }
     audit::record(
@@ -321,7 +351,8 @@ pub struct GridInsert<'a> {
 
 pub async fn insert_grid(tx: &mut Tx, g: &GridInsert<'_>, now: i64) -> sqlx::Result<()> {
     let b = g.boundary;
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO grids (code, district, level, kind, name, parent_code, boundary, center_lat, center_lng, min_lat, min_lng, max_lat, max_lng, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)"
     )
@@ -340,20 +371,24 @@ pub async fn insert_grid(tx: &mut Tx, g: &GridInsert<'_>, now: i64) -> sqlx::Res
     .bind(b.bbox.3)
     .bind(now)
     .execute(c)
-    .await.map(|r| r.rows_affected()))?;
+    .await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
 pub async fn insert_contact(tx: &mut Tx, code: &str, role: &str, name: &str, phone: &str, position: i64) -> sqlx::Result<()> {
-    on_tx!(tx, |c| sqlx::query("INSERT INTO grid_contacts (id, grid_code, role, name, phone, position) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(new_id())
-        .bind(code)
-        .bind(role)
-        .bind(name)
-        .bind(phone)
-        .bind(position)
-        .execute(c)
-        .await.map(|r| r.rows_affected()))?;
+    on_tx!(tx, |c| sqlx::query(
+        "INSERT INTO grid_contacts (id, grid_code, role, name, phone, position) VALUES ($1, $2, $3, $4, $5, $6)"
+    )
+    .bind(new_id())
+    .bind(code)
+    .bind(role)
+    .bind(name)
+    .bind(phone)
+    .bind(position)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -364,12 +399,15 @@ pub async fn bump_counts(tx: &mut Tx, building_code: &str, households: i64, resi
         if n > building_code.len() {
             break;
         }
-        on_tx!(tx, |c| sqlx::query("UPDATE grids SET households = households + $1, residents = residents + $2 WHERE code = $3")
-            .bind(households)
-            .bind(residents)
-            .bind(&building_code[..n])
-            .execute(c)
-            .await.map(|r| r.rows_affected()))?;
+        on_tx!(tx, |c| sqlx::query(
+            "UPDATE grids SET households = households + $1, residents = residents + $2 WHERE code = $3"
+        )
+        .bind(households)
+        .bind(residents)
+        .bind(&building_code[..n])
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     }
     Ok(())
 }

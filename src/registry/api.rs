@@ -75,7 +75,11 @@ pub async fn scope_grid(s: &AppState, p: &Principal, grid: Option<&str>, cap: Ca
     security(("bearer" = [])))]
 pub async fn list_residents(State(s): State<AppState>, p: Principal, Query(q): Query<ResidentQuery>) -> AppResult<Json<Paged<Resident>>> {
     let g = scope_grid(&s, &p, q.grid.as_deref(), Capability::ReadRegistry).await?;
-    let (limit, offset) = PageQuery { page: q.page, per_page: q.per_page }.limits()?;
+    let (limit, offset) = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .limits()?;
     let query = residents::parse_query(q.q.as_deref())?;
     let tag = q.tag.as_deref().filter(|t| !t.is_empty());
     if let Some(t) = tag
@@ -83,9 +87,19 @@ pub async fn list_residents(State(s): State<AppState>, p: Principal, Query(q): Q
     {
         return Err(AppError::invalid("invalid_tag", format!("未知标签「{t}」")));
     }
-    let f = ResidentFilter { district: &g.district, grid: &g.code, query, tag, limit, offset };
+    let f = ResidentFilter {
+        district: &g.district,
+        grid: &g.code,
+        query,
+        tag,
+        limit,
+        offset,
+    };
     let (rows, total) = residents::search(&s.db, &f, g.residents).await?;
-    Ok(Json(Paged { items: rows.iter().map(resident_to_api).collect(), total }))
+    Ok(Json(Paged {
+        items: rows.iter().map(resident_to_api).collect(),
+        total,
+    }))
 }
 
 async fn load_resident(s: &AppState, p: &Principal, id: Uuid, cap: Capability) -> AppResult<ResidentRow> {
@@ -110,7 +124,11 @@ pub async fn get_resident(State(s): State<AppState>, p: Principal, Path(id): Pat
 #[utoipa::path(post, path = "/api/v1/residents", tag = "registry", request_body = NewResident,
     responses((status = 201, body = Resident), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn create_resident(State(s): State<AppState>, p: Principal, Json(input): Json<NewResident>) -> AppResult<(StatusCode, Json<Resident>)> {
+pub async fn create_resident(
+    State(s): State<AppState>,
+    p: Principal,
+    Json(input): Json<NewResident>,
+) -> AppResult<(StatusCode, Json<Resident>)> {
     let hh = load_household(&s, &p, input.household_id, Capability::WriteRegistry).await?;
     let r = residents::create_resident(&s.db, Actor::User(&p), &hh, &input).await?;
     Ok((StatusCode::CREATED, Json(resident_to_api(&r))))
@@ -124,7 +142,12 @@ pub struct TagsInput {
 #[utoipa::path(put, path = "/api/v1/residents/{id}/tags", tag = "registry", params(("id" = Uuid, Path)), request_body = TagsInput,
     responses((status = 200, body = Resident), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn set_tags(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>, Json(input): Json<TagsInput>) -> AppResult<Json<Resident>> {
+pub async fn set_tags(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    Json(input): Json<TagsInput>,
+) -> AppResult<Json<Resident>> {
     let r = load_resident(&s, &p, id, Capability::WriteRegistry).await?;
     let r = residents::set_tags(&s.db, Actor::User(&p), &r, &input.tags).await?;
     Ok(Json(resident_to_api(&r)))
@@ -147,10 +170,19 @@ pub struct Revealed {
 #[utoipa::path(post, path = "/api/v1/residents/{id}/reveal", tag = "registry", params(("id" = Uuid, Path)), request_body = RevealInput,
     responses((status = 200, body = Revealed), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn reveal(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>, Json(input): Json<RevealInput>) -> AppResult<Json<Revealed>> {
+pub async fn reveal(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    Json(input): Json<RevealInput>,
+) -> AppResult<Json<Revealed>> {
     let r = load_resident(&s, &p, id, Capability::RevealPersonal).await?;
     residents::record_reveal(&s.db, Actor::User(&p), &r, &input.reason).await?;
-    Ok(Json(Revealed { id: r.id, id_number: r.id_number, phone: r.phone }))
+    Ok(Json(Revealed {
+        id: r.id,
+        id_number: r.id_number,
+        phone: r.phone,
+    }))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -164,7 +196,14 @@ pub struct Household {
 }
 
 fn household_to_api(h: &HouseholdRow) -> Household {
-    Household { id: h.id, grid: h.grid_code.clone(), unit_no: h.unit_no, room: h.room.clone(), address: h.address.clone(), members: h.members }
+    Household {
+        id: h.id,
+        grid: h.grid_code.clone(),
+        unit_no: h.unit_no,
+        room: h.room.clone(),
+        address: h.address.clone(),
+        members: h.members,
+    }
 }
 
 pub async fn load_household(s: &AppState, p: &Principal, id: Uuid, cap: Capability) -> AppResult<HouseholdRow> {
@@ -190,9 +229,16 @@ pub struct GridPageQuery {
     security(("bearer" = [])))]
 pub async fn list_households(State(s): State<AppState>, p: Principal, Query(q): Query<GridPageQuery>) -> AppResult<Json<Paged<Household>>> {
     let g = scope_grid(&s, &p, q.grid.as_deref(), Capability::ReadRegistry).await?;
-    let (limit, offset) = PageQuery { page: q.page, per_page: q.per_page }.limits()?;
+    let (limit, offset) = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .limits()?;
     let (rows, total) = residents::households_in(&s.db, &g.code, limit, offset).await?;
-    Ok(Json(Paged { items: rows.iter().map(household_to_api).collect(), total }))
+    Ok(Json(Paged {
+        items: rows.iter().map(household_to_api).collect(),
+        total,
+    }))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -208,13 +254,20 @@ pub struct HouseholdDetail {
 pub async fn get_household(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<HouseholdDetail>> {
     let h = load_household(&s, &p, id, Capability::ReadRegistry).await?;
     let members = residents::members(&s.db, h.id).await?;
-    Ok(Json(HouseholdDetail { household: household_to_api(&h), residents: members.iter().map(resident_to_api).collect() }))
+    Ok(Json(HouseholdDetail {
+        household: household_to_api(&h),
+        residents: members.iter().map(resident_to_api).collect(),
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/households", tag = "registry", request_body = NewHousehold,
     responses((status = 201, body = Household), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn create_household(State(s): State<AppState>, p: Principal, Json(input): Json<NewHousehold>) -> AppResult<(StatusCode, Json<Household>)> {
+pub async fn create_household(
+    State(s): State<AppState>,
+    p: Principal,
+    Json(input): Json<NewHousehold>,
+) -> AppResult<(StatusCode, Json<Household>)> {
     let g = load_grid(&s, &p, &input.grid, Capability::WriteRegistry).await?;
     let h = residents::create_household(&s.db, Actor::User(&p), &g, &input).await?;
     Ok((StatusCode::CREATED, Json(household_to_api(&h))))
@@ -275,9 +328,16 @@ pub async fn list_units(State(s): State<AppState>, p: Principal, Query(q): Query
         Some(g) => Some(load_grid(&s, &p, g, Capability::ReadUnits).await?.code),
         None => None,
     };
-    let (limit, offset) = PageQuery { page: q.page, per_page: q.per_page }.limits()?;
+    let (limit, offset) = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .limits()?;
     let (rows, total) = units::list(&s.db, &p.district, kind, grid.as_deref(), q.q.as_deref(), limit, offset).await?;
-    Ok(Json(Paged { items: rows.iter().map(unit_to_api).collect(), total }))
+    Ok(Json(Paged {
+        items: rows.iter().map(unit_to_api).collect(),
+        total,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/units", tag = "registry", request_body = NewUnit,
@@ -311,11 +371,24 @@ pub struct Place {
     security(("bearer" = [])))]
 pub async fn list_places(State(s): State<AppState>, p: Principal, Query(q): Query<GridPageQuery>) -> AppResult<Json<Paged<Place>>> {
     let g = scope_grid(&s, &p, q.grid.as_deref(), Capability::ReadRegistry).await?;
-    let (limit, offset) = PageQuery { page: q.page, per_page: q.per_page }.limits()?;
+    let (limit, offset) = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .limits()?;
     let (rows, total) = units::places_in(&s.db, &g.district, &g.code, limit, offset).await?;
     let items = rows
         .into_iter()
-        .map(|r| Place { id: r.id, grid: r.grid_code, kind_label: units::place_kind_label(&r.kind).into(), kind: r.kind, name: r.name, address: r.address, lat: r.lat, lng: r.lng })
+        .map(|r| Place {
+            id: r.id,
+            grid: r.grid_code,
+            kind_label: units::place_kind_label(&r.kind).into(),
+            kind: r.kind,
+            name: r.name,
+            address: r.address,
+            lat: r.lat,
+            lng: r.lng,
+        })
         .collect();
     Ok(Json(Paged { items, total }))
 }
@@ -338,7 +411,11 @@ pub struct Device {
     security(("bearer" = [])))]
 pub async fn list_devices(State(s): State<AppState>, p: Principal, Query(q): Query<GridPageQuery>) -> AppResult<Json<Paged<Device>>> {
     let g = scope_grid(&s, &p, q.grid.as_deref(), Capability::ReadRegistry).await?;
-    let (limit, offset) = PageQuery { page: q.page, per_page: q.per_page }.limits()?;
+    let (limit, offset) = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .limits()?;
     let (rows, total) = units::devices_in(&s.db, &g.district, &g.code, limit, offset).await?;
     let items = rows
         .into_iter()

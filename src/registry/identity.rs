@@ -59,7 +59,7 @@ pub fn parse_id_number(raw: &str) -> Result<(String, String, &'static str), IdNu
 }
 
 pub fn valid_date(y: u32, m: u32, d: u32) -> bool {
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
     let days = match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -75,8 +75,7 @@ pub fn parse_mobile(raw: &str) -> Option<String> {
     let s: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
     let s = s.strip_prefix("+86").unwrap_or(&s).to_string();
     let b = s.as_bytes();
-    (b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) && b.iter().all(u8::is_ascii_digit))
-        .then_some(s)
+    (b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) && b.iter().all(u8::is_ascii_digit)).then_some(s)
 }
 
 /// A public contact number: a mobile, or a landline such as 0394-8211234.
@@ -87,10 +86,8 @@ pub fn parse_contact_phone(raw: &str) -> Option<String> {
     let s = raw.trim();
     let (area, local) = s.split_once('-').unwrap_or(("", s));
     let ok_area = area.is_empty() || (area.starts_with('0') && (3..=4).contains(&area.len()));
-    let ok = ok_area
-        && area.bytes().all(|c| c.is_ascii_digit())
-        && (7..=8).contains(&local.len())
-        && local.bytes().all(|c| c.is_ascii_digit());
+    let ok =
+        ok_area && area.bytes().all(|c| c.is_ascii_digit()) && (7..=8).contains(&local.len()) && local.bytes().all(|c| c.is_ascii_digit());
     ok.then(|| s.to_string())
 }
 
@@ -243,7 +240,8 @@ mod tests {
                 prop_assert!(parse_credit_code(&code).is_ok());
             }
             let wrong = CREDIT_CHARS.iter().map(|c| *c as char).find(|c| *c != check).unwrap();
-            prop_assert!(parse_credit_code(&format!("{body}{wrong}")).is_err());
+            let wrong_code = format!("{body}{wrong}");
+            prop_assert!(parse_credit_code(&wrong_code).is_err());
         }
     }
 }

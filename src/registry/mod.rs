@@ -1,13 +1,24 @@
 //! The registry (人、地、物、事、组织): households, residents, units, key places and devices.
 
 pub mod api;
-pub mod pages;
 pub mod identity;
+pub mod pages;
 pub mod residents;
 pub mod units;
 
 /// Tags for people who need care or hold a role (重点人群标签). A fixed vocabulary keeps filters exact.
-pub const TAGS: [&str; 10] = ["独居老人", "空巢老人", "残疾人", "低保", "监测对象", "党员", "志愿者", "退役军人", "留守儿童", "楼栋长"];
+pub const TAGS: [&str; 10] = [
+    "独居老人",
+    "空巢老人",
+    "残疾人",
+    "低保",
+    "监测对象",
+    "党员",
+    "志愿者",
+    "退役军人",
+    "留守儿童",
+    "楼栋长",
+];
 
 pub fn check_tags(tags: &[String]) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();

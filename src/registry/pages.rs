@@ -94,7 +94,12 @@ async fn building_names(s: &AppState, codes: impl Iterator<Item = String>) -> Re
         }
         let chain = grids::chain(&s.db, &code).await?;
         // Compound + building reads best: 「阳光花园 3号楼」.
-        let name = chain.iter().filter(|g| g.level >= 4).map(|g| g.name.as_str()).collect::<Vec<_>>().join(" ");
+        let name = chain
+            .iter()
+            .filter(|g| g.level >= 4)
+            .map(|g| g.name.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
         out.insert(code, name);
     }
     Ok(out)
@@ -108,16 +113,35 @@ async fn residents_page(State(s): State<AppState>, c: Console, Query(q): Query<R
     let text = q.q.clone().unwrap_or_default();
     let (rows, total, error) = match residents::parse_query(Some(&text)) {
         Ok(query) => {
-            let f = ResidentFilter { district: &g.district, grid: &g.code, query, tag: tag.as_deref(), limit: per, offset: (page - 1) * per };
+            let f = ResidentFilter {
+                district: &g.district,
+                grid: &g.code,
+                query,
+                tag: tag.as_deref(),
+                limit: per,
+                offset: (page - 1) * per,
+            };
             let (rows, total) = residents::search(&s.db, &f, g.residents).await?;
             (rows, total, None)
         }
         Err(e) => (Vec::new(), 0, Some(e.message)),
     };
     let names = building_names(&s, rows.iter().map(|r| r.grid_code.clone())).await?;
-    let rows = rows.iter().map(|r| view(resident_to_api(r), names.get(&r.grid_code).cloned().unwrap_or_default())).collect();
-    let base = format!("/console/residents?grid={}&q={}&tag={}", g.code, url_encode(&text), url_encode(tag.as_deref().unwrap_or("")));
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let rows = rows
+        .iter()
+        .map(|r| view(resident_to_api(r), names.get(&r.grid_code).cloned().unwrap_or_default()))
+        .collect();
+    let base = format!(
+        "/console/residents?grid={}&q={}&tag={}",
+        g.code,
+        url_encode(&text),
+        url_encode(tag.as_deref().unwrap_or(""))
+    );
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     let html = ResidentsPage {
         chrome: Chrome::new(&c, "居民信息", "residents"),
         crumbs: crumbs(&s, &c, &g.code).await?,
@@ -150,12 +174,24 @@ struct ResidentPage {
 async fn load_resident(s: &AppState, c: &Console, id: Uuid, cap: Capability) -> Result<residents::ResidentRow, PageError> {
     let r = residents::get(&s.db, id).await?.ok_or_else(|| AppError::not_found("居民"))?;
     if !c.principal.can(cap, &r.grid_code) {
-        return Err(if c.principal.has(cap) { AppError::not_found("居民") } else { AppError::forbidden() }.into());
+        return Err(if c.principal.has(cap) {
+            AppError::not_found("居民")
+        } else {
+            AppError::forbidden()
+        }
+        .into());
     }
     Ok(r)
 }
 
-async fn render_resident(s: &AppState, c: &Console, r: residents::ResidentRow, revealed: bool, notice: Option<String>, error: Option<String>) -> PageResult {
+async fn render_resident(
+    s: &AppState,
+    c: &Console,
+    r: residents::ResidentRow,
+    revealed: bool,
+    notice: Option<String>,
+    error: Option<String>,
+) -> PageResult {
     let hh = residents::household(&s.db, r.household_id).await?.ok_or_else(AppError::internal)?;
     let mut api = resident_to_api(&r);
     if revealed {
@@ -163,7 +199,11 @@ async fn render_resident(s: &AppState, c: &Console, r: residents::ResidentRow, r
         api.phone = r.phone.clone();
     }
     let tags = r.tag_list();
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     let html = ResidentPage {
         chrome: Chrome::new(c, r.name.clone(), "residents"),
         crumbs: crumbs(s, c, &r.grid_code).await?,
@@ -222,7 +262,9 @@ async fn save_tags(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, 
 }
 
 pub fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 #[derive(Default)]
@@ -247,10 +289,25 @@ struct HouseholdPage {
     notice: Option<String>,
 }
 
-async fn render_household(s: &AppState, c: &Console, id: Uuid, form: ResidentFormView, form_error: Option<String>, notice: Option<String>) -> PageResult {
+async fn render_household(
+    s: &AppState,
+    c: &Console,
+    id: Uuid,
+    form: ResidentFormView,
+    form_error: Option<String>,
+    notice: Option<String>,
+) -> PageResult {
     let h = load_household(s, &c.principal, id, Capability::ReadRegistry).await?;
-    let members = residents::members(&s.db, h.id).await?.iter().map(|r| view(resident_to_api(r), String::new())).collect();
-    let status = if form_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let members = residents::members(&s.db, h.id)
+        .await?
+        .iter()
+        .map(|r| view(resident_to_api(r), String::new()))
+        .collect();
+    let status = if form_error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     let html = HouseholdPage {
         chrome: Chrome::new(c, h.address.clone(), "residents"),
         crumbs: crumbs(s, c, &h.grid_code).await?,
@@ -267,7 +324,10 @@ async fn render_household(s: &AppState, c: &Console, id: Uuid, form: ResidentFor
 
 async fn household_page(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Query(q): Query<NoticeQuery>) -> PageResult {
     let notice = q.created.map(|_| "已登记".to_string()).or(q.saved.map(|_| "已保存".to_string()));
-    let form = ResidentFormView { relation: "户主".into(), ..Default::default() };
+    let form = ResidentFormView {
+        relation: "户主".into(),
+        ..Default::default()
+    };
     render_household(&s, &c, id, form, None, notice).await
 }
 
@@ -283,11 +343,23 @@ struct ResidentForm {
 async fn add_resident(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<ResidentForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
     let h = load_household(&s, &c.principal, id, Capability::WriteRegistry).await?;
-    let input = NewResident { household_id: id, name: f.name.clone(), id_number: f.id_number.clone(), phone: f.phone.clone(), relation: f.relation.clone(), tags: vec![] };
+    let input = NewResident {
+        household_id: id,
+        name: f.name.clone(),
+        id_number: f.id_number.clone(),
+        phone: f.phone.clone(),
+        relation: f.relation.clone(),
+        tags: vec![],
+    };
     match residents::create_resident(&s.db, Actor::User(&c.principal), &h, &input).await {
         Ok(_) => Ok(Redirect::to(&format!("/console/households/{id}?created=1")).into_response()),
         Err(e) if e.status.is_client_error() => {
-            let form = ResidentFormView { name: f.name, id_number: f.id_number, phone: f.phone, relation: f.relation };
+            let form = ResidentFormView {
+                name: f.name,
+                id_number: f.id_number,
+                phone: f.phone,
+                relation: f.relation,
+            };
             render_household(&s, &c, id, form, Some(e.message), None).await
         }
         Err(e) => Err(PageError(e)),
@@ -320,7 +392,16 @@ async fn units_page(State(s): State<AppState>, c: Console, Query(q): Query<Units
     let per = 50;
     let kind = q.kind.clone().filter(|k| units::UNIT_KINDS.iter().any(|u| u.0 == k));
     let text = q.q.clone().unwrap_or_default();
-    let (rows, total) = units::list(&s.db, &c.principal.district, kind.as_deref(), None, Some(&text), per, (page - 1) * per).await?;
+    let (rows, total) = units::list(
+        &s.db,
+        &c.principal.district,
+        kind.as_deref(),
+        None,
+        Some(&text),
+        per,
+        (page - 1) * per,
+    )
+    .await?;
     let base = format!("/console/units?q={}&kind={}", url_encode(&text), kind.clone().unwrap_or_default());
     Ok(UnitsPage {
         chrome: Chrome::new(&c, "组织与单位", "units"),

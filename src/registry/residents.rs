@@ -163,10 +163,12 @@ pub async fn search(db: &Db, f: &ResidentFilter<'_>, subtree_residents: i64) -> 
 }
 
 pub async fn get(db: &Db, id: Uuid) -> sqlx::Result<Option<ResidentRow>> {
-    on_pool!(db, |p| sqlx::query_as::<_, ResidentRow>(sqlx::AssertSqlSafe(format!("SELECT {RESIDENT_COLS} FROM residents r WHERE r.id = $1")))
-        .bind(id)
-        .fetch_optional(p)
-        .await)
+    on_pool!(db, |p| sqlx::query_as::<_, ResidentRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {RESIDENT_COLS} FROM residents r WHERE r.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(p)
+    .await)
 }
 
 pub async fn members(db: &Db, household_id: Uuid) -> sqlx::Result<Vec<ResidentRow>> {
@@ -316,10 +318,21 @@ pub fn check_resident(input: &NewResident) -> AppResult<CheckedResident> {
         identity::parse_id_number(&input.id_number).map_err(|e| AppError::invalid("invalid_id_number", e.message()))?;
     let phone = identity::parse_mobile(&input.phone).ok_or_else(|| AppError::invalid("invalid_phone", "手机号码应为11位，以13至19开头"))?;
     if !RELATIONS.contains(&input.relation.as_str()) {
-        return Err(AppError::invalid("invalid_relation", format!("与户主关系应为：{}", RELATIONS.join("、"))));
+        return Err(AppError::invalid(
+            "invalid_relation",
+            format!("与户主关系应为：{}", RELATIONS.join("、")),
+        ));
     }
     let tags = super::check_tags(&input.tags).map_err(|m| AppError::invalid("invalid_tag", m))?;
-    Ok(CheckedResident { name: name.to_string(), id_number, birth_date, gender, phone, relation: input.relation.clone(), tags })
+    Ok(CheckedResident {
+        name: name.to_string(),
+        id_number,
+        birth_date,
+        gender,
+        phone,
+        relation: input.relation.clone(),
+        tags,
+    })
 }
 
 pub async fn create_resident(db: &Db, actor: Actor<'_>, hh: &HouseholdRow, input: &NewResident) -> AppResult<ResidentRow> {
@@ -333,7 +346,13 @@ pub async fn create_resident(db: &Db, actor: Actor<'_>, hh: &HouseholdRow, input
             e.into()
         }
     })?;
-    on_tx!(&mut tx, |c| sqlx::query("UPDATE households SET members = members + 1 WHERE id = $1").bind(hh.id).execute(c).await.map(|r| r.rows_affected()))?;
+    on_tx!(&mut tx, |c| sqlx::query(
+        "UPDATE households SET members = members + 1 WHERE id = $1"
+    )
+    .bind(hh.id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     grids::bump_counts(&mut tx, &hh.grid_code, 0, 1).await?;
     audit::record(
         &mut tx,
@@ -393,7 +412,10 @@ pub async fn set_tags(db: &Db, actor: Actor<'_>, r: &ResidentRow, tags: &[String
     let tags = super::check_tags(tags).map_err(|m| AppError::invalid("invalid_tag", m))?;
     let mut tx = db.begin().await?;
     on_tx!(&mut tx, |c| {
-        sqlx::query("DELETE FROM resident_tags WHERE resident_id = $1").bind(r.id).execute(&mut *c).await?;
+        sqlx::query("DELETE FROM resident_tags WHERE resident_id = $1")
+            .bind(r.id)
+            .execute(&mut *c)
+            .await?;
         for t in &tags {
             sqlx::query("INSERT INTO resident_tags (resident_id, district, tag, grid_code) VALUES ($1, $2, $3, $4)")
                 .bind(r.id)
@@ -432,7 +454,10 @@ pub async fn set_tags(db: &Db, actor: Actor<'_>, r: &ResidentRow, tags: &[String
 pub async fn record_reveal(db: &Db, actor: Actor<'_>, r: &ResidentRow, reason: &str) -> AppResult<()> {
     let reason = reason.trim();
     if reason.chars().count() < 2 || reason.chars().count() > 200 {
-        return Err(AppError::invalid("reason_required", "查看完整身份证号和手机号须填写事由（2至200字）"));
+        return Err(AppError::invalid(
+            "reason_required",
+            "查看完整身份证号和手机号须填写事由（2至200字）",
+        ));
     }
     let mut tx = db.begin().await?;
     audit::record(
@@ -463,7 +488,10 @@ mod tests {
         assert_eq!(parse_query(Some("张")).unwrap(), Query::NamePrefix("张".into()));
         assert_eq!(parse_query(Some("123x")).unwrap(), Query::Tail4("123X".into()));
         assert_eq!(parse_query(Some("13812345678")).unwrap(), Query::Phone("13812345678".into()));
-        assert_eq!(parse_query(Some("11010519491231002x")).unwrap(), Query::IdNumber("11010519491231002X".into()));
+        assert_eq!(
+            parse_query(Some("11010519491231002x")).unwrap(),
+            Query::IdNumber("11010519491231002X".into())
+        );
         assert_eq!(parse_query(Some("12345")).unwrap_err().code, "invalid_query");
         assert!(parse_query(Some(&"张".repeat(21))).is_err());
     }

@@ -39,7 +39,15 @@ pub struct UnitRow {
     pub contact_phone: String,
 }
 
-pub async fn list(db: &Db, district: &str, kind: Option<&str>, grid: Option<&str>, q: Option<&str>, limit: i64, offset: i64) -> sqlx::Result<(Vec<UnitRow>, i64)> {
+pub async fn list(
+    db: &Db,
+    district: &str,
+    kind: Option<&str>,
+    grid: Option<&str>,
+    q: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<UnitRow>, i64)> {
     let grid_upper = grid.map(rules::subtree_upper);
     let q = q.map(str::trim).filter(|s| !s.is_empty()).map(|s| format!("%{s}%"));
     let where_ = "district = $1 AND ($2 IS NULL OR kind = $2) AND ($3 IS NULL OR (grid_code >= $3 AND grid_code < $4)) AND ($5 IS NULL OR name LIKE $5)";
@@ -79,10 +87,12 @@ pub async fn get(db: &Db, id: Uuid) -> sqlx::Result<Option<UnitRow>> {
 
 /// The grids a unit serves (a property company's compounds).
 pub async fn served_grids(db: &Db, unit_id: Uuid) -> sqlx::Result<Vec<String>> {
-    on_pool!(db, |p| sqlx::query_scalar::<_, String>("SELECT grid_code FROM unit_grids WHERE unit_id = $1 ORDER BY grid_code")
-        .bind(unit_id)
-        .fetch_all(p)
-        .await)
+    on_pool!(db, |p| sqlx::query_scalar::<_, String>(
+        "SELECT grid_code FROM unit_grids WHERE unit_id = $1 ORDER BY grid_code"
+    )
+    .bind(unit_id)
+    .fetch_all(p)
+    .await)
 }
 
 #[derive(Deserialize, Debug, Clone, utoipa::ToSchema)]
@@ -145,7 +155,14 @@ pub async fn create(db: &Db, actor: Actor<'_>, district: &str, input: &NewUnit) 
     audit::record(
         &mut tx,
         actor,
-        audit::Entry { district, action: "unit.create", target_kind: "unit", target_id: &id.to_string(), reason: "", detail: json!({"name": name, "kind": input.kind}) },
+        audit::Entry {
+            district,
+            action: "unit.create",
+            target_kind: "unit",
+            target_id: &id.to_string(),
+            reason: "",
+            detail: json!({"name": name, "kind": input.kind}),
+        },
     )
     .await?;
     tx.commit().await?;

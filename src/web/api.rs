@@ -26,11 +26,17 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/grids", post(grid::api::create_grid))
         .route("/api/v1/grids/{code}", get(grid::api::get_grid).patch(grid::api::update_grid))
         .route("/api/v1/grids/{code}/children", get(grid::api::get_children))
-        .route("/api/v1/residents", get(registry::api::list_residents).post(registry::api::create_resident))
+        .route(
+            "/api/v1/residents",
+            get(registry::api::list_residents).post(registry::api::create_resident),
+        )
         .route("/api/v1/residents/{id}", get(registry::api::get_resident))
         .route("/api/v1/residents/{id}/tags", put(registry::api::set_tags))
         .route("/api/v1/residents/{id}/reveal", post(registry::api::reveal))
-        .route("/api/v1/households", get(registry::api::list_households).post(registry::api::create_household))
+        .route(
+            "/api/v1/households",
+            get(registry::api::list_households).post(registry::api::create_household),
+        )
         .route("/api/v1/households/{id}", get(registry::api::get_household))
         .route("/api/v1/units", get(registry::api::list_units).post(registry::api::create_unit))
         .route("/api/v1/places", get(registry::api::list_places))
@@ -57,7 +63,7 @@ impl PageQuery {
     pub fn limits(&self) -> AppResult<(i64, i64)> {
         let page = self.page.unwrap_or(1);
         let per = self.per_page.unwrap_or(20);
-        if page < 1 || page > 100_000 {
+        if !(1..=100_000).contains(&page) {
             return Err(AppError::invalid("invalid_page", "页码应为1至100000之间的整数"));
         }
         if !(1..=100).contains(&per) {
@@ -98,7 +104,13 @@ pub struct Me {
 }
 
 fn me_of(p: &Principal) -> Me {
-    Me { id: p.user_id, username: p.username.clone(), display_name: p.display_name.clone(), district: p.district.clone(), posts: p.posts.clone() }
+    Me {
+        id: p.user_id,
+        username: p.username.clone(),
+        display_name: p.display_name.clone(),
+        district: p.district.clone(),
+        posts: p.posts.clone(),
+    }
 }
 
 /// Check a username and password; the same answer for an unknown user and a wrong password.
@@ -124,12 +136,20 @@ pub async fn login(State(s): State<AppState>, Json(input): Json<LoginInput>) -> 
     let u = authenticate(&s, &input.username, &input.password).await?;
     let (token, _) = store::create_session(&s.db, u.id, "bearer").await?;
     let (p, _, _) = store::principal_for(&s.db, &token).await?.ok_or_else(AppError::internal)?;
-    Ok(Json(LoginOutput { token, expires_in: store::BEARER_TTL_MS / 1000, user: me_of(&p) }))
+    Ok(Json(LoginOutput {
+        token,
+        expires_in: store::BEARER_TTL_MS / 1000,
+        user: me_of(&p),
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn logout(State(s): State<AppState>, _p: Principal, headers: axum::http::HeaderMap) -> AppResult<StatusCode> {
-    if let Some(t) = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) {
+    if let Some(t) = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
         store::delete_session(&s.db, t.trim()).await?;
     }
     Ok(StatusCode::NO_CONTENT)
@@ -178,7 +198,11 @@ pub async fn list_audit(State(s): State<AppState>, p: Principal, Query(q): Query
     if !p.has(Capability::ReadAudit) {
         return Err(AppError::forbidden());
     }
-    let (limit, offset) = PageQuery { page: q.page, per_page: q.per_page }.limits()?;
+    let (limit, offset) = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .limits()?;
     let (items, total) = audit::list(&s.db, &p.district, q.action.as_deref(), limit, offset).await?;
     Ok(Json(Paged { items, total }))
 }
@@ -189,7 +213,10 @@ impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 

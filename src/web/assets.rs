@@ -11,7 +11,11 @@ const FILES: [(&str, &str, &str); 2] = [
 
 pub async fn serve(Path(file): Path<String>) -> Response {
     match FILES.iter().find(|f| f.0 == file) {
-        Some((_, ct, body)) => ([(header::CONTENT_TYPE, *ct), (header::CACHE_CONTROL, "public, max-age=3600")], *body).into_response(),
+        Some((_, ct, body)) => (
+            [(header::CONTENT_TYPE, *ct), (header::CACHE_CONTROL, "public, max-age=3600")],
+            *body,
+        )
+            .into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }

@@ -48,17 +48,27 @@ impl Metrics {
         out.push_str("# HELP gongzhi_http_requests_total HTTP requests by route and status.\n# TYPE gongzhi_http_requests_total counter\n");
         if let Ok(m) = self.requests.lock() {
             for ((method, route, status), n) in m.iter() {
-                out.push_str(&format!("gongzhi_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}\n"));
+                out.push_str(&format!(
+                    "gongzhi_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}\n"
+                ));
             }
         }
-        out.push_str("# HELP gongzhi_http_request_duration_seconds HTTP request latency.\n# TYPE gongzhi_http_request_duration_seconds histogram\n");
+        out.push_str(
+            "# HELP gongzhi_http_request_duration_seconds HTTP request latency.\n# TYPE gongzhi_http_request_duration_seconds histogram\n",
+        );
         if let Ok(m) = self.latency.lock() {
             for ((method, route), s) in m.iter() {
                 let l = format!("method=\"{method}\",route=\"{route}\"");
                 for (i, b) in BUCKETS_S.iter().enumerate() {
-                    out.push_str(&format!("gongzhi_http_request_duration_seconds_bucket{{{l},le=\"{b}\"}} {}\n", s.buckets[i]));
+                    out.push_str(&format!(
+                        "gongzhi_http_request_duration_seconds_bucket{{{l},le=\"{b}\"}} {}\n",
+                        s.buckets[i]
+                    ));
                 }
-                out.push_str(&format!("gongzhi_http_request_duration_seconds_bucket{{{l},le=\"+Inf\"}} {}\n", s.count));
+                out.push_str(&format!(
+                    "gongzhi_http_request_duration_seconds_bucket{{{l},le=\"+Inf\"}} {}\n",
+                    s.count
+                ));
                 out.push_str(&format!("gongzhi_http_request_duration_seconds_sum{{{l}}} {}\n", s.sum_s));
                 out.push_str(&format!("gongzhi_http_request_duration_seconds_count{{{l}}} {}\n", s.count));
             }
@@ -69,10 +79,15 @@ impl Metrics {
 
 pub async fn track(State(s): State<AppState>, req: Request, next: Next) -> Response {
     // Label by route template, not raw path, so ids do not blow up the series count.
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
     let start = Instant::now();
     let resp = next.run(req).await;
-    s.metrics.observe(&method, &route, resp.status().as_u16(), start.elapsed().as_secs_f64());
+    s.metrics
+        .observe(&method, &route, resp.status().as_u16(), start.elapsed().as_secs_f64());
     resp
 }

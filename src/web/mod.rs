@@ -30,7 +30,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: Db) -> Self {
-        AppState { db, metrics: Arc::new(metrics::Metrics::default()) }
+        AppState {
+            db,
+            metrics: Arc::new(metrics::Metrics::default()),
+        }
     }
 }
 
@@ -51,16 +54,22 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn healthz(State(s): State<AppState>) -> impl IntoResponse {
-    let ok = crate::on_pool!(&s.db, |p| sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(p).await).is_ok();
+    let ok = crate::on_pool!(&s.db, |p| sqlx::query_scalar::<_, i64>("SELECT CAST(1 AS BIGINT)").fetch_one(p).await).is_ok();
     if ok {
         (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok"})))
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "database unavailable"})))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "database unavailable"})),
+        )
     }
 }
 
 async fn metrics_text(State(s): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], s.metrics.render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        s.metrics.render(),
+    )
 }
 
 /// Serve until Ctrl-C / SIGTERM. Returns the bound address through `on_bound` first.

@@ -57,7 +57,10 @@ impl Chrome {
 }
 
 pub fn home_grid(p: &Principal) -> String {
-    p.roots(Capability::ReadGrid).into_iter().next().unwrap_or_else(|| p.district.clone())
+    p.roots(Capability::ReadGrid)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| p.district.clone())
 }
 
 #[derive(Template)]
@@ -76,7 +79,12 @@ pub fn error_page(e: &AppError) -> Response {
         StatusCode::CONFLICT => "操作冲突",
         _ => "出错了",
     };
-    let body = ErrorPage { title, message: &e.message }.render().unwrap_or_else(|_| e.message.clone());
+    let body = ErrorPage {
+        title,
+        message: &e.message,
+    }
+    .render()
+    .unwrap_or_else(|_| e.message.clone());
     (e.status, Html(body)).into_response()
 }
 
@@ -150,7 +158,11 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 async fn login_form(Query(q): Query<NextQuery>) -> impl IntoResponse {
-    LoginPage { error: None, next: safe_next(q.next.as_deref()), username: String::new() }
+    LoginPage {
+        error: None,
+        next: safe_next(q.next.as_deref()),
+        username: String::new(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -172,7 +184,11 @@ async fn login_submit(State(s): State<AppState>, Form(f): Form<LoginForm>) -> Re
             Err(e) => error_page(&e.into()),
         },
         Err(e) => {
-            let page = LoginPage { error: Some(e.message), next, username: f.username };
+            let page = LoginPage {
+                error: Some(e.message),
+                next,
+                username: f.username,
+            };
             (StatusCode::UNAUTHORIZED, page).into_response()
         }
     }
@@ -244,7 +260,13 @@ async fn audit_page(State(s): State<AppState>, c: Console, Query(q): Query<Audit
     let per = 50;
     let action = q.action.unwrap_or_default();
     let (rows, total) = audit::list(&s.db, &c.principal.district, Some(&action), per, (page - 1) * per).await?;
-    let label = |a: &str| AUDIT_ACTIONS.iter().find(|x| x.0 == a).map(|x| x.1.to_string()).unwrap_or_else(|| a.to_string());
+    let label = |a: &str| {
+        AUDIT_ACTIONS
+            .iter()
+            .find(|x| x.0 == a)
+            .map(|x| x.1.to_string())
+            .unwrap_or_else(|| a.to_string())
+    };
     let rows = rows
         .into_iter()
         .map(|r| AuditView {
@@ -256,5 +278,12 @@ async fn audit_page(State(s): State<AppState>, c: Console, Query(q): Query<Audit
         })
         .collect();
     let pager = pager(&format!("/console/audit?action={}", url_encode(&action)), page, per, total);
-    Ok(AuditPage { chrome: Chrome::new(&c, "审计日志", "audit"), rows, total, actions: AUDIT_ACTIONS.iter().map(|a| (a.0, a.1, a.0 == action)).collect(), pager }.into_response())
+    Ok(AuditPage {
+        chrome: Chrome::new(&c, "审计日志", "audit"),
+        rows,
+        total,
+        actions: AUDIT_ACTIONS.iter().map(|a| (a.0, a.1, a.0 == action)).collect(),
+        pager,
+    }
+    .into_response())
 }

@@ -12,10 +12,16 @@ use crate::error::AppError;
 pub const COOKIE: &str = "gongzhi_session";
 
 pub fn cookie_value(parts: &Parts, name: &str) -> Option<String> {
-    parts.headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
-        let (k, v) = kv.trim().split_once('=')?;
-        (k == name).then(|| v.to_string())
-    })
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == name).then(|| v.to_string())
+        })
 }
 
 fn bearer(parts: &Parts) -> Option<String> {
@@ -44,7 +50,11 @@ impl FromRequestParts<AppState> for Principal {
         if !matches!(parts.method, Method::GET | Method::HEAD) {
             let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
             if sent != Some(csrf.as_str()) {
-                return Err(AppError::new(axum::http::StatusCode::FORBIDDEN, "csrf", "请求校验失败，请刷新页面后重试"));
+                return Err(AppError::new(
+                    axum::http::StatusCode::FORBIDDEN,
+                    "csrf",
+                    "请求校验失败，请刷新页面后重试",
+                ));
             }
         }
         Ok(p)
@@ -70,7 +80,11 @@ impl FromRequestParts<AppState> for Console {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let next = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/console".into());
+        let next = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/console".into());
         let Some(cookie) = cookie_value(parts, COOKIE) else {
             return Err(LoginRedirect(next).into_response());
         };
@@ -87,7 +101,11 @@ pub fn check_csrf(console: &Console, sent: &str) -> Result<(), AppError> {
     if sent == console.csrf {
         Ok(())
     } else {
-        Err(AppError::new(axum::http::StatusCode::FORBIDDEN, "csrf", "表单已过期或来源不明，请刷新页面后重试"))
+        Err(AppError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "csrf",
+            "表单已过期或来源不明，请刷新页面后重试",
+        ))
     }
 }
 

@@ -1,0 +1,9 @@
+//! Integration tests: one binary, a real server on 127.0.0.1:0, on SQLite and — when
+//! GONGZHI_TEST_DATABASE_URL is set — on PostgreSQL too, in a fresh schema per test.
+
+mod accounts;
+mod grid;
+mod pages;
+mod registry;
+mod scope;
+mod support;

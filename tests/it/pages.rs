@@ -1,0 +1,208 @@
+//! Console pages over HTTP: sign-in, drill-down, search, audited reveal, forms with CSRF and Chinese errors.
+
+use reqwest::StatusCode;
+
+use crate::support::{App, apps, id_number};
+
+async fn sign_in(app: &App, user: &str) -> String {
+    let r = app
+        .client
+        .post(format!("{}/login", app.base))
+        .form(&[("username", user), ("password", "gongzhi-demo"), ("next", "/console")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string()
+}
+
+async fn page(app: &App, cookie: &str, path: &str) -> (StatusCode, String) {
+    let r = app
+        .client
+        .get(format!("{}{}", app.base, path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+async fn post(app: &App, cookie: &str, path: &str, form: &[(&str, &str)]) -> (StatusCode, String, Option<String>) {
+    let r = app
+        .client
+        .post(format!("{}{}", app.base, path))
+        .header("cookie", cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let loc = r.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+    (r.status(), r.text().await.unwrap(), loc)
+}
+
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+    html[at..at + 64].to_string()
+}
+
+#[tokio::test]
+async fn console_requires_sign_in_and_speaks_chinese() {
+    for app in apps().await {
+        let r = app.client.get(format!("{}/console/residents", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], "/login?next=/console/residents");
+        let r = app
+            .client
+            .post(format!("{}/login", app.base))
+            .form(&[("username", "admin"), ("password", "nope-nope")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(r.text().await.unwrap().contains("用户名或密码不正确"));
+        let cookie = sign_in(&app, "admin").await;
+        let (st, html) = page(&app, &cookie, "/console/grids/411602").await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(html.contains("lang=\"zh-CN\"") && html.contains("下级网格") && html.contains("<svg class=\"map\""));
+        assert!(
+            !html.contains("http://") || !html.contains("<script src=\"http"),
+            "no outside scripts"
+        );
+        // Drill down: the district page links the street, the street its communities, …
+        let mut code = "411602".to_string();
+        for _ in 0..4 {
+            let (_, html) = page(&app, &cookie, &format!("/console/grids/{code}")).await;
+            let marker = format!("href=\"/console/grids/{code}");
+            let at = html
+                .match_indices(&marker)
+                .map(|(i, _)| i)
+                .find(|i| html.as_bytes()[i + marker.len()].is_ascii_digit())
+                .expect("a child link");
+            let start = at + "href=\"/console/grids/".len();
+            let end = start + html[start..].find('"').unwrap();
+            code = html[start..end].to_string();
+        }
+        assert_eq!(code.len(), 18);
+        let (st, html) = page(&app, &cookie, &format!("/console/grids/{code}")).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(html.contains("住户") && html.contains("单元"));
+        // Assets are served by the binary.
+        let r = app.client.get(format!("{}/static/app.css", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+        let (st, html) = page(&app, &cookie, "/console/grids/411602999").await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        assert!(html.contains("不存在"));
+    }
+}
+
+#[tokio::test]
+async fn search_reveal_and_register_from_the_console() {
+    for app in apps().await {
+        let cookie = sign_in(&app, "community").await;
+        let (st, html) = page(&app, &cookie, "/console/residents?q=12").await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("请输入姓名"));
+        let (st, html) = page(&app, &cookie, "/console/residents?tag=党员").await;
+        assert_eq!(st, StatusCode::OK);
+        let at = html.find("href=\"/console/residents/").unwrap() + "href=\"/console/residents/".len();
+        let rid = html[at..at + 36].to_string();
+        let (_, detail) = page(&app, &cookie, &format!("/console/residents/{rid}")).await;
+        assert!(detail.contains("**********"), "masked by default");
+        let csrf = csrf_of(&detail);
+        // Without the CSRF token: refused, not audited.
+        let audits = app.count("audit_log").await;
+        let (st, html, _) = post(
+            &app,
+            &cookie,
+            &format!("/console/residents/{rid}/reveal"),
+            &[("csrf", "forged"), ("reason", "核对")],
+        )
+        .await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        assert!(html.contains("刷新页面"));
+        let (st, html, _) = post(
+            &app,
+            &cookie,
+            &format!("/console/residents/{rid}/reveal"),
+            &[("csrf", &csrf), ("reason", "")],
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("事由"));
+        assert_eq!(app.count("audit_log").await, audits);
+        let (st, html, _) = post(
+            &app,
+            &cookie,
+            &format!("/console/residents/{rid}/reveal"),
+            &[("csrf", &csrf), ("reason", "走访核实")],
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(
+            !html[html.find("id=\"id-number\"").unwrap()..]
+                .split("</dd>")
+                .next()
+                .unwrap()
+                .contains('*')
+        );
+        assert_eq!(app.count("audit_log").await, audits + 1);
+
+        // Register a resident in a household: a bad ID number re-shows the form with a Chinese error.
+        let (_, hh_page) = page(&app, &cookie, "/console/grids/411602001001001001").await;
+        let at = hh_page.find("href=\"/console/households/").unwrap() + "href=\"/console/households/".len();
+        let hid = hh_page[at..at + 36].to_string();
+        let residents = app.count("residents").await;
+        let good = id_number("411602", "19900101", 124);
+        let bad = format!("{}{}", &good[..17], if good.ends_with('1') { '2' } else { '1' });
+        let (st, html, _) = post(
+            &app,
+            &cookie,
+            &format!("/console/households/{hid}/residents"),
+            &[
+                ("csrf", &csrf),
+                ("name", "陈静"),
+                ("id_number", &bad),
+                ("phone", "13912345678"),
+                ("relation", "子女"),
+            ],
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("身份证号码") && html.contains("陈静"), "error shown, input kept");
+        assert_eq!(app.count("residents").await, residents);
+        let (st, _, loc) = post(
+            &app,
+            &cookie,
+            &format!("/console/households/{hid}/residents"),
+            &[
+                ("csrf", &csrf),
+                ("name", "陈静"),
+                ("id_number", &good),
+                ("phone", "13912345678"),
+                ("relation", "子女"),
+            ],
+        )
+        .await;
+        assert_eq!(st, StatusCode::SEE_OTHER, "[{}]", app.engine);
+        let loc = loc.unwrap();
+        assert_eq!(loc, format!("/console/households/{hid}?created=1"));
+        assert_eq!(app.count("residents").await, residents + 1);
+        let (_, html) = page(&app, &cookie, &loc).await;
+        assert!(html.contains("陈静") && html.contains("已登记"));
+
+        // Out of scope pages are not found; sign-out ends the session.
+        let (st, _) = page(&app, &cookie, "/console/grids/411602001002").await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        let (st, _, _) = post(&app, &cookie, "/logout", &[("csrf", &csrf)]).await;
+        assert_eq!(st, StatusCode::SEE_OTHER);
+        let r = app
+            .client
+            .get(format!("{}/console", app.base))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+}

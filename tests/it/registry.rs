@@ -1,0 +1,302 @@
+//! Residents, households and units through the API: search, masking, validation, reveal, audit.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::{apps, code, id_number};
+
+#[tokio::test]
+async fn resident_search_is_scoped_masked_and_counted() {
+    for app in apps().await {
+        let t = app.token("admin").await;
+        let (st, all) = app.get("/api/v1/residents?per_page=100", &t).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(all["total"].as_i64().unwrap(), app.count("residents").await, "[{}]", app.engine);
+        let items = all["items"].as_array().unwrap();
+        assert_eq!(items.len(), 100);
+        for r in items {
+            let id = r["id_number"].as_str().unwrap();
+            assert_eq!(id.len(), 18);
+            assert_eq!(&id[4..14], "**********", "ID masked: {id}");
+            let phone = r["phone"].as_str().unwrap();
+            assert_eq!(&phone[3..7], "****", "phone masked: {phone}");
+            assert!(r["grid"].as_str().unwrap().starts_with("411602"));
+        }
+
+        // Name prefix: every hit starts with it, and the total matches a direct count.
+        let surname = items[0]["name"].as_str().unwrap().chars().next().unwrap().to_string();
+        let (_, hits) = app.get(&format!("/api/v1/residents?q={surname}&per_page=100"), &t).await;
+        let expected = {
+            let sql = format!("SELECT COUNT(*) FROM residents WHERE name LIKE '{surname}%'");
+            gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+                .fetch_one(p)
+                .await)
+            .unwrap()
+        };
+        assert_eq!(hits["total"].as_i64().unwrap(), expected, "[{}] name prefix {surname}", app.engine);
+        assert!(
+            hits["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["name"].as_str().unwrap().starts_with(&surname))
+        );
+        let names: Vec<&str> = hits["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted, "ordered by name");
+
+        // Phone tail: the last four digits match the masked phone's tail.
+        let tail = &items[3]["phone"].as_str().unwrap()[7..];
+        let (_, hits) = app.get(&format!("/api/v1/residents?q={tail}"), &t).await;
+        assert!(hits["total"].as_i64().unwrap() >= 1);
+        assert!(hits["items"].as_array().unwrap().iter().any(|r| r["id"] == items[3]["id"]));
+        for r in hits["items"].as_array().unwrap() {
+            assert!(r["phone"].as_str().unwrap().ends_with(tail) || r["id_number"].as_str().unwrap().ends_with(tail));
+        }
+
+        // Tag filter, district-wide and under a building.
+        let (_, tagged) = app.get("/api/v1/residents?tag=党员&per_page=100", &t).await;
+        assert!(tagged["total"].as_i64().unwrap() > 10);
+        assert!(
+            tagged["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["tags"].as_array().unwrap().iter().any(|x| x == "党员"))
+        );
+        let building = items[0]["grid"].as_str().unwrap();
+        let (_, local) = app.get(&format!("/api/v1/residents?grid={building}&per_page=100"), &t).await;
+        let (_, g) = app.get(&format!("/api/v1/grids/{building}"), &t).await;
+        assert_eq!(local["total"], g["counts"]["residents"]);
+        assert!(local["items"].as_array().unwrap().iter().all(|r| r["grid"] == building));
+
+        // Bad input gets a stable code.
+        for (q, want) in [
+            ("q=12345", "invalid_query"),
+            ("tag=不存在", "invalid_tag"),
+            ("page=0", "invalid_page"),
+        ] {
+            let (st, v) = app.get(&format!("/api/v1/residents?{q}"), &t).await;
+            assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{q}");
+            assert_eq!(code(&v), want);
+        }
+        let (st, _) = app.get("/api/v1/residents?grid=411602999", &t).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn registering_people_validates_and_writes_whole_or_nothing() {
+    for app in apps().await {
+        let t = app.token("building").await;
+        let (_, me) = app.get("/api/v1/me", &t).await;
+        let building = me["posts"][0]["grid_code"].as_str().unwrap().to_string();
+        let (st, hh) = app
+            .post("/api/v1/households", &t, json!({"grid": building, "unit_no": 7, "room": "1801"}))
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "[{}] {hh}", app.engine);
+        assert!(hh["address"].as_str().unwrap().ends_with("7单元1801室"));
+        let (st, v) = app
+            .post("/api/v1/households", &t, json!({"grid": building, "unit_no": 7, "room": "1801"}))
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "duplicate_household"));
+        let (st, v) = app
+            .post("/api/v1/households", &t, json!({"grid": building, "unit_no": 0, "room": "1"}))
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_unit_no"));
+        let hid = hh["id"].as_str().unwrap();
+
+        let (_, grid_before) = app.get(&format!("/api/v1/grids/{building}"), &t).await;
+        let residents_before = app.count("residents").await;
+        let good_id = id_number("411602", "19800101", 123);
+        let mut bad_check = good_id.clone();
+        bad_check.replace_range(17.., if good_id.ends_with('0') { "1" } else { "0" });
+        let bad = [
+            (
+                json!({"household_id": hid, "name": "王芳", "id_number": bad_check, "phone": "13812345678"}),
+                "invalid_id_number",
+                "校验位",
+            ),
+            (
+                json!({"household_id": hid, "name": "王芳", "id_number": "41160219801332123X", "phone": "13812345678"}),
+                "invalid_id_number",
+                "出生日期",
+            ),
+            (
+                json!({"household_id": hid, "name": "王芳", "id_number": "4116021980", "phone": "13812345678"}),
+                "invalid_id_number",
+                "18位",
+            ),
+            (
+                json!({"household_id": hid, "name": "王芳", "id_number": good_id, "phone": "1381234567"}),
+                "invalid_phone",
+                "手机",
+            ),
+            (
+                json!({"household_id": hid, "name": " ", "id_number": good_id, "phone": "13812345678"}),
+                "invalid_name",
+                "姓名",
+            ),
+            (
+                json!({"household_id": hid, "name": "王芳", "id_number": good_id, "phone": "13812345678", "tags": ["外星人"]}),
+                "invalid_tag",
+                "标签",
+            ),
+            (
+                json!({"household_id": hid, "name": "王芳", "id_number": good_id, "phone": "13812345678", "relation": "朋友"}),
+                "invalid_relation",
+                "关系",
+            ),
+        ];
+        for (body, want, words) in bad {
+            let (st, v) = app.post("/api/v1/residents", &t, body).await;
+            assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "[{}] {want}", app.engine);
+            assert_eq!(code(&v), want);
+            assert!(v["error"]["message"].as_str().unwrap().contains(words), "{v}");
+        }
+        assert_eq!(app.count("residents").await, residents_before, "nothing half-written");
+
+        let (st, r) = app
+            .post("/api/v1/residents", &t, json!({"household_id": hid, "name": "王芳", "id_number": good_id.to_lowercase(), "phone": "138-1234-5678", "tags": ["党员", "志愿者"]}))
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "[{}] {r}", app.engine);
+        assert_eq!(r["gender"], "male", "the 17th digit 3 is odd");
+        assert_eq!(r["birth_date"], "1980-01-01");
+        assert_eq!(r["phone"], "138****5678");
+        // The same ID number twice is refused, and the counts did not move for it.
+        let (st, v) = app
+            .post(
+                "/api/v1/residents",
+                &t,
+                json!({"household_id": hid, "name": "王芳", "id_number": good_id, "phone": "13812345678"}),
+            )
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "duplicate_id_number"));
+        let (_, grid_after) = app.get(&format!("/api/v1/grids/{building}"), &t).await;
+        assert_eq!(
+            grid_after["counts"]["residents"].as_i64().unwrap(),
+            grid_before["counts"]["residents"].as_i64().unwrap() + 1
+        );
+        assert_eq!(grid_after["counts"]["households"], grid_before["counts"]["households"]);
+        let (_, district) = app.get("/api/v1/grids/411602", &app.token("admin").await).await;
+        assert_eq!(
+            district["counts"]["residents"].as_i64().unwrap(),
+            app.count("residents").await,
+            "[{}] roll-up stays exact",
+            app.engine
+        );
+        let (_, detail) = app.get(&format!("/api/v1/households/{hid}"), &t).await;
+        assert_eq!(detail["members"], 1);
+        assert_eq!(detail["residents"][0]["name"], "王芳");
+
+        // Tags can be replaced; unknown ones are refused.
+        let rid = r["id"].as_str().unwrap();
+        let (st, v) = app
+            .call(
+                reqwest::Method::PUT,
+                &format!("/api/v1/residents/{rid}/tags"),
+                Some(&t),
+                Some(json!({"tags": ["独居老人"]})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(v["tags"], json!(["独居老人"]));
+        let (_, found) = app.get(&format!("/api/v1/residents?grid={building}&tag=独居老人"), &t).await;
+        assert!(found["items"].as_array().unwrap().iter().any(|x| x["id"] == rid));
+    }
+}
+
+#[tokio::test]
+async fn revealing_needs_a_reason_and_is_audited() {
+    for app in apps().await {
+        let t = app.token("community").await;
+        let (_, list) = app.get("/api/v1/residents?per_page=1", &t).await;
+        let r = &list["items"][0];
+        let rid = r["id"].as_str().unwrap();
+        let before = app.count("audit_log").await;
+        let (st, v) = app
+            .post(&format!("/api/v1/residents/{rid}/reveal"), &t, json!({"reason": " "}))
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "reason_required"));
+        assert_eq!(app.count("audit_log").await, before);
+        let (st, v) = app
+            .post(&format!("/api/v1/residents/{rid}/reveal"), &t, json!({"reason": "办理低保复核"}))
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        let full = v["id_number"].as_str().unwrap();
+        assert!(!full.contains('*') && gongzhi::registry::identity::parse_id_number(full).is_ok());
+        assert_eq!(&full[..4], &r["id_number"].as_str().unwrap()[..4]);
+        assert!(!v["phone"].as_str().unwrap().contains('*'));
+        assert_eq!(app.count("audit_log").await, before + 1);
+        let admin = app.token("admin").await;
+        let (_, log) = app.get("/api/v1/audit?action=resident.reveal", &admin).await;
+        let e = &log["items"][0];
+        assert_eq!(e["actor_name"], "community");
+        assert_eq!(e["target_id"], rid);
+        assert_eq!(e["reason"], "办理低保复核");
+        assert!(e["at_ms"].as_i64().unwrap() > 1_700_000_000_000);
+        let (st, _) = app.get("/api/v1/audit", &t).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "only the district reads the audit log");
+    }
+}
+
+#[tokio::test]
+async fn units_filter_and_credit_codes() {
+    for app in apps().await {
+        let t = app.token("admin").await;
+        for kind in ["department", "property_company", "community"] {
+            let (st, v) = app.get(&format!("/api/v1/units?kind={kind}&per_page=100"), &t).await;
+            assert_eq!(st, StatusCode::OK);
+            assert!(v["total"].as_i64().unwrap() >= 1, "{kind}");
+            assert!(
+                v["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|u| u["kind"] == kind && u["id"].is_string() && u["name"].is_string())
+            );
+        }
+        let (_, pc) = app.get("/api/v1/units?kind=property_company", &t).await;
+        for u in pc["items"].as_array().unwrap() {
+            gongzhi::registry::identity::parse_credit_code(u["credit_code"].as_str().unwrap()).unwrap();
+        }
+        let (st, v) = app.get("/api/v1/units?kind=bank", &t).await;
+        assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_unit_kind"));
+        let before = app.count("units").await;
+        let (st, v) = app
+            .post(
+                "/api/v1/units",
+                &t,
+                json!({"kind": "property_company", "name": "周口市测试物业服务有限公司", "credit_code": "91110000802100433C"}),
+            )
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_credit_code"));
+        assert_eq!(app.count("units").await, before);
+        let (st, v) = app.post("/api/v1/units", &t, json!({"kind": "property_company", "name": "周口市测试物业服务有限公司", "credit_code": "91110000802100433B", "contact_phone": "0394-8211234"})).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let (st, v) = app
+            .post(
+                "/api/v1/units",
+                &t,
+                json!({"kind": "property_company", "name": "周口市测试物业服务有限公司", "credit_code": "91110000802100433B"}),
+            )
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "duplicate_unit"));
+        let (_, places) = app.get("/api/v1/places?grid=411602001", &t).await;
+        assert!(places["total"].as_i64().unwrap() > 0);
+        let (_, devices) = app.get("/api/v1/devices?grid=411602001001", &t).await;
+        assert!(
+            devices["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["grid"].as_str().unwrap().starts_with("411602001001"))
+        );
+    }
+}

@@ -1,0 +1,153 @@
+//! Test support: spawn the app on a fresh database of each engine, sign in, call the API.
+
+use std::net::SocketAddr;
+
+use gongzhi::db::Db;
+use gongzhi::demo::{self, Scale};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::Value;
+
+pub struct App {
+    pub engine: &'static str,
+    pub base: String,
+    pub db: Db,
+    pub url: String,
+    pub client: Client,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+/// Database URLs to run each test on: a temp SQLite file, and PostgreSQL when configured.
+pub async fn fresh_databases() -> Vec<(&'static str, String, Db)> {
+    let mut out = Vec::new();
+    let dir = std::env::temp_dir().join("gongzhi-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{}.db", uuid::Uuid::now_v7()));
+    let url = format!("sqlite://{}", file.display());
+    out.push(("sqlite", url.clone(), Db::connect(&url).await.expect("sqlite")));
+    if let Ok(pg) = std::env::var("GONGZHI_TEST_DATABASE_URL")
+        && !pg.is_empty()
+    {
+        let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+        let admin = Db::connect_with(&pg, None).await.expect("postgres");
+        sweep_old_schemas(&admin).await;
+        gongzhi::on_pool!(&admin, |p| sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(p)
+            .await
+            .map(|_| ()))
+        .expect("create schema");
+        admin.close().await;
+        let db = Db::connect_with(&pg, Some(&schema)).await.expect("postgres schema");
+        db.migrate().await.expect("migrate postgres");
+        let sep = if pg.contains('?') { '&' } else { '?' };
+        out.push(("postgres", format!("{pg}{sep}options=-c%20search_path%3D{schema}"), db));
+    }
+    out
+}
+
+/// Drop test schemas left by runs more than an hour old (their names carry a UUIDv7 timestamp).
+async fn sweep_old_schemas(admin: &Db) {
+    let names: Vec<String> = gongzhi::on_pool!(admin, |p| sqlx::query_scalar::<_, String>(
+        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 't\\_%'"
+    )
+    .fetch_all(p)
+    .await)
+    .unwrap_or_default();
+    let hour_ago = gongzhi::db::now_ms() - 3_600_000;
+    for n in names {
+        let Ok(id) = uuid::Uuid::parse_str(&n[2..]) else { continue };
+        let Some(ts) = id.get_timestamp() else { continue };
+        let (secs, nanos) = ts.to_unix();
+        if (secs as i64) * 1000 + i64::from(nanos / 1_000_000) < hour_ago {
+            let sql = format!("DROP SCHEMA IF EXISTS {n} CASCADE");
+            let _ = gongzhi::on_pool!(admin, |p| sqlx::query(sqlx::AssertSqlSafe(sql)).execute(p).await.map(|_| ()));
+        }
+    }
+}
+
+/// One app per engine, each with the small demo district loaded.
+pub async fn apps() -> Vec<App> {
+    let mut apps = Vec::new();
+    for (engine, url, db) in fresh_databases().await {
+        demo::load(&db, Scale::Small, 7, false).await.expect("demo load");
+        apps.push(start(engine, url, db).await);
+    }
+    apps
+}
+
+pub async fn start(engine: &'static str, url: String, db: Db) -> App {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let router = gongzhi::web::router(gongzhi::web::AppState::new(db.clone()));
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    App {
+        engine,
+        base: format!("http://{addr}"),
+        db,
+        url,
+        client,
+        _server: server,
+    }
+}
+
+impl App {
+    pub async fn token(&self, username: &str) -> String {
+        self.token_pw(username, demo::DEMO_PASSWORD).await
+    }
+
+    pub async fn token_pw(&self, username: &str, password: &str) -> String {
+        let r = self
+            .client
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "[{}] login {username}", self.engine);
+        r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+    }
+
+    /// Call the API; returns status and JSON body (Null when empty or not JSON).
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        gongzhi::on_pool!(&self.db, |p| sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+            .fetch_one(p)
+            .await)
+        .unwrap()
+    }
+}
+
+/// The error code of an API error body.
+pub fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}
+
+/// A valid ID number for a birth date and sequence.
+pub fn id_number(region: &str, birth: &str, seq: u32) -> String {
+    let first17 = format!("{region}{birth}{seq:03}");
+    format!("{first17}{}", gongzhi::registry::identity::id_check_char(first17.as_bytes()))
+}
