@@ -1,7 +1,8 @@
 //! Grid API: read a node and its children; create children; change boundaries and leaders.
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use crate::web::extract::{Json, Path, Query};
 use axum::http::StatusCode;
 use serde::Serialize;
 

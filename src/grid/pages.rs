@@ -97,8 +97,10 @@ async fn render_grid(s: &AppState, c: &Console, code: &str, page: i64, form_erro
         })
         .collect();
     let show_households = g.level == 5 && p.can(Capability::ReadRegistry, &g.code);
+    // A building has no child grids, so its page number pages the households instead.
+    let hh_per = 30;
     let (households, households_total) = if show_households {
-        residents::households_in(&s.db, &g.code, 200, 0).await?
+        residents::households_in(&s.db, &g.code, hh_per, (page - 1) * hh_per).await?
     } else {
         (Vec::new(), 0)
     };
@@ -121,7 +123,7 @@ async fn render_grid(s: &AppState, c: &Console, code: &str, page: i64, form_erro
         show_households,
         households,
         households_total,
-        households_pager: String::new(),
+        households_pager: pager(&format!("/console/grids/{}", g.code), page, hh_per, households_total),
         can_write: p.can(Capability::WriteRegistry, &g.code),
         form_error,
         g,

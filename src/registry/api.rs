@@ -1,7 +1,8 @@
 //! Registry API: residents (masked unless revealed), households, units, places, devices.
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use crate::web::extract::{Json, Path, Query};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

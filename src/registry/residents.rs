@@ -125,22 +125,27 @@ pub async fn search(db: &Db, f: &ResidentFilter<'_>, subtree_residents: i64) -> 
             "r.grid_code, r.name, r.id"
         }
     };
-    if let Some(tag) = f.tag {
-        let n = vals.len();
-        vals.push(tag.to_string());
-        conds.push(format!(
-            "r.id IN (SELECT t.resident_id FROM resident_tags t WHERE t.district = $1 AND t.tag = ${} AND t.grid_code >= $2 AND t.grid_code < $3)",
-            n + 1
-        ));
-    }
+    // With a tag, drive the query from the small tag index rather than scanning residents for members.
+    let from = match f.tag {
+        Some(tag) => {
+            let n = vals.len();
+            vals.push(tag.to_string());
+            conds.push(format!(
+                "t.district = $1 AND t.tag = ${} AND t.grid_code >= $2 AND t.grid_code < $3",
+                n + 1
+            ));
+            "resident_tags t JOIN residents r ON r.id = t.resident_id"
+        }
+        None => "residents r",
+    };
     let where_ = conds.join(" AND ");
     let n = vals.len();
     let page_sql = format!(
-        "SELECT {RESIDENT_COLS} FROM residents r WHERE {where_} ORDER BY {order} LIMIT ${} OFFSET ${}",
+        "SELECT {RESIDENT_COLS} FROM {from} WHERE {where_} ORDER BY {order} LIMIT ${} OFFSET ${}",
         n + 1,
         n + 2
     );
-    let count_sql = format!("SELECT COUNT(*) FROM residents r WHERE {where_}");
+    let count_sql = format!("SELECT COUNT(*) FROM {from} WHERE {where_}");
     // Unfiltered subtree totals are kept on the grid row; counting 300,000 rows per page is waste.
     let use_rollup = f.query == Query::Any && f.tag.is_none();
     on_pool!(db, |p| {

@@ -1,9 +1,11 @@
 //! The JSON API under /api/v1: routes, paging, sign-in, accounts, audit and the OpenAPI document.
 
-use axum::extract::{Query, State};
+use axum::Router;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
-use axum::{Json, Router};
+
+use crate::web::extract::{Json, Query};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 use uuid::Uuid;

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod extract;
 pub mod metrics;
 pub mod pages;
 pub mod session;
@@ -54,7 +55,10 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn healthz(State(s): State<AppState>) -> impl IntoResponse {
-    let ok = crate::on_pool!(&s.db, |p| sqlx::query_scalar::<_, i64>("SELECT CAST(1 AS BIGINT)").fetch_one(p).await).is_ok();
+    let ok = crate::on_pool!(&s.db, |p| sqlx::query_scalar::<_, i64>("SELECT CAST(1 AS BIGINT)")
+        .fetch_one(p)
+        .await)
+    .is_ok();
     if ok {
         (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok"})))
     } else {

@@ -207,3 +207,37 @@ async fn openapi_health_and_metrics() {
         assert_eq!((st, code(&v)), (StatusCode::NOT_FOUND, "no_such_endpoint"));
     }
 }
+
+#[tokio::test]
+async fn malformed_requests_get_the_error_shape() {
+    for app in apps().await {
+        let t = app.token("admin").await;
+        let r = app
+            .client
+            .post(format!("{}/api/v1/households", app.base))
+            .bearer_auth(&t)
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(code(&r.json().await.unwrap()), "bad_request");
+        let (st, v) = app.post("/api/v1/households", &t, json!({"grid": "411602001001001001"})).await;
+        assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"));
+        let r = app
+            .client
+            .post(format!("{}/api/v1/households", app.base))
+            .bearer_auth(&t)
+            .body("grid=1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(code(&r.json().await.unwrap()), "unsupported_media_type");
+        let (st, v) = app.get("/api/v1/residents?page=abc", &t).await;
+        assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_query_string"));
+        let (st, v) = app.get("/api/v1/residents/not-a-uuid", &t).await;
+        assert_eq!((st, code(&v)), (StatusCode::NOT_FOUND, "not_found"));
+    }
+}
