@@ -34,6 +34,7 @@ CREATE INDEX grids_district_level ON grids(district, level, code);
 -- 网格长 and other public contacts of a grid node (公示具体负责人及联系方式).
 CREATE TABLE grid_contacts (
     id          BLOB PRIMARY KEY,
+    district    TEXT NOT NULL REFERENCES districts(code),
     grid_code   TEXT NOT NULL REFERENCES grids(code),
     role        TEXT NOT NULL,              -- leader, deputy, officer, police, …
     name        TEXT NOT NULL,
@@ -108,6 +109,7 @@ CREATE INDEX units_grid ON units(grid_code);
 -- Which grids a unit serves (a property company's compounds).
 CREATE TABLE unit_grids (
     unit_id     BLOB NOT NULL REFERENCES units(id),
+    district    TEXT NOT NULL REFERENCES districts(code),
     grid_code   TEXT NOT NULL REFERENCES grids(code),
     PRIMARY KEY (unit_id, grid_code)
 );
@@ -156,6 +158,7 @@ CREATE TABLE users (
 -- A post (岗位): one role held at one grid node or one unit. A person may hold several.
 CREATE TABLE posts (
     id          BLOB PRIMARY KEY,
+    district    TEXT NOT NULL REFERENCES districts(code),
     user_id     BLOB NOT NULL REFERENCES users(id),
     role        TEXT NOT NULL,
     grid_code   TEXT REFERENCES grids(code),
@@ -166,6 +169,7 @@ CREATE TABLE posts (
 CREATE INDEX posts_user ON posts(user_id);
 
 -- Console cookies and API bearer tokens; only a SHA-256 of the secret is kept.
+-- Sessions belong to a user (and so to the user's district); they are short-lived and not sharded.
 CREATE TABLE sessions (
     token_hash  TEXT PRIMARY KEY,
     user_id     BLOB NOT NULL REFERENCES users(id),

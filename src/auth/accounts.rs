@@ -97,7 +97,7 @@ pub async fn add_user(db: &Db, actor: Actor<'_>, input: &NewUser) -> AppResult<(
                 e.into()
             }
         })?;
-    store::insert_post(&mut tx, id, role, grid.as_deref(), unit).await?;
+    store::insert_post(&mut tx, &district, id, role, grid.as_deref(), unit).await?;
     audit::record(
         &mut tx,
         actor,

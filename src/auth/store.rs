@@ -46,11 +46,19 @@ pub async fn insert_user(tx: &mut Tx, district: &str, username: &str, display_na
     Ok(id)
 }
 
-pub async fn insert_post(tx: &mut Tx, user_id: Uuid, role: Role, grid_code: Option<&str>, unit_id: Option<Uuid>) -> sqlx::Result<()> {
+pub async fn insert_post(
+    tx: &mut Tx,
+    district: &str,
+    user_id: Uuid,
+    role: Role,
+    grid_code: Option<&str>,
+    unit_id: Option<Uuid>,
+) -> sqlx::Result<()> {
     on_tx!(tx, |c| sqlx::query(
-        "INSERT INTO posts (id, user_id, role, grid_code, unit_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)"
+        "INSERT INTO posts (id, district, user_id, role, grid_code, unit_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
     )
     .bind(new_id())
+    .bind(district)
     .bind(user_id)
     .bind(role.as_str())
     .bind(grid_code)

@@ -197,3 +197,56 @@ pub fn now_ms() -> i64 {
 pub fn new_id() -> uuid::Uuid {
     uuid::Uuid::now_v7()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    /// Table → column names, read from a migrations folder's CREATE TABLE statements.
+    fn shape(dir: &str) -> (Vec<String>, BTreeMap<String, Vec<String>>) {
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        files.sort();
+        let mut tables = BTreeMap::new();
+        for f in &files {
+            let text = std::fs::read_to_string(format!("{dir}/{f}")).unwrap();
+            for stmt in text.split(';') {
+                let s: String = stmt
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("--"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let Some(rest) = s.trim().strip_prefix("CREATE TABLE ") else {
+                    continue;
+                };
+                let (name, body) = rest.split_once('(').unwrap();
+                let cols = body
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| {
+                        !l.is_empty()
+                            && !l.starts_with("PRIMARY")
+                            && !l.starts_with("UNIQUE")
+                            && !l.starts_with("CHECK")
+                            && !l.starts_with(')')
+                    })
+                    .map(|l| l.split_whitespace().next().unwrap().to_string())
+                    .collect();
+                tables.insert(name.trim().to_string(), cols);
+            }
+        }
+        (files, tables)
+    }
+
+    #[test]
+    fn both_engines_have_the_same_migrations_and_columns() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let (lite_files, lite) = shape(&format!("{root}/migrations/sqlite"));
+        let (pg_files, pg) = shape(&format!("{root}/migrations/postgres"));
+        assert_eq!(lite_files, pg_files);
+        assert_eq!(lite, pg);
+        assert!(lite.len() >= 10 && lite["residents"].contains(&"id_number".to_string()));
+    }
+}

@@ -159,6 +159,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         for (i, (role, name, phone)) in g.contacts.iter().enumerate() {
             contacts.push(vec![
                 V::U(Uuid::now_v7()),
+                V::T(p.district_code.into()),
                 V::T(g.code.clone()),
                 V::T(role.to_string()),
                 V::T(name.clone()),
@@ -198,7 +199,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     bulk(
         &mut tx,
         "grid_contacts",
-        &["id", "grid_code", "role", "name", "phone", "position"],
+        &["id", "district", "grid_code", "role", "name", "phone", "position"],
         contacts,
         &pb,
     )
@@ -305,7 +306,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         .iter()
         .map(|u| {
             for g in &u.serves {
-                serves.push(vec![V::U(u.id), V::T(g.clone())]);
+                serves.push(vec![V::U(u.id), V::T(p.district_code.into()), V::T(g.clone())]);
             }
             vec![
                 V::U(u.id),
@@ -338,7 +339,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         &pb,
     )
     .await?;
-    bulk(&mut tx, "unit_grids", &["unit_id", "grid_code"], serves, &pb).await?;
+    bulk(&mut tx, "unit_grids", &["unit_id", "district", "grid_code"], serves, &pb).await?;
 
     pb.set_message("场所设备");
     let rows = p
@@ -395,7 +396,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.set_message("账号");
     for a in &p.accounts {
         let id = auth_store::insert_user(&mut tx, p.district_code, a.username, &a.display_name, &hash).await?;
-        auth_store::insert_post(&mut tx, id, a.role, a.grid.as_deref(), a.unit).await?;
+        auth_store::insert_post(&mut tx, p.district_code, id, a.role, a.grid.as_deref(), a.unit).await?;
     }
     crate::audit::record(
         &mut tx,

@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/console/grids/{code}", get(grid_page))
         .route("/console/grids/{code}/households", post(add_household))
+        .route("/console/grids/{code}/edit", post(edit_grid))
         .route("/g/{code}", get(public_page))
 }
 
@@ -55,6 +56,19 @@ struct GridPage {
     households_pager: String,
     can_write: bool,
     form_error: Option<String>,
+    can_manage: bool,
+    edit_error: Option<String>,
+    leader_name: String,
+    leader_phone: String,
+    boundary_input: String,
+}
+
+/// What a failed form sends back to the grid page: which form, the message, the input to keep.
+#[derive(Default)]
+pub struct FormBack {
+    household_error: Option<String>,
+    edit_error: Option<String>,
+    edit_input: Option<(String, String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -72,7 +86,7 @@ pub async fn crumbs(s: &AppState, c: &Console, code: &str) -> Result<Vec<(String
         .collect())
 }
 
-async fn render_grid(s: &AppState, c: &Console, code: &str, page: i64, form_error: Option<String>) -> PageResult {
+async fn render_grid(s: &AppState, c: &Console, code: &str, page: i64, back: FormBack) -> PageResult {
     let p = &c.principal;
     let g = super::api::load(s, p, code, Capability::ReadGrid).await?;
     let per = 60;
@@ -105,17 +119,25 @@ async fn render_grid(s: &AppState, c: &Console, code: &str, page: i64, form_erro
         (Vec::new(), 0)
     };
     let map_svg = map_svg(&g, &kids);
-    let status = if form_error.is_some() {
+    let status = if back.household_error.is_some() || back.edit_error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
     };
+    let own_contacts = contacts.remove(&g.code).unwrap_or_default();
+    let (leader_name, leader_phone, boundary_input) = back.edit_input.unwrap_or_else(|| {
+        own_contacts
+            .iter()
+            .find(|c| c.role == "leader")
+            .map(|c| (c.name.clone(), c.phone.clone(), String::new()))
+            .unwrap_or_default()
+    });
     let page_html = GridPage {
         chrome: Chrome::new(c, g.name.clone(), "grid"),
         level_label: rules::level_label(g.level),
         kind_label: rules::kind_label(&g.kind),
         crumbs: crumbs(s, c, &g.code).await?,
-        contacts: contacts.remove(&g.code).unwrap_or_default(),
+        contacts: own_contacts,
         center: format!("{:.5}°N, {:.5}°E", g.center_lat, g.center_lng),
         pager: pager(&format!("/console/grids/{}", g.code), page, per, g.children),
         children,
@@ -125,14 +147,19 @@ async fn render_grid(s: &AppState, c: &Console, code: &str, page: i64, form_erro
         households_total,
         households_pager: pager(&format!("/console/grids/{}", g.code), page, hh_per, households_total),
         can_write: p.can(Capability::WriteRegistry, &g.code),
-        form_error,
+        form_error: back.household_error,
+        can_manage: p.can(Capability::ManageGrid, &g.code),
+        edit_error: back.edit_error,
+        leader_name,
+        leader_phone,
+        boundary_input,
         g,
     };
     Ok((status, page_html).into_response())
 }
 
 async fn grid_page(State(s): State<AppState>, c: Console, Path(code): Path<String>, Query(q): Query<PageQ>) -> PageResult {
-    render_grid(&s, &c, &code, q.page.unwrap_or(1).max(1), None).await
+    render_grid(&s, &c, &code, q.page.unwrap_or(1).max(1), FormBack::default()).await
 }
 
 #[derive(Deserialize)]
@@ -146,7 +173,17 @@ async fn add_household(State(s): State<AppState>, c: Console, Path(code): Path<S
     check_csrf(&c, &f.csrf)?;
     let g = super::api::load(&s, &c.principal, &code, Capability::WriteRegistry).await?;
     let Ok(unit_no) = f.unit_no.trim().parse::<i64>() else {
-        return render_grid(&s, &c, &code, 1, Some("单元号应为1至99之间的数字".into())).await;
+        return render_grid(
+            &s,
+            &c,
+            &code,
+            1,
+            FormBack {
+                household_error: Some("单元号应为1至99之间的数字".into()),
+                ..Default::default()
+            },
+        )
+        .await;
     };
     match residents::create_household(
         &s.db,
@@ -161,7 +198,57 @@ async fn add_household(State(s): State<AppState>, c: Console, Path(code): Path<S
     .await
     {
         Ok(h) => Ok(Redirect::to(&format!("/console/households/{}?created=1", h.id)).into_response()),
-        Err(e) if e.status.is_client_error() => render_grid(&s, &c, &code, 1, Some(e.message)).await,
+        Err(e) if e.status.is_client_error() => {
+            render_grid(
+                &s,
+                &c,
+                &code,
+                1,
+                FormBack {
+                    household_error: Some(e.message),
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+#[derive(Deserialize)]
+struct EditForm {
+    csrf: String,
+    leader_name: String,
+    leader_phone: String,
+    boundary: String,
+}
+
+async fn edit_grid(State(s): State<AppState>, c: Console, Path(code): Path<String>, Form(f): Form<EditForm>) -> PageResult {
+    check_csrf(&c, &f.csrf)?;
+    let g = super::api::load(&s, &c.principal, &code, Capability::ManageGrid).await?;
+    let back = |msg: String| FormBack {
+        edit_error: Some(msg),
+        edit_input: Some((f.leader_name.clone(), f.leader_phone.clone(), f.boundary.clone())),
+        ..Default::default()
+    };
+    let boundary = match f.boundary.trim() {
+        "" => None,
+        text => match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(v) => Some(v),
+            Err(_) => return render_grid(&s, &c, &code, 1, back("边界不是合法的 GeoJSON 文本".into())).await,
+        },
+    };
+    let up = store::GridUpdate {
+        name: None,
+        boundary,
+        leader: Some(store::LeaderInput {
+            name: f.leader_name.clone(),
+            phone: f.leader_phone.clone(),
+        }),
+    };
+    match store::update(&s.db, Actor::User(&c.principal), &g, &up).await {
+        Ok(_) => Ok(Redirect::to(&format!("/console/grids/{code}")).into_response()),
+        Err(e) if e.status.is_client_error() => render_grid(&s, &c, &code, 1, back(e.message)).await,
         Err(e) => Err(PageError(e)),
     }
 }

@@ -378,9 +378,10 @@ pub async fn insert_grid(tx: &mut Tx, g: &GridInsert<'_>, now: i64) -> sqlx::Res
 
 pub async fn insert_contact(tx: &mut Tx, code: &str, role: &str, name: &str, phone: &str, position: i64) -> sqlx::Result<()> {
     on_tx!(tx, |c| sqlx::query(
-        "INSERT INTO grid_contacts (id, grid_code, role, name, phone, position) VALUES ($1, $2, $3, $4, $5, $6)"
+        "INSERT INTO grid_contacts (id, district, grid_code, role, name, phone, position) VALUES ($1, $2, $3, $4, $5, $6, $7)"
     )
     .bind(new_id())
+    .bind(&code[..6])
     .bind(code)
     .bind(role)
     .bind(name)

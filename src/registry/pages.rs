@@ -31,6 +31,8 @@ pub fn routes() -> Router<AppState> {
         .route("/console/households/{id}", get(household_page))
         .route("/console/households/{id}/residents", post(add_resident))
         .route("/console/units", get(units_page))
+        .route("/console/places", get(places_page))
+        .route("/console/devices", get(devices_page))
 }
 
 pub struct ResidentView {
@@ -410,6 +412,78 @@ async fn units_page(State(s): State<AppState>, c: Console, Query(q): Query<Units
         q: text,
         kinds: units::UNIT_KINDS.iter().map(|k| (k.0, k.1, kind.as_deref() == Some(k.0))).collect(),
         pager: pager(&base, page, per, total),
+    }
+    .into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "things.html")]
+struct ThingsPage {
+    chrome: Chrome,
+    crumbs: Vec<(String, String)>,
+    base: &'static str,
+    headers: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+    total: i64,
+    pager: String,
+}
+
+#[derive(Deserialize)]
+struct GridPageQuery {
+    grid: Option<String>,
+    page: Option<i64>,
+}
+
+/// Key places (重点场所) and service sites in a subtree.
+async fn places_page(State(s): State<AppState>, c: Console, Query(q): Query<GridPageQuery>) -> PageResult {
+    let g = scope_grid(&s, &c.principal, q.grid.as_deref(), Capability::ReadRegistry).await?;
+    let page = q.page.unwrap_or(1).clamp(1, 100_000);
+    let per = 50;
+    let (rows, total) = units::places_in(&s.db, &g.district, &g.code, per, (page - 1) * per).await?;
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            vec![
+                r.name,
+                units::place_kind_label(&r.kind).to_string(),
+                r.address,
+                format!("{:.5}, {:.5}", r.lat, r.lng),
+            ]
+        })
+        .collect();
+    Ok(ThingsPage {
+        chrome: Chrome::new(&c, "重点场所", "grid"),
+        crumbs: crumbs(&s, &c, &g.code).await?,
+        base: "/console/places",
+        headers: vec!["名称", "类型", "地址", "位置"],
+        rows,
+        total,
+        pager: pager(&format!("/console/places?grid={}", g.code), page, per, total),
+    }
+    .into_response())
+}
+
+/// Facilities and devices (设施设备) in a subtree.
+async fn devices_page(State(s): State<AppState>, c: Console, Query(q): Query<GridPageQuery>) -> PageResult {
+    let g = scope_grid(&s, &c.principal, q.grid.as_deref(), Capability::ReadRegistry).await?;
+    let page = q.page.unwrap_or(1).clamp(1, 100_000);
+    let per = 50;
+    let (rows, total) = units::devices_in(&s.db, &g.district, &g.code, per, (page - 1) * per).await?;
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let status = if r.status == "normal" { "正常" } else { "异常" };
+            vec![r.name, units::device_kind_label(&r.kind).to_string(), r.serial, status.to_string()]
+        })
+        .collect();
+    Ok(ThingsPage {
+        chrome: Chrome::new(&c, "设施设备", "grid"),
+        crumbs: crumbs(&s, &c, &g.code).await?,
+        base: "/console/devices",
+        headers: vec!["名称", "类型", "编号", "状态"],
+        rows,
+        total,
+        pager: pager(&format!("/console/devices?grid={}", g.code), page, per, total),
     }
     .into_response())
 }

@@ -206,3 +206,89 @@ async fn search_reveal_and_register_from_the_console() {
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
     }
 }
+
+#[tokio::test]
+async fn grid_edit_form_refuses_broken_polygons_in_chinese() {
+    for app in apps().await {
+        let cookie = sign_in(&app, "street").await;
+        let code = "411602001001";
+        let (st, html) = page(&app, &cookie, &format!("/console/grids/{code}")).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(html.contains("修改网格长或边界"));
+        let csrf = csrf_of(&html);
+        let audits = app.count("audit_log").await;
+        let bowtie = r#"{"type":"Polygon","coordinates":[[[114.6,33.6],[114.61,33.61],[114.61,33.6],[114.6,33.61],[114.6,33.6]]]}"#;
+        for (boundary, words) in [
+            (bowtie, "自相交"),
+            ("{oops", "不是合法的 GeoJSON"),
+            (
+                r#"{"type":"Polygon","coordinates":[[[1,1],[2,1],[2,2],[1,2],[1,1]]]}"#,
+                "超出上级网格",
+            ),
+        ] {
+            let (st, html, _) = post(
+                &app,
+                &cookie,
+                &format!("/console/grids/{code}/edit"),
+                &[
+                    ("csrf", &csrf),
+                    ("leader_name", "孙丽"),
+                    ("leader_phone", "13700001111"),
+                    ("boundary", boundary),
+                ],
+            )
+            .await;
+            assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "[{}] {words}", app.engine);
+            assert!(html.contains(words), "[{}] {words}", app.engine);
+            assert!(html.contains("孙丽"), "input kept");
+        }
+        let (st, html, _) = post(
+            &app,
+            &cookie,
+            &format!("/console/grids/{code}/edit"),
+            &[("csrf", &csrf), ("leader_name", "孙丽"), ("leader_phone", "110"), ("boundary", "")],
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("联系电话格式不正确"));
+        assert_eq!(app.count("audit_log").await, audits, "nothing written");
+        let (st, _, loc) = post(
+            &app,
+            &cookie,
+            &format!("/console/grids/{code}/edit"),
+            &[
+                ("csrf", &csrf),
+                ("leader_name", "孙丽"),
+                ("leader_phone", "13700001111"),
+                ("boundary", ""),
+            ],
+        )
+        .await;
+        assert_eq!(st, StatusCode::SEE_OTHER);
+        let (_, html) = page(&app, &cookie, &loc.unwrap()).await;
+        assert!(html.contains("孙丽") && html.contains("13700001111"));
+        // A building officer sees the grid but not the form, and cannot post it.
+        let officer = sign_in(&app, "building").await;
+        let (_, html) = page(&app, &officer, "/console/grids/411602001001001001").await;
+        assert!(!html.contains("修改网格长或边界"));
+        let (st, _, _) = post(
+            &app,
+            &officer,
+            "/console/grids/411602001001001001/edit",
+            &[
+                ("csrf", &csrf_of(&html)),
+                ("leader_name", "x"),
+                ("leader_phone", "13700001111"),
+                ("boundary", ""),
+            ],
+        )
+        .await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        // Places and devices lists.
+        for path in ["/console/places?grid=411602001", "/console/devices?grid=411602001001"] {
+            let (st, html) = page(&app, &cookie, path).await;
+            assert_eq!(st, StatusCode::OK);
+            assert!(html.contains("<td data-label=\"类型\">"), "{path}");
+        }
+    }
+}
