@@ -124,13 +124,15 @@ pub async fn authenticate(s: &AppState, username: &str, pw: &str) -> AppResult<s
         Some(_) => Err(bad()),
         None => {
             // Spend the same time as a real check so timing does not reveal which usernames exist.
-            let _ = password::verify(pw.to_string(), DUMMY_HASH.to_string()).await;
+            let dummy = DUMMY_HASH.get_or_try_init(|| password::hash("not-a-real-password".into())).await?;
+            let _ = password::verify(pw.to_string(), dummy.clone()).await;
             Err(bad())
         }
     }
 }
 
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0m2Jz1c4c0m6JkQz9b0Zb8VJ0m2Jz1c4c0m6JkQz9b0";
+/// A real hash to check unknown usernames against, made once.
+static DUMMY_HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginInput,
     responses((status = 200, body = LoginOutput), (status = 401, body = ErrorBody)))]
