@@ -88,7 +88,7 @@ CREATE TABLE resident_tags (
     grid_code   TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (resident_id, tag)
 );
-CREATE INDEX resident_tags_lookup ON resident_tags(district, tag, grid_code);
+CREATE INDEX resident_tags_lookup ON resident_tags(district, tag, grid_code, resident_id);
 
 -- 组织 and 单位: departments, property companies, community committees, party branches, …
 CREATE TABLE units (

@@ -164,7 +164,12 @@ impl Db {
                 sqlx::query("ANALYZE").execute(write).await?;
             }
             Db::Pg(pool) => {
-                sqlx::query("ANALYZE").execute(pool).await?;
+                // VACUUM too: it sets the visibility map, without which index-only scans
+                // (the counts behind every search) visit the heap after a bulk load.
+                // Named tables only: a bare VACUUM would walk every schema in the database.
+                sqlx::query("VACUUM ANALYZE grids, grid_contacts, households, residents, resident_tags, units, unit_grids, places, devices")
+                    .execute(pool)
+                    .await?;
             }
         }
         Ok(())

@@ -106,7 +106,10 @@ pub async fn search(db: &Db, f: &ResidentFilter<'_>, subtree_residents: i64) -> 
         Query::NamePrefix(p) => {
             push("r.name >= ?", p.clone(), &mut conds);
             push("r.name < ?", format!("{p}{}", char::MAX), &mut conds);
-            "r.name, r.grid_code, r.id"
+            // Wide scopes read the name index in order; a compound or building reads its own few
+            // rows from the grid index (ordering those by name first tempts PostgreSQL into the
+            // name index and a long filtered scan).
+            if f.grid.len() >= rules::code_len(4) { "r.grid_code, r.name, r.id" } else { "r.name, r.grid_code, r.id" }
         }
         Query::Tail4(t) => {
             // Both tails are indexed; the two branches of the OR each use one index.
@@ -125,15 +128,21 @@ pub async fn search(db: &Db, f: &ResidentFilter<'_>, subtree_residents: i64) -> 
             "r.grid_code, r.name, r.id"
         }
     };
-    // With a tag, drive the query from the small tag index rather than scanning residents for members.
+    // With a tag, drive the query from the tag index rather than scanning residents for members.
+    // A tag alone is answered from that index in its own order (by building), so a page costs
+    // one lookup per row shown and the count never touches the residents table.
+    let mut order = order;
+    let mut count_from_tags = None;
     let from = match f.tag {
         Some(tag) => {
             let n = vals.len();
             vals.push(tag.to_string());
-            conds.push(format!(
-                "t.district = $1 AND t.tag = ${} AND t.grid_code >= $2 AND t.grid_code < $3",
-                n + 1
-            ));
+            let tag_cond = format!("t.district = $1 AND t.tag = ${} AND t.grid_code >= $2 AND t.grid_code < $3", n + 1);
+            if f.query == Query::Any {
+                order = "t.grid_code, t.resident_id";
+                count_from_tags = Some(format!("SELECT COUNT(*) FROM resident_tags t WHERE {tag_cond}"));
+            }
+            conds.push(tag_cond);
             "resident_tags t JOIN residents r ON r.id = t.resident_id"
         }
         None => "residents r",
@@ -145,7 +154,7 @@ pub async fn search(db: &Db, f: &ResidentFilter<'_>, subtree_residents: i64) -> 
         n + 1,
         n + 2
     );
-    let count_sql = format!("SELECT COUNT(*) FROM {from} WHERE {where_}");
+    let count_sql = count_from_tags.unwrap_or_else(|| format!("SELECT COUNT(*) FROM {from} WHERE {where_}"));
     // Unfiltered subtree totals are kept on the grid row; counting 300,000 rows per page is waste.
     let use_rollup = f.query == Query::Any && f.tag.is_none();
     on_pool!(db, |p| {

@@ -120,8 +120,15 @@ pub async fn authenticate(s: &AppState, username: &str, pw: &str) -> AppResult<s
     let user = store::user_by_name(&s.db, username.trim()).await?;
     let bad = || AppError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "用户名或密码不正确");
     match user {
-        Some(u) if !u.disabled && password::verify(pw.to_string(), u.password_hash.clone()).await => Ok(u),
-        Some(_) => Err(bad()),
+        Some(u) if !u.disabled && password::verify(pw.to_string(), u.password_hash.clone()).await => {
+            record_login(s, &u, "auth.login").await?;
+            Ok(u)
+        }
+        Some(u) => {
+            // Failed attempts on real accounts are kept, so guessing shows up in the audit log.
+            record_login(s, &u, "auth.login_failed").await?;
+            Err(bad())
+        }
         None => {
             // Spend the same time as a real check so timing does not reveal which usernames exist.
             let dummy = DUMMY_HASH.get_or_try_init(|| password::hash("not-a-real-password".into())).await?;
@@ -129,6 +136,15 @@ pub async fn authenticate(s: &AppState, username: &str, pw: &str) -> AppResult<s
             Err(bad())
         }
     }
+}
+
+async fn record_login(s: &AppState, u: &store::UserRow, action: &str) -> AppResult<()> {
+    let mut tx = s.db.begin().await?;
+    let id = u.id.to_string();
+    let entry = audit::Entry { district: &u.district, action, target_kind: "user", target_id: &id, reason: "", detail: serde_json::json!({"username": u.username}) };
+    audit::record(&mut tx, Actor::System(&u.username), entry).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// A real hash to check unknown usernames against, made once.

@@ -217,7 +217,9 @@ async fn home(c: Console) -> Redirect {
     Redirect::to(&format!("/console/grids/{}", home_grid(&c.principal)))
 }
 
-const AUDIT_ACTIONS: [(&str, &str); 8] = [
+const AUDIT_ACTIONS: [(&str, &str); 10] = [
+    ("auth.login", "登录"),
+    ("auth.login_failed", "登录失败"),
     ("resident.reveal", "查看完整个人信息"),
     ("resident.create", "登记居民"),
     ("resident.tags", "修改标签"),

@@ -300,3 +300,43 @@ async fn units_filter_and_credit_codes() {
         );
     }
 }
+
+#[tokio::test]
+async fn concurrent_writes_all_land_exactly_once() {
+    for app in apps().await {
+        let t = app.token("admin").await;
+        let building = "411602001001001002";
+        let (_, before) = app.get(&format!("/api/v1/grids/{building}"), &t).await;
+        let audits = app.count("audit_log").await;
+        let mut tasks = Vec::new();
+        for i in 0..48 {
+            let (client, base, t) = (app.client.clone(), app.base.clone(), t.clone());
+            tasks.push(tokio::spawn(async move {
+                let r = client
+                    .post(format!("{base}/api/v1/households"))
+                    .bearer_auth(&t)
+                    .json(&json!({"grid": building, "unit_no": 9, "room": format!("{}", 5000 + i)}))
+                    .send()
+                    .await
+                    .unwrap();
+                r.status()
+            }));
+        }
+        for task in tasks {
+            assert_eq!(
+                task.await.unwrap(),
+                StatusCode::CREATED,
+                "[{}] no SQLITE_BUSY, no lost write",
+                app.engine
+            );
+        }
+        let (_, after) = app.get(&format!("/api/v1/grids/{building}"), &t).await;
+        assert_eq!(
+            after["counts"]["households"].as_i64().unwrap(),
+            before["counts"]["households"].as_i64().unwrap() + 48
+        );
+        assert_eq!(app.count("audit_log").await, audits + 48);
+        let (_, district) = app.get("/api/v1/grids/411602", &t).await;
+        assert_eq!(district["counts"]["households"].as_i64().unwrap(), app.count("households").await);
+    }
+}
