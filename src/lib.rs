@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod cases;
 pub mod config;
 pub mod db;
 pub mod demo;

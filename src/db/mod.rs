@@ -167,9 +167,11 @@ impl Db {
                 // VACUUM too: it sets the visibility map, without which index-only scans
                 // (the counts behind every search) visit the heap after a bulk load.
                 // Named tables only: a bare VACUUM would walk every schema in the database.
-                sqlx::query("VACUUM ANALYZE grids, grid_contacts, households, residents, resident_tags, units, unit_grids, places, devices")
-                    .execute(pool)
-                    .await?;
+                sqlx::query(
+                    "VACUUM ANALYZE grids, grid_contacts, households, residents, resident_tags, units, unit_grids, places, devices",
+                )
+                .execute(pool)
+                .await?;
             }
         }
         Ok(())

@@ -109,7 +109,11 @@ pub async fn search(db: &Db, f: &ResidentFilter<'_>, subtree_residents: i64) -> 
             // Wide scopes read the name index in order; a compound or building reads its own few
             // rows from the grid index (ordering those by name first tempts PostgreSQL into the
             // name index and a long filtered scan).
-            if f.grid.len() >= rules::code_len(4) { "r.grid_code, r.name, r.id" } else { "r.name, r.grid_code, r.id" }
+            if f.grid.len() >= rules::code_len(4) {
+                "r.grid_code, r.name, r.id"
+            } else {
+                "r.name, r.grid_code, r.id"
+            }
         }
         Query::Tail4(t) => {
             // Both tails are indexed; the two branches of the OR each use one index.

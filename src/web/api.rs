@@ -141,7 +141,14 @@ pub async fn authenticate(s: &AppState, username: &str, pw: &str) -> AppResult<s
 async fn record_login(s: &AppState, u: &store::UserRow, action: &str) -> AppResult<()> {
     let mut tx = s.db.begin().await?;
     let id = u.id.to_string();
-    let entry = audit::Entry { district: &u.district, action, target_kind: "user", target_id: &id, reason: "", detail: serde_json::json!({"username": u.username}) };
+    let entry = audit::Entry {
+        district: &u.district,
+        action,
+        target_kind: "user",
+        target_id: &id,
+        reason: "",
+        detail: serde_json::json!({"username": u.username}),
+    };
     audit::record(&mut tx, Actor::System(&u.username), entry).await?;
     tx.commit().await?;
     Ok(())

@@ -1,0 +1,3 @@
+//! The case closed loop (问题闭环): working-day deadlines so far; the workflow follows (issue 3).
+
+pub mod calendar;
