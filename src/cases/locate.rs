@@ -65,6 +65,34 @@ impl GridIndex {
     }
 }
 
+/// The index the server answers from, built from the database on first use and dropped
+/// whenever a boundary changes.
+#[derive(Default)]
+pub struct SharedIndex {
+    current: tokio::sync::RwLock<Option<std::sync::Arc<GridIndex>>>,
+}
+
+impl SharedIndex {
+    pub async fn get(&self, db: &crate::db::Db) -> sqlx::Result<std::sync::Arc<GridIndex>> {
+        if let Some(i) = self.current.read().await.as_ref() {
+            return Ok(i.clone());
+        }
+        let mut slot = self.current.write().await;
+        if let Some(i) = slot.as_ref() {
+            return Ok(i.clone());
+        }
+        let rows: Vec<(String, i64, String)> =
+            crate::on_pool!(db, |p| sqlx::query_as("SELECT code, level, boundary FROM grids").fetch_all(p).await)?;
+        let idx = std::sync::Arc::new(GridIndex::build(rows.iter().map(|(c, l, b)| (c.as_str(), *l, b.as_str()))));
+        *slot = Some(idx.clone());
+        Ok(idx)
+    }
+
+    pub async fn invalidate(&self) {
+        *self.current.write().await = None;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

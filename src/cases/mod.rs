@@ -1,5 +1,9 @@
-//! The case closed loop (问题闭环): working-day deadlines so far; the workflow follows (issue 3).
+//! The case closed loop (问题闭环): categories, deadlines, point location, the workflow, storage and API.
 
+pub mod api;
 pub mod calendar;
+pub mod categories;
 pub mod locate;
+pub mod permissions;
+pub mod store;
 pub mod workflow;

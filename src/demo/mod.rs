@@ -340,6 +340,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     )
     .await?;
     bulk(&mut tx, "unit_grids", &["unit_id", "district", "grid_code"], serves, &pb).await?;
+    crate::cases::categories::seed(&mut tx, p.district_code).await?;
 
     pb.set_message("场所设备");
     let rows = p

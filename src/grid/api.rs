@@ -131,6 +131,7 @@ pub async fn get_children(
 pub async fn create_grid(State(s): State<AppState>, p: Principal, Json(input): Json<NewGrid>) -> AppResult<(StatusCode, Json<Grid>)> {
     load(&s, &p, &input.parent, Capability::ManageGrid).await?;
     let g = store::create(&s.db, Actor::User(&p), &input).await?;
+    s.grid_index.invalidate().await;
     let mut c = store::contacts(&s.db, std::slice::from_ref(&g.code)).await?;
     Ok((StatusCode::CREATED, Json(to_api(&g, c.remove(&g.code).unwrap_or_default()))))
 }
@@ -147,6 +148,7 @@ pub async fn update_grid(
 ) -> AppResult<Json<Grid>> {
     let g = load(&s, &p, &code, Capability::ManageGrid).await?;
     let g = store::update(&s.db, Actor::User(&p), &g, &up).await?;
+    s.grid_index.invalidate().await;
     let mut c = store::contacts(&s.db, std::slice::from_ref(&g.code)).await?;
     Ok(Json(to_api(&g, c.remove(&g.code).unwrap_or_default())))
 }

@@ -247,7 +247,10 @@ async fn edit_grid(State(s): State<AppState>, c: Console, Path(code): Path<Strin
         }),
     };
     match store::update(&s.db, Actor::User(&c.principal), &g, &up).await {
-        Ok(_) => Ok(Redirect::to(&format!("/console/grids/{code}")).into_response()),
+        Ok(_) => {
+            s.grid_index.invalidate().await;
+            Ok(Redirect::to(&format!("/console/grids/{code}")).into_response())
+        }
         Err(e) if e.status.is_client_error() => render_grid(&s, &c, &code, 1, back(e.message)).await,
         Err(e) => Err(PageError(e)),
     }

@@ -27,6 +27,8 @@ use crate::db::Db;
 pub struct AppState {
     pub db: Db,
     pub metrics: Arc<metrics::Metrics>,
+    pub calendar: Arc<crate::cases::calendar::Calendar>,
+    pub grid_index: Arc<crate::cases::locate::SharedIndex>,
 }
 
 impl AppState {
@@ -34,6 +36,8 @@ impl AppState {
         AppState {
             db,
             metrics: Arc::new(metrics::Metrics::default()),
+            calendar: Arc::new(crate::cases::calendar::Calendar::built_in()),
+            grid_index: Arc::new(crate::cases::locate::SharedIndex::default()),
         }
     }
 }

@@ -1,0 +1,487 @@
+//! Case API: categories, deadline preview, report (idempotent), board, detail with timeline, actions.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::calendar::Calendar;
+use super::categories::{self, CategoryRow, Limit};
+use super::permissions::{self, CaseView};
+use super::store::{self, CaseFilter, CaseRow, NewCaseRow};
+use super::workflow::{Action, Rating, Status};
+use crate::audit::Actor;
+use crate::auth::{Principal, Role};
+use crate::error::{AppError, AppResult, ErrorBody};
+use crate::grid::{rules, store as grids};
+use crate::registry::units;
+use crate::web::AppState;
+use crate::web::api::{PageQuery, Paged};
+use crate::web::extract::{Json, Path, Query};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Category {
+    pub code: String,
+    pub name: String,
+    pub parent: Option<String>,
+    /// community, component (部件), event (事件)
+    pub kind: String,
+    pub limit: Option<Limit>,
+    /// The lowest grid level (5 building … 1 district) that may close it.
+    pub close_level: i64,
+    pub default_unit: Option<Uuid>,
+}
+
+fn category_to_api(c: &CategoryRow) -> Category {
+    Category {
+        code: c.code.clone(),
+        name: c.name.clone(),
+        parent: c.parent_code.clone(),
+        kind: c.kind.clone(),
+        limit: c.limit(),
+        close_level: c.close_level,
+        default_unit: c.default_unit_id,
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/case-categories", tag = "cases",
+    responses((status = 200, body = Paged<Category>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list_categories(State(s): State<AppState>, p: Principal) -> AppResult<Json<Paged<Category>>> {
+    let rows = categories::list(&s.db, &p.district).await?;
+    Ok(Json(Paged {
+        total: rows.len() as i64,
+        items: rows.iter().map(category_to_api).collect(),
+    }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct DueQuery {
+    /// RFC 3339 instant.
+    pub from: String,
+    pub working_days: Option<u32>,
+    pub hours: Option<u32>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Due {
+    /// RFC 3339, China time.
+    pub due_at: String,
+}
+
+fn parse_instant(s: &str) -> AppResult<jiff::Timestamp> {
+    s.parse::<jiff::Timestamp>().map_err(|_| {
+        AppError::invalid(
+            "invalid_time",
+            format!("时间格式不正确：{s}（应为 RFC 3339，如 2026-11-24T09:30:00+08:00）"),
+        )
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/calendar/due", tag = "cases", params(DueQuery),
+    responses((status = 200, body = Due), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn preview_due(State(s): State<AppState>, _p: Principal, Query(q): Query<DueQuery>) -> AppResult<Json<Due>> {
+    let from = parse_instant(&q.from)?;
+    let due = match (q.working_days, q.hours) {
+        (Some(n), None) if n <= 365 => s.calendar.add_working_days(from, n),
+        (None, Some(h)) if h <= 24 * 365 => s.calendar.add_hours(from, h),
+        _ => {
+            return Err(AppError::invalid(
+                "invalid_limit",
+                "请只给出 working_days（0–365）或 hours（0–8760）之一",
+            ));
+        }
+    };
+    Ok(Json(Due {
+        due_at: crate::time::rfc3339_ms(due.as_millisecond()),
+    }))
+}
+
+pub fn due_for(cal: &Calendar, limit: Option<Limit>, from_ms: i64) -> i64 {
+    let from = jiff::Timestamp::from_millisecond(from_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    match limit {
+        Some(Limit::Hours(h)) => cal.add_hours(from, h).as_millisecond(),
+        Some(Limit::WorkingDays(d)) => cal.add_working_days(from, d).as_millisecond(),
+        None => cal.add_working_days(from, 5).as_millisecond(),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NewCase {
+    /// A leaf category code, e.g. `SQ03` (飞线充电).
+    pub category: String,
+    pub description: String,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    /// Grid code, when there is no location (or to override it).
+    pub grid: Option<String>,
+    /// officer, resident, device, hotline, council
+    pub source: Option<String>,
+    /// RFC 3339; only imports (device, hotline) by the district may date a case in the past.
+    pub reported_at: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct NamedRef {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct UnitRef {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TimelineEntry {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub note: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct WhistleEntry {
+    pub unit: UnitRef,
+    pub due_at: String,
+    pub acknowledged_at: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Case {
+    pub id: Uuid,
+    pub tracking_code: String,
+    pub status: Status,
+    pub status_label: String,
+    pub category: NamedRef,
+    pub description: String,
+    pub grid: NamedRef,
+    /// The grid level answering for it now.
+    pub level: i64,
+    pub unit: Option<UnitRef>,
+    pub source: String,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub reported_at: String,
+    pub due_at: String,
+    pub overdue: bool,
+    pub rework: i64,
+    pub rating: Option<Rating>,
+    pub whistles: Vec<WhistleEntry>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+async fn unit_ref(s: &AppState, id: Uuid) -> AppResult<UnitRef> {
+    let name = units::get(&s.db, id).await?.map(|u| u.name).unwrap_or_default();
+    Ok(UnitRef { id, name })
+}
+
+async fn to_api(s: &AppState, c: &CaseRow, with_timeline: bool) -> AppResult<Case> {
+    let cat = categories::get(&s.db, &c.district, &c.category_code).await?;
+    let grid_name = grids::get(&s.db, &c.grid_code).await?.map(|g| g.name).unwrap_or_default();
+    let unit = match c.unit_id {
+        Some(u) => Some(unit_ref(s, u).await?),
+        None => None,
+    };
+    let (timeline, whistles) = if with_timeline {
+        let ev = store::events(&s.db, c.id).await?;
+        let mut ws = Vec::new();
+        for w in store::whistles(&s.db, c.id).await? {
+            ws.push(WhistleEntry {
+                unit: unit_ref(s, w.unit_id).await?,
+                due_at: crate::time::rfc3339_ms(w.due_at),
+                acknowledged_at: w.acknowledged_at.map(crate::time::rfc3339_ms),
+            });
+        }
+        let tl = ev
+            .into_iter()
+            .map(|e| TimelineEntry {
+                at: crate::time::rfc3339_ms(e.at_ms),
+                actor: e.actor_name,
+                action: e.action,
+                note: e.note,
+            })
+            .collect();
+        (tl, ws)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let status = c.status();
+    Ok(Case {
+        id: c.id,
+        tracking_code: c.tracking_code.clone(),
+        status,
+        status_label: status.label().into(),
+        category: NamedRef {
+            code: c.category_code.clone(),
+            name: cat.map(|x| x.name).unwrap_or_default(),
+        },
+        description: c.description.clone(),
+        grid: NamedRef {
+            code: c.grid_code.clone(),
+            name: grid_name,
+        },
+        level: c.level,
+        unit,
+        source: c.source.clone(),
+        lat: c.lat,
+        lng: c.lng,
+        reported_at: crate::time::rfc3339_ms(c.reported_at),
+        due_at: crate::time::rfc3339_ms(c.due_at),
+        overdue: c.overdue(crate::db::now_ms()),
+        rework: c.rework,
+        rating: c.rating(),
+        whistles,
+        timeline,
+    })
+}
+
+pub const SOURCES: [&str; 5] = ["officer", "resident", "device", "hotline", "council"];
+
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = NewCase,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Client-made key; the same key returns the same case")),
+    responses((status = 201, body = Case), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn report(
+    State(s): State<AppState>,
+    p: Principal,
+    headers: HeaderMap,
+    Json(input): Json<NewCase>,
+) -> AppResult<(StatusCode, HeaderMap, Json<Case>)> {
+    let key = match headers.get("idempotency-key") {
+        Some(v) => {
+            let k = v
+                .to_str()
+                .map_err(|_| AppError::invalid("invalid_idempotency_key", "Idempotency-Key 应为 ASCII 文本"))?
+                .trim();
+            if k.is_empty() || k.len() > 128 {
+                return Err(AppError::invalid("invalid_idempotency_key", "Idempotency-Key 长度应为1至128"));
+            }
+            Some(k.to_string())
+        }
+        None => None,
+    };
+    let cat = categories::get(&s.db, &p.district, input.category.trim())
+        .await?
+        .filter(|c| c.is_leaf() && c.active)
+        .ok_or_else(|| {
+            AppError::invalid(
+                "unknown_category",
+                format!("问题类别「{}」不存在（请使用小类编码）", input.category),
+            )
+        })?;
+    let description = input.description.trim();
+    if description.chars().count() < 2 || description.chars().count() > 2000 {
+        return Err(AppError::invalid("invalid_description", "问题描述应为2至2000字"));
+    }
+    let is_resident = p.posts.iter().all(|x| x.role == Role::Resident);
+    let source = input.source.as_deref().unwrap_or(if is_resident { "resident" } else { "officer" });
+    if !SOURCES.contains(&source) {
+        return Err(AppError::invalid("invalid_source", format!("来源应为：{}", SOURCES.join(", "))));
+    }
+    let may_import = p.posts.iter().any(|x| x.role == Role::DistrictAdmin);
+    if is_resident && source != "resident" {
+        return Err(AppError::forbidden());
+    }
+    let now = crate::db::now_ms();
+    let reported_at = match input.reported_at.as_deref() {
+        None => now,
+        Some(t) => {
+            let at = parse_instant(t)?.as_millisecond();
+            if at > now + 60_000 {
+                return Err(AppError::invalid("invalid_time", "上报时间不能晚于当前时间"));
+            }
+            if now - at > 300_000 && !(may_import && matches!(source, "device" | "hotline")) {
+                return Err(AppError::new(
+                    StatusCode::FORBIDDEN,
+                    "import_not_allowed",
+                    "只有区级导入（设备、热线来源）可以补录过去的上报时间",
+                ));
+            }
+            at
+        }
+    };
+    let (lat, lng) = match (input.lat, input.lng) {
+        (Some(a), Some(b)) if (-90.0..=90.0).contains(&a) && (-180.0..=180.0).contains(&b) => (Some(a), Some(b)),
+        (None, None) => (None, None),
+        _ => return Err(AppError::invalid("invalid_location", "位置应同时给出有效的纬度 lat 和经度 lng")),
+    };
+    let grid_code = match (input.grid.as_deref().filter(|g| !g.is_empty()), lat, lng) {
+        (Some(g), _, _) => grids::get(&s.db, g)
+            .await?
+            .filter(|x| x.district == p.district)
+            .map(|x| x.code)
+            .ok_or_else(|| AppError::invalid("unknown_grid", format!("网格编码 {g} 不存在")))?,
+        (None, Some(a), Some(b)) => {
+            let idx = s.grid_index.get(&s.db).await?;
+            idx.locate(a, b)
+                .filter(|c| c.starts_with(p.district.as_str()))
+                .map(String::from)
+                .ok_or_else(|| AppError::invalid("outside_district", "该位置不在本区网格范围内"))?
+        }
+        _ => return Err(AppError::invalid("location_required", "请提供位置（lat、lng）或网格编码 grid")),
+    };
+    let level = (1..=5).rev().find(|l| rules::code_len(*l) <= grid_code.len()).unwrap_or(5);
+    let due_at = due_for(&s.calendar, cat.limit(), reported_at);
+    let reporter_phone = String::new();
+    let row = NewCaseRow {
+        district: &p.district,
+        category_code: &cat.code,
+        description,
+        lat,
+        lng,
+        grid_code: &grid_code,
+        level,
+        source,
+        reporter_id: Some(p.user_id),
+        reporter_name: &p.display_name,
+        reporter_phone: &reporter_phone,
+        idempotency_key: key.as_deref(),
+        reported_at,
+        due_at,
+    };
+    let (c, replayed) = store::create(&s.db, Actor::User(&p), &row).await?;
+    if replayed && c.reporter_id != Some(p.user_id) {
+        // Someone else's key: say nothing about their case.
+        return Err(AppError::conflict("idempotency_key_in_use", "该 Idempotency-Key 已被使用"));
+    }
+    let mut h = HeaderMap::new();
+    if replayed {
+        h.insert("idempotent-replayed", "true".parse().map_err(|_| AppError::internal())?);
+    }
+    Ok((StatusCode::CREATED, h, Json(to_api(&s, &c, true).await?)))
+}
+
+async fn view_parts(s: &AppState, c: &CaseRow) -> AppResult<(Option<String>, Vec<Uuid>, i64)> {
+    let unit_grid = match c.unit_id {
+        Some(u) => units::get(&s.db, u)
+            .await?
+            .filter(|x| x.kind == "community")
+            .and_then(|x| x.grid_code),
+        None => None,
+    };
+    let summoned = store::whistles(&s.db, c.id).await?.into_iter().map(|w| w.unit_id).collect();
+    let close_level = categories::get(&s.db, &c.district, &c.category_code)
+        .await?
+        .map(|x| x.close_level)
+        .unwrap_or(3);
+    Ok((unit_grid, summoned, close_level))
+}
+
+fn view<'a>(c: &'a CaseRow, unit_grid: Option<&'a str>, summoned: &'a [Uuid], close_level: i64) -> CaseView<'a> {
+    CaseView {
+        grid_code: &c.grid_code,
+        level: c.level,
+        unit: c.unit_id,
+        unit_grid,
+        summoned,
+        reporter: c.reporter_id,
+        close_level,
+    }
+}
+
+async fn load(s: &AppState, p: &Principal, id: Uuid) -> AppResult<CaseRow> {
+    let c = store::get(&s.db, id)
+        .await?
+        .filter(|c| c.district == p.district)
+        .ok_or_else(|| AppError::not_found("案件"))?;
+    let (ug, summoned, close_level) = view_parts(s, &c).await?;
+    if !permissions::may_see(p, &view(&c, ug.as_deref(), &summoned, close_level)) {
+        return Err(AppError::not_found("案件"));
+    }
+    Ok(c)
+}
+
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Case), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn get_case(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<Case>> {
+    let c = load(&s, &p, id).await?;
+    Ok(Json(to_api(&s, &c, true).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{id}/actions", tag = "cases", params(("id" = Uuid, Path)), request_body = Action,
+    responses((status = 200, body = Case), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn act(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>, Json(action): Json<Action>) -> AppResult<Json<Case>> {
+    let c = load(&s, &p, id).await?;
+    let (ug, summoned, close_level) = view_parts(&s, &c).await?;
+    if !permissions::may(&p, &view(&c, ug.as_deref(), &summoned, close_level), &action) {
+        return Err(AppError::forbidden());
+    }
+    // Units named in the action must exist in the district and be able to take work.
+    let named: Vec<Uuid> = match &action {
+        Action::Dispatch { unit } => vec![*unit],
+        Action::Whistle { units } => units.clone(),
+        _ => vec![],
+    };
+    for u in named {
+        let ok = units::get(&s.db, u)
+            .await?
+            .is_some_and(|x| x.district == c.district && matches!(x.kind.as_str(), "department" | "property_company" | "community"));
+        if !ok {
+            return Err(AppError::invalid("unknown_unit", "指定的单位不存在或不能承办案件"));
+        }
+    }
+    let whistle_due = s
+        .calendar
+        .add_hours(
+            jiff::Timestamp::from_millisecond(crate::db::now_ms()).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+            24,
+        )
+        .as_millisecond();
+    let c = store::act(&s.db, Actor::User(&p), &c, &action, whistle_due).await?;
+    Ok(Json(to_api(&s, &c, true).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct BoardQuery {
+    pub grid: Option<String>,
+    pub status: Option<String>,
+    pub category: Option<String>,
+    pub unit: Option<Uuid>,
+    pub overdue: Option<bool>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(BoardQuery),
+    responses((status = 200, body = Paged<Case>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn board(State(s): State<AppState>, p: Principal, Query(q): Query<BoardQuery>) -> AppResult<Json<Paged<Case>>> {
+    let (limit, offset) = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .limits()?;
+    if let Some(st) = q.status.as_deref().filter(|x| !x.is_empty())
+        && Status::parse(st).is_none()
+    {
+        return Err(AppError::invalid("invalid_status", format!("未知状态「{st}」")));
+    }
+    // Grid staff see their subtree; unit staff see what is dispatched to their unit.
+    let own_unit = p.posts.iter().find_map(|x| x.unit_id);
+    let grid = match q.grid.as_deref().filter(|g| !g.is_empty()) {
+        Some(g) => Some(crate::grid::api::load(&s, &p, g, crate::auth::Capability::ReadRegistry).await?.code),
+        None => p.roots(crate::auth::Capability::ReadRegistry).into_iter().next(),
+    };
+    let unit = match (grid.is_some(), own_unit) {
+        (true, _) => q.unit,
+        (false, Some(u)) => Some(u),
+        (false, None) => return Err(AppError::forbidden()),
+    };
+    let f = CaseFilter {
+        district: &p.district,
+        grid: grid.as_deref(),
+        status: q.status.as_deref().filter(|x| !x.is_empty()),
+        category: q.category.as_deref().filter(|x| !x.is_empty()),
+        unit,
+        overdue_at: q.overdue.filter(|o| *o).map(|_| crate::db::now_ms()),
+        limit,
+        offset,
+    };
+    let (rows, total) = store::list(&s.db, &f).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        items.push(to_api(&s, r, false).await?);
+    }
+    Ok(Json(Paged { items, total }))
+}

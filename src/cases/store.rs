@@ -1,0 +1,424 @@
+//! Case storage: create (idempotent), read with timeline, apply an action (optimistic, one transaction).
+
+use serde_json::json;
+use uuid::Uuid;
+
+use super::workflow::{self, Action, CaseState, Rating, Status};
+use crate::audit::{self, Actor};
+use crate::db::{Db, Tx, new_id, now_ms};
+use crate::error::{AppError, AppResult};
+use crate::{on_pool, on_tx};
+
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct CaseRow {
+    pub id: Uuid,
+    pub district: String,
+    pub tracking_code: String,
+    pub category_code: String,
+    pub description: String,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub grid_code: String,
+    pub level: i64,
+    pub source: String,
+    pub status: String,
+    pub unit_id: Option<Uuid>,
+    pub rework: i64,
+    pub supervisions: i64,
+    pub rating: Option<String>,
+    pub reporter_id: Option<Uuid>,
+    pub reporter_name: String,
+    pub reported_at: i64,
+    pub due_at: i64,
+    pub handled_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub updated_at: i64,
+    pub version: i64,
+}
+
+pub const CASE_COLS: &str = "id, district, tracking_code, category_code, description, lat, lng, grid_code, level, source, status, unit_id, rework, \
+     supervisions, rating, reporter_id, reporter_name, reported_at, due_at, handled_at, closed_at, updated_at, version";
+
+impl CaseRow {
+    pub fn status(&self) -> Status {
+        Status::parse(&self.status).unwrap_or(Status::Reported)
+    }
+    pub fn overdue(&self, now: i64) -> bool {
+        self.status().is_open() && now > self.due_at
+    }
+    pub fn rating(&self) -> Option<Rating> {
+        self.rating
+            .as_deref()
+            .and_then(|r| serde_json::from_value(serde_json::Value::String(r.into())).ok())
+    }
+}
+
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct EventRow {
+    pub at_ms: i64,
+    pub actor_name: String,
+    pub action: String,
+    pub note: String,
+}
+
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct WhistleRow {
+    pub unit_id: Uuid,
+    pub summoned_at: i64,
+    pub due_at: i64,
+    pub acknowledged_at: Option<i64>,
+}
+
+pub struct NewCaseRow<'a> {
+    pub district: &'a str,
+    pub category_code: &'a str,
+    pub description: &'a str,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub grid_code: &'a str,
+    pub level: i64,
+    pub source: &'a str,
+    pub reporter_id: Option<Uuid>,
+    pub reporter_name: &'a str,
+    pub reporter_phone: &'a str,
+    pub idempotency_key: Option<&'a str>,
+    pub reported_at: i64,
+    pub due_at: i64,
+}
+
+/// A short code a resident can read out on the phone: no 0/O, 1/I.
+pub fn tracking_code() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut buf = [0u8; 10];
+    getrandom::fill(&mut buf).expect("operating system randomness");
+    buf.iter().map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect()
+}
+
+pub async fn get(db: &Db, id: Uuid) -> sqlx::Result<Option<CaseRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, CaseRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {CASE_COLS} FROM cases WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(p)
+    .await)
+}
+
+pub async fn by_tracking_code(db: &Db, code: &str) -> sqlx::Result<Option<CaseRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, CaseRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {CASE_COLS} FROM cases WHERE tracking_code = $1"
+    )))
+    .bind(code)
+    .fetch_optional(p)
+    .await)
+}
+
+async fn by_key(db: &Db, district: &str, key: &str) -> sqlx::Result<Option<CaseRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, CaseRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {CASE_COLS} FROM cases WHERE district = $1 AND idempotency_key = $2"
+    )))
+    .bind(district)
+    .bind(key)
+    .fetch_optional(p)
+    .await)
+}
+
+pub async fn events(db: &Db, id: Uuid) -> sqlx::Result<Vec<EventRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, EventRow>(
+        "SELECT at_ms, actor_name, action, note FROM case_events WHERE case_id = $1 ORDER BY at_ms, id"
+    )
+    .bind(id)
+    .fetch_all(p)
+    .await)
+}
+
+pub async fn whistles(db: &Db, id: Uuid) -> sqlx::Result<Vec<WhistleRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, WhistleRow>(
+        "SELECT unit_id, summoned_at, due_at, acknowledged_at FROM case_whistles WHERE case_id = $1 ORDER BY summoned_at, unit_id"
+    )
+    .bind(id)
+    .fetch_all(p)
+    .await)
+}
+
+/// One timeline entry for the case `(id, district)`.
+async fn insert_event(
+    tx: &mut Tx,
+    (case_id, district): (Uuid, &str),
+    at: i64,
+    actor: &Actor<'_>,
+    action: &str,
+    note: &str,
+    detail: serde_json::Value,
+) -> sqlx::Result<()> {
+    let (actor_id, actor_name) = match actor {
+        Actor::User(p) => (Some(p.user_id), p.display_name.clone()),
+        Actor::System(n) => (None, n.to_string()),
+    };
+    on_tx!(tx, |c| {
+        sqlx::query(
+        "INSERT INTO case_events (id, case_id, district, at_ms, actor_id, actor_name, action, note, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    )
+    .bind(new_id())
+    .bind(case_id)
+    .bind(district)
+    .bind(at)
+    .bind(actor_id)
+    .bind(actor_name)
+    .bind(action)
+    .bind(note)
+    .bind(detail.to_string())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Insert a case. With an idempotency key already used in the district, returns the first case
+/// and `true` (a retried upload never makes a second case).
+pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<(CaseRow, bool)> {
+    if let Some(key) = n.idempotency_key
+        && let Some(existing) = by_key(db, n.district, key).await?
+    {
+        return Ok((existing, true));
+    }
+    let id = new_id();
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    let inserted = on_tx!(&mut tx, |c| sqlx::query(
+        "INSERT INTO cases (id, district, tracking_code, category_code, description, lat, lng, grid_code, level, source, status, \
+         reporter_id, reporter_name, reporter_phone, idempotency_key, reported_at, due_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'reported', $11, $12, $13, $14, $15, $16, $17)"
+    )
+    .bind(id)
+    .bind(n.district)
+    .bind(tracking_code())
+    .bind(n.category_code)
+    .bind(n.description)
+    .bind(n.lat)
+    .bind(n.lng)
+    .bind(n.grid_code)
+    .bind(n.level)
+    .bind(n.source)
+    .bind(n.reporter_id)
+    .bind(n.reporter_name)
+    .bind(n.reporter_phone)
+    .bind(n.idempotency_key)
+    .bind(n.reported_at)
+    .bind(n.due_at)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()));
+    match inserted {
+        Ok(_) => {}
+        // Two copies of one upload raced: the other one won; answer with its case.
+        Err(e) if crate::db::is_unique_violation(&e) && n.idempotency_key.is_some() => {
+            drop(tx);
+            let existing = by_key(db, n.district, n.idempotency_key.unwrap_or_default())
+                .await?
+                .ok_or_else(AppError::internal)?;
+            return Ok((existing, true));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    insert_event(
+        &mut tx,
+        (id, n.district),
+        n.reported_at,
+        &actor,
+        "report",
+        n.description,
+        json!({"source": n.source, "grid": n.grid_code}),
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        actor,
+        audit::Entry {
+            district: n.district,
+            action: "case.report",
+            target_kind: "case",
+            target_id: &id.to_string(),
+            reason: "",
+            detail: json!({"category": n.category_code}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((get(db, id).await?.ok_or_else(AppError::internal)?, false))
+}
+
+/// The workflow state of a stored case.
+pub async fn state_of(db: &Db, c: &CaseRow) -> sqlx::Result<CaseState> {
+    let ws = whistles(db, c.id).await?;
+    Ok(CaseState {
+        status: c.status(),
+        level: c.level,
+        unit: c.unit_id,
+        rework: c.rework.max(0) as u32,
+        whistles: ws.into_iter().map(|w| (w.unit_id, w.acknowledged_at.is_some())).collect(),
+        supervisions: c.supervisions.max(0) as u32,
+        rating: c.rating(),
+    })
+}
+
+fn note_of(a: &Action) -> String {
+    match a {
+        Action::Decline { reason } => reason.trim().to_string(),
+        Action::Handle { note } | Action::Return { note } => note.trim().to_string(),
+        Action::Rate { rating } => rating.label().to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Apply an action: the workflow decides (409 if not now), then the case row, the whistles, the
+/// timeline and the audit log change together — or not at all if someone else acted first.
+pub async fn act(db: &Db, actor: Actor<'_>, c: &CaseRow, action: &Action, whistle_due: i64) -> AppResult<CaseRow> {
+    let before = state_of(db, c).await?;
+    let after = workflow::apply(&before, action).map_err(|r| AppError::conflict(r.code, r.message))?;
+    let now = now_ms();
+    let handled_at = if after.status == Status::Handled { Some(now) } else { c.handled_at };
+    let closed_at = if after.status == Status::Closed {
+        c.closed_at.or(Some(now))
+    } else {
+        None
+    };
+    let rating = after.rating.map(|r| {
+        serde_json::to_value(r)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
+    });
+    let mut tx = db.begin().await?;
+    let updated = on_tx!(&mut tx, |x| {
+        sqlx::query(
+        "UPDATE cases SET status = $1, level = $2, unit_id = $3, rework = $4, supervisions = $5, rating = $6, handled_at = $7, closed_at = $8, \
+         updated_at = $9, version = version + 1 WHERE id = $10 AND version = $11"
+    )
+    .bind(after.status.as_str())
+    .bind(after.level)
+    .bind(after.unit)
+    .bind(i64::from(after.rework))
+    .bind(i64::from(after.supervisions))
+    .bind(rating)
+    .bind(handled_at)
+    .bind(closed_at)
+    .bind(now)
+    .bind(c.id)
+    .bind(c.version)
+    .execute(x)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    if updated != 1 {
+        return Err(AppError::conflict("concurrent_update", "案件刚被他人处理，请刷新后重试"));
+    }
+    match action {
+        Action::Whistle { units } => {
+            for u in units {
+                if before.whistles.contains_key(u) {
+                    continue;
+                }
+                on_tx!(&mut tx, |x| sqlx::query(
+                    "INSERT INTO case_whistles (case_id, unit_id, district, summoned_at, due_at) VALUES ($1, $2, $3, $4, $5)"
+                )
+                .bind(c.id)
+                .bind(*u)
+                .bind(&c.district)
+                .bind(now)
+                .bind(whistle_due)
+                .execute(x)
+                .await
+                .map(|r| r.rows_affected()))?;
+            }
+        }
+        Action::Acknowledge { unit } => {
+            on_tx!(&mut tx, |x| sqlx::query(
+                "UPDATE case_whistles SET acknowledged_at = $1 WHERE case_id = $2 AND unit_id = $3"
+            )
+            .bind(now)
+            .bind(c.id)
+            .bind(*unit)
+            .execute(x)
+            .await
+            .map(|r| r.rows_affected()))?;
+        }
+        _ => {}
+    }
+    let detail = serde_json::to_value(action).unwrap_or_default();
+    insert_event(
+        &mut tx,
+        (c.id, &c.district),
+        now,
+        &actor,
+        action.name(),
+        &note_of(action),
+        detail.clone(),
+    )
+    .await?;
+    let target = c.id.to_string();
+    let audit_action = format!("case.{}", action.name());
+    audit::record(
+        &mut tx,
+        actor,
+        audit::Entry {
+            district: &c.district,
+            action: &audit_action,
+            target_kind: "case",
+            target_id: &target,
+            reason: "",
+            detail,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    get(db, c.id).await?.ok_or_else(AppError::internal)
+}
+
+/// Filters for the case board.
+#[derive(Default)]
+pub struct CaseFilter<'a> {
+    pub district: &'a str,
+    pub grid: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub category: Option<&'a str>,
+    pub unit: Option<Uuid>,
+    pub overdue_at: Option<i64>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+pub async fn list(db: &Db, f: &CaseFilter<'_>) -> sqlx::Result<(Vec<CaseRow>, i64)> {
+    let upper = f.grid.map(crate::grid::rules::subtree_upper);
+    let where_ = "district = $1 AND ($2 IS NULL OR (grid_code >= $2 AND grid_code < $3)) AND ($4 IS NULL OR status = $4) \
+                  AND ($5 IS NULL OR category_code = $5) AND ($6 IS NULL OR unit_id = $6) \
+                  AND ($7 IS NULL OR (due_at < $7 AND status NOT IN ('closed', 'declined')))";
+    on_pool!(db, |p| {
+        let rows = sqlx::query_as::<_, CaseRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {CASE_COLS} FROM cases WHERE {where_} ORDER BY reported_at DESC, id DESC LIMIT $8 OFFSET $9"
+        )))
+        .bind(f.district)
+        .bind(f.grid)
+        .bind(&upper)
+        .bind(f.status)
+        .bind(f.category)
+        .bind(f.unit)
+        .bind(f.overdue_at)
+        .bind(f.limit)
+        .bind(f.offset)
+        .fetch_all(p)
+        .await?;
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM cases WHERE {where_}")))
+            .bind(f.district)
+            .bind(f.grid)
+            .bind(&upper)
+            .bind(f.status)
+            .bind(f.category)
+            .bind(f.unit)
+            .bind(f.overdue_at)
+            .fetch_one(p)
+            .await?;
+        Ok((rows, total))
+    })
+}

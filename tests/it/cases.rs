@@ -1,0 +1,310 @@
+//! The case loop through the API: report (located, idempotent), the workflow with its roles,
+//! refusals that change nothing, whistles, escalation, the board, deadline preview.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::{App, apps, code};
+
+async fn unit_id(app: &App, token: &str, name: &str) -> String {
+    let (_, v) = app.get(&format!("/api/v1/units?kind=department&q={name}"), token).await;
+    v["items"][0]["id"].as_str().unwrap().to_string()
+}
+
+async fn act(app: &App, token: &str, id: &str, body: Value) -> (StatusCode, Value) {
+    app.post(&format!("/api/v1/cases/{id}/actions"), token, body).await
+}
+
+async fn building_centre(app: &App, token: &str, code: &str) -> (f64, f64) {
+    let (_, g) = app.get(&format!("/api/v1/grids/{code}"), token).await;
+    (g["center"]["lat"].as_f64().unwrap(), g["center"]["lng"].as_f64().unwrap())
+}
+
+#[tokio::test]
+async fn report_locates_and_is_idempotent() {
+    for app in apps().await {
+        let officer = app.token("building").await;
+        let (lat, lng) = building_centre(&app, &officer, "411602001001001001").await;
+        let before = app.count("cases").await;
+        let body = json!({"category": "SQ03", "description": "3单元楼道内有电动车飞线充电", "lat": lat, "lng": lng});
+        let send = |key: &'static str| {
+            let (client, base, t, body) = (app.client.clone(), app.base.clone(), officer.clone(), body.clone());
+            async move {
+                client
+                    .post(format!("{base}/api/v1/cases"))
+                    .bearer_auth(t)
+                    .header("Idempotency-Key", key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let r = send("k-0001").await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let c: Value = r.json().await.unwrap();
+        assert_eq!(c["status"], "reported");
+        assert_eq!(
+            c["grid"]["code"], "411602001001001001",
+            "[{}] the point is in building 1",
+            app.engine
+        );
+        assert_eq!(c["level"], 5);
+        assert_eq!(c["source"], "officer");
+        assert_eq!(c["category"]["name"], "飞线充电");
+        assert_eq!(c["timeline"][0]["action"], "report");
+        assert_eq!(c["tracking_code"].as_str().unwrap().len(), 10);
+        // 24 clock hours for 飞线充电.
+        let rep = c["reported_at"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+        let due = c["due_at"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+        assert_eq!(due.as_millisecond() - rep.as_millisecond(), 24 * 3_600_000);
+        // Retried uploads, even concurrent ones, make no second case.
+        let (r1, r2) = tokio::join!(send("k-0001"), send("k-0001"));
+        for r in [r1, r2] {
+            assert_eq!(r.status(), StatusCode::CREATED);
+            assert_eq!(r.headers()["idempotent-replayed"], "true");
+            assert_eq!(r.json::<Value>().await.unwrap()["id"], c["id"]);
+        }
+        assert_eq!(app.count("cases").await, before + 1, "[{}]", app.engine);
+        // Another person's key is not a way to read their case.
+        let other = app.token("compound").await;
+        let r = app
+            .client
+            .post(format!("{}/api/v1/cases", app.base))
+            .bearer_auth(&other)
+            .header("Idempotency-Key", "k-0001")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+
+        // Bad reports.
+        let bad = [
+            (
+                json!({"category": "SQ", "description": "大类不能直接上报", "grid": "411602001001001001"}),
+                "unknown_category",
+            ),
+            (
+                json!({"category": "XX99", "description": "不存在", "grid": "411602001001001001"}),
+                "unknown_category",
+            ),
+            (
+                json!({"category": "SQ01", "description": "x", "grid": "411602001001001001"}),
+                "invalid_description",
+            ),
+            (
+                json!({"category": "SQ01", "description": "位置在区外", "lat": 39.9, "lng": 116.4}),
+                "outside_district",
+            ),
+            (
+                json!({"category": "SQ01", "description": "只有纬度", "lat": 33.6}),
+                "invalid_location",
+            ),
+            (json!({"category": "SQ01", "description": "没有位置"}), "location_required"),
+            (
+                json!({"category": "SQ01", "description": "来源不对", "grid": "411602001001001001", "source": "rumour"}),
+                "invalid_source",
+            ),
+        ];
+        for (b, want) in bad {
+            let (st, v) = app.post("/api/v1/cases", &officer, b).await;
+            assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, want), "[{}]", app.engine);
+        }
+        // Only the district imports past reports from devices and hotlines.
+        let past = json!({"category": "SQ01", "description": "热线补录", "grid": "411602001001001001", "source": "hotline", "reported_at": "2026-01-05T09:00:00+08:00"});
+        let (st, v) = app.post("/api/v1/cases", &officer, past.clone()).await;
+        assert_eq!((st, code(&v)), (StatusCode::FORBIDDEN, "import_not_allowed"));
+        let admin = app.token("admin").await;
+        let (st, v) = app.post("/api/v1/cases", &admin, past).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        // 3 working days from Monday 5 January 2026 09:00.
+        assert_eq!(v["due_at"], "2026-01-08T09:00:00+08:00");
+        assert_eq!(v["overdue"], true);
+    }
+}
+
+#[tokio::test]
+async fn the_closed_loop_with_roles_and_refusals() {
+    for app in apps().await {
+        let officer = app.token("building").await;
+        let community = app.token("community").await;
+        let department = app.token("department").await;
+        let street = app.token("street").await;
+        let dept = unit_id(&app, &community, "区城市管理局").await;
+        let (st, c) = app
+            .post(
+                "/api/v1/cases",
+                &officer,
+                json!({"category": "SQ05", "description": "楼顶私搭乱建彩钢房", "grid": "411602001001001001"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED);
+        let id = c["id"].as_str().unwrap().to_string();
+
+        // Out of order: 409, and nothing changes.
+        let events = app.count("case_events").await;
+        let (st, v) = act(&app, &community, &id, json!({"action": "verify"})).await;
+        assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "invalid_transition"));
+        assert!(v["error"]["message"].as_str().unwrap().contains("已上报"));
+        assert_eq!(app.count("case_events").await, events);
+        // Not theirs to take: 403.
+        let (st, _) = act(&app, &officer, &id, json!({"action": "accept"})).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "a building officer does not accept cases");
+        let (st, _) = act(&app, &department, &id, json!({"action": "accept"})).await;
+        assert_eq!(
+            st,
+            StatusCode::NOT_FOUND,
+            "[{}] not dispatched to the department yet, so not visible",
+            app.engine
+        );
+        let (st, v) = act(&app, &community, &id, json!({"action": "fly"})).await;
+        assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"));
+
+        let steps: Vec<(&String, Value, &str)> = vec![
+            (&community, json!({"action": "accept"}), "accepted"),
+            (&community, json!({"action": "dispatch", "unit": dept}), "dispatched"),
+            (&department, json!({"action": "start"}), "handling"),
+            (&department, json!({"action": "handle", "note": "已拆除"}), "handled"),
+            (&officer, json!({"action": "return", "note": "仍有残留"}), "dispatched"),
+            (&department, json!({"action": "start"}), "handling"),
+            (&department, json!({"action": "handle", "note": "已全部清除"}), "handled"),
+            (&officer, json!({"action": "verify"}), "verified"),
+        ];
+        for (who, body, want) in steps {
+            let (st, v) = act(&app, who, &id, body.clone()).await;
+            assert_eq!(st, StatusCode::OK, "[{}] {body}: {v}", app.engine);
+            assert_eq!(v["status"], want);
+        }
+        // 违建 closes at street level or above (close_level 2): the community may not.
+        let (st, _) = act(&app, &community, &id, json!({"action": "close"})).await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        let (st, v) = act(&app, &street, &id, json!({"action": "close"})).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(v["status"], "closed");
+        assert_eq!(v["rework"], 1);
+        assert_eq!(v["unit"]["name"], "区城市管理局");
+        // After closing, only the reporter's one rating.
+        let (st, _) = act(&app, &community, &id, json!({"action": "rate", "rating": "satisfied"})).await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        let (st, v) = act(&app, &officer, &id, json!({"action": "rate", "rating": "basically_satisfied"})).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(v["rating"], "basically_satisfied");
+        let (st, v) = act(&app, &officer, &id, json!({"action": "rate", "rating": "dissatisfied"})).await;
+        assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "already_rated"));
+        let (st, v) = act(&app, &street, &id, json!({"action": "supervise"})).await;
+        assert_eq!(st, StatusCode::CONFLICT, "{v}");
+        let (_, v) = app.get(&format!("/api/v1/cases/{id}"), &officer).await;
+        let actions: Vec<&str> = v["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "report", "accept", "dispatch", "start", "handle", "return", "start", "handle", "verify", "close", "rate"
+            ]
+        );
+        assert_eq!(v["timeline"][5]["note"], "仍有残留");
+    }
+}
+
+#[tokio::test]
+async fn whistles_escalation_and_the_board() {
+    for app in apps().await {
+        let community = app.token("community").await;
+        let street = app.token("street").await;
+        let department = app.token("department").await;
+        let dept = unit_id(&app, &community, "区城市管理局").await;
+        let police = unit_id(&app, &community, "公安局").await;
+        let (_, c) = app
+            .post(
+                "/api/v1/cases",
+                &community,
+                json!({"category": "SQ08", "description": "邻里噪音纠纷多次调解未果", "grid": "411602001001002"}),
+            )
+            .await;
+        let id = c["id"].as_str().unwrap().to_string();
+        assert_eq!(c["level"], 4);
+        act(&app, &community, &id, json!({"action": "accept"})).await;
+        let (st, v) = act(&app, &community, &id, json!({"action": "whistle", "units": [dept, police]})).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        assert_eq!(v["whistles"].as_array().unwrap().len(), 2);
+        // The summoned department sees the case and reports in, once.
+        let (st, _) = app.get(&format!("/api/v1/cases/{id}"), &department).await;
+        assert_eq!(st, StatusCode::OK);
+        let (st, v) = act(&app, &department, &id, json!({"action": "acknowledge", "unit": dept})).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(
+            v["whistles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|w| w["unit"]["id"] == dept.as_str() && w["acknowledged_at"].is_string())
+        );
+        let (st, _) = act(&app, &department, &id, json!({"action": "acknowledge", "unit": police})).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "one department cannot report for another");
+        let (st, v) = act(&app, &department, &id, json!({"action": "acknowledge", "unit": dept})).await;
+        assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "already_acknowledged"));
+        // Escalate: the answering level moves up; the street supervises from above.
+        for want in [3, 2] {
+            let (st, v) = act(&app, &community, &id, json!({"action": "escalate"})).await;
+            assert_eq!(st, StatusCode::OK, "{v}");
+            assert_eq!((v["level"].as_i64().unwrap(), v["status"].as_str().unwrap()), (want, "accepted"));
+        }
+        // Now the street answers for it: the community no longer dispatches it.
+        let (st, _) = act(&app, &community, &id, json!({"action": "dispatch", "unit": dept})).await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        let admin = app.token("admin").await;
+        let (st, _) = act(&app, &admin, &id, json!({"action": "supervise"})).await;
+        assert_eq!(st, StatusCode::OK);
+        let (st, v) = act(
+            &app,
+            &street,
+            &id,
+            json!({"action": "dispatch", "unit": "0190c0de-0000-7000-8000-000000000000"}),
+        )
+        .await;
+        assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_unit"));
+
+        // The board: scoped, filtered, paged; departments see what is theirs.
+        let (st, b) = app.get("/api/v1/cases?status=accepted", &street).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(b["items"].as_array().unwrap().iter().any(|x| x["id"] == id.as_str()));
+        assert!(b["items"].as_array().unwrap().iter().all(|x| x["status"] == "accepted"));
+        let (_, b) = app.get("/api/v1/cases?category=SQ08&grid=411602001001", &community).await;
+        assert!(b["total"].as_i64().unwrap() >= 1);
+        let (st, v) = app.get("/api/v1/cases?status=lost", &street).await;
+        assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_status"));
+        let (st, b) = app.get("/api/v1/cases", &department).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(b["items"].as_array().unwrap().iter().all(|x| x["unit"]["name"] == "区城市管理局"));
+        let (st, _) = app.get("/api/v1/cases", &app.token("resident").await).await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+
+        // Categories and the deadline preview.
+        let (_, cats) = app.get("/api/v1/case-categories", &street).await;
+        assert!(
+            cats["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["code"] == "SQ03" && c["limit"]["hours"] == 24)
+        );
+        let (_, d) = app
+            .call(
+                Method::GET,
+                "/api/v1/calendar/due?from=2026-09-30T10:15:00%2B08:00&working_days=1",
+                Some(&street),
+                None,
+            )
+            .await;
+        assert_eq!(d["due_at"], "2026-10-08T10:15:00+08:00");
+        let (st, v) = app
+            .call(Method::GET, "/api/v1/calendar/due?from=yesterday&hours=4", Some(&street), None)
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_time"));
+    }
+}
