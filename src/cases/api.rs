@@ -176,6 +176,11 @@ async fn unit_ref(s: &AppState, id: Uuid) -> AppResult<UnitRef> {
     Ok(UnitRef { id, name })
 }
 
+/// A case as the API shows it, with its timeline and whistles.
+pub async fn case_json(s: &AppState, c: &CaseRow) -> AppResult<Case> {
+    to_api(s, c, true).await
+}
+
 async fn to_api(s: &AppState, c: &CaseRow, with_timeline: bool) -> AppResult<Case> {
     let cat = categories::get(&s.db, &c.district, &c.category_code).await?;
     let grid_name = grids::get(&s.db, &c.grid_code).await?.map(|g| g.name).unwrap_or_default();
@@ -261,7 +266,38 @@ pub async fn report(
         }
         None => None,
     };
-    let cat = categories::get(&s.db, &p.district, input.category.trim())
+    let (c, replayed) = submit(&s, Reporter::User(&p), &input, key.as_deref()).await?;
+    let mut h = HeaderMap::new();
+    if replayed {
+        h.insert("idempotent-replayed", "true".parse().map_err(|_| AppError::internal())?);
+    }
+    Ok((StatusCode::CREATED, h, Json(to_api(&s, &c, true).await?)))
+}
+
+/// Who is reporting: a signed-in person, or a resident from a public grid page.
+pub enum Reporter<'a> {
+    User(&'a Principal),
+    /// No account: the district is the grid's; a phone is optional (for a call back).
+    Public {
+        district: &'a str,
+        phone: &'a str,
+    },
+}
+
+/// Validate and store a report. Shared by the API, the console and the public grid page.
+pub async fn submit(s: &AppState, who: Reporter<'_>, input: &NewCase, key: Option<&str>) -> AppResult<(CaseRow, bool)> {
+    let district = match &who {
+        Reporter::User(p) => p.district.as_str(),
+        Reporter::Public { district, .. } => district,
+    };
+    let (is_resident, may_import) = match &who {
+        Reporter::User(p) => (
+            p.posts.iter().all(|x| x.role == Role::Resident),
+            p.posts.iter().any(|x| x.role == Role::DistrictAdmin),
+        ),
+        Reporter::Public { .. } => (true, false),
+    };
+    let cat = categories::get(&s.db, district, input.category.trim())
         .await?
         .filter(|c| c.is_leaf() && c.active)
         .ok_or_else(|| {
@@ -274,12 +310,10 @@ pub async fn report(
     if description.chars().count() < 2 || description.chars().count() > 2000 {
         return Err(AppError::invalid("invalid_description", "问题描述应为2至2000字"));
     }
-    let is_resident = p.posts.iter().all(|x| x.role == Role::Resident);
     let source = input.source.as_deref().unwrap_or(if is_resident { "resident" } else { "officer" });
     if !SOURCES.contains(&source) {
         return Err(AppError::invalid("invalid_source", format!("来源应为：{}", SOURCES.join(", "))));
     }
-    let may_import = p.posts.iter().any(|x| x.role == Role::DistrictAdmin);
     if is_resident && source != "resident" {
         return Err(AppError::forbidden());
     }
@@ -309,13 +343,13 @@ pub async fn report(
     let grid_code = match (input.grid.as_deref().filter(|g| !g.is_empty()), lat, lng) {
         (Some(g), _, _) => grids::get(&s.db, g)
             .await?
-            .filter(|x| x.district == p.district)
+            .filter(|x| x.district == district)
             .map(|x| x.code)
             .ok_or_else(|| AppError::invalid("unknown_grid", format!("网格编码 {g} 不存在")))?,
         (None, Some(a), Some(b)) => {
             let idx = s.grid_index.get(&s.db).await?;
             idx.locate(a, b)
-                .filter(|c| c.starts_with(p.district.as_str()))
+                .filter(|c| c.starts_with(district))
                 .map(String::from)
                 .ok_or_else(|| AppError::invalid("outside_district", "该位置不在本区网格范围内"))?
         }
@@ -323,9 +357,19 @@ pub async fn report(
     };
     let level = (1..=5).rev().find(|l| rules::code_len(*l) <= grid_code.len()).unwrap_or(5);
     let due_at = due_for(&s.calendar, cat.limit(), reported_at);
-    let reporter_phone = String::new();
+    let (reporter_id, reporter_name, reporter_phone) = match &who {
+        Reporter::User(p) => (Some(p.user_id), p.display_name.clone(), String::new()),
+        Reporter::Public { phone, .. } => {
+            let phone = match phone.trim() {
+                "" => String::new(),
+                ph => crate::registry::identity::parse_mobile(ph)
+                    .ok_or_else(|| AppError::invalid("invalid_phone", "联系电话应为11位手机号"))?,
+            };
+            (None, "居民".to_string(), phone)
+        }
+    };
     let row = NewCaseRow {
-        district: &p.district,
+        district,
         category_code: &cat.code,
         description,
         lat,
@@ -333,23 +377,23 @@ pub async fn report(
         grid_code: &grid_code,
         level,
         source,
-        reporter_id: Some(p.user_id),
-        reporter_name: &p.display_name,
+        reporter_id,
+        reporter_name: &reporter_name,
         reporter_phone: &reporter_phone,
-        idempotency_key: key.as_deref(),
+        idempotency_key: key,
         reported_at,
         due_at,
     };
-    let (c, replayed) = store::create(&s.db, Actor::User(&p), &row).await?;
-    if replayed && c.reporter_id != Some(p.user_id) {
+    let actor = match &who {
+        Reporter::User(p) => Actor::User(p),
+        Reporter::Public { .. } => Actor::System("居民"),
+    };
+    let (c, replayed) = store::create(&s.db, actor, &row).await?;
+    if replayed && c.reporter_id != reporter_id {
         // Someone else's key: say nothing about their case.
         return Err(AppError::conflict("idempotency_key_in_use", "该 Idempotency-Key 已被使用"));
     }
-    let mut h = HeaderMap::new();
-    if replayed {
-        h.insert("idempotent-replayed", "true".parse().map_err(|_| AppError::internal())?);
-    }
-    Ok((StatusCode::CREATED, h, Json(to_api(&s, &c, true).await?)))
+    Ok((c, replayed))
 }
 
 async fn view_parts(s: &AppState, c: &CaseRow) -> AppResult<(Option<String>, Vec<Uuid>, i64)> {

@@ -4,6 +4,7 @@ pub mod api;
 pub mod calendar;
 pub mod categories;
 pub mod locate;
+pub mod pages;
 pub mod permissions;
 pub mod store;
 pub mod workflow;

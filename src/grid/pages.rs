@@ -322,11 +322,21 @@ struct PublicPage {
     code: String,
     kind_label: &'static str,
     chain: Vec<PublicLevel>,
+    key: String,
+    categories: Vec<(String, String)>,
+    error: Option<String>,
+    description: String,
+    phone: String,
 }
 
 /// Public, no login: who answers for this grid and how to reach them, up the chain to the street.
 async fn public_page(State(s): State<AppState>, Path(code): Path<String>) -> PageResult {
-    let g = store::get(&s.db, &code).await?.ok_or_else(|| AppError::not_found("网格"))?;
+    render_public(&s, &code, None, String::new(), String::new()).await
+}
+
+/// The public grid page, with the report form (re-shown with an error and the input kept).
+pub async fn render_public(s: &AppState, code: &str, error: Option<String>, description: String, phone: String) -> PageResult {
+    let g = store::get(&s.db, code).await?.ok_or_else(|| AppError::not_found("网格"))?;
     let chain = store::chain(&s.db, &g.code).await?;
     // From this node up to the street office; the district's own leaders are not a help line.
     let up: Vec<GridRow> = chain.into_iter().filter(|x| x.level >= 2).rev().collect();
@@ -340,11 +350,27 @@ async fn public_page(State(s): State<AppState>, Path(code): Path<String>) -> Pag
             name: x.name,
         })
         .collect();
-    Ok(PublicPage {
+    let categories = crate::cases::categories::list(&s.db, &g.district)
+        .await?
+        .into_iter()
+        .filter(|c| c.is_leaf() && c.active && c.kind == "community")
+        .map(|c| (c.code, c.name))
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = PublicPage {
         name: g.name,
         code: g.code,
         kind_label: rules::kind_label(&g.kind),
         chain,
-    }
-    .into_response())
+        key: crate::db::new_id().to_string(),
+        categories,
+        error,
+        description,
+        phone,
+    };
+    Ok((status, page).into_response())
 }

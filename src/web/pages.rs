@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/audit", get(audit_page))
         .merge(grid::pages::routes())
         .merge(registry::pages::routes())
+        .merge(crate::cases::pages::routes())
 }
 
 /// What every console page's frame needs.

@@ -292,3 +292,205 @@ async fn grid_edit_form_refuses_broken_polygons_in_chinese() {
         }
     }
 }
+
+#[tokio::test]
+async fn cases_from_the_phone_the_board_and_the_public_page() {
+    for app in apps().await {
+        let officer = sign_in(&app, "building").await;
+        let (st, html) = page(&app, &officer, "/console/cases/new").await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(html.contains("使用手机定位") && html.contains("飞线充电"));
+        let csrf = csrf_of(&html);
+        let key_at = html.find("name=\"key\" value=\"").unwrap() + "name=\"key\" value=\"".len();
+        let key = html[key_at..key_at + 36].to_string();
+        let before = app.count("cases").await;
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("key", key.as_str()),
+            ("category", "SQ07"),
+            ("description", "2单元楼道堆放杂物"),
+            ("grid", "411602001001001001"),
+            ("lat", ""),
+            ("lng", ""),
+        ];
+        let (st, _, loc) = post(&app, &officer, "/console/cases/new", &form).await;
+        assert_eq!(st, StatusCode::SEE_OTHER, "[{}]", app.engine);
+        let loc = loc.unwrap();
+        // A double-tapped submit lands once.
+        let (_, _, loc2) = post(&app, &officer, "/console/cases/new", &form).await;
+        assert_eq!(loc2.unwrap(), loc);
+        assert_eq!(app.count("cases").await, before + 1);
+        let (_, html) = page(&app, &officer, &loc).await;
+        assert!(html.contains("已上报") && html.contains("楼道堆物"));
+        let (st, html, _) = post(
+            &app,
+            &officer,
+            "/console/cases/new",
+            &[
+                ("csrf", &csrf),
+                ("key", "other"),
+                ("category", "SQ07"),
+                ("description", "x"),
+                ("grid", "411602001001001001"),
+            ],
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("问题描述应为2至2000字"));
+
+        // The community accepts and dispatches from the case page; the officer sees the result.
+        let community = sign_in(&app, "community").await;
+        let id = loc.trim_start_matches("/console/cases/").split('?').next().unwrap().to_string();
+        let (_, html) = page(&app, &community, &format!("/console/cases/{id}")).await;
+        assert!(html.contains("立案") && html.contains("不予立案"));
+        let c2 = csrf_of(&html);
+        let marker = "name=\"version\" value=\"";
+        let vat = html.find(marker).unwrap() + marker.len();
+        let version = html[vat..].split('"').next().unwrap().to_string();
+        let (st, _, _) = post(
+            &app,
+            &community,
+            &format!("/console/cases/{id}/actions"),
+            &[("csrf", &c2), ("action", "accept"), ("version", &version)],
+        )
+        .await;
+        assert_eq!(st, StatusCode::SEE_OTHER);
+        // The same stale form again: refused with a clear message, nothing changes.
+        let (st, html, _) = post(
+            &app,
+            &community,
+            &format!("/console/cases/{id}/actions"),
+            &[("csrf", &c2), ("action", "accept"), ("version", &version)],
+        )
+        .await;
+        assert_eq!(st, StatusCode::CONFLICT);
+        assert!(html.contains("刚被他人处理"));
+        let (st, html) = page(&app, &community, "/console/cases?status=accepted").await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(html.contains("批量派遣") && html.contains(&format!("value=\"{id}\"")));
+        let marker = "<select name=\"unit\"><option value=\"";
+        let unit_at = html.find(marker).unwrap() + marker.len();
+        let unit = html[unit_at..unit_at + 36].to_string();
+        let (st, _, loc) = post(
+            &app,
+            &community,
+            "/console/cases/dispatch",
+            &[("csrf", &c2), ("case", &id), ("unit", &unit)],
+        )
+        .await;
+        assert_eq!(st, StatusCode::SEE_OTHER);
+        let (_, html) = page(&app, &community, &loc.unwrap()).await;
+        assert!(html.contains("已派遣 1 件"), "[{}]", app.engine);
+        let (_, html) = page(&app, &officer, &format!("/console/cases/{id}")).await;
+        assert!(html.contains("已派遣"));
+
+        // A resident with no account reports from the public grid page and follows it by code.
+        let r = app.client.get(format!("{}/g/411602001001001002", app.base)).send().await.unwrap();
+        let html = r.text().await.unwrap();
+        assert!(html.contains("我要反映问题"));
+        let key_at = html.find("name=\"key\" value=\"").unwrap() + "name=\"key\" value=\"".len();
+        let key = html[key_at..key_at + 36].to_string();
+        let r = app
+            .client
+            .post(format!("{}/g/411602001001001002/report", app.base))
+            .form(&[
+                ("key", key.as_str()),
+                ("category", "SQ01"),
+                ("description", "门口垃圾桶满溢"),
+                ("phone", "13912341234"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let st = r.status();
+        assert_eq!(
+            st,
+            StatusCode::SEE_OTHER,
+            "{}",
+            if st == StatusCode::SEE_OTHER {
+                String::new()
+            } else {
+                r.text().await.unwrap()
+            }
+        );
+        let track = r.headers()["location"].to_str().unwrap().to_string();
+        assert!(track.starts_with("/track/"));
+        let html = app
+            .client
+            .get(format!("{}{}", app.base, track))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("已收到您的反映") && html.contains("门口垃圾桶满溢") && html.contains("已上报"));
+        let r = app
+            .client
+            .post(format!("{}/g/411602001001001002/report", app.base))
+            .form(&[("key", "k2"), ("category", "SQ01"), ("description", "x"), ("phone", "123")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let r = app.client.get(format!("{}/track/NOSUCHCODE", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        // Closed by the grid, then rated once by the resident holding the code.
+        let code = track.trim_start_matches("/track/").split('?').next().unwrap().to_string();
+        let (admin, dept) = (app.token("admin").await, app.token("department").await);
+        let (_, list) = app.get("/api/v1/cases?category=SQ01&per_page=20", &admin).await;
+        let cid = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["tracking_code"] == code.as_str())
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (_, units) = app.get("/api/v1/units?kind=department&q=区城市管理局", &admin).await;
+        let unit = units["items"][0]["id"].as_str().unwrap().to_string();
+        let steps = [
+            (&admin, serde_json::json!({"action": "accept"})),
+            (&admin, serde_json::json!({"action": "dispatch", "unit": unit})),
+            (&dept, serde_json::json!({"action": "start"})),
+            (&dept, serde_json::json!({"action": "handle", "note": "已清运并消毒"})),
+            (&admin, serde_json::json!({"action": "verify"})),
+            (&admin, serde_json::json!({"action": "close"})),
+        ];
+        for (who, body) in steps {
+            let (st, v) = app.post(&format!("/api/v1/cases/{cid}/actions"), who, body).await;
+            assert_eq!(st, StatusCode::OK, "[{}] {v}", app.engine);
+        }
+        let html = app
+            .client
+            .get(format!("{}/track/{code}", app.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("已结案") && html.contains("已清运并消毒") && html.contains("提交评价"));
+        assert!(!html.contains("区城市管理局"), "residents see what was done, not who inside");
+        let r = app
+            .client
+            .post(format!("{}/track/{code}/rate", app.base))
+            .form(&[("rating", "satisfied")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.text().await.unwrap().contains("感谢您的评价"));
+        let r = app
+            .client
+            .post(format!("{}/track/{code}/rate", app.base))
+            .form(&[("rating", "dissatisfied")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CONFLICT, "rated once");
+        let (_, v) = app.get(&format!("/api/v1/cases/{cid}"), &admin).await;
+        assert_eq!(v["rating"], "satisfied");
+    }
+}

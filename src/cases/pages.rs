@@ -1,0 +1,797 @@
+//! Case pages: the board (with bulk dispatch), report from the phone, case detail with the
+//! actions the viewer may take; and for residents without an account, report from `/g/{code}`,
+//! follow by tracking code and rate.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, RawForm, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::api::{Case, NewCase, Reporter, submit};
+use super::permissions::{self, CaseView};
+use super::store::{self, CaseFilter, CaseRow};
+use super::workflow::{self, Action, Rating, Status};
+use super::{categories, store as cases};
+use crate::audit::Actor;
+use crate::auth::{Capability, Principal};
+use crate::error::AppError;
+use crate::registry::pages::form_pairs;
+use crate::web::AppState;
+use crate::web::pages::{Chrome, PageError, PageResult, pager, url_encode};
+use crate::web::session::{Console, check_csrf};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console/cases", get(board))
+        .route("/console/cases/new", get(new_form).post(new_submit))
+        .route("/console/cases/dispatch", post(bulk_dispatch))
+        .route("/console/cases/{id}", get(detail))
+        .route("/console/cases/{id}/actions", post(act))
+        .route("/g/{code}/report", post(public_report))
+        .route("/track", get(track_form))
+        .route("/track/{code}", get(track))
+        .route("/track/{code}/rate", post(track_rate))
+}
+
+fn status_class(s: Status) -> &'static str {
+    match s {
+        Status::Closed => "ok",
+        Status::Declined => "grey",
+        Status::Reported | Status::Accepted => "warn",
+        _ => "",
+    }
+}
+
+/// Red when overdue, amber within the last day before the deadline.
+fn due_class(status: Status, due_ms: i64, now: i64) -> &'static str {
+    if !status.is_open() {
+        ""
+    } else if now > due_ms {
+        "red"
+    } else if due_ms - now < 24 * 3_600_000 {
+        "amber"
+    } else {
+        ""
+    }
+}
+
+fn short_time(ms: i64) -> String {
+    crate::time::format_ms(ms).chars().take(16).collect()
+}
+
+pub struct BoardRow {
+    id: Uuid,
+    tracking_code: String,
+    category: String,
+    description: String,
+    grid: String,
+    status: &'static str,
+    status_label: &'static str,
+    status_class: &'static str,
+    due: String,
+    due_class: &'static str,
+    unit: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "cases_board.html")]
+struct BoardPage {
+    chrome: Chrome,
+    rows: Vec<BoardRow>,
+    total: i64,
+    statuses: Vec<(&'static str, &'static str, bool)>,
+    categories: Vec<(String, String, bool)>,
+    overdue: bool,
+    can_dispatch: bool,
+    units: Vec<(Uuid, String)>,
+    pager: String,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct BoardQuery {
+    status: Option<String>,
+    category: Option<String>,
+    overdue: Option<String>,
+    page: Option<i64>,
+    done: Option<String>,
+}
+
+async fn names(s: &AppState, rows: &[CaseRow]) -> Result<(Vec<String>, Vec<String>, Vec<String>), AppError> {
+    let (mut cats, mut grids, mut units) = (Vec::new(), Vec::new(), Vec::new());
+    let all = categories::list(&s.db, rows.first().map(|r| r.district.as_str()).unwrap_or("")).await?;
+    for r in rows {
+        cats.push(
+            all.iter()
+                .find(|c| c.code == r.category_code)
+                .map(|c| c.name.clone())
+                .unwrap_or_default(),
+        );
+        let chain = crate::grid::store::chain(&s.db, &r.grid_code).await?;
+        grids.push(
+            chain
+                .iter()
+                .filter(|g| g.level >= 3)
+                .map(|g| g.name.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+        units.push(match r.unit_id {
+            Some(u) => crate::registry::units::get(&s.db, u).await?.map(|x| x.name).unwrap_or_default(),
+            None => String::new(),
+        });
+    }
+    Ok((cats, grids, units))
+}
+
+async fn department_units(s: &AppState, district: &str) -> Result<Vec<(Uuid, String)>, AppError> {
+    let (rows, _) = crate::registry::units::list(&s.db, district, Some("department"), None, None, 100, 0).await?;
+    Ok(rows.into_iter().map(|u| (u.id, u.name)).collect())
+}
+
+async fn render_board(s: &AppState, c: &Console, q: BoardQuery) -> PageResult {
+    let p = &c.principal;
+    let page = q.page.unwrap_or(1).clamp(1, 100_000);
+    let per = 30;
+    let grid = p.roots(Capability::ReadRegistry).into_iter().next();
+    let own_unit = p.posts.iter().find_map(|x| x.unit_id);
+    if grid.is_none() && own_unit.is_none() {
+        return Err(AppError::forbidden().into());
+    }
+    let status = q.status.clone().filter(|x| Status::parse(x).is_some());
+    let category = q.category.clone().filter(|x| !x.is_empty());
+    let overdue = q.overdue.as_deref() == Some("true");
+    let f = CaseFilter {
+        district: &p.district,
+        grid: grid.as_deref(),
+        status: status.as_deref(),
+        category: category.as_deref(),
+        unit: if grid.is_none() { own_unit } else { None },
+        overdue_at: overdue.then(crate::db::now_ms),
+        limit: per,
+        offset: (page - 1) * per,
+    };
+    let (rows, total) = store::list(&s.db, &f).await?;
+    let (cats, grids, units) = names(s, &rows).await?;
+    let now = crate::db::now_ms();
+    let view_rows = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let st = r.status();
+            BoardRow {
+                id: r.id,
+                tracking_code: r.tracking_code.clone(),
+                category: cats[i].clone(),
+                description: r.description.chars().take(40).collect(),
+                grid: grids[i].clone(),
+                status: st.as_str(),
+                status_label: st.label(),
+                status_class: status_class(st),
+                due: short_time(r.due_at),
+                due_class: due_class(st, r.due_at, now),
+                unit: units[i].clone(),
+            }
+        })
+        .collect();
+    let all_cats = categories::list(&s.db, &p.district).await?;
+    let can_dispatch = p
+        .posts
+        .iter()
+        .any(|x| x.grid_code.is_some() && x.role.grants(Capability::ManageGrid));
+    let base = format!(
+        "/console/cases?status={}&category={}&overdue={}",
+        status.clone().unwrap_or_default(),
+        url_encode(category.as_deref().unwrap_or("")),
+        if overdue { "true" } else { "" }
+    );
+    let html = BoardPage {
+        chrome: Chrome::new(c, "案件", "cases"),
+        rows: view_rows,
+        total,
+        statuses: workflow::ALL_STATUSES
+            .iter()
+            .map(|x| (x.as_str(), x.label(), status.as_deref() == Some(x.as_str())))
+            .collect(),
+        categories: all_cats
+            .into_iter()
+            .filter(|x| x.is_leaf())
+            .map(|x| (x.code.clone(), x.name, category.as_deref() == Some(x.code.as_str())))
+            .collect(),
+        overdue,
+        can_dispatch,
+        units: if can_dispatch {
+            department_units(s, &p.district).await?
+        } else {
+            Vec::new()
+        },
+        pager: pager(&base, page, per, total),
+        notice: q.done,
+    };
+    Ok(html.into_response())
+}
+
+async fn board(State(s): State<AppState>, c: Console, Query(q): Query<BoardQuery>) -> PageResult {
+    render_board(&s, &c, q).await
+}
+
+/// Dispatch every ticked accepted case to one unit; each case is its own transaction.
+async fn bulk_dispatch(State(s): State<AppState>, c: Console, RawForm(body): RawForm) -> PageResult {
+    let pairs = form_pairs(&body);
+    let get = |k: &str| pairs.iter().find(|(x, _)| x == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    check_csrf(&c, &get("csrf"))?;
+    let unit: Uuid = get("unit")
+        .parse()
+        .map_err(|_| AppError::invalid("unknown_unit", "请选择承办单位"))?;
+    let ids: Vec<Uuid> = pairs
+        .iter()
+        .filter(|(k, _)| k == "case")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    let (mut ok, mut failed) = (0, Vec::new());
+    for id in ids {
+        match act_one(&s, &c.principal, id, Action::Dispatch { unit }, None).await {
+            Ok(_) => ok += 1,
+            Err(e) => failed.push(e.message),
+        }
+    }
+    let mut msg = format!("已派遣 {ok} 件");
+    if !failed.is_empty() {
+        msg.push_str(&format!("，{} 件未派遣：{}", failed.len(), failed.join("；")));
+    }
+    Ok(Redirect::to(&format!("/console/cases?done={}", url_encode(&msg))).into_response())
+}
+
+async fn view_of(s: &AppState, c: &CaseRow) -> Result<(Option<String>, Vec<Uuid>, i64), AppError> {
+    let unit_grid = match c.unit_id {
+        Some(u) => crate::registry::units::get(&s.db, u)
+            .await?
+            .filter(|x| x.kind == "community")
+            .and_then(|x| x.grid_code),
+        None => None,
+    };
+    let summoned = store::whistles(&s.db, c.id).await?.into_iter().map(|w| w.unit_id).collect();
+    let close_level = categories::get(&s.db, &c.district, &c.category_code)
+        .await?
+        .map(|x| x.close_level)
+        .unwrap_or(3);
+    Ok((unit_grid, summoned, close_level))
+}
+
+/// Load, authorise and apply one action (the same rules as the API).
+async fn act_one(s: &AppState, p: &Principal, id: Uuid, action: Action, version: Option<i64>) -> Result<CaseRow, AppError> {
+    let c = cases::get(&s.db, id)
+        .await?
+        .filter(|c| c.district == p.district)
+        .ok_or_else(|| AppError::not_found("案件"))?;
+    let (ug, summoned, close_level) = view_of(s, &c).await?;
+    let v = CaseView {
+        grid_code: &c.grid_code,
+        level: c.level,
+        unit: c.unit_id,
+        unit_grid: ug.as_deref(),
+        summoned: &summoned,
+        reporter: c.reporter_id,
+        close_level,
+    };
+    if !permissions::may_see(p, &v) {
+        return Err(AppError::not_found("案件"));
+    }
+    if !permissions::may(p, &v, &action) {
+        return Err(AppError::forbidden());
+    }
+    if version.is_some_and(|x| x != c.version) {
+        return Err(AppError::conflict("concurrent_update", "案件刚被他人处理，请查看最新进度后再操作"));
+    }
+    if let Action::Dispatch { unit } | Action::Acknowledge { unit } = &action {
+        let ok = crate::registry::units::get(&s.db, *unit)
+            .await?
+            .is_some_and(|u| u.district == c.district);
+        if !ok {
+            return Err(AppError::invalid("unknown_unit", "指定的单位不存在"));
+        }
+    }
+    let due = s
+        .calendar
+        .add_hours(
+            jiff::Timestamp::from_millisecond(crate::db::now_ms()).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+            24,
+        )
+        .as_millisecond();
+    cases::act(&s.db, Actor::User(p), &c, &action, due).await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "case_new.html")]
+struct NewPage {
+    chrome: Chrome,
+    key: String,
+    categories: Vec<(String, String, bool)>,
+    description: String,
+    grid: String,
+    lat: String,
+    lng: String,
+    error: Option<String>,
+}
+
+async fn render_new(s: &AppState, c: &Console, form: Option<(NewCaseForm, String)>) -> PageResult {
+    let cats = categories::list(&s.db, &c.principal.district).await?;
+    let (f, error) = match form {
+        Some((f, e)) => (f, Some(e)),
+        None => {
+            // A building officer reports in their own building by default.
+            let grid = c
+                .principal
+                .posts
+                .iter()
+                .find_map(|p| p.grid_code.clone().filter(|g| g.len() >= 15))
+                .unwrap_or_default();
+            (
+                NewCaseForm {
+                    key: crate::db::new_id().to_string(),
+                    grid,
+                    ..Default::default()
+                },
+                None,
+            )
+        }
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let html = NewPage {
+        chrome: Chrome::new(c, "上报问题", "cases"),
+        categories: cats
+            .into_iter()
+            .filter(|x| x.is_leaf())
+            .map(|x| (x.code.clone(), x.name, x.code == f.category))
+            .collect(),
+        key: f.key,
+        description: f.description,
+        grid: f.grid,
+        lat: f.lat,
+        lng: f.lng,
+        error,
+    };
+    Ok((status, html).into_response())
+}
+
+async fn new_form(State(s): State<AppState>, c: Console) -> PageResult {
+    render_new(&s, &c, None).await
+}
+
+#[derive(Deserialize, Default, Clone)]
+struct NewCaseForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    grid: String,
+    #[serde(default)]
+    lat: String,
+    #[serde(default)]
+    lng: String,
+}
+
+async fn new_submit(State(s): State<AppState>, c: Console, Form(f): Form<NewCaseForm>) -> PageResult {
+    check_csrf(&c, &f.csrf)?;
+    let (lat, lng) = (f.lat.trim().parse::<f64>().ok(), f.lng.trim().parse::<f64>().ok());
+    let input = NewCase {
+        category: f.category.clone(),
+        description: f.description.clone(),
+        lat,
+        lng,
+        grid: Some(f.grid.trim().to_string()).filter(|g| !g.is_empty() && lat.is_none()),
+        source: None,
+        reported_at: None,
+    };
+    // The form's key makes a double-tapped or retried submit land once.
+    match submit(
+        &s,
+        Reporter::User(&c.principal),
+        &input,
+        Some(&f.key).filter(|k| !k.is_empty()).map(String::as_str),
+    )
+    .await
+    {
+        Ok((row, _)) => Ok(Redirect::to(&format!("/console/cases/{}?created=1", row.id)).into_response()),
+        Err(e) if e.status.is_client_error() => render_new(&s, &c, Some((f, e.message))).await,
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+pub struct ActionForm {
+    name: &'static str,
+    label: &'static str,
+    needs_note: bool,
+    note_label: &'static str,
+    needs_unit: bool,
+    needs_rating: bool,
+    needs_ack: bool,
+    ack_unit: String,
+    secondary: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "case_detail.html")]
+struct DetailPage {
+    chrome: Chrome,
+    c: Case,
+    status_class: &'static str,
+    level_label: &'static str,
+    source: &'static str,
+    reported: String,
+    due: String,
+    due_class: &'static str,
+    unit: String,
+    rating: Option<&'static str>,
+    actions: Vec<ActionForm>,
+    units: Vec<(Uuid, String)>,
+    version: i64,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+fn source_label(s: &str) -> &'static str {
+    match s {
+        "officer" => "网格员上报",
+        "resident" => "群众反映",
+        "device" => "设备告警",
+        "hotline" => "热线电话",
+        "council" => "议事会",
+        _ => "其他",
+    }
+}
+
+async fn render_detail(s: &AppState, c: &Console, id: Uuid, notice: Option<String>, error: Option<String>) -> PageResult {
+    let p = &c.principal;
+    let row = cases::get(&s.db, id)
+        .await?
+        .filter(|x| x.district == p.district)
+        .ok_or_else(|| AppError::not_found("案件"))?;
+    let (ug, summoned, close_level) = view_of(s, &row).await?;
+    let v = CaseView {
+        grid_code: &row.grid_code,
+        level: row.level,
+        unit: row.unit_id,
+        unit_grid: ug.as_deref(),
+        summoned: &summoned,
+        reporter: row.reporter_id,
+        close_level,
+    };
+    if !permissions::may_see(p, &v) {
+        return Err(AppError::not_found("案件").into());
+    }
+    let state = store::state_of(&s.db, &row).await?;
+    let nil = Uuid::nil();
+    let mut candidates: Vec<(Action, ActionForm)> = Vec::new();
+    let form = |name, label, note: Option<&'static str>, unit: bool, rating: bool, secondary: bool| ActionForm {
+        name,
+        label,
+        needs_note: note.is_some(),
+        note_label: note.unwrap_or(""),
+        needs_unit: unit,
+        needs_rating: rating,
+        needs_ack: false,
+        ack_unit: String::new(),
+        secondary,
+    };
+    candidates.push((Action::Accept, form("accept", "立案", None, false, false, false)));
+    candidates.push((Action::Dispatch { unit: nil }, form("dispatch", "派遣", None, true, false, false)));
+    candidates.push((Action::Start, form("start", "开始处置", None, false, false, false)));
+    candidates.push((
+        Action::Handle { note: "x".into() },
+        form("handle", "处置完成", Some("处置情况"), false, false, false),
+    ));
+    candidates.push((Action::Verify, form("verify", "核查通过", None, false, false, false)));
+    candidates.push((
+        Action::Return { note: "x".into() },
+        form("return", "退回返工", Some("退回理由"), false, false, true),
+    ));
+    candidates.push((Action::Close, form("close", "结案", None, false, false, false)));
+    candidates.push((
+        Action::Rate { rating: Rating::Satisfied },
+        form("rate", "提交评价", None, false, true, false),
+    ));
+    candidates.push((
+        Action::Whistle { units: vec![nil] },
+        form("whistle", "吹哨（召集部门报到）", None, true, false, true),
+    ));
+    candidates.push((Action::Escalate, form("escalate", "上报上级网格", None, false, false, true)));
+    candidates.push((Action::Supervise, form("supervise", "督办", None, false, false, true)));
+    candidates.push((
+        Action::Decline { reason: "x".into() },
+        form("decline", "不予立案", Some("理由"), false, false, true),
+    ));
+    for u in &summoned {
+        let a = Action::Acknowledge { unit: *u };
+        let mut f = form("acknowledge", "报到", None, false, false, false);
+        f.needs_ack = true;
+        f.ack_unit = u.to_string();
+        candidates.push((a, f));
+    }
+    let actions = candidates
+        .into_iter()
+        .filter(|(a, _)| permissions::may(p, &v, a) && workflow::apply(&state, a).is_ok())
+        .map(|(_, f)| f)
+        .collect::<Vec<_>>();
+    let needs_units = actions.iter().any(|a| a.needs_unit);
+    let api = super::api::case_json(s, &row).await?;
+    let now = crate::db::now_ms();
+    let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
+    let html = DetailPage {
+        chrome: Chrome::new(c, format!("案件 {}", row.tracking_code), "cases"),
+        status_class: status_class(row.status()),
+        level_label: crate::grid::rules::level_label(row.level),
+        source: source_label(&row.source),
+        reported: short_time(row.reported_at),
+        due: short_time(row.due_at),
+        due_class: due_class(row.status(), row.due_at, now),
+        unit: api.unit.as_ref().map(|u| u.name.clone()).unwrap_or_else(|| "未派遣".into()),
+        rating: row.rating().map(Rating::label),
+        units: if needs_units {
+            department_units(s, &p.district).await?
+        } else {
+            Vec::new()
+        },
+        version: row.version,
+        actions,
+        notice,
+        error,
+        c: api,
+    };
+    Ok((status, html).into_response())
+}
+
+#[derive(Deserialize)]
+struct DetailQuery {
+    created: Option<String>,
+    done: Option<String>,
+}
+
+async fn detail(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Query(q): Query<DetailQuery>) -> PageResult {
+    let notice = q
+        .created
+        .map(|_| "已上报，可凭编号跟踪办理进度".to_string())
+        .or(q.done.map(|_| "已办理".to_string()));
+    render_detail(&s, &c, id, notice, None).await
+}
+
+#[derive(Deserialize)]
+struct ActForm {
+    csrf: String,
+    action: String,
+    version: Option<i64>,
+    note: Option<String>,
+    unit: Option<String>,
+    rating: Option<String>,
+}
+
+async fn act(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<ActForm>) -> PageResult {
+    check_csrf(&c, &f.csrf)?;
+    let note = f.note.clone().unwrap_or_default();
+    let unit = f.unit.as_deref().and_then(|u| u.parse::<Uuid>().ok());
+    let need_unit = || unit.ok_or_else(|| AppError::invalid("unknown_unit", "请选择单位"));
+    let action = match f.action.as_str() {
+        "accept" => Action::Accept,
+        "decline" => Action::Decline { reason: note },
+        "dispatch" => Action::Dispatch { unit: need_unit()? },
+        "start" => Action::Start,
+        "handle" => Action::Handle { note },
+        "verify" => Action::Verify,
+        "return" => Action::Return { note },
+        "close" => Action::Close,
+        "escalate" => Action::Escalate,
+        "whistle" => Action::Whistle { units: vec![need_unit()?] },
+        "acknowledge" => Action::Acknowledge { unit: need_unit()? },
+        "supervise" => Action::Supervise,
+        "rate" => Action::Rate {
+            rating: serde_json::from_value(serde_json::Value::String(f.rating.clone().unwrap_or_default()))
+                .map_err(|_| AppError::invalid("invalid_rating", "请选择评价"))?,
+        },
+        _ => return Err(AppError::invalid("unknown_action", "未知操作").into()),
+    };
+    match act_one(&s, &c.principal, id, action, f.version).await {
+        Ok(_) => Ok(Redirect::to(&format!("/console/cases/{id}?done=1")).into_response()),
+        Err(e) if matches!(e.status, StatusCode::CONFLICT | StatusCode::UNPROCESSABLE_ENTITY) => {
+            render_detail(&s, &c, id, None, Some(e.message)).await
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+#[derive(Deserialize)]
+struct PublicForm {
+    key: String,
+    category: String,
+    description: String,
+    phone: String,
+}
+
+/// A resident reports from the public grid page, with no account.
+async fn public_report(State(s): State<AppState>, Path(code): Path<String>, Form(f): Form<PublicForm>) -> PageResult {
+    let g = crate::grid::store::get(&s.db, &code)
+        .await?
+        .ok_or_else(|| AppError::not_found("网格"))?;
+    let input = NewCase {
+        category: f.category.clone(),
+        description: f.description.clone(),
+        lat: None,
+        lng: None,
+        grid: Some(g.code.clone()),
+        source: Some("resident".into()),
+        reported_at: None,
+    };
+    let key = Some(f.key.trim()).filter(|k| !k.is_empty() && k.len() <= 64);
+    match submit(
+        &s,
+        Reporter::Public {
+            district: &g.district,
+            phone: &f.phone,
+        },
+        &input,
+        key,
+    )
+    .await
+    {
+        Ok((row, _)) => Ok(Redirect::to(&format!("/track/{}?new=1", row.tracking_code)).into_response()),
+        Err(e) if e.status.is_client_error() => crate::grid::pages::render_public(&s, &code, Some(e.message), f.description, f.phone).await,
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+pub struct TrackView {
+    code: String,
+    category: String,
+    status: &'static str,
+    description: String,
+    grid: String,
+    reported: String,
+    due: String,
+    rating: Option<&'static str>,
+    steps: Vec<(String, &'static str, String)>,
+    can_rate: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "track.html")]
+struct TrackPage {
+    title: String,
+    case: Option<TrackView>,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+fn step_label(action: &str) -> &'static str {
+    match action {
+        "report" => "已受理您的反映",
+        "accept" => "已立案",
+        "decline" => "不予立案",
+        "dispatch" => "已派遣承办单位",
+        "start" => "承办单位开始处置",
+        "handle" => "处置完成",
+        "verify" => "网格核查通过",
+        "return" => "核查未通过，返工处置",
+        "close" => "已结案",
+        "escalate" => "已提交上级网格协调",
+        "whistle" => "已召集相关部门",
+        "acknowledge" => "部门已报到",
+        "supervise" => "上级督办",
+        "rate" => "您已评价",
+        _ => "办理中",
+    }
+}
+
+#[derive(Deserialize)]
+struct TrackQuery {
+    code: Option<String>,
+    new: Option<String>,
+}
+
+async fn track_form(Query(q): Query<TrackQuery>) -> PageResult {
+    if let Some(code) = q.code.map(|c| c.trim().to_ascii_uppercase()).filter(|c| !c.is_empty()) {
+        return Ok(Redirect::to(&format!("/track/{}", url_encode(&code))).into_response());
+    }
+    Ok(TrackPage {
+        title: String::new(),
+        case: None,
+        error: None,
+        notice: None,
+    }
+    .into_response())
+}
+
+async fn render_track(s: &AppState, code: &str, notice: Option<String>, error: Option<String>) -> PageResult {
+    let Some(row) = cases::by_tracking_code(&s.db, code).await? else {
+        let page = TrackPage {
+            title: code.to_string(),
+            case: None,
+            error: Some("没有找到该查询码对应的反映，请核对后重试".into()),
+            notice: None,
+        };
+        return Ok((StatusCode::NOT_FOUND, page).into_response());
+    };
+    let cat = categories::get(&s.db, &row.district, &row.category_code)
+        .await?
+        .map(|c| c.name)
+        .unwrap_or_default();
+    let grid = crate::grid::store::get(&s.db, &row.grid_code)
+        .await?
+        .map(|g| g.name)
+        .unwrap_or_default();
+    // Residents see what was done, not who inside the government did it.
+    let steps = cases::events(&s.db, row.id)
+        .await?
+        .into_iter()
+        .map(|e| {
+            let note = if matches!(e.action.as_str(), "handle" | "decline") {
+                e.note
+            } else {
+                String::new()
+            };
+            (short_time(e.at_ms), step_label(&e.action), note)
+        })
+        .collect();
+    let view = TrackView {
+        code: row.tracking_code.clone(),
+        category: cat,
+        status: row.status().label(),
+        description: row.description.clone(),
+        grid,
+        reported: short_time(row.reported_at),
+        due: short_time(row.due_at),
+        rating: row.rating().map(Rating::label),
+        steps,
+        can_rate: row.status() == Status::Closed && row.rating.is_none() && row.reporter_id.is_none(),
+    };
+    let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
+    Ok((
+        status,
+        TrackPage {
+            title: row.tracking_code,
+            case: Some(view),
+            error,
+            notice,
+        },
+    )
+        .into_response())
+}
+
+async fn track(State(s): State<AppState>, Path(code): Path<String>, Query(q): Query<TrackQuery>) -> PageResult {
+    let notice = q.new.map(|_| "已收到您的反映。请记下查询码，随时查看办理进度。".to_string());
+    render_track(&s, &code, notice, None).await
+}
+
+#[derive(Deserialize)]
+struct RateForm {
+    rating: String,
+}
+
+/// Rating by tracking code: the code is what a resident without an account holds.
+async fn track_rate(State(s): State<AppState>, Path(code): Path<String>, Form(f): Form<RateForm>) -> PageResult {
+    let row = cases::by_tracking_code(&s.db, &code)
+        .await?
+        .ok_or_else(|| AppError::not_found("反映"))?;
+    if row.reporter_id.is_some() {
+        return Err(AppError::forbidden().into());
+    }
+    let rating: Rating =
+        serde_json::from_value(serde_json::Value::String(f.rating)).map_err(|_| AppError::invalid("invalid_rating", "请选择评价"))?;
+    match cases::act(&s.db, Actor::System("居民"), &row, &Action::Rate { rating }, 0).await {
+        Ok(_) => render_track(&s, &code, Some("感谢您的评价".into()), None).await,
+        Err(e) if e.status == StatusCode::CONFLICT => render_track(&s, &code, None, Some(e.message)).await,
+        Err(e) => Err(PageError(e)),
+    }
+}
