@@ -529,3 +529,80 @@ pub async fn board(State(s): State<AppState>, p: Principal, Query(q): Query<Boar
     }
     Ok(Json(Paged { items, total }))
 }
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct AssessmentQuery {
+    /// unit, street or community
+    pub by: String,
+    /// Start (RFC 3339 or YYYY-MM-DD, China time); default 30 days ago.
+    pub from: Option<String>,
+    /// End, exclusive; default now.
+    pub to: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AssessmentReport {
+    pub from: String,
+    pub to: String,
+    pub items: Vec<super::assessment::Row>,
+}
+
+/// An instant from RFC 3339 or a China-time date (its midnight).
+pub fn parse_day_or_instant(s: &str) -> AppResult<i64> {
+    if let Ok(d) = s.parse::<jiff::civil::Date>() {
+        return d
+            .to_zoned(crate::time::china())
+            .map(|z| z.timestamp().as_millisecond())
+            .map_err(|_| AppError::invalid("invalid_time", "日期超出范围"));
+    }
+    Ok(parse_instant(s)?.as_millisecond())
+}
+
+/// Shared by the API and the console page.
+pub async fn assessment_for(s: &AppState, p: &Principal, by: &str, from: Option<&str>, to: Option<&str>) -> AppResult<AssessmentReport> {
+    use super::assessment::By;
+    let by = match by {
+        "unit" => By::Unit,
+        "street" => By::Street,
+        "community" => By::Community,
+        _ => return Err(AppError::invalid("invalid_by", "by 应为 unit、street 或 community")),
+    };
+    if !p.has(crate::auth::Capability::ManageGrid) {
+        return Err(AppError::forbidden());
+    }
+    let now = crate::db::now_ms();
+    let to_ms = match to.filter(|x| !x.is_empty()) {
+        Some(t) => parse_day_or_instant(t)?,
+        None => now,
+    };
+    let from_ms = match from.filter(|x| !x.is_empty()) {
+        Some(t) => parse_day_or_instant(t)?,
+        None => to_ms - 30 * 86_400_000,
+    };
+    if from_ms >= to_ms {
+        return Err(AppError::invalid("invalid_period", "开始时间应早于结束时间"));
+    }
+    let scope = p.roots(crate::auth::Capability::ManageGrid).into_iter().next();
+    let scope = scope.filter(|s| s.len() > 6);
+    let items = super::assessment::report(
+        &s.db,
+        &p.district,
+        by,
+        from_ms,
+        to_ms,
+        if by == By::Unit { None } else { scope.as_deref() },
+    )
+    .await?;
+    Ok(AssessmentReport {
+        from: crate::time::rfc3339_ms(from_ms),
+        to: crate::time::rfc3339_ms(to_ms),
+        items,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/assessment", tag = "cases", params(AssessmentQuery),
+    responses((status = 200, body = AssessmentReport), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn assessment(State(s): State<AppState>, p: Principal, Query(q): Query<AssessmentQuery>) -> AppResult<Json<AssessmentReport>> {
+    Ok(Json(assessment_for(&s, &p, &q.by, q.from.as_deref(), q.to.as_deref()).await?))
+}

@@ -1,6 +1,7 @@
 //! The case closed loop (问题闭环): categories, deadlines, point location, the workflow, storage and API.
 
 pub mod api;
+pub mod assessment;
 pub mod calendar;
 pub mod categories;
 pub mod locate;

@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/track", get(track_form))
         .route("/track/{code}", get(track))
         .route("/track/{code}/rate", post(track_rate))
+        .route("/console/assessment", get(assessment_page))
 }
 
 fn status_class(s: Status) -> &'static str {
@@ -794,4 +795,81 @@ async fn track_rate(State(s): State<AppState>, Path(code): Path<String>, Form(f)
         Err(e) if e.status == StatusCode::CONFLICT => render_track(&s, &code, None, Some(e.message)).await,
         Err(e) => Err(PageError(e)),
     }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "assessment.html")]
+struct AssessmentPage {
+    chrome: Chrome,
+    bys: Vec<(&'static str, &'static str, bool)>,
+    from: String,
+    to: String,
+    #[allow(clippy::type_complexity)]
+    rows: Vec<(usize, String, i64, i64, String, String, String, String, String)>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AssessmentQuery {
+    by: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+async fn assessment_page(State(s): State<AppState>, c: Console, Query(q): Query<AssessmentQuery>) -> PageResult {
+    let by = q.by.clone().unwrap_or_else(|| "street".into());
+    let today = jiff::Timestamp::from_millisecond(crate::db::now_ms())
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_zoned(crate::time::china())
+        .date();
+    let from = q
+        .from
+        .clone()
+        .filter(|x| !x.is_empty())
+        .unwrap_or_else(|| today.checked_sub(jiff::ToSpan::days(30)).unwrap_or(today).to_string());
+    let to =
+        q.to.clone()
+            .filter(|x| !x.is_empty())
+            .unwrap_or_else(|| today.tomorrow().unwrap_or(today).to_string());
+    let (rows, error) = match super::api::assessment_for(&s, &c.principal, &by, Some(&from), Some(&to)).await {
+        Ok(r) => (
+            r.items
+                .into_iter()
+                .map(|x| {
+                    let f = x.figures;
+                    (
+                        x.rank,
+                        x.name,
+                        f.received,
+                        f.closed,
+                        pct(f.on_time_rate),
+                        pct(f.closure_rate),
+                        pct(f.rework_rate),
+                        pct(f.satisfaction_rate),
+                        format!("{:.1} 小时", f.mean_handling_hours),
+                    )
+                })
+                .collect(),
+            None,
+        ),
+        Err(e) if e.status == StatusCode::FORBIDDEN => return Err(PageError(e)),
+        Err(e) => (Vec::new(), Some(e.message)),
+    };
+    let bys = [("street", "街道"), ("community", "社区"), ("unit", "承办单位")]
+        .iter()
+        .map(|(k, l)| (*k, *l, *k == by))
+        .collect();
+    Ok(AssessmentPage {
+        chrome: Chrome::new(&c, "考核排名", "assessment"),
+        bys,
+        from,
+        to,
+        rows,
+        error,
+    }
+    .into_response())
 }

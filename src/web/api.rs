@@ -48,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/cases", get(cases::api::board).post(cases::api::report))
         .route("/api/v1/cases/{id}", get(cases::api::get_case))
         .route("/api/v1/cases/{id}/actions", post(cases::api::act))
+        .route("/api/v1/assessment", get(cases::api::assessment))
         .fallback(api_not_found)
 }
 
@@ -261,7 +262,7 @@ impl utoipa::Modify for BearerAuth {
         registry::api::list_residents, registry::api::get_resident, registry::api::create_resident, registry::api::set_tags, registry::api::reveal,
         registry::api::list_households, registry::api::get_household, registry::api::create_household,
         registry::api::list_units, registry::api::create_unit, registry::api::list_places, registry::api::list_devices,
-        cases::api::list_categories, cases::api::preview_due, cases::api::report, cases::api::board, cases::api::get_case, cases::api::act,
+        cases::api::list_categories, cases::api::preview_due, cases::api::report, cases::api::board, cases::api::get_case, cases::api::act, cases::api::assessment,
     ),
     modifiers(&BearerAuth),
     tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"))

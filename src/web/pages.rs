@@ -38,6 +38,7 @@ pub struct Chrome {
     pub can_registry: bool,
     pub can_units: bool,
     pub can_audit: bool,
+    pub can_assess: bool,
 }
 
 impl Chrome {
@@ -53,6 +54,7 @@ impl Chrome {
             can_registry: p.has(Capability::ReadRegistry),
             can_units: p.has(Capability::ReadUnits),
             can_audit: p.has(Capability::ReadAudit),
+            can_assess: p.has(Capability::ManageGrid),
         }
     }
 }

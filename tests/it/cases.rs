@@ -308,3 +308,95 @@ async fn whistles_escalation_and_the_board() {
         assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_time"));
     }
 }
+
+#[tokio::test]
+async fn assessment_counts_what_happened() {
+    for app in apps().await {
+        let officer = app.token("building").await;
+        let community = app.token("community").await;
+        let department = app.token("department").await;
+        let dept = unit_id(&app, &community, "区城市管理局").await;
+        let mut ids = Vec::new();
+        for i in 0..3 {
+            let (_, c) = app
+                .post(
+                    "/api/v1/cases",
+                    &officer,
+                    json!({"category": "SQ01", "description": format!("垃圾堆放 {i}"), "grid": "411602001001001001"}),
+                )
+                .await;
+            ids.push(c["id"].as_str().unwrap().to_string());
+        }
+        // One case all the way round (with a rework), one dispatched, one left reported.
+        let full = [
+            (&community, json!({"action": "accept"})),
+            (&community, json!({"action": "dispatch", "unit": dept})),
+            (&department, json!({"action": "start"})),
+            (&department, json!({"action": "handle", "note": "已清理"})),
+            (&officer, json!({"action": "return", "note": "没清干净"})),
+            (&department, json!({"action": "start"})),
+            (&department, json!({"action": "handle", "note": "已清理干净"})),
+            (&officer, json!({"action": "verify"})),
+            (&community, json!({"action": "close"})),
+            (&officer, json!({"action": "rate", "rating": "satisfied"})),
+        ];
+        for (who, body) in full {
+            let (st, v) = act(&app, who, &ids[0], body).await;
+            assert_eq!(st, StatusCode::OK, "[{}] {v}", app.engine);
+        }
+        act(&app, &community, &ids[1], json!({"action": "accept"})).await;
+        act(&app, &community, &ids[1], json!({"action": "dispatch", "unit": dept})).await;
+
+        let (st, r) = app.get("/api/v1/assessment?by=community", &community).await;
+        assert_eq!(st, StatusCode::OK, "{r}");
+        let row = r["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["code"] == "411602001001")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (row["received"].as_i64(), row["closed"].as_i64()),
+            (Some(3), Some(1)),
+            "[{}]",
+            app.engine
+        );
+        assert!((row["closure_rate"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+        assert!((row["on_time_rate"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(row["rework_rate"], 1.0, "the one handled case was sent back once");
+        assert_eq!(row["satisfaction_rate"], 1.0);
+        assert_eq!(row["rank"], 1);
+        let (_, r) = app.get("/api/v1/assessment?by=unit", &community).await;
+        let unit_row = r["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == dept.as_str())
+            .unwrap()
+            .clone();
+        assert_eq!(unit_row["received"], 2);
+        assert_eq!(unit_row["name"], "区城市管理局");
+        let (_, r) = app.get("/api/v1/assessment?by=street&from=2020-01-01", &community).await;
+        assert!(
+            r["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|x| x["code"].as_str().unwrap().len() == 9)
+        );
+        // A period with nothing in it, bad input, and roles without the right.
+        let (_, r) = app
+            .get("/api/v1/assessment?by=street&from=2020-01-01&to=2020-02-01", &community)
+            .await;
+        assert_eq!(r["items"].as_array().unwrap().len(), 0);
+        let (st, v) = app.get("/api/v1/assessment?by=planet", &community).await;
+        assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_by"));
+        let (st, v) = app
+            .get("/api/v1/assessment?by=street&from=2026-02-01&to=2026-01-01", &community)
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_period"));
+        let (st, _) = app.get("/api/v1/assessment?by=street", &department).await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+    }
+}
