@@ -168,7 +168,7 @@ impl Db {
                 // (the counts behind every search) visit the heap after a bulk load.
                 // Named tables only: a bare VACUUM would walk every schema in the database.
                 sqlx::query(
-                    "VACUUM ANALYZE grids, grid_contacts, households, residents, resident_tags, units, unit_grids, places, devices",
+                    "VACUUM ANALYZE grids, grid_contacts, households, residents, resident_tags, units, unit_grids, places, devices, cases, case_events",
                 )
                 .execute(pool)
                 .await?;

@@ -1,5 +1,6 @@
 //! The demo district: a deterministic Chuanhui at real scale (or one small street), loaded in one transaction.
 
+pub mod history;
 pub mod names;
 pub mod plan;
 
@@ -57,6 +58,8 @@ enum V {
     F(f64),
     U(Uuid),
     NullT,
+    NullU,
+    NullI,
 }
 
 /// Insert rows in multi-row statements, within the open transaction.
@@ -91,6 +94,8 @@ async fn bulk(tx: &mut Tx, table: &str, cols: &[&str], rows: Vec<Vec<V>>, pb: &P
                         V::F(f) => q.bind(*f),
                         V::U(u) => q.bind(*u),
                         V::NullT => q.bind(Option::<String>::None),
+                        V::NullU => q.bind(Option::<Uuid>::None),
+                        V::NullI => q.bind(Option::<i64>::None),
                     };
                 }
             }
@@ -342,6 +347,100 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     bulk(&mut tx, "unit_grids", &["unit_id", "district", "grid_code"], serves, &pb).await?;
     crate::cases::categories::seed(&mut tx, p.district_code).await?;
 
+    pb.set_message("案件");
+    let n_cases = match scale {
+        Scale::District => 100_000,
+        Scale::Small => 1_000,
+    };
+    let cal = crate::cases::calendar::Calendar::built_in();
+    let unit_by_name = |name: &str| p.units.iter().find(|u| u.kind == "department" && u.name == name).map(|u| u.id);
+    let community_unit = |code: &str| {
+        p.units
+            .iter()
+            .find(|u| u.kind == "community" && u.grid.as_deref() == Some(code))
+            .map(|u| u.id)
+    };
+    let history = history::plan_cases(&p, n_cases, seed, crate::db::now_ms(), &cal, unit_by_name, community_unit);
+    pb.inc_length(history.len() as u64 * 2);
+    let mut events = Vec::new();
+    let rows = history
+        .iter()
+        .map(|c| {
+            for (at, action, actor, note) in &c.events {
+                events.push(vec![
+                    V::U(Uuid::now_v7()),
+                    V::U(c.id),
+                    V::T(p.district_code.into()),
+                    V::I(*at),
+                    V::T(actor.clone()),
+                    V::T(action.to_string()),
+                    V::T(note.clone()),
+                ]);
+            }
+            vec![
+                V::U(c.id),
+                V::T(p.district_code.into()),
+                V::T(c.tracking_code.clone()),
+                V::T(c.category.into()),
+                V::T(c.description.clone()),
+                V::F(c.lat),
+                V::F(c.lng),
+                V::T(c.grid.clone()),
+                V::I(c.level),
+                V::T(c.source.into()),
+                V::T(c.status.into()),
+                c.unit.map(V::U).unwrap_or(V::NullU),
+                V::I(c.rework),
+                c.rating.map(|r| V::T(r.into())).unwrap_or(V::NullT),
+                V::T(c.reporter_name.clone()),
+                V::I(c.reported_at),
+                V::I(c.due_at),
+                c.handled_at.map(V::I).unwrap_or(V::NullI),
+                c.closed_at.map(V::I).unwrap_or(V::NullI),
+                V::I(c.events.last().map(|e| e.0).unwrap_or(c.reported_at)),
+            ]
+        })
+        .collect();
+    bulk(
+        &mut tx,
+        "cases",
+        &[
+            "id",
+            "district",
+            "tracking_code",
+            "category_code",
+            "description",
+            "lat",
+            "lng",
+            "grid_code",
+            "level",
+            "source",
+            "status",
+            "unit_id",
+            "rework",
+            "rating",
+            "reporter_name",
+            "reported_at",
+            "due_at",
+            "handled_at",
+            "closed_at",
+            "updated_at",
+        ],
+        rows,
+        &pb,
+    )
+    .await?;
+    let n_events = events.len();
+    bulk(
+        &mut tx,
+        "case_events",
+        &["id", "case_id", "district", "at_ms", "actor_name", "action", "note"],
+        events,
+        &pb,
+    )
+    .await?;
+    pb.inc((history.len() * 2).saturating_sub(n_events.min(history.len() * 2)) as u64);
+
     pb.set_message("场所设备");
     let rows = p
         .places
@@ -418,7 +517,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.finish_and_clear();
     let count = |l: i64| p.grids.iter().filter(|g| g.level == l).count();
     Ok(format!(
-        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices",
+        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year",
         started.elapsed().as_secs_f64(),
         planned.as_secs_f64(),
         count(2),
@@ -429,6 +528,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         p.residents.len(),
         p.units.len(),
         p.places.len(),
-        p.devices.len()
+        p.devices.len(),
+        n_cases
     ))
 }
