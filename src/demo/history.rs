@@ -146,8 +146,12 @@ pub fn plan_cases(
             if roll < 0.95 { 6 } else { rng.random_range(2..6) }
         } else if age < 2 * day {
             rng.random_range(1..4)
+        } else if age > 7 * day {
+            if roll < 0.75 { 6 } else { rng.random_range(2..6) }
+        } else if roll < 0.35 {
+            6
         } else {
-            rng.random_range(2..7)
+            rng.random_range(2..6)
         };
         let mut t = reported_at + rng.random_range(600_000..7_200_000);
         let mut rating = None::<&'static str>;
