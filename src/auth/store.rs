@@ -109,13 +109,16 @@ pub async fn delete_session(db: &Db, secret: &str) -> sqlx::Result<()> {
 }
 
 #[derive(sqlx::FromRow)]
-struct SessionUser {
+struct SessionPost {
     id: Uuid,
     username: String,
     display_name: String,
     district: String,
     kind: String,
     csrf: String,
+    role: Option<String>,
+    grid_code: Option<String>,
+    unit_id: Option<Uuid>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -126,28 +129,39 @@ struct PostRow {
 }
 
 /// A principal with its session kind and CSRF token, if the secret names a live session.
+/// One query (a row per post) since it runs on every request.
 pub async fn principal_for(db: &Db, secret: &str) -> sqlx::Result<Option<(Principal, String, String)>> {
     let hash = super::hash_secret(secret);
-    let row = on_pool!(db, |p| sqlx::query_as::<_, SessionUser>(
-        "SELECT u.id, u.username, u.display_name, u.district, s.kind, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = FALSE"
+    let rows = on_pool!(db, |p| sqlx::query_as::<_, SessionPost>(
+        "SELECT u.id, u.username, u.display_name, u.district, s.kind, s.csrf, po.role, po.grid_code, po.unit_id \
+         FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN posts po ON po.user_id = u.id \
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = FALSE ORDER BY po.created_at"
     )
     .bind(&hash)
     .bind(now_ms())
-    .fetch_optional(p)
+    .fetch_all(p)
     .await)?;
-    let Some(u) = row else { return Ok(None) };
-    let posts = posts_of(db, u.id).await?;
+    let Some(first) = rows.first() else { return Ok(None) };
+    let posts = rows
+        .iter()
+        .filter_map(|r| {
+            r.role.as_deref().and_then(Role::parse).map(|role| Post {
+                role,
+                grid_code: r.grid_code.clone(),
+                unit_id: r.unit_id,
+            })
+        })
+        .collect();
     Ok(Some((
         Principal {
-            user_id: u.id,
-            username: u.username,
-            display_name: u.display_name,
-            district: u.district,
+            user_id: first.id,
+            username: first.username.clone(),
+            display_name: first.display_name.clone(),
+            district: first.district.clone(),
             posts,
         },
-        u.kind,
-        u.csrf,
+        first.kind.clone(),
+        first.csrf.clone(),
     )))
 }
 

@@ -266,12 +266,47 @@ pub async fn report(
         }
         None => None,
     };
-    let (c, replayed) = submit(&s, Reporter::User(&p), &input, key.as_deref()).await?;
+    let (c, replayed, (category_name, grid_name)) = submit_named(&s, Reporter::User(&p), &input, key.as_deref()).await?;
     let mut h = HeaderMap::new();
     if replayed {
         h.insert("idempotent-replayed", "true".parse().map_err(|_| AppError::internal())?);
+        return Ok((StatusCode::CREATED, h, Json(to_api(&s, &c, true).await?)));
     }
-    Ok((StatusCode::CREATED, h, Json(to_api(&s, &c, true).await?)))
+    // A new case: everything the answer needs is at hand.
+    let at = crate::time::rfc3339_ms(c.reported_at);
+    let case = Case {
+        id: c.id,
+        tracking_code: c.tracking_code.clone(),
+        status: Status::Reported,
+        status_label: Status::Reported.label().into(),
+        category: NamedRef {
+            code: c.category_code.clone(),
+            name: category_name,
+        },
+        description: c.description.clone(),
+        grid: NamedRef {
+            code: c.grid_code.clone(),
+            name: grid_name,
+        },
+        level: c.level,
+        unit: None,
+        source: c.source.clone(),
+        lat: c.lat,
+        lng: c.lng,
+        reported_at: at.clone(),
+        due_at: crate::time::rfc3339_ms(c.due_at),
+        overdue: c.overdue(crate::db::now_ms()),
+        rework: 0,
+        rating: None,
+        whistles: Vec::new(),
+        timeline: vec![TimelineEntry {
+            at,
+            actor: p.display_name.clone(),
+            action: "report".into(),
+            note: c.description.clone(),
+        }],
+    };
+    Ok((StatusCode::CREATED, h, Json(case)))
 }
 
 /// Who is reporting: a signed-in person, or a resident from a public grid page.
@@ -286,6 +321,16 @@ pub enum Reporter<'a> {
 
 /// Validate and store a report. Shared by the API, the console and the public grid page.
 pub async fn submit(s: &AppState, who: Reporter<'_>, input: &NewCase, key: Option<&str>) -> AppResult<(CaseRow, bool)> {
+    submit_named(s, who, input, key).await.map(|(c, replayed, _)| (c, replayed))
+}
+
+/// `submit`, also giving the category's and the grid's names (for an answer without more queries).
+pub async fn submit_named(
+    s: &AppState,
+    who: Reporter<'_>,
+    input: &NewCase,
+    key: Option<&str>,
+) -> AppResult<(CaseRow, bool, (String, String))> {
     let district = match &who {
         Reporter::User(p) => p.district.as_str(),
         Reporter::Public { district, .. } => district,
@@ -340,17 +385,17 @@ pub async fn submit(s: &AppState, who: Reporter<'_>, input: &NewCase, key: Optio
         (None, None) => (None, None),
         _ => return Err(AppError::invalid("invalid_location", "位置应同时给出有效的纬度 lat 和经度 lng")),
     };
-    let grid_code = match (input.grid.as_deref().filter(|g| !g.is_empty()), lat, lng) {
+    let (grid_code, grid_name) = match (input.grid.as_deref().filter(|g| !g.is_empty()), lat, lng) {
         (Some(g), _, _) => grids::get(&s.db, g)
             .await?
             .filter(|x| x.district == district)
-            .map(|x| x.code)
+            .map(|x| (x.code, x.name))
             .ok_or_else(|| AppError::invalid("unknown_grid", format!("网格编码 {g} 不存在")))?,
         (None, Some(a), Some(b)) => {
             let idx = s.grid_index.get(&s.db).await?;
-            idx.locate(a, b)
-                .filter(|c| c.starts_with(district))
-                .map(String::from)
+            idx.locate_named(a, b)
+                .filter(|(c, _)| c.starts_with(district))
+                .map(|(c, n)| (c.to_string(), n.to_string()))
                 .ok_or_else(|| AppError::invalid("outside_district", "该位置不在本区网格范围内"))?
         }
         _ => return Err(AppError::invalid("location_required", "请提供位置（lat、lng）或网格编码 grid")),
@@ -393,7 +438,7 @@ pub async fn submit(s: &AppState, who: Reporter<'_>, input: &NewCase, key: Optio
         // Someone else's key: say nothing about their case.
         return Err(AppError::conflict("idempotency_key_in_use", "该 Idempotency-Key 已被使用"));
     }
-    Ok((c, replayed))
+    Ok((c, replayed, (cat.name.clone(), grid_name)))
 }
 
 async fn view_parts(s: &AppState, c: &CaseRow) -> AppResult<(Option<String>, Vec<Uuid>, i64)> {

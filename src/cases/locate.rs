@@ -8,6 +8,7 @@ use crate::grid::rules;
 
 struct Cell {
     code: String,
+    name: String,
     level: i64,
     polygon: Polygon<f64>,
     envelope: AABB<[f64; 2]>,
@@ -28,13 +29,19 @@ pub struct GridIndex {
 impl GridIndex {
     /// Build from `(code, level, GeoJSON boundary)`; rows whose boundary does not parse are skipped.
     pub fn build<'a>(rows: impl IntoIterator<Item = (&'a str, i64, &'a str)>) -> GridIndex {
+        Self::build_named(rows.into_iter().map(|(c, l, b)| (c, "", l, b)))
+    }
+
+    /// Build from `(code, name, level, GeoJSON boundary)`.
+    pub fn build_named<'a>(rows: impl IntoIterator<Item = (&'a str, &'a str, i64, &'a str)>) -> GridIndex {
         let cells = rows
             .into_iter()
-            .filter_map(|(code, level, boundary)| {
+            .filter_map(|(code, name, level, boundary)| {
                 let b = rules::parse_boundary_text(boundary).ok()?;
                 let (min_lat, min_lng, max_lat, max_lng) = b.bbox;
                 Some(Cell {
                     code: code.to_string(),
+                    name: name.to_string(),
                     level,
                     polygon: b.polygon,
                     envelope: AABB::from_corners([min_lng, min_lat], [max_lng, max_lat]),
@@ -56,12 +63,17 @@ impl GridIndex {
 
     /// The deepest grid whose boundary holds the point (edges count as inside), if any.
     pub fn locate(&self, lat: f64, lng: f64) -> Option<&str> {
+        self.locate_named(lat, lng).map(|(code, _)| code)
+    }
+
+    /// Like `locate`, with the grid's name.
+    pub fn locate_named(&self, lat: f64, lng: f64) -> Option<(&str, &str)> {
         let p = Point::new(lng, lat);
         self.tree
             .locate_in_envelope_intersecting(&AABB::from_point([lng, lat]))
             .filter(|c| c.polygon.intersects(&p))
             .max_by(|a, b| a.level.cmp(&b.level).then_with(|| b.code.cmp(&a.code)))
-            .map(|c| c.code.as_str())
+            .map(|c| (c.code.as_str(), c.name.as_str()))
     }
 }
 
@@ -81,9 +93,13 @@ impl SharedIndex {
         if let Some(i) = slot.as_ref() {
             return Ok(i.clone());
         }
-        let rows: Vec<(String, i64, String)> =
-            crate::on_pool!(db, |p| sqlx::query_as("SELECT code, level, boundary FROM grids").fetch_all(p).await)?;
-        let idx = std::sync::Arc::new(GridIndex::build(rows.iter().map(|(c, l, b)| (c.as_str(), *l, b.as_str()))));
+        let rows: Vec<(String, String, i64, String)> =
+            crate::on_pool!(db, |p| sqlx::query_as("SELECT code, name, level, boundary FROM grids")
+                .fetch_all(p)
+                .await)?;
+        let idx = std::sync::Arc::new(GridIndex::build_named(
+            rows.iter().map(|(c, n, l, b)| (c.as_str(), n.as_str(), *l, b.as_str())),
+        ));
         *slot = Some(idx.clone());
         Ok(idx)
     }

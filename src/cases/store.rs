@@ -184,6 +184,7 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
     }
     let id = new_id();
     let now = now_ms();
+    let code = tracking_code();
     let mut tx = db.begin().await?;
     let inserted = on_tx!(&mut tx, |c| sqlx::query(
         "INSERT INTO cases (id, district, tracking_code, category_code, description, lat, lng, grid_code, level, source, status, \
@@ -192,7 +193,7 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
     )
     .bind(id)
     .bind(n.district)
-    .bind(tracking_code())
+    .bind(&code)
     .bind(n.category_code)
     .bind(n.description)
     .bind(n.lat)
@@ -246,7 +247,33 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
     )
     .await?;
     tx.commit().await?;
-    Ok((get(db, id).await?.ok_or_else(AppError::internal)?, false))
+    // The row as written: no need to read it back.
+    let row = CaseRow {
+        id,
+        district: n.district.to_string(),
+        tracking_code: code,
+        category_code: n.category_code.to_string(),
+        description: n.description.to_string(),
+        lat: n.lat,
+        lng: n.lng,
+        grid_code: n.grid_code.to_string(),
+        level: n.level,
+        source: n.source.to_string(),
+        status: "reported".into(),
+        unit_id: None,
+        rework: 0,
+        supervisions: 0,
+        rating: None,
+        reporter_id: n.reporter_id,
+        reporter_name: n.reporter_name.to_string(),
+        reported_at: n.reported_at,
+        due_at: n.due_at,
+        handled_at: None,
+        closed_at: None,
+        updated_at: now,
+        version: 0,
+    };
+    Ok((row, false))
 }
 
 /// The workflow state of a stored case.
