@@ -44,7 +44,7 @@ fn status_class(s: Status) -> &'static str {
         Status::Closed => "ok",
         Status::Declined => "grey",
         Status::Reported | Status::Accepted => "warn",
-        _ => "",
+        _ => "info",
     }
 }
 
@@ -416,6 +416,7 @@ async fn new_submit(State(s): State<AppState>, c: Console, Form(f): Form<NewCase
 pub struct ActionForm {
     name: &'static str,
     label: &'static str,
+    unit_label: &'static str,
     needs_note: bool,
     note_label: &'static str,
     needs_unit: bool,
@@ -438,11 +439,33 @@ struct DetailPage {
     due_class: &'static str,
     unit: String,
     rating: Option<&'static str>,
+    timeline: Vec<(String, String, &'static str, String)>,
     actions: Vec<ActionForm>,
     units: Vec<(Uuid, String)>,
     version: i64,
     notice: Option<String>,
     error: Option<String>,
+}
+
+/// The console's name for a timeline action.
+fn action_label_of(a: &str) -> &'static str {
+    match a {
+        "report" => "上报",
+        "accept" => "立案",
+        "decline" => "不予立案",
+        "dispatch" => "派遣",
+        "start" => "开始处置",
+        "handle" => "处置完成",
+        "verify" => "核查通过",
+        "return" => "退回返工",
+        "close" => "结案",
+        "escalate" => "上报上级网格",
+        "whistle" => "吹哨",
+        "acknowledge" => "报到",
+        "supervise" => "督办",
+        "rate" => "评价",
+        _ => "办理",
+    }
 }
 
 fn source_label(s: &str) -> &'static str {
@@ -481,6 +504,7 @@ async fn render_detail(s: &AppState, c: &Console, id: Uuid, notice: Option<Strin
     let form = |name, label, note: Option<&'static str>, unit: bool, rating: bool, secondary: bool| ActionForm {
         name,
         label,
+        unit_label: if name == "whistle" { "召集部门" } else { "承办单位" },
         needs_note: note.is_some(),
         note_label: note.unwrap_or(""),
         needs_unit: unit,
@@ -542,6 +566,17 @@ async fn render_detail(s: &AppState, c: &Console, id: Uuid, notice: Option<Strin
         due_class: due_class(row.status(), row.due_at, now),
         unit: api.unit.as_ref().map(|u| u.name.clone()).unwrap_or_else(|| "未派遣".into()),
         rating: row.rating().map(Rating::label),
+        timeline: api
+            .timeline
+            .iter()
+            .map(|e| {
+                let at =
+                    e.at.parse::<jiff::Timestamp>()
+                        .map(|t| short_time(t.as_millisecond()))
+                        .unwrap_or_else(|_| e.at.clone());
+                (at, e.actor.clone(), action_label_of(&e.action), e.note.clone())
+            })
+            .collect(),
         units: if needs_units {
             department_units(s, &p.district).await?
         } else {
@@ -566,7 +601,7 @@ async fn detail(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Que
     let notice = q
         .created
         .map(|_| "已上报，可凭编号跟踪办理进度".to_string())
-        .or(q.done.map(|_| "已办理".to_string()));
+        .or(q.done.map(|a| format!("已{}", action_label_of(&a))));
     render_detail(&s, &c, id, notice, None).await
 }
 
@@ -605,7 +640,7 @@ async fn act(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Form(f
         _ => return Err(AppError::invalid("unknown_action", "未知操作").into()),
     };
     match act_one(&s, &c.principal, id, action, f.version).await {
-        Ok(_) => Ok(Redirect::to(&format!("/console/cases/{id}?done=1")).into_response()),
+        Ok(_) => Ok(Redirect::to(&format!("/console/cases/{id}?done={}", f.action)).into_response()),
         Err(e) if matches!(e.status, StatusCode::CONFLICT | StatusCode::UNPROCESSABLE_ENTITY) => {
             render_detail(&s, &c, id, None, Some(e.message)).await
         }
@@ -655,6 +690,7 @@ async fn public_report(State(s): State<AppState>, Path(code): Path<String>, Form
 
 pub struct TrackView {
     code: String,
+    status_class: &'static str,
     category: String,
     status: &'static str,
     description: String,
@@ -747,6 +783,7 @@ async fn render_track(s: &AppState, code: &str, notice: Option<String>, error: O
         .collect();
     let view = TrackView {
         code: row.tracking_code.clone(),
+        status_class: status_class(row.status()),
         category: cat,
         status: row.status().label(),
         description: row.description.clone(),
