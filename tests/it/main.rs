@@ -3,6 +3,7 @@
 
 mod accounts;
 mod cases;
+mod durability;
 mod grid;
 mod pages;
 mod registry;
