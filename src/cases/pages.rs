@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/track/{code}", get(track))
         .route("/track/{code}/rate", post(track_rate))
         .route("/console/assessment", get(assessment_page))
+        .route("/console/inbox", get(inbox))
 }
 
 fn status_class(s: Status) -> &'static str {
@@ -907,6 +908,126 @@ async fn assessment_page(State(s): State<AppState>, c: Console, Query(q): Query<
         to,
         rows,
         error,
+    }
+    .into_response())
+}
+
+pub struct InboxRow {
+    id: Uuid,
+    tracking_code: String,
+    category: String,
+    description: String,
+    status_label: &'static str,
+    status_class: &'static str,
+    rework: i64,
+    due: String,
+    due_class: &'static str,
+}
+
+pub struct InboxSection {
+    title: &'static str,
+    empty: &'static str,
+    rows: Vec<InboxRow>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "inbox.html")]
+struct InboxPage {
+    chrome: Chrome,
+    sections: Vec<InboxSection>,
+}
+
+async fn inbox_rows(s: &AppState, rows: Vec<CaseRow>) -> Result<Vec<InboxRow>, AppError> {
+    let (cats, _, _) = names(s, &rows).await?;
+    let now = crate::db::now_ms();
+    Ok(rows
+        .into_iter()
+        .zip(cats)
+        .map(|(r, category)| InboxRow {
+            id: r.id,
+            tracking_code: r.tracking_code.clone(),
+            category,
+            description: r.description.chars().take(40).collect(),
+            status_label: r.status().label(),
+            status_class: status_class(r.status()),
+            rework: r.rework,
+            due: short_time(r.due_at),
+            due_class: due_class(r.status(), r.due_at, now),
+        })
+        .collect())
+}
+
+/// The inbox (待办): assignments and returns for a unit, whistles to answer, cases waiting on this
+/// person's grid, and deadline warnings (amber within a day, red overdue) for them and their superiors.
+async fn inbox(State(s): State<AppState>, c: Console) -> PageResult {
+    let p = &c.principal;
+    let mut sections = Vec::new();
+    let tasks = |status: &'static str, grid: Option<String>, unit: Option<Uuid>| {
+        let district = p.district.clone();
+        let s = s.clone();
+        async move {
+            let f = CaseFilter {
+                district: &district,
+                grid: grid.as_deref(),
+                status: Some(status),
+                unit,
+                limit: 50,
+                ..Default::default()
+            };
+            store::list(&s.db, &f).await.map(|(rows, _)| rows)
+        }
+    };
+    if let Some(unit) = p.posts.iter().find_map(|x| x.unit_id) {
+        sections.push(InboxSection {
+            title: "派给本单位的案件",
+            empty: "没有待处置的案件",
+            rows: inbox_rows(&s, tasks("dispatched", None, Some(unit)).await?).await?,
+        });
+        sections.push(InboxSection {
+            title: "正在处置",
+            empty: "没有处置中的案件",
+            rows: inbox_rows(&s, tasks("handling", None, Some(unit)).await?).await?,
+        });
+        sections.push(InboxSection {
+            title: "吹哨报到",
+            empty: "没有待报到的召集",
+            rows: inbox_rows(&s, store::pending_whistles(&s.db, unit, 50).await?).await?,
+        });
+        let warn = store::due_before(&s.db, &p.district, None, Some(unit), crate::db::now_ms() + 86_400_000, 50).await?;
+        sections.push(InboxSection {
+            title: "时限预警",
+            empty: "没有临期或超期的案件",
+            rows: inbox_rows(&s, warn).await?,
+        });
+    }
+    if let Some(root) = p.roots(Capability::ReadRegistry).into_iter().next() {
+        if p.has(Capability::ManageGrid) {
+            sections.push(InboxSection {
+                title: "待立案",
+                empty: "没有待立案的上报",
+                rows: inbox_rows(&s, tasks("reported", Some(root.clone()), None).await?).await?,
+            });
+            sections.push(InboxSection {
+                title: "待结案",
+                empty: "没有待结案的案件",
+                rows: inbox_rows(&s, tasks("verified", Some(root.clone()), None).await?).await?,
+            });
+        }
+        sections.push(InboxSection {
+            title: "待核查",
+            empty: "没有待核查的案件",
+            rows: inbox_rows(&s, tasks("handled", Some(root.clone()), None).await?).await?,
+        });
+        let warn = store::due_before(&s.db, &p.district, Some(&root), None, crate::db::now_ms() + 86_400_000, 50).await?;
+        sections.push(InboxSection {
+            title: "时限预警（本网格及下级）",
+            empty: "没有临期或超期的案件",
+            rows: inbox_rows(&s, warn).await?,
+        });
+    }
+    Ok(InboxPage {
+        chrome: Chrome::new(&c, "待办", "inbox"),
+        sections,
     }
     .into_response())
 }

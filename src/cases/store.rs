@@ -449,3 +449,40 @@ pub async fn list(db: &Db, f: &CaseFilter<'_>) -> sqlx::Result<(Vec<CaseRow>, i6
         Ok((rows, total))
     })
 }
+
+/// Cases whose whistle summons this unit and it has not yet reported (报到).
+pub async fn pending_whistles(db: &Db, unit: Uuid, limit: i64) -> sqlx::Result<Vec<CaseRow>> {
+    let cols = CASE_COLS.split(", ").map(|c| format!("c.{c}")).collect::<Vec<_>>().join(", ");
+    on_pool!(db, |p| sqlx::query_as::<_, CaseRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {cols} FROM case_whistles w JOIN cases c ON c.id = w.case_id \
+         WHERE w.unit_id = $1 AND w.acknowledged_at IS NULL AND c.status NOT IN ('closed', 'declined') ORDER BY w.due_at LIMIT $2"
+    )))
+    .bind(unit)
+    .bind(limit)
+    .fetch_all(p)
+    .await)
+}
+
+/// Open cases (in a grid subtree, or of a unit) due before `before_ms`, most urgent first.
+pub async fn due_before(
+    db: &Db,
+    district: &str,
+    grid: Option<&str>,
+    unit: Option<Uuid>,
+    before_ms: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<CaseRow>> {
+    let upper = grid.map(crate::grid::rules::subtree_upper);
+    on_pool!(db, |p| sqlx::query_as::<_, CaseRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {CASE_COLS} FROM cases WHERE district = $1 AND status NOT IN ('closed', 'declined') AND due_at < $2 \
+         AND ($3 IS NULL OR (grid_code >= $3 AND grid_code < $4)) AND ($5 IS NULL OR unit_id = $5) ORDER BY due_at LIMIT $6"
+    )))
+    .bind(district)
+    .bind(before_ms)
+    .bind(grid)
+    .bind(&upper)
+    .bind(unit)
+    .bind(limit)
+    .fetch_all(p)
+    .await)
+}

@@ -494,3 +494,56 @@ async fn cases_from_the_phone_the_board_and_the_public_page() {
         assert_eq!(v["rating"], "satisfied");
     }
 }
+
+#[tokio::test]
+async fn inbox_shows_each_role_what_waits_on_it() {
+    for app in apps().await {
+        let (officer, community) = (app.token("building").await, app.token("community").await);
+        let (_, units) = app.get("/api/v1/units?kind=department&q=区城市管理局", &community).await;
+        let dept = units["items"][0]["id"].as_str().unwrap().to_string();
+        let (_, a) = app
+            .post(
+                "/api/v1/cases",
+                &officer,
+                serde_json::json!({"category": "SQ07", "description": "收件箱测试一", "grid": "411602001001001001"}),
+            )
+            .await;
+        let (_, b) = app
+            .post(
+                "/api/v1/cases",
+                &officer,
+                serde_json::json!({"category": "SQ07", "description": "收件箱测试二", "grid": "411602001001001001"}),
+            )
+            .await;
+        let (a, b) = (
+            a["tracking_code"].as_str().unwrap().to_string(),
+            (
+                b["id"].as_str().unwrap().to_string(),
+                b["tracking_code"].as_str().unwrap().to_string(),
+            ),
+        );
+        for body in [
+            serde_json::json!({"action": "accept"}),
+            serde_json::json!({"action": "dispatch", "unit": dept}),
+            serde_json::json!({"action": "whistle", "units": [dept]}),
+        ] {
+            let (st, v) = app.post(&format!("/api/v1/cases/{}/actions", b.0), &community, body).await;
+            assert_eq!(st, StatusCode::OK, "{v}");
+        }
+        let staff = sign_in(&app, "community").await;
+        let (st, html) = page(&app, &staff, "/console/inbox").await;
+        assert_eq!(st, StatusCode::OK);
+        let waiting = &html[html.find("待立案").unwrap()..html.find("待结案").unwrap()];
+        assert!(
+            waiting.contains(&a) && !waiting.contains(&b.1),
+            "[{}] the reported case waits for acceptance",
+            app.engine
+        );
+        let dept_cookie = sign_in(&app, "department").await;
+        let (_, html) = page(&app, &dept_cookie, "/console/inbox").await;
+        let assigned = &html[html.find("派给本单位的案件").unwrap()..html.find("正在处置").unwrap()];
+        assert!(assigned.contains(&b.1) && !assigned.contains(&a));
+        let whistles = &html[html.find("吹哨报到").unwrap()..html.find("时限预警").unwrap()];
+        assert!(whistles.contains(&b.1), "[{}] the summoned department sees the whistle", app.engine);
+    }
+}
