@@ -16,3 +16,31 @@ document.addEventListener('submit', function (e) {
   var msg = e.target.getAttribute('data-confirm');
   if (msg && !window.confirm(msg)) { e.preventDefault(); }
 });
+
+// Photo upload: shrink on the phone (longest side 1600 px, JPEG) before sending, then reload.
+document.addEventListener('change', function (e) {
+  var input = e.target;
+  if (!input.matches || !input.matches('[data-upload]') || !input.files || !input.files[0]) { return; }
+  var status = document.getElementById('upload-status');
+  status.textContent = '正在上传…';
+  var file = input.files[0];
+  var send = function (blob) {
+    fetch(input.getAttribute('data-upload'), {
+      method: 'POST', credentials: 'same-origin', body: blob,
+      headers: { 'Content-Type': blob.type || 'application/octet-stream', 'X-CSRF-Token': input.getAttribute('data-csrf') }
+    }).then(function (r) {
+      if (r.ok) { location.reload(); return; }
+      return r.json().then(function (j) { status.textContent = (j.error && j.error.message) || '上传失败'; });
+    }).catch(function () { status.textContent = '网络不通，请稍后重试'; });
+  };
+  var img = new Image();
+  img.onload = function () {
+    var scale = Math.min(1, 1600 / Math.max(img.width, img.height));
+    var c = document.createElement('canvas');
+    c.width = Math.round(img.width * scale); c.height = Math.round(img.height * scale);
+    c.getContext('2d').drawImage(img, 0, 0, c.width, c.height);
+    c.toBlob(function (b) { send(b || file); }, 'image/jpeg', 0.85);
+  };
+  img.onerror = function () { send(file); };
+  img.src = URL.createObjectURL(file);
+});

@@ -168,6 +168,7 @@ pub struct Case {
     pub rework: i64,
     pub rating: Option<Rating>,
     pub whistles: Vec<WhistleEntry>,
+    pub attachments: Vec<Attachment>,
     pub timeline: Vec<TimelineEntry>,
 }
 
@@ -237,6 +238,15 @@ async fn to_api(s: &AppState, c: &CaseRow, with_timeline: bool) -> AppResult<Cas
         rework: c.rework,
         rating: c.rating(),
         whistles,
+        attachments: if with_timeline {
+            super::attachments::list(&s.db, c.id)
+                .await?
+                .iter()
+                .map(|a| attachment_to_api(c.id, a))
+                .collect()
+        } else {
+            Vec::new()
+        },
         timeline,
     })
 }
@@ -299,6 +309,7 @@ pub async fn report(
         rework: 0,
         rating: None,
         whistles: Vec::new(),
+        attachments: Vec::new(),
         timeline: vec![TimelineEntry {
             at,
             actor: p.display_name.clone(),
@@ -650,4 +661,60 @@ pub async fn assessment_for(s: &AppState, p: &Principal, by: &str, from: Option<
     security(("bearer" = [])))]
 pub async fn assessment(State(s): State<AppState>, p: Principal, Query(q): Query<AssessmentQuery>) -> AppResult<Json<AssessmentReport>> {
     Ok(Json(assessment_for(&s, &p, &q.by, q.from.as_deref(), q.to.as_deref()).await?))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Attachment {
+    pub sha256: String,
+    pub mime: String,
+    pub size: i64,
+    pub url: String,
+}
+
+fn attachment_to_api(case_id: Uuid, a: &super::attachments::AttachmentRow) -> Attachment {
+    Attachment {
+        sha256: a.sha256.clone(),
+        mime: a.mime.clone(),
+        size: a.size,
+        url: format!("/api/v1/cases/{case_id}/attachments/{}", a.sha256),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{id}/attachments", tag = "cases", params(("id" = Uuid, Path)),
+    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "JPEG, PNG or WebP, at most 10 MB, recognised by content"),
+    responses((status = 201, body = Attachment), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn upload(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    body: axum::body::Bytes,
+) -> AppResult<(StatusCode, Json<Attachment>)> {
+    let c = load(&s, &p, id).await?;
+    let a = super::attachments::add(&s.db, &s.data_dir, c.id, &c.district, &p.display_name, &body).await?;
+    Ok((StatusCode::CREATED, Json(attachment_to_api(c.id, &a))))
+}
+
+#[utoipa::path(get, path = "/api/v1/cases/{id}/attachments/{sha256}", tag = "cases", params(("id" = Uuid, Path), ("sha256" = String, Path)),
+    responses((status = 200, content_type = "image/jpeg"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn download(
+    State(s): State<AppState>,
+    p: Principal,
+    Path((id, sha)): Path<(Uuid, String)>,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let c = load(&s, &p, id).await?;
+    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AppError::not_found("照片"));
+    }
+    let (mime, bytes) = super::attachments::read(&s.db, &s.data_dir, c.id, &sha).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, mime),
+            (axum::http::header::CACHE_CONTROL, "private, max-age=86400".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
 }

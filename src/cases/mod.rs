@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod assessment;
+pub mod attachments;
 pub mod calendar;
 pub mod categories;
 pub mod locate;

@@ -29,6 +29,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     pub calendar: Arc<crate::cases::calendar::Calendar>,
     pub grid_index: Arc<crate::cases::locate::SharedIndex>,
+    /// Where attachments live (`<data dir>/attachments/…`).
+    pub data_dir: Arc<std::path::PathBuf>,
 }
 
 impl AppState {
@@ -38,7 +40,13 @@ impl AppState {
             metrics: Arc::new(metrics::Metrics::default()),
             calendar: Arc::new(crate::cases::calendar::Calendar::built_in()),
             grid_index: Arc::new(crate::cases::locate::SharedIndex::default()),
+            data_dir: Arc::new(std::path::PathBuf::from("data")),
         }
+    }
+
+    pub fn with_data_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.data_dir = Arc::new(dir.into());
+        self
     }
 }
 
@@ -81,10 +89,10 @@ async fn metrics_text(State(s): State<AppState>) -> impl IntoResponse {
 }
 
 /// Serve until Ctrl-C / SIGTERM. Returns the bound address through `on_bound` first.
-pub async fn serve(db: Db, listen: &str, on_bound: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
+pub async fn serve(db: Db, listen: &str, data_dir: &std::path::Path, on_bound: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     on_bound(listener.local_addr()?);
-    let app = router(AppState::new(db.clone()));
+    let app = router(AppState::new(db.clone()).with_data_dir(data_dir));
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     db.close().await;
     Ok(())

@@ -409,3 +409,71 @@ async fn assessment_counts_what_happened() {
         assert_eq!(st, StatusCode::FORBIDDEN);
     }
 }
+
+#[tokio::test]
+async fn photos_are_checked_by_content_and_served_only_to_those_who_see_the_case() {
+    for app in apps().await {
+        let officer = app.token("building").await;
+        let (_, c) = app
+            .post(
+                "/api/v1/cases",
+                &officer,
+                json!({"category": "SQ07", "description": "楼道堆物（附照片）", "grid": "411602001001001001"}),
+            )
+            .await;
+        let id = c["id"].as_str().unwrap();
+        let mut png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+        png.extend_from_slice(b"not really pixels but a PNG by its signature");
+        let up = |bytes: Vec<u8>, ct: &'static str, who: String| {
+            let (client, base, id) = (app.client.clone(), app.base.clone(), id.to_string());
+            async move {
+                client
+                    .post(format!("{base}/api/v1/cases/{id}/attachments"))
+                    .bearer_auth(who)
+                    .header("content-type", ct)
+                    .body(bytes)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let r = up(png.clone(), "image/jpeg", officer.clone()).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let a: Value = r.json().await.unwrap();
+        assert_eq!(a["mime"], "image/png", "the bytes decide, not the header");
+        // The same photo twice is one photo; a GIF or a script named .jpg is refused.
+        assert_eq!(up(png.clone(), "image/png", officer.clone()).await.status(), StatusCode::CREATED);
+        let r = up(b"GIF89a......".to_vec(), "image/jpeg", officer.clone()).await;
+        assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(code(&r.json().await.unwrap()), "invalid_image");
+        let r = up(vec![0xFF; 10 * 1024 * 1024 + 10], "image/jpeg", officer.clone()).await;
+        assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let (_, v) = app.get(&format!("/api/v1/cases/{id}"), &officer).await;
+        assert_eq!(v["attachments"].as_array().unwrap().len(), 1);
+        let url = v["attachments"][0]["url"].as_str().unwrap().to_string();
+        let r = app
+            .client
+            .get(format!("{}{url}", app.base))
+            .bearer_auth(&officer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["content-type"], "image/png");
+        assert_eq!(r.bytes().await.unwrap().to_vec(), png);
+        // Someone who may not see the case gets nothing.
+        let dept = app.token("department").await;
+        let r = app
+            .client
+            .get(format!("{}{url}", app.base))
+            .bearer_auth(&dept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let r = up(png.clone(), "image/png", dept).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let r = app.client.get(format!("{}{url}", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+}

@@ -13,7 +13,8 @@ async fn operations(app: &App) -> Vec<(Method, String)> {
     for (path, item) in doc["paths"].as_object().unwrap() {
         let path = path
             .replace("{code}", "411602001")
-            .replace("{id}", "0190c0de-0000-7000-8000-000000000000");
+            .replace("{id}", "0190c0de-0000-7000-8000-000000000000")
+            .replace("{sha256}", &"a".repeat(64));
         for (m, _) in item.as_object().unwrap() {
             let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
             ops.push((method, path.clone()));

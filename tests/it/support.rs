@@ -77,7 +77,10 @@ pub async fn apps() -> Vec<App> {
 pub async fn start(engine: &'static str, url: String, db: Db) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
-    let router = gongzhi::web::router(gongzhi::web::AppState::new(db.clone()));
+    let files = std::env::temp_dir()
+        .join("gongzhi-tests")
+        .join(format!("files-{}", uuid::Uuid::now_v7()));
+    let router = gongzhi::web::router(gongzhi::web::AppState::new(db.clone()).with_data_dir(files));
     let server = tokio::spawn(async move {
         axum::serve(listener, router).await.unwrap();
     });

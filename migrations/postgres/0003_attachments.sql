@@ -1,0 +1,13 @@
+-- Photos on cases (report and handling evidence), stored by content hash under the data directory (PostgreSQL).
+CREATE TABLE case_attachments (
+    id          UUID PRIMARY KEY,
+    case_id     UUID NOT NULL REFERENCES cases(id),
+    district    TEXT COLLATE "C" NOT NULL REFERENCES districts(code),
+    sha256      TEXT NOT NULL,
+    mime        TEXT NOT NULL,
+    size        BIGINT NOT NULL,
+    uploaded_by TEXT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    UNIQUE (case_id, sha256)
+);
+CREATE INDEX case_attachments_case ON case_attachments(case_id, created_at);
