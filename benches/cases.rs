@@ -188,6 +188,7 @@ async fn run(engine: &'static str) -> anyhow::Result<()> {
                     idempotency_key: Some(&key),
                     reported_at: now,
                     due_at: now + 3 * 86_400_000,
+                    duplicate_of: None,
                 };
                 store::create(&db, Actor::System("loadgen"), &row).await.is_ok()
             }

@@ -7,6 +7,8 @@ use serde::Deserialize;
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://gongzhi.db";
 pub const DEFAULT_DEMO_DATABASE_URL: &str = "sqlite://gongzhi-demo.db";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DUPLICATE_METERS: f64 = 50.0;
+pub const DEFAULT_DUPLICATE_HOURS: i64 = 72;
 
 /// The settings file's shape (every key optional).
 #[derive(Deserialize, Default, Debug)]
@@ -15,6 +17,9 @@ pub struct FileSettings {
     pub database_url: Option<String>,
     pub listen: Option<String>,
     pub data_dir: Option<String>,
+    /// Likely-duplicate reports: distance in metres and age in hours.
+    pub duplicate_meters: Option<f64>,
+    pub duplicate_hours: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -22,6 +27,8 @@ pub struct Settings {
     pub database_url: String,
     pub listen: String,
     pub data_dir: PathBuf,
+    pub duplicate_meters: f64,
+    pub duplicate_hours: i64,
 }
 
 /// Read the TOML file if one is named (flag or GONGZHI_CONFIG) or `gongzhi.toml` exists here.
@@ -52,6 +59,16 @@ pub fn resolve(
         database_url: database_url.or(file.database_url).unwrap_or_else(|| default_db.to_string()),
         listen: listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
         data_dir: PathBuf::from(data_dir.or(file.data_dir).unwrap_or_else(|| "data".to_string())),
+        duplicate_meters: std::env::var("GONGZHI_DUPLICATE_METERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .or(file.duplicate_meters)
+            .unwrap_or(DEFAULT_DUPLICATE_METERS),
+        duplicate_hours: std::env::var("GONGZHI_DUPLICATE_HOURS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .or(file.duplicate_hours)
+            .unwrap_or(DEFAULT_DUPLICATE_HOURS),
     }
 }
 
@@ -64,12 +81,14 @@ mod tests {
         let file = FileSettings {
             database_url: Some("postgres://file".into()),
             listen: Some("127.0.0.1:1".into()),
-            data_dir: None,
+            duplicate_hours: Some(24),
+            ..Default::default()
         };
         let s = resolve(Some("sqlite://flag.db".into()), None, None, file, DEFAULT_DATABASE_URL);
         assert_eq!(s.database_url, "sqlite://flag.db");
         assert_eq!(s.listen, "127.0.0.1:1");
         assert_eq!(s.data_dir, PathBuf::from("data"));
+        assert_eq!((s.duplicate_meters, s.duplicate_hours), (DEFAULT_DUPLICATE_METERS, 24));
         let s = resolve(None, None, None, FileSettings::default(), DEFAULT_DEMO_DATABASE_URL);
         assert_eq!(s.database_url, DEFAULT_DEMO_DATABASE_URL);
         assert_eq!(s.listen, DEFAULT_LISTEN);

@@ -118,7 +118,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(c) => {
             let s = settings(cfg, &c, config::DEFAULT_DATABASE_URL)?;
             let db = Db::connect(&s.database_url).await?;
-            gongzhi::web::serve(db, &s.listen, &s.data_dir, |addr| println!("gongzhi serving on http://{addr}/")).await
+            gongzhi::web::serve(db, &s, |addr| println!("gongzhi serving on http://{addr}/")).await
         }
         Command::Migrate(c) => {
             let s = settings(cfg, &c, config::DEFAULT_DATABASE_URL)?;
@@ -144,7 +144,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 db.close().await;
                 return Ok(());
             }
-            gongzhi::web::serve(db, &s.listen, &s.data_dir, |addr| {
+            gongzhi::web::serve(db, &s, |addr| {
                 println!("\n共治 demo district: http://{addr}/");
                 println!("{}", demo::accounts_text());
             })

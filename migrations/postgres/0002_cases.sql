@@ -44,6 +44,8 @@ CREATE TABLE cases (
     closed_at       BIGINT,
     updated_at      BIGINT NOT NULL,
     version         BIGINT NOT NULL DEFAULT 0,  -- bumped by every action; a stale writer loses
+    duplicate_of    UUID,                       -- a likely duplicate of this open case (same category, near, recent)
+    merged_into     UUID,                       -- merged: handled as part of this case
     UNIQUE (district, idempotency_key)
 );
 CREATE INDEX cases_status ON cases(district, status, due_at);

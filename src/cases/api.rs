@@ -167,6 +167,10 @@ pub struct Case {
     pub overdue: bool,
     pub rework: i64,
     pub rating: Option<Rating>,
+    /// Flagged at report: a likely duplicate of this open case.
+    pub duplicate_of: Option<Uuid>,
+    /// Merged: handled as part of this case.
+    pub merged_into: Option<Uuid>,
     pub whistles: Vec<WhistleEntry>,
     pub attachments: Vec<Attachment>,
     pub timeline: Vec<TimelineEntry>,
@@ -237,6 +241,8 @@ async fn to_api(s: &AppState, c: &CaseRow, with_timeline: bool) -> AppResult<Cas
         overdue: c.overdue(crate::db::now_ms()),
         rework: c.rework,
         rating: c.rating(),
+        duplicate_of: c.duplicate_of,
+        merged_into: c.merged_into,
         whistles,
         attachments: if with_timeline {
             super::attachments::list(&s.db, c.id)
@@ -308,6 +314,8 @@ pub async fn report(
         overdue: c.overdue(crate::db::now_ms()),
         rework: 0,
         rating: None,
+        duplicate_of: c.duplicate_of,
+        merged_into: None,
         whistles: Vec::new(),
         attachments: Vec::new(),
         timeline: vec![TimelineEntry {
@@ -424,7 +432,17 @@ pub async fn submit_named(
             (None, "居民".to_string(), phone)
         }
     };
+    let duplicate_of = match (lat, lng) {
+        (Some(a), Some(b)) => {
+            let (meters, hours) = s.duplicate_rule;
+            store::find_duplicate(&s.db, district, &cat.code, (a, b), meters, reported_at - hours * 3_600_000)
+                .await?
+                .map(|(id, _)| id)
+        }
+        _ => None,
+    };
     let row = NewCaseRow {
+        duplicate_of,
         district,
         category_code: &cat.code,
         description,
@@ -717,4 +735,25 @@ pub async fn download(
         bytes,
     )
         .into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct MergeInput {
+    /// The case this one is handled as part of.
+    pub into: Uuid,
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{id}/merge", tag = "cases", params(("id" = Uuid, Path)), request_body = MergeInput,
+    responses((status = 200, body = Case), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn merge(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>, Json(input): Json<MergeInput>) -> AppResult<Json<Case>> {
+    let dup = load(&s, &p, id).await?;
+    let into = load(&s, &p, input.into).await?;
+    // Merging is a grid decision, like accepting or declining.
+    let (ug, summoned, close_level) = view_parts(&s, &dup).await?;
+    if !permissions::may(&p, &view(&dup, ug.as_deref(), &summoned, close_level), &Action::Accept) {
+        return Err(AppError::forbidden());
+    }
+    let c = store::merge(&s.db, Actor::User(&p), &dup, &into).await?;
+    Ok(Json(to_api(&s, &c, true).await?))
 }

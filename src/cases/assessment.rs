@@ -117,7 +117,7 @@ pub async fn counts(db: &Db, district: &str, by: By, from_ms: i64, to_ms: i64) -
          SUM(CASE WHEN rating IS NOT NULL THEN 1 ELSE 0 END) AS rated, \
          SUM(CASE WHEN rating IN ('satisfied', 'basically_satisfied') THEN 1 ELSE 0 END) AS satisfied, \
          CAST(COALESCE(SUM(CASE WHEN handled_at IS NOT NULL THEN handled_at - reported_at ELSE 0 END), 0) AS BIGINT) AS handling_ms \
-         FROM cases WHERE district = $1 AND reported_at >= $2 AND reported_at < $3 {only_units} GROUP BY {key}"
+         FROM cases WHERE district = $1 AND reported_at >= $2 AND reported_at < $3 AND merged_into IS NULL {only_units} GROUP BY {key}"
     );
     on_pool!(db, |p| sqlx::query_as::<_, Counts>(sqlx::AssertSqlSafe(sql))
         .bind(district)

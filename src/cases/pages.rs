@@ -465,6 +465,8 @@ fn action_label_of(a: &str) -> &'static str {
         "acknowledge" => "报到",
         "supervise" => "督办",
         "rate" => "评价",
+        "merge" => "合并",
+        "outcome" => "办理结果",
         _ => "办理",
     }
 }
@@ -728,6 +730,8 @@ fn step_label(action: &str) -> &'static str {
         "acknowledge" => "部门已报到",
         "supervise" => "上级督办",
         "rate" => "您已评价",
+        "merge" => "已与同一问题的其他反映合并办理",
+        "outcome" => "办理结果",
         _ => "办理中",
     }
 }
@@ -774,7 +778,7 @@ async fn render_track(s: &AppState, code: &str, notice: Option<String>, error: O
         .await?
         .into_iter()
         .map(|e| {
-            let note = if matches!(e.action.as_str(), "handle" | "decline") {
+            let note = if matches!(e.action.as_str(), "handle" | "decline" | "merge" | "outcome") {
                 e.note
             } else {
                 String::new()

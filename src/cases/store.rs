@@ -34,10 +34,12 @@ pub struct CaseRow {
     pub closed_at: Option<i64>,
     pub updated_at: i64,
     pub version: i64,
+    pub duplicate_of: Option<Uuid>,
+    pub merged_into: Option<Uuid>,
 }
 
 pub const CASE_COLS: &str = "id, district, tracking_code, category_code, description, lat, lng, grid_code, level, source, status, unit_id, rework, \
-     supervisions, rating, reporter_id, reporter_name, reported_at, due_at, handled_at, closed_at, updated_at, version";
+     supervisions, rating, reporter_id, reporter_name, reported_at, due_at, handled_at, closed_at, updated_at, version, duplicate_of, merged_into";
 
 impl CaseRow {
     pub fn status(&self) -> Status {
@@ -84,6 +86,7 @@ pub struct NewCaseRow<'a> {
     pub idempotency_key: Option<&'a str>,
     pub reported_at: i64,
     pub due_at: i64,
+    pub duplicate_of: Option<Uuid>,
 }
 
 /// A short code a resident can read out on the phone: no 0/O, 1/I.
@@ -188,8 +191,8 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
     let mut tx = db.begin().await?;
     let inserted = on_tx!(&mut tx, |c| sqlx::query(
         "INSERT INTO cases (id, district, tracking_code, category_code, description, lat, lng, grid_code, level, source, status, \
-         reporter_id, reporter_name, reporter_phone, idempotency_key, reported_at, due_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'reported', $11, $12, $13, $14, $15, $16, $17)"
+         reporter_id, reporter_name, reporter_phone, idempotency_key, reported_at, due_at, updated_at, duplicate_of) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'reported', $11, $12, $13, $14, $15, $16, $17, $18)"
     )
     .bind(id)
     .bind(n.district)
@@ -208,6 +211,7 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
     .bind(n.reported_at)
     .bind(n.due_at)
     .bind(now)
+    .bind(n.duplicate_of)
     .execute(c)
     .await
     .map(|r| r.rows_affected()));
@@ -272,6 +276,8 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
         closed_at: None,
         updated_at: now,
         version: 0,
+        duplicate_of: n.duplicate_of,
+        merged_into: None,
     };
     Ok((row, false))
 }
@@ -372,6 +378,36 @@ pub async fn act(db: &Db, actor: Actor<'_>, c: &CaseRow, action: &Action, whistl
             .map(|r| r.rows_affected()))?;
         }
         _ => {}
+    }
+    if after.status == Status::Closed && before.status != Status::Closed {
+        // Every merged reporter hears the outcome on their own case.
+        let merged: Vec<(Uuid,)> = on_tx!(&mut tx, |x| sqlx::query_as("SELECT id FROM cases WHERE merged_into = $1")
+            .bind(c.id)
+            .fetch_all(x)
+            .await)?;
+        let handled_note: Option<String> = on_tx!(&mut tx, |x| sqlx::query_scalar(
+            "SELECT note FROM case_events WHERE case_id = $1 AND action = 'handle' ORDER BY at_ms DESC LIMIT 1"
+        )
+        .bind(c.id)
+        .fetch_optional(x)
+        .await)?;
+        let note = format!(
+            "合并办理的案件 {} 已结案{}",
+            c.tracking_code,
+            handled_note.map(|n| format!("：{n}")).unwrap_or_default()
+        );
+        for (mid,) in merged {
+            insert_event(
+                &mut tx,
+                (mid, &c.district),
+                now,
+                &Actor::System("系统"),
+                "outcome",
+                &note,
+                json!({"case": c.id}),
+            )
+            .await?;
+        }
     }
     let detail = serde_json::to_value(action).unwrap_or_default();
     insert_event(
@@ -485,4 +521,97 @@ pub async fn due_before(
     .bind(limit)
     .fetch_all(p)
     .await)
+}
+
+/// Metres between two points (haversine; plenty for tens of metres).
+pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (la1, lo1, la2, lo2) = (a.0.to_radians(), a.1.to_radians(), b.0.to_radians(), b.1.to_radians());
+    let h = ((la2 - la1) / 2.0).sin().powi(2) + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
+    2.0 * 6_371_000.0 * h.sqrt().asin()
+}
+
+/// The nearest open case of the same category within `meters` reported since `since_ms`, if any.
+pub async fn find_duplicate(
+    db: &Db,
+    district: &str,
+    category: &str,
+    at: (f64, f64),
+    meters: f64,
+    since_ms: i64,
+) -> sqlx::Result<Option<(Uuid, String)>> {
+    // A bounding box first (an index range on reported_at does the rest), then exact distance.
+    let dlat = meters / 111_000.0;
+    let dlng = meters / (111_000.0 * at.0.to_radians().cos().max(0.01));
+    let rows: Vec<(Uuid, String, f64, f64)> = on_pool!(db, |p| sqlx::query_as(
+        "SELECT id, tracking_code, lat, lng FROM cases WHERE district = $1 AND category_code = $2 AND reported_at >= $3 \
+         AND status NOT IN ('closed', 'declined') AND merged_into IS NULL AND lat BETWEEN $4 AND $5 AND lng BETWEEN $6 AND $7"
+    )
+    .bind(district)
+    .bind(category)
+    .bind(since_ms)
+    .bind(at.0 - dlat)
+    .bind(at.0 + dlat)
+    .bind(at.1 - dlng)
+    .bind(at.1 + dlng)
+    .fetch_all(p)
+    .await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, code, la, lo)| (distance_m(at, (la, lo)), id, code))
+        .filter(|(d, _, _)| *d <= meters)
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, id, code)| (id, code)))
+}
+
+/// Merge a likely duplicate into the case that answers for it: the duplicate leaves the workflow
+/// (declined, with the reason) and its reporter follows the main case.
+pub async fn merge(db: &Db, actor: Actor<'_>, dup: &CaseRow, into: &CaseRow) -> AppResult<CaseRow> {
+    if dup.id == into.id || into.merged_into.is_some() || !into.status().is_open() || into.district != dup.district {
+        return Err(AppError::conflict("cannot_merge", "只能并入本区另一件未办结的案件"));
+    }
+    if !matches!(dup.status(), Status::Reported | Status::Accepted) {
+        return Err(AppError::conflict("cannot_merge", "只有尚未派遣的案件可以合并"));
+    }
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    let n = on_tx!(&mut tx, |x| sqlx::query(
+        "UPDATE cases SET status = 'declined', merged_into = $1, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4"
+    )
+    .bind(into.id)
+    .bind(now)
+    .bind(dup.id)
+    .bind(dup.version)
+    .execute(x)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if n != 1 {
+        return Err(AppError::conflict("concurrent_update", "案件刚被他人处理，请刷新后重试"));
+    }
+    let note = format!("与案件 {} 合并办理", into.tracking_code);
+    insert_event(
+        &mut tx,
+        (dup.id, &dup.district),
+        now,
+        &actor,
+        "merge",
+        &note,
+        json!({"into": into.id}),
+    )
+    .await?;
+    let target = dup.id.to_string();
+    audit::record(
+        &mut tx,
+        actor,
+        audit::Entry {
+            district: &dup.district,
+            action: "case.merge",
+            target_kind: "case",
+            target_id: &target,
+            reason: "",
+            detail: json!({"into": into.id}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    get(db, dup.id).await?.ok_or_else(AppError::internal)
 }

@@ -49,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/cases/{id}", get(cases::api::get_case))
         .route("/api/v1/cases/{id}/actions", post(cases::api::act))
         .route("/api/v1/assessment", get(cases::api::assessment))
+        .route("/api/v1/cases/{id}/merge", post(cases::api::merge))
         .route(
             "/api/v1/cases/{id}/attachments",
             post(cases::api::upload).layer(axum::extract::DefaultBodyLimit::max(cases::attachments::MAX_BYTES + 1)),
@@ -267,7 +268,7 @@ impl utoipa::Modify for BearerAuth {
         registry::api::list_residents, registry::api::get_resident, registry::api::create_resident, registry::api::set_tags, registry::api::reveal,
         registry::api::list_households, registry::api::get_household, registry::api::create_household,
         registry::api::list_units, registry::api::create_unit, registry::api::list_places, registry::api::list_devices,
-        cases::api::list_categories, cases::api::preview_due, cases::api::report, cases::api::board, cases::api::get_case, cases::api::act, cases::api::assessment, cases::api::upload, cases::api::download,
+        cases::api::list_categories, cases::api::preview_due, cases::api::report, cases::api::board, cases::api::get_case, cases::api::act, cases::api::assessment, cases::api::upload, cases::api::download, cases::api::merge,
     ),
     modifiers(&BearerAuth),
     tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"))

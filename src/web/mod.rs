@@ -31,6 +31,8 @@ pub struct AppState {
     pub grid_index: Arc<crate::cases::locate::SharedIndex>,
     /// Where attachments live (`<data dir>/attachments/…`).
     pub data_dir: Arc<std::path::PathBuf>,
+    /// A report this near (metres) and this recent (hours) to an open case of its category is flagged.
+    pub duplicate_rule: (f64, i64),
 }
 
 impl AppState {
@@ -41,7 +43,13 @@ impl AppState {
             calendar: Arc::new(crate::cases::calendar::Calendar::built_in()),
             grid_index: Arc::new(crate::cases::locate::SharedIndex::default()),
             data_dir: Arc::new(std::path::PathBuf::from("data")),
+            duplicate_rule: (crate::config::DEFAULT_DUPLICATE_METERS, crate::config::DEFAULT_DUPLICATE_HOURS),
         }
+    }
+
+    pub fn with_duplicate_rule(mut self, meters: f64, hours: i64) -> Self {
+        self.duplicate_rule = (meters, hours);
+        self
     }
 
     pub fn with_data_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
@@ -89,10 +97,13 @@ async fn metrics_text(State(s): State<AppState>) -> impl IntoResponse {
 }
 
 /// Serve until Ctrl-C / SIGTERM. Returns the bound address through `on_bound` first.
-pub async fn serve(db: Db, listen: &str, data_dir: &std::path::Path, on_bound: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen).await?;
+pub async fn serve(db: Db, s: &crate::config::Settings, on_bound: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&s.listen).await?;
     on_bound(listener.local_addr()?);
-    let app = router(AppState::new(db.clone()).with_data_dir(data_dir));
+    let state = AppState::new(db.clone())
+        .with_data_dir(&s.data_dir)
+        .with_duplicate_rule(s.duplicate_meters, s.duplicate_hours);
+    let app = router(state);
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     db.close().await;
     Ok(())

@@ -477,3 +477,89 @@ async fn photos_are_checked_by_content_and_served_only_to_those_who_see_the_case
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
 }
+
+#[tokio::test]
+async fn likely_duplicates_are_flagged_merged_and_hear_the_outcome() {
+    for app in apps().await {
+        let (officer, community, admin) = (app.token("building").await, app.token("community").await, app.token("admin").await);
+        let (lat, lng) = building_centre(&app, &officer, "411602001001001001").await;
+        let report = |cat: &'static str, dlat: f64| {
+            let (client, base, t) = (app.client.clone(), app.base.clone(), officer.clone());
+            async move {
+                let body = json!({"category": cat, "description": "同一处飞线充电", "lat": lat + dlat, "lng": lng});
+                client
+                    .post(format!("{base}/api/v1/cases"))
+                    .bearer_auth(t)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json::<Value>()
+                    .await
+                    .unwrap()
+            }
+        };
+        let a = report("SQ03", 0.0).await;
+        let b = report("SQ03", 0.0001).await; // about 11 m north
+        assert_eq!(b["duplicate_of"], a["id"], "[{}] same category, 11 m, minutes apart", app.engine);
+        assert!(
+            report("SQ01", 0.0001).await["duplicate_of"].is_null(),
+            "another category is not a duplicate"
+        );
+        assert!(
+            report("SQ03", 0.01).await["duplicate_of"].is_null(),
+            "a kilometre away is not a duplicate"
+        );
+
+        let (aid, bid) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+        let (st, _) = app
+            .post(&format!("/api/v1/cases/{bid}/merge"), &officer, json!({"into": aid}))
+            .await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "merging is the grid's decision");
+        let (st, v) = app
+            .post(&format!("/api/v1/cases/{bid}/merge"), &community, json!({"into": aid}))
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        assert_eq!((v["status"].as_str(), v["merged_into"].as_str()), (Some("declined"), Some(aid)));
+        let (st, v) = app
+            .post(&format!("/api/v1/cases/{bid}/merge"), &community, json!({"into": aid}))
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "cannot_merge"));
+
+        // The main case runs its course; the merged reporter hears how it ended.
+        let dept = unit_id(&app, &community, "区城市管理局").await;
+        let department = app.token("department").await;
+        for (who, body) in [
+            (&community, json!({"action": "accept"})),
+            (&community, json!({"action": "dispatch", "unit": dept})),
+            (&department, json!({"action": "start"})),
+            (&department, json!({"action": "handle", "note": "已拆除飞线并劝导住户"})),
+            (&officer, json!({"action": "verify"})),
+            (&admin, json!({"action": "close"})),
+        ] {
+            let (st, v) = act(&app, who, aid, body).await;
+            assert_eq!(st, StatusCode::OK, "[{}] {v}", app.engine);
+        }
+        let (_, v) = app.get(&format!("/api/v1/cases/{bid}"), &officer).await;
+        let last = v["timeline"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["action"], "outcome");
+        assert!(last["note"].as_str().unwrap().contains("已拆除飞线并劝导住户"));
+        // Merged cases do not count twice in the assessment.
+        let from = jiff::Timestamp::from_millisecond(gongzhi::db::now_ms() - 600_000)
+            .unwrap()
+            .to_string();
+        let (_, r) = app.get(&format!("/api/v1/assessment?by=community&from={from}"), &community).await;
+        let row = r["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["code"] == "411602001001")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            row["received"], 3,
+            "[{}] a, c, d — and the merged b is not counted: {row}",
+            app.engine
+        );
+    }
+}
