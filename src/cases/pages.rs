@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/cases/dispatch", post(bulk_dispatch))
         .route("/console/cases/{id}", get(detail))
         .route("/console/cases/{id}/actions", post(act))
+        .route("/console/cases/{id}/merge", post(merge_form))
         .route("/g/{code}/report", post(public_report))
         .route("/track", get(track_form))
         .route("/track/{code}", get(track))
@@ -444,6 +445,7 @@ struct DetailPage {
     actions: Vec<ActionForm>,
     units: Vec<(Uuid, String)>,
     version: i64,
+    can_merge: bool,
     notice: Option<String>,
     error: Option<String>,
 }
@@ -586,6 +588,7 @@ async fn render_detail(s: &AppState, c: &Console, id: Uuid, notice: Option<Strin
             Vec::new()
         },
         version: row.version,
+        can_merge: permissions::may(p, &v, &Action::Accept) && matches!(row.status(), Status::Reported | Status::Accepted),
         actions,
         notice,
         error,
@@ -1034,4 +1037,42 @@ async fn inbox(State(s): State<AppState>, c: Console) -> PageResult {
         sections,
     }
     .into_response())
+}
+
+#[derive(Deserialize)]
+struct MergeForm {
+    csrf: String,
+    into: Uuid,
+}
+
+async fn merge_form(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<MergeForm>) -> PageResult {
+    check_csrf(&c, &f.csrf)?;
+    let p = &c.principal;
+    let load = |x: Uuid| cases::get(&s.db, x);
+    let dup = load(id)
+        .await?
+        .filter(|x| x.district == p.district)
+        .ok_or_else(|| AppError::not_found("案件"))?;
+    let into = load(f.into)
+        .await?
+        .filter(|x| x.district == p.district)
+        .ok_or_else(|| AppError::not_found("案件"))?;
+    let (ug, summoned, close_level) = view_of(&s, &dup).await?;
+    let v = CaseView {
+        grid_code: &dup.grid_code,
+        level: dup.level,
+        unit: dup.unit_id,
+        unit_grid: ug.as_deref(),
+        summoned: &summoned,
+        reporter: dup.reporter_id,
+        close_level,
+    };
+    if !permissions::may(p, &v, &Action::Accept) {
+        return Err(AppError::forbidden().into());
+    }
+    match cases::merge(&s.db, Actor::User(p), &dup, &into).await {
+        Ok(_) => Ok(Redirect::to(&format!("/console/cases/{id}?done=merge")).into_response()),
+        Err(e) if e.status == StatusCode::CONFLICT => render_detail(&s, &c, id, None, Some(e.message)).await,
+        Err(e) => Err(PageError(e)),
+    }
 }
