@@ -757,3 +757,37 @@ pub async fn merge(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>
     let c = store::merge(&s.db, Actor::User(&p), &dup, &into).await?;
     Ok(Json(to_api(&s, &c, true).await?))
 }
+
+#[utoipa::path(post, path = "/api/v1/case-categories", tag = "cases", request_body = categories::NewCategory,
+    responses((status = 201, body = Category), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_category(
+    State(s): State<AppState>,
+    p: Principal,
+    Json(input): Json<categories::NewCategory>,
+) -> AppResult<(StatusCode, Json<Category>)> {
+    if !p.posts.iter().any(|x| x.role == Role::DistrictAdmin) {
+        return Err(AppError::forbidden());
+    }
+    let c = categories::create(&s.db, Actor::User(&p), &p.district, &input).await?;
+    Ok((StatusCode::CREATED, Json(category_to_api(&c))))
+}
+
+#[utoipa::path(patch, path = "/api/v1/case-categories/{code}", tag = "cases", params(("code" = String, Path)), request_body = categories::CategoryUpdate,
+    responses((status = 200, body = Category), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn update_category(
+    State(s): State<AppState>,
+    p: Principal,
+    Path(code): Path<String>,
+    Json(up): Json<categories::CategoryUpdate>,
+) -> AppResult<Json<Category>> {
+    if !p.posts.iter().any(|x| x.role == Role::DistrictAdmin) {
+        return Err(AppError::forbidden());
+    }
+    let c = categories::get(&s.db, &p.district, &code)
+        .await?
+        .ok_or_else(|| AppError::not_found("案件类别"))?;
+    let c = categories::update(&s.db, Actor::User(&p), &p.district, &c, &up).await?;
+    Ok(Json(category_to_api(&c)))
+}

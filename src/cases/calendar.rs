@@ -49,6 +49,26 @@ impl Calendar {
         c
     }
 
+    /// The built-in years, then every `*.toml` in `dir` (if it exists), which may add or replace
+    /// years: how admins publish next year's schedule without a new release.
+    pub fn with_updates(dir: &std::path::Path) -> anyhow::Result<Calendar> {
+        let mut c = Calendar::built_in();
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            let mut files: Vec<_> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            files.sort();
+            for f in files {
+                let text = std::fs::read_to_string(&f)?;
+                let year = c.add_year(&text).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+                tracing::info!(file = %f.display(), year, "holiday calendar loaded");
+            }
+        }
+        Ok(c)
+    }
+
     /// Add (or replace) one year's schedule from its TOML text. Checks that every date is in
     /// that year, that ranges run forwards, and that a day is not both off and worked.
     pub fn add_year(&mut self, text: &str) -> Result<i16, String> {
@@ -245,5 +265,29 @@ mod tests {
             }
             prop_assert!(c.add_working_days(start, n + 1) > due);
         }
+    }
+}
+
+#[cfg(test)]
+mod update_tests {
+    #[test]
+    fn admins_add_a_year_from_the_data_dir() {
+        let dir = std::env::temp_dir().join(format!("gongzhi-cal-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("2027.toml"),
+            "year = 2027\nholidays = [{ name = \"元旦\", from = \"2027-01-01\", to = \"2027-01-03\" }]\nworkdays = []",
+        )
+        .unwrap();
+        let c = super::Calendar::with_updates(&dir).unwrap();
+        assert!(!c.is_working_day("2027-01-01".parse().unwrap()));
+        assert_eq!(c.years().collect::<Vec<_>>(), vec![2025, 2026, 2027]);
+        std::fs::write(
+            dir.join("broken.toml"),
+            "year = 2028\nholidays = [{ name = \"x\", from = \"2028-02-30\", to = \"2028-03-01\" }]",
+        )
+        .unwrap();
+        assert!(super::Calendar::with_updates(&dir).unwrap_err().to_string().contains("broken.toml"));
+        assert!(super::Calendar::with_updates(&dir.join("missing")).is_ok());
     }
 }

@@ -257,3 +257,160 @@ pub async fn get(db: &Db, district: &str, code: &str) -> sqlx::Result<Option<Cat
     .fetch_optional(p)
     .await)
 }
+
+/// A change to a category; fields left out stay as they are. Limits: give `limit_hours` or
+/// `limit_working_days` (the other is cleared).
+#[derive(serde::Deserialize, Debug, Clone, Default, utoipa::ToSchema)]
+pub struct CategoryUpdate {
+    pub name: Option<String>,
+    pub limit_hours: Option<u32>,
+    pub limit_working_days: Option<u32>,
+    pub close_level: Option<i64>,
+    pub default_unit: Option<Uuid>,
+    pub active: Option<bool>,
+}
+
+/// A new leaf category under an existing root.
+#[derive(serde::Deserialize, Debug, Clone, utoipa::ToSchema)]
+pub struct NewCategory {
+    pub code: String,
+    pub parent: String,
+    pub name: String,
+    pub limit_hours: Option<u32>,
+    pub limit_working_days: Option<u32>,
+    pub close_level: i64,
+    pub default_unit: Option<Uuid>,
+}
+
+fn check_limits(hours: Option<u32>, days: Option<u32>) -> Result<(Option<i64>, Option<i64>), crate::error::AppError> {
+    use crate::error::AppError;
+    match (hours, days) {
+        (Some(_), Some(_)) => Err(AppError::invalid("invalid_limit", "时限只能按小时或按工作日之一设置")),
+        (Some(h), None) if (1..=720).contains(&h) => Ok((Some(i64::from(h)), None)),
+        (None, Some(d)) if (1..=90).contains(&d) => Ok((None, Some(i64::from(d)))),
+        (None, None) => Ok((None, None)),
+        _ => Err(AppError::invalid("invalid_limit", "时限应为1至720小时，或1至90个工作日")),
+    }
+}
+
+pub async fn update(
+    db: &Db,
+    actor: crate::audit::Actor<'_>,
+    district: &str,
+    c: &CategoryRow,
+    up: &CategoryUpdate,
+) -> crate::error::AppResult<CategoryRow> {
+    use crate::error::AppError;
+    if !c.is_leaf() {
+        return Err(AppError::invalid("not_a_leaf", "大类没有时限等设置，请修改其下的小类"));
+    }
+    let (hours, days) = match check_limits(up.limit_hours, up.limit_working_days)? {
+        (None, None) => (c.limit_hours, c.limit_days),
+        x => x,
+    };
+    let close = up.close_level.unwrap_or(c.close_level);
+    if !(1..=5).contains(&close) {
+        return Err(AppError::invalid("invalid_close_level", "结案层级应为1（区）至5（楼栋）"));
+    }
+    let name = up.name.as_deref().map(str::trim).unwrap_or(&c.name).to_string();
+    if name.is_empty() || name.chars().count() > 32 {
+        return Err(AppError::invalid("invalid_name", "类别名称不能为空且不超过32字"));
+    }
+    let unit = match up.default_unit {
+        Some(u) => {
+            let ok = crate::registry::units::get(db, u).await?.is_some_and(|x| x.district == district);
+            if !ok {
+                return Err(AppError::invalid("unknown_unit", "默认承办单位不存在"));
+            }
+            Some(u)
+        }
+        None => c.default_unit_id,
+    };
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, |x| {
+        sqlx::query(
+        "UPDATE case_categories SET name = $1, limit_hours = $2, limit_days = $3, close_level = $4, default_unit_id = $5, active = $6 WHERE id = $7"
+    )
+    .bind(&name)
+    .bind(hours)
+    .bind(days)
+    .bind(close)
+    .bind(unit)
+    .bind(up.active.unwrap_or(c.active))
+    .bind(c.id)
+    .execute(x)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    let entry = crate::audit::Entry {
+        district,
+        action: "category.update",
+        target_kind: "case_category",
+        target_id: &c.code,
+        reason: "",
+        detail: serde_json::json!({"name": name, "limit_hours": hours, "limit_days": days, "close_level": close}),
+    };
+    crate::audit::record(&mut tx, actor, entry).await?;
+    tx.commit().await?;
+    get(db, district, &c.code).await?.ok_or_else(AppError::internal)
+}
+
+pub async fn create(db: &Db, actor: crate::audit::Actor<'_>, district: &str, n: &NewCategory) -> crate::error::AppResult<CategoryRow> {
+    use crate::error::AppError;
+    let parent = get(db, district, &n.parent)
+        .await?
+        .filter(|p| !p.is_leaf())
+        .ok_or_else(|| AppError::invalid("unknown_parent", "大类不存在"))?;
+    let code = n.code.trim();
+    if !code.starts_with(parent.code.as_str())
+        || code.len() != parent.code.len() + 2
+        || !code[parent.code.len()..].bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(AppError::invalid(
+            "invalid_code",
+            format!("小类编码应为大类编码 {} 加两位数字", parent.code),
+        ));
+    }
+    let (hours, days) = check_limits(n.limit_hours, n.limit_working_days)?;
+    if hours.is_none() && days.is_none() {
+        return Err(AppError::invalid("invalid_limit", "请设置处置时限"));
+    }
+    if !(1..=5).contains(&n.close_level) {
+        return Err(AppError::invalid("invalid_close_level", "结案层级应为1（区）至5（楼栋）"));
+    }
+    let name = n.name.trim();
+    if name.is_empty() || name.chars().count() > 32 {
+        return Err(AppError::invalid("invalid_name", "类别名称不能为空且不超过32字"));
+    }
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, |x| sqlx::query(
+        "INSERT INTO case_categories (id, district, code, parent_code, name, kind, default_unit_id, limit_hours, limit_days, close_level, active, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, TRUE, $11)"
+    )
+    .bind(new_id())
+    .bind(district)
+    .bind(code)
+    .bind(&parent.code)
+    .bind(name)
+    .bind(&parent.kind)
+    .bind(n.default_unit)
+    .bind(hours)
+    .bind(days)
+    .bind(n.close_level)
+    .bind(now_ms())
+    .execute(x)
+    .await
+    .map(|r| r.rows_affected()))
+    .map_err(|e| if crate::db::is_unique_violation(&e) { AppError::conflict("duplicate_code", format!("类别编码 {code} 已存在")) } else { e.into() })?;
+    let entry = crate::audit::Entry {
+        district,
+        action: "category.create",
+        target_kind: "case_category",
+        target_id: code,
+        reason: "",
+        detail: serde_json::json!({"name": name}),
+    };
+    crate::audit::record(&mut tx, actor, entry).await?;
+    tx.commit().await?;
+    get(db, district, code).await?.ok_or_else(AppError::internal)
+}

@@ -43,7 +43,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/units", get(registry::api::list_units).post(registry::api::create_unit))
         .route("/api/v1/places", get(registry::api::list_places))
         .route("/api/v1/devices", get(registry::api::list_devices))
-        .route("/api/v1/case-categories", get(cases::api::list_categories))
+        .route(
+            "/api/v1/case-categories",
+            get(cases::api::list_categories).post(cases::api::create_category),
+        )
+        .route("/api/v1/case-categories/{code}", axum::routing::patch(cases::api::update_category))
         .route("/api/v1/calendar/due", get(cases::api::preview_due))
         .route("/api/v1/cases", get(cases::api::board).post(cases::api::report))
         .route("/api/v1/cases/{id}", get(cases::api::get_case))
@@ -268,7 +272,7 @@ impl utoipa::Modify for BearerAuth {
         registry::api::list_residents, registry::api::get_resident, registry::api::create_resident, registry::api::set_tags, registry::api::reveal,
         registry::api::list_households, registry::api::get_household, registry::api::create_household,
         registry::api::list_units, registry::api::create_unit, registry::api::list_places, registry::api::list_devices,
-        cases::api::list_categories, cases::api::preview_due, cases::api::report, cases::api::board, cases::api::get_case, cases::api::act, cases::api::assessment, cases::api::upload, cases::api::download, cases::api::merge,
+        cases::api::list_categories, cases::api::preview_due, cases::api::report, cases::api::board, cases::api::get_case, cases::api::act, cases::api::assessment, cases::api::upload, cases::api::download, cases::api::merge, cases::api::create_category, cases::api::update_category,
     ),
     modifiers(&BearerAuth),
     tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"))

@@ -100,9 +100,10 @@ async fn metrics_text(State(s): State<AppState>) -> impl IntoResponse {
 pub async fn serve(db: Db, s: &crate::config::Settings, on_bound: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&s.listen).await?;
     on_bound(listener.local_addr()?);
-    let state = AppState::new(db.clone())
+    let mut state = AppState::new(db.clone())
         .with_data_dir(&s.data_dir)
         .with_duplicate_rule(s.duplicate_meters, s.duplicate_hours);
+    state.calendar = Arc::new(crate::cases::calendar::Calendar::with_updates(&s.data_dir.join("calendar"))?);
     let app = router(state);
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     db.close().await;

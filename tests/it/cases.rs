@@ -563,3 +563,82 @@ async fn likely_duplicates_are_flagged_merged_and_hear_the_outcome() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_district_edits_categories() {
+    for app in apps().await {
+        let (admin, community) = (app.token("admin").await, app.token("community").await);
+        let (st, _) = app
+            .call(
+                reqwest::Method::PATCH,
+                "/api/v1/case-categories/SQ07",
+                Some(&community),
+                Some(json!({"limit_working_days": 1})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        for (body, want) in [
+            (json!({"limit_working_days": 1, "limit_hours": 4}), "invalid_limit"),
+            (json!({"limit_working_days": 0}), "invalid_limit"),
+            (json!({"close_level": 9}), "invalid_close_level"),
+        ] {
+            let (st, v) = app
+                .call(reqwest::Method::PATCH, "/api/v1/case-categories/SQ07", Some(&admin), Some(body))
+                .await;
+            assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, want));
+        }
+        let (st, v) = app
+            .call(
+                reqwest::Method::PATCH,
+                "/api/v1/case-categories/SQ07",
+                Some(&admin),
+                Some(json!({"limit_hours": 8, "name": "楼道堆物（含消防通道）"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        assert_eq!(v["limit"]["hours"], 8);
+        // New reports use the new limit.
+        let (_, c) = app
+            .post(
+                "/api/v1/cases",
+                &community,
+                json!({"category": "SQ07", "description": "消防通道堆物", "grid": "411602001001001001"}),
+            )
+            .await;
+        let rep = c["reported_at"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+        let due = c["due_at"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+        assert_eq!(due.as_millisecond() - rep.as_millisecond(), 8 * 3_600_000);
+        assert_eq!(c["category"]["name"], "楼道堆物（含消防通道）");
+        let new = json!({"code": "SQ09", "parent": "SQ", "name": "电梯故障", "limit_hours": 24, "close_level": 3});
+        let (st, v) = app.post("/api/v1/case-categories", &admin, new.clone()).await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let (st, v) = app.post("/api/v1/case-categories", &admin, new).await;
+        assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "duplicate_code"));
+        let (st, v) = app
+            .post(
+                "/api/v1/case-categories",
+                &admin,
+                json!({"code": "XX01", "parent": "SQ", "name": "x", "limit_hours": 4, "close_level": 3}),
+            )
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_code"));
+        // Retired categories take no new reports.
+        let (st, _) = app
+            .call(
+                reqwest::Method::PATCH,
+                "/api/v1/case-categories/SQ09",
+                Some(&admin),
+                Some(json!({"active": false})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        let (st, v) = app
+            .post(
+                "/api/v1/cases",
+                &community,
+                json!({"category": "SQ09", "description": "电梯困人", "grid": "411602001001001001"}),
+            )
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_category"));
+    }
+}
