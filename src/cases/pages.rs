@@ -92,6 +92,8 @@ struct BoardPage {
     overdue: bool,
     can_dispatch: bool,
     units: Vec<(Uuid, String)>,
+    unit_filters: Vec<(Uuid, String, bool)>,
+    grid_filter: String,
     pager: String,
     notice: Option<String>,
 }
@@ -100,6 +102,8 @@ struct BoardPage {
 struct BoardQuery {
     status: Option<String>,
     category: Option<String>,
+    grid: Option<String>,
+    unit: Option<String>,
     overdue: Option<String>,
     page: Option<i64>,
     done: Option<String>,
@@ -141,7 +145,14 @@ async fn render_board(s: &AppState, c: &Console, q: BoardQuery) -> PageResult {
     let p = &c.principal;
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let per = 30;
-    let grid = p.roots(Capability::ReadRegistry).into_iter().next();
+    let root = p.roots(Capability::ReadRegistry).into_iter().next();
+    // A narrower grid may be chosen inside the caller's own.
+    let grid = match (q.grid.as_deref().map(str::trim).filter(|g| !g.is_empty()), &root) {
+        (Some(g), Some(r)) if g.starts_with(r.as_str()) => Some(g.to_string()),
+        (Some(_), Some(_)) => return Err(AppError::not_found("网格").into()),
+        _ => root.clone(),
+    };
+    let unit_filter = q.unit.as_deref().and_then(|u| u.parse::<Uuid>().ok());
     let own_unit = p.posts.iter().find_map(|x| x.unit_id);
     if grid.is_none() && own_unit.is_none() {
         return Err(AppError::forbidden().into());
@@ -154,7 +165,7 @@ async fn render_board(s: &AppState, c: &Console, q: BoardQuery) -> PageResult {
         grid: grid.as_deref(),
         status: status.as_deref(),
         category: category.as_deref(),
-        unit: if grid.is_none() { own_unit } else { None },
+        unit: if grid.is_none() { own_unit } else { unit_filter },
         overdue_at: overdue.then(crate::db::now_ms),
         limit: per,
         offset: (page - 1) * per,
@@ -188,11 +199,22 @@ async fn render_board(s: &AppState, c: &Console, q: BoardQuery) -> PageResult {
         .iter()
         .any(|x| x.grid_code.is_some() && x.role.grants(Capability::ManageGrid));
     let base = format!(
-        "/console/cases?status={}&category={}&overdue={}",
+        "/console/cases?status={}&category={}&overdue={}&grid={}&unit={}",
         status.clone().unwrap_or_default(),
         url_encode(category.as_deref().unwrap_or("")),
-        if overdue { "true" } else { "" }
+        if overdue { "true" } else { "" },
+        if grid != root {
+            grid.clone().unwrap_or_default()
+        } else {
+            String::new()
+        },
+        unit_filter.map(|u| u.to_string()).unwrap_or_default()
     );
+    let all_units = if grid.is_some() {
+        department_units(s, &p.district).await?
+    } else {
+        Vec::new()
+    };
     let html = BoardPage {
         chrome: Chrome::new(c, "案件", "cases"),
         rows: view_rows,
@@ -208,11 +230,13 @@ async fn render_board(s: &AppState, c: &Console, q: BoardQuery) -> PageResult {
             .collect(),
         overdue,
         can_dispatch,
-        units: if can_dispatch {
-            department_units(s, &p.district).await?
+        unit_filters: all_units.iter().map(|(id, n)| (*id, n.clone(), unit_filter == Some(*id))).collect(),
+        grid_filter: if grid != root {
+            grid.clone().unwrap_or_default()
         } else {
-            Vec::new()
+            String::new()
         },
+        units: if can_dispatch { all_units } else { Vec::new() },
         pager: pager(&base, page, per, total),
         notice: q.done,
     };
@@ -313,6 +337,7 @@ async fn act_one(s: &AppState, p: &Principal, id: Uuid, action: Action, version:
 #[template(path = "case_new.html")]
 struct NewPage {
     chrome: Chrome,
+    buildings: Vec<(String, String)>,
     key: String,
     categories: Vec<(String, String, bool)>,
     description: String,
@@ -349,8 +374,25 @@ async fn render_new(s: &AppState, c: &Console, form: Option<(NewCaseForm, String
     } else {
         StatusCode::OK
     };
+    // The buildings (and compounds) under the reporter's smallest post, to pick from.
+    let mut buildings = Vec::new();
+    if let Some(root) = c.principal.posts.iter().filter_map(|p| p.grid_code.clone()).max_by_key(|g| g.len()) {
+        let rows: Vec<(String, String, String)> = crate::on_pool!(&s.db, |p| sqlx::query_as(
+            "SELECT g.code, g.name, COALESCE(pa.name, '') FROM grids g LEFT JOIN grids pa ON pa.code = g.parent_code \
+             WHERE g.code >= $1 AND g.code < $2 AND g.level >= 4 ORDER BY g.code LIMIT 500"
+        )
+        .bind(&root)
+        .bind(crate::grid::rules::subtree_upper(&root))
+        .fetch_all(p)
+        .await)?;
+        buildings = rows
+            .into_iter()
+            .map(|(code, name, parent)| (code, format!("{parent} {name}")))
+            .collect();
+    }
     let html = NewPage {
         chrome: Chrome::new(c, "上报问题", "cases"),
+        buildings,
         categories: cats
             .into_iter()
             .filter(|x| x.is_leaf())

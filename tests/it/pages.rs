@@ -547,3 +547,30 @@ async fn inbox_shows_each_role_what_waits_on_it() {
         assert!(whistles.contains(&b.1), "[{}] the summoned department sees the whistle", app.engine);
     }
 }
+
+#[tokio::test]
+async fn the_board_filters_by_grid_and_unit() {
+    for app in apps().await {
+        let street = sign_in(&app, "street").await;
+        let (st, html) = page(&app, &street, "/console/cases?grid=411602001002").await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(html.contains("网格编码") && html.contains("承办单位"));
+        let (st, _) = page(&app, &street, "/console/cases?grid=411603").await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "outside the caller's grid");
+        // Every listed case under the chosen community: compare with the API's answer.
+        let t = app.token("street").await;
+        let (_, api) = app.get("/api/v1/cases?grid=411602001002&per_page=30", &t).await;
+        for c in api["items"].as_array().unwrap() {
+            assert!(html.contains(c["tracking_code"].as_str().unwrap()), "[{}]", app.engine);
+        }
+        let total = api["total"].as_i64().unwrap();
+        assert!(
+            html.contains(&format!("案件（{total}）")),
+            "[{}] the page counts what the API counts",
+            app.engine
+        );
+        let officer = sign_in(&app, "building").await;
+        let (_, html) = page(&app, &officer, "/console/cases/new").await;
+        assert!(html.contains("<datalist id=\"buildings\">") && html.contains("411602001001001001"));
+    }
+}
