@@ -132,23 +132,20 @@ async fn run(engine: &'static str) -> anyhow::Result<()> {
         .json()
         .await?;
     let token = login["token"].as_str().unwrap_or_default().to_string();
-    let (_, building) = (0, "411602001001001001");
-    let g: Value = client
-        .get(format!("{base}/api/v1/grids/{building}"))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let (lat, lng) = (
-        g["center"]["lat"].as_f64().unwrap_or(0.0),
-        g["center"]["lng"].as_f64().unwrap_or(0.0),
-    );
+    let building = "411602001001001001";
+    // Reports come from all over the street, as they do: the centres of its buildings, in turn.
+    let points: Vec<(f64, f64)> = gongzhi::on_pool!(&db, |p| sqlx::query_as::<_, (f64, f64)>(
+        "SELECT center_lat, center_lng FROM grids WHERE level = 5 ORDER BY code"
+    )
+    .fetch_all(p)
+    .await)?;
+    let points = Arc::new(points);
     for clients in [1usize, 16, 64] {
         let run_id = uuid::Uuid::now_v7();
-        let (c, b, t) = (client.clone(), base.clone(), token.clone());
+        let (c, b, t, pts) = (client.clone(), base.clone(), token.clone(), points.clone());
         let http = drive(clients, move |i| {
             let (c, b, t) = (c.clone(), b.clone(), t.clone());
+            let (lat, lng) = pts[i % pts.len()];
             async move {
                 let body = json!({"category": "SQ07", "description": "压测：楼道堆物", "lat": lat, "lng": lng});
                 match c
@@ -167,9 +164,10 @@ async fn run(engine: &'static str) -> anyhow::Result<()> {
         .await;
         let http_rate = line(engine, "http", clients, &http);
         let run_id = uuid::Uuid::now_v7();
-        let db2 = db.clone();
+        let (db2, pts) = (db.clone(), points.clone());
         let raw = drive(clients, move |i| {
             let db = db2.clone();
+            let (lat, lng) = pts[i % pts.len()];
             async move {
                 let key = format!("{run_id}-{i}");
                 let now = gongzhi::db::now_ms();

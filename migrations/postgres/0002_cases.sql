@@ -52,6 +52,7 @@ CREATE INDEX cases_status ON cases(district, status, due_at);
 CREATE INDEX cases_grid ON cases(district, grid_code, reported_at);
 CREATE INDEX cases_unit ON cases(unit_id, status);
 CREATE INDEX cases_reported ON cases(district, reported_at);
+CREATE INDEX cases_category ON cases(district, category_code, reported_at);
 
 -- The timeline: every action taken, in order.
 CREATE TABLE case_events (

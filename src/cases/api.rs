@@ -435,9 +435,9 @@ pub async fn submit_named(
     let duplicate_of = match (lat, lng) {
         (Some(a), Some(b)) => {
             let (meters, hours) = s.duplicate_rule;
-            store::find_duplicate(&s.db, district, &cat.code, (a, b), meters, reported_at - hours * 3_600_000)
+            s.recent_reports
+                .find(&s.db, district, &cat.code, (a, b), meters, reported_at - hours * 3_600_000)
                 .await?
-                .map(|(id, _)| id)
         }
         _ => None,
     };
@@ -463,6 +463,9 @@ pub async fn submit_named(
         Reporter::Public { .. } => Actor::System("居民"),
     };
     let (c, replayed) = store::create(&s.db, actor, &row).await?;
+    if let (false, Some(a), Some(b)) = (replayed, c.lat, c.lng) {
+        s.recent_reports.push(&c.district, &c.category_code, c.id, (a, b), c.reported_at);
+    }
     if replayed && c.reporter_id != reporter_id {
         // Someone else's key: say nothing about their case.
         return Err(AppError::conflict("idempotency_key_in_use", "该 Idempotency-Key 已被使用"));

@@ -5,6 +5,7 @@ pub mod assessment;
 pub mod attachments;
 pub mod calendar;
 pub mod categories;
+pub mod duplicates;
 pub mod locate;
 pub mod pages;
 pub mod permissions;

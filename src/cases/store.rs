@@ -530,39 +530,6 @@ pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
     2.0 * 6_371_000.0 * h.sqrt().asin()
 }
 
-/// The nearest open case of the same category within `meters` reported since `since_ms`, if any.
-pub async fn find_duplicate(
-    db: &Db,
-    district: &str,
-    category: &str,
-    at: (f64, f64),
-    meters: f64,
-    since_ms: i64,
-) -> sqlx::Result<Option<(Uuid, String)>> {
-    // A bounding box first (an index range on reported_at does the rest), then exact distance.
-    let dlat = meters / 111_000.0;
-    let dlng = meters / (111_000.0 * at.0.to_radians().cos().max(0.01));
-    let rows: Vec<(Uuid, String, f64, f64)> = on_pool!(db, |p| sqlx::query_as(
-        "SELECT id, tracking_code, lat, lng FROM cases WHERE district = $1 AND category_code = $2 AND reported_at >= $3 \
-         AND status NOT IN ('closed', 'declined') AND merged_into IS NULL AND lat BETWEEN $4 AND $5 AND lng BETWEEN $6 AND $7"
-    )
-    .bind(district)
-    .bind(category)
-    .bind(since_ms)
-    .bind(at.0 - dlat)
-    .bind(at.0 + dlat)
-    .bind(at.1 - dlng)
-    .bind(at.1 + dlng)
-    .fetch_all(p)
-    .await)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, code, la, lo)| (distance_m(at, (la, lo)), id, code))
-        .filter(|(d, _, _)| *d <= meters)
-        .min_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, id, code)| (id, code)))
-}
-
 /// Merge a likely duplicate into the case that answers for it: the duplicate leaves the workflow
 /// (declined, with the reason) and its reporter follows the main case.
 pub async fn merge(db: &Db, actor: Actor<'_>, dup: &CaseRow, into: &CaseRow) -> AppResult<CaseRow> {

@@ -33,6 +33,7 @@ pub struct AppState {
     pub data_dir: Arc<std::path::PathBuf>,
     /// A report this near (metres) and this recent (hours) to an open case of its category is flagged.
     pub duplicate_rule: (f64, i64),
+    pub recent_reports: Arc<crate::cases::duplicates::RecentReports>,
 }
 
 impl AppState {
@@ -44,6 +45,7 @@ impl AppState {
             grid_index: Arc::new(crate::cases::locate::SharedIndex::default()),
             data_dir: Arc::new(std::path::PathBuf::from("data")),
             duplicate_rule: (crate::config::DEFAULT_DUPLICATE_METERS, crate::config::DEFAULT_DUPLICATE_HOURS),
+            recent_reports: Arc::new(crate::cases::duplicates::RecentReports::default()),
         }
     }
 
