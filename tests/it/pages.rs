@@ -368,7 +368,7 @@ async fn cases_from_the_phone_the_board_and_the_public_page() {
         let (st, html) = page(&app, &community, "/console/cases?status=accepted").await;
         assert_eq!(st, StatusCode::OK);
         assert!(html.contains("批量派遣") && html.contains(&format!("value=\"{id}\"")));
-        let marker = "<select name=\"unit\"><option value=\"";
+        let marker = "批量派遣已立案的案件至 <select name=\"unit\"><option value=\"";
         let unit_at = html.find(marker).unwrap() + marker.len();
         let unit = html[unit_at..unit_at + 36].to_string();
         let (st, _, loc) = post(
