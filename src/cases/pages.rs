@@ -109,9 +109,40 @@ struct BoardQuery {
     done: Option<String>,
 }
 
+/// Category, place and unit names for a page of cases, in a handful of queries rather than
+/// several per row.
 async fn names(s: &AppState, rows: &[CaseRow]) -> Result<(Vec<String>, Vec<String>, Vec<String>), AppError> {
-    let (mut cats, mut grids, mut units) = (Vec::new(), Vec::new(), Vec::new());
+    use std::collections::{BTreeSet, HashMap};
     let all = categories::list(&s.db, rows.first().map(|r| r.district.as_str()).unwrap_or("")).await?;
+    // Every community, compound and building code the rows mention, looked up at once.
+    let mut codes = BTreeSet::new();
+    for r in rows {
+        for level in 3..=5 {
+            let n = crate::grid::rules::code_len(level);
+            if n <= r.grid_code.len() {
+                codes.insert(r.grid_code[..n].to_string());
+            }
+        }
+    }
+    let codes: Vec<String> = codes.into_iter().collect();
+    let mut grid_names: HashMap<String, String> = HashMap::new();
+    for chunk in codes.chunks(200) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT code, name FROM grids WHERE code IN ({})", placeholders.join(", "));
+        let found: Vec<(String, String)> = crate::on_pool!(&s.db, |p| {
+            let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
+            for c in chunk {
+                q = q.bind(c);
+            }
+            q.fetch_all(p).await
+        })?;
+        grid_names.extend(found);
+    }
+    let mut unit_names: HashMap<Uuid, String> = HashMap::new();
+    for u in rows.iter().filter_map(|r| r.unit_id).collect::<BTreeSet<_>>() {
+        unit_names.insert(u, crate::registry::units::get(&s.db, u).await?.map(|x| x.name).unwrap_or_default());
+    }
+    let (mut cats, mut grids, mut units) = (Vec::new(), Vec::new(), Vec::new());
     for r in rows {
         cats.push(
             all.iter()
@@ -119,19 +150,16 @@ async fn names(s: &AppState, rows: &[CaseRow]) -> Result<(Vec<String>, Vec<Strin
                 .map(|c| c.name.clone())
                 .unwrap_or_default(),
         );
-        let chain = crate::grid::store::chain(&s.db, &r.grid_code).await?;
-        grids.push(
-            chain
-                .iter()
-                .filter(|g| g.level >= 3)
-                .map(|g| g.name.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
-        );
-        units.push(match r.unit_id {
-            Some(u) => crate::registry::units::get(&s.db, u).await?.map(|x| x.name).unwrap_or_default(),
-            None => String::new(),
-        });
+        let place: Vec<&str> = (3..=5)
+            .filter_map(|l| {
+                let n = crate::grid::rules::code_len(l);
+                (n <= r.grid_code.len())
+                    .then(|| grid_names.get(&r.grid_code[..n]).map(String::as_str))
+                    .flatten()
+            })
+            .collect();
+        grids.push(place.join(" "));
+        units.push(r.unit_id.and_then(|u| unit_names.get(&u).cloned()).unwrap_or_default());
     }
     Ok((cats, grids, units))
 }

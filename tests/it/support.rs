@@ -21,6 +21,7 @@ pub async fn fresh_databases() -> Vec<(&'static str, String, Db)> {
     let mut out = Vec::new();
     let dir = std::env::temp_dir().join("gongzhi-tests");
     std::fs::create_dir_all(&dir).unwrap();
+    sweep_old_files(&dir);
     let file = dir.join(format!("{}.db", uuid::Uuid::now_v7()));
     let url = format!("sqlite://{}", file.display());
     out.push(("sqlite", url.clone(), Db::connect(&url).await.expect("sqlite")));
@@ -42,6 +43,27 @@ pub async fn fresh_databases() -> Vec<(&'static str, String, Db)> {
         out.push(("postgres", format!("{pg}{sep}options=-c%20search_path%3D{schema}"), db));
     }
     out
+}
+
+/// Remove databases and photo folders that earlier runs left more than an hour ago.
+fn sweep_old_files(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age.as_secs() > 3600);
+        if old {
+            let p = e.path();
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+        }
+    }
 }
 
 /// Drop test schemas left by runs more than an hour old (their names carry a UUIDv7 timestamp).
