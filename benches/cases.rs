@@ -39,16 +39,7 @@ async fn fresh(engine: &str) -> anyhow::Result<Db> {
         return Db::connect(&format!("sqlite://{}", path.display())).await;
     }
     let url = std::env::var("GONGZHI_BENCH_DATABASE_URL")?;
-    let schema = format!("bench_{}", uuid::Uuid::now_v7().simple());
-    let admin = Db::connect_with(&url, None).await?;
-    gongzhi::on_pool!(&admin, |p| sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(p)
-        .await
-        .map(|_| ()))?;
-    admin.close().await;
-    let db = Db::connect_with(&url, Some(&schema)).await?;
-    db.migrate().await?;
-    Ok(db)
+    Ok(Db::connect_new_schema(&url, "bench").await?.0)
 }
 
 struct Step {

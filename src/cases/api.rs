@@ -473,64 +473,77 @@ pub async fn submit_named(
     Ok((c, replayed, (cat.name.clone(), grid_name)))
 }
 
-async fn view_parts(s: &AppState, c: &CaseRow) -> AppResult<(Option<String>, Vec<Uuid>, i64)> {
-    let unit_grid = match c.unit_id {
-        Some(u) => units::get(&s.db, u)
-            .await?
-            .filter(|x| x.kind == "community")
-            .and_then(|x| x.grid_code),
-        None => None,
-    };
-    let summoned = store::whistles(&s.db, c.id).await?.into_iter().map(|w| w.unit_id).collect();
-    let close_level = categories::get(&s.db, &c.district, &c.category_code)
-        .await?
-        .map(|x| x.close_level)
-        .unwrap_or(3);
-    Ok((unit_grid, summoned, close_level))
+/// What the who-may rules need to know about a stored case beyond its row.
+pub struct CaseContext {
+    /// The unit's home grid when the case is dispatched to a community committee.
+    unit_grid: Option<String>,
+    summoned: Vec<Uuid>,
+    close_level: i64,
 }
 
-fn view<'a>(c: &'a CaseRow, unit_grid: Option<&'a str>, summoned: &'a [Uuid], close_level: i64) -> CaseView<'a> {
-    CaseView {
-        grid_code: &c.grid_code,
-        level: c.level,
-        unit: c.unit_id,
-        unit_grid,
-        summoned,
-        reporter: c.reporter_id,
-        close_level,
+impl CaseContext {
+    pub async fn of(s: &AppState, c: &CaseRow) -> AppResult<CaseContext> {
+        let unit_grid = match c.unit_id {
+            Some(u) => units::get(&s.db, u)
+                .await?
+                .filter(|x| x.kind == "community")
+                .and_then(|x| x.grid_code),
+            None => None,
+        };
+        let summoned = store::whistles(&s.db, c.id).await?.into_iter().map(|w| w.unit_id).collect();
+        let close_level = categories::get(&s.db, &c.district, &c.category_code)
+            .await?
+            .map(|x| x.close_level)
+            .unwrap_or(3);
+        Ok(CaseContext {
+            unit_grid,
+            summoned,
+            close_level,
+        })
+    }
+
+    pub fn view<'a>(&'a self, c: &'a CaseRow) -> CaseView<'a> {
+        CaseView {
+            grid_code: &c.grid_code,
+            level: c.level,
+            unit: c.unit_id,
+            unit_grid: self.unit_grid.as_deref(),
+            summoned: &self.summoned,
+            reporter: c.reporter_id,
+            close_level: self.close_level,
+        }
     }
 }
 
-async fn load(s: &AppState, p: &Principal, id: Uuid) -> AppResult<CaseRow> {
+/// A case of the caller's district that the caller may see (otherwise "not found"), with its context.
+pub async fn load_visible(s: &AppState, p: &Principal, id: Uuid) -> AppResult<(CaseRow, CaseContext)> {
     let c = store::get(&s.db, id)
         .await?
         .filter(|c| c.district == p.district)
         .ok_or_else(|| AppError::not_found("案件"))?;
-    let (ug, summoned, close_level) = view_parts(s, &c).await?;
-    if !permissions::may_see(p, &view(&c, ug.as_deref(), &summoned, close_level)) {
+    let ctx = CaseContext::of(s, &c).await?;
+    if !permissions::may_see(p, &ctx.view(&c)) {
         return Err(AppError::not_found("案件"));
     }
-    Ok(c)
+    Ok((c, ctx))
 }
 
-#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Case), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn get_case(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<Case>> {
-    let c = load(&s, &p, id).await?;
-    Ok(Json(to_api(&s, &c, true).await?))
+async fn load(s: &AppState, p: &Principal, id: Uuid) -> AppResult<CaseRow> {
+    Ok(load_visible(s, p, id).await?.0)
 }
 
-#[utoipa::path(post, path = "/api/v1/cases/{id}/actions", tag = "cases", params(("id" = Uuid, Path)), request_body = Action,
-    responses((status = 200, body = Case), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn act(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>, Json(action): Json<Action>) -> AppResult<Json<Case>> {
-    let c = load(&s, &p, id).await?;
-    let (ug, summoned, close_level) = view_parts(&s, &c).await?;
-    if !permissions::may(&p, &view(&c, ug.as_deref(), &summoned, close_level), &action) {
+/// Authorise and apply one action: the one path for the API and the console. `version`, when
+/// given, is the version a form was shown at; a case changed since is not acted on.
+pub async fn act_as(s: &AppState, p: &Principal, id: Uuid, action: &Action, version: Option<i64>) -> AppResult<CaseRow> {
+    let (c, ctx) = load_visible(s, p, id).await?;
+    if !permissions::may(p, &ctx.view(&c), action) {
         return Err(AppError::forbidden());
     }
+    if version.is_some_and(|v| v != c.version) {
+        return Err(AppError::conflict("concurrent_update", "案件刚被他人处理，请查看最新进度后再操作"));
+    }
     // Units named in the action must exist in the district and be able to take work.
-    let named: Vec<Uuid> = match &action {
+    let named: Vec<Uuid> = match action {
         Action::Dispatch { unit } => vec![*unit],
         Action::Whistle { units } => units.clone(),
         _ => vec![],
@@ -550,7 +563,32 @@ pub async fn act(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>, 
             24,
         )
         .as_millisecond();
-    let c = store::act(&s.db, Actor::User(&p), &c, &action, whistle_due).await?;
+    store::act(&s.db, Actor::User(p), &c, action, whistle_due).await
+}
+
+/// Merge case `id` into `into`: both must be visible to the caller, and merging is a grid
+/// decision, like accepting or declining.
+pub async fn merge_as(s: &AppState, p: &Principal, id: Uuid, into: Uuid) -> AppResult<CaseRow> {
+    let (dup, ctx) = load_visible(s, p, id).await?;
+    let into = load(s, p, into).await?;
+    if !permissions::may(p, &ctx.view(&dup), &Action::Accept) {
+        return Err(AppError::forbidden());
+    }
+    store::merge(&s.db, Actor::User(p), &dup, &into).await
+}
+
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Case), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn get_case(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<Case>> {
+    let c = load(&s, &p, id).await?;
+    Ok(Json(to_api(&s, &c, true).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{id}/actions", tag = "cases", params(("id" = Uuid, Path)), request_body = Action,
+    responses((status = 200, body = Case), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn act(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>, Json(action): Json<Action>) -> AppResult<Json<Case>> {
+    let c = act_as(&s, &p, id, &action, None).await?;
     Ok(Json(to_api(&s, &c, true).await?))
 }
 
@@ -750,14 +788,7 @@ pub struct MergeInput {
     responses((status = 200, body = Case), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn merge(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>, Json(input): Json<MergeInput>) -> AppResult<Json<Case>> {
-    let dup = load(&s, &p, id).await?;
-    let into = load(&s, &p, input.into).await?;
-    // Merging is a grid decision, like accepting or declining.
-    let (ug, summoned, close_level) = view_parts(&s, &dup).await?;
-    if !permissions::may(&p, &view(&dup, ug.as_deref(), &summoned, close_level), &Action::Accept) {
-        return Err(AppError::forbidden());
-    }
-    let c = store::merge(&s.db, Actor::User(&p), &dup, &into).await?;
+    let c = merge_as(&s, &p, id, input.into).await?;
     Ok(Json(to_api(&s, &c, true).await?))
 }
 

@@ -282,6 +282,25 @@ pub struct NewCategory {
     pub default_unit: Option<Uuid>,
 }
 
+fn check_close_level(level: i64) -> Result<i64, crate::error::AppError> {
+    if (1..=5).contains(&level) {
+        Ok(level)
+    } else {
+        Err(crate::error::AppError::invalid(
+            "invalid_close_level",
+            "结案层级应为1（区）至5（楼栋）",
+        ))
+    }
+}
+
+fn check_name(name: &str) -> Result<&str, crate::error::AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 32 {
+        return Err(crate::error::AppError::invalid("invalid_name", "类别名称不能为空且不超过32字"));
+    }
+    Ok(name)
+}
+
 fn check_limits(hours: Option<u32>, days: Option<u32>) -> Result<(Option<i64>, Option<i64>), crate::error::AppError> {
     use crate::error::AppError;
     match (hours, days) {
@@ -308,14 +327,8 @@ pub async fn update(
         (None, None) => (c.limit_hours, c.limit_days),
         x => x,
     };
-    let close = up.close_level.unwrap_or(c.close_level);
-    if !(1..=5).contains(&close) {
-        return Err(AppError::invalid("invalid_close_level", "结案层级应为1（区）至5（楼栋）"));
-    }
-    let name = up.name.as_deref().map(str::trim).unwrap_or(&c.name).to_string();
-    if name.is_empty() || name.chars().count() > 32 {
-        return Err(AppError::invalid("invalid_name", "类别名称不能为空且不超过32字"));
-    }
+    let close = check_close_level(up.close_level.unwrap_or(c.close_level))?;
+    let name = check_name(up.name.as_deref().unwrap_or(&c.name))?.to_string();
     let unit = match up.default_unit {
         Some(u) => {
             let ok = crate::registry::units::get(db, u).await?.is_some_and(|x| x.district == district);
@@ -375,13 +388,8 @@ pub async fn create(db: &Db, actor: crate::audit::Actor<'_>, district: &str, n: 
     if hours.is_none() && days.is_none() {
         return Err(AppError::invalid("invalid_limit", "请设置处置时限"));
     }
-    if !(1..=5).contains(&n.close_level) {
-        return Err(AppError::invalid("invalid_close_level", "结案层级应为1（区）至5（楼栋）"));
-    }
-    let name = n.name.trim();
-    if name.is_empty() || name.chars().count() > 32 {
-        return Err(AppError::invalid("invalid_name", "类别名称不能为空且不超过32字"));
-    }
+    check_close_level(n.close_level)?;
+    let name = check_name(&n.name)?;
     let mut tx = db.begin().await?;
     on_tx!(&mut tx, |x| sqlx::query(
         "INSERT INTO case_categories (id, district, code, parent_code, name, kind, default_unit_id, limit_hours, limit_days, close_level, active, created_at) \

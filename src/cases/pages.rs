@@ -13,12 +13,12 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::api::{Case, NewCase, Reporter, submit};
-use super::permissions::{self, CaseView};
+use super::permissions;
 use super::store::{self, CaseFilter, CaseRow};
 use super::workflow::{self, Action, Rating, Status};
 use super::{categories, store as cases};
 use crate::audit::Actor;
-use crate::auth::{Capability, Principal};
+use crate::auth::Capability;
 use crate::error::AppError;
 use crate::registry::pages::form_pairs;
 use crate::web::AppState;
@@ -290,7 +290,7 @@ async fn bulk_dispatch(State(s): State<AppState>, c: Console, RawForm(body): Raw
         .collect();
     let (mut ok, mut failed) = (0, Vec::new());
     for id in ids {
-        match act_one(&s, &c.principal, id, Action::Dispatch { unit }, None).await {
+        match super::api::act_as(&s, &c.principal, id, &Action::Dispatch { unit }, None).await {
             Ok(_) => ok += 1,
             Err(e) => failed.push(e.message),
         }
@@ -300,65 +300,6 @@ async fn bulk_dispatch(State(s): State<AppState>, c: Console, RawForm(body): Raw
         msg.push_str(&format!("，{} 件未派遣：{}", failed.len(), failed.join("；")));
     }
     Ok(Redirect::to(&format!("/console/cases?done={}", url_encode(&msg))).into_response())
-}
-
-async fn view_of(s: &AppState, c: &CaseRow) -> Result<(Option<String>, Vec<Uuid>, i64), AppError> {
-    let unit_grid = match c.unit_id {
-        Some(u) => crate::registry::units::get(&s.db, u)
-            .await?
-            .filter(|x| x.kind == "community")
-            .and_then(|x| x.grid_code),
-        None => None,
-    };
-    let summoned = store::whistles(&s.db, c.id).await?.into_iter().map(|w| w.unit_id).collect();
-    let close_level = categories::get(&s.db, &c.district, &c.category_code)
-        .await?
-        .map(|x| x.close_level)
-        .unwrap_or(3);
-    Ok((unit_grid, summoned, close_level))
-}
-
-/// Load, authorise and apply one action (the same rules as the API).
-async fn act_one(s: &AppState, p: &Principal, id: Uuid, action: Action, version: Option<i64>) -> Result<CaseRow, AppError> {
-    let c = cases::get(&s.db, id)
-        .await?
-        .filter(|c| c.district == p.district)
-        .ok_or_else(|| AppError::not_found("案件"))?;
-    let (ug, summoned, close_level) = view_of(s, &c).await?;
-    let v = CaseView {
-        grid_code: &c.grid_code,
-        level: c.level,
-        unit: c.unit_id,
-        unit_grid: ug.as_deref(),
-        summoned: &summoned,
-        reporter: c.reporter_id,
-        close_level,
-    };
-    if !permissions::may_see(p, &v) {
-        return Err(AppError::not_found("案件"));
-    }
-    if !permissions::may(p, &v, &action) {
-        return Err(AppError::forbidden());
-    }
-    if version.is_some_and(|x| x != c.version) {
-        return Err(AppError::conflict("concurrent_update", "案件刚被他人处理，请查看最新进度后再操作"));
-    }
-    if let Action::Dispatch { unit } | Action::Acknowledge { unit } = &action {
-        let ok = crate::registry::units::get(&s.db, *unit)
-            .await?
-            .is_some_and(|u| u.district == c.district);
-        if !ok {
-            return Err(AppError::invalid("unknown_unit", "指定的单位不存在"));
-        }
-    }
-    let due = s
-        .calendar
-        .add_hours(
-            jiff::Timestamp::from_millisecond(crate::db::now_ms()).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
-            24,
-        )
-        .as_millisecond();
-    cases::act(&s.db, Actor::User(p), &c, &action, due).await
 }
 
 #[derive(Template, WebTemplate)]
@@ -556,23 +497,8 @@ fn source_label(s: &str) -> &'static str {
 
 async fn render_detail(s: &AppState, c: &Console, id: Uuid, notice: Option<String>, error: Option<String>) -> PageResult {
     let p = &c.principal;
-    let row = cases::get(&s.db, id)
-        .await?
-        .filter(|x| x.district == p.district)
-        .ok_or_else(|| AppError::not_found("案件"))?;
-    let (ug, summoned, close_level) = view_of(s, &row).await?;
-    let v = CaseView {
-        grid_code: &row.grid_code,
-        level: row.level,
-        unit: row.unit_id,
-        unit_grid: ug.as_deref(),
-        summoned: &summoned,
-        reporter: row.reporter_id,
-        close_level,
-    };
-    if !permissions::may_see(p, &v) {
-        return Err(AppError::not_found("案件").into());
-    }
+    let (row, ctx) = super::api::load_visible(s, p, id).await?;
+    let v = ctx.view(&row);
     let state = store::state_of(&s.db, &row).await?;
     let nil = Uuid::nil();
     let mut candidates: Vec<(Action, ActionForm)> = Vec::new();
@@ -615,7 +541,7 @@ async fn render_detail(s: &AppState, c: &Console, id: Uuid, notice: Option<Strin
         Action::Decline { reason: "x".into() },
         form("decline", "不予立案", Some("理由"), false, false, true),
     ));
-    for u in &summoned {
+    for u in v.summoned {
         let a = Action::Acknowledge { unit: *u };
         let mut f = form("acknowledge", "报到", None, false, false, false);
         f.needs_ack = true;
@@ -715,7 +641,7 @@ async fn act(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Form(f
         },
         _ => return Err(AppError::invalid("unknown_action", "未知操作").into()),
     };
-    match act_one(&s, &c.principal, id, action, f.version).await {
+    match super::api::act_as(&s, &c.principal, id, &action, f.version).await {
         Ok(_) => Ok(Redirect::to(&format!("/console/cases/{id}?done={}", f.action)).into_response()),
         Err(e) if matches!(e.status, StatusCode::CONFLICT | StatusCode::UNPROCESSABLE_ENTITY) => {
             render_detail(&s, &c, id, None, Some(e.message)).await
@@ -1117,30 +1043,7 @@ struct MergeForm {
 
 async fn merge_form(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<MergeForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
-    let p = &c.principal;
-    let load = |x: Uuid| cases::get(&s.db, x);
-    let dup = load(id)
-        .await?
-        .filter(|x| x.district == p.district)
-        .ok_or_else(|| AppError::not_found("案件"))?;
-    let into = load(f.into)
-        .await?
-        .filter(|x| x.district == p.district)
-        .ok_or_else(|| AppError::not_found("案件"))?;
-    let (ug, summoned, close_level) = view_of(&s, &dup).await?;
-    let v = CaseView {
-        grid_code: &dup.grid_code,
-        level: dup.level,
-        unit: dup.unit_id,
-        unit_grid: ug.as_deref(),
-        summoned: &summoned,
-        reporter: dup.reporter_id,
-        close_level,
-    };
-    if !permissions::may(p, &v, &Action::Accept) {
-        return Err(AppError::forbidden().into());
-    }
-    match cases::merge(&s.db, Actor::User(p), &dup, &into).await {
+    match super::api::merge_as(&s, &c.principal, id, f.into).await {
         Ok(_) => Ok(Redirect::to(&format!("/console/cases/{id}?done=merge")).into_response()),
         Err(e) if e.status == StatusCode::CONFLICT => render_detail(&s, &c, id, None, Some(e.message)).await,
         Err(e) => Err(PageError(e)),

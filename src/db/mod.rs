@@ -123,6 +123,22 @@ impl Db {
         }
     }
 
+    /// Connect to PostgreSQL in a new, migrated schema `{prefix}_{uuid}`: tests and benchmarks
+    /// work on a clean database without creating one. Returns the pool and the schema's name.
+    pub async fn connect_new_schema(url: &str, prefix: &str) -> anyhow::Result<(Db, String)> {
+        let schema = format!("{prefix}_{}", new_id().simple());
+        let admin = Self::connect_with(url, None).await?;
+        let created = crate::on_pool!(&admin, |p| sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(p)
+            .await
+            .map(|_| ()));
+        admin.close().await;
+        created?;
+        let db = Self::connect_with(url, Some(&schema)).await?;
+        db.migrate().await?;
+        Ok((db, schema))
+    }
+
     pub fn engine(&self) -> Engine {
         match self {
             Db::Sqlite { .. } => Engine::Sqlite,

@@ -28,17 +28,10 @@ pub async fn fresh_databases() -> Vec<(&'static str, String, Db)> {
     if let Ok(pg) = std::env::var("GONGZHI_TEST_DATABASE_URL")
         && !pg.is_empty()
     {
-        let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
         let admin = Db::connect_with(&pg, None).await.expect("postgres");
         sweep_old_schemas(&admin).await;
-        gongzhi::on_pool!(&admin, |p| sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-            .execute(p)
-            .await
-            .map(|_| ()))
-        .expect("create schema");
         admin.close().await;
-        let db = Db::connect_with(&pg, Some(&schema)).await.expect("postgres schema");
-        db.migrate().await.expect("migrate postgres");
+        let (db, schema) = Db::connect_new_schema(&pg, "t").await.expect("postgres schema");
         let sep = if pg.contains('?') { '&' } else { '?' };
         out.push(("postgres", format!("{pg}{sep}options=-c%20search_path%3D{schema}"), db));
     }
