@@ -178,6 +178,9 @@ async fn run(engine: &'static str) -> anyhow::Result<()> {
                     reported_at: now,
                     due_at: now + 3 * 86_400_000,
                     duplicate_of: None,
+                    attributes: "{}",
+                    private: false,
+                    open311: None,
                 };
                 store::create(&db, Actor::System("loadgen"), &row).await.is_ok()
             }

@@ -1,4 +1,4 @@
-//! The `gongzhi` command: serve, demo, migrate, user add.
+//! The `gongzhi` command: serve, demo, migrate, user add, api-key add|revoke|list.
 
 use std::path::PathBuf;
 
@@ -56,6 +56,46 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Manage Open311 API keys (city systems and apps that report cases).
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Issue a key reaching the grid subtree under --grid; the key is the last line printed.
+    Add {
+        #[command(flatten)]
+        common: Common,
+        /// Grid code the key may report under (the district code for all of it).
+        #[arg(long)]
+        grid: String,
+        /// Who uses it, e.g. 市12345热线.
+        #[arg(long)]
+        name: String,
+        /// Requests allowed per minute.
+        #[arg(long, default_value_t = gongzhi::open311::keys::DEFAULT_PER_MINUTE)]
+        per_minute: i64,
+    },
+    /// End a key, named by its id or by the key itself.
+    Revoke {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, required_unless_present = "key", conflicts_with = "key")]
+        id: Option<uuid::Uuid>,
+        #[arg(long)]
+        key: Option<String>,
+        /// Why (kept in the audit log).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// List the keys (never the secrets).
+    List {
+        #[command(flatten)]
+        common: Common,
     },
 }
 
@@ -178,5 +218,58 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("added user {username} ({id})");
             Ok(())
         }
+        Command::ApiKey { command } => api_key(cfg, command).await,
     }
+}
+
+async fn api_key(cfg: Option<&std::path::Path>, command: ApiKeyCommand) -> anyhow::Result<()> {
+    use gongzhi::open311::keys;
+    let common = match &command {
+        ApiKeyCommand::Add { common, .. } | ApiKeyCommand::Revoke { common, .. } | ApiKeyCommand::List { common } => common,
+    };
+    let s = settings(cfg, common, config::DEFAULT_DATABASE_URL)?;
+    let db = Db::connect(&s.database_url).await?;
+    let app_err = |e: gongzhi::error::AppError| anyhow::anyhow!("{} ({})", e.message, e.code);
+    let result = match command {
+        ApiKeyCommand::Add {
+            grid, name, per_minute, ..
+        } => keys::add(&db, Actor::System("cli"), &grid, &name, per_minute)
+            .await
+            .map_err(app_err)
+            .map(|(k, secret)| {
+                println!(
+                    "issued Open311 key {} ({}) for grid {} in district {}, {} requests/minute",
+                    k.id, k.name, k.grid_code, k.district, k.per_minute
+                );
+                println!("{secret}");
+            }),
+        ApiKeyCommand::Revoke { id, key, reason, .. } => {
+            let found = match (id, key) {
+                (Some(id), _) => keys::get(&db, id).await?,
+                (None, Some(secret)) => keys::find(&db, &secret).await?,
+                (None, None) => None,
+            };
+            match found {
+                None => Err(anyhow::anyhow!("no such live API key")),
+                Some(k) => keys::revoke(&db, Actor::System("cli"), k.id, &reason)
+                    .await
+                    .map_err(app_err)
+                    .map(|k| println!("revoked Open311 key {} ({})", k.id, k.name)),
+            }
+        }
+        ApiKeyCommand::List { .. } => {
+            for d in gongzhi::open311::store::districts(&db).await? {
+                for k in keys::list(&db, &d.0).await? {
+                    let state = if k.revoked_at.is_some() { "revoked" } else { "live" };
+                    println!(
+                        "{}\t{}\t{}\t{}…\t{}/min\t{}",
+                        k.id, k.name, k.grid_code, k.key_prefix, k.per_minute, state
+                    );
+                }
+            }
+            Ok(())
+        }
+    };
+    db.close().await;
+    result
 }

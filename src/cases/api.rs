@@ -30,6 +30,8 @@ pub struct Category {
     /// The lowest grid level (5 building … 1 district) that may close it.
     pub close_level: i64,
     pub default_unit: Option<Uuid>,
+    /// Extra questions asked at report (also the Open311 service attributes).
+    pub fields: Vec<super::attributes::Field>,
 }
 
 fn category_to_api(c: &CategoryRow) -> Category {
@@ -41,6 +43,7 @@ fn category_to_api(c: &CategoryRow) -> Category {
         limit: c.limit(),
         close_level: c.close_level,
         default_unit: c.default_unit_id,
+        fields: c.fields(),
     }
 }
 
@@ -118,6 +121,28 @@ pub struct NewCase {
     pub source: Option<String>,
     /// RFC 3339; only imports (device, hotline) by the district may date a case in the past.
     pub reported_at: Option<String>,
+    /// Answers to the category's `fields`: a string, or a list of strings for multiple choice.
+    #[schema(value_type = Option<Object>)]
+    pub attributes: Option<std::collections::BTreeMap<String, AttributeAnswer>>,
+    /// Private: the description never leaves through Open311 (disputes are always private).
+    pub private: Option<bool>,
+}
+
+/// One answer: a single value or several.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(untagged)]
+pub enum AttributeAnswer {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl AttributeAnswer {
+    pub fn values(&self) -> Vec<String> {
+        match self {
+            AttributeAnswer::One(s) => vec![s.clone()],
+            AttributeAnswer::Many(v) => v.clone(),
+        }
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -257,7 +282,7 @@ async fn to_api(s: &AppState, c: &CaseRow, with_timeline: bool) -> AppResult<Cas
     })
 }
 
-pub const SOURCES: [&str; 5] = ["officer", "resident", "device", "hotline", "council"];
+pub const SOURCES: [&str; 6] = ["officer", "resident", "device", "hotline", "council", "open311"];
 
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = NewCase,
     params(("Idempotency-Key" = Option<String>, Header, description = "Client-made key; the same key returns the same case")),
@@ -336,6 +361,13 @@ pub enum Reporter<'a> {
         district: &'a str,
         phone: &'a str,
     },
+    /// A city system or app through Open311, with its key's reach and the client's contact fields.
+    Open311 {
+        key: &'a crate::open311::keys::ApiKey,
+        name: &'a str,
+        phone: &'a str,
+        origin: &'a crate::open311::store::Origin,
+    },
 }
 
 /// Validate and store a report. Shared by the API, the console and the public grid page.
@@ -353,13 +385,14 @@ pub async fn submit_named(
     let district = match &who {
         Reporter::User(p) => p.district.as_str(),
         Reporter::Public { district, .. } => district,
+        Reporter::Open311 { key, .. } => key.district.as_str(),
     };
     let (is_resident, may_import) = match &who {
         Reporter::User(p) => (
             p.posts.iter().all(|x| x.role == Role::Resident),
             p.posts.iter().any(|x| x.role == Role::DistrictAdmin),
         ),
-        Reporter::Public { .. } => (true, false),
+        Reporter::Public { .. } | Reporter::Open311 { .. } => (true, false),
     };
     let cat = categories::get(&s.db, district, input.category.trim())
         .await?
@@ -374,11 +407,14 @@ pub async fn submit_named(
     if description.chars().count() < 2 || description.chars().count() > 2000 {
         return Err(AppError::invalid("invalid_description", "问题描述应为2至2000字"));
     }
-    let source = input.source.as_deref().unwrap_or(if is_resident { "resident" } else { "officer" });
-    if !SOURCES.contains(&source) {
+    let source = match &who {
+        Reporter::Open311 { .. } => "open311",
+        _ => input.source.as_deref().unwrap_or(if is_resident { "resident" } else { "officer" }),
+    };
+    if !SOURCES.contains(&source) || (source == "open311" && !matches!(who, Reporter::Open311 { .. })) {
         return Err(AppError::invalid("invalid_source", format!("来源应为：{}", SOURCES.join(", "))));
     }
-    if is_resident && source != "resident" {
+    if is_resident && !matches!(source, "resident" | "open311") {
         return Err(AppError::forbidden());
     }
     let now = crate::db::now_ms();
@@ -419,6 +455,19 @@ pub async fn submit_named(
         }
         _ => return Err(AppError::invalid("location_required", "请提供位置（lat、lng）或网格编码 grid")),
     };
+    if let Reporter::Open311 { key, .. } = &who
+        && !grid_code.starts_with(key.grid_code.as_str())
+    {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "outside_key_scope",
+            "该位置不在此接入密钥的网格范围内",
+        ));
+    }
+    let answers: std::collections::BTreeMap<String, Vec<String>> =
+        input.attributes.iter().flatten().map(|(k, v)| (k.clone(), v.values())).collect();
+    let attributes = super::attributes::check_answers(&cat.fields(), &answers)?.to_string();
+    let private = input.private.unwrap_or(false) || super::attributes::PRIVATE_CATEGORIES.contains(&cat.code.as_str());
     let level = (1..=5).rev().find(|l| rules::code_len(*l) <= grid_code.len()).unwrap_or(5);
     let due_at = due_for(&s.calendar, cat.limit(), reported_at);
     let (reporter_id, reporter_name, reporter_phone) = match &who {
@@ -430,6 +479,15 @@ pub async fn submit_named(
                     .ok_or_else(|| AppError::invalid("invalid_phone", "联系电话应为11位手机号"))?,
             };
             (None, "居民".to_string(), phone)
+        }
+        Reporter::Open311 { key, name, phone, .. } => {
+            // Kept for a call back, never sent out again through Open311.
+            let name = match name.trim() {
+                "" => format!("Open311：{}", key.name),
+                n => n.chars().take(64).collect(),
+            };
+            let phone: String = phone.trim().chars().take(32).collect();
+            (None, name, phone)
         }
     };
     let duplicate_of = match (lat, lng) {
@@ -457,10 +515,21 @@ pub async fn submit_named(
         idempotency_key: key,
         reported_at,
         due_at,
+        attributes: &attributes,
+        private,
+        open311: match &who {
+            Reporter::Open311 { key, origin, .. } => Some((key.id, *origin)),
+            _ => None,
+        },
     };
+    let open311_actor;
     let actor = match &who {
         Reporter::User(p) => Actor::User(p),
         Reporter::Public { .. } => Actor::System("居民"),
+        Reporter::Open311 { key, .. } => {
+            open311_actor = format!("open311:{}", key.name);
+            Actor::System(&open311_actor)
+        }
     };
     let (c, replayed) = store::create(&s.db, actor, &row).await?;
     if let (false, Some(a), Some(b)) = (replayed, c.lat, c.lng) {

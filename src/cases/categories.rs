@@ -189,6 +189,8 @@ pub struct CategoryRow {
     pub limit_days: Option<i64>,
     pub close_level: i64,
     pub active: bool,
+    /// Extra questions (JSON list of [`super::attributes::Field`]).
+    pub fields: String,
 }
 
 impl CategoryRow {
@@ -198,6 +200,9 @@ impl CategoryRow {
             (None, Some(d)) => Some(Limit::WorkingDays(d.clamp(0, 1_000) as u32)),
             _ => None,
         }
+    }
+    pub fn fields(&self) -> Vec<super::attributes::Field> {
+        super::attributes::parse_fields(&self.fields)
     }
     pub fn is_leaf(&self) -> bool {
         self.parent_code.is_some()
@@ -234,10 +239,23 @@ pub async fn seed(tx: &mut Tx, district: &str) -> sqlx::Result<()> {
         .map(|r| r.rows_affected())
         })?;
     }
+    for (code, fields) in super::attributes::DEFAULT_FIELDS {
+        // Stored compact, as the API would store it.
+        let fields = serde_json::to_string(&super::attributes::parse_fields(fields)).unwrap_or_else(|_| "[]".into());
+        on_tx!(&mut *tx, |c| sqlx::query(
+            "UPDATE case_categories SET fields = $1 WHERE district = $2 AND code = $3"
+        )
+        .bind(&fields)
+        .bind(district)
+        .bind(*code)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    }
     Ok(())
 }
 
-const COLS: &str = "id, code, parent_code, name, kind, default_unit_id, limit_hours, limit_days, close_level, active";
+const COLS: &str = "id, code, parent_code, name, kind, default_unit_id, limit_hours, limit_days, close_level, active, fields";
 
 pub async fn list(db: &Db, district: &str) -> sqlx::Result<Vec<CategoryRow>> {
     on_pool!(db, |p| sqlx::query_as::<_, CategoryRow>(sqlx::AssertSqlSafe(format!(
@@ -268,6 +286,8 @@ pub struct CategoryUpdate {
     pub close_level: Option<i64>,
     pub default_unit: Option<Uuid>,
     pub active: Option<bool>,
+    /// Extra questions asked at report (Open311 service attributes); replaces the list.
+    pub fields: Option<Vec<super::attributes::Field>>,
 }
 
 /// A new leaf category under an existing root.
@@ -339,10 +359,17 @@ pub async fn update(
         }
         None => c.default_unit_id,
     };
+    let fields = match &up.fields {
+        Some(f) => {
+            super::attributes::check_fields(f)?;
+            serde_json::to_string(f).map_err(|_| AppError::internal())?
+        }
+        None => c.fields.clone(),
+    };
     let mut tx = db.begin().await?;
     on_tx!(&mut tx, |x| {
         sqlx::query(
-        "UPDATE case_categories SET name = $1, limit_hours = $2, limit_days = $3, close_level = $4, default_unit_id = $5, active = $6 WHERE id = $7"
+        "UPDATE case_categories SET name = $1, limit_hours = $2, limit_days = $3, close_level = $4, default_unit_id = $5, active = $6, fields = $8 WHERE id = $7"
     )
     .bind(&name)
     .bind(hours)
@@ -351,6 +378,7 @@ pub async fn update(
     .bind(unit)
     .bind(up.active.unwrap_or(c.active))
     .bind(c.id)
+    .bind(&fields)
     .execute(x)
     .await
     .map(|r| r.rows_affected())
@@ -361,7 +389,7 @@ pub async fn update(
         target_kind: "case_category",
         target_id: &c.code,
         reason: "",
-        detail: serde_json::json!({"name": name, "limit_hours": hours, "limit_days": days, "close_level": close}),
+        detail: serde_json::json!({"name": name, "limit_hours": hours, "limit_days": days, "close_level": close, "fields": fields}),
     };
     crate::audit::record(&mut tx, actor, entry).await?;
     tx.commit().await?;

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod assessment;
 pub mod attachments;
+pub mod attributes;
 pub mod calendar;
 pub mod categories;
 pub mod duplicates;

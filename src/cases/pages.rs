@@ -397,6 +397,8 @@ struct NewCaseForm {
     lat: String,
     #[serde(default)]
     lng: String,
+    /// 不公开: a checkbox, present only when ticked.
+    private: Option<String>,
 }
 
 async fn new_submit(State(s): State<AppState>, c: Console, Form(f): Form<NewCaseForm>) -> PageResult {
@@ -410,6 +412,8 @@ async fn new_submit(State(s): State<AppState>, c: Console, Form(f): Form<NewCase
         grid: Some(f.grid.trim().to_string()).filter(|g| !g.is_empty() && lat.is_none()),
         source: None,
         reported_at: None,
+        attributes: None,
+        private: Some(f.private.is_some()),
     };
     // The form's key makes a double-tapped or retried submit land once.
     match submit(
@@ -491,6 +495,7 @@ fn source_label(s: &str) -> &'static str {
         "device" => "设备告警",
         "hotline" => "热线电话",
         "council" => "议事会",
+        "open311" => "Open311接入",
         _ => "其他",
     }
 }
@@ -671,6 +676,8 @@ async fn public_report(State(s): State<AppState>, Path(code): Path<String>, Form
         grid: Some(g.code.clone()),
         source: Some("resident".into()),
         reported_at: None,
+        attributes: None,
+        private: None,
     };
     let key = Some(f.key.trim()).filter(|k| !k.is_empty() && k.len() <= 64);
     match submit(

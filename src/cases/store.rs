@@ -36,10 +36,15 @@ pub struct CaseRow {
     pub version: i64,
     pub duplicate_of: Option<Uuid>,
     pub merged_into: Option<Uuid>,
+    /// Answers to the category's questions (JSON object).
+    pub attributes: String,
+    /// The description never leaves through Open311.
+    pub private: bool,
 }
 
 pub const CASE_COLS: &str = "id, district, tracking_code, category_code, description, lat, lng, grid_code, level, source, status, unit_id, rework, \
-     supervisions, rating, reporter_id, reporter_name, reported_at, due_at, handled_at, closed_at, updated_at, version, duplicate_of, merged_into";
+     supervisions, rating, reporter_id, reporter_name, reported_at, due_at, handled_at, closed_at, updated_at, version, duplicate_of, merged_into, \
+     attributes, private";
 
 impl CaseRow {
     pub fn status(&self) -> Status {
@@ -87,6 +92,10 @@ pub struct NewCaseRow<'a> {
     pub reported_at: i64,
     pub due_at: i64,
     pub duplicate_of: Option<Uuid>,
+    pub attributes: &'a str,
+    pub private: bool,
+    /// Reported through Open311: the key and what the client sent beyond the case's fields.
+    pub open311: Option<(Uuid, &'a crate::open311::store::Origin)>,
 }
 
 /// A short code a resident can read out on the phone: no 0/O, 1/I.
@@ -191,8 +200,8 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
     let mut tx = db.begin().await?;
     let inserted = on_tx!(&mut tx, |c| sqlx::query(
         "INSERT INTO cases (id, district, tracking_code, category_code, description, lat, lng, grid_code, level, source, status, \
-         reporter_id, reporter_name, reporter_phone, idempotency_key, reported_at, due_at, updated_at, duplicate_of) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'reported', $11, $12, $13, $14, $15, $16, $17, $18)"
+         reporter_id, reporter_name, reporter_phone, idempotency_key, reported_at, due_at, updated_at, duplicate_of, attributes, private) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'reported', $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
     )
     .bind(id)
     .bind(n.district)
@@ -212,6 +221,8 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
     .bind(n.due_at)
     .bind(now)
     .bind(n.duplicate_of)
+    .bind(n.attributes)
+    .bind(n.private)
     .execute(c)
     .await
     .map(|r| r.rows_affected()));
@@ -226,6 +237,9 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
             return Ok((existing, true));
         }
         Err(e) => return Err(e.into()),
+    }
+    if let Some((key_id, origin)) = n.open311 {
+        crate::open311::store::insert_origin(&mut tx, id, n.district, key_id, origin).await?;
     }
     insert_event(
         &mut tx,
@@ -278,6 +292,8 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
         version: 0,
         duplicate_of: n.duplicate_of,
         merged_into: None,
+        attributes: n.attributes.to_string(),
+        private: n.private,
     };
     Ok((row, false))
 }

@@ -225,7 +225,7 @@ pub fn new_id() -> uuid::Uuid {
 mod tests {
     use std::collections::BTreeMap;
 
-    /// Table → column names, read from a migrations folder's CREATE TABLE statements.
+    /// Table → column names, read from a migrations folder's CREATE TABLE and ALTER TABLE … ADD COLUMN statements.
     fn shape(dir: &str) -> (Vec<String>, BTreeMap<String, Vec<String>>) {
         let mut files: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
@@ -241,6 +241,14 @@ mod tests {
                     .filter(|l| !l.trim_start().starts_with("--"))
                     .collect::<Vec<_>>()
                     .join("\n");
+                if let Some(rest) = s.trim().strip_prefix("ALTER TABLE ") {
+                    let mut words = rest.split_whitespace();
+                    let (table, add, column, name) = (words.next(), words.next(), words.next(), words.next());
+                    assert_eq!((add, column), (Some("ADD"), Some("COLUMN")), "{f}: only ADD COLUMN is expected");
+                    let cols: &mut Vec<String> = tables.get_mut(table.unwrap()).expect("ALTER of a known table");
+                    cols.push(name.unwrap().to_string());
+                    continue;
+                }
                 let Some(rest) = s.trim().strip_prefix("CREATE TABLE ") else {
                     continue;
                 };
@@ -271,5 +279,6 @@ mod tests {
         assert_eq!(lite_files, pg_files);
         assert_eq!(lite, pg);
         assert!(lite.len() >= 10 && lite["residents"].contains(&"id_number".to_string()));
+        assert!(lite["cases"].contains(&"private".to_string()), "ALTER TABLE … ADD COLUMN is read");
     }
 }

@@ -440,6 +440,16 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     )
     .await?;
     pb.inc((history.len() * 2).saturating_sub(n_events.min(history.len() * 2)) as u64);
+    for code in crate::cases::attributes::PRIVATE_CATEGORIES {
+        crate::on_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE cases SET private = TRUE WHERE district = $1 AND category_code = $2"
+        )
+        .bind(p.district_code)
+        .bind(*code)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    }
 
     pb.set_message("场所设备");
     let rows = p

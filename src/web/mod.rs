@@ -34,6 +34,8 @@ pub struct AppState {
     /// A report this near (metres) and this recent (hours) to an open case of its category is flagged.
     pub duplicate_rule: (f64, i64),
     pub recent_reports: Arc<crate::cases::duplicates::RecentReports>,
+    /// Open311 requests per key and minute, in this process.
+    pub open311_limits: Arc<crate::open311::keys::RateLimiter>,
 }
 
 impl AppState {
@@ -46,6 +48,7 @@ impl AppState {
             data_dir: Arc::new(std::path::PathBuf::from("data")),
             duplicate_rule: (crate::config::DEFAULT_DUPLICATE_METERS, crate::config::DEFAULT_DUPLICATE_HOURS),
             recent_reports: Arc::new(crate::cases::duplicates::RecentReports::default()),
+            open311_limits: Arc::new(crate::open311::keys::RateLimiter::default()),
         }
     }
 
@@ -64,6 +67,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(pages::routes())
+        .merge(crate::open311::routes())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .route("/static/{file}", get(assets::serve))

@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .merge(grid::pages::routes())
         .merge(registry::pages::routes())
         .merge(crate::cases::pages::routes())
+        .merge(crate::open311::pages::routes())
 }
 
 /// What every console page's frame needs.
@@ -39,6 +40,8 @@ pub struct Chrome {
     pub can_units: bool,
     pub can_audit: bool,
     pub can_assess: bool,
+    /// Issue Open311 keys (the district).
+    pub can_keys: bool,
 }
 
 impl Chrome {
@@ -55,6 +58,7 @@ impl Chrome {
             can_units: p.has(Capability::ReadUnits),
             can_audit: p.has(Capability::ReadAudit),
             can_assess: p.has(Capability::ManageGrid),
+            can_keys: p.can(Capability::ManageUsers, &p.district),
         }
     }
 }
@@ -220,7 +224,7 @@ async fn home(c: Console) -> Redirect {
     Redirect::to(&format!("/console/grids/{}", home_grid(&c.principal)))
 }
 
-const AUDIT_ACTIONS: [(&str, &str); 10] = [
+const AUDIT_ACTIONS: [(&str, &str); 12] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("resident.reveal", "查看完整个人信息"),
@@ -231,6 +235,8 @@ const AUDIT_ACTIONS: [(&str, &str); 10] = [
     ("grid.update", "修改网格"),
     ("unit.create", "新建单位"),
     ("user.create", "新建账号"),
+    ("api_key.create", "签发接口密钥"),
+    ("api_key.revoke", "停用接口密钥"),
 ];
 
 pub struct AuditView {

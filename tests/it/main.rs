@@ -5,6 +5,7 @@ mod accounts;
 mod cases;
 mod durability;
 mod grid;
+mod open311;
 mod pages;
 mod registry;
 mod scope;
