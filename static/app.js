@@ -44,3 +44,14 @@ document.addEventListener('change', function (e) {
   img.onerror = function () { send(file); };
   img.src = URL.createObjectURL(file);
 });
+
+// Report form: show only the picked category's extra questions (hidden ones are disabled, so
+// they are neither validated nor sent).
+document.addEventListener('change', function (e) {
+  if (e.target.name !== 'category' || !e.target.form) return;
+  e.target.form.querySelectorAll('fieldset.attrs').forEach(function (fs) {
+    var on = fs.getAttribute('data-category') === e.target.value;
+    fs.hidden = !on;
+    fs.disabled = !on;
+  });
+});

@@ -194,6 +194,11 @@ pub struct Case {
     pub rating: Option<Rating>,
     /// Flagged at report: a likely duplicate of this open case.
     pub duplicate_of: Option<Uuid>,
+    /// Answers to the category's `fields`.
+    #[schema(value_type = Object)]
+    pub attributes: serde_json::Value,
+    /// Private: the description never leaves through Open311.
+    pub private: bool,
     /// Merged: handled as part of this case.
     pub merged_into: Option<Uuid>,
     pub whistles: Vec<WhistleEntry>,
@@ -267,6 +272,8 @@ async fn to_api(s: &AppState, c: &CaseRow, with_timeline: bool) -> AppResult<Cas
         rework: c.rework,
         rating: c.rating(),
         duplicate_of: c.duplicate_of,
+        attributes: serde_json::from_str(&c.attributes).unwrap_or_default(),
+        private: c.private,
         merged_into: c.merged_into,
         whistles,
         attachments: if with_timeline {
@@ -340,6 +347,8 @@ pub async fn report(
         rework: 0,
         rating: None,
         duplicate_of: c.duplicate_of,
+        attributes: serde_json::from_str(&c.attributes).unwrap_or_default(),
+        private: c.private,
         merged_into: None,
         whistles: Vec::new(),
         attachments: Vec::new(),

@@ -12,7 +12,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::api::{Case, NewCase, Reporter, submit};
+use super::api::{AttributeAnswer, Case, NewCase, Reporter, submit};
 use super::permissions;
 use super::store::{self, CaseFilter, CaseRow};
 use super::workflow::{self, Action, Rating, Status};
@@ -314,6 +314,74 @@ struct NewPage {
     lat: String,
     lng: String,
     error: Option<String>,
+    /// Each category's extra questions, shown when it is picked: (code, picked, fields).
+    field_sets: Vec<(String, bool, Vec<FieldView>)>,
+}
+
+/// One extra question on the report form. Inputs are named `attr.{category}.{code}` (and
+/// `….{choice}` for multiple choice), so only the picked category's answers are read.
+pub struct FieldView {
+    name: String,
+    label: String,
+    /// number, text, textarea, datetime, select, checks
+    kind: &'static str,
+    required: bool,
+    value: String,
+    choices: Vec<(String, String, bool)>,
+}
+
+fn field_views(cat: &str, fields: &[super::attributes::Field], given: &std::collections::BTreeMap<String, String>) -> Vec<FieldView> {
+    use super::attributes::Datatype;
+    fields
+        .iter()
+        .map(|f| {
+            let name = format!("attr.{cat}.{}", f.code);
+            let value = given.get(&name).cloned().unwrap_or_default();
+            FieldView {
+                kind: match f.datatype {
+                    Datatype::Number => "number",
+                    Datatype::String => "text",
+                    Datatype::Text => "textarea",
+                    Datatype::Datetime => "datetime",
+                    Datatype::Singlevaluelist => "select",
+                    Datatype::Multivaluelist => "checks",
+                },
+                label: f.description.clone(),
+                required: f.required,
+                choices: f
+                    .values
+                    .iter()
+                    .map(|c| {
+                        let picked = value == c.key || given.contains_key(&format!("{name}.{}", c.key));
+                        (c.key.clone(), c.name.clone(), picked)
+                    })
+                    .collect(),
+                name,
+                value,
+            }
+        })
+        .collect()
+}
+
+/// The picked category's answers from the form's `attr.…` fields.
+fn form_answers(cat: &str, extra: &std::collections::BTreeMap<String, String>) -> std::collections::BTreeMap<String, AttributeAnswer> {
+    let prefix = format!("attr.{cat}.");
+    let mut out: std::collections::BTreeMap<String, AttributeAnswer> = std::collections::BTreeMap::new();
+    for (k, v) in extra {
+        let Some(rest) = k.strip_prefix(&prefix) else { continue };
+        match rest.split_once('.') {
+            None if !v.trim().is_empty() => {
+                out.insert(rest.to_string(), AttributeAnswer::One(v.clone()));
+            }
+            None => {}
+            Some((code, choice)) => {
+                if let AttributeAnswer::Many(list) = out.entry(code.to_string()).or_insert_with(|| AttributeAnswer::Many(Vec::new())) {
+                    list.push(choice.to_string());
+                }
+            }
+        }
+    }
+    out
 }
 
 async fn render_new(s: &AppState, c: &Console, form: Option<(NewCaseForm, String)>) -> PageResult {
@@ -359,9 +427,15 @@ async fn render_new(s: &AppState, c: &Console, form: Option<(NewCaseForm, String
             .map(|(code, name, parent)| (code, format!("{parent} {name}")))
             .collect();
     }
+    let field_sets = cats
+        .iter()
+        .filter(|x| x.is_leaf() && !x.fields().is_empty())
+        .map(|x| (x.code.clone(), x.code == f.category, field_views(&x.code, &x.fields(), &f.extra)))
+        .collect();
     let html = NewPage {
         chrome: Chrome::new(c, "上报问题", "cases"),
         buildings,
+        field_sets,
         categories: cats
             .into_iter()
             .filter(|x| x.is_leaf())
@@ -399,6 +473,9 @@ struct NewCaseForm {
     lng: String,
     /// 不公开: a checkbox, present only when ticked.
     private: Option<String>,
+    /// The category's extra questions, `attr.{category}.{code}[.{choice}]`.
+    #[serde(flatten)]
+    extra: std::collections::BTreeMap<String, String>,
 }
 
 async fn new_submit(State(s): State<AppState>, c: Console, Form(f): Form<NewCaseForm>) -> PageResult {
@@ -412,7 +489,7 @@ async fn new_submit(State(s): State<AppState>, c: Console, Form(f): Form<NewCase
         grid: Some(f.grid.trim().to_string()).filter(|g| !g.is_empty() && lat.is_none()),
         source: None,
         reported_at: None,
-        attributes: None,
+        attributes: Some(form_answers(&f.category, &f.extra)),
         private: Some(f.private.is_some()),
     };
     // The form's key makes a double-tapped or retried submit land once.
@@ -463,6 +540,36 @@ struct DetailPage {
     can_merge: bool,
     notice: Option<String>,
     error: Option<String>,
+    /// Answers to the category's extra questions: (question, answer).
+    answers: Vec<(String, String)>,
+}
+
+/// A case's answers, labelled by its category's questions (choices by their names).
+fn labelled_answers(fields: &[super::attributes::Field], stored: &str) -> Vec<(String, String)> {
+    let v: serde_json::Value = serde_json::from_str(stored).unwrap_or_default();
+    let name_of = |f: &super::attributes::Field, key: &str| {
+        f.values
+            .iter()
+            .find(|c| c.key == key)
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| key.to_string())
+    };
+    fields
+        .iter()
+        .filter_map(|f| {
+            let answer = match v.get(&f.code)? {
+                serde_json::Value::String(s) => name_of(f, s),
+                serde_json::Value::Array(a) => a
+                    .iter()
+                    .filter_map(|x| x.as_str())
+                    .map(|k| name_of(f, k))
+                    .collect::<Vec<_>>()
+                    .join("、"),
+                other => other.to_string(),
+            };
+            Some((f.description.clone(), answer))
+        })
+        .collect()
 }
 
 /// The console's name for a timeline action.
@@ -562,7 +669,12 @@ async fn render_detail(s: &AppState, c: &Console, id: Uuid, notice: Option<Strin
     let api = super::api::case_json(s, &row).await?;
     let now = crate::db::now_ms();
     let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
+    let fields = categories::get(&s.db, &row.district, &row.category_code)
+        .await?
+        .map(|x| x.fields())
+        .unwrap_or_default();
     let html = DetailPage {
+        answers: labelled_answers(&fields, &row.attributes),
         chrome: Chrome::new(c, format!("案件 {}", row.tracking_code), "cases"),
         status_class: status_class(row.status()),
         level_label: crate::grid::rules::level_label(row.level),

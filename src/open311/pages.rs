@@ -70,7 +70,7 @@ async fn render(s: &AppState, c: &Console, new_secret: Option<String>, error: Op
                 prefix: k.key_prefix,
                 per_minute: k.per_minute,
                 created: format!("{} {}", crate::time::format_ms(k.created_at), k.created_by),
-                last_used: fmt(k.last_used_at),
+                last_used: k.last_used_at.map(crate::time::format_ms).unwrap_or_else(|| "未使用".into()),
                 revoked: fmt(k.revoked_at),
             })
             .collect(),

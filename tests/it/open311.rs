@@ -723,3 +723,59 @@ async fn cli_issues_and_revokes_keys() {
         assert_eq!(stored, 0);
     }
 }
+
+#[tokio::test]
+async fn a_districts_new_question_becomes_a_service_attribute() {
+    for app in apps().await {
+        let admin = app.token("admin").await;
+        let fields = json!([{"code": "blocked", "datatype": "singlevaluelist", "required": true, "description": "是否堵塞消防通道",
+                              "values": [{"key": "yes", "name": "是"}, {"key": "no", "name": "否"}]}]);
+        let (st, bad) = app
+            .call(
+                reqwest::Method::PATCH,
+                "/api/v1/case-categories/SQ07",
+                Some(&admin),
+                Some(json!({"fields": [{"code": "x y", "datatype": "string", "description": "?"}]})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        let (st, c) = app
+            .call(
+                reqwest::Method::PATCH,
+                "/api/v1/case-categories/SQ07",
+                Some(&admin),
+                Some(json!({"fields": fields})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{c}");
+        assert_eq!(c["fields"], fields);
+        let (_, def) = json_at(&app, "/open311/v2/services/SQ07.json").await;
+        assert_eq!(def["attributes"][0]["code"], "blocked");
+        assert_eq!(def["attributes"][0]["required"], true);
+        let k = key(&app, DISTRICT, 100).await;
+        let form = [
+            ("api_key", k.as_str()),
+            ("service_code", "SQ07"),
+            ("address_id", BUILDING),
+            ("description", "楼道堆物"),
+        ];
+        let (st, body) = post_form(&app, "/open311/v2/requests.json", &form).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST);
+        assert!(body.contains("attribute_required") && body.contains("是否堵塞消防通道"), "{body}");
+        let mut answered = form.to_vec();
+        answered.push(("attribute[blocked]", "yes"));
+        let (st, body) = post_form(&app, "/open311/v2/requests.json", &answered).await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+        // The JSON API takes the same answers.
+        let (st, c) = app
+            .post(
+                "/api/v1/cases",
+                &admin,
+                json!({"category": "SQ07", "description": "楼道堆物", "grid": BUILDING, "attributes": {"blocked": "no"}}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{c}");
+        let (_, c) = app.get(&format!("/api/v1/cases/{}", c["id"].as_str().unwrap()), &admin).await;
+        assert_eq!(c["attributes"], json!({"blocked": "no"}));
+    }
+}

@@ -574,3 +574,134 @@ async fn the_board_filters_by_grid_and_unit() {
         assert!(html.contains("<datalist id=\"buildings\">") && html.contains("411602001001001001"));
     }
 }
+
+#[tokio::test]
+async fn api_keys_page_is_the_districts_and_checks_its_forms() {
+    for app in apps().await {
+        let community = sign_in(&app, "community").await;
+        let (st, _) = page(&app, &community, "/console/api-keys").await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "only the district issues keys");
+        let (_, home) = page(&app, &community, "/console").await;
+        assert!(!home.contains("/console/api-keys"));
+
+        let admin = sign_in(&app, "admin").await;
+        let (st, html) = page(&app, &admin, "/console/api-keys").await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(html.contains("接口密钥") && html.contains("尚未签发密钥"));
+        let csrf = csrf_of(&html);
+        let before = app.count("api_keys").await;
+        let (st, _, _) = post(
+            &app,
+            &admin,
+            "/console/api-keys",
+            &[("csrf", "forged"), ("name", "甲"), ("grid", "411602"), ("per_minute", "60")],
+        )
+        .await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        for (grid, per, says) in [
+            ("411699", "60", "本区"),
+            ("411602999", "60", "不存在"),
+            ("411602", "0", "1至10000"),
+            ("411602", "many", "整数"),
+        ] {
+            let (st, html, _) = post(
+                &app,
+                &admin,
+                "/console/api-keys",
+                &[("csrf", &csrf), ("name", "市热线"), ("grid", grid), ("per_minute", per)],
+            )
+            .await;
+            assert_eq!(st, StatusCode::OK);
+            assert!(
+                html.contains("class=\"error\"") && html.contains(says),
+                "{grid}/{per}: expected {says}"
+            );
+        }
+        assert_eq!(app.count("api_keys").await, before, "refused forms store nothing");
+        let (_, html, _) = post(
+            &app,
+            &admin,
+            "/console/api-keys",
+            &[("csrf", &csrf), ("name", "市热线"), ("grid", "411602001"), ("per_minute", "30")],
+        )
+        .await;
+        let at = html.find("id=\"new-key\"").expect("the new key is shown");
+        let secret: String = html[at..].split('>').nth(1).unwrap().chars().take(43).collect();
+        let key = gongzhi::open311::keys::find(&app.db, &secret)
+            .await
+            .unwrap()
+            .expect("the shown key works");
+        assert_eq!((key.grid_code.as_str(), key.per_minute), ("411602001", 30));
+        let (st, _, loc) = post(&app, &admin, &format!("/console/api-keys/{}/revoke", key.id), &[("csrf", &csrf)]).await;
+        assert_eq!((st, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/console/api-keys")));
+        assert!(gongzhi::open311::keys::find(&app.db, &secret).await.unwrap().is_none(), "revoked");
+        let (_, html) = page(&app, &admin, "/console/api-keys").await;
+        assert!(html.contains("已停用"));
+
+        // The officer's report form marks a case private (不公开).
+        let building = sign_in(&app, "building").await;
+        let (_, form) = page(&app, &building, "/console/cases/new").await;
+        assert!(form.contains("name=\"private\""));
+        let csrf = csrf_of(&form);
+        let (st, _, loc) = post(
+            &app,
+            &building,
+            "/console/cases/new",
+            &[
+                ("csrf", &csrf),
+                ("category", "SQ07"),
+                ("description", "邻居家门口堆物"),
+                ("grid", "411602001001001001"),
+                ("private", "1"),
+            ],
+        )
+        .await;
+        assert_eq!(st, StatusCode::SEE_OTHER);
+        let loc = loc.unwrap();
+        let id = loc.rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
+        let r = app
+            .client
+            .get(format!("{}/open311/v2/requests/{id}.json", app.base))
+            .send()
+            .await
+            .unwrap();
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert!(v[0]["description"].is_null(), "{v}");
+
+        // The picked category's extra questions are asked and stored; another category's are ignored.
+        assert!(form.contains("data-category=\"SQ03\"") && form.contains("name=\"attr.SQ03.floor\""));
+        let base = [
+            ("csrf", csrf.as_str()),
+            ("category", "SQ03"),
+            ("description", "楼道飞线充电"),
+            ("grid", "411602001001001001"),
+        ];
+        let mut bad = base.to_vec();
+        bad.push(("attr.SQ03.floor", "六楼"));
+        let (st, html, _) = post(&app, &building, "/console/cases/new", &bad).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            html.contains("所在楼层") && html.contains("应为数字") && html.contains("value=\"六楼\""),
+            "error in Chinese, input kept"
+        );
+        let mut good = base.to_vec();
+        good.extend([
+            ("attr.SQ03.floor", "6"),
+            ("attr.SQ03.vehicle", "emoto"),
+            ("attr.SQ01.kind", "garbage"),
+        ]);
+        let (st, _, loc) = post(&app, &building, "/console/cases/new", &good).await;
+        assert_eq!(st, StatusCode::SEE_OTHER);
+        let loc = loc.unwrap();
+        let (_, detail) = page(&app, &building, &loc).await;
+        assert!(
+            detail.contains("所在楼层") && detail.contains("电动摩托车"),
+            "answers shown by their names"
+        );
+        let id = loc.rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
+        let token = app.token("building").await;
+        let (_, c) = app.get(&format!("/api/v1/cases/{id}"), &token).await;
+        assert_eq!(c["attributes"], serde_json::json!({"floor": "6", "vehicle": "emoto"}));
+        assert_eq!(c["private"], false);
+    }
+}
