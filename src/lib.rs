@@ -10,4 +10,5 @@ pub mod error;
 pub mod grid;
 pub mod registry;
 pub mod time;
+pub mod volunteers;
 pub mod web;
