@@ -11,4 +11,5 @@ pub mod grid;
 pub mod open311;
 pub mod registry;
 pub mod time;
+pub mod volunteers;
 pub mod web;

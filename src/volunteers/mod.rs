@@ -1,0 +1,4 @@
+//! Volunteers and points (志愿服务与爱心积分): teams, activities and attendance, the points ledger, love supermarkets and redemptions.
+
+pub mod ledger;
+pub mod rules;
