@@ -9,3 +9,4 @@ mod pages;
 mod registry;
 mod scope;
 mod support;
+mod volunteers;
