@@ -1,6 +1,8 @@
 //! Volunteers and points through the API: registration, activities with check-in/out and
 //! attendance crediting hours and points, rules, corrections, the audit; shops and redemptions
-//! (one transaction, idempotent); permissions.
+//! (one transaction, idempotent); permissions; 1,000 concurrent redemptions on both engines.
+
+use std::collections::{HashMap, HashSet};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -561,5 +563,138 @@ async fn volunteer_permissions() {
             (StatusCode::OK, Some(1), 1)
         );
         assert_eq!(l["items"][0]["id"], me.as_str());
+    }
+}
+
+/// 1,000 concurrent redemptions of 100 items in stock by 200 volunteers (plus 50 retried
+/// duplicates): stock never below zero, no balance below zero, every transaction sums to zero,
+/// every accepted redemption recorded once, every refusal `insufficient_points` or `out_of_stock`.
+#[tokio::test]
+async fn concurrent_redemptions_never_oversell() {
+    use gongzhi::audit::Actor;
+    use gongzhi::volunteers::{shops, store};
+    for app in apps().await {
+        let db = &app.db;
+        let district = "411602";
+        // 200 volunteers with 0–60 points.
+        let ids: Vec<uuid::Uuid> = gongzhi::on_pool!(db, |p| sqlx::query_scalar("SELECT id FROM residents ORDER BY id LIMIT 200")
+            .fetch_all(p)
+            .await)
+        .unwrap();
+        assert_eq!(ids.len(), 200);
+        let mut vols = Vec::new();
+        let mut start_balance: HashMap<uuid::Uuid, i64> = HashMap::new();
+        for (i, rid) in ids.iter().enumerate() {
+            let r = gongzhi::registry::residents::get(db, *rid).await.unwrap().unwrap();
+            let (v, _) = store::register(db, Actor::System("test"), &r, None, store::RegisteredVia::Community, None)
+                .await
+                .unwrap();
+            let pts = (i as i64 % 7) * 10;
+            if pts > 0 {
+                store::correct(
+                    db,
+                    Actor::System("test"),
+                    district,
+                    store::Correction::Adjust {
+                        volunteer: v.id,
+                        points: pts,
+                    },
+                    "测试发放",
+                )
+                .await
+                .unwrap();
+            }
+            start_balance.insert(v.id, pts);
+            vols.push(store::volunteer(db, v.id).await.unwrap().unwrap());
+        }
+        let (shop, keeper, item) = shop_with_item(&app, "并发测试爱心超市", 10, 100).await;
+        // Five codes each.
+        let mut codes = Vec::new();
+        for v in &vols {
+            for _ in 0..5 {
+                codes.push(shops::issue_code(db, v).await.unwrap().code);
+            }
+        }
+        assert_eq!(codes.len(), 1000);
+        let mut set = tokio::task::JoinSet::new();
+        for (i, c) in codes.iter().enumerate() {
+            let copies = if i < 50 { 2 } else { 1 };
+            for _ in 0..copies {
+                let (client, base, keeper, item, c) = (app.client.clone(), app.base.clone(), keeper.clone(), item.clone(), c.clone());
+                set.spawn(async move {
+                    let r = client
+                        .post(format!("{base}/api/v1/redemptions"))
+                        .bearer_auth(keeper)
+                        .header("Idempotency-Key", format!("k-{i}"))
+                        .json(&json!({"code": c, "item": item}))
+                        .send()
+                        .await
+                        .unwrap();
+                    let st = r.status();
+                    (i, st, r.json::<Value>().await.unwrap())
+                });
+            }
+        }
+        let mut by_key: HashMap<usize, Vec<(StatusCode, Value)>> = HashMap::new();
+        while let Some(r) = set.join_next().await {
+            let (i, st, v) = r.unwrap();
+            by_key.entry(i).or_default().push((st, v));
+        }
+        let mut accepted: HashSet<String> = HashSet::new();
+        let mut spent: HashMap<uuid::Uuid, i64> = HashMap::new();
+        let (mut no_points, mut no_stock) = (0, 0);
+        for (i, answers) in &by_key {
+            let ok: Vec<&Value> = answers
+                .iter()
+                .filter(|(st, _)| *st == StatusCode::CREATED)
+                .map(|(_, v)| v)
+                .collect();
+            if !ok.is_empty() {
+                // A retried copy of an accepted redemption answers with the same one.
+                assert_eq!(ok.len(), answers.len(), "[{}] key {i}: {answers:?}", app.engine);
+                assert!(ok.iter().all(|v| v["id"] == ok[0]["id"]));
+                assert!(accepted.insert(ok[0]["id"].as_str().unwrap().to_string()));
+                let v: uuid::Uuid = ok[0]["volunteer"].as_str().unwrap().parse().unwrap();
+                *spent.entry(v).or_default() += 10;
+                continue;
+            }
+            for (st, v) in answers {
+                assert_eq!(*st, StatusCode::CONFLICT, "[{}] {v}", app.engine);
+                match (code(v), v["error"]["message"].as_str().unwrap()) {
+                    ("insufficient_points", "余额不足") => no_points += 1,
+                    ("out_of_stock", "库存不足") => no_stock += 1,
+                    other => panic!("[{}] unexpected refusal {other:?}", app.engine),
+                }
+            }
+        }
+        assert_eq!(accepted.len(), 100, "[{}] every item sold, none oversold", app.engine);
+        assert!(no_points > 0 && no_stock > 0, "{no_points} {no_stock}");
+        // The database agrees.
+        let it = shops::item(db, item.parse().unwrap()).await.unwrap().unwrap();
+        assert_eq!(it.stock, 0);
+        assert_eq!(app.count("redemptions").await, 100);
+        let recorded: Vec<uuid::Uuid> =
+            gongzhi::on_pool!(db, |p| sqlx::query_scalar("SELECT id FROM redemptions").fetch_all(p).await).unwrap();
+        let recorded: HashSet<String> = recorded.iter().map(|u| u.to_string()).collect();
+        assert_eq!(recorded, accepted);
+        for v in &vols {
+            let now = store::volunteer(db, v.id).await.unwrap().unwrap();
+            assert!(now.balance >= 0);
+            assert_eq!(
+                now.balance,
+                start_balance[&v.id] - spent.get(&v.id).copied().unwrap_or(0),
+                "[{}]",
+                app.engine
+            );
+        }
+        let shop_balance = store::account_of(db, district, gongzhi::volunteers::ledger::AccountKind::Shop, shop.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .1;
+        assert_eq!(shop_balance, 1000);
+        let check = store::audit_ledger(db, None).await.unwrap();
+        assert!(check.is_sound(), "[{}] {check:?}", app.engine);
+        audit_ok(&app).await;
     }
 }
