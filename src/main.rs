@@ -1,4 +1,4 @@
-//! The `gongzhi` command: serve, demo, migrate, user add, api-key add|revoke|list.
+//! The `gongzhi` command: serve, demo, migrate, user add, api-key add|revoke|list, points audit.
 
 use std::path::PathBuf;
 
@@ -62,6 +62,20 @@ enum Command {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
+    /// The points ledger.
+    Points {
+        #[command(subcommand)]
+        command: PointsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PointsCommand {
+    /// Re-check the whole ledger from its postings; prints JSON, exits non-zero if anything is off.
+    Audit {
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Subcommand)]
@@ -109,13 +123,13 @@ enum UserCommand {
         username: String,
         #[arg(long)]
         password: String,
-        /// district_admin, street_staff, community_staff, compound_leader, building_officer, department_handler, property_staff, resident
+        /// district_admin, street_staff, community_staff, compound_leader, building_officer, department_handler, property_staff, resident, shop_keeper
         #[arg(long)]
         role: String,
         /// Grid code the post is held at.
         #[arg(long, conflicts_with = "unit")]
         grid: Option<String>,
-        /// Unit id the post is held at (department_handler, property_staff).
+        /// Unit id the post is held at (department_handler, property_staff, shop_keeper).
         #[arg(long)]
         unit: Option<uuid::Uuid>,
         /// Name shown in the console.
@@ -189,6 +203,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{}", demo::accounts_text());
             })
             .await
+        }
+        Command::Points {
+            command: PointsCommand::Audit { common },
+        } => {
+            let s = settings(cfg, &common, config::DEFAULT_DATABASE_URL)?;
+            let db = Db::connect(&s.database_url).await?;
+            let check = gongzhi::volunteers::store::audit_ledger(&db, None).await;
+            db.close().await;
+            let check = check?;
+            let report = gongzhi::volunteers::api::audit_to_api(&check);
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if !report.ok {
+                anyhow::bail!("the points ledger does not check out (积分账目核对未通过)");
+            }
+            Ok(())
         }
         Command::User {
             command:

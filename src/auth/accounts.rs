@@ -17,11 +17,11 @@ pub struct NewUser {
     pub password: String,
     #[serde(default)]
     pub display_name: String,
-    /// district_admin, street_staff, community_staff, compound_leader, building_officer, department_handler, property_staff, resident
+    /// district_admin, street_staff, community_staff, compound_leader, building_officer, department_handler, property_staff, resident, shop_keeper
     pub role: String,
     /// The grid node the post is held at (grid-held roles).
     pub grid: Option<String>,
-    /// The unit the post is held at (department_handler, property_staff).
+    /// The unit the post is held at (department_handler, property_staff, shop_keeper).
     pub unit: Option<Uuid>,
 }
 
@@ -44,10 +44,10 @@ pub async fn add_user(db: &Db, actor: Actor<'_>, input: &NewUser) -> AppResult<(
         let u = units::get(db, id)
             .await?
             .ok_or_else(|| AppError::invalid("unknown_unit", "所属单位不存在"))?;
-        let want = if role == Role::DepartmentHandler {
-            ["department", "community"]
-        } else {
-            ["property_company", "property_company"]
+        let want = match role {
+            Role::DepartmentHandler => ["department", "community"],
+            Role::ShopKeeper => ["love_supermarket", "merchant"],
+            _ => ["property_company", "property_company"],
         };
         if !want.contains(&u.kind.as_str()) {
             return Err(AppError::invalid(

@@ -23,9 +23,11 @@ pub enum Role {
     PropertyStaff,
     /// 居民
     Resident,
+    /// 爱心超市、爱心商家店员
+    ShopKeeper,
 }
 
-pub const ALL_ROLES: [Role; 8] = [
+pub const ALL_ROLES: [Role; 9] = [
     Role::DistrictAdmin,
     Role::StreetStaff,
     Role::CommunityStaff,
@@ -34,6 +36,7 @@ pub const ALL_ROLES: [Role; 8] = [
     Role::DepartmentHandler,
     Role::PropertyStaff,
     Role::Resident,
+    Role::ShopKeeper,
 ];
 
 impl Role {
@@ -47,6 +50,7 @@ impl Role {
             Role::DepartmentHandler => "department_handler",
             Role::PropertyStaff => "property_staff",
             Role::Resident => "resident",
+            Role::ShopKeeper => "shop_keeper",
         }
     }
 
@@ -64,12 +68,13 @@ impl Role {
             Role::DepartmentHandler => "部门经办人",
             Role::PropertyStaff => "物业人员",
             Role::Resident => "居民",
+            Role::ShopKeeper => "爱心超市店员",
         }
     }
 
-    /// Roles held at a unit (department, property company) rather than at a grid node.
+    /// Roles held at a unit (department, property company, shop) rather than at a grid node.
     pub fn held_at_unit(self) -> bool {
-        matches!(self, Role::DepartmentHandler | Role::PropertyStaff)
+        matches!(self, Role::DepartmentHandler | Role::PropertyStaff | Role::ShopKeeper)
     }
 
     /// The grid level a grid-held role sits at, if fixed.
@@ -81,7 +86,7 @@ impl Role {
             Role::CompoundLeader => Some(4),
             Role::BuildingOfficer => Some(5),
             Role::Resident => Some(5),
-            Role::DepartmentHandler | Role::PropertyStaff => None,
+            Role::DepartmentHandler | Role::PropertyStaff | Role::ShopKeeper => None,
         }
     }
 
@@ -89,14 +94,38 @@ impl Role {
         use Capability::*;
         match self {
             Role::DistrictAdmin => true,
-            Role::StreetStaff | Role::CommunityStaff => {
+            Role::StreetStaff => {
                 matches!(
                     cap,
-                    ReadGrid | ReadRegistry | WriteRegistry | RevealPersonal | ManageGrid | ReadUnits
+                    ReadGrid
+                        | ReadRegistry
+                        | WriteRegistry
+                        | RevealPersonal
+                        | ManageGrid
+                        | ReadUnits
+                        | ReadVolunteers
+                        | ManageVolunteers
+                        | ManageShops
                 )
             }
-            Role::CompoundLeader | Role::BuildingOfficer => matches!(cap, ReadGrid | ReadRegistry | WriteRegistry),
+            Role::CommunityStaff => {
+                matches!(
+                    cap,
+                    ReadGrid
+                        | ReadRegistry
+                        | WriteRegistry
+                        | RevealPersonal
+                        | ManageGrid
+                        | ReadUnits
+                        | ReadVolunteers
+                        | ManageVolunteers
+                        | ManageShops
+                        | CorrectPoints
+                )
+            }
+            Role::CompoundLeader | Role::BuildingOfficer => matches!(cap, ReadGrid | ReadRegistry | WriteRegistry | ReadVolunteers),
             Role::DepartmentHandler | Role::PropertyStaff => matches!(cap, ReadGrid | ReadUnits),
+            Role::ShopKeeper => matches!(cap, ReadGrid | RedeemPoints),
             Role::Resident => matches!(cap, ReadGrid),
         }
     }
@@ -117,6 +146,16 @@ pub enum Capability {
     WriteUnits,
     ManageUsers,
     ReadAudit,
+    /// Volunteers, their hours and points, in a subtree.
+    ReadVolunteers,
+    /// Register volunteers, create teams and activities, mark attendance.
+    ManageVolunteers,
+    /// Open shops (爱心超市, merchants) and keep their catalogue.
+    ManageShops,
+    /// Compensating entries in the points ledger (district and community only).
+    CorrectPoints,
+    /// Confirm a redemption at the till (held at the shop's unit).
+    RedeemPoints,
 }
 
 /// One post (岗位): a role held at a grid node or at a unit.
@@ -246,7 +285,7 @@ mod tests {
     proptest! {
         // A grid-held post never reaches outside its subtree, whatever the role and capability.
         #[test]
-        fn never_outside_subtree(root in "411602[0-9]{3}([0-9]{3}){0,3}", other in "411602[0-9]{3}([0-9]{3}){0,3}", r in 0usize..8) {
+        fn never_outside_subtree(root in "411602[0-9]{3}([0-9]{3}){0,3}", other in "411602[0-9]{3}([0-9]{3}){0,3}", r in 0usize..ALL_ROLES.len()) {
             let role = ALL_ROLES[r];
             prop_assume!(!role.held_at_unit());
             let p = principal(vec![(role, Some(&root))]);

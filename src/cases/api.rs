@@ -301,19 +301,7 @@ pub async fn report(
     headers: HeaderMap,
     Json(input): Json<NewCase>,
 ) -> AppResult<(StatusCode, HeaderMap, Json<Case>)> {
-    let key = match headers.get("idempotency-key") {
-        Some(v) => {
-            let k = v
-                .to_str()
-                .map_err(|_| AppError::invalid("invalid_idempotency_key", "Idempotency-Key 应为 ASCII 文本"))?
-                .trim();
-            if k.is_empty() || k.len() > 128 {
-                return Err(AppError::invalid("invalid_idempotency_key", "Idempotency-Key 长度应为1至128"));
-            }
-            Some(k.to_string())
-        }
-        None => None,
-    };
+    let key = idempotency_key(&headers)?;
     let (c, replayed, (category_name, grid_name)) = submit_named(&s, Reporter::User(&p), &input, key.as_deref()).await?;
     let mut h = HeaderMap::new();
     if replayed {
@@ -360,6 +348,23 @@ pub async fn report(
         }],
     };
     Ok((StatusCode::CREATED, h, Json(case)))
+}
+
+/// The `Idempotency-Key` header, if sent: 1–128 ASCII characters.
+pub fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<String>> {
+    match headers.get("idempotency-key") {
+        Some(v) => {
+            let k = v
+                .to_str()
+                .map_err(|_| AppError::invalid("invalid_idempotency_key", "Idempotency-Key 应为 ASCII 文本"))?
+                .trim();
+            if k.is_empty() || k.len() > 128 {
+                return Err(AppError::invalid("invalid_idempotency_key", "Idempotency-Key 长度应为1至128"));
+            }
+            Ok(Some(k.to_string()))
+        }
+        None => Ok(None),
+    }
 }
 
 /// Who is reporting: a signed-in person, or a resident from a public grid page.

@@ -12,7 +12,7 @@ use crate::grid::rules;
 use crate::{on_pool, on_tx};
 
 /// Kinds of unit, with their Chinese names. The first three can be assigned work.
-pub const UNIT_KINDS: [(&str, &str); 8] = [
+pub const UNIT_KINDS: [(&str, &str); 10] = [
     ("department", "职能部门"),
     ("property_company", "物业公司"),
     ("community", "社区居委会"),
@@ -21,6 +21,8 @@ pub const UNIT_KINDS: [(&str, &str); 8] = [
     ("council", "党群议事会"),
     ("volunteer_team", "志愿服务队"),
     ("merchant_association", "商会"),
+    ("love_supermarket", "爱心超市"),
+    ("merchant", "爱心商家"),
 ];
 
 pub fn unit_kind_label(kind: &str) -> &'static str {

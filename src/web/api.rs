@@ -15,6 +15,7 @@ use crate::audit::{self, Actor, AuditRow};
 use crate::auth::accounts::{self, NewUser};
 use crate::auth::{Capability, Post, Principal, password, store};
 use crate::error::{AppError, AppResult, ErrorBody};
+use crate::volunteers::api as vol;
 use crate::{cases, grid, registry};
 
 pub fn routes() -> Router<AppState> {
@@ -59,6 +60,29 @@ pub fn routes() -> Router<AppState> {
             post(cases::api::upload).layer(axum::extract::DefaultBodyLimit::max(cases::attachments::MAX_BYTES + 1)),
         )
         .route("/api/v1/cases/{id}/attachments/{sha256}", get(cases::api::download))
+        .route("/api/v1/volunteers", get(vol::list_volunteers).post(vol::register_volunteer))
+        .route("/api/v1/volunteers/me", get(vol::get_my_volunteer))
+        .route("/api/v1/volunteers/{id}", get(vol::get_volunteer))
+        .route("/api/v1/volunteer-teams", get(vol::list_teams).post(vol::create_team))
+        .route("/api/v1/volunteer-teams/{id}/members", post(vol::add_member))
+        .route("/api/v1/activities", get(vol::list_activities).post(vol::create_activity))
+        .route("/api/v1/activities/{id}", get(vol::get_activity))
+        .route("/api/v1/activities/{id}/signup", post(vol::sign_up))
+        .route("/api/v1/activities/{id}/check-in", post(vol::check_in))
+        .route("/api/v1/activities/{id}/check-out", post(vol::check_out))
+        .route("/api/v1/activities/{id}/attendance", post(vol::mark_attendance))
+        .route("/api/v1/activity-themes", get(vol::list_themes).post(vol::set_theme))
+        .route("/api/v1/points/rules", get(vol::list_rules))
+        .route("/api/v1/points/rules/{code}", put(vol::update_rule))
+        .route("/api/v1/points/transactions", get(vol::list_transactions))
+        .route("/api/v1/points/corrections", post(vol::correct))
+        .route("/api/v1/points/audit", get(vol::audit_ledger))
+        .route("/api/v1/points/summary", get(vol::summary))
+        .route("/api/v1/shops", get(vol::list_shops).post(vol::create_shop))
+        .route("/api/v1/shops/{id}/items", get(vol::list_items).post(vol::create_item))
+        .route("/api/v1/shop-items/{id}", axum::routing::patch(vol::update_item))
+        .route("/api/v1/redemption-codes", post(vol::new_code))
+        .route("/api/v1/redemptions", post(vol::redeem))
         .fallback(api_not_found)
 }
 
@@ -273,9 +297,13 @@ impl utoipa::Modify for BearerAuth {
         registry::api::list_households, registry::api::get_household, registry::api::create_household,
         registry::api::list_units, registry::api::create_unit, registry::api::list_places, registry::api::list_devices,
         cases::api::list_categories, cases::api::preview_due, cases::api::report, cases::api::board, cases::api::get_case, cases::api::act, cases::api::assessment, cases::api::upload, cases::api::download, cases::api::merge, cases::api::create_category, cases::api::update_category,
+        vol::list_volunteers, vol::get_volunteer, vol::get_my_volunteer, vol::register_volunteer, vol::list_teams, vol::create_team, vol::add_member,
+        vol::list_activities, vol::create_activity, vol::get_activity, vol::sign_up, vol::check_in, vol::check_out, vol::mark_attendance,
+        vol::list_themes, vol::set_theme, vol::list_rules, vol::update_rule, vol::list_transactions, vol::correct, vol::audit_ledger, vol::summary,
+        vol::list_shops, vol::create_shop, vol::list_items, vol::create_item, vol::update_item, vol::new_code, vol::redeem,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"))
+    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"))
 )]
 pub struct ApiDoc;
 

@@ -10,3 +10,4 @@ mod pages;
 mod registry;
 mod scope;
 mod support;
+mod volunteers;

@@ -1,0 +1,700 @@
+//! Volunteers and points through the API: registration, activities with check-in/out and
+//! attendance crediting hours and points, rules, corrections, the audit; shops and redemptions
+//! (one transaction, idempotent); permissions; 1,000 concurrent redemptions on both engines.
+
+use std::collections::{HashMap, HashSet};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{App, apps, code};
+
+const BUILDING: &str = "411602001001001001";
+const COMMUNITY: &str = "411602001001";
+
+fn rfc(ms: i64) -> String {
+    gongzhi::time::rfc3339_ms(ms)
+}
+
+/// Residents of a grid (as the district admin sees them).
+async fn residents(app: &App, admin: &str, grid: &str, n: usize) -> Vec<Value> {
+    let (st, v) = app.get(&format!("/api/v1/residents?grid={grid}&per_page={n}"), admin).await;
+    assert_eq!(st, StatusCode::OK);
+    v["items"].as_array().unwrap().clone()
+}
+
+/// The demo `resident` account registers itself as a volunteer (ID number and name of a
+/// resident of its building, revealed by the admin). Returns (token, volunteer id).
+async fn self_registered(app: &App) -> (String, String) {
+    let admin = app.token("admin").await;
+    let r = residents(app, &admin, BUILDING, 1).await.remove(0);
+    let (st, full) = app
+        .post(
+            &format!("/api/v1/residents/{}/reveal", r["id"].as_str().unwrap()),
+            &admin,
+            json!({"reason": "志愿者登记核对"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{full}");
+    let resident = app.token("resident").await;
+    let body = json!({"id_number": full["id_number"], "name": r["name"]});
+    let (st, v) = app.post("/api/v1/volunteers", &resident, body.clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "[{}] {v}", app.engine);
+    assert_eq!(v["registered_via"], "self");
+    assert_eq!(v["account_linked"], true);
+    assert_eq!(v["points_balance"], 0);
+    // Registering again answers with the same record.
+    let (st, again) = app.post("/api/v1/volunteers", &resident, body).await;
+    assert_eq!((st, &again["id"]), (StatusCode::OK, &v["id"]));
+    // A wrong name does not find anyone.
+    let (st, _) = app
+        .post(
+            "/api/v1/volunteers",
+            &resident,
+            json!({"id_number": full["id_number"], "name": "不对"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    (resident, v["id"].as_str().unwrap().to_string())
+}
+
+async fn give(app: &App, token: &str, volunteer: &str, points: i64) -> (StatusCode, Value) {
+    app.post(
+        "/api/v1/points/corrections",
+        token,
+        json!({"volunteer": volunteer, "points": points, "reason": "测试：补发积分"}),
+    )
+    .await
+}
+
+async fn audit_ok(app: &App) -> Value {
+    let admin = app.token("admin").await;
+    let (st, a) = app.get("/api/v1/points/audit", &admin).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(a["ok"], true, "[{}] {a}", app.engine);
+    assert_eq!(a["postings_sum"], 0);
+    a
+}
+
+async fn set_db(app: &App, sql: &str, ms: i64, id: &str) {
+    let id = uuid::Uuid::parse_str(id).unwrap();
+    let sql = sql.to_string();
+    gongzhi::on_pool!(&app.db, |p| sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(ms)
+        .bind(id)
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))
+    .unwrap();
+}
+
+#[tokio::test]
+async fn activities_credit_hours_and_points() {
+    for app in apps().await {
+        let community = app.token("community").await;
+        let admin = app.token("admin").await;
+        let (resident, me) = self_registered(&app).await;
+        let now = gongzhi::db::now_ms();
+
+        // A team and an activity that started two hours ago and ends in an hour.
+        let (st, team) = app
+            .post(
+                "/api/v1/volunteer-teams",
+                &community,
+                json!({"kind": "community_governance", "name": "一社区治理志愿服务队", "grid": COMMUNITY}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{team}");
+        assert_eq!(team["kind_label"], "社区治理志愿服务队");
+        let (st, _) = app
+            .post(
+                "/api/v1/volunteer-teams",
+                &community,
+                json!({"kind": "club", "name": "x队", "grid": COMMUNITY}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        let (st, t) = app
+            .post(
+                &format!("/api/v1/volunteer-teams/{}/members", team["id"].as_str().unwrap()),
+                &resident,
+                json!({}),
+            )
+            .await;
+        assert_eq!((st, t["members"].as_i64()), (StatusCode::OK, Some(1)));
+        let (st, theme) = app
+            .post(
+                "/api/v1/activity-themes",
+                &community,
+                json!({"grid": COMMUNITY, "month": &gongzhi::time::format_ms(now - 7_200_000)[..7], "title": "文明养犬月"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{theme}");
+        let (st, act) = app
+            .post(
+                "/api/v1/activities",
+                &community,
+                json!({"title": "清理楼道小广告", "place": "1号楼", "team": team["id"], "grid": COMMUNITY,
+                       "starts_at": rfc(now - 7_200_000), "ends_at": rfc(now + 3_600_000), "capacity": 2}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "[{}] {act}", app.engine);
+        let id = act["id"].as_str().unwrap().to_string();
+        let the_code = act["code"].as_str().unwrap().to_string();
+        // Volunteers see the activity but not its code.
+        let (st, seen) = app.get(&format!("/api/v1/activities/{id}"), &resident).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(seen["code"].is_null() && seen["signups"].is_null());
+        assert_eq!(seen["theme"], "文明养犬月");
+        let (_, list) = app.get(&format!("/api/v1/activities?grid={COMMUNITY}"), &resident).await;
+        assert_eq!(list["total"], 1);
+
+        // Sign up, check in (wrong code first), check out: the minutes inside the window count.
+        let (st, s) = app.post(&format!("/api/v1/activities/{id}/signup"), &resident, json!({})).await;
+        assert_eq!((st, s["status"].as_str()), (StatusCode::CREATED, Some("signed_up")));
+        let (st, v) = app.post(&format!("/api/v1/activities/{id}/signup"), &resident, json!({})).await;
+        assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "already_signed_up"));
+        let (st, v) = app
+            .post(&format!("/api/v1/activities/{id}/check-out"), &resident, json!({"code": the_code}))
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "not_checked_in"));
+        let (st, v) = app
+            .post(&format!("/api/v1/activities/{id}/check-in"), &resident, json!({"code": "WRONG1"}))
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "wrong_code"));
+        let (st, s) = app
+            .post(
+                &format!("/api/v1/activities/{id}/check-in"),
+                &resident,
+                json!({"code": the_code.to_lowercase()}),
+            )
+            .await;
+        assert_eq!((st, s["status"].as_str()), (StatusCode::OK, Some("checked_in")), "{s}");
+        // Pretend the check-in was 75 minutes ago.
+        set_db(
+            &app,
+            "UPDATE activity_signups SET checked_in_at = $1 WHERE volunteer_id = $2",
+            gongzhi::db::now_ms() - 75 * 60_000,
+            &me,
+        )
+        .await;
+        let (st, s) = app
+            .post(&format!("/api/v1/activities/{id}/check-out"), &resident, json!({"code": the_code}))
+            .await;
+        assert_eq!(st, StatusCode::OK, "{s}");
+        assert_eq!((s["status"].as_str(), s["minutes"].as_i64()), (Some("attended"), Some(75)));
+        assert_eq!(s["points"], 12, "75 minutes at 10 points an hour, rounded down");
+        let (st, v) = app
+            .post(&format!("/api/v1/activities/{id}/check-out"), &resident, json!({"code": the_code}))
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "already_checked_out"));
+        let (st, v) = app.get(&format!("/api/v1/volunteers/{me}"), &resident).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(
+            (v["points_balance"].as_i64(), v["minutes"].as_i64(), v["hours"].as_f64()),
+            (Some(12), Some(75), Some(1.3))
+        );
+        assert_eq!(v["teams"][0]["name"], "一社区治理志愿服务队");
+
+        // The organiser marks a second volunteer (registered by the community) for 90 minutes.
+        let other = residents(&app, &admin, BUILDING, 3).await.remove(2);
+        let (st, v2) = app
+            .post(
+                "/api/v1/volunteers",
+                &community,
+                json!({"resident": other["id"], "team": team["id"]}),
+            )
+            .await;
+        assert_eq!(
+            (st, v2["registered_via"].as_str()),
+            (StatusCode::CREATED, Some("community")),
+            "{v2}"
+        );
+        let v2id = v2["id"].as_str().unwrap().to_string();
+        let (st, v) = app
+            .post(
+                &format!("/api/v1/activities/{id}/attendance"),
+                &resident,
+                json!({"volunteer": v2id}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "a volunteer does not organise: {v}");
+        let (st, v) = app
+            .post(
+                &format!("/api/v1/activities/{id}/attendance"),
+                &community,
+                json!({"volunteer": v2id, "minutes": 500}),
+            )
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_minutes"));
+        let (st, s) = app
+            .post(
+                &format!("/api/v1/activities/{id}/attendance"),
+                &community,
+                json!({"volunteer": v2id, "minutes": 90}),
+            )
+            .await;
+        assert_eq!((st, s["points"].as_i64()), (StatusCode::OK, Some(15)), "{s}");
+        let (st, v) = app
+            .post(
+                &format!("/api/v1/activities/{id}/attendance"),
+                &community,
+                json!({"volunteer": v2id, "minutes": 90}),
+            )
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "already_credited"));
+        let (_, full) = app.get(&format!("/api/v1/activities/{id}"), &community).await;
+        assert_eq!(full["signups"].as_array().unwrap().len(), 2);
+
+        // The ledger: one earn transaction each, balanced; the audit finds nothing.
+        let (st, l) = app.get("/api/v1/points/transactions", &resident).await;
+        assert_eq!((st, l["total"].as_i64()), (StatusCode::OK, Some(1)));
+        let ps = l["items"][0]["postings"].as_array().unwrap();
+        assert_eq!(ps.iter().map(|p| p["amount"].as_i64().unwrap()).sum::<i64>(), 0);
+        assert_eq!(l["items"][0]["kind"], "earn");
+        let a = audit_ok(&app).await;
+        assert_eq!(a["transactions"], 2);
+
+        // Summaries for the community page.
+        for by in ["team", "community", "month"] {
+            let (st, rows) = app.get(&format!("/api/v1/points/summary?by={by}"), &community).await;
+            assert_eq!(st, StatusCode::OK, "{by}: {rows}");
+            let rows = rows.as_array().unwrap();
+            assert_eq!(rows.len(), 1, "[{}] {by}: {rows:?}", app.engine);
+            assert_eq!((rows[0]["minutes"].as_i64(), rows[0]["points"].as_i64()), (Some(165), Some(27)));
+            assert_eq!(rows[0]["volunteers"], 2);
+        }
+        let (st, _) = app.get("/api/v1/points/summary?by=week", &community).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+
+        // Rules: read by anyone, set by the district only.
+        let (st, rules) = app.get("/api/v1/points/rules", &resident).await;
+        assert_eq!((st, rules.as_array().unwrap().len()), (StatusCode::OK, 4));
+        let (st, _) = app
+            .call(
+                reqwest::Method::PUT,
+                "/api/v1/points/rules/volunteer_hour",
+                Some(&community),
+                Some(json!({"points": 20})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        let (st, r) = app
+            .call(
+                reqwest::Method::PUT,
+                "/api/v1/points/rules/volunteer_hour",
+                Some(&admin),
+                Some(json!({"points": 20})),
+            )
+            .await;
+        assert_eq!((st, r["points"].as_i64()), (StatusCode::OK, Some(20)));
+        let (st, _) = app
+            .call(
+                reqwest::Method::PUT,
+                "/api/v1/points/rules/no_such",
+                Some(&admin),
+                Some(json!({"points": 20})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        let (st, _) = app
+            .call(
+                reqwest::Method::PUT,
+                "/api/v1/points/rules/volunteer_hour",
+                Some(&admin),
+                Some(json!({"points": -1})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+
+        // Corrections: compensating entries only, never below zero, each reversal once.
+        let (st, v) = give(&app, &community, &me, -100).await;
+        assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "insufficient_points"));
+        assert_eq!(v["error"]["message"], "余额不足");
+        let (st, _) = give(&app, &resident, &me, 5).await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        let (st, c) = give(&app, &community, &me, 5).await;
+        assert_eq!(st, StatusCode::CREATED, "{c}");
+        let (st, r) = app
+            .post(
+                "/api/v1/points/corrections",
+                &community,
+                json!({"transaction": c["id"], "reason": "误发，冲正"}),
+            )
+            .await;
+        assert_eq!((st, r["reverses"].as_str()), (StatusCode::CREATED, c["id"].as_str()), "{r}");
+        let (st, v) = app
+            .post(
+                "/api/v1/points/corrections",
+                &community,
+                json!({"transaction": c["id"], "reason": "再冲一次"}),
+            )
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "already_posted"));
+        let (st, v) = app
+            .post(
+                "/api/v1/points/corrections",
+                &community,
+                json!({"volunteer": me, "points": 3, "reason": ""}),
+            )
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "reason_required"));
+        let (_, v) = app.get(&format!("/api/v1/volunteers/{me}"), &community).await;
+        assert_eq!(v["points_balance"], 12);
+        audit_ok(&app).await;
+    }
+}
+
+/// A love supermarket in the community, a keeper account for it, and an item.
+async fn shop_with_item(app: &App, name: &str, points: i64, stock: i64) -> (String, String, String) {
+    let community = app.token("community").await;
+    let admin = app.token("admin").await;
+    let (st, shop) = app
+        .post(
+            "/api/v1/shops",
+            &community,
+            json!({"kind": "love_supermarket", "name": name, "grid": COMMUNITY, "address": "社区服务中心一楼"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{shop}");
+    let shop_id = shop["id"].as_str().unwrap().to_string();
+    let username = format!("keeper{}", &shop_id[shop_id.len() - 6..]);
+    let (st, u) = app
+        .post(
+            "/api/v1/users",
+            &admin,
+            json!({"username": username, "password": "keeper-pass-1", "role": "shop_keeper", "unit": shop_id}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{u}");
+    let keeper = app.token_pw(&username, "keeper-pass-1").await;
+    let (st, item) = app
+        .post(
+            &format!("/api/v1/shops/{shop_id}/items"),
+            &keeper,
+            json!({"name": "大米5斤", "points": points, "stock": stock}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{item}");
+    (shop_id, keeper, item["id"].as_str().unwrap().to_string())
+}
+
+async fn redeem(app: &App, keeper: &str, key: &str, body: Value) -> (StatusCode, Value, bool) {
+    let r = app
+        .client
+        .post(format!("{}/api/v1/redemptions", app.base))
+        .bearer_auth(keeper)
+        .header("Idempotency-Key", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let st = r.status();
+    let replayed = r.headers().get("idempotent-replayed").is_some();
+    (st, r.json().await.unwrap_or(Value::Null), replayed)
+}
+
+async fn new_code(app: &App, token: &str) -> String {
+    let (st, c) = app.post("/api/v1/redemption-codes", token, json!({})).await;
+    assert_eq!(st, StatusCode::CREATED, "{c}");
+    c["code"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn redemption_is_atomic_and_idempotent() {
+    for app in apps().await {
+        let admin = app.token("admin").await;
+        let (resident, me) = self_registered(&app).await;
+        let (shop, keeper, item) = shop_with_item(&app, "一社区爱心超市", 10, 3).await;
+        assert_eq!(give(&app, &admin, &me, 25).await.0, StatusCode::CREATED);
+
+        let c1 = new_code(&app, &resident).await;
+        let body = json!({"code": c1, "item": item, "quantity": 2});
+        let (st, r, replayed) = redeem(&app, &keeper, "till-0001", body.clone()).await;
+        assert_eq!(st, StatusCode::CREATED, "[{}] {r}", app.engine);
+        assert!(!replayed);
+        assert_eq!(
+            (r["points"].as_i64(), r["points_balance"].as_i64(), r["stock"].as_i64()),
+            (Some(20), Some(5), Some(1))
+        );
+        // A retried confirmation answers with the first result and redeems nothing more.
+        let (st, again, replayed) = redeem(&app, &keeper, "till-0001", body).await;
+        assert_eq!((st, replayed, &again["id"]), (StatusCode::CREATED, true, &r["id"]));
+        assert_eq!(app.count("redemptions").await, 1);
+        let (_, items) = app.get(&format!("/api/v1/shops/{shop}/items"), &resident).await;
+        assert_eq!(items["items"][0]["stock"], 1);
+        // The code was used once.
+        let (st, v, _) = redeem(&app, &keeper, "till-0002", json!({"code": c1, "item": item})).await;
+        assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "code_used"));
+        // Not enough points: nothing changes.
+        let c2 = new_code(&app, &resident).await;
+        let (st, v, _) = redeem(&app, &keeper, "till-0003", json!({"code": c2, "item": item})).await;
+        assert_eq!(
+            (st, code(&v), v["error"]["message"].as_str()),
+            (StatusCode::CONFLICT, "insufficient_points", Some("余额不足"))
+        );
+        // Not enough stock: nothing changes either.
+        assert_eq!(give(&app, &admin, &me, 100).await.0, StatusCode::CREATED);
+        let (st, v, _) = redeem(&app, &keeper, "till-0004", json!({"code": c2, "item": item, "quantity": 2})).await;
+        assert_eq!(
+            (st, code(&v), v["error"]["message"].as_str()),
+            (StatusCode::CONFLICT, "out_of_stock", Some("库存不足"))
+        );
+        let (st, v, _) = redeem(&app, &keeper, "till-0005", json!({"code": "NOPE2345", "item": item})).await;
+        assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_code"));
+        // The refused attempt left the code usable.
+        let (st, r2, _) = redeem(&app, &keeper, "till-0006", json!({"code": c2, "item": item})).await;
+        assert_eq!(
+            (st, r2["stock"].as_i64(), r2["points_balance"].as_i64()),
+            (StatusCode::CREATED, Some(0), Some(95))
+        );
+        assert_eq!(app.count("redemptions").await, 2);
+        // Restock by delta and by stock-take.
+        let (st, it) = app
+            .call(
+                reqwest::Method::PATCH,
+                &format!("/api/v1/shop-items/{item}"),
+                Some(&keeper),
+                Some(json!({"stock_delta": 5})),
+            )
+            .await;
+        assert_eq!((st, it["stock"].as_i64()), (StatusCode::OK, Some(5)));
+        let (st, _) = app
+            .call(
+                reqwest::Method::PATCH,
+                &format!("/api/v1/shop-items/{item}"),
+                Some(&keeper),
+                Some(json!({"stock_delta": -9})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CONFLICT);
+
+        // Who may: only this shop's keeper confirms; other shops' keepers and volunteers get 404,
+        // roles without any shop right 403.
+        let (_, other_keeper, _) = shop_with_item(&app, "二号爱心超市", 5, 1).await;
+        let c3 = new_code(&app, &resident).await;
+        let (st, _, _) = redeem(&app, &other_keeper, "till-0007", json!({"code": c3, "item": item})).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        let (st, _, _) = redeem(&app, &resident, "till-0008", json!({"code": c3, "item": item})).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        let dept = app.token("department").await;
+        let (st, _, _) = redeem(&app, &dept, "till-0009", json!({"code": c3, "item": item})).await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        let (st, _) = app
+            .call(
+                reqwest::Method::PATCH,
+                &format!("/api/v1/shop-items/{item}"),
+                Some(&other_keeper),
+                Some(json!({"stock": 99})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        // A keeper reads the shop's ledger; the shop holds what was spent.
+        let (st, l) = app.get(&format!("/api/v1/points/transactions?shop={shop}"), &keeper).await;
+        assert_eq!((st, l["total"].as_i64()), (StatusCode::OK, Some(2)));
+        let (_, shops) = app.get("/api/v1/shops?kind=love_supermarket", &resident).await;
+        assert_eq!(shops["total"], 2);
+        audit_ok(&app).await;
+    }
+}
+
+#[tokio::test]
+async fn volunteer_permissions() {
+    for app in apps().await {
+        let admin = app.token("admin").await;
+        let community = app.token("community").await;
+        let (resident, me) = self_registered(&app).await;
+        // A volunteer in another community, registered by the district.
+        let far = residents(&app, &admin, "411602001002", 1).await.remove(0);
+        let (st, v) = app.post("/api/v1/volunteers", &admin, json!({"resident": far["id"]})).await;
+        assert_eq!(st, StatusCode::CREATED);
+        let far_id = v["id"].as_str().unwrap().to_string();
+        // Out of scope: 404, never data.
+        for path in [
+            format!("/api/v1/volunteers/{far_id}"),
+            "/api/v1/volunteers?grid=411602001002".to_string(),
+            format!("/api/v1/points/transactions?volunteer={far_id}"),
+            "/api/v1/points/summary?by=team&grid=411602001002".to_string(),
+        ] {
+            let (st, v) = app.get(&path, &community).await;
+            assert_eq!(st, StatusCode::NOT_FOUND, "[{}] {path}: {v}", app.engine);
+            assert!(v.get("items").is_none() && v.get("id").is_none());
+        }
+        let (st, _) = app.post("/api/v1/volunteers", &community, json!({"resident": far["id"]})).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        let (st, _) = give(&app, &community, &far_id, 5).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        // A volunteer sees themselves only.
+        assert_eq!(app.get(&format!("/api/v1/volunteers/{me}"), &resident).await.0, StatusCode::OK);
+        assert_eq!(app.get("/api/v1/volunteers/me", &resident).await.1["id"], me.as_str());
+        assert_eq!(
+            app.get(&format!("/api/v1/volunteers/{far_id}"), &resident).await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(app.get("/api/v1/volunteers", &resident).await.0, StatusCode::FORBIDDEN);
+        // Roles without volunteer rights: 403.
+        let dept = app.token("department").await;
+        for path in ["/api/v1/volunteers", "/api/v1/points/audit", "/api/v1/points/summary?by=team"] {
+            let (st, v) = app.get(path, &dept).await;
+            assert_eq!((st, code(&v)), (StatusCode::FORBIDDEN, "forbidden"), "{path}");
+        }
+        let (st, v) = app.post("/api/v1/redemption-codes", &dept, json!({})).await;
+        assert_eq!((st, code(&v)), (StatusCode::FORBIDDEN, "not_a_volunteer"));
+        let (st, _) = app
+            .post(
+                "/api/v1/shops",
+                &dept,
+                json!({"kind": "merchant", "name": "某商家", "grid": COMMUNITY}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        assert_eq!(app.get("/api/v1/points/audit", &community).await.0, StatusCode::FORBIDDEN);
+        // No login: 401.
+        for path in ["/api/v1/volunteers", "/api/v1/shops", "/api/v1/points/audit"] {
+            let (st, v) = app.call(reqwest::Method::GET, path, None, None).await;
+            assert_eq!((st, code(&v)), (StatusCode::UNAUTHORIZED, "unauthorized"));
+        }
+        // The list is paged like the others and holds the community's volunteers.
+        let (st, l) = app
+            .get(&format!("/api/v1/volunteers?grid={COMMUNITY}&per_page=1"), &community)
+            .await;
+        assert_eq!(
+            (st, l["total"].as_i64(), l["items"].as_array().unwrap().len()),
+            (StatusCode::OK, Some(1), 1)
+        );
+        assert_eq!(l["items"][0]["id"], me.as_str());
+    }
+}
+
+/// 1,000 concurrent redemptions of 100 items in stock by 200 volunteers (plus 50 retried
+/// duplicates): stock never below zero, no balance below zero, every transaction sums to zero,
+/// every accepted redemption recorded once, every refusal `insufficient_points` or `out_of_stock`.
+#[tokio::test]
+async fn concurrent_redemptions_never_oversell() {
+    use gongzhi::audit::Actor;
+    use gongzhi::volunteers::{shops, store};
+    for app in apps().await {
+        let db = &app.db;
+        let district = "411602";
+        // 200 volunteers with 0–60 points.
+        let ids: Vec<uuid::Uuid> = gongzhi::on_pool!(db, |p| sqlx::query_scalar("SELECT id FROM residents ORDER BY id LIMIT 200")
+            .fetch_all(p)
+            .await)
+        .unwrap();
+        assert_eq!(ids.len(), 200);
+        let mut vols = Vec::new();
+        let mut start_balance: HashMap<uuid::Uuid, i64> = HashMap::new();
+        for (i, rid) in ids.iter().enumerate() {
+            let r = gongzhi::registry::residents::get(db, *rid).await.unwrap().unwrap();
+            let (v, _) = store::register(db, Actor::System("test"), &r, None, store::RegisteredVia::Community, None)
+                .await
+                .unwrap();
+            let pts = (i as i64 % 7) * 10;
+            if pts > 0 {
+                store::correct(
+                    db,
+                    Actor::System("test"),
+                    district,
+                    store::Correction::Adjust {
+                        volunteer: v.id,
+                        points: pts,
+                    },
+                    "测试发放",
+                )
+                .await
+                .unwrap();
+            }
+            start_balance.insert(v.id, pts);
+            vols.push(store::volunteer(db, v.id).await.unwrap().unwrap());
+        }
+        let (shop, keeper, item) = shop_with_item(&app, "并发测试爱心超市", 10, 100).await;
+        // Five codes each.
+        let mut codes = Vec::new();
+        for v in &vols {
+            for _ in 0..5 {
+                codes.push(shops::issue_code(db, v).await.unwrap().code);
+            }
+        }
+        assert_eq!(codes.len(), 1000);
+        let mut set = tokio::task::JoinSet::new();
+        for (i, c) in codes.iter().enumerate() {
+            let copies = if i < 50 { 2 } else { 1 };
+            for _ in 0..copies {
+                let (client, base, keeper, item, c) = (app.client.clone(), app.base.clone(), keeper.clone(), item.clone(), c.clone());
+                set.spawn(async move {
+                    let r = client
+                        .post(format!("{base}/api/v1/redemptions"))
+                        .bearer_auth(keeper)
+                        .header("Idempotency-Key", format!("k-{i}"))
+                        .json(&json!({"code": c, "item": item}))
+                        .send()
+                        .await
+                        .unwrap();
+                    let st = r.status();
+                    (i, st, r.json::<Value>().await.unwrap())
+                });
+            }
+        }
+        let mut by_key: HashMap<usize, Vec<(StatusCode, Value)>> = HashMap::new();
+        while let Some(r) = set.join_next().await {
+            let (i, st, v) = r.unwrap();
+            by_key.entry(i).or_default().push((st, v));
+        }
+        let mut accepted: HashSet<String> = HashSet::new();
+        let mut spent: HashMap<uuid::Uuid, i64> = HashMap::new();
+        let (mut no_points, mut no_stock) = (0, 0);
+        for (i, answers) in &by_key {
+            let ok: Vec<&Value> = answers
+                .iter()
+                .filter(|(st, _)| *st == StatusCode::CREATED)
+                .map(|(_, v)| v)
+                .collect();
+            if !ok.is_empty() {
+                // A retried copy of an accepted redemption answers with the same one.
+                assert_eq!(ok.len(), answers.len(), "[{}] key {i}: {answers:?}", app.engine);
+                assert!(ok.iter().all(|v| v["id"] == ok[0]["id"]));
+                assert!(accepted.insert(ok[0]["id"].as_str().unwrap().to_string()));
+                let v: uuid::Uuid = ok[0]["volunteer"].as_str().unwrap().parse().unwrap();
+                *spent.entry(v).or_default() += 10;
+                continue;
+            }
+            for (st, v) in answers {
+                assert_eq!(*st, StatusCode::CONFLICT, "[{}] {v}", app.engine);
+                match (code(v), v["error"]["message"].as_str().unwrap()) {
+                    ("insufficient_points", "余额不足") => no_points += 1,
+                    ("out_of_stock", "库存不足") => no_stock += 1,
+                    other => panic!("[{}] unexpected refusal {other:?}", app.engine),
+                }
+            }
+        }
+        assert_eq!(accepted.len(), 100, "[{}] every item sold, none oversold", app.engine);
+        assert!(no_points > 0 && no_stock > 0, "{no_points} {no_stock}");
+        // The database agrees.
+        let it = shops::item(db, item.parse().unwrap()).await.unwrap().unwrap();
+        assert_eq!(it.stock, 0);
+        assert_eq!(app.count("redemptions").await, 100);
+        let recorded: Vec<uuid::Uuid> =
+            gongzhi::on_pool!(db, |p| sqlx::query_scalar("SELECT id FROM redemptions").fetch_all(p).await).unwrap();
+        let recorded: HashSet<String> = recorded.iter().map(|u| u.to_string()).collect();
+        assert_eq!(recorded, accepted);
+        for v in &vols {
+            let now = store::volunteer(db, v.id).await.unwrap().unwrap();
+            assert!(now.balance >= 0);
+            assert_eq!(
+                now.balance,
+                start_balance[&v.id] - spent.get(&v.id).copied().unwrap_or(0),
+                "[{}]",
+                app.engine
+            );
+        }
+        let shop_balance = store::account_of(db, district, gongzhi::volunteers::ledger::AccountKind::Shop, shop.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .1;
+        assert_eq!(shop_balance, 1000);
+        let check = store::audit_ledger(db, None).await.unwrap();
+        assert!(check.is_sound(), "[{}] {check:?}", app.engine);
+        audit_ok(&app).await;
+    }
+}
