@@ -3,6 +3,7 @@
 pub mod history;
 pub mod names;
 pub mod plan;
+pub mod volunteers;
 
 use std::time::Instant;
 
@@ -25,7 +26,7 @@ pub enum Scale {
 }
 
 /// The demo accounts: username, role, where.
-pub const ACCOUNTS: [(&str, &str, &str); 8] = [
+pub const ACCOUNTS: [(&str, &str, &str); 9] = [
     ("admin", "district_admin", "区指挥中心（川汇区 411602）"),
     ("street", "street_staff", "第一个街道"),
     ("community", "community_staff", "该街道的第一个社区"),
@@ -33,7 +34,8 @@ pub const ACCOUNTS: [(&str, &str, &str); 8] = [
     ("building", "building_officer", "该小区的1号楼"),
     ("department", "department_handler", "区城市管理局"),
     ("property", "property_staff", "第一家物业公司"),
-    ("resident", "resident", "1号楼的居民"),
+    ("resident", "resident", "1号楼的居民，也是志愿者"),
+    ("keeper", "shop_keeper", "第一家爱心超市的店员"),
 ];
 
 pub fn accounts_text() -> String {
@@ -508,6 +510,13 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         let id = auth_store::insert_user(&mut tx, p.district_code, a.username, &a.display_name, &hash).await?;
         auth_store::insert_post(&mut tx, p.district_code, id, a.role, a.grid.as_deref(), a.unit).await?;
     }
+    pb.set_message("志愿服务");
+    let (v_sizes, teams) = match scale {
+        Scale::District => (volunteers::DISTRICT, plan::DISTRICT.volunteer_teams),
+        Scale::Small => (volunteers::SMALL, plan::SMALL.volunteer_teams),
+    };
+    let vplan = volunteers::plan(&p, v_sizes, teams, seed, crate::db::now_ms());
+    let volunteer_summary = volunteers::insert(&mut tx, p.district_code, &vplan, &hash, &pb).await?;
     crate::audit::record(
         &mut tx,
         crate::audit::Actor::System("demo"),
@@ -527,7 +536,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.finish_and_clear();
     let count = |l: i64| p.grids.iter().filter(|g| g.level == l).count();
     Ok(format!(
-        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year",
+        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year; {}",
         started.elapsed().as_secs_f64(),
         planned.as_secs_f64(),
         count(2),
@@ -539,6 +548,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         p.units.len(),
         p.places.len(),
         p.devices.len(),
-        n_cases
+        n_cases,
+        volunteer_summary
     ))
 }

@@ -27,7 +27,23 @@ async fn residents(app: &App, admin: &str, grid: &str, n: usize) -> Vec<Value> {
 /// resident of its building, revealed by the admin). Returns (token, volunteer id).
 async fn self_registered(app: &App) -> (String, String) {
     let admin = app.token("admin").await;
-    let r = residents(app, &admin, BUILDING, 1).await.remove(0);
+    // The demo links its `resident` account to a volunteer already: a new neighbour signs up.
+    let mut r = Value::Null;
+    for x in residents(app, &admin, BUILDING, 50).await {
+        let id: uuid::Uuid = x["id"].as_str().unwrap().parse().unwrap();
+        if gongzhi::volunteers::store::volunteer_of_resident(&app.db, "411602", id)
+            .await
+            .unwrap()
+            .is_none()
+        {
+            r = x;
+            break;
+        }
+    }
+    assert!(r.is_object(), "a resident of the building who does not volunteer yet");
+    let body = json!({"username": "neighbour", "password": "gongzhi-demo", "display_name": "新邻居", "role": "resident", "grid": BUILDING});
+    let (st, u) = app.post("/api/v1/users", &admin, body).await;
+    assert_eq!(st, StatusCode::CREATED, "{u}");
     let (st, full) = app
         .post(
             &format!("/api/v1/residents/{}/reveal", r["id"].as_str().unwrap()),
@@ -36,7 +52,7 @@ async fn self_registered(app: &App) -> (String, String) {
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{full}");
-    let resident = app.token("resident").await;
+    let resident = app.token("neighbour").await;
     let body = json!({"id_number": full["id_number"], "name": r["name"]});
     let (st, v) = app.post("/api/v1/volunteers", &resident, body.clone()).await;
     assert_eq!(st, StatusCode::CREATED, "[{}] {v}", app.engine);
@@ -56,6 +72,18 @@ async fn self_registered(app: &App) -> (String, String) {
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     (resident, v["id"].as_str().unwrap().to_string())
+}
+
+/// Redemptions at one shop (the demo has a year of its own elsewhere).
+async fn redemptions_at(app: &App, shop: &str) -> i64 {
+    let id: uuid::Uuid = shop.parse().unwrap();
+    gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM redemptions WHERE shop_id = $1"
+    )
+    .bind(id)
+    .fetch_one(p)
+    .await)
+    .unwrap()
 }
 
 async fn give(app: &App, token: &str, volunteer: &str, points: i64) -> (StatusCode, Value) {
@@ -130,6 +158,32 @@ async fn activities_credit_hours_and_points() {
             )
             .await;
         assert_eq!(st, StatusCode::OK, "{theme}");
+        // The demo has a year of activities and points here already: compare with what was there.
+        let summary = |by: &'static str| {
+            let (app, community) = (&app, community.clone());
+            async move {
+                let (st, rows) = app.get(&format!("/api/v1/points/summary?by={by}"), &community).await;
+                assert_eq!(st, StatusCode::OK, "{by}: {rows}");
+                rows.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| {
+                        (
+                            r["key"].as_str().unwrap().to_string(),
+                            (r["minutes"].as_i64().unwrap(), r["points"].as_i64().unwrap()),
+                        )
+                    })
+                    .collect::<HashMap<String, (i64, i64)>>()
+            }
+        };
+        let mut summaries_before = HashMap::new();
+        for by in ["team", "community", "month"] {
+            summaries_before.insert(by, summary(by).await);
+        }
+        let (_, a) = app.get("/api/v1/points/audit", &admin).await;
+        let transactions_before = a["transactions"].as_i64().unwrap();
+        let (_, before) = app.get(&format!("/api/v1/activities?grid={COMMUNITY}"), &resident).await;
+        let before = before["total"].as_i64().unwrap();
         let (st, act) = app
             .post(
                 "/api/v1/activities",
@@ -147,7 +201,7 @@ async fn activities_credit_hours_and_points() {
         assert!(seen["code"].is_null() && seen["signups"].is_null());
         assert_eq!(seen["theme"], "文明养犬月");
         let (_, list) = app.get(&format!("/api/v1/activities?grid={COMMUNITY}"), &resident).await;
-        assert_eq!(list["total"], 1);
+        assert_eq!(list["total"].as_i64(), Some(before + 1));
 
         // Sign up, check in (wrong code first), check out: the minutes inside the window count.
         let (st, s) = app.post(&format!("/api/v1/activities/{id}/signup"), &resident, json!({})).await;
@@ -253,17 +307,31 @@ async fn activities_credit_hours_and_points() {
         assert_eq!(ps.iter().map(|p| p["amount"].as_i64().unwrap()).sum::<i64>(), 0);
         assert_eq!(l["items"][0]["kind"], "earn");
         let a = audit_ok(&app).await;
-        assert_eq!(a["transactions"], 2);
+        assert_eq!(a["transactions"].as_i64(), Some(transactions_before + 2));
 
-        // Summaries for the community page.
+        // Summaries for the community page: exactly one row of each grew, by this activity.
         for by in ["team", "community", "month"] {
-            let (st, rows) = app.get(&format!("/api/v1/points/summary?by={by}"), &community).await;
-            assert_eq!(st, StatusCode::OK, "{by}: {rows}");
-            let rows = rows.as_array().unwrap();
-            assert_eq!(rows.len(), 1, "[{}] {by}: {rows:?}", app.engine);
-            assert_eq!((rows[0]["minutes"].as_i64(), rows[0]["points"].as_i64()), (Some(165), Some(27)));
-            assert_eq!(rows[0]["volunteers"], 2);
+            let after = summary(by).await;
+            let before = &summaries_before[by];
+            let grown: Vec<(i64, i64)> = after
+                .iter()
+                .map(|(k, (m, p))| {
+                    let (m0, p0) = before.get(k).copied().unwrap_or((0, 0));
+                    (m - m0, p - p0)
+                })
+                .filter(|d| *d != (0, 0))
+                .collect();
+            assert_eq!(grown, [(165, 27)], "[{}] {by}", app.engine);
         }
+        let (_, rows) = app.get("/api/v1/points/summary?by=team", &community).await;
+        let this_team = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == team["name"])
+            .unwrap_or_else(|| panic!("{rows}"))
+            .clone();
+        assert_eq!(this_team["volunteers"], 2);
         let (st, _) = app.get("/api/v1/points/summary?by=week", &community).await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
 
@@ -420,7 +488,7 @@ async fn redemption_is_atomic_and_idempotent() {
         // A retried confirmation answers with the first result and redeems nothing more.
         let (st, again, replayed) = redeem(&app, &keeper, "till-0001", body).await;
         assert_eq!((st, replayed, &again["id"]), (StatusCode::CREATED, true, &r["id"]));
-        assert_eq!(app.count("redemptions").await, 1);
+        assert_eq!(redemptions_at(&app, &shop).await, 1);
         let (_, items) = app.get(&format!("/api/v1/shops/{shop}/items"), &resident).await;
         assert_eq!(items["items"][0]["stock"], 1);
         // The code was used once.
@@ -448,7 +516,7 @@ async fn redemption_is_atomic_and_idempotent() {
             (st, r2["stock"].as_i64(), r2["points_balance"].as_i64()),
             (StatusCode::CREATED, Some(0), Some(95))
         );
-        assert_eq!(app.count("redemptions").await, 2);
+        assert_eq!(redemptions_at(&app, &shop).await, 2);
         // Restock by delta and by stock-take.
         let (st, it) = app
             .call(
@@ -493,7 +561,14 @@ async fn redemption_is_atomic_and_idempotent() {
         let (st, l) = app.get(&format!("/api/v1/points/transactions?shop={shop}"), &keeper).await;
         assert_eq!((st, l["total"].as_i64()), (StatusCode::OK, Some(2)));
         let (_, shops) = app.get("/api/v1/shops?kind=love_supermarket", &resident).await;
-        assert_eq!(shops["total"], 2);
+        let names: Vec<&str> = shops["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
+        assert!(names.contains(&"一社区爱心超市") && names.contains(&"二号爱心超市"), "{names:?}");
+        assert!(names.iter().all(|n| n.contains("爱心超市")));
         audit_ok(&app).await;
     }
 }
@@ -558,9 +633,19 @@ async fn volunteer_permissions() {
         let (st, l) = app
             .get(&format!("/api/v1/volunteers?grid={COMMUNITY}&per_page=1"), &community)
             .await;
+        let upper = format!("{COMMUNITY}:");
+        let here: i64 = gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM volunteers WHERE grid_code >= $1 AND grid_code < $2"
+        )
+        .bind(COMMUNITY)
+        .bind(&upper)
+        .fetch_one(p)
+        .await)
+        .unwrap();
+        assert!(here >= 1);
         assert_eq!(
             (st, l["total"].as_i64(), l["items"].as_array().unwrap().len()),
-            (StatusCode::OK, Some(1), 1)
+            (StatusCode::OK, Some(here), 1)
         );
         assert_eq!(l["items"][0]["id"], me.as_str());
     }
@@ -577,9 +662,11 @@ async fn concurrent_redemptions_never_oversell() {
         let db = &app.db;
         let district = "411602";
         // 200 volunteers with 0–60 points.
-        let ids: Vec<uuid::Uuid> = gongzhi::on_pool!(db, |p| sqlx::query_scalar("SELECT id FROM residents ORDER BY id LIMIT 200")
-            .fetch_all(p)
-            .await)
+        let ids: Vec<uuid::Uuid> = gongzhi::on_pool!(db, |p| sqlx::query_scalar(
+            "SELECT id FROM residents WHERE id NOT IN (SELECT resident_id FROM volunteers) ORDER BY id LIMIT 200"
+        )
+        .fetch_all(p)
+        .await)
         .unwrap();
         assert_eq!(ids.len(), 200);
         let mut vols = Vec::new();
@@ -672,9 +759,12 @@ async fn concurrent_redemptions_never_oversell() {
         // The database agrees.
         let it = shops::item(db, item.parse().unwrap()).await.unwrap().unwrap();
         assert_eq!(it.stock, 0);
-        assert_eq!(app.count("redemptions").await, 100);
-        let recorded: Vec<uuid::Uuid> =
-            gongzhi::on_pool!(db, |p| sqlx::query_scalar("SELECT id FROM redemptions").fetch_all(p).await).unwrap();
+        assert_eq!(redemptions_at(&app, &shop).await, 100);
+        let recorded: Vec<uuid::Uuid> = gongzhi::on_pool!(db, |p| sqlx::query_scalar("SELECT id FROM redemptions WHERE shop_id = $1")
+            .bind(shop.parse::<uuid::Uuid>().unwrap())
+            .fetch_all(p)
+            .await)
+        .unwrap();
         let recorded: HashSet<String> = recorded.iter().map(|u| u.to_string()).collect();
         assert_eq!(recorded, accepted);
         for v in &vols {
@@ -696,5 +786,30 @@ async fn concurrent_redemptions_never_oversell() {
         let check = store::audit_ledger(db, None).await.unwrap();
         assert!(check.is_sound(), "[{}] {check:?}", app.engine);
         audit_ok(&app).await;
+    }
+}
+
+/// The demo's year of volunteering is a sound ledger, and its accounts can use it at once.
+#[tokio::test]
+async fn the_demo_ledger_is_sound_and_its_accounts_work() {
+    for app in apps().await {
+        let a = audit_ok(&app).await;
+        assert!(a["transactions"].as_i64().unwrap() > 100, "[{}] {a}", app.engine);
+        let admin = app.token("admin").await;
+        let (_, all) = app.get("/api/v1/volunteers?grid=411602", &admin).await;
+        assert_eq!(all["total"], 300);
+        let resident = app.token("resident").await;
+        let (st, me) = app.get("/api/v1/volunteers/me", &resident).await;
+        assert_eq!(st, StatusCode::OK, "{me}");
+        assert!(me["points_balance"].as_i64().unwrap() >= 0 && me["hours"].as_f64().unwrap() > 0.0, "{me}");
+        let (_, upcoming) = app.get(&format!("/api/v1/activities?grid={COMMUNITY}"), &resident).await;
+        assert!(upcoming["total"].as_i64().unwrap() > 0);
+        let keeper = app.token("keeper").await;
+        let (_, shops) = app.get("/api/v1/shops", &keeper).await;
+        let kinds: Vec<&str> = shops["items"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds.iter().filter(|k| **k == "love_supermarket").count(), 2);
+        assert_eq!(kinds.iter().filter(|k| **k == "merchant").count(), 3);
+        let (_, r) = app.get("/api/v1/points/transactions", &admin).await;
+        assert!(r["total"].as_i64().unwrap() > 0);
     }
 }
