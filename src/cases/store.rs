@@ -412,6 +412,34 @@ pub async fn act(db: &Db, actor: Actor<'_>, c: &CaseRow, action: &Action, whistl
             c.tracking_code,
             handled_note.map(|n| format!("：{n}")).unwrap_or_default()
         );
+        // 随手拍: a resident volunteer who reported a case now closed earns the district's points, once.
+        if let Some(reporter) = c.reporter_id
+            && c.merged_into.is_none()
+        {
+            let volunteer: Option<Uuid> = on_tx!(&mut tx, |x| sqlx::query_scalar(
+                "SELECT id FROM volunteers WHERE user_id = $1 AND district = $2"
+            )
+            .bind(reporter)
+            .bind(&c.district)
+            .fetch_optional(x)
+            .await)?;
+            if let Some(v) = volunteer {
+                use crate::volunteers::{rules, store as points};
+                let amount = points::rule_points_in_tx(&mut tx, &c.district, rules::CASE_REPORTED).await?;
+                let (id, key) = (c.id.to_string(), format!("case:{}", c.id));
+                points::award_in(
+                    &mut tx,
+                    &actor,
+                    &c.district,
+                    v,
+                    rules::CASE_REPORTED,
+                    amount,
+                    ("case", &id),
+                    Some(&key),
+                )
+                .await?;
+            }
+        }
         for (mid,) in merged {
             insert_event(
                 &mut tx,

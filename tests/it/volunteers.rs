@@ -801,15 +801,99 @@ async fn the_demo_ledger_is_sound_and_its_accounts_work() {
         let resident = app.token("resident").await;
         let (st, me) = app.get("/api/v1/volunteers/me", &resident).await;
         assert_eq!(st, StatusCode::OK, "{me}");
-        assert!(me["points_balance"].as_i64().unwrap() >= 0 && me["hours"].as_f64().unwrap() > 0.0, "{me}");
+        assert!(
+            me["points_balance"].as_i64().unwrap() >= 0 && me["hours"].as_f64().unwrap() > 0.0,
+            "{me}"
+        );
         let (_, upcoming) = app.get(&format!("/api/v1/activities?grid={COMMUNITY}"), &resident).await;
         assert!(upcoming["total"].as_i64().unwrap() > 0);
         let keeper = app.token("keeper").await;
         let (_, shops) = app.get("/api/v1/shops", &keeper).await;
-        let kinds: Vec<&str> = shops["items"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
+        let kinds: Vec<&str> = shops["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["kind"].as_str().unwrap())
+            .collect();
         assert_eq!(kinds.iter().filter(|k| **k == "love_supermarket").count(), 2);
         assert_eq!(kinds.iter().filter(|k| **k == "merchant").count(), 3);
         let (_, r) = app.get("/api/v1/points/transactions", &admin).await;
         assert!(r["total"].as_i64().unwrap() > 0);
+    }
+}
+
+/// 随手拍: a resident volunteer's report, once closed, earns the district's `case_reported` points
+/// — once, in the closing transaction, balanced.
+#[tokio::test]
+async fn a_closed_report_pays_its_resident_volunteer_once() {
+    for app in apps().await {
+        let (resident, community, department, officer, admin) = (
+            app.token("resident").await,
+            app.token("community").await,
+            app.token("department").await,
+            app.token("building").await,
+            app.token("admin").await,
+        );
+        let (_, rule) = app
+            .call(
+                reqwest::Method::PUT,
+                "/api/v1/points/rules/case_reported",
+                Some(&admin),
+                Some(json!({"points": 7})),
+            )
+            .await;
+        assert_eq!(rule["points"], 7, "{rule}");
+        let (_, me) = app.get("/api/v1/volunteers/me", &resident).await;
+        let start = me["points_balance"].as_i64().unwrap();
+        let (st, c) = app
+            .post(
+                "/api/v1/cases",
+                &resident,
+                json!({"category": "SQ07", "description": "楼道堆放旧家具", "grid": BUILDING}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{c}");
+        let id = c["id"].as_str().unwrap().to_string();
+        let (_, units) = app.get("/api/v1/units?kind=department&q=区城市管理局", &admin).await;
+        let dept = units["items"][0]["id"].clone();
+        for (who, body) in [
+            (&community, json!({"action": "accept"})),
+            (&community, json!({"action": "dispatch", "unit": dept})),
+            (&department, json!({"action": "start"})),
+            (&department, json!({"action": "handle", "note": "已清理"})),
+            (&officer, json!({"action": "verify"})),
+        ] {
+            let (st, v) = app.post(&format!("/api/v1/cases/{id}/actions"), who, body.clone()).await;
+            assert_eq!(st, StatusCode::OK, "{body}: {v}");
+            let (_, me) = app.get("/api/v1/volunteers/me", &resident).await;
+            assert_eq!(me["points_balance"].as_i64(), Some(start), "nothing before the case closes");
+        }
+        let (st, v) = app
+            .post(&format!("/api/v1/cases/{id}/actions"), &community, json!({"action": "close"}))
+            .await;
+        assert_eq!((st, v["status"].as_str()), (StatusCode::OK, Some("closed")), "{v}");
+        let (_, me) = app.get("/api/v1/volunteers/me", &resident).await;
+        assert_eq!(me["points_balance"].as_i64(), Some(start + 7));
+        // Rating the closed case changes nothing more.
+        let (st, _) = app
+            .post(
+                &format!("/api/v1/cases/{id}/actions"),
+                &resident,
+                json!({"action": "rate", "rating": "satisfied"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        let (_, me) = app.get("/api/v1/volunteers/me", &resident).await;
+        assert_eq!(me["points_balance"].as_i64(), Some(start + 7));
+        let (_, l) = app.get("/api/v1/points/transactions", &resident).await;
+        let paid: Vec<&Value> = l["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["source_kind"] == "case")
+            .collect();
+        assert_eq!(paid.len(), 1, "{l}");
+        assert_eq!(paid[0]["source_id"], id.as_str());
+        audit_ok(&app).await;
     }
 }
