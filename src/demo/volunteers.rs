@@ -429,8 +429,19 @@ pub fn plan(p: &Plan, sizes: Sizes, team_count: usize, seed: u64, now: i64) -> V
             created_at,
         });
     }
+    let city_of: HashMap<String, usize> = teams
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.kind == "city_creation")
+        .map(|(i, t)| (t.grid.clone(), i))
+        .collect();
     for (vi, v) in volunteers.iter().enumerate() {
-        let home = governance_of.get(&ancestor(&v.grid, 3)).copied().unwrap_or(0);
+        // Home team: the community's own, else the street's city-creation team, else any team.
+        let home = governance_of
+            .get(&ancestor(&v.grid, 3))
+            .or_else(|| city_of.get(&ancestor(&v.grid, 2)))
+            .copied()
+            .unwrap_or_else(|| rng.random_range(0..teams.len()));
         teams[home].members.push(vi);
         if teams.len() > 1 && rng.random_bool(0.2) {
             let other = rng.random_range(0..teams.len());
@@ -467,11 +478,14 @@ pub fn plan(p: &Plan, sizes: Sizes, team_count: usize, seed: u64, now: i64) -> V
         if t.members.is_empty() {
             continue;
         }
-        for w in 0..weeks {
-            if t.kind != "community_governance" && (w + ti) % 2 == 1 {
+        // Big teams hold more than one activity a week (Saturday and Sunday mornings).
+        let per_week = (t.members.len() / 600).clamp(1, 2);
+        for slot in 0..weeks * per_week {
+            let w = slot / per_week;
+            if t.kind != "community_governance" && t.members.len() < 200 && (w + ti) % 2 == 1 {
                 continue;
             }
-            let starts_at = saturday_morning(year_ago + w as i64 * 7 * 86_400_000);
+            let starts_at = saturday_morning(year_ago + w as i64 * 7 * 86_400_000) + (slot % per_week) as i64 * 86_400_000;
             let ends_at = starts_at + 2 * 3_600_000;
             let (title, place) = ACTIVITIES[rng.random_range(0..ACTIVITIES.len())];
             let host = grid_by_code.get(t.grid.as_str()).map(|g| g.name.clone()).unwrap_or_default();
