@@ -8,6 +8,7 @@ use crate::db::{Db, Tx, new_id, now_ms};
 use crate::{on_pool, on_tx};
 
 /// Who acted: a signed-in person, or the command line / demo loader.
+#[derive(Clone, Copy)]
 pub enum Actor<'a> {
     User(&'a Principal),
     System(&'a str),

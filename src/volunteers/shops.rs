@@ -512,20 +512,9 @@ pub async fn redeem(db: &Db, actor: Actor<'_>, r: &Redeem<'_>) -> AppResult<Rede
         }
         return Err(AppError::conflict("code_used", "兑换码已使用"));
     }
-    // 2. Stock, never below zero.
-    let n = on_tx!(&mut tx, |c| sqlx::query(
-        "UPDATE shop_items SET stock = stock - $1, updated_at = $2 WHERE id = $3 AND stock >= $1 AND active = TRUE"
-    )
-    .bind(r.quantity)
-    .bind(now)
-    .bind(r.item.id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
-    if n != 1 {
-        return Err(AppError::conflict("out_of_stock", "库存不足"));
-    }
-    // 3. Points: volunteer → shop (post_in refuses a negative balance).
+    // 2. Points: volunteer → shop (post_in refuses a negative balance). The rows every till
+    // shares (the shop's account, the item's stock) are touched as late as possible, so that
+    // concurrent redemptions hold their locks for the shortest time.
     let from = store::account_in(&mut tx, district, AccountKind::Volunteer, cr.volunteer_id).await?;
     let to = store::account_in(&mut tx, district, AccountKind::Shop, r.item.shop_id).await?;
     let id = new_id();
@@ -543,8 +532,21 @@ pub async fn redeem(db: &Db, actor: Actor<'_>, r: &Redeem<'_>) -> AppResult<Rede
         postings: ledger::redeem(from, to, points),
         at_ms: now,
     };
+    audit::record(
+        &mut tx,
+        actor,
+        audit::Entry {
+            district,
+            action: "shop.redeem",
+            target_kind: "redemption",
+            target_id: &source,
+            reason: "",
+            detail: json!({"item": r.item.id, "quantity": r.quantity, "points": points, "volunteer": cr.volunteer_id}),
+        },
+    )
+    .await?;
     let txid = store::post_in(&mut tx, &actor, &t).await?;
-    // 4. The record; the key's unique index settles a concurrent retry.
+    // 3. The record; the key's unique index settles a concurrent retry.
     let ins = on_tx!(&mut tx, |c| {
         sqlx::query(
         "INSERT INTO redemptions (id, district, shop_id, item_id, volunteer_id, code_id, quantity, points, transaction_id, idempotency_key, keeper_id, at_ms) \
@@ -577,25 +579,20 @@ pub async fn redeem(db: &Db, actor: Actor<'_>, r: &Redeem<'_>) -> AppResult<Rede
         }
         Err(e) => return Err(e.into()),
     }
-    audit::record(
-        &mut tx,
-        actor,
-        audit::Entry {
-            district,
-            action: "shop.redeem",
-            target_kind: "redemption",
-            target_id: &source,
-            reason: "",
-            detail: json!({"item": r.item.id, "quantity": r.quantity, "points": points, "volunteer": cr.volunteer_id}),
-        },
+    // 4. Stock, never below zero.
+    let stock: Option<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar(
+        "UPDATE shop_items SET stock = stock - $1, updated_at = $2 WHERE id = $3 AND stock >= $1 AND active = TRUE RETURNING stock"
     )
-    .await?;
+    .bind(r.quantity)
+    .bind(now)
+    .bind(r.item.id)
+    .fetch_optional(c)
+    .await)?;
+    let Some(stock) = stock else {
+        return Err(AppError::conflict("out_of_stock", "库存不足"));
+    };
     let balance: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT balance FROM points_accounts WHERE id = $1")
         .bind(from)
-        .fetch_one(c)
-        .await)?;
-    let stock: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT stock FROM shop_items WHERE id = $1")
-        .bind(r.item.id)
         .fetch_one(c)
         .await)?;
     tx.commit().await?;
