@@ -10,7 +10,6 @@ use super::store::{self, NewTransaction, VolunteerRow};
 use crate::audit::{self, Actor};
 use crate::db::{Db, Tx, new_id, now_ms};
 use crate::error::{AppError, AppResult};
-use crate::grid::rules::subtree_upper;
 use crate::{on_pool, on_tx};
 
 /// How long a redemption code stays valid.
@@ -134,29 +133,7 @@ pub async fn shops(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<ShopRow>, i64)> {
-    let upper = grid.map(subtree_upper);
-    let where_ = "district = $1 AND ($2 IS NULL OR (grid_code >= $2 AND grid_code < $3)) AND ($4 IS NULL OR kind = $4)";
-    on_pool!(db, |p| {
-        let rows = sqlx::query_as::<_, ShopRow>(sqlx::AssertSqlSafe(format!(
-            "SELECT {SHOP_COLS} FROM shops WHERE {where_} ORDER BY grid_code, name LIMIT $5 OFFSET $6"
-        )))
-        .bind(district)
-        .bind(grid)
-        .bind(&upper)
-        .bind(kind)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(p)
-        .await?;
-        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM shops WHERE {where_}")))
-            .bind(district)
-            .bind(grid)
-            .bind(&upper)
-            .bind(kind)
-            .fetch_one(p)
-            .await?;
-        Ok((rows, total))
-    })
+    store::by_grid_and_kind(db, "shops", SHOP_COLS, district, grid, kind, (limit, offset)).await
 }
 
 // ---------------------------------------------------------------- catalogue

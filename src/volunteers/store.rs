@@ -919,11 +919,28 @@ pub async fn teams(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<TeamRow>, i64)> {
+    by_grid_and_kind(db, "volunteer_teams", TEAM_COLS, district, grid, kind, (limit, offset)).await
+}
+
+/// Rows of `table` under a grid subtree (or the whole district), of one `kind` if given, ordered
+/// by grid and name, a page of them and the total. Teams and shops are listed this way.
+pub(super) async fn by_grid_and_kind<T>(
+    db: &Db,
+    table: &str,
+    cols: &str,
+    district: &str,
+    grid: Option<&str>,
+    kind: Option<&str>,
+    (limit, offset): (i64, i64),
+) -> sqlx::Result<(Vec<T>, i64)>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
     let upper = grid.map(subtree_upper);
     let where_ = "district = $1 AND ($2 IS NULL OR (grid_code >= $2 AND grid_code < $3)) AND ($4 IS NULL OR kind = $4)";
     on_pool!(db, |p| {
-        let rows = sqlx::query_as::<_, TeamRow>(sqlx::AssertSqlSafe(format!(
-            "SELECT {TEAM_COLS} FROM volunteer_teams WHERE {where_} ORDER BY grid_code, name LIMIT $5 OFFSET $6"
+        let rows = sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(format!(
+            "SELECT {cols} FROM {table} WHERE {where_} ORDER BY grid_code, name LIMIT $5 OFFSET $6"
         )))
         .bind(district)
         .bind(grid)
@@ -933,7 +950,7 @@ pub async fn teams(
         .bind(offset)
         .fetch_all(p)
         .await?;
-        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM volunteer_teams WHERE {where_}")))
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table} WHERE {where_}")))
             .bind(district)
             .bind(grid)
             .bind(&upper)
