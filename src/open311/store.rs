@@ -67,49 +67,38 @@ pub async fn token_of(db: &Db, case_id: Uuid) -> sqlx::Result<Option<String>> {
 
 /// Media URLs clients gave, by case.
 pub async fn media_urls(db: &Db, ids: &[Uuid]) -> sqlx::Result<HashMap<Uuid, String>> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let marks = placeholders(1, chunk.len());
-        let rows: Vec<(Uuid, String)> = on_pool!(db, |p| {
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT case_id, media_url FROM open311_requests WHERE case_id IN ({marks}) AND media_url <> ''"
-            )));
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            q.fetch_all(p).await
-        })?;
-        out.extend(rows);
-    }
-    Ok(out)
+    lookup(
+        db,
+        "SELECT case_id, media_url FROM open311_requests WHERE case_id IN ({}) AND media_url <> ''",
+        ids,
+    )
+    .await
 }
 
 /// Grid names by code.
 pub async fn grid_names(db: &Db, codes: &[String]) -> sqlx::Result<HashMap<String, String>> {
-    let mut out = HashMap::new();
-    for chunk in codes.chunks(500) {
-        let marks = placeholders(1, chunk.len());
-        let rows: Vec<(String, String)> = on_pool!(db, |p| {
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT code, name FROM grids WHERE code IN ({marks})")));
-            for c in chunk {
-                q = q.bind(c);
-            }
-            q.fetch_all(p).await
-        })?;
-        out.extend(rows);
-    }
-    Ok(out)
+    lookup(db, "SELECT code, name FROM grids WHERE code IN ({})", codes).await
 }
 
 /// Unit names by id.
 pub async fn unit_names(db: &Db, ids: &[Uuid]) -> sqlx::Result<HashMap<Uuid, String>> {
+    lookup(db, "SELECT id, name FROM units WHERE id IN ({})", ids).await
+}
+
+/// Run `sql` (its `IN ({})` filled with placeholders) over `keys` in chunks; a key → value map.
+async fn lookup<K>(db: &Db, sql: &str, keys: &[K]) -> sqlx::Result<HashMap<K, String>>
+where
+    K: Clone + Eq + std::hash::Hash + Send + Sync + Unpin + 'static,
+    K: for<'q> sqlx::Encode<'q, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + for<'r> sqlx::Decode<'r, sqlx::Sqlite>,
+    K: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + for<'r> sqlx::Decode<'r, sqlx::Postgres>,
+{
     let mut out = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let marks = placeholders(1, chunk.len());
-        let rows: Vec<(Uuid, String)> = on_pool!(db, |p| {
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT id, name FROM units WHERE id IN ({marks})")));
-            for id in chunk {
-                q = q.bind(*id);
+    for chunk in keys.chunks(500) {
+        let full = sql.replace("{}", &placeholders(1, chunk.len()));
+        let rows: Vec<(K, String)> = on_pool!(db, |p| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(full));
+            for k in chunk {
+                q = q.bind(k.clone());
             }
             q.fetch_all(p).await
         })?;
