@@ -747,7 +747,10 @@ pub struct AssessmentReport {
 
 /// An instant from RFC 3339 or a China-time date (its midnight).
 pub fn parse_day_or_instant(s: &str) -> AppResult<i64> {
-    if let Ok(d) = s.parse::<jiff::civil::Date>() {
+    // jiff also reads the date out of a full timestamp: only a bare YYYY-MM-DD is a day.
+    if s.len() == 10
+        && let Ok(d) = s.parse::<jiff::civil::Date>()
+    {
         return d
             .to_zoned(crate::time::china())
             .map(|z| z.timestamp().as_millisecond())
@@ -907,4 +910,19 @@ pub async fn update_category(
         .ok_or_else(|| AppError::not_found("案件类别"))?;
     let c = categories::update(&s.db, Actor::User(&p), &p.district, &c, &up).await?;
     Ok(Json(category_to_api(&c)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_day_or_instant;
+
+    #[test]
+    fn a_day_is_midnight_in_china_and_an_instant_keeps_its_time() {
+        let day = parse_day_or_instant("2026-11-24").unwrap();
+        let midnight: jiff::Timestamp = "2026-11-24T00:00:00+08:00".parse().unwrap();
+        assert_eq!(day, midnight.as_millisecond());
+        let at = parse_day_or_instant("2026-11-24T09:30:00+08:00").unwrap();
+        assert_eq!(at - day, (9 * 60 + 30) * 60_000);
+        assert!(parse_day_or_instant("24/11/2026").is_err());
+    }
 }
