@@ -1078,3 +1078,13 @@ pub fn month_start(ms: i64) -> i64 {
         .map(|d| d.timestamp().as_millisecond())
         .unwrap_or(ms)
 }
+
+/// Teams a volunteer leads (they may organise the teams' activities).
+pub async fn teams_led_by(db: &Db, volunteer: Uuid) -> sqlx::Result<Vec<TeamRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, TeamRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {TEAM_COLS} FROM volunteer_teams WHERE leader_id = $1 ORDER BY name"
+    )))
+    .bind(volunteer)
+    .fetch_all(p)
+    .await)
+}
