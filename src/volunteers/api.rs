@@ -117,7 +117,7 @@ fn page(page: Option<i64>, per_page: Option<i64>) -> AppResult<(i64, i64)> {
 
 /// An RFC 3339 instant, or a China-time date (its midnight). The instant is tried first: jiff
 /// also reads a date out of a full timestamp.
-fn parse_time(t: &str) -> AppResult<i64> {
+pub(crate) fn parse_time(t: &str) -> AppResult<i64> {
     if let Ok(ts) = t.trim().parse::<jiff::Timestamp>() {
         return Ok(ts.as_millisecond());
     }

@@ -451,3 +451,149 @@ async fn keeper_confirms_once_and_refusals_change_nothing() {
         assert_eq!(app.count("redemptions").await, 1);
     }
 }
+
+#[tokio::test]
+async fn organiser_marks_attendance_and_the_community_issues_the_certificate() {
+    for app in apps().await {
+        let (token, vid) = volunteer(&app).await;
+        let name = me(&app, &token).await["name"].as_str().unwrap().to_string();
+        let cookie = sign_in(&app, "community").await;
+
+        // The month's activities, its theme, and the create form (bad input kept, then good).
+        let (st, html) = page(&app, &cookie, "/console/activities").await;
+        assert_eq!(st, StatusCode::OK, "[{}] {html}", app.engine);
+        assert!(html.contains("发布活动") && html.contains("尚未设置"));
+        let csrf = csrf_of(&html);
+        let month = &gongzhi::time::format_ms(gongzhi::db::now_ms())[..7];
+        let (st, _, loc) = post(
+            &app,
+            &cookie,
+            "/console/activities/theme",
+            &[("csrf", &csrf), ("month", month), ("title", "文明养犬月")],
+        )
+        .await;
+        assert_eq!(st, StatusCode::SEE_OTHER);
+        let (_, html) = page(&app, &cookie, &loc.unwrap()).await;
+        assert!(html.contains("<span id=\"theme\">文明养犬月</span>"));
+        let tomorrow = &gongzhi::time::format_ms(gongzhi::db::now_ms() + 86_400_000)[..10];
+        let mut form = vec![
+            ("csrf", csrf.as_str()),
+            ("title", "x"),
+            ("place", "社区广场"),
+            ("date", tomorrow),
+            ("start", "09:00"),
+            ("end", "11:00"),
+            ("capacity", "20"),
+            ("team", ""),
+            ("grid", ""),
+            ("description", ""),
+        ];
+        let (st, html, _) = post(&app, &cookie, "/console/activities", &form).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("活动名称应为2至100字") && html.contains("value=\"社区广场\""));
+        form[1].1 = "垃圾分类宣传";
+        form[5].1 = "08:00";
+        let (st, html, _) = post(&app, &cookie, "/console/activities", &form).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("结束时间应晚于开始时间"));
+        form[5].1 = "11:00";
+        let (st, html2, loc) = post(&app, &cookie, "/console/activities", &form).await;
+        assert_eq!(st, StatusCode::SEE_OTHER, "{}", html2.split("role=\"alert\">").nth(1).unwrap_or(""));
+        let (st, html) = page(&app, &cookie, &loc.unwrap()).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(html.contains("活动已创建") && html.contains("id=\"checkin-code\"") && html.contains("<svg class=\"qr\""));
+
+        // An activity under way: the organiser's page shows its code; others are refused.
+        let (aid, code) = activity_now(&app, "清理楼道小广告").await;
+        let (st, html) = page(&app, &cookie, &format!("/console/activities/{aid}")).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(html.contains(&format!("id=\"checkin-code\">{code}</p>")));
+        let resident = sign_in(&app, "resident").await;
+        let (st, _) = page(&app, &resident, &format!("/console/activities/{aid}")).await;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+        let (st, html) = page(&app, &resident, &format!("/console/volunteer/activities/{aid}")).await;
+        assert!(st == StatusCode::OK && !html.contains(&code), "volunteers never see the code");
+        let building = sign_in(&app, "building").await;
+        let (st, _) = page(&app, &building, "/console/activities").await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+
+        // 标记出勤 by name for someone without a phone: 30 minutes, 5 points.
+        let mark = |name: &'static str, minutes: &'static str| {
+            [
+                ("csrf", csrf.clone()),
+                ("volunteer", String::new()),
+                ("name", name.to_string()),
+                ("minutes", minutes.to_string()),
+            ]
+        };
+        let path = format!("/console/activities/{aid}/attendance");
+        let f = mark("没有这个人", "30");
+        let (st, html, _) = post(&app, &cookie, &path, &f.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("没有名为「没有这个人」的志愿者") && html.contains("value=\"没有这个人\""));
+        let (st, html, _) = post(
+            &app,
+            &cookie,
+            &path,
+            &[("csrf", &csrf), ("volunteer", ""), ("name", &name), ("minutes", "abc")],
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("服务时长应为整数分钟"));
+        let (st, _, loc) = post(
+            &app,
+            &cookie,
+            &path,
+            &[("csrf", &csrf), ("volunteer", ""), ("name", &name), ("minutes", "30")],
+        )
+        .await;
+        assert_eq!(st, StatusCode::SEE_OTHER);
+        let (_, html) = page(&app, &cookie, &loc.unwrap()).await;
+        assert!(html.contains("已登记出勤") && html.contains("已完成"));
+        let v = me(&app, &token).await;
+        assert_eq!((v["points_balance"].as_i64(), v["minutes"].as_i64()), (Some(5), Some(30)));
+        let (st, html, _) = post(
+            &app,
+            &cookie,
+            &path,
+            &[("csrf", &csrf), ("volunteer", &vid), ("name", ""), ("minutes", "30")],
+        )
+        .await;
+        assert_eq!(st, StatusCode::CONFLICT);
+        assert!(html.contains("该次服务时长已记录"));
+        assert_eq!(me(&app, &token).await["points_balance"], 5);
+
+        // The community: volunteers, one volunteer, the certificate, the summaries.
+        let (st, html) = page(&app, &cookie, &format!("/console/volunteers?q={}", &name)).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(html.contains(&format!("href=\"/console/volunteers/{vid}\">{name}</a>")));
+        let (st, html) = page(&app, &cookie, &format!("/console/volunteers/{vid}")).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(html.contains("<b id=\"hours\">0.5</b>") && html.contains("<b id=\"points\">5</b>") && html.contains("+5"));
+        let (st, html) = page(&app, &cookie, &format!("/console/volunteers/{vid}/certificate")).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(html.contains("志愿服务证明") && html.contains("<b id=\"cert-hours\">0.5</b>") && html.contains("清理楼道小广告"));
+        assert!(
+            html.contains("**********") && html.contains("data-print"),
+            "masked ID number, a print button"
+        );
+        let (st, _) = page(&app, &resident, &format!("/console/volunteers/{vid}/certificate")).await;
+        assert_eq!(st, StatusCode::OK, "a volunteer prints their own");
+        let (st, html) = page(&app, &cookie, "/console/points").await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(html.contains("按队伍") && html.contains("按社区") && html.contains("按月份") && html.contains(month));
+        assert!(!html.contains("账目平衡"), "the district ledger is the admin's");
+        let admin = sign_in(&app, "admin").await;
+        let (st, html) = page(&app, &admin, "/console/points").await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(html.contains("账目平衡") && html.contains("志愿服务每小时"));
+        for path in ["/console/points", "/console/volunteers"] {
+            let (st, _) = page(&app, &resident, path).await;
+            assert_eq!(st, StatusCode::FORBIDDEN, "{path}");
+        }
+        let (_, keeper, _) = shop(&app, "一社区爱心超市", 5, 1).await;
+        let kc = sign_in_pw(&app, &keeper, "keeper-pass-1").await;
+        let (st, _) = page(&app, &kc, &format!("/console/volunteers/{vid}/certificate")).await;
+        assert!(st == StatusCode::NOT_FOUND || st == StatusCode::FORBIDDEN);
+    }
+}
