@@ -613,3 +613,13 @@ pub async fn signups_of_volunteer(
     }
     Ok(out)
 }
+
+/// How many activities a volunteer has been credited for.
+pub async fn attended_count(db: &Db, volunteer: Uuid) -> sqlx::Result<i64> {
+    on_pool!(db, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM activity_signups WHERE volunteer_id = $1 AND status = 'attended'"
+    )
+    .bind(volunteer)
+    .fetch_one(p)
+    .await)
+}

@@ -97,6 +97,8 @@ struct ListPage {
     theme: String,
     can_theme: bool,
     rows: Vec<ListRow>,
+    /// Activities in the month beyond those listed.
+    more: i64,
     teams: Vec<(Uuid, String, bool)>,
     form: ActivityForm,
     error: Option<String>,
@@ -160,8 +162,11 @@ async fn render_list(s: &AppState, c: &Console, month: Option<&str>, form: Optio
             ..Default::default()
         });
     }
+    let mut more = 0;
     for f in &filters {
-        for a in activities::list(&s.db, f).await?.0 {
+        let (found, total) = activities::list(&s.db, f).await?;
+        more += (total - found.len() as i64).max(0);
+        for a in found {
             if !rows.iter().any(|x| x.id == a.id) {
                 rows.push(a);
             }
@@ -216,6 +221,7 @@ async fn render_list(s: &AppState, c: &Console, month: Option<&str>, form: Optio
             .iter()
             .map(|t| (t.id, t.name.clone(), t.id.to_string() == form.team))
             .collect(),
+        more,
         form,
         error: error.map(|e| e.message),
     };
@@ -568,6 +574,7 @@ struct VolunteerPage {
     registered: String,
     teams: Vec<String>,
     served: Vec<ServedRow>,
+    attended: i64,
     entries: Vec<EntryView>,
     entries_total: i64,
     pager: String,
@@ -600,6 +607,7 @@ async fn volunteer_page(State(s): State<AppState>, c: Console, Path(id): Path<Uu
         registered: when(v.created_at)[..10].to_string(),
         teams: store::teams_of(&s.db, v.id).await?.into_iter().map(|t| t.1).collect(),
         served,
+        attended: activities::attended_count(&s.db, v.id).await?,
         entries,
         entries_total,
         pager: pager(&format!("/console/volunteers/{id}"), page, per, entries_total),

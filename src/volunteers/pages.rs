@@ -51,9 +51,11 @@ pub fn qr_svg(text: &str) -> String {
         .quiet_zone(true)
         .build();
     let at = svg.find("<svg").unwrap_or(0);
+    // The label repeats the code; only characters that need no escaping go into the attribute.
+    let label: String = text.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     svg[at..].replacen(
         "<svg ",
-        &format!("<svg class=\"qr\" role=\"img\" aria-label=\"二维码：{text}\" "),
+        &format!("<svg class=\"qr\" role=\"img\" aria-label=\"二维码：{label}\" "),
         1,
     )
 }
@@ -165,6 +167,7 @@ struct HomePage {
     balance: i64,
     teams: Vec<String>,
     leads: bool,
+    attended: i64,
     upcoming: Vec<ActivityView>,
     signups: Vec<SignupView>,
     entries: Vec<EntryView>,
@@ -220,6 +223,7 @@ async fn render_home(s: &AppState, c: &Console, code: &str, error: Option<AppErr
         balance: v.balance,
         teams: teams.into_iter().map(|t| t.1).collect(),
         leads,
+        attended: activities::attended_count(&s.db, v.id).await?,
         upcoming,
         signups: mine
             .iter()
@@ -758,5 +762,27 @@ async fn set_stock(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, 
         Ok(_) => Ok(Redirect::to(&format!("/console/shop?shop={}&done=stock", shop.id)).into_response()),
         Err(e) if in_place(&e) => render_keeper(&s, &c, Some(shop.id), err(e)).await,
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qr_codes_are_inline_svg_sized_by_css() {
+        let svg = qr_svg("K7Q2MX");
+        assert!(svg.starts_with("<svg class=\"qr\" role=\"img\" aria-label=\"二维码：K7Q2MX\" "));
+        assert!(svg.ends_with("</svg>") && !svg.contains("<?xml") && svg.contains("viewBox"));
+        // Nothing but the code's letters reaches the label.
+        assert!(qr_svg("a\"<b").contains("aria-label=\"二维码：ab\""));
+    }
+
+    #[test]
+    fn hours_and_times_read_in_chinese_conventions() {
+        assert_eq!(hours(75), "1.3");
+        assert_eq!(hours(0), "0.0");
+        assert_eq!(when(1_767_225_600_000), "2026-01-01 08:00");
+        assert_eq!(status_label("attended"), "已完成");
     }
 }
