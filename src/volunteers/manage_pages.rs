@@ -96,6 +96,7 @@ struct ListPage {
     next: String,
     theme: String,
     can_theme: bool,
+    theme_title: String,
     rows: Vec<ListRow>,
     /// Activities in the month beyond those listed.
     more: i64,
@@ -133,7 +134,14 @@ struct MonthQuery {
     month: Option<String>,
 }
 
-async fn render_list(s: &AppState, c: &Console, month: Option<&str>, form: Option<ActivityForm>, error: Option<AppError>) -> PageResult {
+async fn render_list(
+    s: &AppState,
+    c: &Console,
+    month: Option<&str>,
+    form: Option<ActivityForm>,
+    theme_title: &str,
+    error: Option<AppError>,
+) -> PageResult {
     let p = &c.principal;
     let (root, led) = organiser(s, p).await?;
     let now = now_ms();
@@ -206,6 +214,7 @@ async fn render_list(s: &AppState, c: &Console, month: Option<&str>, form: Optio
         month,
         theme,
         can_theme: root.is_some(),
+        theme_title: theme_title.to_string(),
         rows: rows
             .iter()
             .map(|a| ListRow {
@@ -229,7 +238,7 @@ async fn render_list(s: &AppState, c: &Console, month: Option<&str>, form: Optio
 }
 
 async fn list_page(State(s): State<AppState>, c: Console, Query(q): Query<MonthQuery>) -> PageResult {
-    render_list(&s, &c, q.month.as_deref(), None, None).await
+    render_list(&s, &c, q.month.as_deref(), None, "", None).await
 }
 
 async fn create_activity(s: &AppState, c: &Console, f: &ActivityForm) -> AppResult<ActivityRow> {
@@ -286,7 +295,7 @@ async fn create(State(s): State<AppState>, c: Console, Form(f): Form<ActivityFor
         Ok(a) => Ok(Redirect::to(&format!("/console/activities/{}?done=created", a.id)).into_response()),
         Err(e) if in_place(&e) || e.status == StatusCode::NOT_FOUND || e.status == StatusCode::FORBIDDEN => {
             let month = f.date.get(..7).map(str::to_string);
-            render_list(&s, &c, month.as_deref(), Some(f), Some(e)).await
+            render_list(&s, &c, month.as_deref(), Some(f), "", Some(e)).await
         }
         Err(e) => Err(e.into()),
     }
@@ -307,7 +316,7 @@ async fn set_theme(State(s): State<AppState>, c: Console, Form(f): Form<ThemeFor
     let grid = scope(&s, p, None, Capability::ManageVolunteers).await?;
     match activities::set_theme(&s.db, Actor::User(p), &p.district, &grid, f.month.trim(), &f.title).await {
         Ok(_) => Ok(Redirect::to(&format!("/console/activities?month={}", url_encode(f.month.trim()))).into_response()),
-        Err(e) if in_place(&e) => render_list(&s, &c, Some(f.month.trim()), None, Some(e)).await,
+        Err(e) if in_place(&e) => render_list(&s, &c, Some(f.month.trim()), None, &f.title, Some(e)).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -692,7 +701,8 @@ struct PointsPage {
     nav: SubNav,
     grid: String,
     tables: Vec<(&'static str, &'static str, Vec<SummaryRow>)>,
-    ledger: Option<Vec<LedgerRow>>,
+    ledger: Vec<LedgerRow>,
+    district_wide: bool,
     ledger_total: i64,
     audit: Option<(bool, String)>,
     pager: String,
@@ -715,30 +725,34 @@ async fn points_page(State(s): State<AppState>, c: Console, Query(q): Query<Poin
     ] {
         tables.push((title, key, store::summary(&s.db, &p.district, Some(&grid), by).await?));
     }
-    // The whole district's ledger and its check: as in the API, for those who read the audit.
-    let (mut ledger, mut ledger_total, mut audit, mut pg) = (None, 0, None, String::new());
+    // The ledger: the whole district's, with its check, for those who read the audit (as in the
+    // API); otherwise the transactions of the volunteers and shops in the caller's subtree.
+    let page = q.page.unwrap_or(1).max(1);
+    let per = 30;
+    let district_wide = p.has(Capability::ReadAudit) && grid == p.district;
+    let (rows, ledger_total) = if district_wide {
+        store::transactions(&s.db, &p.district, None, per, (page - 1) * per).await?
+    } else {
+        store::transactions_in_grid(&s.db, &p.district, &grid, per, (page - 1) * per).await?
+    };
+    let ledger: Vec<LedgerRow> = rows
+        .into_iter()
+        .map(|(t, ps)| LedgerRow {
+            at: when(t.at_ms),
+            kind: match t.kind.as_str() {
+                "earn" => "发放",
+                "redeem" => "兑换",
+                "correction" => "更正",
+                _ => "其他",
+            },
+            reason: t.reason,
+            points: ps.iter().filter(|x| x.amount > 0).map(|x| x.amount).sum(),
+            actor: t.actor_name,
+        })
+        .collect();
+    let pg = pager(&format!("/console/points?grid={}", url_encode(&grid)), page, per, ledger_total);
+    let mut audit = None;
     if p.has(Capability::ReadAudit) {
-        let page = q.page.unwrap_or(1).max(1);
-        let per = 30;
-        let (rows, total) = store::transactions(&s.db, &p.district, None, per, (page - 1) * per).await?;
-        ledger = Some(
-            rows.into_iter()
-                .map(|(t, ps)| LedgerRow {
-                    at: when(t.at_ms),
-                    kind: match t.kind.as_str() {
-                        "earn" => "发放",
-                        "redeem" => "兑换",
-                        "correction" => "更正",
-                        _ => "其他",
-                    },
-                    reason: t.reason,
-                    points: ps.iter().filter(|x| x.amount > 0).map(|x| x.amount).sum(),
-                    actor: t.actor_name,
-                })
-                .collect(),
-        );
-        ledger_total = total;
-        pg = pager(&format!("/console/points?grid={}", url_encode(&grid)), page, per, total);
         let check = store::audit_ledger(&s.db, Some(&p.district)).await?;
         let text = if check.is_sound() {
             format!(
@@ -762,6 +776,7 @@ async fn points_page(State(s): State<AppState>, c: Console, Query(q): Query<Poin
         grid,
         tables,
         ledger,
+        district_wide,
         ledger_total,
         audit,
         pager: pg,

@@ -475,6 +475,15 @@ async fn organiser_marks_attendance_and_the_community_issues_the_certificate() {
         assert_eq!(st, StatusCode::SEE_OTHER);
         let (_, html) = page(&app, &cookie, &loc.unwrap()).await;
         assert!(html.contains("<span id=\"theme\">文明养犬月</span>"));
+        let (st, html, _) = post(
+            &app,
+            &cookie,
+            "/console/activities/theme",
+            &[("csrf", &csrf), ("month", "2026-13"), ("title", "环境整治月")],
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("月份格式应为") && html.contains("value=\"环境整治月\""));
         let tomorrow = &gongzhi::time::format_ms(gongzhi::db::now_ms() + 86_400_000)[..10];
         let mut form = vec![
             ("csrf", csrf.as_str()),
@@ -582,7 +591,11 @@ async fn organiser_marks_attendance_and_the_community_issues_the_certificate() {
         let (st, html) = page(&app, &cookie, "/console/points").await;
         assert_eq!(st, StatusCode::OK);
         assert!(html.contains("按队伍") && html.contains("按社区") && html.contains("按月份") && html.contains(month));
-        assert!(!html.contains("账目平衡"), "the district ledger is the admin's");
+        assert!(!html.contains("账目平衡"), "the district audit is the admin's");
+        assert!(
+            html.contains("本辖区志愿者和商家") && html.contains("志愿服务每小时"),
+            "the subtree's ledger"
+        );
         let admin = sign_in(&app, "admin").await;
         let (st, html) = page(&app, &admin, "/console/points").await;
         assert_eq!(st, StatusCode::OK);
