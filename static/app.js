@@ -55,3 +55,8 @@ document.addEventListener('change', function (e) {
     fs.disabled = !on;
   });
 });
+
+// 志愿服务证明: the 打印 button.
+document.addEventListener('click', function (e) {
+  if (e.target.closest && e.target.closest('[data-print]')) { window.print(); }
+});

@@ -567,3 +567,59 @@ pub async fn themes(db: &Db, district: &str, grid_code: &str, month: Option<&str
     }
     Ok(out)
 }
+
+// ---------------------------------------------------------------- lookups for the pages
+
+/// Open activities of the district whose check-in code is `code` and whose check-in window
+/// (2 hours before the start until the end) holds `now`: what a volunteer typing a code means.
+pub async fn open_with_code(db: &Db, district: &str, code: &str, now: i64) -> sqlx::Result<Vec<ActivityRow>> {
+    let code = code.trim().to_ascii_uppercase();
+    on_pool!(db, |p| sqlx::query_as::<_, ActivityRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {ACT_COLS} FROM volunteer_activities WHERE district = $1 AND code = $2 AND status = 'open' \
+         AND starts_at - 7200000 <= $3 AND ends_at > $3 ORDER BY starts_at, id LIMIT 10"
+    )))
+    .bind(district)
+    .bind(&code)
+    .bind(now)
+    .fetch_all(p)
+    .await)
+}
+
+/// A volunteer's sign-ups with their activities, newest activity first; `attended_only` keeps
+/// the service actually credited (the certificate).
+pub async fn signups_of_volunteer(
+    db: &Db,
+    volunteer: Uuid,
+    attended_only: bool,
+    limit: i64,
+) -> sqlx::Result<Vec<(SignupRow, ActivityRow)>> {
+    let rows = on_pool!(db, |p| {
+        sqlx::query_as::<_, SignupRow>(
+        "SELECT s.activity_id, s.volunteer_id, s.status, s.signed_up_at, s.checked_in_at, s.checked_out_at, s.minutes, s.points, s.transaction_id \
+         FROM activity_signups s JOIN volunteer_activities a ON a.id = s.activity_id \
+         WHERE s.volunteer_id = $1 AND ($2 = FALSE OR s.status = 'attended') ORDER BY a.starts_at DESC, a.id LIMIT $3"
+    )
+    .bind(volunteer)
+    .bind(attended_only)
+    .bind(limit)
+    .fetch_all(p)
+    .await
+    })?;
+    let mut out = Vec::with_capacity(rows.len());
+    for s in rows {
+        if let Some(a) = get(db, s.activity_id).await? {
+            out.push((s, a));
+        }
+    }
+    Ok(out)
+}
+
+/// How many activities a volunteer has been credited for.
+pub async fn attended_count(db: &Db, volunteer: Uuid) -> sqlx::Result<i64> {
+    on_pool!(db, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM activity_signups WHERE volunteer_id = $1 AND status = 'attended'"
+    )
+    .bind(volunteer)
+    .fetch_one(p)
+    .await)
+}

@@ -22,7 +22,7 @@ use crate::web::extract::{Json, Path, Query};
 // ---------------------------------------------------------------- who may
 
 /// Refuse with 404 when the caller could act on such things somewhere, else 403.
-fn refuse(p: &Principal, cap: Capability, what: &str) -> AppError {
+pub(crate) fn refuse(p: &Principal, cap: Capability, what: &str) -> AppError {
     let volunteerish = p.posts.iter().any(|x| matches!(x.role, Role::Resident | Role::ShopKeeper));
     if p.has(cap) || volunteerish {
         AppError::not_found(what)
@@ -55,36 +55,36 @@ pub async fn visible_volunteer(s: &AppState, p: &Principal, id: Uuid) -> AppResu
 }
 
 /// The grid a list is scoped to: the one asked for (if the caller reaches it), else the caller's widest.
-async fn scope(s: &AppState, p: &Principal, grid: Option<&str>, cap: Capability) -> AppResult<String> {
+pub(crate) async fn scope(s: &AppState, p: &Principal, grid: Option<&str>, cap: Capability) -> AppResult<String> {
     match grid.filter(|g| !g.is_empty()) {
         Some(g) => Ok(crate::grid::api::load(s, p, g, cap).await?.code),
         None => p.roots(cap).into_iter().next().ok_or_else(AppError::forbidden),
     }
 }
 
-fn is_keeper_of(p: &Principal, shop: Uuid) -> bool {
+pub(crate) fn is_keeper_of(p: &Principal, shop: Uuid) -> bool {
     p.posts.iter().any(|x| x.role == Role::ShopKeeper && x.unit_id == Some(shop))
 }
 
-fn may_manage_shop(p: &Principal, shop: &ShopRow) -> bool {
+pub(crate) fn may_manage_shop(p: &Principal, shop: &ShopRow) -> bool {
     is_keeper_of(p, shop.id) || p.can(Capability::ManageShops, &shop.grid_code)
 }
 
-async fn load_shop(s: &AppState, p: &Principal, id: Uuid) -> AppResult<ShopRow> {
+pub(crate) async fn load_shop(s: &AppState, p: &Principal, id: Uuid) -> AppResult<ShopRow> {
     shops::shop(&s.db, id)
         .await?
         .filter(|x| x.district == p.district)
         .ok_or_else(|| AppError::not_found("爱心超市或商家"))
 }
 
-async fn load_team(s: &AppState, p: &Principal, id: Uuid) -> AppResult<TeamRow> {
+pub(crate) async fn load_team(s: &AppState, p: &Principal, id: Uuid) -> AppResult<TeamRow> {
     store::team(&s.db, id)
         .await?
         .filter(|t| t.district == p.district)
         .ok_or_else(|| AppError::not_found("志愿服务队"))
 }
 
-async fn load_activity(s: &AppState, p: &Principal, id: Uuid) -> AppResult<ActivityRow> {
+pub(crate) async fn load_activity(s: &AppState, p: &Principal, id: Uuid) -> AppResult<ActivityRow> {
     activities::get(&s.db, id)
         .await?
         .filter(|a| a.district == p.district)
@@ -92,13 +92,13 @@ async fn load_activity(s: &AppState, p: &Principal, id: Uuid) -> AppResult<Activ
 }
 
 /// Is the caller the leader of this team (through their volunteer record)?
-async fn leads(s: &AppState, p: &Principal, team: &TeamRow) -> AppResult<bool> {
+pub(crate) async fn leads(s: &AppState, p: &Principal, team: &TeamRow) -> AppResult<bool> {
     let Some(l) = team.leader_id else { return Ok(false) };
     Ok(store::volunteer(&s.db, l).await?.is_some_and(|v| v.user_id == Some(p.user_id)))
 }
 
 /// Community staff over the activity's grid, the leader of its team, or whoever created it.
-async fn may_organise(s: &AppState, p: &Principal, a: &ActivityRow) -> AppResult<bool> {
+pub(crate) async fn may_organise(s: &AppState, p: &Principal, a: &ActivityRow) -> AppResult<bool> {
     if p.can(Capability::ManageVolunteers, &a.grid_code) || a.created_by == Some(p.user_id) {
         return Ok(true);
     }
@@ -116,7 +116,7 @@ fn page(page: Option<i64>, per_page: Option<i64>) -> AppResult<(i64, i64)> {
 }
 
 /// An RFC 3339 instant, or a China-time date (its midnight).
-fn parse_time(t: &str) -> AppResult<i64> {
+pub(crate) fn parse_time(t: &str) -> AppResult<i64> {
     crate::cases::api::parse_day_or_instant(t.trim())
 }
 
@@ -559,6 +559,19 @@ pub struct NewActivity {
     pub capacity: i64,
 }
 
+/// The grid an activity is organised in: a team leader organises inside the team's grid, staff
+/// inside theirs (the API and the console page both ask here).
+pub(crate) async fn activity_grid(s: &AppState, p: &Principal, team: Option<&TeamRow>, wanted: Option<&str>) -> AppResult<String> {
+    match (team, wanted) {
+        (Some(t), Some(g)) if g.starts_with(&t.grid_code) && leads(s, p, t).await? => Ok(crate::grid::store::get(&s.db, g)
+            .await?
+            .filter(|x| x.district == p.district)
+            .ok_or_else(|| AppError::not_found("网格"))?
+            .code),
+        _ => scope(s, p, wanted, Capability::ManageVolunteers).await,
+    }
+}
+
 #[utoipa::path(post, path = "/api/v1/activities", tag = "volunteers", request_body = NewActivity,
     responses((status = 201, body = Activity), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -576,17 +589,7 @@ pub async fn create_activity(
         .clone()
         .filter(|g| !g.is_empty())
         .or_else(|| team.as_ref().map(|t| t.grid_code.clone()));
-    // A team leader organises inside the team's grid; staff inside theirs.
-    let grid = match (&team, wanted.as_deref()) {
-        (Some(t), Some(g)) if g.starts_with(&t.grid_code) && leads(&s, &p, t).await? => {
-            crate::grid::store::get(&s.db, g)
-                .await?
-                .filter(|x| x.district == p.district)
-                .ok_or_else(|| AppError::not_found("网格"))?
-                .code
-        }
-        _ => scope(&s, &p, wanted.as_deref(), Capability::ManageVolunteers).await?,
-    };
+    let grid = activity_grid(&s, &p, team.as_ref(), wanted.as_deref()).await?;
     let a = activities::create(
         &s.db,
         Actor::User(&p),

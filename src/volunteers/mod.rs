@@ -3,6 +3,8 @@
 pub mod activities;
 pub mod api;
 pub mod ledger;
+pub mod manage_pages;
+pub mod pages;
 pub mod rules;
 pub mod shops;
 pub mod store;

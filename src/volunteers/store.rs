@@ -1095,3 +1095,56 @@ pub fn month_start(ms: i64) -> i64 {
         .map(|d| d.timestamp().as_millisecond())
         .unwrap_or(ms)
 }
+
+/// Teams a volunteer leads (they may organise the teams' activities).
+pub async fn teams_led_by(db: &Db, volunteer: Uuid) -> sqlx::Result<Vec<TeamRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, TeamRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {TEAM_COLS} FROM volunteer_teams WHERE leader_id = $1 ORDER BY name"
+    )))
+    .bind(volunteer)
+    .fetch_all(p)
+    .await)
+}
+
+/// The ledger seen from a grid subtree, newest first: transactions touching a volunteer who lives
+/// there or a shop that stands there (what staff reading those volunteers may see, one by one).
+pub async fn transactions_in_grid(
+    db: &Db,
+    district: &str,
+    grid: &str,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<(TransactionRow, Vec<PostingRow>)>, i64)> {
+    let upper = subtree_upper(grid);
+    let touched = "SELECT x.transaction_id FROM points_postings x JOIN points_accounts a ON a.id = x.account_id \
+                   WHERE a.district = $1 AND ((a.kind = 'volunteer' AND a.owner_id IN \
+                   (SELECT id FROM volunteers WHERE district = $1 AND grid_code >= $2 AND grid_code < $3)) \
+                   OR (a.kind = 'shop' AND a.owner_id IN (SELECT id FROM shops WHERE district = $1 AND grid_code >= $2 AND grid_code < $3)))";
+    let (rows, total) = on_pool!(db, |p| {
+        let rows = sqlx::query_as::<_, TransactionRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {TX_COLS} FROM points_transactions t WHERE t.id IN ({touched}) ORDER BY t.at_ms DESC, t.id DESC LIMIT $4 OFFSET $5"
+        )))
+        .bind(district)
+        .bind(grid)
+        .bind(&upper)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(p)
+        .await?;
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT CAST(COUNT(DISTINCT y.transaction_id) AS BIGINT) FROM ({touched}) y"
+        )))
+        .bind(district)
+        .bind(grid)
+        .bind(&upper)
+        .fetch_one(p)
+        .await?;
+        Ok::<_, sqlx::Error>((rows, total))
+    })?;
+    let mut out = Vec::with_capacity(rows.len());
+    for t in rows {
+        let ps = postings(db, t.id).await?;
+        out.push((t, ps));
+    }
+    Ok((out, total))
+}

@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .merge(registry::pages::routes())
         .merge(crate::cases::pages::routes())
         .merge(crate::open311::pages::routes())
+        .merge(crate::volunteers::pages::routes())
 }
 
 /// What every console page's frame needs.
@@ -42,6 +43,10 @@ pub struct Chrome {
     pub can_assess: bool,
     /// Issue Open311 keys (the district).
     pub can_keys: bool,
+    /// Where 志愿服务 leads: the volunteers of a subtree for staff, the resident's own page, or nowhere.
+    pub volunteer_link: &'static str,
+    /// Keeps a love supermarket or merchant (兑换).
+    pub can_shop: bool,
 }
 
 impl Chrome {
@@ -59,6 +64,14 @@ impl Chrome {
             can_audit: p.has(Capability::ReadAudit),
             can_assess: p.has(Capability::ManageGrid),
             can_keys: p.can(Capability::ManageUsers, &p.district),
+            volunteer_link: if p.has(Capability::ReadVolunteers) {
+                "/console/volunteers"
+            } else if p.posts.iter().any(|x| x.role == crate::auth::Role::Resident) {
+                "/console/volunteer"
+            } else {
+                ""
+            },
+            can_shop: p.posts.iter().any(|x| x.role == crate::auth::Role::ShopKeeper),
         }
     }
 }

@@ -10,4 +10,5 @@ mod pages;
 mod registry;
 mod scope;
 mod support;
+mod volunteer_pages;
 mod volunteers;

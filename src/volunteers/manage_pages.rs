@@ -1,0 +1,785 @@
+//! Console pages for organisers and the community: activities and attendance, volunteers, points summaries, the ledger, certificates.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::activities::{self, ActivityFilter, ActivityRow, NewActivityRow};
+use super::api::{activity_grid, load_activity, load_team, may_organise, parse_time, refuse, scope, visible_volunteer};
+use super::pages::{EntryView, entries_of, hours, qr_svg, status_label, when};
+use super::store::{self, SummaryBy, SummaryRow, TeamRow, VolunteerFilter, VolunteerRow};
+use crate::audit::Actor;
+use crate::auth::{Capability, Principal};
+use crate::db::now_ms;
+use crate::error::{AppError, AppResult};
+use crate::web::AppState;
+use crate::web::pages::{Chrome, PageResult, pager, url_encode};
+use crate::web::session::{Console, check_csrf};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console/activities", get(list_page).post(create))
+        .route("/console/activities/theme", post(set_theme))
+        .route("/console/activities/{id}", get(detail_page))
+        .route("/console/activities/{id}/attendance", post(attendance))
+        .route("/console/volunteers", get(volunteers_page))
+        .route("/console/volunteers/{id}", get(volunteer_page))
+        .route("/console/volunteers/{id}/certificate", get(certificate))
+        .route("/console/points", get(points_page))
+}
+
+fn in_place(e: &AppError) -> bool {
+    e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT
+}
+
+/// Links between the community's volunteer pages.
+pub struct SubNav {
+    pub on: &'static str,
+    pub volunteers: bool,
+    pub activities: bool,
+}
+
+fn subnav(p: &Principal, on: &'static str) -> SubNav {
+    SubNav {
+        on,
+        volunteers: p.has(Capability::ReadVolunteers),
+        activities: p.has(Capability::ManageVolunteers),
+    }
+}
+
+// ---------------------------------------------------------------- organiser: activities
+
+/// Who may organise here: staff managing volunteers (at their widest grid), and team leaders
+/// (their teams). Refused otherwise, as the API refuses.
+async fn organiser(s: &AppState, p: &Principal) -> AppResult<(Option<String>, Vec<TeamRow>)> {
+    let root = p.roots(Capability::ManageVolunteers).into_iter().next();
+    let led = match store::volunteer_of_user(&s.db, p.user_id).await? {
+        Some(v) if v.district == p.district => store::teams_led_by(&s.db, v.id).await?,
+        _ => Vec::new(),
+    };
+    if root.is_none() && led.is_empty() {
+        return Err(refuse(p, Capability::ManageVolunteers, "志愿活动"));
+    }
+    Ok((root, led))
+}
+
+fn month_bounds(month: &str) -> AppResult<(i64, i64)> {
+    if !activities::valid_month(month) {
+        return Err(AppError::invalid("invalid_month", "月份格式应为 YYYY-MM"));
+    }
+    let start = crate::cases::api::parse_day_or_instant(&format!("{month}-01"))?;
+    Ok((start, store::month_start(start + 32 * 86_400_000)))
+}
+
+pub struct ListRow {
+    id: Uuid,
+    title: String,
+    time: String,
+    place: String,
+    places: String,
+    cancelled: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "activities.html")]
+struct ListPage {
+    chrome: Chrome,
+    nav: SubNav,
+    month: String,
+    prev: String,
+    next: String,
+    theme: String,
+    can_theme: bool,
+    theme_title: String,
+    rows: Vec<ListRow>,
+    /// Activities in the month beyond those listed.
+    more: i64,
+    teams: Vec<(Uuid, String, bool)>,
+    form: ActivityForm,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+struct ActivityForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    place: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    end: String,
+    #[serde(default)]
+    capacity: String,
+    #[serde(default)]
+    team: String,
+    #[serde(default)]
+    grid: String,
+    #[serde(default)]
+    description: String,
+}
+
+#[derive(Deserialize)]
+struct MonthQuery {
+    month: Option<String>,
+}
+
+async fn render_list(
+    s: &AppState,
+    c: &Console,
+    month: Option<&str>,
+    form: Option<ActivityForm>,
+    theme_title: &str,
+    error: Option<AppError>,
+) -> PageResult {
+    let p = &c.principal;
+    let (root, led) = organiser(s, p).await?;
+    let now = now_ms();
+    let this_month = crate::time::format_ms(now)[..7].to_string();
+    let month = month.filter(|m| activities::valid_month(m)).unwrap_or(&this_month).to_string();
+    let (from, to) = month_bounds(&month)?;
+    let mut rows: Vec<ActivityRow> = Vec::new();
+    let mut filters = Vec::new();
+    if let Some(r) = &root {
+        filters.push(ActivityFilter {
+            district: &p.district,
+            grid: Some(r),
+            from: Some(from),
+            to: Some(to),
+            limit: 200,
+            ..Default::default()
+        });
+    }
+    for t in &led {
+        filters.push(ActivityFilter {
+            district: &p.district,
+            team: Some(t.id),
+            from: Some(from),
+            to: Some(to),
+            limit: 200,
+            ..Default::default()
+        });
+    }
+    let mut more = 0;
+    for f in &filters {
+        let (found, total) = activities::list(&s.db, f).await?;
+        more += (total - found.len() as i64).max(0);
+        for a in found {
+            if !rows.iter().any(|x| x.id == a.id) {
+                rows.push(a);
+            }
+        }
+    }
+    rows.sort_by_key(|a| (a.starts_at, a.id));
+    let theme_grid = root
+        .clone()
+        .or_else(|| led.first().map(|t| t.grid_code.clone()))
+        .unwrap_or_else(|| p.district.clone());
+    let theme = activities::themes(&s.db, &p.district, &theme_grid, Some(&month))
+        .await?
+        .pop()
+        .map(|t| t.title)
+        .unwrap_or_default();
+    let mut teams = led.clone();
+    if let Some(r) = &root {
+        for t in store::teams(&s.db, &p.district, Some(r), None, 100, 0).await?.0 {
+            if !teams.iter().any(|x| x.id == t.id) {
+                teams.push(t);
+            }
+        }
+    }
+    let form = form.unwrap_or_else(|| ActivityForm {
+        date: crate::time::format_ms(now)[..10].to_string(),
+        start: "09:00".into(),
+        end: "11:00".into(),
+        capacity: "20".into(),
+        ..Default::default()
+    });
+    let status = error.as_ref().map(|e| e.status).unwrap_or(StatusCode::OK);
+    let page = ListPage {
+        chrome: Chrome::new(c, "志愿活动", "volunteer"),
+        nav: subnav(p, "activities"),
+        prev: crate::time::format_ms(from - 86_400_000)[..7].to_string(),
+        next: crate::time::format_ms(to)[..7].to_string(),
+        month,
+        theme,
+        can_theme: root.is_some(),
+        theme_title: theme_title.to_string(),
+        rows: rows
+            .iter()
+            .map(|a| ListRow {
+                id: a.id,
+                title: a.title.clone(),
+                time: format!("{} 至 {}", when(a.starts_at), &when(a.ends_at)[11..]),
+                place: a.place.clone(),
+                places: format!("{}/{}", a.signed_up, a.capacity),
+                cancelled: a.status != "open",
+            })
+            .collect(),
+        teams: teams
+            .iter()
+            .map(|t| (t.id, t.name.clone(), t.id.to_string() == form.team))
+            .collect(),
+        more,
+        form,
+        error: error.map(|e| e.message),
+    };
+    Ok((status, page).into_response())
+}
+
+async fn list_page(State(s): State<AppState>, c: Console, Query(q): Query<MonthQuery>) -> PageResult {
+    render_list(&s, &c, q.month.as_deref(), None, "", None).await
+}
+
+async fn create_activity(s: &AppState, c: &Console, f: &ActivityForm) -> AppResult<ActivityRow> {
+    let p = &c.principal;
+    let team = match f.team.trim() {
+        "" => None,
+        t => Some(
+            load_team(
+                s,
+                p,
+                t.parse::<Uuid>().map_err(|_| AppError::invalid("unknown_team", "请选择队伍"))?,
+            )
+            .await?,
+        ),
+    };
+    let wanted = Some(f.grid.trim().to_string())
+        .filter(|g| !g.is_empty())
+        .or_else(|| team.as_ref().map(|t| t.grid_code.clone()));
+    let grid = activity_grid(s, p, team.as_ref(), wanted.as_deref()).await?;
+    let at = |time: &str| {
+        let time = time.trim();
+        let secs = if time.len() == 5 { ":00" } else { "" };
+        parse_time(&format!("{}T{time}{secs}+08:00", f.date.trim()))
+            .map_err(|_| AppError::invalid("invalid_time", "请填写活动日期和开始、结束时间"))
+    };
+    let capacity = f
+        .capacity
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| AppError::invalid("invalid_capacity", "人数上限应为1至10000的整数"))?;
+    activities::create(
+        &s.db,
+        Actor::User(p),
+        &NewActivityRow {
+            district: &p.district,
+            grid_code: &grid,
+            team_id: team.as_ref().map(|t| t.id),
+            title: &f.title,
+            description: &f.description,
+            place: &f.place,
+            starts_at: at(&f.start)?,
+            ends_at: at(&f.end)?,
+            capacity,
+            created_by: Some(p.user_id),
+        },
+    )
+    .await
+}
+
+async fn create(State(s): State<AppState>, c: Console, Form(f): Form<ActivityForm>) -> PageResult {
+    check_csrf(&c, &f.csrf)?;
+    organiser(&s, &c.principal).await?;
+    match create_activity(&s, &c, &f).await {
+        Ok(a) => Ok(Redirect::to(&format!("/console/activities/{}?done=created", a.id)).into_response()),
+        Err(e) if in_place(&e) || e.status == StatusCode::NOT_FOUND || e.status == StatusCode::FORBIDDEN => {
+            let month = f.date.get(..7).map(str::to_string);
+            render_list(&s, &c, month.as_deref(), Some(f), "", Some(e)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct ThemeForm {
+    csrf: String,
+    #[serde(default)]
+    month: String,
+    #[serde(default)]
+    title: String,
+}
+
+async fn set_theme(State(s): State<AppState>, c: Console, Form(f): Form<ThemeForm>) -> PageResult {
+    check_csrf(&c, &f.csrf)?;
+    let p = &c.principal;
+    let grid = scope(&s, p, None, Capability::ManageVolunteers).await?;
+    match activities::set_theme(&s.db, Actor::User(p), &p.district, &grid, f.month.trim(), &f.title).await {
+        Ok(_) => Ok(Redirect::to(&format!("/console/activities?month={}", url_encode(f.month.trim()))).into_response()),
+        Err(e) if in_place(&e) => render_list(&s, &c, Some(f.month.trim()), None, &f.title, Some(e)).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub struct AttendanceRow {
+    volunteer: Uuid,
+    name: String,
+    status: &'static str,
+    checked_in: String,
+    hours: String,
+    points: i64,
+    attended: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "activity_detail.html")]
+struct DetailPage {
+    chrome: Chrome,
+    id: Uuid,
+    title: String,
+    time: String,
+    place: String,
+    places: String,
+    theme: String,
+    code: String,
+    qr: String,
+    rows: Vec<AttendanceRow>,
+    attended: usize,
+    scheduled: i64,
+    notice: &'static str,
+    name: String,
+    minutes: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+async fn organised(s: &AppState, p: &Principal, id: Uuid) -> AppResult<ActivityRow> {
+    let a = load_activity(s, p, id).await?;
+    if !may_organise(s, p, &a).await? {
+        return Err(refuse(p, Capability::ManageVolunteers, "志愿活动"));
+    }
+    Ok(a)
+}
+
+async fn render_detail(
+    s: &AppState,
+    c: &Console,
+    id: Uuid,
+    done: Option<&str>,
+    form: Option<&MarkForm>,
+    error: Option<AppError>,
+) -> PageResult {
+    let a = organised(s, &c.principal, id).await?;
+    let month = crate::time::format_ms(a.starts_at)[..7].to_string();
+    let theme = activities::themes(&s.db, &a.district, &a.grid_code, Some(&month))
+        .await?
+        .pop()
+        .map(|t| t.title)
+        .unwrap_or_default();
+    let rows: Vec<AttendanceRow> = activities::signups(&s.db, a.id)
+        .await?
+        .into_iter()
+        .map(|(x, name)| AttendanceRow {
+            volunteer: x.volunteer_id,
+            name,
+            status: status_label(&x.status),
+            checked_in: x.checked_in_at.map(when).unwrap_or_default(),
+            hours: hours(x.minutes),
+            points: x.points,
+            attended: x.status == "attended",
+        })
+        .collect();
+    let notice = match done {
+        Some("created") => "活动已创建。请在现场出示签到码或二维码，志愿者凭码签到、签退。",
+        Some("marked") => "已登记出勤，服务时长和积分已记入",
+        _ => "",
+    };
+    let status = error.as_ref().map(|e| e.status).unwrap_or(StatusCode::OK);
+    let page = DetailPage {
+        chrome: Chrome::new(c, a.title.clone(), "volunteer"),
+        id: a.id,
+        title: a.title.clone(),
+        time: format!("{} 至 {}", when(a.starts_at), &when(a.ends_at)[11..]),
+        place: a.place.clone(),
+        places: format!("{}/{}", a.signed_up, a.capacity),
+        theme,
+        qr: qr_svg(&a.code),
+        code: a.code.clone(),
+        attended: rows.iter().filter(|r| r.attended).count(),
+        rows,
+        scheduled: super::rules::scheduled_minutes(a.starts_at, a.ends_at),
+        notice,
+        name: form.map(|f| f.name.clone()).unwrap_or_default(),
+        minutes: form.map(|f| f.minutes.clone()).unwrap_or_default(),
+        error: error.map(|e| e.message),
+    };
+    Ok((status, page).into_response())
+}
+
+async fn detail_page(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Query(q): Query<DoneQuery>) -> PageResult {
+    render_detail(&s, &c, id, q.done.as_deref(), None, None).await
+}
+
+#[derive(Deserialize)]
+struct MarkForm {
+    csrf: String,
+    /// A volunteer picked from the list…
+    #[serde(default)]
+    volunteer: String,
+    /// …or typed by name (someone who came without signing up).
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    minutes: String,
+}
+
+/// The volunteer a mark-attendance form means: picked, or found by full name in the activity's community.
+async fn marked_volunteer(s: &AppState, p: &Principal, a: &ActivityRow, f: &MarkForm) -> AppResult<VolunteerRow> {
+    if let Ok(id) = f.volunteer.trim().parse::<Uuid>() {
+        return store::volunteer(&s.db, id)
+            .await?
+            .filter(|v| v.district == p.district)
+            .ok_or_else(|| AppError::not_found("志愿者"));
+    }
+    let name = f.name.trim();
+    if name.is_empty() {
+        return Err(AppError::invalid("volunteer_required", "请从名单中选择志愿者，或填写志愿者姓名"));
+    }
+    let community = a.grid_code.get(..12).unwrap_or(&a.grid_code);
+    let (found, _) = store::volunteers(
+        &s.db,
+        &VolunteerFilter {
+            district: &p.district,
+            grid: Some(community),
+            name: Some(name),
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let exact: Vec<VolunteerRow> = found.into_iter().filter(|v| v.name == name).collect();
+    match exact.len() {
+        0 => Err(AppError::invalid(
+            "unknown_volunteer",
+            format!("本社区没有名为「{name}」的志愿者，请先登记"),
+        )),
+        1 => Ok(exact.into_iter().next().unwrap_or_else(|| unreachable!())),
+        _ => Err(AppError::invalid(
+            "ambiguous_volunteer",
+            format!("本社区有多名「{name}」，请从名单中选择"),
+        )),
+    }
+}
+
+async fn attendance(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<MarkForm>) -> PageResult {
+    check_csrf(&c, &f.csrf)?;
+    let a = organised(&s, &c.principal, id).await?;
+    let minutes = match f.minutes.trim() {
+        "" => Ok(None),
+        m => m
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| AppError::invalid("invalid_minutes", "服务时长应为整数分钟，留空为活动全程")),
+    };
+    let r = match (minutes, marked_volunteer(&s, &c.principal, &a, &f).await) {
+        (Ok(m), Ok(v)) => activities::mark_attendance(&s.db, Actor::User(&c.principal), &a, &v, m)
+            .await
+            .map(|_| ()),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    match r {
+        Ok(()) => Ok(Redirect::to(&format!("/console/activities/{id}?done=marked")).into_response()),
+        Err(e) if in_place(&e) || e.status == StatusCode::NOT_FOUND => render_detail(&s, &c, id, None, Some(&f), Some(e)).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------- community: volunteers
+
+pub struct VolunteerView {
+    id: Uuid,
+    name: String,
+    grid: String,
+    hours: String,
+    balance: i64,
+    linked: bool,
+}
+
+fn volunteer_view(v: &VolunteerRow) -> VolunteerView {
+    VolunteerView {
+        id: v.id,
+        name: v.name.clone(),
+        grid: v.grid_code.clone(),
+        hours: hours(v.minutes),
+        balance: v.balance,
+        linked: v.user_id.is_some(),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "volunteers.html")]
+struct VolunteersPage {
+    chrome: Chrome,
+    nav: SubNav,
+    q: String,
+    rows: Vec<VolunteerView>,
+    total: i64,
+    pager: String,
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
+    page: Option<i64>,
+}
+
+async fn volunteers_page(State(s): State<AppState>, c: Console, Query(q): Query<SearchQuery>) -> PageResult {
+    let p = &c.principal;
+    let grid = scope(&s, p, None, Capability::ReadVolunteers).await?;
+    let page = q.page.unwrap_or(1).max(1);
+    let per = 30;
+    let name = q.q.clone().unwrap_or_default();
+    let (rows, total) = store::volunteers(
+        &s.db,
+        &VolunteerFilter {
+            district: &p.district,
+            grid: Some(&grid),
+            name: Some(name.trim()),
+            limit: per,
+            offset: (page - 1) * per,
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(VolunteersPage {
+        chrome: Chrome::new(&c, "志愿者", "volunteer"),
+        nav: subnav(p, "volunteers"),
+        pager: pager(&format!("/console/volunteers?q={}", url_encode(name.trim())), page, per, total),
+        q: name,
+        rows: rows.iter().map(volunteer_view).collect(),
+        total,
+    }
+    .into_response())
+}
+
+pub struct ServedRow {
+    title: String,
+    date: String,
+    status: &'static str,
+    hours: String,
+    points: i64,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "volunteer_detail.html")]
+struct VolunteerPage {
+    chrome: Chrome,
+    nav: SubNav,
+    v: VolunteerView,
+    registered: String,
+    teams: Vec<String>,
+    served: Vec<ServedRow>,
+    attended: i64,
+    entries: Vec<EntryView>,
+    entries_total: i64,
+    pager: String,
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    page: Option<i64>,
+}
+
+async fn volunteer_page(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Query(q): Query<PageQuery>) -> PageResult {
+    let v = visible_volunteer(&s, &c.principal, id).await?;
+    let page = q.page.unwrap_or(1).max(1);
+    let per = 20;
+    let (entries, entries_total) = entries_of(&s, &v, per, (page - 1) * per).await?;
+    let served = activities::signups_of_volunteer(&s.db, v.id, false, 50)
+        .await?
+        .into_iter()
+        .map(|(x, a)| ServedRow {
+            title: a.title,
+            date: when(a.starts_at)[..10].to_string(),
+            status: status_label(&x.status),
+            hours: hours(x.minutes),
+            points: x.points,
+        })
+        .collect();
+    Ok(VolunteerPage {
+        chrome: Chrome::new(&c, v.name.clone(), "volunteer"),
+        nav: subnav(&c.principal, "volunteers"),
+        registered: when(v.created_at)[..10].to_string(),
+        teams: store::teams_of(&s.db, v.id).await?.into_iter().map(|t| t.1).collect(),
+        served,
+        attended: activities::attended_count(&s.db, v.id).await?,
+        entries,
+        entries_total,
+        pager: pager(&format!("/console/volunteers/{id}"), page, per, entries_total),
+        v: volunteer_view(&v),
+    }
+    .into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "certificate.html")]
+struct CertificatePage {
+    chrome: Chrome,
+    id: Uuid,
+    name: String,
+    id_number: String,
+    community: String,
+    since: String,
+    hours: String,
+    served: Vec<ServedRow>,
+    date: String,
+}
+
+/// 志愿服务证明: credited service only, the ID number masked.
+async fn certificate(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>) -> PageResult {
+    let v = visible_volunteer(&s, &c.principal, id).await?;
+    let id_number = crate::registry::residents::get(&s.db, v.resident_id)
+        .await?
+        .map(|r| r.id_number)
+        .filter(|n| !n.is_empty())
+        .map(|n| crate::registry::identity::mask_id_number(&n))
+        .unwrap_or_default();
+    let community_code = v.grid_code.get(..12).unwrap_or(&v.grid_code);
+    let community = crate::grid::store::get(&s.db, community_code)
+        .await?
+        .map(|g| g.name)
+        .unwrap_or_default();
+    let served = activities::signups_of_volunteer(&s.db, v.id, true, 1000)
+        .await?
+        .into_iter()
+        .map(|(x, a)| ServedRow {
+            title: a.title,
+            date: when(x.checked_out_at.unwrap_or(a.starts_at))[..10].to_string(),
+            status: status_label(&x.status),
+            hours: hours(x.minutes),
+            points: x.points,
+        })
+        .collect();
+    let today = crate::time::format_ms(now_ms());
+    Ok(CertificatePage {
+        chrome: Chrome::new(&c, "志愿服务证明", "volunteer"),
+        id: v.id,
+        name: v.name.clone(),
+        id_number,
+        community,
+        since: format!(
+            "{}年{}月{}日",
+            &when(v.created_at)[..4],
+            &when(v.created_at)[5..7],
+            &when(v.created_at)[8..10]
+        ),
+        hours: hours(v.minutes),
+        served,
+        date: format!("{}年{}月{}日", &today[..4], &today[5..7], &today[8..10]),
+    }
+    .into_response())
+}
+
+// ---------------------------------------------------------------- community: points
+
+pub struct LedgerRow {
+    at: String,
+    kind: &'static str,
+    reason: String,
+    points: i64,
+    actor: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "points.html")]
+struct PointsPage {
+    chrome: Chrome,
+    nav: SubNav,
+    grid: String,
+    tables: Vec<(&'static str, &'static str, Vec<SummaryRow>)>,
+    ledger: Vec<LedgerRow>,
+    district_wide: bool,
+    ledger_total: i64,
+    audit: Option<(bool, String)>,
+    pager: String,
+}
+
+#[derive(Deserialize)]
+struct PointsQuery {
+    grid: Option<String>,
+    page: Option<i64>,
+}
+
+async fn points_page(State(s): State<AppState>, c: Console, Query(q): Query<PointsQuery>) -> PageResult {
+    let p = &c.principal;
+    let grid = scope(&s, p, q.grid.as_deref(), Capability::ReadVolunteers).await?;
+    let mut tables = Vec::new();
+    for (by, title, key) in [
+        (SummaryBy::Team, "按队伍", "队伍"),
+        (SummaryBy::Community, "按社区", "社区"),
+        (SummaryBy::Month, "按月份", "月份"),
+    ] {
+        tables.push((title, key, store::summary(&s.db, &p.district, Some(&grid), by).await?));
+    }
+    // The ledger: the whole district's, with its check, for those who read the audit (as in the
+    // API); otherwise the transactions of the volunteers and shops in the caller's subtree.
+    let page = q.page.unwrap_or(1).max(1);
+    let per = 30;
+    let district_wide = p.has(Capability::ReadAudit) && grid == p.district;
+    let (rows, ledger_total) = if district_wide {
+        store::transactions(&s.db, &p.district, None, per, (page - 1) * per).await?
+    } else {
+        store::transactions_in_grid(&s.db, &p.district, &grid, per, (page - 1) * per).await?
+    };
+    let ledger: Vec<LedgerRow> = rows
+        .into_iter()
+        .map(|(t, ps)| LedgerRow {
+            at: when(t.at_ms),
+            kind: match t.kind.as_str() {
+                "earn" => "发放",
+                "redeem" => "兑换",
+                "correction" => "更正",
+                _ => "其他",
+            },
+            reason: t.reason,
+            points: ps.iter().filter(|x| x.amount > 0).map(|x| x.amount).sum(),
+            actor: t.actor_name,
+        })
+        .collect();
+    let pg = pager(&format!("/console/points?grid={}", url_encode(&grid)), page, per, ledger_total);
+    let mut audit = None;
+    if p.has(Capability::ReadAudit) {
+        let check = store::audit_ledger(&s.db, Some(&p.district)).await?;
+        let text = if check.is_sound() {
+            format!(
+                "账目平衡：{} 笔交易，全部分录合计为 0，无负余额，缓存余额与分录一致。",
+                check.transactions
+            )
+        } else {
+            format!(
+                "账目有问题：分录合计 {}，不平衡交易 {} 笔，负余额账户 {} 个，余额与分录不符账户 {} 个。请运行 gongzhi points audit 查看明细。",
+                check.postings_sum,
+                check.unbalanced.len(),
+                check.negative_balances.len(),
+                check.mismatched_balances.len()
+            )
+        };
+        audit = Some((check.is_sound(), text));
+    }
+    Ok(PointsPage {
+        chrome: Chrome::new(&c, "时长与积分", "volunteer"),
+        nav: subnav(p, "points"),
+        grid,
+        tables,
+        ledger,
+        district_wide,
+        ledger_total,
+        audit,
+        pager: pg,
+    }
+    .into_response())
+}
