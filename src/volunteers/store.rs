@@ -1026,62 +1026,33 @@ pub async fn summary(db: &Db, district: &str, grid: Option<&str>, by: SummaryBy)
         hours: (minutes as f64 / 6.0).round() / 10.0,
         points,
     };
-    match by {
-        SummaryBy::Team | SummaryBy::Community => {
-            let key = if by == SummaryBy::Team {
-                "COALESCE(t.name, '')"
-            } else {
-                "SUBSTR(v.grid_code, 1, 12)"
-            };
-            let sql = format!("SELECT {key} AS k, {aggregates} {from} GROUP BY {key} ORDER BY {key}");
-            let rows: Vec<(String, i64, i64, i64, i64)> = on_pool!(db, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(district)
-                .bind(grid)
-                .bind(&upper)
-                .fetch_all(p)
-                .await)?;
-            let mut out = Vec::with_capacity(rows.len());
-            for (k, a, b, c, d) in rows {
-                let name = match by {
-                    SummaryBy::Team if k.is_empty() => "未指定队伍".to_string(),
-                    SummaryBy::Team => k.clone(),
-                    _ => crate::grid::store::get(db, &k).await?.map(|g| g.name).unwrap_or_default(),
-                };
-                out.push(row(k, name, (a, b, c, d)));
-            }
-            Ok(out)
+    // China keeps UTC+8 all year (no summer time since 1991), so a China-time month is the UTC
+    // month of the instant plus eight hours; the two engines only spell it differently.
+    let key = match (by, db.engine()) {
+        (SummaryBy::Team, _) => "COALESCE(t.name, '')".to_string(),
+        (SummaryBy::Community, _) => "SUBSTR(v.grid_code, 1, 12)".to_string(),
+        (SummaryBy::Month, crate::db::Engine::Sqlite) => format!("strftime('%Y-%m', ({at} + 28800000) / 1000, 'unixepoch')"),
+        (SummaryBy::Month, crate::db::Engine::Postgres) => {
+            format!("to_char(to_timestamp(({at} + 28800000) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM')")
         }
-        SummaryBy::Month => {
-            let span_sql = format!("SELECT CAST(MIN({at}) AS BIGINT), CAST(MAX({at}) AS BIGINT) {from}");
-            let (lo, hi): (Option<i64>, Option<i64>) = on_pool!(db, |p| sqlx::query_as(sqlx::AssertSqlSafe(span_sql))
-                .bind(district)
-                .bind(grid)
-                .bind(&upper)
-                .fetch_one(p)
-                .await)?;
-            let (Some(lo), Some(hi)) = (lo, hi) else { return Ok(Vec::new()) };
-            let sql = format!("SELECT {aggregates} {from} AND {at} >= $4 AND {at} < $5");
-            let mut out = Vec::new();
-            let mut month = month_start(lo);
-            while month <= hi {
-                let next = month_start(month + 32 * 86_400_000);
-                let r: (i64, i64, i64, i64) = on_pool!(db, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-                    .bind(district)
-                    .bind(grid)
-                    .bind(&upper)
-                    .bind(month)
-                    .bind(next)
-                    .fetch_one(p)
-                    .await)?;
-                if r.1 > 0 {
-                    let m = crate::time::format_ms(month)[..7].to_string();
-                    out.push(row(m.clone(), m, r));
-                }
-                month = next;
-            }
-            Ok(out)
-        }
+    };
+    let sql = format!("SELECT {key} AS k, {aggregates} {from} GROUP BY {key} ORDER BY {key}");
+    let rows: Vec<(String, i64, i64, i64, i64)> = on_pool!(db, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(district)
+        .bind(grid)
+        .bind(&upper)
+        .fetch_all(p)
+        .await)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (k, a, b, c, d) in rows {
+        let name = match by {
+            SummaryBy::Team if k.is_empty() => "未指定队伍".to_string(),
+            SummaryBy::Team | SummaryBy::Month => k.clone(),
+            SummaryBy::Community => crate::grid::store::get(db, &k).await?.map(|g| g.name).unwrap_or_default(),
+        };
+        out.push(row(k, name, (a, b, c, d)));
     }
+    Ok(out)
 }
 
 /// The first instant of the China-time month holding `ms`.
