@@ -14,6 +14,7 @@ use super::store::{self, Correction, PostingRow, RegisteredVia, RuleRow, Summary
 use crate::audit::Actor;
 use crate::auth::{Capability, Principal, Role};
 use crate::error::{AppError, AppResult, ErrorBody};
+use crate::registry::residents::ResidentRow;
 use crate::time::rfc3339_ms;
 use crate::web::AppState;
 use crate::web::api::{PageQuery, Paged};
@@ -266,23 +267,11 @@ pub async fn register_volunteer(
             };
             (r, None, via)
         }
-        (None, Some(idn)) => {
-            let homes: Vec<&str> = p
-                .posts
-                .iter()
-                .filter(|x| x.role == Role::Resident)
-                .filter_map(|x| x.grid_code.as_deref())
-                .collect();
-            if homes.is_empty() {
-                return Err(AppError::forbidden());
-            }
-            let name = input.name.as_deref().map(str::trim).unwrap_or_default();
-            let r = store::resident_by_id_number(&s.db, &p.district, &idn.trim().to_ascii_uppercase())
-                .await?
-                .filter(|r| r.name == name && homes.iter().any(|h| r.grid_code.starts_with(h)))
-                .ok_or_else(|| AppError::not_found("与该身份证号和姓名相符的本楼居民"))?;
-            (r, Some(p.user_id), RegisteredVia::SelfOnline)
-        }
+        (None, Some(idn)) => (
+            resident_of_self(&s, &p, idn, input.name.as_deref().unwrap_or_default()).await?,
+            Some(p.user_id),
+            RegisteredVia::SelfOnline,
+        ),
         (None, None) => {
             return Err(AppError::invalid(
                 "resident_required",
@@ -294,6 +283,25 @@ pub async fn register_volunteer(
     let teams = store::teams_of(&s.db, v.id).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(volunteer_to_api(&v, Some(teams)))))
+}
+
+/// 网上注册: the resident of the caller's building with this ID number and name (the caller holds a
+/// resident post there). Shared by the API and the volunteer page.
+pub(crate) async fn resident_of_self(s: &AppState, p: &Principal, id_number: &str, name: &str) -> AppResult<ResidentRow> {
+    let homes: Vec<&str> = p
+        .posts
+        .iter()
+        .filter(|x| x.role == Role::Resident)
+        .filter_map(|x| x.grid_code.as_deref())
+        .collect();
+    if homes.is_empty() {
+        return Err(AppError::forbidden());
+    }
+    let name = name.trim();
+    store::resident_by_id_number(&s.db, &p.district, &id_number.trim().to_ascii_uppercase())
+        .await?
+        .filter(|r| r.name == name && homes.iter().any(|h| r.grid_code.starts_with(h)))
+        .ok_or_else(|| AppError::not_found("与该身份证号和姓名相符的本楼居民"))
 }
 
 // ---------------------------------------------------------------- teams

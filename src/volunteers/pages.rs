@@ -26,6 +26,7 @@ use crate::web::session::{Console, check_csrf};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/console/volunteer", get(home))
+        .route("/console/volunteer/register", post(register))
         .route("/console/volunteer/check", post(check_by_code))
         .route("/console/volunteer/activities/{id}", get(activity_page))
         .route("/console/volunteer/activities/{id}/signup", post(sign_up))
@@ -245,7 +246,63 @@ async fn render_home(s: &AppState, c: &Console, code: &str, error: Option<AppErr
 }
 
 async fn home(State(s): State<AppState>, c: Console) -> PageResult {
+    // A resident who does not volunteer yet is offered to register (网上注册) rather than refused.
+    let is_resident = c.principal.posts.iter().any(|p| p.role == Role::Resident);
+    if is_resident && store::volunteer_of_user(&s.db, c.principal.user_id).await?.is_none() {
+        return render_register(&c, &RegisterForm::default(), None, StatusCode::OK);
+    }
     render_home(&s, &c, "", None).await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "volunteer_register.html")]
+struct RegisterPage {
+    chrome: Chrome,
+    name: String,
+    id_number: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct RegisterForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    id_number: String,
+}
+
+fn render_register(c: &Console, f: &RegisterForm, error: Option<String>, status: StatusCode) -> PageResult {
+    let page = RegisterPage {
+        chrome: Chrome::new(c, "登记成为志愿者", "volunteer"),
+        name: f.name.clone(),
+        id_number: f.id_number.clone(),
+        error,
+    };
+    Ok((status, page).into_response())
+}
+
+/// The resident registers themself, by the name and ID number the registry holds for them.
+async fn register(State(s): State<AppState>, c: Console, Form(f): Form<RegisterForm>) -> PageResult {
+    check_csrf(&c, &f.csrf)?;
+    let p = &c.principal;
+    let done = async {
+        let r = super::api::resident_of_self(&s, p, &f.id_number, &f.name).await?;
+        store::register(&s.db, Actor::User(p), &r, Some(p.user_id), store::RegisteredVia::SelfOnline, None).await
+    }
+    .await;
+    match done {
+        Ok(_) => Ok(Redirect::to("/console/volunteer").into_response()),
+        Err(e) if e.status == StatusCode::NOT_FOUND => render_register(
+            &c,
+            &f,
+            Some("未找到与该姓名和身份证号相符的本楼居民，请核对，或到所在社区登记".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) if in_place(&e) => render_register(&c, &f, Some(e.message), StatusCode::UNPROCESSABLE_ENTITY),
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]

@@ -642,3 +642,71 @@ async fn organiser_marks_attendance_and_the_community_issues_the_certificate() {
         assert!(st == StatusCode::NOT_FOUND || st == StatusCode::FORBIDDEN);
     }
 }
+
+/// A resident who does not volunteer yet is offered to register (网上注册) on the volunteer page,
+/// by the name and ID number the registry holds; a mismatch is explained in Chinese and keeps the input.
+#[tokio::test]
+async fn a_resident_registers_as_a_volunteer_from_the_phone() {
+    for app in apps().await {
+        let admin = app.token("admin").await;
+        let (_, list) = app.get(&format!("/api/v1/residents?grid={BUILDING}&per_page=50"), &admin).await;
+        let mut r = Value::Null;
+        for x in list["items"].as_array().unwrap() {
+            let id: uuid::Uuid = x["id"].as_str().unwrap().parse().unwrap();
+            if gongzhi::volunteers::store::volunteer_of_resident(&app.db, "411602", id)
+                .await
+                .unwrap()
+                .is_none()
+            {
+                r = x.clone();
+                break;
+            }
+        }
+        let (_, full) = app
+            .post(
+                &format!("/api/v1/residents/{}/reveal", r["id"].as_str().unwrap()),
+                &admin,
+                json!({"reason": "测试"}),
+            )
+            .await;
+        let id_number = full["id_number"].as_str().unwrap().to_string();
+        let name = r["name"].as_str().unwrap().to_string();
+        let body = json!({"username": "newcomer", "password": "gongzhi-demo", "display_name": name, "role": "resident", "grid": BUILDING});
+        assert_eq!(app.post("/api/v1/users", &admin, body).await.0, StatusCode::CREATED);
+        let cookie = sign_in(&app, "newcomer").await;
+        let (st, html) = page(&app, &cookie, "/console/volunteer").await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(html.contains("登记成为志愿者") && html.contains("name=\"id_number\""));
+        let csrf = csrf_of(&html);
+        let before = app.count("volunteers").await;
+        let (st, html, _) = post(
+            &app,
+            &cookie,
+            "/console/volunteer/register",
+            &[("csrf", &csrf), ("name", "不是我"), ("id_number", &id_number)],
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("未找到与该姓名和身份证号相符的本楼居民") && html.contains("value=\"不是我\""));
+        assert_eq!(app.count("volunteers").await, before);
+        let (st, _, loc) = post(
+            &app,
+            &cookie,
+            "/console/volunteer/register",
+            &[("csrf", &csrf), ("name", &name), ("id_number", &id_number)],
+        )
+        .await;
+        assert_eq!((st, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/console/volunteer")));
+        let (st, html) = page(&app, &cookie, "/console/volunteer").await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(
+            html.contains("<b id=\"my-hours\">0.0</b>") && html.contains("<b id=\"my-points\">0</b>"),
+            "registered, nothing yet"
+        );
+        assert_eq!(app.count("volunteers").await, before + 1);
+        // Staff are not offered the form: it is for residents themselves.
+        let staff = sign_in(&app, "building").await;
+        let (st, _) = page(&app, &staff, "/console/volunteer").await;
+        assert_eq!(st, StatusCode::FORBIDDEN);
+    }
+}
