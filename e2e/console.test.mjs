@@ -12,10 +12,10 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { assertNoHorizontalOverflow, here, login } from './support.mjs';
 
 const BASE_URL = (process.env.GONGZHI_E2E_URL || '').replace(/\/+$/, '');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const PASSWORD = 'gongzhi-demo';
 const DISTRICT = '411602';
 const SHOT_DIR = join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
 const PHONE = { width: 390, height: 844 };
@@ -78,49 +78,6 @@ async function shot(page, name) {
   await page.screenshot({ path: join(SHOT_DIR, `${name}.png`), fullPage: true });
 }
 
-// Path of the current page, for messages.
-function here(page) {
-  return new URL(page.url()).pathname + new URL(page.url()).search;
-}
-
-async function login(page, username) {
-  const resp = await page.goto(`${BASE_URL}/login`);
-  assert.ok(resp && resp.ok(), `GET /login answered ${resp && resp.status()}`);
-  await page.locator('input[name="username"]').fill(username);
-  await page.locator('input[name="password"]').fill(PASSWORD);
-  await Promise.all([
-    page.waitForURL((u) => u.pathname.startsWith('/console'), { timeout: 10_000 }).catch(() => {}),
-    page.getByRole('button', { name: '登录' }).click(),
-  ]);
-  const path = new URL(page.url()).pathname;
-  if (!path.startsWith('/console')) {
-    const err = await page.locator('.error').allInnerTexts();
-    assert.fail(`login as ${username} did not reach /console (still on ${path}; error shown: ${err.join(' ') || 'none'})`);
-  }
-}
-
-async function assertNoHorizontalOverflow(page, what) {
-  const m = await page.evaluate(() => {
-    const doc = document.documentElement;
-    const vw = doc.clientWidth;
-    // Name the widest offenders, to make a failure actionable.
-    const wide = [];
-    for (const el of document.body.querySelectorAll('*')) {
-      const r = el.getBoundingClientRect();
-      if (r.right > vw + 1 && r.width > 0) {
-        const id = el.id ? `#${el.id}` : '';
-        const cls = typeof el.className === 'string' && el.className ? `.${el.className.trim().split(/\s+/).join('.')}` : '';
-        wide.push(`${el.tagName.toLowerCase()}${id}${cls} (right edge ${Math.round(r.right)}px)`);
-      }
-    }
-    return { scrollWidth: doc.scrollWidth, wide: wide.slice(0, 5) };
-  });
-  assert.ok(
-    m.scrollWidth <= PHONE.width + 1,
-    `${what} (${here(page)}) scrolls sideways at ${PHONE.width}px: scrollWidth ${m.scrollWidth}px. ` +
-      `Elements past the right edge: ${m.wide.join(', ') || 'none found'}`,
-  );
-}
 
 function gridCode(page) {
   const m = /^\/console\/grids\/(\d+)$/.exec(new URL(page.url()).pathname);

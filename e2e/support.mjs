@@ -37,20 +37,48 @@ export async function shot(page, name) {
   await page.screenshot({ path: join(SHOT_DIR, `${name}.png`), fullPage: true });
 }
 
+// Path of the current page, for messages.
+export function here(page) {
+  return new URL(page.url()).pathname + new URL(page.url()).search;
+}
+
 export async function login(page, username) {
-  await page.goto(`${BASE_URL}/login`);
+  const resp = await page.goto(`${BASE_URL}/login`);
+  assert.ok(resp && resp.ok(), `GET /login answered ${resp && resp.status()}`);
   await page.locator('input[name="username"]').fill(username);
   await page.locator('input[name="password"]').fill(PASSWORD);
   await Promise.all([
     page.waitForURL((u) => u.pathname.startsWith('/console'), { timeout: 10_000 }).catch(() => {}),
     page.getByRole('button', { name: '登录' }).click(),
   ]);
-  assert.ok(new URL(page.url()).pathname.startsWith('/console'), `login as ${username} did not reach /console`);
+  const path = new URL(page.url()).pathname;
+  if (!path.startsWith('/console')) {
+    const err = await page.locator('.error').allInnerTexts();
+    assert.fail(`login as ${username} did not reach /console (still on ${path}; error shown: ${err.join(' ') || 'none'})`);
+  }
 }
 
 export async function assertNoHorizontalOverflow(page, what) {
-  const width = await page.evaluate(() => document.documentElement.scrollWidth);
-  assert.ok(width <= PHONE.width + 1, `${what} scrolls sideways at ${PHONE.width}px: scrollWidth ${width}px`);
+  const m = await page.evaluate(() => {
+    const doc = document.documentElement;
+    const vw = doc.clientWidth;
+    // Name the widest offenders, to make a failure actionable.
+    const wide = [];
+    for (const el of document.body.querySelectorAll('*')) {
+      const r = el.getBoundingClientRect();
+      if (r.right > vw + 1 && r.width > 0) {
+        const id = el.id ? `#${el.id}` : '';
+        const cls = typeof el.className === 'string' && el.className ? `.${el.className.trim().split(/\s+/).join('.')}` : '';
+        wide.push(`${el.tagName.toLowerCase()}${id}${cls} (right edge ${Math.round(r.right)}px)`);
+      }
+    }
+    return { scrollWidth: doc.scrollWidth, wide: wide.slice(0, 5) };
+  });
+  assert.ok(
+    m.scrollWidth <= PHONE.width + 1,
+    `${what} (${here(page)}) scrolls sideways at ${PHONE.width}px: scrollWidth ${m.scrollWidth}px. ` +
+      `Elements past the right edge: ${m.wide.join(', ') || 'none found'}`,
+  );
 }
 
 // Subtests that skip the rest once one fails, with a screenshot of the failure.

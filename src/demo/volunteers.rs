@@ -453,14 +453,13 @@ pub fn plan(p: &Plan, sizes: Sizes, team_count: usize, seed: u64, now: i64) -> V
 
     // Themes for each community, each month of the year.
     let mut themes = Vec::new();
-    let months: Vec<(i64, i64)> = (0..13)
+    let mut months: Vec<(i64, i64)> = (0..13)
         .map(|k| {
             let t = jiff::Timestamp::from_millisecond(year_ago + k * 30 * 86_400_000).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
             let d = t.to_zoned(crate::time::china()).date();
             (i64::from(d.year()), i64::from(d.month()))
         })
         .collect();
-    let mut months = months;
     months.dedup();
     for c in &communities {
         for (y, m) in &months {
@@ -633,7 +632,6 @@ pub fn plan(p: &Plan, sizes: Sizes, team_count: usize, seed: u64, now: i64) -> V
     let mut transactions = Vec::new();
     let mut redemptions = Vec::new();
     let priced: Vec<usize> = (0..items.len()).filter(|&i| items[i].points.is_some()).collect();
-    let mut redeemed_count = vec![0i64; items.len()];
     credits.sort_by_key(|c| c.0);
     for (at, vi, points, si) in credits {
         let va = *volunteer_account.entry(vi).or_insert_with(|| {
@@ -696,7 +694,6 @@ pub fn plan(p: &Plan, sizes: Sizes, team_count: usize, seed: u64, now: i64) -> V
         });
         accounts[va].balance -= price;
         accounts[sa].balance += price;
-        redeemed_count[ii] += 1;
         redemptions.push(VRedemption {
             id: rid,
             code_id: uuid_at(&mut rng, when - 120_000),
@@ -710,9 +707,8 @@ pub fn plan(p: &Plan, sizes: Sizes, team_count: usize, seed: u64, now: i64) -> V
         });
     }
     // Stock on hand now (what was redeemed came out of earlier deliveries).
-    for (i, it) in items.iter_mut().enumerate() {
+    for it in items.iter_mut() {
         it.stock = if it.points.is_some() { rng.random_range(5..120) } else { 0 };
-        let _ = redeemed_count[i];
     }
     transactions.sort_by_key(|t| (t.at, t.id));
     VPlan {

@@ -2,48 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::support::{App, apps, id_number};
-
-async fn sign_in(app: &App, user: &str) -> String {
-    let r = app
-        .client
-        .post(format!("{}/login", app.base))
-        .form(&[("username", user), ("password", "gongzhi-demo"), ("next", "/console")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string()
-}
-
-async fn page(app: &App, cookie: &str, path: &str) -> (StatusCode, String) {
-    let r = app
-        .client
-        .get(format!("{}{}", app.base, path))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    (r.status(), r.text().await.unwrap())
-}
-
-async fn post(app: &App, cookie: &str, path: &str, form: &[(&str, &str)]) -> (StatusCode, String, Option<String>) {
-    let r = app
-        .client
-        .post(format!("{}{}", app.base, path))
-        .header("cookie", cookie)
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    let loc = r.headers().get("location").map(|v| v.to_str().unwrap().to_string());
-    (r.status(), r.text().await.unwrap(), loc)
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
-    html[at..at + 64].to_string()
-}
+use crate::support::{apps, csrf_of, id_number, page, post, sign_in};
 
 #[tokio::test]
 async fn console_requires_sign_in_and_speaks_chinese() {

@@ -169,3 +169,84 @@ pub fn id_number(region: &str, birth: &str, seq: u32) -> String {
     let first17 = format!("{region}{birth}{seq:03}");
     format!("{first17}{}", gongzhi::registry::identity::id_check_char(first17.as_bytes()))
 }
+
+/// Sign in to the console; the session cookie (`name=value`).
+pub async fn sign_in_pw(app: &App, user: &str, password: &str) -> String {
+    let r = app
+        .client
+        .post(format!("{}/login", app.base))
+        .form(&[("username", user), ("password", password), ("next", "/console")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "[{}] sign in {user}", app.engine);
+    r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string()
+}
+
+/// Sign in a demo account (the shared demo password).
+pub async fn sign_in(app: &App, user: &str) -> String {
+    sign_in_pw(app, user, demo::DEMO_PASSWORD).await
+}
+
+/// GET a console page with a session cookie: status and HTML.
+pub async fn page(app: &App, cookie: &str, path: &str) -> (StatusCode, String) {
+    let r = app
+        .client
+        .get(format!("{}{}", app.base, path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+/// POST a console form: status, HTML and the redirect target if any.
+pub async fn post(app: &App, cookie: &str, path: &str, form: &[(&str, &str)]) -> (StatusCode, String, Option<String>) {
+    let r = app
+        .client
+        .post(format!("{}{}", app.base, path))
+        .header("cookie", cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let loc = r.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+    (r.status(), r.text().await.unwrap(), loc)
+}
+
+/// The CSRF token of the first form on a page.
+pub fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+    html[at..at + 64].to_string()
+}
+
+/// A resident of `grid` who does not volunteer yet (the demo has volunteers everywhere), with the
+/// full ID number revealed by the admin: (resident as the API lists it, ID number).
+pub async fn non_volunteer_resident(app: &App, grid: &str) -> (Value, String) {
+    let admin = app.token("admin").await;
+    let (st, list) = app.get(&format!("/api/v1/residents?grid={grid}&per_page=50"), &admin).await;
+    assert_eq!(st, StatusCode::OK);
+    let mut found = None;
+    for x in list["items"].as_array().unwrap() {
+        let id: uuid::Uuid = x["id"].as_str().unwrap().parse().unwrap();
+        if gongzhi::volunteers::store::volunteer_of_resident(&app.db, "411602", id)
+            .await
+            .unwrap()
+            .is_none()
+        {
+            found = Some(x.clone());
+            break;
+        }
+    }
+    let r = found.expect("a resident who does not volunteer yet");
+    let (st, full) = app
+        .post(
+            &format!("/api/v1/residents/{}/reveal", r["id"].as_str().unwrap()),
+            &admin,
+            serde_json::json!({"reason": "志愿者登记核对"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{full}");
+    let id_number = full["id_number"].as_str().unwrap().to_string();
+    (r, id_number)
+}

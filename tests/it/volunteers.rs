@@ -28,32 +28,12 @@ async fn residents(app: &App, admin: &str, grid: &str, n: usize) -> Vec<Value> {
 async fn self_registered(app: &App) -> (String, String) {
     let admin = app.token("admin").await;
     // The demo links its `resident` account to a volunteer already: a new neighbour signs up.
-    let mut r = Value::Null;
-    for x in residents(app, &admin, BUILDING, 50).await {
-        let id: uuid::Uuid = x["id"].as_str().unwrap().parse().unwrap();
-        if gongzhi::volunteers::store::volunteer_of_resident(&app.db, "411602", id)
-            .await
-            .unwrap()
-            .is_none()
-        {
-            r = x;
-            break;
-        }
-    }
-    assert!(r.is_object(), "a resident of the building who does not volunteer yet");
+    let (r, id_number) = crate::support::non_volunteer_resident(app, BUILDING).await;
     let body = json!({"username": "neighbour", "password": "gongzhi-demo", "display_name": "新邻居", "role": "resident", "grid": BUILDING});
     let (st, u) = app.post("/api/v1/users", &admin, body).await;
     assert_eq!(st, StatusCode::CREATED, "{u}");
-    let (st, full) = app
-        .post(
-            &format!("/api/v1/residents/{}/reveal", r["id"].as_str().unwrap()),
-            &admin,
-            json!({"reason": "志愿者登记核对"}),
-        )
-        .await;
-    assert_eq!(st, StatusCode::OK, "{full}");
     let resident = app.token("neighbour").await;
-    let body = json!({"id_number": full["id_number"], "name": r["name"]});
+    let body = json!({"id_number": id_number, "name": r["name"]});
     let (st, v) = app.post("/api/v1/volunteers", &resident, body.clone()).await;
     assert_eq!(st, StatusCode::CREATED, "[{}] {v}", app.engine);
     assert_eq!(v["registered_via"], "self");
@@ -64,11 +44,7 @@ async fn self_registered(app: &App) -> (String, String) {
     assert_eq!((st, &again["id"]), (StatusCode::OK, &v["id"]));
     // A wrong name does not find anyone.
     let (st, _) = app
-        .post(
-            "/api/v1/volunteers",
-            &resident,
-            json!({"id_number": full["id_number"], "name": "不对"}),
-        )
+        .post("/api/v1/volunteers", &resident, json!({"id_number": id_number, "name": "不对"}))
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     (resident, v["id"].as_str().unwrap().to_string())
