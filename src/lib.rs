@@ -8,6 +8,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod grid;
+pub mod identity;
 pub mod open311;
 pub mod registry;
 pub mod time;

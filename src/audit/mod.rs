@@ -3,14 +3,18 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::auth::Principal;
 use crate::db::{Db, Tx, new_id, now_ms};
 use crate::{on_pool, on_tx};
 
-/// Who acted: a signed-in person, or the command line / demo loader.
+/// Who acted: a signed-in person (by account id and names, whatever the account type), or the
+/// command line / demo loader.
 #[derive(Clone, Copy)]
 pub enum Actor<'a> {
-    User(&'a Principal),
+    User {
+        id: Uuid,
+        username: &'a str,
+        display_name: &'a str,
+    },
     System(&'a str),
 }
 
@@ -25,7 +29,7 @@ pub struct Entry<'a> {
 
 pub async fn record(tx: &mut Tx, actor: Actor<'_>, e: Entry<'_>) -> sqlx::Result<()> {
     let (actor_id, actor_name) = match actor {
-        Actor::User(p) => (Some(p.user_id), p.username.clone()),
+        Actor::User { id, username, .. } => (Some(id), username.to_string()),
         Actor::System(name) => (None, name.to_string()),
     };
     on_tx!(tx, |c| sqlx::query(

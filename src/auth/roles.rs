@@ -177,6 +177,15 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// This person as the audit log and timelines record them.
+    pub fn actor(&self) -> crate::audit::Actor<'_> {
+        crate::audit::Actor::User {
+            id: self.user_id,
+            username: &self.username,
+            display_name: &self.display_name,
+        }
+    }
+
     /// May this person use `cap` on the grid node `code` (or anything under it)?
     /// A grid-held post reaches its node's subtree; a unit-held post reads the whole district's grid.
     pub fn can(&self, cap: Capability, code: &str) -> bool {

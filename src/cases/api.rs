@@ -489,8 +489,7 @@ pub async fn submit_named(
         Reporter::Public { phone, .. } => {
             let phone = match phone.trim() {
                 "" => String::new(),
-                ph => crate::registry::identity::parse_mobile(ph)
-                    .ok_or_else(|| AppError::invalid("invalid_phone", "联系电话应为11位手机号"))?,
+                ph => crate::identity::parse_mobile(ph).ok_or_else(|| AppError::invalid("invalid_phone", "联系电话应为11位手机号"))?,
             };
             (None, "居民".to_string(), phone)
         }
@@ -538,7 +537,7 @@ pub async fn submit_named(
     };
     let open311_actor;
     let actor = match &who {
-        Reporter::User(p) => Actor::User(p),
+        Reporter::User(p) => p.actor(),
         Reporter::Public { .. } => Actor::System("居民"),
         Reporter::Open311 { key, .. } => {
             open311_actor = format!("open311:{}", key.name);
@@ -646,7 +645,7 @@ pub async fn act_as(s: &AppState, p: &Principal, id: Uuid, action: &Action, vers
             24,
         )
         .as_millisecond();
-    store::act(&s.db, Actor::User(p), &c, action, whistle_due).await
+    store::act(&s.db, p.actor(), &c, action, whistle_due).await
 }
 
 /// Merge case `id` into `into`: both must be visible to the caller, and merging is a grid
@@ -657,7 +656,7 @@ pub async fn merge_as(s: &AppState, p: &Principal, id: Uuid, into: Uuid) -> AppR
     if !permissions::may(p, &ctx.view(&dup), &Action::Accept) {
         return Err(AppError::forbidden());
     }
-    store::merge(&s.db, Actor::User(p), &dup, &into).await
+    store::merge(&s.db, p.actor(), &dup, &into).await
 }
 
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = Uuid, Path)),
@@ -889,7 +888,7 @@ pub async fn create_category(
     if !p.posts.iter().any(|x| x.role == Role::DistrictAdmin) {
         return Err(AppError::forbidden());
     }
-    let c = categories::create(&s.db, Actor::User(&p), &p.district, &input).await?;
+    let c = categories::create(&s.db, p.actor(), &p.district, &input).await?;
     Ok((StatusCode::CREATED, Json(category_to_api(&c))))
 }
 
@@ -908,7 +907,7 @@ pub async fn update_category(
     let c = categories::get(&s.db, &p.district, &code)
         .await?
         .ok_or_else(|| AppError::not_found("案件类别"))?;
-    let c = categories::update(&s.db, Actor::User(&p), &p.district, &c, &up).await?;
+    let c = categories::update(&s.db, p.actor(), &p.district, &c, &up).await?;
     Ok(Json(category_to_api(&c)))
 }
 

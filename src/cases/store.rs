@@ -163,7 +163,7 @@ async fn insert_event(
     detail: serde_json::Value,
 ) -> sqlx::Result<()> {
     let (actor_id, actor_name) = match actor {
-        Actor::User(p) => (Some(p.user_id), p.display_name.clone()),
+        Actor::User { id, display_name, .. } => (Some(id), display_name.to_string()),
         Actor::System(n) => (None, n.to_string()),
     };
     on_tx!(tx, |c| {

@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use uuid::Uuid;
 
 use super::names::*;
-use crate::registry::identity;
+use crate::identity;
 
 /// A bounding rectangle in degrees.
 #[derive(Debug, Clone, Copy)]

@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use super::rules;
 use super::store::{self, Contact, GridRow, GridUpdate, NewGrid};
-use crate::audit::Actor;
 use crate::auth::{Capability, Principal};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::web::AppState;
@@ -130,7 +129,7 @@ pub async fn get_children(
     security(("bearer" = [])))]
 pub async fn create_grid(State(s): State<AppState>, p: Principal, Json(input): Json<NewGrid>) -> AppResult<(StatusCode, Json<Grid>)> {
     load(&s, &p, &input.parent, Capability::ManageGrid).await?;
-    let g = store::create(&s.db, Actor::User(&p), &input).await?;
+    let g = store::create(&s.db, p.actor(), &input).await?;
     s.grid_index.invalidate().await;
     let mut c = store::contacts(&s.db, std::slice::from_ref(&g.code)).await?;
     Ok((StatusCode::CREATED, Json(to_api(&g, c.remove(&g.code).unwrap_or_default()))))
@@ -147,7 +146,7 @@ pub async fn update_grid(
     Json(up): Json<GridUpdate>,
 ) -> AppResult<Json<Grid>> {
     let g = load(&s, &p, &code, Capability::ManageGrid).await?;
-    let g = store::update(&s.db, Actor::User(&p), &g, &up).await?;
+    let g = store::update(&s.db, p.actor(), &g, &up).await?;
     s.grid_index.invalidate().await;
     let mut c = store::contacts(&s.db, std::slice::from_ref(&g.code)).await?;
     Ok(Json(to_api(&g, c.remove(&g.code).unwrap_or_default())))

@@ -11,7 +11,6 @@ use serde::Deserialize;
 
 use super::rules;
 use super::store::{self, Contact, GridRow};
-use crate::audit::Actor;
 use crate::auth::Capability;
 use crate::error::AppError;
 use crate::registry::residents::{self, HouseholdRow, NewHousehold};
@@ -187,7 +186,7 @@ async fn add_household(State(s): State<AppState>, c: Console, Path(code): Path<S
     };
     match residents::create_household(
         &s.db,
-        Actor::User(&c.principal),
+        c.principal.actor(),
         &g,
         &NewHousehold {
             grid: code.clone(),
@@ -246,7 +245,7 @@ async fn edit_grid(State(s): State<AppState>, c: Console, Path(code): Path<Strin
             phone: f.leader_phone.clone(),
         }),
     };
-    match store::update(&s.db, Actor::User(&c.principal), &g, &up).await {
+    match store::update(&s.db, c.principal.actor(), &g, &up).await {
         Ok(_) => {
             s.grid_index.invalidate().await;
             Ok(Redirect::to(&format!("/console/grids/{code}")).into_response())

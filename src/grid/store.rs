@@ -9,7 +9,7 @@ use super::rules::{self, Boundary};
 use crate::audit::{self, Actor};
 use crate::db::{Db, Tx, new_id, now_ms};
 use crate::error::{AppError, AppResult};
-use crate::registry::identity;
+use crate::identity;
 use crate::{on_pool, on_tx};
 
 #[derive(sqlx::FromRow, Debug, Clone)]

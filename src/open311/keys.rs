@@ -66,7 +66,7 @@ pub async fn add(db: &Db, actor: Actor<'_>, grid_code: &str, name: &str, per_min
         per_minute,
         created_at: now_ms(),
         created_by: match &actor {
-            Actor::User(p) => p.username.clone(),
+            Actor::User { username, .. } => username.to_string(),
             Actor::System(s) => s.to_string(),
         },
         revoked_at: None,

@@ -10,7 +10,6 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::keys;
-use crate::audit::Actor;
 use crate::auth::Capability;
 use crate::error::AppError;
 use crate::web::AppState;
@@ -110,7 +109,7 @@ async fn create(State(s): State<AppState>, c: Console, Form(f): Form<KeyForm>) -
     let Ok(per_minute) = f.per_minute.trim().parse::<i64>() else {
         return render(&s, &c, None, Some("每分钟请求上限应为1至10000的整数".into()), Some(&f)).await;
     };
-    match keys::add(&s.db, Actor::User(&c.principal), grid, &f.name, per_minute).await {
+    match keys::add(&s.db, c.principal.actor(), grid, &f.name, per_minute).await {
         Ok((_, secret)) => render(&s, &c, Some(secret), None, None).await,
         Err(e) if e.status.is_client_error() => render(&s, &c, None, Some(e.message), Some(&f)).await,
         Err(e) => Err(e.into()),
@@ -129,7 +128,7 @@ async fn revoke(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, For
     if key.is_none() {
         return Err(AppError::not_found("接入密钥").into());
     }
-    match keys::revoke(&s.db, Actor::User(&c.principal), id, "控制台停用").await {
+    match keys::revoke(&s.db, c.principal.actor(), id, "控制台停用").await {
         Ok(_) => Ok(Redirect::to("/console/api-keys").into_response()),
         Err(e) if e.code == "already_revoked" => Ok(Redirect::to("/console/api-keys").into_response()),
         Err(e) => Err(e.into()),

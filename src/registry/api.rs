@@ -7,13 +7,12 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::identity::{mask_id_number, mask_phone};
 use super::residents::{self, HouseholdRow, NewHousehold, NewResident, ResidentFilter, ResidentRow};
 use super::units::{self, NewUnit, UnitRow};
-use crate::audit::Actor;
 use crate::auth::{Capability, Principal};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::grid::api::load as load_grid;
+use crate::identity::{mask_id_number, mask_phone};
 use crate::web::AppState;
 use crate::web::api::{PageQuery, Paged};
 
@@ -131,7 +130,7 @@ pub async fn create_resident(
     Json(input): Json<NewResident>,
 ) -> AppResult<(StatusCode, Json<Resident>)> {
     let hh = load_household(&s, &p, input.household_id, Capability::WriteRegistry).await?;
-    let r = residents::create_resident(&s.db, Actor::User(&p), &hh, &input).await?;
+    let r = residents::create_resident(&s.db, p.actor(), &hh, &input).await?;
     Ok((StatusCode::CREATED, Json(resident_to_api(&r))))
 }
 
@@ -150,7 +149,7 @@ pub async fn set_tags(
     Json(input): Json<TagsInput>,
 ) -> AppResult<Json<Resident>> {
     let r = load_resident(&s, &p, id, Capability::WriteRegistry).await?;
-    let r = residents::set_tags(&s.db, Actor::User(&p), &r, &input.tags).await?;
+    let r = residents::set_tags(&s.db, p.actor(), &r, &input.tags).await?;
     Ok(Json(resident_to_api(&r)))
 }
 
@@ -178,7 +177,7 @@ pub async fn reveal(
     Json(input): Json<RevealInput>,
 ) -> AppResult<Json<Revealed>> {
     let r = load_resident(&s, &p, id, Capability::RevealPersonal).await?;
-    residents::record_reveal(&s.db, Actor::User(&p), &r, &input.reason).await?;
+    residents::record_reveal(&s.db, p.actor(), &r, &input.reason).await?;
     Ok(Json(Revealed {
         id: r.id,
         id_number: r.id_number,
@@ -270,7 +269,7 @@ pub async fn create_household(
     Json(input): Json<NewHousehold>,
 ) -> AppResult<(StatusCode, Json<Household>)> {
     let g = load_grid(&s, &p, &input.grid, Capability::WriteRegistry).await?;
-    let h = residents::create_household(&s.db, Actor::User(&p), &g, &input).await?;
+    let h = residents::create_household(&s.db, p.actor(), &g, &input).await?;
     Ok((StatusCode::CREATED, Json(household_to_api(&h))))
 }
 
@@ -351,7 +350,7 @@ pub async fn create_unit(State(s): State<AppState>, p: Principal, Json(input): J
     if let Some(g) = input.grid.as_deref() {
         load_grid(&s, &p, g, Capability::WriteUnits).await?;
     }
-    let u = units::create(&s.db, Actor::User(&p), &p.district, &input).await?;
+    let u = units::create(&s.db, p.actor(), &p.district, &input).await?;
     Ok((StatusCode::CREATED, Json(unit_to_api(&u))))
 }
 

@@ -1,7 +1,6 @@
 //! The registry (人、地、物、事、组织): households, residents, units, key places and devices.
 
 pub mod api;
-pub mod identity;
 pub mod pages;
 pub mod residents;
 pub mod units;

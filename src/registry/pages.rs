@@ -13,7 +13,6 @@ use uuid::Uuid;
 use super::api::{Resident, Unit, load_household, resident_to_api, scope_grid, unit_to_api};
 use super::residents::{self, NewResident, RELATIONS, ResidentFilter};
 use super::{TAGS, units};
-use crate::audit::Actor;
 use crate::auth::Capability;
 use crate::error::AppError;
 use crate::grid::pages::crumbs;
@@ -242,7 +241,7 @@ struct RevealForm {
 async fn reveal(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<RevealForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
     let r = load_resident(&s, &c, id, Capability::RevealPersonal).await?;
-    match residents::record_reveal(&s.db, Actor::User(&c.principal), &r, &f.reason).await {
+    match residents::record_reveal(&s.db, c.principal.actor(), &r, &f.reason).await {
         Ok(()) => render_resident(&s, &c, r, true, Some("已显示完整信息，本次查看已记入审计日志".into()), None).await,
         Err(e) if e.status.is_client_error() => render_resident(&s, &c, r, false, None, Some(e.message)).await,
         Err(e) => Err(PageError(e)),
@@ -256,7 +255,7 @@ async fn save_tags(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, 
     check_csrf(&c, csrf)?;
     let tags: Vec<String> = pairs.iter().filter(|(k, _)| k == "tag").map(|(_, v)| v.clone()).collect();
     let r = load_resident(&s, &c, id, Capability::WriteRegistry).await?;
-    match residents::set_tags(&s.db, Actor::User(&c.principal), &r, &tags).await {
+    match residents::set_tags(&s.db, c.principal.actor(), &r, &tags).await {
         Ok(_) => Ok(Redirect::to(&format!("/console/residents/{id}?saved=1")).into_response()),
         Err(e) if e.status.is_client_error() => render_resident(&s, &c, r, false, None, Some(e.message)).await,
         Err(e) => Err(PageError(e)),
@@ -353,7 +352,7 @@ async fn add_resident(State(s): State<AppState>, c: Console, Path(id): Path<Uuid
         relation: f.relation.clone(),
         tags: vec![],
     };
-    match residents::create_resident(&s.db, Actor::User(&c.principal), &h, &input).await {
+    match residents::create_resident(&s.db, c.principal.actor(), &h, &input).await {
         Ok(_) => Ok(Redirect::to(&format!("/console/households/{id}?created=1")).into_response()),
         Err(e) if e.status.is_client_error() => {
             let form = ResidentFormView {

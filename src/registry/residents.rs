@@ -4,11 +4,11 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::identity;
 use crate::audit::{self, Actor};
 use crate::db::{Db, Tx, new_id, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::grid::{rules, store as grids};
+use crate::identity;
 use crate::{on_pool, on_tx};
 
 #[derive(sqlx::FromRow, Debug, Clone)]

@@ -4,11 +4,11 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::identity;
 use crate::audit::{self, Actor};
 use crate::db::{Db, new_id, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::grid::rules;
+use crate::identity;
 use crate::{on_pool, on_tx};
 
 /// Kinds of unit, with their Chinese names. The first three can be assigned work.

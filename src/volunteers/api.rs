@@ -11,7 +11,6 @@ use super::ledger::AccountKind;
 use super::rules;
 use super::shops::{self, ItemRow, ItemUpdate, NewItemRow, NewShopRow, ShopRow};
 use super::store::{self, Correction, PostingRow, RegisteredVia, RuleRow, SummaryBy, SummaryRow, TeamRow, VolunteerRow};
-use crate::audit::Actor;
 use crate::auth::{Capability, Principal, Role};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::registry::residents::ResidentRow;
@@ -279,7 +278,7 @@ pub async fn register_volunteer(
             ));
         }
     };
-    let (v, created) = store::register(&s.db, Actor::User(&p), &resident, user, via, team).await?;
+    let (v, created) = store::register(&s.db, p.actor(), &resident, user, via, team).await?;
     let teams = store::teams_of(&s.db, v.id).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(volunteer_to_api(&v, Some(teams)))))
@@ -394,7 +393,7 @@ pub async fn create_team(State(s): State<AppState>, p: Principal, Json(input): J
     }
     let t = store::create_team(
         &s.db,
-        Actor::User(&p),
+        p.actor(),
         &store::NewTeamRow {
             district: &p.district,
             kind: &input.kind,
@@ -438,7 +437,7 @@ pub async fn add_member(
             v
         }
     };
-    store::add_member(&s.db, Actor::User(&p), &t, v.id).await?;
+    store::add_member(&s.db, p.actor(), &t, v.id).await?;
     Ok(Json(team_to_api(&load_team(&s, &p, id).await?)))
 }
 
@@ -600,7 +599,7 @@ pub async fn create_activity(
     let grid = activity_grid(&s, &p, team.as_ref(), wanted.as_deref()).await?;
     let a = activities::create(
         &s.db,
-        Actor::User(&p),
+        p.actor(),
         &NewActivityRow {
             district: &p.district,
             grid_code: &grid,
@@ -650,7 +649,7 @@ pub async fn get_activity(State(s): State<AppState>, p: Principal, Path(id): Pat
 pub async fn sign_up(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<(StatusCode, Json<Signup>)> {
     let a = load_activity(&s, &p, id).await?;
     let v = my_volunteer(&s, &p).await?;
-    let x = activities::sign_up(&s.db, Actor::User(&p), &a, &v).await?;
+    let x = activities::sign_up(&s.db, p.actor(), &a, &v).await?;
     Ok((StatusCode::CREATED, Json(signup_to_api(&x, Some(v.name)))))
 }
 
@@ -671,7 +670,7 @@ pub async fn check_in(
 ) -> AppResult<Json<Signup>> {
     let a = load_activity(&s, &p, id).await?;
     let v = my_volunteer(&s, &p).await?;
-    let x = activities::check_in(&s.db, Actor::User(&p), &a, &v, &input.code).await?;
+    let x = activities::check_in(&s.db, p.actor(), &a, &v, &input.code).await?;
     Ok(Json(signup_to_api(&x, Some(v.name))))
 }
 
@@ -686,7 +685,7 @@ pub async fn check_out(
 ) -> AppResult<Json<Signup>> {
     let a = load_activity(&s, &p, id).await?;
     let v = my_volunteer(&s, &p).await?;
-    let x = activities::check_out(&s.db, Actor::User(&p), &a, &v, &input.code).await?;
+    let x = activities::check_out(&s.db, p.actor(), &a, &v, &input.code).await?;
     Ok(Json(signup_to_api(&x, Some(v.name))))
 }
 
@@ -714,7 +713,7 @@ pub async fn mark_attendance(
         .await?
         .filter(|v| v.district == p.district)
         .ok_or_else(|| AppError::not_found("志愿者"))?;
-    let x = activities::mark_attendance(&s.db, Actor::User(&p), &a, &v, input.minutes).await?;
+    let x = activities::mark_attendance(&s.db, p.actor(), &a, &v, input.minutes).await?;
     Ok(Json(signup_to_api(&x, Some(v.name))))
 }
 
@@ -753,7 +752,7 @@ pub struct NewTheme {
 pub async fn set_theme(State(s): State<AppState>, p: Principal, Json(input): Json<NewTheme>) -> AppResult<Json<ThemeRow>> {
     let grid = scope(&s, &p, input.grid.as_deref(), Capability::ManageVolunteers).await?;
     Ok(Json(
-        activities::set_theme(&s.db, Actor::User(&p), &p.district, &grid, input.month.trim(), &input.title).await?,
+        activities::set_theme(&s.db, p.actor(), &p.district, &grid, input.month.trim(), &input.title).await?,
     ))
 }
 
@@ -785,7 +784,7 @@ pub async fn update_rule(
         return Err(AppError::forbidden());
     }
     Ok(Json(
-        store::set_rule(&s.db, Actor::User(&p), &p.district, &code, up.points, up.name.as_deref()).await?,
+        store::set_rule(&s.db, p.actor(), &p.district, &code, up.points, up.name.as_deref()).await?,
     ))
 }
 
@@ -939,7 +938,7 @@ pub async fn correct(
         Correction::Reverse(t) => Some(t),
         _ => None,
     };
-    let (id, postings) = store::correct(&s.db, Actor::User(&p), &p.district, target, reason).await?;
+    let (id, postings) = store::correct(&s.db, p.actor(), &p.district, target, reason).await?;
     Ok((StatusCode::CREATED, Json(CorrectionOut { id, reverses, postings })))
 }
 
@@ -1081,7 +1080,7 @@ pub async fn create_shop(State(s): State<AppState>, p: Principal, Json(input): J
     }
     let x = shops::create_shop(
         &s.db,
-        Actor::User(&p),
+        p.actor(),
         &NewShopRow {
             district: &p.district,
             kind: &input.kind,
@@ -1164,7 +1163,7 @@ pub async fn create_item(
     }
     let i = shops::create_item(
         &s.db,
-        Actor::User(&p),
+        p.actor(),
         &shop,
         &NewItemRow {
             name: &input.name,
@@ -1194,7 +1193,7 @@ pub async fn update_item(
     if !may_manage_shop(&p, &shop) {
         return Err(refuse(&p, Capability::ManageShops, "商品"));
     }
-    Ok(Json(item_to_api(&shops::update_item(&s.db, Actor::User(&p), &it, &up).await?)))
+    Ok(Json(item_to_api(&shops::update_item(&s.db, p.actor(), &it, &up).await?)))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -1272,7 +1271,7 @@ pub async fn redeem(
     }
     let r = shops::redeem(
         &s.db,
-        Actor::User(&p),
+        p.actor(),
         &shops::Redeem {
             item: &it,
             code: &input.code,

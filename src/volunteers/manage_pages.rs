@@ -14,7 +14,6 @@ use super::activities::{self, ActivityFilter, ActivityRow, NewActivityRow};
 use super::api::{activity_grid, load_activity, load_team, may_organise, parse_time, refuse, scope, visible_volunteer};
 use super::pages::{EntryView, entries_of, hours, qr_svg, status_label, when};
 use super::store::{self, SummaryBy, SummaryRow, TeamRow, VolunteerFilter, VolunteerRow};
-use crate::audit::Actor;
 use crate::auth::{Capability, Principal};
 use crate::db::now_ms;
 use crate::error::{AppError, AppResult};
@@ -271,7 +270,7 @@ async fn create_activity(s: &AppState, c: &Console, f: &ActivityForm) -> AppResu
         .map_err(|_| AppError::invalid("invalid_capacity", "人数上限应为1至10000的整数"))?;
     activities::create(
         &s.db,
-        Actor::User(p),
+        p.actor(),
         &NewActivityRow {
             district: &p.district,
             grid_code: &grid,
@@ -314,7 +313,7 @@ async fn set_theme(State(s): State<AppState>, c: Console, Form(f): Form<ThemeFor
     check_csrf(&c, &f.csrf)?;
     let p = &c.principal;
     let grid = scope(&s, p, None, Capability::ManageVolunteers).await?;
-    match activities::set_theme(&s.db, Actor::User(p), &p.district, &grid, f.month.trim(), &f.title).await {
+    match activities::set_theme(&s.db, p.actor(), &p.district, &grid, f.month.trim(), &f.title).await {
         Ok(_) => Ok(Redirect::to(&format!("/console/activities?month={}", url_encode(f.month.trim()))).into_response()),
         Err(e) if in_place(&e) => render_list(&s, &c, Some(f.month.trim()), None, &f.title, Some(e)).await,
         Err(e) => Err(e.into()),
@@ -486,9 +485,7 @@ async fn attendance(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>,
             .map_err(|_| AppError::invalid("invalid_minutes", "服务时长应为整数分钟，留空为活动全程")),
     };
     let r = match (minutes, marked_volunteer(&s, &c.principal, &a, &f).await) {
-        (Ok(m), Ok(v)) => activities::mark_attendance(&s.db, Actor::User(&c.principal), &a, &v, m)
-            .await
-            .map(|_| ()),
+        (Ok(m), Ok(v)) => activities::mark_attendance(&s.db, c.principal.actor(), &a, &v, m).await.map(|_| ()),
         (Err(e), _) | (_, Err(e)) => Err(e),
     };
     match r {
@@ -646,7 +643,7 @@ async fn certificate(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>
         .await?
         .map(|r| r.id_number)
         .filter(|n| !n.is_empty())
-        .map(|n| crate::registry::identity::mask_id_number(&n))
+        .map(|n| crate::identity::mask_id_number(&n))
         .unwrap_or_default();
     let community_code = v.grid_code.get(..12).unwrap_or(&v.grid_code);
     let community = crate::grid::store::get(&s.db, community_code)

@@ -15,7 +15,6 @@ use super::api::{is_keeper_of, load_activity, load_shop, may_manage_shop, may_or
 use super::ledger::AccountKind;
 use super::shops::{self, ItemRow, ItemUpdate, ShopRow};
 use super::store::{self, VolunteerRow};
-use crate::audit::Actor;
 use crate::auth::{Capability, Role};
 use crate::db::now_ms;
 use crate::error::AppError;
@@ -289,7 +288,7 @@ async fn register(State(s): State<AppState>, c: Console, Form(f): Form<RegisterF
     let p = &c.principal;
     let done = async {
         let r = super::api::resident_of_self(&s, p, &f.id_number, &f.name).await?;
-        store::register(&s.db, Actor::User(p), &r, Some(p.user_id), store::RegisteredVia::SelfOnline, None).await
+        store::register(&s.db, p.actor(), &r, Some(p.user_id), store::RegisteredVia::SelfOnline, None).await
     }
     .await;
     match done {
@@ -317,7 +316,7 @@ struct CheckForm {
 
 /// Check in or out with the code the organiser shows, from wherever it was typed.
 async fn check(s: &AppState, c: &Console, a: &ActivityRow, v: &VolunteerRow, f: &CheckForm) -> Result<&'static str, AppError> {
-    let actor = Actor::User(&c.principal);
+    let actor = c.principal.actor();
     if f.action == "out" {
         activities::check_out(&s.db, actor, a, v, &f.code).await?;
         Ok("out")
@@ -445,7 +444,7 @@ async fn sign_up(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Fo
     check_csrf(&c, &f.csrf)?;
     let a = load_activity(&s, &c.principal, id).await?;
     let v = me(&s, &c).await?;
-    match activities::sign_up(&s.db, Actor::User(&c.principal), &a, &v).await {
+    match activities::sign_up(&s.db, c.principal.actor(), &a, &v).await {
         Ok(_) => Ok(Redirect::to(&format!("/console/volunteer/activities/{id}?done=signup")).into_response()),
         Err(e) if in_place(&e) => render_activity(&s, &c, id, None, "", Some(e)).await,
         Err(e) => Err(e.into()),
@@ -743,7 +742,7 @@ async fn redeem(State(s): State<AppState>, c: Console, Form(f): Form<TillForm>) 
     let key = Some(f.key.trim()).filter(|k| !k.is_empty() && k.len() <= 64);
     let r = shops::redeem(
         &s.db,
-        Actor::User(&c.principal),
+        c.principal.actor(),
         &shops::Redeem {
             item: &it,
             code: &f.code,
@@ -815,7 +814,7 @@ async fn set_stock(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, 
         stock: Some(stock),
         ..Default::default()
     };
-    match shops::update_item(&s.db, Actor::User(&c.principal), &it, &up).await {
+    match shops::update_item(&s.db, c.principal.actor(), &it, &up).await {
         Ok(_) => Ok(Redirect::to(&format!("/console/shop?shop={}&done=stock", shop.id)).into_response()),
         Err(e) if in_place(&e) => render_keeper(&s, &c, Some(shop.id), err(e)).await,
         Err(e) => Err(e.into()),

@@ -89,7 +89,7 @@ pub struct NewTransaction<'a> {
 
 fn actor_parts(actor: &Actor<'_>) -> (Option<Uuid>, String) {
     match actor {
-        Actor::User(p) => (Some(p.user_id), p.display_name.clone()),
+        Actor::User { id, display_name, .. } => (Some(*id), display_name.to_string()),
         Actor::System(n) => (None, n.to_string()),
     }
 }

@@ -244,7 +244,7 @@ pub async fn create_user(State(s): State<AppState>, p: Principal, Json(input): J
     {
         return Err(AppError::not_found("网格"));
     }
-    let (id, district) = accounts::add_user(&s.db, Actor::User(&p), &input).await?;
+    let (id, district) = accounts::add_user(&s.db, p.actor(), &input).await?;
     if district != p.district {
         return Err(AppError::not_found("单位"));
     }

@@ -230,7 +230,7 @@ async fn revealing_needs_a_reason_and_is_audited() {
             .await;
         assert_eq!(st, StatusCode::OK);
         let full = v["id_number"].as_str().unwrap();
-        assert!(!full.contains('*') && gongzhi::registry::identity::parse_id_number(full).is_ok());
+        assert!(!full.contains('*') && gongzhi::identity::parse_id_number(full).is_ok());
         assert_eq!(&full[..4], &r["id_number"].as_str().unwrap()[..4]);
         assert!(!v["phone"].as_str().unwrap().contains('*'));
         assert_eq!(app.count("audit_log").await, before + 1);
@@ -264,7 +264,7 @@ async fn units_filter_and_credit_codes() {
         }
         let (_, pc) = app.get("/api/v1/units?kind=property_company", &t).await;
         for u in pc["items"].as_array().unwrap() {
-            gongzhi::registry::identity::parse_credit_code(u["credit_code"].as_str().unwrap()).unwrap();
+            gongzhi::identity::parse_credit_code(u["credit_code"].as_str().unwrap()).unwrap();
         }
         let (st, v) = app.get("/api/v1/units?kind=bank", &t).await;
         assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_unit_kind"));

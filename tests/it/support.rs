@@ -167,7 +167,7 @@ pub fn code(v: &Value) -> &str {
 /// A valid ID number for a birth date and sequence.
 pub fn id_number(region: &str, birth: &str, seq: u32) -> String {
     let first17 = format!("{region}{birth}{seq:03}");
-    format!("{first17}{}", gongzhi::registry::identity::id_check_char(first17.as_bytes()))
+    format!("{first17}{}", gongzhi::identity::id_check_char(first17.as_bytes()))
 }
 
 /// Sign in to the console; the session cookie (`name=value`).
