@@ -112,7 +112,7 @@ async fn run(engine: &'static str) -> anyhow::Result<()> {
     demo::load(&db, Scale::Small, 20231, false).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let router = gongzhi::web::router(gongzhi::web::AppState::new(db.clone()));
+    let router = gongzhi::app::router(gongzhi::app::AppState::new(db.clone()));
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
     let client = reqwest::Client::builder().pool_max_idle_per_host(128).build()?;
     let login: Value = client
@@ -180,7 +180,7 @@ async fn run(engine: &'static str) -> anyhow::Result<()> {
                     duplicate_of: None,
                     attributes: "{}",
                     private: false,
-                    open311: None,
+                    on_reported: None,
                 };
                 store::create(&db, Actor::System("loadgen"), &row).await.is_ok()
             }

@@ -5,8 +5,8 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use gongzhi::cases::locate::GridIndex;
 use gongzhi::demo::plan::{DISTRICT, plan};
+use gongzhi::grid::locate::GridIndex;
 use rand::{RngExt, SeedableRng};
 
 fn main() {

@@ -41,7 +41,7 @@ async fn run(engine: &'static str) -> anyhow::Result<()> {
     demo::load(&db, Scale::Small, 20231, false).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let router = gongzhi::web::router(gongzhi::web::AppState::new(db.clone()));
+    let router = gongzhi::app::router(gongzhi::app::AppState::new(db.clone()));
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
     let client = reqwest::Client::new();
     let login = |user: &'static str| {

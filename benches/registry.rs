@@ -39,7 +39,7 @@ async fn run(engine: &'static str, scale: Scale) -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let router = gongzhi::web::router(gongzhi::web::AppState::new(db.clone()));
+    let router = gongzhi::app::router(gongzhi::app::AppState::new(db.clone()));
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
     let client = reqwest::Client::new();
     let login: Value = client

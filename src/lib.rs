@@ -1,5 +1,7 @@
 //! gongzhi (共治): party-led grassroots governance — five-level grid, registry, accounts, console and API.
 
+pub mod accounts;
+pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod cases;

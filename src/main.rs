@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use gongzhi::accounts::service::{NewUser, add_user};
 use gongzhi::audit::Actor;
-use gongzhi::auth::accounts::{NewUser, add_user};
 use gongzhi::config::{self, Settings};
 use gongzhi::db::Db;
 use gongzhi::demo::{self, Scale};
@@ -172,7 +172,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(c) => {
             let s = settings(cfg, &c, config::DEFAULT_DATABASE_URL)?;
             let db = Db::connect(&s.database_url).await?;
-            gongzhi::web::serve(db, &s, |addr| println!("gongzhi serving on http://{addr}/")).await
+            gongzhi::app::serve(db, &s, |addr| println!("gongzhi serving on http://{addr}/")).await
         }
         Command::Migrate(c) => {
             let s = settings(cfg, &c, config::DEFAULT_DATABASE_URL)?;
@@ -198,7 +198,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 db.close().await;
                 return Ok(());
             }
-            gongzhi::web::serve(db, &s, |addr| {
+            gongzhi::app::serve(db, &s, |addr| {
                 println!("\n共治 demo district: http://{addr}/");
                 println!("{}", demo::accounts_text());
             })

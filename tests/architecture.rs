@@ -26,21 +26,6 @@ const LAYERS: &[&[&str]] = &[
     &["app", "demo"],
 ];
 
-/// Arrows that break the layers today and are being removed, step by step. Must only shrink.
-const KNOWN: &[(&str, &str)] = &[
-    ("auth", "grid"),
-    ("auth", "registry"),
-    ("cases", "open311"),
-    ("cases", "volunteers"),
-    ("grid", "registry"),
-    ("grid", "cases"),
-    ("web", "grid"),
-    ("web", "registry"),
-    ("web", "cases"),
-    ("web", "volunteers"),
-    ("web", "open311"),
-];
-
 /// One `crate::` reference from a top-level module to another.
 #[derive(Debug, Clone)]
 struct Arrow {
@@ -192,7 +177,7 @@ fn arrows_point_down_the_layers() {
         let (Some(from), Some(to)) = (layer_of(&a.from), layer_of(&a.to)) else {
             continue; // reported by every_module_has_a_layer
         };
-        if to >= from && !KNOWN.contains(&(a.from.as_str(), a.to.as_str())) {
+        if to >= from {
             let how = if to == from { "a peer in its own layer" } else { "a higher layer" };
             wrong.push(format!("{}: `{}` names `{}`, {how}", a.at, a.from, a.to));
         }
@@ -207,7 +192,7 @@ fn arrows_point_down_the_layers() {
 #[test]
 fn no_cycles_between_top_level_modules() {
     let mut graph: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    for a in arrows().into_iter().filter(|a| !KNOWN.contains(&(a.from.as_str(), a.to.as_str()))) {
+    for a in arrows() {
         graph.entry(a.from.clone()).or_default().entry(a.to.clone()).or_insert(a.at.clone());
     }
     // Depth-first search; a back edge closes a cycle.
@@ -252,16 +237,6 @@ fn no_cycles_between_top_level_modules() {
             }
         }
     }
-}
-
-#[test]
-fn known_exceptions_are_still_needed() {
-    let all = arrows();
-    let stale: Vec<&(&str, &str)> = KNOWN
-        .iter()
-        .filter(|(f, t)| !all.iter().any(|a| a.from == *f && a.to == *t))
-        .collect();
-    assert!(stale.is_empty(), "remove these from KNOWN, they no longer occur: {stale:?}");
 }
 
 /// The scanner itself: a test module, a comment and a grouped import are read as they should be.

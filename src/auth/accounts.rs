@@ -1,6 +1,6 @@
-//! Creating accounts with their first post: shared by the CLI, the API and the demo loader.
+//! Creating accounts with their first post and checking passwords: the account rules, given a post
+//! whose place (grid node or unit) the caller has already looked up.
 
-use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -8,87 +8,40 @@ use super::{Role, password, store};
 use crate::audit::{self, Actor};
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
-use crate::grid::{rules, store as grids};
-use crate::registry::units;
+use axum::http::StatusCode;
 
-#[derive(Deserialize, Debug, Clone, utoipa::ToSchema)]
-pub struct NewUser {
-    pub username: String,
-    pub password: String,
-    #[serde(default)]
-    pub display_name: String,
-    /// district_admin, street_staff, community_staff, compound_leader, building_officer, department_handler, property_staff, resident, shop_keeper
-    pub role: String,
-    /// The grid node the post is held at (grid-held roles).
-    pub grid: Option<String>,
-    /// The unit the post is held at (department_handler, property_staff, shop_keeper).
+/// Check a new account's username and password and read its role: the checks that need no lookup.
+pub fn check_new(username: &str, pw: &str, role: &str) -> AppResult<Role> {
+    super::check_username(username).map_err(|m| AppError::invalid("invalid_username", m))?;
+    password::check_new(pw).map_err(|m| AppError::invalid("invalid_password", m))?;
+    Role::parse(role).ok_or_else(|| {
+        let names: Vec<&str> = super::roles::ALL_ROLES.iter().map(|r| r.as_str()).collect();
+        AppError::invalid("invalid_role", format!("未知角色「{role}」，可用角色：{}", names.join(", ")))
+    })
+}
+
+/// A checked account and where its post is held (the place already found to exist and fit).
+pub struct NewAccount<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub display_name: &'a str,
+    pub role: Role,
+    pub district: &'a str,
+    pub grid: Option<&'a str>,
     pub unit: Option<Uuid>,
 }
 
-/// Validate and create a user and its post in one transaction. Returns (user id, district).
-pub async fn add_user(db: &Db, actor: Actor<'_>, input: &NewUser) -> AppResult<(Uuid, String)> {
-    let username = input.username.trim().to_string();
-    super::check_username(&username).map_err(|m| AppError::invalid("invalid_username", m))?;
-    password::check_new(&input.password).map_err(|m| AppError::invalid("invalid_password", m))?;
-    let role = Role::parse(&input.role).ok_or_else(|| {
-        let names: Vec<&str> = super::roles::ALL_ROLES.iter().map(|r| r.as_str()).collect();
-        AppError::invalid(
-            "invalid_role",
-            format!("未知角色「{}」，可用角色：{}", input.role, names.join(", ")),
-        )
-    })?;
-    let (district, grid, unit) = if role.held_at_unit() {
-        let id = input
-            .unit
-            .ok_or_else(|| AppError::invalid("unit_required", format!("{}岗位须指定所属单位（--unit）", role.label())))?;
-        let u = units::get(db, id)
-            .await?
-            .ok_or_else(|| AppError::invalid("unknown_unit", "所属单位不存在"))?;
-        let want = match role {
-            Role::DepartmentHandler => ["department", "community"],
-            Role::ShopKeeper => ["love_supermarket", "merchant"],
-            _ => ["property_company", "property_company"],
-        };
-        if !want.contains(&u.kind.as_str()) {
-            return Err(AppError::invalid(
-                "wrong_unit_kind",
-                format!("{}不能设在「{}」类单位", role.label(), units::unit_kind_label(&u.kind)),
-            ));
-        }
-        (u.district, None, Some(id))
+/// Create the user and its post in one transaction, audited. Returns the user id.
+pub async fn create(db: &Db, actor: Actor<'_>, a: &NewAccount<'_>) -> AppResult<Uuid> {
+    let username = a.username;
+    let display = if a.display_name.trim().is_empty() {
+        username.to_string()
     } else {
-        let code = input
-            .grid
-            .as_deref()
-            .ok_or_else(|| AppError::invalid("grid_required", format!("{}岗位须指定所在网格（--grid）", role.label())))?;
-        let g = grids::get(db, code)
-            .await?
-            .ok_or_else(|| AppError::invalid("unknown_grid", format!("网格编码 {code} 不存在")))?;
-        if let Some(level) = role.grid_level()
-            && level != g.level
-        {
-            return Err(AppError::invalid(
-                "wrong_grid_level",
-                format!(
-                    "{}岗位应设在第{}级网格（{}），而 {} 是第{}级",
-                    role.label(),
-                    level,
-                    rules::level_label(level),
-                    g.code,
-                    g.level
-                ),
-            ));
-        }
-        (g.district, Some(g.code), None)
+        a.display_name.trim().to_string()
     };
-    let display = if input.display_name.trim().is_empty() {
-        username.clone()
-    } else {
-        input.display_name.trim().to_string()
-    };
-    let hash = password::hash(input.password.clone()).await?;
+    let hash = password::hash(a.password.to_string()).await?;
     let mut tx = db.begin().await?;
-    let id = store::insert_user(&mut tx, &district, &username, &display, &hash)
+    let id = store::insert_user(&mut tx, a.district, username, &display, &hash)
         .await
         .map_err(|e| {
             if crate::db::is_unique_violation(&e) {
@@ -97,20 +50,62 @@ pub async fn add_user(db: &Db, actor: Actor<'_>, input: &NewUser) -> AppResult<(
                 e.into()
             }
         })?;
-    store::insert_post(&mut tx, &district, id, role, grid.as_deref(), unit).await?;
+    store::insert_post(&mut tx, a.district, id, a.role, a.grid, a.unit).await?;
     audit::record(
         &mut tx,
         actor,
         audit::Entry {
-            district: &district,
+            district: a.district,
             action: "user.create",
             target_kind: "user",
             target_id: &id.to_string(),
             reason: "",
-            detail: json!({"username": username, "role": role.as_str(), "grid": grid, "unit": unit}),
+            detail: json!({"username": username, "role": a.role.as_str(), "grid": a.grid, "unit": a.unit}),
         },
     )
     .await?;
     tx.commit().await?;
-    Ok((id, district))
+    Ok(id)
 }
+
+/// Check a username and password; the same answer for an unknown user and a wrong password.
+pub async fn authenticate(db: &Db, username: &str, pw: &str) -> AppResult<store::UserRow> {
+    let user = store::user_by_name(db, username.trim()).await?;
+    let bad = || AppError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "用户名或密码不正确");
+    match user {
+        Some(u) if !u.disabled && password::verify(pw.to_string(), u.password_hash.clone()).await => {
+            record_login(db, &u, "auth.login").await?;
+            Ok(u)
+        }
+        Some(u) => {
+            // Failed attempts on real accounts are kept, so guessing shows up in the audit log.
+            record_login(db, &u, "auth.login_failed").await?;
+            Err(bad())
+        }
+        None => {
+            // Spend the same time as a real check so timing does not reveal which usernames exist.
+            let dummy = DUMMY_HASH.get_or_try_init(|| password::hash("not-a-real-password".into())).await?;
+            let _ = password::verify(pw.to_string(), dummy.clone()).await;
+            Err(bad())
+        }
+    }
+}
+
+async fn record_login(db: &Db, u: &store::UserRow, action: &str) -> AppResult<()> {
+    let mut tx = db.begin().await?;
+    let id = u.id.to_string();
+    let entry = audit::Entry {
+        district: &u.district,
+        action,
+        target_kind: "user",
+        target_id: &id,
+        reason: "",
+        detail: json!({"username": u.username}),
+    };
+    audit::record(&mut tx, Actor::System(&u.username), entry).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A real hash to check unknown usernames against, made once.
+static DUMMY_HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();

@@ -1,10 +1,13 @@
 //! Case API: categories, deadline preview, report (idempotent), board, detail with timeline, actions.
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::CasesState;
 use super::calendar::Calendar;
 use super::categories::{self, CategoryRow, Limit};
 use super::permissions::{self, CaseView};
@@ -15,9 +18,25 @@ use crate::auth::{Principal, Role};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::grid::{rules, store as grids};
 use crate::registry::units;
-use crate::web::AppState;
 use crate::web::api::{PageQuery, Paged};
 use crate::web::extract::{Json, Path, Query};
+
+pub fn routes() -> Router<CasesState> {
+    Router::new()
+        .route("/api/v1/case-categories", get(list_categories).post(create_category))
+        .route("/api/v1/case-categories/{code}", axum::routing::patch(update_category))
+        .route("/api/v1/calendar/due", get(preview_due))
+        .route("/api/v1/cases", get(board).post(report))
+        .route("/api/v1/cases/{id}", get(get_case))
+        .route("/api/v1/cases/{id}/actions", post(act))
+        .route("/api/v1/assessment", get(assessment))
+        .route("/api/v1/cases/{id}/merge", post(merge))
+        .route(
+            "/api/v1/cases/{id}/attachments",
+            post(upload).layer(axum::extract::DefaultBodyLimit::max(super::attachments::MAX_BYTES + 1)),
+        )
+        .route("/api/v1/cases/{id}/attachments/{sha256}", get(download))
+}
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Category {
@@ -49,7 +68,7 @@ fn category_to_api(c: &CategoryRow) -> Category {
 
 #[utoipa::path(get, path = "/api/v1/case-categories", tag = "cases",
     responses((status = 200, body = Paged<Category>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list_categories(State(s): State<AppState>, p: Principal) -> AppResult<Json<Paged<Category>>> {
+pub async fn list_categories(State(s): State<CasesState>, p: Principal) -> AppResult<Json<Paged<Category>>> {
     let rows = categories::list(&s.db, &p.district).await?;
     Ok(Json(Paged {
         total: rows.len() as i64,
@@ -82,7 +101,7 @@ fn parse_instant(s: &str) -> AppResult<jiff::Timestamp> {
 
 #[utoipa::path(get, path = "/api/v1/calendar/due", tag = "cases", params(DueQuery),
     responses((status = 200, body = Due), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn preview_due(State(s): State<AppState>, _p: Principal, Query(q): Query<DueQuery>) -> AppResult<Json<Due>> {
+pub async fn preview_due(State(s): State<CasesState>, _p: Principal, Query(q): Query<DueQuery>) -> AppResult<Json<Due>> {
     let from = parse_instant(&q.from)?;
     let due = match (q.working_days, q.hours) {
         (Some(n), None) if n <= 365 => s.calendar.add_working_days(from, n),
@@ -206,17 +225,17 @@ pub struct Case {
     pub timeline: Vec<TimelineEntry>,
 }
 
-async fn unit_ref(s: &AppState, id: Uuid) -> AppResult<UnitRef> {
+async fn unit_ref(s: &CasesState, id: Uuid) -> AppResult<UnitRef> {
     let name = units::get(&s.db, id).await?.map(|u| u.name).unwrap_or_default();
     Ok(UnitRef { id, name })
 }
 
 /// A case as the API shows it, with its timeline and whistles.
-pub async fn case_json(s: &AppState, c: &CaseRow) -> AppResult<Case> {
+pub async fn case_json(s: &CasesState, c: &CaseRow) -> AppResult<Case> {
     to_api(s, c, true).await
 }
 
-async fn to_api(s: &AppState, c: &CaseRow, with_timeline: bool) -> AppResult<Case> {
+async fn to_api(s: &CasesState, c: &CaseRow, with_timeline: bool) -> AppResult<Case> {
     let cat = categories::get(&s.db, &c.district, &c.category_code).await?;
     let grid_name = grids::get(&s.db, &c.grid_code).await?.map(|g| g.name).unwrap_or_default();
     let unit = match c.unit_id {
@@ -296,7 +315,7 @@ pub const SOURCES: [&str; 6] = ["officer", "resident", "device", "hotline", "cou
     responses((status = 201, body = Case), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn report(
-    State(s): State<AppState>,
+    State(s): State<CasesState>,
     p: Principal,
     headers: HeaderMap,
     Json(input): Json<NewCase>,
@@ -350,22 +369,7 @@ pub async fn report(
     Ok((StatusCode::CREATED, h, Json(case)))
 }
 
-/// The `Idempotency-Key` header, if sent: 1–128 ASCII characters.
-pub fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<String>> {
-    match headers.get("idempotency-key") {
-        Some(v) => {
-            let k = v
-                .to_str()
-                .map_err(|_| AppError::invalid("invalid_idempotency_key", "Idempotency-Key 应为 ASCII 文本"))?
-                .trim();
-            if k.is_empty() || k.len() > 128 {
-                return Err(AppError::invalid("invalid_idempotency_key", "Idempotency-Key 长度应为1至128"));
-            }
-            Ok(Some(k.to_string()))
-        }
-        None => Ok(None),
-    }
-}
+pub use crate::web::api::idempotency_key;
 
 /// Who is reporting: a signed-in person, or a resident from a public grid page.
 pub enum Reporter<'a> {
@@ -375,23 +379,26 @@ pub enum Reporter<'a> {
         district: &'a str,
         phone: &'a str,
     },
-    /// A city system or app through Open311, with its key's reach and the client's contact fields.
-    Open311 {
-        key: &'a crate::open311::keys::ApiKey,
+    /// A city system or app (source `open311`): its key's name, district and grid subtree, the
+    /// client's contact fields, and what its feature writes in the report's transaction.
+    Client {
+        key_name: &'a str,
+        district: &'a str,
+        scope: &'a str,
         name: &'a str,
         phone: &'a str,
-        origin: &'a crate::open311::store::Origin,
+        on_reported: &'a dyn super::hooks::OnReported,
     },
 }
 
 /// Validate and store a report. Shared by the API, the console and the public grid page.
-pub async fn submit(s: &AppState, who: Reporter<'_>, input: &NewCase, key: Option<&str>) -> AppResult<(CaseRow, bool)> {
+pub async fn submit(s: &CasesState, who: Reporter<'_>, input: &NewCase, key: Option<&str>) -> AppResult<(CaseRow, bool)> {
     submit_named(s, who, input, key).await.map(|(c, replayed, _)| (c, replayed))
 }
 
 /// `submit`, also giving the category's and the grid's names (for an answer without more queries).
 pub async fn submit_named(
-    s: &AppState,
+    s: &CasesState,
     who: Reporter<'_>,
     input: &NewCase,
     key: Option<&str>,
@@ -399,14 +406,14 @@ pub async fn submit_named(
     let district = match &who {
         Reporter::User(p) => p.district.as_str(),
         Reporter::Public { district, .. } => district,
-        Reporter::Open311 { key, .. } => key.district.as_str(),
+        Reporter::Client { district, .. } => district,
     };
     let (is_resident, may_import) = match &who {
         Reporter::User(p) => (
             p.posts.iter().all(|x| x.role == Role::Resident),
             p.posts.iter().any(|x| x.role == Role::DistrictAdmin),
         ),
-        Reporter::Public { .. } | Reporter::Open311 { .. } => (true, false),
+        Reporter::Public { .. } | Reporter::Client { .. } => (true, false),
     };
     let cat = categories::get(&s.db, district, input.category.trim())
         .await?
@@ -422,10 +429,10 @@ pub async fn submit_named(
         return Err(AppError::invalid("invalid_description", "问题描述应为2至2000字"));
     }
     let source = match &who {
-        Reporter::Open311 { .. } => "open311",
+        Reporter::Client { .. } => "open311",
         _ => input.source.as_deref().unwrap_or(if is_resident { "resident" } else { "officer" }),
     };
-    if !SOURCES.contains(&source) || (source == "open311" && !matches!(who, Reporter::Open311 { .. })) {
+    if !SOURCES.contains(&source) || (source == "open311" && !matches!(who, Reporter::Client { .. })) {
         return Err(AppError::invalid("invalid_source", format!("来源应为：{}", SOURCES.join(", "))));
     }
     if is_resident && !matches!(source, "resident" | "open311") {
@@ -469,8 +476,8 @@ pub async fn submit_named(
         }
         _ => return Err(AppError::invalid("location_required", "请提供位置（lat、lng）或网格编码 grid")),
     };
-    if let Reporter::Open311 { key, .. } = &who
-        && !grid_code.starts_with(key.grid_code.as_str())
+    if let Reporter::Client { scope, .. } = &who
+        && !grid_code.starts_with(scope)
     {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
@@ -493,10 +500,10 @@ pub async fn submit_named(
             };
             (None, "居民".to_string(), phone)
         }
-        Reporter::Open311 { key, name, phone, .. } => {
+        Reporter::Client { key_name, name, phone, .. } => {
             // Kept for a call back, never sent out again through Open311.
             let name = match name.trim() {
-                "" => format!("Open311：{}", key.name),
+                "" => format!("Open311：{key_name}"),
                 n => n.chars().take(64).collect(),
             };
             let phone: String = phone.trim().chars().take(32).collect();
@@ -530,8 +537,8 @@ pub async fn submit_named(
         due_at,
         attributes: &attributes,
         private,
-        open311: match &who {
-            Reporter::Open311 { key, origin, .. } => Some((key.id, *origin)),
+        on_reported: match &who {
+            Reporter::Client { on_reported, .. } => Some(*on_reported),
             _ => None,
         },
     };
@@ -539,8 +546,8 @@ pub async fn submit_named(
     let actor = match &who {
         Reporter::User(p) => p.actor(),
         Reporter::Public { .. } => Actor::System("居民"),
-        Reporter::Open311 { key, .. } => {
-            open311_actor = format!("open311:{}", key.name);
+        Reporter::Client { key_name, .. } => {
+            open311_actor = format!("open311:{key_name}");
             Actor::System(&open311_actor)
         }
     };
@@ -564,7 +571,7 @@ pub struct CaseContext {
 }
 
 impl CaseContext {
-    pub async fn of(s: &AppState, c: &CaseRow) -> AppResult<CaseContext> {
+    pub async fn of(s: &CasesState, c: &CaseRow) -> AppResult<CaseContext> {
         let unit_grid = match c.unit_id {
             Some(u) => units::get(&s.db, u)
                 .await?
@@ -598,7 +605,7 @@ impl CaseContext {
 }
 
 /// A case of the caller's district that the caller may see (otherwise "not found"), with its context.
-pub async fn load_visible(s: &AppState, p: &Principal, id: Uuid) -> AppResult<(CaseRow, CaseContext)> {
+pub async fn load_visible(s: &CasesState, p: &Principal, id: Uuid) -> AppResult<(CaseRow, CaseContext)> {
     let c = store::get(&s.db, id)
         .await?
         .filter(|c| c.district == p.district)
@@ -610,13 +617,13 @@ pub async fn load_visible(s: &AppState, p: &Principal, id: Uuid) -> AppResult<(C
     Ok((c, ctx))
 }
 
-async fn load(s: &AppState, p: &Principal, id: Uuid) -> AppResult<CaseRow> {
+async fn load(s: &CasesState, p: &Principal, id: Uuid) -> AppResult<CaseRow> {
     Ok(load_visible(s, p, id).await?.0)
 }
 
 /// Authorise and apply one action: the one path for the API and the console. `version`, when
 /// given, is the version a form was shown at; a case changed since is not acted on.
-pub async fn act_as(s: &AppState, p: &Principal, id: Uuid, action: &Action, version: Option<i64>) -> AppResult<CaseRow> {
+pub async fn act_as(s: &CasesState, p: &Principal, id: Uuid, action: &Action, version: Option<i64>) -> AppResult<CaseRow> {
     let (c, ctx) = load_visible(s, p, id).await?;
     if !permissions::may(p, &ctx.view(&c), action) {
         return Err(AppError::forbidden());
@@ -645,12 +652,12 @@ pub async fn act_as(s: &AppState, p: &Principal, id: Uuid, action: &Action, vers
             24,
         )
         .as_millisecond();
-    store::act(&s.db, p.actor(), &c, action, whistle_due).await
+    store::act(&s.db, &s.hooks, p.actor(), &c, action, whistle_due).await
 }
 
 /// Merge case `id` into `into`: both must be visible to the caller, and merging is a grid
 /// decision, like accepting or declining.
-pub async fn merge_as(s: &AppState, p: &Principal, id: Uuid, into: Uuid) -> AppResult<CaseRow> {
+pub async fn merge_as(s: &CasesState, p: &Principal, id: Uuid, into: Uuid) -> AppResult<CaseRow> {
     let (dup, ctx) = load_visible(s, p, id).await?;
     let into = load(s, p, into).await?;
     if !permissions::may(p, &ctx.view(&dup), &Action::Accept) {
@@ -661,7 +668,7 @@ pub async fn merge_as(s: &AppState, p: &Principal, id: Uuid, into: Uuid) -> AppR
 
 #[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = Uuid, Path)),
     responses((status = 200, body = Case), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn get_case(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<Case>> {
+pub async fn get_case(State(s): State<CasesState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<Case>> {
     let c = load(&s, &p, id).await?;
     Ok(Json(to_api(&s, &c, true).await?))
 }
@@ -669,7 +676,7 @@ pub async fn get_case(State(s): State<AppState>, p: Principal, Path(id): Path<Uu
 #[utoipa::path(post, path = "/api/v1/cases/{id}/actions", tag = "cases", params(("id" = Uuid, Path)), request_body = Action,
     responses((status = 200, body = Case), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn act(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>, Json(action): Json<Action>) -> AppResult<Json<Case>> {
+pub async fn act(State(s): State<CasesState>, p: Principal, Path(id): Path<Uuid>, Json(action): Json<Action>) -> AppResult<Json<Case>> {
     let c = act_as(&s, &p, id, &action, None).await?;
     Ok(Json(to_api(&s, &c, true).await?))
 }
@@ -687,7 +694,7 @@ pub struct BoardQuery {
 
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(BoardQuery),
     responses((status = 200, body = Paged<Case>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn board(State(s): State<AppState>, p: Principal, Query(q): Query<BoardQuery>) -> AppResult<Json<Paged<Case>>> {
+pub async fn board(State(s): State<CasesState>, p: Principal, Query(q): Query<BoardQuery>) -> AppResult<Json<Paged<Case>>> {
     let (limit, offset) = PageQuery {
         page: q.page,
         per_page: q.per_page,
@@ -701,7 +708,11 @@ pub async fn board(State(s): State<AppState>, p: Principal, Query(q): Query<Boar
     // Grid staff see their subtree; unit staff see what is dispatched to their unit.
     let own_unit = p.posts.iter().find_map(|x| x.unit_id);
     let grid = match q.grid.as_deref().filter(|g| !g.is_empty()) {
-        Some(g) => Some(crate::grid::api::load(&s, &p, g, crate::auth::Capability::ReadRegistry).await?.code),
+        Some(g) => Some(
+            crate::grid::service::load(&s.db, &p, g, crate::auth::Capability::ReadRegistry)
+                .await?
+                .code,
+        ),
         None => p.roots(crate::auth::Capability::ReadRegistry).into_iter().next(),
     };
     let unit = match (grid.is_some(), own_unit) {
@@ -759,7 +770,7 @@ pub fn parse_day_or_instant(s: &str) -> AppResult<i64> {
 }
 
 /// Shared by the API and the console page.
-pub async fn assessment_for(s: &AppState, p: &Principal, by: &str, from: Option<&str>, to: Option<&str>) -> AppResult<AssessmentReport> {
+pub async fn assessment_for(s: &CasesState, p: &Principal, by: &str, from: Option<&str>, to: Option<&str>) -> AppResult<AssessmentReport> {
     use super::assessment::By;
     let by = match by {
         "unit" => By::Unit,
@@ -803,7 +814,7 @@ pub async fn assessment_for(s: &AppState, p: &Principal, by: &str, from: Option<
 #[utoipa::path(get, path = "/api/v1/assessment", tag = "cases", params(AssessmentQuery),
     responses((status = 200, body = AssessmentReport), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn assessment(State(s): State<AppState>, p: Principal, Query(q): Query<AssessmentQuery>) -> AppResult<Json<AssessmentReport>> {
+pub async fn assessment(State(s): State<CasesState>, p: Principal, Query(q): Query<AssessmentQuery>) -> AppResult<Json<AssessmentReport>> {
     Ok(Json(assessment_for(&s, &p, &q.by, q.from.as_deref(), q.to.as_deref()).await?))
 }
 
@@ -829,7 +840,7 @@ fn attachment_to_api(case_id: Uuid, a: &super::attachments::AttachmentRow) -> At
     responses((status = 201, body = Attachment), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn upload(
-    State(s): State<AppState>,
+    State(s): State<CasesState>,
     p: Principal,
     Path(id): Path<Uuid>,
     body: axum::body::Bytes,
@@ -843,7 +854,7 @@ pub async fn upload(
     responses((status = 200, content_type = "image/jpeg"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn download(
-    State(s): State<AppState>,
+    State(s): State<CasesState>,
     p: Principal,
     Path((id, sha)): Path<(Uuid, String)>,
 ) -> AppResult<axum::response::Response> {
@@ -872,7 +883,12 @@ pub struct MergeInput {
 #[utoipa::path(post, path = "/api/v1/cases/{id}/merge", tag = "cases", params(("id" = Uuid, Path)), request_body = MergeInput,
     responses((status = 200, body = Case), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn merge(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>, Json(input): Json<MergeInput>) -> AppResult<Json<Case>> {
+pub async fn merge(
+    State(s): State<CasesState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    Json(input): Json<MergeInput>,
+) -> AppResult<Json<Case>> {
     let c = merge_as(&s, &p, id, input.into).await?;
     Ok(Json(to_api(&s, &c, true).await?))
 }
@@ -881,7 +897,7 @@ pub async fn merge(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>
     responses((status = 201, body = Category), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_category(
-    State(s): State<AppState>,
+    State(s): State<CasesState>,
     p: Principal,
     Json(input): Json<categories::NewCategory>,
 ) -> AppResult<(StatusCode, Json<Category>)> {
@@ -896,7 +912,7 @@ pub async fn create_category(
     responses((status = 200, body = Category), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update_category(
-    State(s): State<AppState>,
+    State(s): State<CasesState>,
     p: Principal,
     Path(code): Path<String>,
     Json(up): Json<categories::CategoryUpdate>,

@@ -7,8 +7,40 @@ pub mod attributes;
 pub mod calendar;
 pub mod categories;
 pub mod duplicates;
-pub mod locate;
+pub mod hooks;
 pub mod pages;
 pub mod permissions;
+pub mod public_pages;
 pub mod store;
 pub mod workflow;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+
+use crate::db::Db;
+use crate::grid::locate::SharedIndex;
+
+/// What the case loop's handlers need.
+#[derive(Clone)]
+pub struct CasesState {
+    pub db: Db,
+    /// The working-day calendar deadlines are counted in.
+    pub calendar: Arc<calendar::Calendar>,
+    /// Locates a reported point in the grid (the grid's index, rebuilt when the grid changes).
+    pub grid_index: Arc<SharedIndex>,
+    /// Where attachments live (`<data dir>/attachments/…`).
+    pub data_dir: Arc<PathBuf>,
+    /// A report this near (metres) and this recent (hours) to an open case of its category is flagged.
+    pub duplicate_rule: (f64, i64),
+    pub recent_reports: Arc<duplicates::RecentReports>,
+    /// What features built on the case loop do inside its transactions.
+    pub hooks: Arc<hooks::CaseHooks>,
+}
+
+impl FromRef<CasesState> for Db {
+    fn from_ref(s: &CasesState) -> Db {
+        s.db.clone()
+    }
+}

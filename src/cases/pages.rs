@@ -12,6 +12,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::CasesState;
 use super::api::{AttributeAnswer, Case, NewCase, Reporter, submit};
 use super::permissions;
 use super::store::{self, CaseFilter, CaseRow};
@@ -21,11 +22,10 @@ use crate::audit::Actor;
 use crate::auth::Capability;
 use crate::error::AppError;
 use crate::registry::pages::form_pairs;
-use crate::web::AppState;
 use crate::web::pages::{Chrome, PageError, PageResult, pager, url_encode};
 use crate::web::session::{Console, check_csrf};
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<CasesState> {
     Router::new()
         .route("/console/cases", get(board))
         .route("/console/cases/new", get(new_form).post(new_submit))
@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/cases/{id}", get(detail))
         .route("/console/cases/{id}/actions", post(act))
         .route("/console/cases/{id}/merge", post(merge_form))
+        .route("/g/{code}", get(super::public_pages::public_page))
         .route("/g/{code}/report", post(public_report))
         .route("/track", get(track_form))
         .route("/track/{code}", get(track))
@@ -111,7 +112,7 @@ struct BoardQuery {
 
 /// Category, place and unit names for a page of cases, in a handful of queries rather than
 /// several per row.
-async fn names(s: &AppState, rows: &[CaseRow]) -> Result<(Vec<String>, Vec<String>, Vec<String>), AppError> {
+async fn names(s: &CasesState, rows: &[CaseRow]) -> Result<(Vec<String>, Vec<String>, Vec<String>), AppError> {
     use std::collections::{BTreeSet, HashMap};
     let all = categories::list(&s.db, rows.first().map(|r| r.district.as_str()).unwrap_or("")).await?;
     // Every community, compound and building code the rows mention, looked up at once.
@@ -164,12 +165,12 @@ async fn names(s: &AppState, rows: &[CaseRow]) -> Result<(Vec<String>, Vec<Strin
     Ok((cats, grids, units))
 }
 
-async fn department_units(s: &AppState, district: &str) -> Result<Vec<(Uuid, String)>, AppError> {
+async fn department_units(s: &CasesState, district: &str) -> Result<Vec<(Uuid, String)>, AppError> {
     let (rows, _) = crate::registry::units::list(&s.db, district, Some("department"), None, None, 100, 0).await?;
     Ok(rows.into_iter().map(|u| (u.id, u.name)).collect())
 }
 
-async fn render_board(s: &AppState, c: &Console, q: BoardQuery) -> PageResult {
+async fn render_board(s: &CasesState, c: &Console, q: BoardQuery) -> PageResult {
     let p = &c.principal;
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let per = 30;
@@ -271,12 +272,12 @@ async fn render_board(s: &AppState, c: &Console, q: BoardQuery) -> PageResult {
     Ok(html.into_response())
 }
 
-async fn board(State(s): State<AppState>, c: Console, Query(q): Query<BoardQuery>) -> PageResult {
+async fn board(State(s): State<CasesState>, c: Console, Query(q): Query<BoardQuery>) -> PageResult {
     render_board(&s, &c, q).await
 }
 
 /// Dispatch every ticked accepted case to one unit; each case is its own transaction.
-async fn bulk_dispatch(State(s): State<AppState>, c: Console, RawForm(body): RawForm) -> PageResult {
+async fn bulk_dispatch(State(s): State<CasesState>, c: Console, RawForm(body): RawForm) -> PageResult {
     let pairs = form_pairs(&body);
     let get = |k: &str| pairs.iter().find(|(x, _)| x == k).map(|(_, v)| v.clone()).unwrap_or_default();
     check_csrf(&c, &get("csrf"))?;
@@ -384,7 +385,7 @@ fn form_answers(cat: &str, extra: &std::collections::BTreeMap<String, String>) -
     out
 }
 
-async fn render_new(s: &AppState, c: &Console, form: Option<(NewCaseForm, String)>) -> PageResult {
+async fn render_new(s: &CasesState, c: &Console, form: Option<(NewCaseForm, String)>) -> PageResult {
     let cats = categories::list(&s.db, &c.principal.district).await?;
     let (f, error) = match form {
         Some((f, e)) => (f, Some(e)),
@@ -451,7 +452,7 @@ async fn render_new(s: &AppState, c: &Console, form: Option<(NewCaseForm, String
     Ok((status, html).into_response())
 }
 
-async fn new_form(State(s): State<AppState>, c: Console) -> PageResult {
+async fn new_form(State(s): State<CasesState>, c: Console) -> PageResult {
     render_new(&s, &c, None).await
 }
 
@@ -478,7 +479,7 @@ struct NewCaseForm {
     extra: std::collections::BTreeMap<String, String>,
 }
 
-async fn new_submit(State(s): State<AppState>, c: Console, Form(f): Form<NewCaseForm>) -> PageResult {
+async fn new_submit(State(s): State<CasesState>, c: Console, Form(f): Form<NewCaseForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
     let (lat, lng) = (f.lat.trim().parse::<f64>().ok(), f.lng.trim().parse::<f64>().ok());
     let input = NewCase {
@@ -607,7 +608,7 @@ fn source_label(s: &str) -> &'static str {
     }
 }
 
-async fn render_detail(s: &AppState, c: &Console, id: Uuid, notice: Option<String>, error: Option<String>) -> PageResult {
+async fn render_detail(s: &CasesState, c: &Console, id: Uuid, notice: Option<String>, error: Option<String>) -> PageResult {
     let p = &c.principal;
     let (row, ctx) = super::api::load_visible(s, p, id).await?;
     let v = ctx.view(&row);
@@ -716,7 +717,7 @@ struct DetailQuery {
     done: Option<String>,
 }
 
-async fn detail(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Query(q): Query<DetailQuery>) -> PageResult {
+async fn detail(State(s): State<CasesState>, c: Console, Path(id): Path<Uuid>, Query(q): Query<DetailQuery>) -> PageResult {
     let notice = q
         .created
         .map(|_| "已上报，可凭编号跟踪办理进度".to_string())
@@ -734,7 +735,7 @@ struct ActForm {
     rating: Option<String>,
 }
 
-async fn act(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<ActForm>) -> PageResult {
+async fn act(State(s): State<CasesState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<ActForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
     let note = f.note.clone().unwrap_or_default();
     let unit = f.unit.as_deref().and_then(|u| u.parse::<Uuid>().ok());
@@ -776,7 +777,7 @@ struct PublicForm {
 }
 
 /// A resident reports from the public grid page, with no account.
-async fn public_report(State(s): State<AppState>, Path(code): Path<String>, Form(f): Form<PublicForm>) -> PageResult {
+async fn public_report(State(s): State<CasesState>, Path(code): Path<String>, Form(f): Form<PublicForm>) -> PageResult {
     let g = crate::grid::store::get(&s.db, &code)
         .await?
         .ok_or_else(|| AppError::not_found("网格"))?;
@@ -804,7 +805,9 @@ async fn public_report(State(s): State<AppState>, Path(code): Path<String>, Form
     .await
     {
         Ok((row, _)) => Ok(Redirect::to(&format!("/track/{}?new=1", row.tracking_code)).into_response()),
-        Err(e) if e.status.is_client_error() => crate::grid::pages::render_public(&s, &code, Some(e.message), f.description, f.phone).await,
+        Err(e) if e.status.is_client_error() => {
+            super::public_pages::render_public(&s, &code, Some(e.message), f.description, f.phone).await
+        }
         Err(e) => Err(PageError(e)),
     }
 }
@@ -873,7 +876,7 @@ async fn track_form(Query(q): Query<TrackQuery>) -> PageResult {
     .into_response())
 }
 
-async fn render_track(s: &AppState, code: &str, notice: Option<String>, error: Option<String>) -> PageResult {
+async fn render_track(s: &CasesState, code: &str, notice: Option<String>, error: Option<String>) -> PageResult {
     let Some(row) = cases::by_tracking_code(&s.db, code).await? else {
         let page = TrackPage {
             title: code.to_string(),
@@ -930,7 +933,7 @@ async fn render_track(s: &AppState, code: &str, notice: Option<String>, error: O
         .into_response())
 }
 
-async fn track(State(s): State<AppState>, Path(code): Path<String>, Query(q): Query<TrackQuery>) -> PageResult {
+async fn track(State(s): State<CasesState>, Path(code): Path<String>, Query(q): Query<TrackQuery>) -> PageResult {
     let notice = q.new.map(|_| "已收到您的反映。请记下查询码，随时查看办理进度。".to_string());
     render_track(&s, &code, notice, None).await
 }
@@ -941,7 +944,7 @@ struct RateForm {
 }
 
 /// Rating by tracking code: the code is what a resident without an account holds.
-async fn track_rate(State(s): State<AppState>, Path(code): Path<String>, Form(f): Form<RateForm>) -> PageResult {
+async fn track_rate(State(s): State<CasesState>, Path(code): Path<String>, Form(f): Form<RateForm>) -> PageResult {
     let row = cases::by_tracking_code(&s.db, &code)
         .await?
         .ok_or_else(|| AppError::not_found("反映"))?;
@@ -950,7 +953,7 @@ async fn track_rate(State(s): State<AppState>, Path(code): Path<String>, Form(f)
     }
     let rating: Rating =
         serde_json::from_value(serde_json::Value::String(f.rating)).map_err(|_| AppError::invalid("invalid_rating", "请选择评价"))?;
-    match cases::act(&s.db, Actor::System("居民"), &row, &Action::Rate { rating }, 0).await {
+    match cases::act(&s.db, &s.hooks, Actor::System("居民"), &row, &Action::Rate { rating }, 0).await {
         Ok(_) => render_track(&s, &code, Some("感谢您的评价".into()), None).await,
         Err(e) if e.status == StatusCode::CONFLICT => render_track(&s, &code, None, Some(e.message)).await,
         Err(e) => Err(PageError(e)),
@@ -980,7 +983,7 @@ fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
-async fn assessment_page(State(s): State<AppState>, c: Console, Query(q): Query<AssessmentQuery>) -> PageResult {
+async fn assessment_page(State(s): State<CasesState>, c: Console, Query(q): Query<AssessmentQuery>) -> PageResult {
     let by = q.by.clone().unwrap_or_else(|| "street".into());
     let today = jiff::Timestamp::from_millisecond(crate::db::now_ms())
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
@@ -1059,7 +1062,7 @@ struct InboxPage {
     sections: Vec<InboxSection>,
 }
 
-async fn inbox_rows(s: &AppState, rows: Vec<CaseRow>) -> Result<Vec<InboxRow>, AppError> {
+async fn inbox_rows(s: &CasesState, rows: Vec<CaseRow>) -> Result<Vec<InboxRow>, AppError> {
     let (cats, _, _) = names(s, &rows).await?;
     let now = crate::db::now_ms();
     Ok(rows
@@ -1081,7 +1084,7 @@ async fn inbox_rows(s: &AppState, rows: Vec<CaseRow>) -> Result<Vec<InboxRow>, A
 
 /// The inbox (待办): assignments and returns for a unit, whistles to answer, cases waiting on this
 /// person's grid, and deadline warnings (amber within a day, red overdue) for them and their superiors.
-async fn inbox(State(s): State<AppState>, c: Console) -> PageResult {
+async fn inbox(State(s): State<CasesState>, c: Console) -> PageResult {
     let p = &c.principal;
     let mut sections = Vec::new();
     let tasks = |status: &'static str, grid: Option<String>, unit: Option<Uuid>| {
@@ -1160,7 +1163,7 @@ struct MergeForm {
     into: Uuid,
 }
 
-async fn merge_form(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<MergeForm>) -> PageResult {
+async fn merge_form(State(s): State<CasesState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<MergeForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
     match super::api::merge_as(&s, &c.principal, id, f.into).await {
         Ok(_) => Ok(Redirect::to(&format!("/console/cases/{id}?done=merge")).into_response()),

@@ -94,8 +94,8 @@ pub struct NewCaseRow<'a> {
     pub duplicate_of: Option<Uuid>,
     pub attributes: &'a str,
     pub private: bool,
-    /// Reported through Open311: the key and what the client sent beyond the case's fields.
-    pub open311: Option<(Uuid, &'a crate::open311::store::Origin)>,
+    /// Written in the report's transaction by the feature the report came through (Open311).
+    pub on_reported: Option<&'a dyn super::hooks::OnReported>,
 }
 
 /// A short code a resident can read out on the phone: no 0/O, 1/I.
@@ -238,8 +238,8 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
         }
         Err(e) => return Err(e.into()),
     }
-    if let Some((key_id, origin)) = n.open311 {
-        crate::open311::store::insert_origin(&mut tx, id, n.district, key_id, origin).await?;
+    if let Some(hook) = n.on_reported {
+        hook.reported(&mut tx, id, n.district).await?;
     }
     insert_event(
         &mut tx,
@@ -323,7 +323,14 @@ fn note_of(a: &Action) -> String {
 
 /// Apply an action: the workflow decides (409 if not now), then the case row, the whistles, the
 /// timeline and the audit log change together — or not at all if someone else acted first.
-pub async fn act(db: &Db, actor: Actor<'_>, c: &CaseRow, action: &Action, whistle_due: i64) -> AppResult<CaseRow> {
+pub async fn act(
+    db: &Db,
+    hooks: &super::hooks::CaseHooks,
+    actor: Actor<'_>,
+    c: &CaseRow,
+    action: &Action,
+    whistle_due: i64,
+) -> AppResult<CaseRow> {
     let before = state_of(db, c).await?;
     let after = workflow::apply(&before, action).map_err(|r| AppError::conflict(r.code, r.message))?;
     let now = now_ms();
@@ -412,33 +419,8 @@ pub async fn act(db: &Db, actor: Actor<'_>, c: &CaseRow, action: &Action, whistl
             c.tracking_code,
             handled_note.map(|n| format!("：{n}")).unwrap_or_default()
         );
-        // 随手拍: a resident volunteer who reported a case now closed earns the district's points, once.
-        if let Some(reporter) = c.reporter_id
-            && c.merged_into.is_none()
-        {
-            let volunteer: Option<Uuid> = on_tx!(&mut tx, |x| sqlx::query_scalar(
-                "SELECT id FROM volunteers WHERE user_id = $1 AND district = $2"
-            )
-            .bind(reporter)
-            .bind(&c.district)
-            .fetch_optional(x)
-            .await)?;
-            if let Some(v) = volunteer {
-                use crate::volunteers::{rules, store as points};
-                let amount = points::rule_points_in_tx(&mut tx, &c.district, rules::CASE_REPORTED).await?;
-                let (id, key) = (c.id.to_string(), format!("case:{}", c.id));
-                points::award_in(
-                    &mut tx,
-                    &actor,
-                    &c.district,
-                    v,
-                    rules::CASE_REPORTED,
-                    amount,
-                    ("case", &id),
-                    Some(&key),
-                )
-                .await?;
-            }
+        for hook in &hooks.on_closed {
+            hook.closed(&mut tx, actor, c).await?;
         }
         for (mid,) in merged {
             insert_event(

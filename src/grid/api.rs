@@ -1,17 +1,27 @@
 //! Grid API: read a node and its children; create children; change boundaries and leaders.
 
+use axum::Router;
 use axum::extract::State;
+use axum::routing::{get, post};
 
 use crate::web::extract::{Json, Path, Query};
 use axum::http::StatusCode;
 use serde::Serialize;
 
+use super::GridState;
 use super::rules;
+use super::service::load;
 use super::store::{self, Contact, GridRow, GridUpdate, NewGrid};
 use crate::auth::{Capability, Principal};
-use crate::error::{AppError, AppResult, ErrorBody};
-use crate::web::AppState;
+use crate::error::{AppResult, ErrorBody};
 use crate::web::api::{PageQuery, Paged};
+
+pub fn routes() -> Router<GridState> {
+    Router::new()
+        .route("/api/v1/grids", post(create_grid))
+        .route("/api/v1/grids/{code}", get(get_grid).patch(update_grid))
+        .route("/api/v1/grids/{code}/children", get(get_children))
+}
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Leader {
@@ -81,23 +91,12 @@ pub fn to_api(g: &GridRow, contacts: Vec<Contact>) -> Grid {
     }
 }
 
-/// Load a grid node the caller may use `cap` on; anything else is "not found".
-pub async fn load(s: &AppState, p: &Principal, code: &str, cap: Capability) -> AppResult<GridRow> {
-    if !p.can(cap, code) {
-        if p.has(cap) {
-            return Err(AppError::not_found("网格"));
-        }
-        return Err(AppError::forbidden());
-    }
-    store::get(&s.db, code).await?.ok_or_else(|| AppError::not_found("网格"))
-}
-
 #[utoipa::path(get, path = "/api/v1/grids/{code}", tag = "grid",
     params(("code" = String, Path, description = "Grid code")),
     responses((status = 200, body = Grid), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn get_grid(State(s): State<AppState>, p: Principal, Path(code): Path<String>) -> AppResult<Json<Grid>> {
-    let g = load(&s, &p, &code, Capability::ReadGrid).await?;
+pub async fn get_grid(State(s): State<GridState>, p: Principal, Path(code): Path<String>) -> AppResult<Json<Grid>> {
+    let g = load(&s.db, &p, &code, Capability::ReadGrid).await?;
     let mut c = store::contacts(&s.db, std::slice::from_ref(&g.code)).await?;
     Ok(Json(to_api(&g, c.remove(&g.code).unwrap_or_default())))
 }
@@ -107,12 +106,12 @@ pub async fn get_grid(State(s): State<AppState>, p: Principal, Path(code): Path<
     responses((status = 200, body = Paged<Grid>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_children(
-    State(s): State<AppState>,
+    State(s): State<GridState>,
     p: Principal,
     Path(code): Path<String>,
     Query(pq): Query<PageQuery>,
 ) -> AppResult<Json<Paged<Grid>>> {
-    let g = load(&s, &p, &code, Capability::ReadGrid).await?;
+    let g = load(&s.db, &p, &code, Capability::ReadGrid).await?;
     let (limit, offset) = pq.limits()?;
     let rows = store::children(&s.db, &g.code, limit, offset).await?;
     let codes: Vec<String> = rows.iter().map(|r| r.code.clone()).collect();
@@ -127,10 +126,8 @@ pub async fn get_children(
 #[utoipa::path(post, path = "/api/v1/grids", tag = "grid", request_body = NewGrid,
     responses((status = 201, body = Grid), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn create_grid(State(s): State<AppState>, p: Principal, Json(input): Json<NewGrid>) -> AppResult<(StatusCode, Json<Grid>)> {
-    load(&s, &p, &input.parent, Capability::ManageGrid).await?;
-    let g = store::create(&s.db, p.actor(), &input).await?;
-    s.grid_index.invalidate().await;
+pub async fn create_grid(State(s): State<GridState>, p: Principal, Json(input): Json<NewGrid>) -> AppResult<(StatusCode, Json<Grid>)> {
+    let g = super::service::create(&s, &p, &input).await?;
     let mut c = store::contacts(&s.db, std::slice::from_ref(&g.code)).await?;
     Ok((StatusCode::CREATED, Json(to_api(&g, c.remove(&g.code).unwrap_or_default()))))
 }
@@ -140,14 +137,12 @@ pub async fn create_grid(State(s): State<AppState>, p: Principal, Json(input): J
     responses((status = 200, body = Grid), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update_grid(
-    State(s): State<AppState>,
+    State(s): State<GridState>,
     p: Principal,
     Path(code): Path<String>,
     Json(up): Json<GridUpdate>,
 ) -> AppResult<Json<Grid>> {
-    let g = load(&s, &p, &code, Capability::ManageGrid).await?;
-    let g = store::update(&s.db, p.actor(), &g, &up).await?;
-    s.grid_index.invalidate().await;
+    let g = super::service::update(&s, &p, &code, &up).await?;
     let mut c = store::contacts(&s.db, std::slice::from_ref(&g.code)).await?;
     Ok(Json(to_api(&g, c.remove(&g.code).unwrap_or_default())))
 }

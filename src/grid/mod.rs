@@ -1,8 +1,51 @@
-//! The five-level grid (五级网格): nodes, boundaries, leaders and public contacts.
+//! The five-level grid (五级网格): nodes, boundaries, leaders and public contacts, point location.
 
 pub mod api;
+pub mod locate;
 pub mod pages;
 pub mod rules;
+pub mod service;
 pub mod store;
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+
+use crate::db::Db;
+use crate::error::AppResult;
+use crate::web::session::Console;
 pub use store::{Contact, GridRow};
+
+/// What the grid's handlers need: the database, the point-location index (rebuilt after an edit)
+/// and the sections higher features add to a node's console page.
+#[derive(Clone)]
+pub struct GridState {
+    pub db: Db,
+    pub grid_index: Arc<locate::SharedIndex>,
+    pub panels: Arc<[Arc<dyn GridPanel>]>,
+}
+
+impl FromRef<GridState> for Db {
+    fn from_ref(s: &GridState) -> Db {
+        s.db.clone()
+    }
+}
+
+/// A section a higher feature adds to a grid node's console page (the registry adds a building's
+/// households and their form), so the grid names no feature built on it.
+pub trait GridPanel: Send + Sync {
+    /// Names the panel, so a failed form of its own can bring its message back to it.
+    fn key(&self) -> &'static str;
+    /// The panel's HTML for node `g`, or nothing. `page` is the page's `?page=`; `error` is this
+    /// panel's form error to show, with the form open.
+    fn render<'a>(
+        &'a self,
+        db: &'a Db,
+        c: &'a Console,
+        g: &'a GridRow,
+        page: i64,
+        error: Option<&'a str>,
+    ) -> Pin<Box<dyn Future<Output = AppResult<Option<String>>> + Send + 'a>>;
+}

@@ -1,4 +1,4 @@
-//! Grid pages: the console's grid tree (with an SVG map) and the public contact page `/g/{code}`.
+//! Grid pages: the console's grid tree with its server-drawn SVG map, and the node edit form.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -9,21 +9,18 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
+use super::GridState;
 use super::rules;
 use super::store::{self, Contact, GridRow};
 use crate::auth::Capability;
 use crate::error::AppError;
-use crate::registry::residents::{self, HouseholdRow, NewHousehold};
-use crate::web::AppState;
 use crate::web::pages::{Chrome, PageError, PageResult, pager};
 use crate::web::session::{Console, check_csrf};
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<GridState> {
     Router::new()
         .route("/console/grids/{code}", get(grid_page))
-        .route("/console/grids/{code}/households", post(add_household))
         .route("/console/grids/{code}/edit", post(edit_grid))
-        .route("/g/{code}", get(public_page))
 }
 
 pub struct ChildView {
@@ -49,12 +46,8 @@ struct GridPage {
     children: Vec<ChildView>,
     pager: String,
     map_svg: String,
-    show_households: bool,
-    households: Vec<HouseholdRow>,
-    households_total: i64,
-    households_pager: String,
-    can_write: bool,
-    form_error: Option<String>,
+    /// Sections of higher features (the registry's households on a building), already rendered.
+    panels: Vec<String>,
     can_manage: bool,
     edit_error: Option<String>,
     leader_name: String,
@@ -65,9 +58,20 @@ struct GridPage {
 /// What a failed form sends back to the grid page: which form, the message, the input to keep.
 #[derive(Default)]
 pub struct FormBack {
-    household_error: Option<String>,
+    /// A panel's form failed: its key and the message.
+    pub panel_error: Option<(&'static str, String)>,
     edit_error: Option<String>,
     edit_input: Option<(String, String, String)>,
+}
+
+impl FormBack {
+    /// A panel's form failed with `message`.
+    pub fn panel(key: &'static str, message: String) -> FormBack {
+        FormBack {
+            panel_error: Some((key, message)),
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -76,8 +80,8 @@ struct PageQ {
 }
 
 /// Breadcrumbs from the highest node the user may see down to `g`.
-pub async fn crumbs(s: &AppState, c: &Console, code: &str) -> Result<Vec<(String, String)>, AppError> {
-    let chain = store::chain(&s.db, code).await?;
+pub async fn crumbs(db: &crate::db::Db, c: &Console, code: &str) -> Result<Vec<(String, String)>, AppError> {
+    let chain = store::chain(db, code).await?;
     Ok(chain
         .into_iter()
         .filter(|g| c.principal.can(Capability::ReadGrid, &g.code))
@@ -85,9 +89,10 @@ pub async fn crumbs(s: &AppState, c: &Console, code: &str) -> Result<Vec<(String
         .collect())
 }
 
-async fn render_grid(s: &AppState, c: &Console, code: &str, page: i64, back: FormBack) -> PageResult {
+/// The grid node's console page; a failed form brings its message and input back in `back`.
+pub async fn render_grid(s: &GridState, c: &Console, code: &str, page: i64, back: FormBack) -> PageResult {
     let p = &c.principal;
-    let g = super::api::load(s, p, code, Capability::ReadGrid).await?;
+    let g = super::service::load(&s.db, p, code, Capability::ReadGrid).await?;
     let per = 60;
     let kids = store::children(&s.db, &g.code, per, (page - 1) * per).await?;
     let mut codes: Vec<String> = kids.iter().map(|k| k.code.clone()).collect();
@@ -109,16 +114,19 @@ async fn render_grid(s: &AppState, c: &Console, code: &str, page: i64, back: For
             residents: k.residents,
         })
         .collect();
-    let show_households = g.level == 5 && p.can(Capability::ReadRegistry, &g.code);
-    // A building has no child grids, so its page number pages the households instead.
-    let hh_per = 30;
-    let (households, households_total) = if show_households {
-        residents::households_in(&s.db, &g.code, hh_per, (page - 1) * hh_per).await?
-    } else {
-        (Vec::new(), 0)
-    };
+    let mut panels = Vec::new();
+    for panel in s.panels.iter() {
+        let error = back
+            .panel_error
+            .as_ref()
+            .filter(|(k, _)| *k == panel.key())
+            .map(|(_, m)| m.as_str());
+        if let Some(html) = panel.render(&s.db, c, &g, page, error).await? {
+            panels.push(html);
+        }
+    }
     let map_svg = map_svg(&g, &kids);
-    let status = if back.household_error.is_some() || back.edit_error.is_some() {
+    let status = if back.panel_error.is_some() || back.edit_error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -135,18 +143,13 @@ async fn render_grid(s: &AppState, c: &Console, code: &str, page: i64, back: For
         chrome: Chrome::new(c, g.name.clone(), "grid"),
         level_label: rules::level_label(g.level),
         kind_label: rules::kind_label(&g.kind),
-        crumbs: crumbs(s, c, &g.code).await?,
+        crumbs: crumbs(&s.db, c, &g.code).await?,
         contacts: own_contacts,
         center: format!("{:.5}°N, {:.5}°E", g.center_lat, g.center_lng),
         pager: pager(&format!("/console/grids/{}", g.code), page, per, g.children),
         children,
         map_svg,
-        show_households,
-        households,
-        households_total,
-        households_pager: pager(&format!("/console/grids/{}", g.code), page, hh_per, households_total),
-        can_write: p.can(Capability::WriteRegistry, &g.code),
-        form_error: back.household_error,
+        panels,
         can_manage: p.can(Capability::ManageGrid, &g.code),
         edit_error: back.edit_error,
         leader_name,
@@ -157,61 +160,8 @@ async fn render_grid(s: &AppState, c: &Console, code: &str, page: i64, back: For
     Ok((status, page_html).into_response())
 }
 
-async fn grid_page(State(s): State<AppState>, c: Console, Path(code): Path<String>, Query(q): Query<PageQ>) -> PageResult {
+async fn grid_page(State(s): State<GridState>, c: Console, Path(code): Path<String>, Query(q): Query<PageQ>) -> PageResult {
     render_grid(&s, &c, &code, q.page.unwrap_or(1).max(1), FormBack::default()).await
-}
-
-#[derive(Deserialize)]
-struct HouseholdForm {
-    csrf: String,
-    unit_no: String,
-    room: String,
-}
-
-async fn add_household(State(s): State<AppState>, c: Console, Path(code): Path<String>, Form(f): Form<HouseholdForm>) -> PageResult {
-    check_csrf(&c, &f.csrf)?;
-    let g = super::api::load(&s, &c.principal, &code, Capability::WriteRegistry).await?;
-    let Ok(unit_no) = f.unit_no.trim().parse::<i64>() else {
-        return render_grid(
-            &s,
-            &c,
-            &code,
-            1,
-            FormBack {
-                household_error: Some("单元号应为1至99之间的数字".into()),
-                ..Default::default()
-            },
-        )
-        .await;
-    };
-    match residents::create_household(
-        &s.db,
-        c.principal.actor(),
-        &g,
-        &NewHousehold {
-            grid: code.clone(),
-            unit_no,
-            room: f.room,
-        },
-    )
-    .await
-    {
-        Ok(h) => Ok(Redirect::to(&format!("/console/households/{}?created=1", h.id)).into_response()),
-        Err(e) if e.status.is_client_error() => {
-            render_grid(
-                &s,
-                &c,
-                &code,
-                1,
-                FormBack {
-                    household_error: Some(e.message),
-                    ..Default::default()
-                },
-            )
-            .await
-        }
-        Err(e) => Err(PageError(e)),
-    }
 }
 
 #[derive(Deserialize)]
@@ -222,9 +172,9 @@ struct EditForm {
     boundary: String,
 }
 
-async fn edit_grid(State(s): State<AppState>, c: Console, Path(code): Path<String>, Form(f): Form<EditForm>) -> PageResult {
+async fn edit_grid(State(s): State<GridState>, c: Console, Path(code): Path<String>, Form(f): Form<EditForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
-    let g = super::api::load(&s, &c.principal, &code, Capability::ManageGrid).await?;
+    let g = super::service::load(&s.db, &c.principal, &code, Capability::ManageGrid).await?;
     let back = |msg: String| FormBack {
         edit_error: Some(msg),
         edit_input: Some((f.leader_name.clone(), f.leader_phone.clone(), f.boundary.clone())),
@@ -306,70 +256,4 @@ pub fn html_escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-pub struct PublicLevel {
-    name: String,
-    label: &'static str,
-    contacts: Vec<Contact>,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "public_grid.html")]
-struct PublicPage {
-    name: String,
-    code: String,
-    kind_label: &'static str,
-    chain: Vec<PublicLevel>,
-    key: String,
-    categories: Vec<(String, String)>,
-    error: Option<String>,
-    description: String,
-    phone: String,
-}
-
-/// Public, no login: who answers for this grid and how to reach them, up the chain to the street.
-async fn public_page(State(s): State<AppState>, Path(code): Path<String>) -> PageResult {
-    render_public(&s, &code, None, String::new(), String::new()).await
-}
-
-/// The public grid page, with the report form (re-shown with an error and the input kept).
-pub async fn render_public(s: &AppState, code: &str, error: Option<String>, description: String, phone: String) -> PageResult {
-    let g = store::get(&s.db, code).await?.ok_or_else(|| AppError::not_found("网格"))?;
-    let chain = store::chain(&s.db, &g.code).await?;
-    // From this node up to the street office; the district's own leaders are not a help line.
-    let up: Vec<GridRow> = chain.into_iter().filter(|x| x.level >= 2).rev().collect();
-    let codes: Vec<String> = up.iter().map(|x| x.code.clone()).collect();
-    let mut contacts = store::contacts(&s.db, &codes).await?;
-    let chain = up
-        .into_iter()
-        .map(|x| PublicLevel {
-            label: rules::kind_label(&x.kind),
-            contacts: contacts.remove(&x.code).unwrap_or_default(),
-            name: x.name,
-        })
-        .collect();
-    let categories = crate::cases::categories::list(&s.db, &g.district)
-        .await?
-        .into_iter()
-        .filter(|c| c.is_leaf() && c.active && c.kind == "community")
-        .map(|c| (c.code, c.name))
-        .collect();
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let page = PublicPage {
-        name: g.name,
-        code: g.code,
-        kind_label: rules::kind_label(&g.kind),
-        chain,
-        key: crate::db::new_id().to_string(),
-        categories,
-        error,
-        description,
-        phone,
-    };
-    Ok((status, page).into_response())
 }

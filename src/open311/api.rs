@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::Open311State;
 use super::format::{self, Format};
 use super::keys::{self, ApiKey};
 use super::privacy;
@@ -17,7 +18,6 @@ use crate::cases::api::{AttributeAnswer, NewCase, Reporter, submit};
 use crate::cases::categories::{self, CategoryRow, Limit};
 use crate::cases::store::CaseRow;
 use crate::error::AppError;
-use crate::web::AppState;
 
 /// The version of this interface, as the discovery document's `changeset` gives it.
 pub const CHANGESET: &str = "2026-11-24T00:00:00+08:00";
@@ -110,7 +110,7 @@ fn split(file: &str) -> Result<(&str, Format), Reply> {
 }
 
 /// A key given with the call: it must be live and within its rate.
-async fn key_of(s: &AppState, f: Format, params: &Params, required: bool) -> Result<Option<ApiKey>, Reply> {
+async fn key_of(s: &Open311State, f: Format, params: &Params, required: bool) -> Result<Option<ApiKey>, Reply> {
     let Some(secret) = params.get("api_key") else {
         return if required {
             Err(err(f, StatusCode::FORBIDDEN, "api_key was not provided"))
@@ -133,7 +133,7 @@ async fn key_of(s: &AppState, f: Format, params: &Params, required: bool) -> Res
 }
 
 /// The district a call is about: `jurisdiction_id`, else the key's, else the only one served.
-async fn jurisdiction(s: &AppState, f: Format, params: &Params, key: Option<&ApiKey>) -> Result<String, Reply> {
+async fn jurisdiction(s: &Open311State, f: Format, params: &Params, key: Option<&ApiKey>) -> Result<String, Reply> {
     let served = store::districts(&s.db).await.map_err(|e| from_app(f, e.into()))?;
     match (params.get("jurisdiction_id"), key) {
         (Some(j), _) if !served.iter().any(|(c, _)| c == j) => Err(err(f, StatusCode::NOT_FOUND, format!("jurisdiction_id {j} not found"))),
@@ -146,7 +146,7 @@ async fn jurisdiction(s: &AppState, f: Format, params: &Params, key: Option<&Api
 }
 
 /// GET discovery, services and requests; the one-segment resources.
-pub async fn get_root(State(s): State<AppState>, Path(file): Path<String>, uri: Uri, headers: HeaderMap) -> Response {
+pub async fn get_root(State(s): State<Open311State>, Path(file): Path<String>, uri: Uri, headers: HeaderMap) -> Response {
     let params = Params::parse(uri.query(), b"");
     let answer = match split(&file) {
         Err(e) => Err(e),
@@ -191,7 +191,7 @@ fn limit_text(c: &CategoryRow) -> String {
     }
 }
 
-async fn services(s: &AppState, f: Format, params: &Params) -> Answer {
+async fn services(s: &Open311State, f: Format, params: &Params) -> Answer {
     let key = key_of(s, f, params, false).await?;
     let district = jurisdiction(s, f, params, key.as_ref()).await?;
     let all = categories::list(&s.db, &district).await.map_err(|e| from_app(f, e.into()))?;
@@ -221,7 +221,7 @@ async fn services(s: &AppState, f: Format, params: &Params) -> Answer {
 }
 
 /// GET services/{service_code}: the service definition, with the category's questions.
-pub async fn service_definition(State(s): State<AppState>, Path(file): Path<String>, uri: Uri) -> Response {
+pub async fn service_definition(State(s): State<Open311State>, Path(file): Path<String>, uri: Uri) -> Response {
     let params = Params::parse(uri.query(), b"");
     let answer: Answer = async {
         let (code, f) = split(&file)?;
@@ -277,7 +277,7 @@ fn comma_list(v: Option<&str>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-async fn requests(s: &AppState, f: Format, params: &Params) -> Answer {
+async fn requests(s: &Open311State, f: Format, params: &Params) -> Answer {
     let key = key_of(s, f, params, false).await?;
     let district = jurisdiction(s, f, params, key.as_ref()).await?;
     let ids = comma_list(params.get("service_request_id"));
@@ -342,7 +342,7 @@ async fn requests(s: &AppState, f: Format, params: &Params) -> Answer {
 }
 
 /// GET requests/{id}: one request, as a list of one (the spec).
-pub async fn get_request(State(s): State<AppState>, Path(file): Path<String>, uri: Uri) -> Response {
+pub async fn get_request(State(s): State<Open311State>, Path(file): Path<String>, uri: Uri) -> Response {
     let params = Params::parse(uri.query(), b"");
     let answer: Answer = async {
         let (id, f) = split(&file)?;
@@ -366,7 +366,7 @@ pub async fn get_request(State(s): State<AppState>, Path(file): Path<String>, ur
 }
 
 /// GET tokens/{token}: the request a POST's token stands for.
-pub async fn get_token(State(s): State<AppState>, Path(file): Path<String>, uri: Uri) -> Response {
+pub async fn get_token(State(s): State<Open311State>, Path(file): Path<String>, uri: Uri) -> Response {
     let params = Params::parse(uri.query(), b"");
     let answer: Answer = async {
         let (token, f) = split(&file)?;
@@ -388,7 +388,7 @@ pub async fn get_token(State(s): State<AppState>, Path(file): Path<String>, uri:
 
 /// Cases as GeoReport requests. Nothing personal: no reporter, masked numbers, private
 /// descriptions and media withheld.
-async fn describe(s: &AppState, district: &str, rows: &[CaseRow]) -> Result<Vec<Value>, AppError> {
+async fn describe(s: &Open311State, district: &str, rows: &[CaseRow]) -> Result<Vec<Value>, AppError> {
     let cats: HashMap<String, String> = categories::list(&s.db, district)
         .await?
         .into_iter()
@@ -457,7 +457,7 @@ async fn describe(s: &AppState, district: &str, rows: &[CaseRow]) -> Result<Vec<
 }
 
 /// POST requests: report a case. Fields from the form body or the query string; `api_key` required.
-pub async fn post_requests(State(s): State<AppState>, Path(file): Path<String>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn post_requests(State(s): State<Open311State>, Path(file): Path<String>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let answer: Answer = async {
         let f = match split(&file)? {
             ("requests", f) => f,
@@ -559,13 +559,19 @@ pub async fn post_requests(State(s): State<AppState>, Path(file): Path<String>, 
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty() && v.len() <= 128)
             .map(|v| format!("o311:{}:{v}", key.id));
-        let who = Reporter::Open311 {
-            key: &key,
-            name: &name,
-            phone: params.get("phone").unwrap_or(""),
+        let keep = store::KeepOrigin {
+            key_id: key.id,
             origin: &origin,
         };
-        let (case, _replayed) = submit(&s, who, &input, idem.as_deref()).await.map_err(|e| match e.code {
+        let who = Reporter::Client {
+            key_name: &key.name,
+            district: &key.district,
+            scope: &key.grid_code,
+            name: &name,
+            phone: params.get("phone").unwrap_or(""),
+            on_reported: &keep,
+        };
+        let (case, _replayed) = submit(&s.cases, who, &input, idem.as_deref()).await.map_err(|e| match e.code {
             // submit looks the category up once; in Open311 terms an unknown one is "not found".
             "unknown_category" => err(f, StatusCode::NOT_FOUND, format!("service_code {code} not found")),
             _ => from_app(f, e),

@@ -9,14 +9,14 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::Open311State;
 use super::keys;
 use crate::auth::Capability;
 use crate::error::AppError;
-use crate::web::AppState;
 use crate::web::pages::{Chrome, PageResult};
 use crate::web::session::{Console, check_csrf};
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<Open311State> {
     Router::new()
         .route("/console/api-keys", get(list_page).post(create))
         .route("/console/api-keys/{id}/revoke", post(revoke))
@@ -55,7 +55,7 @@ fn authorise(c: &Console) -> Result<(), AppError> {
     }
 }
 
-async fn render(s: &AppState, c: &Console, new_secret: Option<String>, error: Option<String>, form: Option<&KeyForm>) -> PageResult {
+async fn render(s: &Open311State, c: &Console, new_secret: Option<String>, error: Option<String>, form: Option<&KeyForm>) -> PageResult {
     let rows = keys::list(&s.db, &c.principal.district).await?;
     let fmt = |t: Option<i64>| t.map(crate::time::format_ms).unwrap_or_default();
     Ok(KeysPage {
@@ -85,7 +85,7 @@ async fn render(s: &AppState, c: &Console, new_secret: Option<String>, error: Op
     .into_response())
 }
 
-async fn list_page(State(s): State<AppState>, c: Console) -> PageResult {
+async fn list_page(State(s): State<Open311State>, c: Console) -> PageResult {
     authorise(&c)?;
     render(&s, &c, None, None, None).await
 }
@@ -99,7 +99,7 @@ struct KeyForm {
     per_minute: String,
 }
 
-async fn create(State(s): State<AppState>, c: Console, Form(f): Form<KeyForm>) -> PageResult {
+async fn create(State(s): State<Open311State>, c: Console, Form(f): Form<KeyForm>) -> PageResult {
     authorise(&c)?;
     check_csrf(&c, &f.csrf)?;
     let grid = f.grid.trim();
@@ -121,7 +121,7 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn revoke(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<CsrfForm>) -> PageResult {
+async fn revoke(State(s): State<Open311State>, c: Console, Path(id): Path<Uuid>, Form(f): Form<CsrfForm>) -> PageResult {
     authorise(&c)?;
     check_csrf(&c, &f.csrf)?;
     let key = keys::get(&s.db, id).await?.filter(|k| k.district == c.principal.district);

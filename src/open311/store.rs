@@ -21,6 +21,18 @@ pub struct Origin {
 }
 
 /// Record where a case came from, inside the transaction that creates it.
+/// The case loop's report hook: keeps what the client sent, in the case's own transaction.
+pub struct KeepOrigin<'a> {
+    pub key_id: Uuid,
+    pub origin: &'a Origin,
+}
+
+impl crate::cases::hooks::OnReported for KeepOrigin<'_> {
+    fn reported<'a>(&'a self, tx: &'a mut Tx, case_id: Uuid, district: &'a str) -> crate::cases::hooks::HookFuture<'a> {
+        Box::pin(async move { Ok(insert_origin(tx, case_id, district, self.key_id, self.origin).await?) })
+    }
+}
+
 pub async fn insert_origin(tx: &mut Tx, case_id: Uuid, district: &str, key_id: Uuid, o: &Origin) -> sqlx::Result<()> {
     on_tx!(tx, |c| {
         sqlx::query(

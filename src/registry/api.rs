@@ -1,22 +1,37 @@
 //! Registry API: residents (masked unless revealed), households, units, places, devices.
 
+use axum::Router;
 use axum::extract::State;
+use axum::routing::{get, post, put};
 
 use crate::web::extract::{Json, Path, Query};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::RegistryState;
 use super::residents::{self, HouseholdRow, NewHousehold, NewResident, ResidentFilter, ResidentRow};
 use super::units::{self, NewUnit, UnitRow};
 use crate::auth::{Capability, Principal};
 use crate::error::{AppError, AppResult, ErrorBody};
-use crate::grid::api::load as load_grid;
+use crate::grid::service::load as load_grid;
 use crate::identity::{mask_id_number, mask_phone};
-use crate::web::AppState;
 use crate::web::api::{PageQuery, Paged};
 
 /// A resident, with ID number and phone masked.
+pub fn routes() -> Router<RegistryState> {
+    Router::new()
+        .route("/api/v1/residents", get(list_residents).post(create_resident))
+        .route("/api/v1/residents/{id}", get(get_resident))
+        .route("/api/v1/residents/{id}/tags", put(set_tags))
+        .route("/api/v1/residents/{id}/reveal", post(reveal))
+        .route("/api/v1/households", get(list_households).post(create_household))
+        .route("/api/v1/households/{id}", get(get_household))
+        .route("/api/v1/units", get(list_units).post(create_unit))
+        .route("/api/v1/places", get(list_places))
+        .route("/api/v1/devices", get(list_devices))
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Resident {
     pub id: Uuid,
@@ -62,18 +77,22 @@ pub struct ResidentQuery {
 }
 
 /// The grid a list is scoped to: the one asked for (if in scope) or the caller's first root.
-pub async fn scope_grid(s: &AppState, p: &Principal, grid: Option<&str>, cap: Capability) -> AppResult<crate::grid::GridRow> {
+pub async fn scope_grid(s: &RegistryState, p: &Principal, grid: Option<&str>, cap: Capability) -> AppResult<crate::grid::GridRow> {
     let code = match grid.filter(|g| !g.is_empty()) {
         Some(g) => g.to_string(),
         None => p.roots(cap).into_iter().next().ok_or_else(AppError::forbidden)?,
     };
-    load_grid(s, p, &code, cap).await
+    load_grid(&s.db, p, &code, cap).await
 }
 
 #[utoipa::path(get, path = "/api/v1/residents", tag = "registry", params(ResidentQuery),
     responses((status = 200, body = Paged<Resident>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn list_residents(State(s): State<AppState>, p: Principal, Query(q): Query<ResidentQuery>) -> AppResult<Json<Paged<Resident>>> {
+pub async fn list_residents(
+    State(s): State<RegistryState>,
+    p: Principal,
+    Query(q): Query<ResidentQuery>,
+) -> AppResult<Json<Paged<Resident>>> {
     let g = scope_grid(&s, &p, q.grid.as_deref(), Capability::ReadRegistry).await?;
     let (limit, offset) = PageQuery {
         page: q.page,
@@ -102,7 +121,7 @@ pub async fn list_residents(State(s): State<AppState>, p: Principal, Query(q): Q
     }))
 }
 
-async fn load_resident(s: &AppState, p: &Principal, id: Uuid, cap: Capability) -> AppResult<ResidentRow> {
+async fn load_resident(s: &RegistryState, p: &Principal, id: Uuid, cap: Capability) -> AppResult<ResidentRow> {
     if !p.has(cap) {
         return Err(AppError::forbidden());
     }
@@ -116,7 +135,7 @@ async fn load_resident(s: &AppState, p: &Principal, id: Uuid, cap: Capability) -
 #[utoipa::path(get, path = "/api/v1/residents/{id}", tag = "registry", params(("id" = Uuid, Path)),
     responses((status = 200, body = Resident), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn get_resident(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<Resident>> {
+pub async fn get_resident(State(s): State<RegistryState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<Resident>> {
     let r = load_resident(&s, &p, id, Capability::ReadRegistry).await?;
     Ok(Json(resident_to_api(&r)))
 }
@@ -125,7 +144,7 @@ pub async fn get_resident(State(s): State<AppState>, p: Principal, Path(id): Pat
     responses((status = 201, body = Resident), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_resident(
-    State(s): State<AppState>,
+    State(s): State<RegistryState>,
     p: Principal,
     Json(input): Json<NewResident>,
 ) -> AppResult<(StatusCode, Json<Resident>)> {
@@ -143,7 +162,7 @@ pub struct TagsInput {
     responses((status = 200, body = Resident), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn set_tags(
-    State(s): State<AppState>,
+    State(s): State<RegistryState>,
     p: Principal,
     Path(id): Path<Uuid>,
     Json(input): Json<TagsInput>,
@@ -171,7 +190,7 @@ pub struct Revealed {
     responses((status = 200, body = Revealed), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn reveal(
-    State(s): State<AppState>,
+    State(s): State<RegistryState>,
     p: Principal,
     Path(id): Path<Uuid>,
     Json(input): Json<RevealInput>,
@@ -206,7 +225,7 @@ fn household_to_api(h: &HouseholdRow) -> Household {
     }
 }
 
-pub async fn load_household(s: &AppState, p: &Principal, id: Uuid, cap: Capability) -> AppResult<HouseholdRow> {
+pub async fn load_household(s: &RegistryState, p: &Principal, id: Uuid, cap: Capability) -> AppResult<HouseholdRow> {
     if !p.has(cap) {
         return Err(AppError::forbidden());
     }
@@ -227,7 +246,11 @@ pub struct GridPageQuery {
 #[utoipa::path(get, path = "/api/v1/households", tag = "registry", params(GridPageQuery),
     responses((status = 200, body = Paged<Household>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn list_households(State(s): State<AppState>, p: Principal, Query(q): Query<GridPageQuery>) -> AppResult<Json<Paged<Household>>> {
+pub async fn list_households(
+    State(s): State<RegistryState>,
+    p: Principal,
+    Query(q): Query<GridPageQuery>,
+) -> AppResult<Json<Paged<Household>>> {
     let g = scope_grid(&s, &p, q.grid.as_deref(), Capability::ReadRegistry).await?;
     let (limit, offset) = PageQuery {
         page: q.page,
@@ -251,7 +274,7 @@ pub struct HouseholdDetail {
 #[utoipa::path(get, path = "/api/v1/households/{id}", tag = "registry", params(("id" = Uuid, Path)),
     responses((status = 200, body = HouseholdDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn get_household(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<HouseholdDetail>> {
+pub async fn get_household(State(s): State<RegistryState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<HouseholdDetail>> {
     let h = load_household(&s, &p, id, Capability::ReadRegistry).await?;
     let members = residents::members(&s.db, h.id).await?;
     Ok(Json(HouseholdDetail {
@@ -264,11 +287,11 @@ pub async fn get_household(State(s): State<AppState>, p: Principal, Path(id): Pa
     responses((status = 201, body = Household), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_household(
-    State(s): State<AppState>,
+    State(s): State<RegistryState>,
     p: Principal,
     Json(input): Json<NewHousehold>,
 ) -> AppResult<(StatusCode, Json<Household>)> {
-    let g = load_grid(&s, &p, &input.grid, Capability::WriteRegistry).await?;
+    let g = load_grid(&s.db, &p, &input.grid, Capability::WriteRegistry).await?;
     let h = residents::create_household(&s.db, p.actor(), &g, &input).await?;
     Ok((StatusCode::CREATED, Json(household_to_api(&h))))
 }
@@ -314,7 +337,7 @@ pub struct UnitQuery {
 #[utoipa::path(get, path = "/api/v1/units", tag = "registry", params(UnitQuery),
     responses((status = 200, body = Paged<Unit>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn list_units(State(s): State<AppState>, p: Principal, Query(q): Query<UnitQuery>) -> AppResult<Json<Paged<Unit>>> {
+pub async fn list_units(State(s): State<RegistryState>, p: Principal, Query(q): Query<UnitQuery>) -> AppResult<Json<Paged<Unit>>> {
     if !p.has(Capability::ReadUnits) {
         return Err(AppError::forbidden());
     }
@@ -325,7 +348,7 @@ pub async fn list_units(State(s): State<AppState>, p: Principal, Query(q): Query
         return Err(AppError::invalid("invalid_unit_kind", format!("未知单位类型「{k}」")));
     }
     let grid = match q.grid.as_deref().filter(|g| !g.is_empty()) {
-        Some(g) => Some(load_grid(&s, &p, g, Capability::ReadUnits).await?.code),
+        Some(g) => Some(load_grid(&s.db, &p, g, Capability::ReadUnits).await?.code),
         None => None,
     };
     let (limit, offset) = PageQuery {
@@ -343,12 +366,12 @@ pub async fn list_units(State(s): State<AppState>, p: Principal, Query(q): Query
 #[utoipa::path(post, path = "/api/v1/units", tag = "registry", request_body = NewUnit,
     responses((status = 201, body = Unit), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn create_unit(State(s): State<AppState>, p: Principal, Json(input): Json<NewUnit>) -> AppResult<(StatusCode, Json<Unit>)> {
+pub async fn create_unit(State(s): State<RegistryState>, p: Principal, Json(input): Json<NewUnit>) -> AppResult<(StatusCode, Json<Unit>)> {
     if !p.has(Capability::WriteUnits) {
         return Err(AppError::forbidden());
     }
     if let Some(g) = input.grid.as_deref() {
-        load_grid(&s, &p, g, Capability::WriteUnits).await?;
+        load_grid(&s.db, &p, g, Capability::WriteUnits).await?;
     }
     let u = units::create(&s.db, p.actor(), &p.district, &input).await?;
     Ok((StatusCode::CREATED, Json(unit_to_api(&u))))
@@ -369,7 +392,7 @@ pub struct Place {
 #[utoipa::path(get, path = "/api/v1/places", tag = "registry", params(GridPageQuery),
     responses((status = 200, body = Paged<Place>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn list_places(State(s): State<AppState>, p: Principal, Query(q): Query<GridPageQuery>) -> AppResult<Json<Paged<Place>>> {
+pub async fn list_places(State(s): State<RegistryState>, p: Principal, Query(q): Query<GridPageQuery>) -> AppResult<Json<Paged<Place>>> {
     let g = scope_grid(&s, &p, q.grid.as_deref(), Capability::ReadRegistry).await?;
     let (limit, offset) = PageQuery {
         page: q.page,
@@ -409,7 +432,7 @@ pub struct Device {
 #[utoipa::path(get, path = "/api/v1/devices", tag = "registry", params(GridPageQuery),
     responses((status = 200, body = Paged<Device>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn list_devices(State(s): State<AppState>, p: Principal, Query(q): Query<GridPageQuery>) -> AppResult<Json<Paged<Device>>> {
+pub async fn list_devices(State(s): State<RegistryState>, p: Principal, Query(q): Query<GridPageQuery>) -> AppResult<Json<Paged<Device>>> {
     let g = scope_grid(&s, &p, q.grid.as_deref(), Capability::ReadRegistry).await?;
     let (limit, offset) = PageQuery {
         page: q.page,

@@ -1,9 +1,29 @@
 //! The registry (人、地、物、事、组织): households, residents, units, key places and devices.
 
 pub mod api;
+pub mod building;
 pub mod pages;
 pub mod residents;
 pub mod units;
+
+use axum::extract::FromRef;
+
+use crate::db::Db;
+use crate::grid::GridState;
+
+/// What the registry's handlers need: the database, and the grid's state to re-show a grid page
+/// with a failed household form.
+#[derive(Clone)]
+pub struct RegistryState {
+    pub db: Db,
+    pub grid: GridState,
+}
+
+impl FromRef<RegistryState> for Db {
+    fn from_ref(s: &RegistryState) -> Db {
+        s.db.clone()
+    }
+}
 
 /// Tags for people who need care or hold a role (重点人群标签). A fixed vocabulary keeps filters exact.
 pub const TAGS: [&str; 10] = [

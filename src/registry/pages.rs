@@ -10,6 +10,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::RegistryState;
 use super::api::{Resident, Unit, load_household, resident_to_api, scope_grid, unit_to_api};
 use super::residents::{self, NewResident, RELATIONS, ResidentFilter};
 use super::{TAGS, units};
@@ -17,11 +18,10 @@ use crate::auth::Capability;
 use crate::error::AppError;
 use crate::grid::pages::crumbs;
 use crate::grid::store as grids;
-use crate::web::AppState;
 use crate::web::pages::{Chrome, PageError, PageResult, pager, url_encode};
 use crate::web::session::{Console, check_csrf};
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<RegistryState> {
     Router::new()
         .route("/console/residents", get(residents_page))
         .route("/console/residents/{id}", get(resident_page))
@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/units", get(units_page))
         .route("/console/places", get(places_page))
         .route("/console/devices", get(devices_page))
+        .route("/console/grids/{code}/households", post(super::building::add_household))
 }
 
 pub struct ResidentView {
@@ -87,7 +88,10 @@ struct ResidentsQuery {
 }
 
 /// Names of the buildings on a page, for the "where" column.
-async fn building_names(s: &AppState, codes: impl Iterator<Item = String>) -> Result<std::collections::HashMap<String, String>, AppError> {
+async fn building_names(
+    s: &RegistryState,
+    codes: impl Iterator<Item = String>,
+) -> Result<std::collections::HashMap<String, String>, AppError> {
     let mut out = std::collections::HashMap::new();
     for code in codes {
         if out.contains_key(&code) {
@@ -106,7 +110,7 @@ async fn building_names(s: &AppState, codes: impl Iterator<Item = String>) -> Re
     Ok(out)
 }
 
-async fn residents_page(State(s): State<AppState>, c: Console, Query(q): Query<ResidentsQuery>) -> PageResult {
+async fn residents_page(State(s): State<RegistryState>, c: Console, Query(q): Query<ResidentsQuery>) -> PageResult {
     let g = scope_grid(&s, &c.principal, q.grid.as_deref(), Capability::ReadRegistry).await?;
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let per = 20;
@@ -145,7 +149,7 @@ async fn residents_page(State(s): State<AppState>, c: Console, Query(q): Query<R
     };
     let html = ResidentsPage {
         chrome: Chrome::new(&c, "居民信息", "residents"),
-        crumbs: crumbs(&s, &c, &g.code).await?,
+        crumbs: crumbs(&s.db, &c, &g.code).await?,
         grid: g.code.clone(),
         q: text,
         tags: TAGS.iter().map(|t| (*t, tag.as_deref() == Some(*t))).collect(),
@@ -172,7 +176,7 @@ struct ResidentPage {
     error: Option<String>,
 }
 
-async fn load_resident(s: &AppState, c: &Console, id: Uuid, cap: Capability) -> Result<residents::ResidentRow, PageError> {
+async fn load_resident(s: &RegistryState, c: &Console, id: Uuid, cap: Capability) -> Result<residents::ResidentRow, PageError> {
     let r = residents::get(&s.db, id).await?.ok_or_else(|| AppError::not_found("居民"))?;
     if !c.principal.can(cap, &r.grid_code) {
         return Err(if c.principal.has(cap) {
@@ -186,7 +190,7 @@ async fn load_resident(s: &AppState, c: &Console, id: Uuid, cap: Capability) -> 
 }
 
 async fn render_resident(
-    s: &AppState,
+    s: &RegistryState,
     c: &Console,
     r: residents::ResidentRow,
     revealed: bool,
@@ -207,7 +211,7 @@ async fn render_resident(
     };
     let html = ResidentPage {
         chrome: Chrome::new(c, r.name.clone(), "residents"),
-        crumbs: crumbs(s, c, &r.grid_code).await?,
+        crumbs: crumbs(&s.db, c, &r.grid_code).await?,
         r: view(api, String::new()),
         address: hh.address,
         can_reveal: c.principal.can(Capability::RevealPersonal, &r.grid_code),
@@ -226,7 +230,7 @@ struct NoticeQuery {
     created: Option<String>,
 }
 
-async fn resident_page(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Query(q): Query<NoticeQuery>) -> PageResult {
+async fn resident_page(State(s): State<RegistryState>, c: Console, Path(id): Path<Uuid>, Query(q): Query<NoticeQuery>) -> PageResult {
     let r = load_resident(&s, &c, id, Capability::ReadRegistry).await?;
     let notice = q.saved.map(|_| "已保存".to_string()).or(q.created.map(|_| "已登记".to_string()));
     render_resident(&s, &c, r, false, notice, None).await
@@ -238,7 +242,7 @@ struct RevealForm {
     reason: String,
 }
 
-async fn reveal(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<RevealForm>) -> PageResult {
+async fn reveal(State(s): State<RegistryState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<RevealForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
     let r = load_resident(&s, &c, id, Capability::RevealPersonal).await?;
     match residents::record_reveal(&s.db, c.principal.actor(), &r, &f.reason).await {
@@ -249,7 +253,7 @@ async fn reveal(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, For
 }
 
 /// Tags come as repeated `tag=` fields, which serde's urlencoded map cannot hold; read them by hand.
-async fn save_tags(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, RawForm(body): RawForm) -> PageResult {
+async fn save_tags(State(s): State<RegistryState>, c: Console, Path(id): Path<Uuid>, RawForm(body): RawForm) -> PageResult {
     let pairs: Vec<(String, String)> = form_pairs(&body);
     let csrf = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or("");
     check_csrf(&c, csrf)?;
@@ -291,7 +295,7 @@ struct HouseholdPage {
 }
 
 async fn render_household(
-    s: &AppState,
+    s: &RegistryState,
     c: &Console,
     id: Uuid,
     form: ResidentFormView,
@@ -311,7 +315,7 @@ async fn render_household(
     };
     let html = HouseholdPage {
         chrome: Chrome::new(c, h.address.clone(), "residents"),
-        crumbs: crumbs(s, c, &h.grid_code).await?,
+        crumbs: crumbs(&s.db, c, &h.grid_code).await?,
         can_write: c.principal.can(Capability::WriteRegistry, &h.grid_code),
         relations: RELATIONS.to_vec(),
         members,
@@ -323,7 +327,7 @@ async fn render_household(
     Ok((status, html).into_response())
 }
 
-async fn household_page(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Query(q): Query<NoticeQuery>) -> PageResult {
+async fn household_page(State(s): State<RegistryState>, c: Console, Path(id): Path<Uuid>, Query(q): Query<NoticeQuery>) -> PageResult {
     let notice = q.created.map(|_| "已登记".to_string()).or(q.saved.map(|_| "已保存".to_string()));
     let form = ResidentFormView {
         relation: "户主".into(),
@@ -341,7 +345,7 @@ struct ResidentForm {
     relation: String,
 }
 
-async fn add_resident(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<ResidentForm>) -> PageResult {
+async fn add_resident(State(s): State<RegistryState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<ResidentForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
     let h = load_household(&s, &c.principal, id, Capability::WriteRegistry).await?;
     let input = NewResident {
@@ -385,7 +389,7 @@ struct UnitsQuery {
     page: Option<i64>,
 }
 
-async fn units_page(State(s): State<AppState>, c: Console, Query(q): Query<UnitsQuery>) -> PageResult {
+async fn units_page(State(s): State<RegistryState>, c: Console, Query(q): Query<UnitsQuery>) -> PageResult {
     if !c.principal.has(Capability::ReadUnits) {
         return Err(AppError::forbidden().into());
     }
@@ -434,7 +438,7 @@ struct GridPageQuery {
 }
 
 /// Key places (重点场所) and service sites in a subtree.
-async fn places_page(State(s): State<AppState>, c: Console, Query(q): Query<GridPageQuery>) -> PageResult {
+async fn places_page(State(s): State<RegistryState>, c: Console, Query(q): Query<GridPageQuery>) -> PageResult {
     let g = scope_grid(&s, &c.principal, q.grid.as_deref(), Capability::ReadRegistry).await?;
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let per = 50;
@@ -452,7 +456,7 @@ async fn places_page(State(s): State<AppState>, c: Console, Query(q): Query<Grid
         .collect();
     Ok(ThingsPage {
         chrome: Chrome::new(&c, "重点场所", "grid"),
-        crumbs: crumbs(&s, &c, &g.code).await?,
+        crumbs: crumbs(&s.db, &c, &g.code).await?,
         base: "/console/places",
         headers: vec!["名称", "类型", "地址", "位置"],
         rows,
@@ -463,7 +467,7 @@ async fn places_page(State(s): State<AppState>, c: Console, Query(q): Query<Grid
 }
 
 /// Facilities and devices (设施设备) in a subtree.
-async fn devices_page(State(s): State<AppState>, c: Console, Query(q): Query<GridPageQuery>) -> PageResult {
+async fn devices_page(State(s): State<RegistryState>, c: Console, Query(q): Query<GridPageQuery>) -> PageResult {
     let g = scope_grid(&s, &c.principal, q.grid.as_deref(), Capability::ReadRegistry).await?;
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let per = 50;
@@ -477,7 +481,7 @@ async fn devices_page(State(s): State<AppState>, c: Console, Query(q): Query<Gri
         .collect();
     Ok(ThingsPage {
         chrome: Chrome::new(&c, "设施设备", "grid"),
-        crumbs: crumbs(&s, &c, &g.code).await?,
+        crumbs: crumbs(&s.db, &c, &g.code).await?,
         base: "/console/devices",
         headers: vec!["名称", "类型", "编号", "状态"],
         rows,

@@ -1,11 +1,14 @@
 //! Volunteer and points API: volunteers, teams, activities and attendance, points rules, the
 //! ledger and its audit, shops, catalogue, redemption codes and redemptions.
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post, put};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::VolunteersState;
 use super::activities::{self, ActivityRow, NewActivityRow, SignupRow, ThemeRow};
 use super::ledger::AccountKind;
 use super::rules;
@@ -15,7 +18,6 @@ use crate::auth::{Capability, Principal, Role};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::registry::residents::ResidentRow;
 use crate::time::rfc3339_ms;
-use crate::web::AppState;
 use crate::web::api::{PageQuery, Paged};
 use crate::web::extract::{Json, Path, Query};
 
@@ -31,8 +33,35 @@ pub(crate) fn refuse(p: &Principal, cap: Capability, what: &str) -> AppError {
     }
 }
 
+pub fn routes() -> Router<VolunteersState> {
+    Router::new()
+        .route("/api/v1/volunteers", get(list_volunteers).post(register_volunteer))
+        .route("/api/v1/volunteers/me", get(get_my_volunteer))
+        .route("/api/v1/volunteers/{id}", get(get_volunteer))
+        .route("/api/v1/volunteer-teams", get(list_teams).post(create_team))
+        .route("/api/v1/volunteer-teams/{id}/members", post(add_member))
+        .route("/api/v1/activities", get(list_activities).post(create_activity))
+        .route("/api/v1/activities/{id}", get(get_activity))
+        .route("/api/v1/activities/{id}/signup", post(sign_up))
+        .route("/api/v1/activities/{id}/check-in", post(check_in))
+        .route("/api/v1/activities/{id}/check-out", post(check_out))
+        .route("/api/v1/activities/{id}/attendance", post(mark_attendance))
+        .route("/api/v1/activity-themes", get(list_themes).post(set_theme))
+        .route("/api/v1/points/rules", get(list_rules))
+        .route("/api/v1/points/rules/{code}", put(update_rule))
+        .route("/api/v1/points/transactions", get(list_transactions))
+        .route("/api/v1/points/corrections", post(correct))
+        .route("/api/v1/points/audit", get(audit_ledger))
+        .route("/api/v1/points/summary", get(summary))
+        .route("/api/v1/shops", get(list_shops).post(create_shop))
+        .route("/api/v1/shops/{id}/items", get(list_items).post(create_item))
+        .route("/api/v1/shop-items/{id}", axum::routing::patch(update_item))
+        .route("/api/v1/redemption-codes", post(new_code))
+        .route("/api/v1/redemptions", post(redeem))
+}
+
 /// The caller's own volunteer record (403 `not_a_volunteer` when there is none).
-pub async fn my_volunteer(s: &AppState, p: &Principal) -> AppResult<VolunteerRow> {
+pub async fn my_volunteer(s: &VolunteersState, p: &Principal) -> AppResult<VolunteerRow> {
     store::volunteer_of_user(&s.db, p.user_id)
         .await?
         .filter(|v| v.district == p.district)
@@ -46,7 +75,7 @@ pub async fn my_volunteer(s: &AppState, p: &Principal) -> AppResult<VolunteerRow
 }
 
 /// A volunteer the caller may see: staff with `ReadVolunteers` over their home, or themselves.
-pub async fn visible_volunteer(s: &AppState, p: &Principal, id: Uuid) -> AppResult<VolunteerRow> {
+pub async fn visible_volunteer(s: &VolunteersState, p: &Principal, id: Uuid) -> AppResult<VolunteerRow> {
     let v = store::volunteer(&s.db, id).await?.filter(|v| v.district == p.district);
     match v {
         Some(v) if p.can(Capability::ReadVolunteers, &v.grid_code) || v.user_id == Some(p.user_id) => Ok(v),
@@ -55,9 +84,9 @@ pub async fn visible_volunteer(s: &AppState, p: &Principal, id: Uuid) -> AppResu
 }
 
 /// The grid a list is scoped to: the one asked for (if the caller reaches it), else the caller's widest.
-pub(crate) async fn scope(s: &AppState, p: &Principal, grid: Option<&str>, cap: Capability) -> AppResult<String> {
+pub(crate) async fn scope(s: &VolunteersState, p: &Principal, grid: Option<&str>, cap: Capability) -> AppResult<String> {
     match grid.filter(|g| !g.is_empty()) {
-        Some(g) => Ok(crate::grid::api::load(s, p, g, cap).await?.code),
+        Some(g) => Ok(crate::grid::service::load(&s.db, p, g, cap).await?.code),
         None => p.roots(cap).into_iter().next().ok_or_else(AppError::forbidden),
     }
 }
@@ -70,21 +99,21 @@ pub(crate) fn may_manage_shop(p: &Principal, shop: &ShopRow) -> bool {
     is_keeper_of(p, shop.id) || p.can(Capability::ManageShops, &shop.grid_code)
 }
 
-pub(crate) async fn load_shop(s: &AppState, p: &Principal, id: Uuid) -> AppResult<ShopRow> {
+pub(crate) async fn load_shop(s: &VolunteersState, p: &Principal, id: Uuid) -> AppResult<ShopRow> {
     shops::shop(&s.db, id)
         .await?
         .filter(|x| x.district == p.district)
         .ok_or_else(|| AppError::not_found("爱心超市或商家"))
 }
 
-pub(crate) async fn load_team(s: &AppState, p: &Principal, id: Uuid) -> AppResult<TeamRow> {
+pub(crate) async fn load_team(s: &VolunteersState, p: &Principal, id: Uuid) -> AppResult<TeamRow> {
     store::team(&s.db, id)
         .await?
         .filter(|t| t.district == p.district)
         .ok_or_else(|| AppError::not_found("志愿服务队"))
 }
 
-pub(crate) async fn load_activity(s: &AppState, p: &Principal, id: Uuid) -> AppResult<ActivityRow> {
+pub(crate) async fn load_activity(s: &VolunteersState, p: &Principal, id: Uuid) -> AppResult<ActivityRow> {
     activities::get(&s.db, id)
         .await?
         .filter(|a| a.district == p.district)
@@ -92,13 +121,13 @@ pub(crate) async fn load_activity(s: &AppState, p: &Principal, id: Uuid) -> AppR
 }
 
 /// Is the caller the leader of this team (through their volunteer record)?
-pub(crate) async fn leads(s: &AppState, p: &Principal, team: &TeamRow) -> AppResult<bool> {
+pub(crate) async fn leads(s: &VolunteersState, p: &Principal, team: &TeamRow) -> AppResult<bool> {
     let Some(l) = team.leader_id else { return Ok(false) };
     Ok(store::volunteer(&s.db, l).await?.is_some_and(|v| v.user_id == Some(p.user_id)))
 }
 
 /// Community staff over the activity's grid, the leader of its team, or whoever created it.
-pub(crate) async fn may_organise(s: &AppState, p: &Principal, a: &ActivityRow) -> AppResult<bool> {
+pub(crate) async fn may_organise(s: &VolunteersState, p: &Principal, a: &ActivityRow) -> AppResult<bool> {
     if p.can(Capability::ManageVolunteers, &a.grid_code) || a.created_by == Some(p.user_id) {
         return Ok(true);
     }
@@ -180,7 +209,7 @@ pub struct VolunteerQuery {
     responses((status = 200, body = Paged<Volunteer>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list_volunteers(
-    State(s): State<AppState>,
+    State(s): State<VolunteersState>,
     p: Principal,
     Query(q): Query<VolunteerQuery>,
 ) -> AppResult<Json<Paged<Volunteer>>> {
@@ -204,7 +233,7 @@ pub async fn list_volunteers(
 #[utoipa::path(get, path = "/api/v1/volunteers/{id}", tag = "volunteers", params(("id" = Uuid, Path)),
     responses((status = 200, body = Volunteer), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn get_volunteer(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<Volunteer>> {
+pub async fn get_volunteer(State(s): State<VolunteersState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<Volunteer>> {
     let v = visible_volunteer(&s, &p, id).await?;
     let teams = store::teams_of(&s.db, v.id).await?;
     Ok(Json(volunteer_to_api(&v, Some(teams))))
@@ -213,7 +242,7 @@ pub async fn get_volunteer(State(s): State<AppState>, p: Principal, Path(id): Pa
 #[utoipa::path(get, path = "/api/v1/volunteers/me", tag = "volunteers",
     responses((status = 200, body = Volunteer), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn get_my_volunteer(State(s): State<AppState>, p: Principal) -> AppResult<Json<Volunteer>> {
+pub async fn get_my_volunteer(State(s): State<VolunteersState>, p: Principal) -> AppResult<Json<Volunteer>> {
     let v = my_volunteer(&s, &p).await?;
     let teams = store::teams_of(&s.db, v.id).await?;
     Ok(Json(volunteer_to_api(&v, Some(teams))))
@@ -237,7 +266,7 @@ pub struct NewVolunteer {
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn register_volunteer(
-    State(s): State<AppState>,
+    State(s): State<VolunteersState>,
     p: Principal,
     Json(input): Json<NewVolunteer>,
 ) -> AppResult<(StatusCode, Json<Volunteer>)> {
@@ -286,7 +315,7 @@ pub async fn register_volunteer(
 
 /// 网上注册: the resident of the caller's building with this ID number and name (the caller holds a
 /// resident post there). Shared by the API and the volunteer page.
-pub(crate) async fn resident_of_self(s: &AppState, p: &Principal, id_number: &str, name: &str) -> AppResult<ResidentRow> {
+pub(crate) async fn resident_of_self(s: &VolunteersState, p: &Principal, id_number: &str, name: &str) -> AppResult<ResidentRow> {
     let homes: Vec<&str> = p
         .posts
         .iter()
@@ -342,7 +371,7 @@ pub struct TeamQuery {
 
 #[utoipa::path(get, path = "/api/v1/volunteer-teams", tag = "volunteers", params(TeamQuery),
     responses((status = 200, body = Paged<Team>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list_teams(State(s): State<AppState>, p: Principal, Query(q): Query<TeamQuery>) -> AppResult<Json<Paged<Team>>> {
+pub async fn list_teams(State(s): State<VolunteersState>, p: Principal, Query(q): Query<TeamQuery>) -> AppResult<Json<Paged<Team>>> {
     let (limit, offset) = page(q.page, q.per_page)?;
     let grid = q.grid.as_deref().filter(|g| !g.is_empty());
     let kind = q.kind.as_deref().filter(|g| !g.is_empty());
@@ -369,7 +398,11 @@ pub struct NewTeam {
 #[utoipa::path(post, path = "/api/v1/volunteer-teams", tag = "volunteers", request_body = NewTeam,
     responses((status = 201, body = Team), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn create_team(State(s): State<AppState>, p: Principal, Json(input): Json<NewTeam>) -> AppResult<(StatusCode, Json<Team>)> {
+pub async fn create_team(
+    State(s): State<VolunteersState>,
+    p: Principal,
+    Json(input): Json<NewTeam>,
+) -> AppResult<(StatusCode, Json<Team>)> {
     let unit = match input.unit {
         Some(u) => Some(
             crate::registry::units::get(&s.db, u)
@@ -417,7 +450,7 @@ pub struct NewMember {
     responses((status = 200, body = Team), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn add_member(
-    State(s): State<AppState>,
+    State(s): State<VolunteersState>,
     p: Principal,
     Path(id): Path<Uuid>,
     Json(input): Json<NewMember>,
@@ -527,7 +560,11 @@ pub struct ActivityQuery {
 
 #[utoipa::path(get, path = "/api/v1/activities", tag = "volunteers", params(ActivityQuery),
     responses((status = 200, body = Paged<Activity>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list_activities(State(s): State<AppState>, p: Principal, Query(q): Query<ActivityQuery>) -> AppResult<Json<Paged<Activity>>> {
+pub async fn list_activities(
+    State(s): State<VolunteersState>,
+    p: Principal,
+    Query(q): Query<ActivityQuery>,
+) -> AppResult<Json<Paged<Activity>>> {
     let (limit, offset) = page(q.page, q.per_page)?;
     let from = q.from.as_deref().filter(|x| !x.is_empty()).map(parse_time).transpose()?;
     let to = q.to.as_deref().filter(|x| !x.is_empty()).map(parse_time).transpose()?;
@@ -568,7 +605,7 @@ pub struct NewActivity {
 
 /// The grid an activity is organised in: a team leader organises inside the team's grid, staff
 /// inside theirs (the API and the console page both ask here).
-pub(crate) async fn activity_grid(s: &AppState, p: &Principal, team: Option<&TeamRow>, wanted: Option<&str>) -> AppResult<String> {
+pub(crate) async fn activity_grid(s: &VolunteersState, p: &Principal, team: Option<&TeamRow>, wanted: Option<&str>) -> AppResult<String> {
     match (team, wanted) {
         (Some(t), Some(g)) if g.starts_with(&t.grid_code) && leads(s, p, t).await? => Ok(crate::grid::store::get(&s.db, g)
             .await?
@@ -583,7 +620,7 @@ pub(crate) async fn activity_grid(s: &AppState, p: &Principal, team: Option<&Tea
     responses((status = 201, body = Activity), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_activity(
-    State(s): State<AppState>,
+    State(s): State<VolunteersState>,
     p: Principal,
     Json(input): Json<NewActivity>,
 ) -> AppResult<(StatusCode, Json<Activity>)> {
@@ -619,7 +656,7 @@ pub async fn create_activity(
 
 #[utoipa::path(get, path = "/api/v1/activities/{id}", tag = "volunteers", params(("id" = Uuid, Path)),
     responses((status = 200, body = Activity), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn get_activity(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<Activity>> {
+pub async fn get_activity(State(s): State<VolunteersState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<Activity>> {
     let a = load_activity(&s, &p, id).await?;
     let organiser = may_organise(&s, &p, &a).await?;
     let mut out = activity_to_api(&a, organiser);
@@ -646,7 +683,7 @@ pub async fn get_activity(State(s): State<AppState>, p: Principal, Path(id): Pat
 #[utoipa::path(post, path = "/api/v1/activities/{id}/signup", tag = "volunteers", params(("id" = Uuid, Path)),
     responses((status = 201, body = Signup), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn sign_up(State(s): State<AppState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<(StatusCode, Json<Signup>)> {
+pub async fn sign_up(State(s): State<VolunteersState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<(StatusCode, Json<Signup>)> {
     let a = load_activity(&s, &p, id).await?;
     let v = my_volunteer(&s, &p).await?;
     let x = activities::sign_up(&s.db, p.actor(), &a, &v).await?;
@@ -663,7 +700,7 @@ pub struct CodeInput {
     responses((status = 200, body = Signup), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn check_in(
-    State(s): State<AppState>,
+    State(s): State<VolunteersState>,
     p: Principal,
     Path(id): Path<Uuid>,
     Json(input): Json<CodeInput>,
@@ -678,7 +715,7 @@ pub async fn check_in(
     responses((status = 200, body = Signup), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn check_out(
-    State(s): State<AppState>,
+    State(s): State<VolunteersState>,
     p: Principal,
     Path(id): Path<Uuid>,
     Json(input): Json<CodeInput>,
@@ -700,7 +737,7 @@ pub struct AttendanceInput {
     responses((status = 200, body = Signup), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn mark_attendance(
-    State(s): State<AppState>,
+    State(s): State<VolunteersState>,
     p: Principal,
     Path(id): Path<Uuid>,
     Json(input): Json<AttendanceInput>,
@@ -727,7 +764,7 @@ pub struct ThemeQuery {
 
 #[utoipa::path(get, path = "/api/v1/activity-themes", tag = "volunteers", params(ThemeQuery),
     responses((status = 200, body = Vec<ThemeRow>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list_themes(State(s): State<AppState>, p: Principal, Query(q): Query<ThemeQuery>) -> AppResult<Json<Vec<ThemeRow>>> {
+pub async fn list_themes(State(s): State<VolunteersState>, p: Principal, Query(q): Query<ThemeQuery>) -> AppResult<Json<Vec<ThemeRow>>> {
     let grid = q
         .grid
         .clone()
@@ -749,7 +786,7 @@ pub struct NewTheme {
 #[utoipa::path(post, path = "/api/v1/activity-themes", tag = "volunteers", request_body = NewTheme,
     responses((status = 200, body = ThemeRow), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn set_theme(State(s): State<AppState>, p: Principal, Json(input): Json<NewTheme>) -> AppResult<Json<ThemeRow>> {
+pub async fn set_theme(State(s): State<VolunteersState>, p: Principal, Json(input): Json<NewTheme>) -> AppResult<Json<ThemeRow>> {
     let grid = scope(&s, &p, input.grid.as_deref(), Capability::ManageVolunteers).await?;
     Ok(Json(
         activities::set_theme(&s.db, p.actor(), &p.district, &grid, input.month.trim(), &input.title).await?,
@@ -760,7 +797,7 @@ pub async fn set_theme(State(s): State<AppState>, p: Principal, Json(input): Jso
 
 #[utoipa::path(get, path = "/api/v1/points/rules", tag = "points",
     responses((status = 200, body = Vec<RuleRow>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list_rules(State(s): State<AppState>, p: Principal) -> AppResult<Json<Vec<RuleRow>>> {
+pub async fn list_rules(State(s): State<VolunteersState>, p: Principal) -> AppResult<Json<Vec<RuleRow>>> {
     Ok(Json(store::rules_of(&s.db, &p.district).await?))
 }
 
@@ -775,7 +812,7 @@ pub struct RuleUpdate {
     responses((status = 200, body = RuleRow), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update_rule(
-    State(s): State<AppState>,
+    State(s): State<VolunteersState>,
     p: Principal,
     Path(code): Path<String>,
     Json(up): Json<RuleUpdate>,
@@ -817,7 +854,7 @@ pub struct LedgerQuery {
     responses((status = 200, body = Paged<Transaction>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list_transactions(
-    State(s): State<AppState>,
+    State(s): State<VolunteersState>,
     p: Principal,
     Query(q): Query<LedgerQuery>,
 ) -> AppResult<Json<Paged<Transaction>>> {
@@ -882,7 +919,7 @@ pub struct CorrectionOut {
     responses((status = 201, body = CorrectionOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn correct(
-    State(s): State<AppState>,
+    State(s): State<VolunteersState>,
     p: Principal,
     Json(input): Json<CorrectionInput>,
 ) -> AppResult<(StatusCode, Json<CorrectionOut>)> {
@@ -970,7 +1007,7 @@ pub fn audit_to_api(c: &super::ledger::Check) -> LedgerAudit {
 
 #[utoipa::path(get, path = "/api/v1/points/audit", tag = "points",
     responses((status = 200, body = LedgerAudit), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn audit_ledger(State(s): State<AppState>, p: Principal) -> AppResult<Json<LedgerAudit>> {
+pub async fn audit_ledger(State(s): State<VolunteersState>, p: Principal) -> AppResult<Json<LedgerAudit>> {
     if !p.has(Capability::ReadAudit) {
         return Err(AppError::forbidden());
     }
@@ -988,7 +1025,7 @@ pub struct SummaryQuery {
 #[utoipa::path(get, path = "/api/v1/points/summary", tag = "points", params(SummaryQuery),
     responses((status = 200, body = Vec<SummaryRow>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn summary(State(s): State<AppState>, p: Principal, Query(q): Query<SummaryQuery>) -> AppResult<Json<Vec<SummaryRow>>> {
+pub async fn summary(State(s): State<VolunteersState>, p: Principal, Query(q): Query<SummaryQuery>) -> AppResult<Json<Vec<SummaryRow>>> {
     let by = match q.by.as_str() {
         "team" => SummaryBy::Team,
         "community" => SummaryBy::Community,
@@ -1034,7 +1071,7 @@ pub struct ShopQuery {
 
 #[utoipa::path(get, path = "/api/v1/shops", tag = "shops", params(ShopQuery),
     responses((status = 200, body = Paged<Shop>), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list_shops(State(s): State<AppState>, p: Principal, Query(q): Query<ShopQuery>) -> AppResult<Json<Paged<Shop>>> {
+pub async fn list_shops(State(s): State<VolunteersState>, p: Principal, Query(q): Query<ShopQuery>) -> AppResult<Json<Paged<Shop>>> {
     let (limit, offset) = page(q.page, q.per_page)?;
     let (rows, total) = shops::shops(
         &s.db,
@@ -1070,7 +1107,11 @@ pub struct NewShop {
 #[utoipa::path(post, path = "/api/v1/shops", tag = "shops", request_body = NewShop,
     responses((status = 201, body = Shop), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn create_shop(State(s): State<AppState>, p: Principal, Json(input): Json<NewShop>) -> AppResult<(StatusCode, Json<Shop>)> {
+pub async fn create_shop(
+    State(s): State<VolunteersState>,
+    p: Principal,
+    Json(input): Json<NewShop>,
+) -> AppResult<(StatusCode, Json<Shop>)> {
     let grid = scope(&s, &p, Some(&input.grid), Capability::ManageShops).await?;
     if let Some(a) = input.association {
         crate::registry::units::get(&s.db, a)
@@ -1123,7 +1164,7 @@ fn item_to_api(i: &ItemRow) -> Item {
 #[utoipa::path(get, path = "/api/v1/shops/{id}/items", tag = "shops", params(("id" = Uuid, Path), PageQuery),
     responses((status = 200, body = Paged<Item>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list_items(
-    State(s): State<AppState>,
+    State(s): State<VolunteersState>,
     p: Principal,
     Path(id): Path<Uuid>,
     Query(q): Query<PageQuery>,
@@ -1152,7 +1193,7 @@ pub struct NewItem {
     responses((status = 201, body = Item), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_item(
-    State(s): State<AppState>,
+    State(s): State<VolunteersState>,
     p: Principal,
     Path(id): Path<Uuid>,
     Json(input): Json<NewItem>,
@@ -1180,7 +1221,7 @@ pub async fn create_item(
     responses((status = 200, body = Item), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update_item(
-    State(s): State<AppState>,
+    State(s): State<VolunteersState>,
     p: Principal,
     Path(id): Path<Uuid>,
     Json(up): Json<ItemUpdate>,
@@ -1206,7 +1247,7 @@ pub struct RedemptionCode {
 
 #[utoipa::path(post, path = "/api/v1/redemption-codes", tag = "shops",
     responses((status = 201, body = RedemptionCode), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn new_code(State(s): State<AppState>, p: Principal) -> AppResult<(StatusCode, Json<RedemptionCode>)> {
+pub async fn new_code(State(s): State<VolunteersState>, p: Principal) -> AppResult<(StatusCode, Json<RedemptionCode>)> {
     let v = my_volunteer(&s, &p).await?;
     let c = shops::issue_code(&s.db, &v).await?;
     Ok((
@@ -1256,12 +1297,12 @@ pub struct Redemption {
         (status = 409, description = "insufficient_points (余额不足), out_of_stock (库存不足), code_used, code_expired", body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn redeem(
-    State(s): State<AppState>,
+    State(s): State<VolunteersState>,
     p: Principal,
     headers: HeaderMap,
     Json(input): Json<RedeemInput>,
 ) -> AppResult<(StatusCode, HeaderMap, Json<Redemption>)> {
-    let key = crate::cases::api::idempotency_key(&headers)?;
+    let key = crate::web::api::idempotency_key(&headers)?;
     let it = shops::item(&s.db, input.item)
         .await?
         .filter(|i| i.district == p.district)

@@ -10,6 +10,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::VolunteersState;
 use super::activities::{self, ActivityFilter, ActivityRow, NewActivityRow};
 use super::api::{activity_grid, load_activity, load_team, may_organise, parse_time, refuse, scope, visible_volunteer};
 use super::pages::{EntryView, entries_of, hours, qr_svg, status_label, when};
@@ -17,11 +18,10 @@ use super::store::{self, SummaryBy, SummaryRow, TeamRow, VolunteerFilter, Volunt
 use crate::auth::{Capability, Principal};
 use crate::db::now_ms;
 use crate::error::{AppError, AppResult};
-use crate::web::AppState;
 use crate::web::pages::{Chrome, PageResult, pager, url_encode};
 use crate::web::session::{Console, check_csrf};
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<VolunteersState> {
     Router::new()
         .route("/console/activities", get(list_page).post(create))
         .route("/console/activities/theme", post(set_theme))
@@ -56,7 +56,7 @@ fn subnav(p: &Principal, on: &'static str) -> SubNav {
 
 /// Who may organise here: staff managing volunteers (at their widest grid), and team leaders
 /// (their teams). Refused otherwise, as the API refuses.
-async fn organiser(s: &AppState, p: &Principal) -> AppResult<(Option<String>, Vec<TeamRow>)> {
+async fn organiser(s: &VolunteersState, p: &Principal) -> AppResult<(Option<String>, Vec<TeamRow>)> {
     let root = p.roots(Capability::ManageVolunteers).into_iter().next();
     let led = match store::volunteer_of_user(&s.db, p.user_id).await? {
         Some(v) if v.district == p.district => store::teams_led_by(&s.db, v.id).await?,
@@ -134,7 +134,7 @@ struct MonthQuery {
 }
 
 async fn render_list(
-    s: &AppState,
+    s: &VolunteersState,
     c: &Console,
     month: Option<&str>,
     form: Option<ActivityForm>,
@@ -236,11 +236,11 @@ async fn render_list(
     Ok((status, page).into_response())
 }
 
-async fn list_page(State(s): State<AppState>, c: Console, Query(q): Query<MonthQuery>) -> PageResult {
+async fn list_page(State(s): State<VolunteersState>, c: Console, Query(q): Query<MonthQuery>) -> PageResult {
     render_list(&s, &c, q.month.as_deref(), None, "", None).await
 }
 
-async fn create_activity(s: &AppState, c: &Console, f: &ActivityForm) -> AppResult<ActivityRow> {
+async fn create_activity(s: &VolunteersState, c: &Console, f: &ActivityForm) -> AppResult<ActivityRow> {
     let p = &c.principal;
     let team = match f.team.trim() {
         "" => None,
@@ -287,7 +287,7 @@ async fn create_activity(s: &AppState, c: &Console, f: &ActivityForm) -> AppResu
     .await
 }
 
-async fn create(State(s): State<AppState>, c: Console, Form(f): Form<ActivityForm>) -> PageResult {
+async fn create(State(s): State<VolunteersState>, c: Console, Form(f): Form<ActivityForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
     organiser(&s, &c.principal).await?;
     match create_activity(&s, &c, &f).await {
@@ -309,7 +309,7 @@ struct ThemeForm {
     title: String,
 }
 
-async fn set_theme(State(s): State<AppState>, c: Console, Form(f): Form<ThemeForm>) -> PageResult {
+async fn set_theme(State(s): State<VolunteersState>, c: Console, Form(f): Form<ThemeForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
     let p = &c.principal;
     let grid = scope(&s, p, None, Capability::ManageVolunteers).await?;
@@ -356,7 +356,7 @@ struct DoneQuery {
     done: Option<String>,
 }
 
-async fn organised(s: &AppState, p: &Principal, id: Uuid) -> AppResult<ActivityRow> {
+async fn organised(s: &VolunteersState, p: &Principal, id: Uuid) -> AppResult<ActivityRow> {
     let a = load_activity(s, p, id).await?;
     if !may_organise(s, p, &a).await? {
         return Err(refuse(p, Capability::ManageVolunteers, "志愿活动"));
@@ -365,7 +365,7 @@ async fn organised(s: &AppState, p: &Principal, id: Uuid) -> AppResult<ActivityR
 }
 
 async fn render_detail(
-    s: &AppState,
+    s: &VolunteersState,
     c: &Console,
     id: Uuid,
     done: Option<&str>,
@@ -419,7 +419,7 @@ async fn render_detail(
     Ok((status, page).into_response())
 }
 
-async fn detail_page(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Query(q): Query<DoneQuery>) -> PageResult {
+async fn detail_page(State(s): State<VolunteersState>, c: Console, Path(id): Path<Uuid>, Query(q): Query<DoneQuery>) -> PageResult {
     render_detail(&s, &c, id, q.done.as_deref(), None, None).await
 }
 
@@ -437,7 +437,7 @@ struct MarkForm {
 }
 
 /// The volunteer a mark-attendance form means: picked, or found by full name in the activity's community.
-async fn marked_volunteer(s: &AppState, p: &Principal, a: &ActivityRow, f: &MarkForm) -> AppResult<VolunteerRow> {
+async fn marked_volunteer(s: &VolunteersState, p: &Principal, a: &ActivityRow, f: &MarkForm) -> AppResult<VolunteerRow> {
     if let Ok(id) = f.volunteer.trim().parse::<Uuid>() {
         return store::volunteer(&s.db, id)
             .await?
@@ -474,7 +474,7 @@ async fn marked_volunteer(s: &AppState, p: &Principal, a: &ActivityRow, f: &Mark
     }
 }
 
-async fn attendance(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<MarkForm>) -> PageResult {
+async fn attendance(State(s): State<VolunteersState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<MarkForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
     let a = organised(&s, &c.principal, id).await?;
     let minutes = match f.minutes.trim() {
@@ -534,7 +534,7 @@ struct SearchQuery {
     page: Option<i64>,
 }
 
-async fn volunteers_page(State(s): State<AppState>, c: Console, Query(q): Query<SearchQuery>) -> PageResult {
+async fn volunteers_page(State(s): State<VolunteersState>, c: Console, Query(q): Query<SearchQuery>) -> PageResult {
     let p = &c.principal;
     let grid = scope(&s, p, None, Capability::ReadVolunteers).await?;
     let page = q.page.unwrap_or(1).max(1);
@@ -591,7 +591,7 @@ struct PageQuery {
     page: Option<i64>,
 }
 
-async fn volunteer_page(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Query(q): Query<PageQuery>) -> PageResult {
+async fn volunteer_page(State(s): State<VolunteersState>, c: Console, Path(id): Path<Uuid>, Query(q): Query<PageQuery>) -> PageResult {
     let v = visible_volunteer(&s, &c.principal, id).await?;
     let page = q.page.unwrap_or(1).max(1);
     let per = 20;
@@ -637,7 +637,7 @@ struct CertificatePage {
 }
 
 /// 志愿服务证明: credited service only, the ID number masked.
-async fn certificate(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>) -> PageResult {
+async fn certificate(State(s): State<VolunteersState>, c: Console, Path(id): Path<Uuid>) -> PageResult {
     let v = visible_volunteer(&s, &c.principal, id).await?;
     let id_number = crate::registry::residents::get(&s.db, v.resident_id)
         .await?
@@ -711,7 +711,7 @@ struct PointsQuery {
     page: Option<i64>,
 }
 
-async fn points_page(State(s): State<AppState>, c: Console, Query(q): Query<PointsQuery>) -> PageResult {
+async fn points_page(State(s): State<VolunteersState>, c: Console, Query(q): Query<PointsQuery>) -> PageResult {
     let p = &c.principal;
     let grid = scope(&s, p, q.grid.as_deref(), Capability::ReadVolunteers).await?;
     let mut tables = Vec::new();

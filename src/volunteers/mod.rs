@@ -2,9 +2,26 @@
 
 pub mod activities;
 pub mod api;
+pub mod case_points;
 pub mod ledger;
 pub mod manage_pages;
 pub mod pages;
 pub mod rules;
 pub mod shops;
 pub mod store;
+
+use axum::extract::FromRef;
+
+use crate::db::Db;
+
+/// What the volunteers' handlers need.
+#[derive(Clone)]
+pub struct VolunteersState {
+    pub db: Db,
+}
+
+impl FromRef<VolunteersState> for Db {
+    fn from_ref(s: &VolunteersState) -> Db {
+        s.db.clone()
+    }
+}

@@ -10,6 +10,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::VolunteersState;
 use super::activities::{self, ActivityFilter, ActivityRow, SignupRow};
 use super::api::{is_keeper_of, load_activity, load_shop, may_manage_shop, may_organise, my_volunteer, refuse};
 use super::ledger::AccountKind;
@@ -18,11 +19,10 @@ use super::store::{self, VolunteerRow};
 use crate::auth::{Capability, Role};
 use crate::db::now_ms;
 use crate::error::AppError;
-use crate::web::AppState;
 use crate::web::pages::{Chrome, PageError, PageResult, pager};
 use crate::web::session::{Console, check_csrf};
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<VolunteersState> {
     Router::new()
         .route("/console/volunteer", get(home))
         .route("/console/volunteer/register", post(register))
@@ -87,7 +87,7 @@ fn in_place(e: &AppError) -> bool {
 }
 
 /// The volunteer behind a console user, with a page-friendly refusal.
-async fn me(s: &AppState, c: &Console) -> Result<VolunteerRow, PageError> {
+async fn me(s: &VolunteersState, c: &Console) -> Result<VolunteerRow, PageError> {
     my_volunteer(s, &c.principal).await.map_err(|e| {
         if e.code == "not_a_volunteer" {
             PageError(AppError::new(
@@ -141,7 +141,7 @@ pub struct EntryView {
 }
 
 /// A volunteer's last ledger entries, as seen from their account.
-pub async fn entries_of(s: &AppState, v: &VolunteerRow, limit: i64, offset: i64) -> Result<(Vec<EntryView>, i64), PageError> {
+pub async fn entries_of(s: &VolunteersState, v: &VolunteerRow, limit: i64, offset: i64) -> Result<(Vec<EntryView>, i64), PageError> {
     let Some(account) = v.account_id else { return Ok((Vec::new(), 0)) };
     let (rows, total) = store::transactions(&s.db, &v.district, Some(account), limit, offset).await?;
     let out = rows
@@ -175,7 +175,7 @@ struct HomePage {
     error: Option<String>,
 }
 
-async fn render_home(s: &AppState, c: &Console, code: &str, error: Option<AppError>) -> PageResult {
+async fn render_home(s: &VolunteersState, c: &Console, code: &str, error: Option<AppError>) -> PageResult {
     let v = me(s, c).await?;
     let now = now_ms();
     let teams = store::teams_of(&s.db, v.id).await?;
@@ -244,7 +244,7 @@ async fn render_home(s: &AppState, c: &Console, code: &str, error: Option<AppErr
     Ok((status, page).into_response())
 }
 
-async fn home(State(s): State<AppState>, c: Console) -> PageResult {
+async fn home(State(s): State<VolunteersState>, c: Console) -> PageResult {
     // A resident who does not volunteer yet is offered to register (网上注册) rather than refused.
     let is_resident = c.principal.posts.iter().any(|p| p.role == Role::Resident);
     if is_resident && store::volunteer_of_user(&s.db, c.principal.user_id).await?.is_none() {
@@ -283,7 +283,7 @@ fn render_register(c: &Console, f: &RegisterForm, error: Option<String>, status:
 }
 
 /// The resident registers themself, by the name and ID number the registry holds for them.
-async fn register(State(s): State<AppState>, c: Console, Form(f): Form<RegisterForm>) -> PageResult {
+async fn register(State(s): State<VolunteersState>, c: Console, Form(f): Form<RegisterForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
     let p = &c.principal;
     let done = async {
@@ -315,7 +315,7 @@ struct CheckForm {
 }
 
 /// Check in or out with the code the organiser shows, from wherever it was typed.
-async fn check(s: &AppState, c: &Console, a: &ActivityRow, v: &VolunteerRow, f: &CheckForm) -> Result<&'static str, AppError> {
+async fn check(s: &VolunteersState, c: &Console, a: &ActivityRow, v: &VolunteerRow, f: &CheckForm) -> Result<&'static str, AppError> {
     let actor = c.principal.actor();
     if f.action == "out" {
         activities::check_out(&s.db, actor, a, v, &f.code).await?;
@@ -326,7 +326,7 @@ async fn check(s: &AppState, c: &Console, a: &ActivityRow, v: &VolunteerRow, f: 
     }
 }
 
-async fn check_by_code(State(s): State<AppState>, c: Console, Form(f): Form<CheckForm>) -> PageResult {
+async fn check_by_code(State(s): State<VolunteersState>, c: Console, Form(f): Form<CheckForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
     let v = me(&s, &c).await?;
     if f.code.trim().is_empty() {
@@ -388,7 +388,14 @@ struct DoneQuery {
     done: Option<String>,
 }
 
-async fn render_activity(s: &AppState, c: &Console, id: Uuid, done: Option<&str>, code: &str, error: Option<AppError>) -> PageResult {
+async fn render_activity(
+    s: &VolunteersState,
+    c: &Console,
+    id: Uuid,
+    done: Option<&str>,
+    code: &str,
+    error: Option<AppError>,
+) -> PageResult {
     let a = load_activity(s, &c.principal, id).await?;
     let v = me(s, c).await?;
     let now = now_ms();
@@ -431,7 +438,7 @@ async fn render_activity(s: &AppState, c: &Console, id: Uuid, done: Option<&str>
     Ok((status, page).into_response())
 }
 
-async fn activity_page(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Query(q): Query<DoneQuery>) -> PageResult {
+async fn activity_page(State(s): State<VolunteersState>, c: Console, Path(id): Path<Uuid>, Query(q): Query<DoneQuery>) -> PageResult {
     render_activity(&s, &c, id, q.done.as_deref(), "", None).await
 }
 
@@ -440,7 +447,7 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn sign_up(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<CsrfForm>) -> PageResult {
+async fn sign_up(State(s): State<VolunteersState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<CsrfForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
     let a = load_activity(&s, &c.principal, id).await?;
     let v = me(&s, &c).await?;
@@ -451,7 +458,7 @@ async fn sign_up(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Fo
     }
 }
 
-async fn check_here(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<CheckForm>) -> PageResult {
+async fn check_here(State(s): State<VolunteersState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<CheckForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
     let a = load_activity(&s, &c.principal, id).await?;
     let v = me(&s, &c).await?;
@@ -518,7 +525,7 @@ struct ShopQuery {
     page: Option<i64>,
 }
 
-async fn render_shop(s: &AppState, c: &Console, q: &ShopQuery, code: Option<shops::CodeRow>) -> PageResult {
+async fn render_shop(s: &VolunteersState, c: &Console, q: &ShopQuery, code: Option<shops::CodeRow>) -> PageResult {
     let v = me(s, c).await?;
     let all = q.all.as_deref() == Some("1");
     let street = v.grid_code.get(..9).unwrap_or(&v.grid_code).to_string();
@@ -554,11 +561,11 @@ async fn render_shop(s: &AppState, c: &Console, q: &ShopQuery, code: Option<shop
     .into_response())
 }
 
-async fn shop_page(State(s): State<AppState>, c: Console, Query(q): Query<ShopQuery>) -> PageResult {
+async fn shop_page(State(s): State<VolunteersState>, c: Console, Query(q): Query<ShopQuery>) -> PageResult {
     render_shop(&s, &c, &q, None).await
 }
 
-async fn new_code(State(s): State<AppState>, c: Console, Form(f): Form<CsrfForm>) -> PageResult {
+async fn new_code(State(s): State<VolunteersState>, c: Console, Form(f): Form<CsrfForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
     let v = me(&s, &c).await?;
     let code = shops::issue_code(&s.db, &v).await?;
@@ -627,7 +634,7 @@ struct Till<'a> {
     error: Option<AppError>,
 }
 
-async fn render_keeper(s: &AppState, c: &Console, shop: Option<Uuid>, t: Till<'_>) -> PageResult {
+async fn render_keeper(s: &VolunteersState, c: &Console, shop: Option<Uuid>, t: Till<'_>) -> PageResult {
     let kept = kept_shops(c);
     let Some(first) = kept.first() else {
         return Err(refuse(&c.principal, Capability::RedeemPoints, "爱心超市或商家").into());
@@ -687,7 +694,7 @@ struct KeeperQuery {
     done: Option<String>,
 }
 
-async fn keeper_page(State(s): State<AppState>, c: Console, Query(q): Query<KeeperQuery>) -> PageResult {
+async fn keeper_page(State(s): State<VolunteersState>, c: Console, Query(q): Query<KeeperQuery>) -> PageResult {
     let notice = if q.done.as_deref() == Some("stock") {
         "库存已更新"
     } else {
@@ -707,7 +714,7 @@ async fn keeper_page(State(s): State<AppState>, c: Console, Query(q): Query<Keep
     .await
 }
 
-async fn redeem(State(s): State<AppState>, c: Console, Form(f): Form<TillForm>) -> PageResult {
+async fn redeem(State(s): State<VolunteersState>, c: Console, Form(f): Form<TillForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
     let shop = f.shop.parse::<Uuid>().ok();
     let refused = |e: AppError| Till {
@@ -785,7 +792,7 @@ struct StockForm {
     stock: String,
 }
 
-async fn set_stock(State(s): State<AppState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<StockForm>) -> PageResult {
+async fn set_stock(State(s): State<VolunteersState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<StockForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
     let it = shops::item(&s.db, id)
         .await?

@@ -8,7 +8,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::AppState;
+use std::sync::Arc;
 
 const BUCKETS_S: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
 
@@ -77,7 +77,7 @@ impl Metrics {
     }
 }
 
-pub async fn track(State(s): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     // Label by route template, not raw path, so ids do not blow up the series count.
     let route = req
         .extensions()
@@ -87,7 +87,6 @@ pub async fn track(State(s): State<AppState>, req: Request, next: Next) -> Respo
     let method = req.method().to_string();
     let start = Instant::now();
     let resp = next.run(req).await;
-    s.metrics
-        .observe(&method, &route, resp.status().as_u16(), start.elapsed().as_secs_f64());
+    metrics.observe(&method, &route, resp.status().as_u16(), start.elapsed().as_secs_f64());
     resp
 }

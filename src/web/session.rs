@@ -1,12 +1,12 @@
 //! Who is calling: bearer tokens for the API, HttpOnly cookies (with CSRF) for the console.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::AppState;
 use crate::auth::{Principal, store};
+use crate::db::Db;
 use crate::error::AppError;
 
 pub const COOKIE: &str = "gongzhi_session";
@@ -29,14 +29,18 @@ fn bearer(parts: &Parts) -> Option<String> {
     v.strip_prefix("Bearer ").map(|s| s.trim().to_string())
 }
 
-/// The API caller. Bearer token, or the console cookie; a cookie-carried write must also send the
+/// The API caller, in any feature's state that holds the database. Bearer token, or the console cookie; a cookie-carried write must also send the
 /// session's CSRF token in `X-CSRF-Token`.
-impl FromRequestParts<AppState> for Principal {
+impl<S: Send + Sync> FromRequestParts<S> for Principal
+where
+    Db: FromRef<S>,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let db = Db::from_ref(state);
         if let Some(token) = bearer(parts) {
-            return match store::principal_for(&state.db, &token).await? {
+            return match store::principal_for(&db, &token).await? {
                 Some((p, _, _)) => Ok(p),
                 None => Err(AppError::unauthorized()),
             };
@@ -44,7 +48,7 @@ impl FromRequestParts<AppState> for Principal {
         let Some(cookie) = cookie_value(parts, COOKIE) else {
             return Err(AppError::unauthorized());
         };
-        let Some((p, _, csrf)) = store::principal_for(&state.db, &cookie).await? else {
+        let Some((p, _, csrf)) = store::principal_for(&db, &cookie).await? else {
             return Err(AppError::unauthorized());
         };
         if !matches!(parts.method, Method::GET | Method::HEAD) {
@@ -76,10 +80,14 @@ impl IntoResponse for LoginRedirect {
     }
 }
 
-impl FromRequestParts<AppState> for Console {
+impl<S: Send + Sync> FromRequestParts<S> for Console
+where
+    Db: FromRef<S>,
+{
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let db = Db::from_ref(state);
         let next = parts
             .uri
             .path_and_query()
@@ -88,7 +96,7 @@ impl FromRequestParts<AppState> for Console {
         let Some(cookie) = cookie_value(parts, COOKIE) else {
             return Err(LoginRedirect(next).into_response());
         };
-        match store::principal_for(&state.db, &cookie).await {
+        match store::principal_for(&db, &cookie).await {
             Ok(Some((principal, kind, csrf))) if kind == "cookie" => Ok(Console { principal, csrf }),
             Ok(_) => Err(LoginRedirect(next).into_response()),
             Err(e) => Err(super::pages::error_page(&AppError::from(e))),

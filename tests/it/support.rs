@@ -95,7 +95,7 @@ pub async fn start(engine: &'static str, url: String, db: Db) -> App {
     let files = std::env::temp_dir()
         .join("gongzhi-tests")
         .join(format!("files-{}", uuid::Uuid::now_v7()));
-    let router = gongzhi::web::router(gongzhi::web::AppState::new(db.clone()).with_data_dir(files));
+    let router = gongzhi::app::router(gongzhi::app::AppState::new(db.clone()).with_data_dir(files));
     let server = tokio::spawn(async move {
         axum::serve(listener, router).await.unwrap();
     });

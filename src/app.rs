@@ -1,0 +1,172 @@
+//! The application: every feature's state and routes assembled into one server, with the
+//! middleware, the OpenAPI document and the hooks features register with the ones below them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+
+use crate::cases::calendar::Calendar;
+use crate::cases::duplicates::RecentReports;
+use crate::cases::hooks::CaseHooks;
+use crate::db::Db;
+use crate::grid::locate::SharedIndex;
+use crate::open311::keys::RateLimiter;
+use crate::volunteers::api as vol;
+use crate::web::api::BearerAuth;
+use crate::web::metrics::{self, Metrics};
+use crate::{accounts, cases, grid, open311, registry, volunteers, web};
+
+/// Everything the server holds; each feature gets its own part.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub metrics: Arc<Metrics>,
+    pub calendar: Arc<Calendar>,
+    pub grid_index: Arc<SharedIndex>,
+    /// Where attachments live (`<data dir>/attachments/…`).
+    pub data_dir: Arc<PathBuf>,
+    /// A report this near (metres) and this recent (hours) to an open case of its category is flagged.
+    pub duplicate_rule: (f64, i64),
+    pub recent_reports: Arc<RecentReports>,
+    /// Open311 requests per key and minute, in this process.
+    pub open311_limits: Arc<RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(db: Db) -> Self {
+        AppState {
+            db,
+            metrics: Arc::new(Metrics::default()),
+            calendar: Arc::new(Calendar::built_in()),
+            grid_index: Arc::new(SharedIndex::default()),
+            data_dir: Arc::new(PathBuf::from("data")),
+            duplicate_rule: (crate::config::DEFAULT_DUPLICATE_METERS, crate::config::DEFAULT_DUPLICATE_HOURS),
+            recent_reports: Arc::new(RecentReports::default()),
+            open311_limits: Arc::new(RateLimiter::default()),
+        }
+    }
+
+    pub fn with_duplicate_rule(mut self, meters: f64, hours: i64) -> Self {
+        self.duplicate_rule = (meters, hours);
+        self
+    }
+
+    pub fn with_data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Arc::new(dir.into());
+        self
+    }
+
+    fn grid(&self) -> grid::GridState {
+        grid::GridState {
+            db: self.db.clone(),
+            grid_index: self.grid_index.clone(),
+            // The registry shows a building's households on its grid page.
+            panels: Arc::new([Arc::new(registry::building::Households) as Arc<dyn grid::GridPanel>]),
+        }
+    }
+
+    fn cases(&self) -> cases::CasesState {
+        cases::CasesState {
+            db: self.db.clone(),
+            calendar: self.calendar.clone(),
+            grid_index: self.grid_index.clone(),
+            data_dir: self.data_dir.clone(),
+            duplicate_rule: self.duplicate_rule,
+            recent_reports: self.recent_reports.clone(),
+            // Closing a case a resident volunteer reported pays their points (随手拍).
+            hooks: Arc::new(CaseHooks {
+                on_closed: vec![Arc::new(volunteers::case_points::PayCaseReported)],
+            }),
+        }
+    }
+}
+
+/// The whole server: every feature's API and pages, health, metrics and static files.
+pub fn router(state: AppState) -> Router {
+    let grid = state.grid();
+    let registry = registry::RegistryState {
+        db: state.db.clone(),
+        grid: grid.clone(),
+    };
+    let cases = state.cases();
+    let volunteers = volunteers::VolunteersState { db: state.db.clone() };
+    let open311 = open311::Open311State {
+        db: state.db.clone(),
+        cases: cases.clone(),
+        open311_limits: state.open311_limits.clone(),
+    };
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi_json))
+        .merge(accounts::api::routes().with_state(state.db.clone()))
+        .merge(grid::api::routes().with_state(grid.clone()))
+        .merge(registry::api::routes().with_state(registry.clone()))
+        .merge(cases::api::routes().with_state(cases.clone()))
+        .merge(volunteers::api::routes().with_state(volunteers.clone()))
+        .merge(accounts::pages::routes().with_state(state.db.clone()))
+        .merge(grid::pages::routes().with_state(grid))
+        .merge(registry::pages::routes().with_state(registry))
+        .merge(cases::pages::routes().with_state(cases))
+        .merge(open311::pages::routes().with_state(open311.clone()))
+        .merge(volunteers::pages::routes().with_state(volunteers))
+        .merge(open311::routes().with_state(open311))
+        .route("/healthz", get(web::healthz).with_state(state.db.clone()))
+        .route("/metrics", get(web::metrics_text).with_state(state.metrics.clone()))
+        .route("/static/{file}", get(web::assets::serve))
+        .fallback(web::api::api_not_found)
+        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
+        .layer(CompressionLayer::new())
+        .layer(DefaultBodyLimit::max(2 * 1024 * 1024))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Serve until Ctrl-C / SIGTERM. Returns the bound address through `on_bound` first.
+pub async fn serve(db: Db, s: &crate::config::Settings, on_bound: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&s.listen).await?;
+    on_bound(listener.local_addr()?);
+    let mut state = AppState::new(db.clone())
+        .with_data_dir(&s.data_dir)
+        .with_duplicate_rule(s.duplicate_meters, s.duplicate_hours);
+    state.calendar = Arc::new(Calendar::with_updates(&s.data_dir.join("calendar"))?);
+    let app = router(state);
+    axum::serve(listener, app).with_graceful_shutdown(web::shutdown_signal()).await?;
+    db.close().await;
+    Ok(())
+}
+
+/// The OpenAPI 3.1 document of every feature's JSON API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "gongzhi 共治 API", description = "Party-led grassroots governance: grid, registry, accounts. Errors: HTTP status plus {\"error\":{\"code\",\"message\"}}."),
+    paths(
+        accounts::api::login, accounts::api::logout, accounts::api::me, accounts::api::create_user, accounts::api::list_audit,
+        grid::api::get_grid, grid::api::get_children, grid::api::create_grid, grid::api::update_grid,
+        registry::api::list_residents, registry::api::get_resident, registry::api::create_resident, registry::api::set_tags, registry::api::reveal,
+        registry::api::list_households, registry::api::get_household, registry::api::create_household,
+        registry::api::list_units, registry::api::create_unit, registry::api::list_places, registry::api::list_devices,
+        cases::api::list_categories, cases::api::preview_due, cases::api::report, cases::api::board, cases::api::get_case, cases::api::act, cases::api::assessment, cases::api::upload, cases::api::download, cases::api::merge, cases::api::create_category, cases::api::update_category,
+        vol::list_volunteers, vol::get_volunteer, vol::get_my_volunteer, vol::register_volunteer, vol::list_teams, vol::create_team, vol::add_member,
+        vol::list_activities, vol::create_activity, vol::get_activity, vol::sign_up, vol::check_in, vol::check_out, vol::mark_attendance,
+        vol::list_themes, vol::set_theme, vol::list_rules, vol::update_rule, vol::list_transactions, vol::correct, vol::audit_ledger, vol::summary,
+        vol::list_shops, vol::create_shop, vol::list_items, vol::create_item, vol::update_item, vol::new_code, vol::redeem,
+    ),
+    modifiers(&BearerAuth),
+    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"))
+)]
+pub struct ApiDoc;
+
+async fn openapi_json() -> crate::web::extract::Json<utoipa::openapi::OpenApi> {
+    crate::web::extract::Json(ApiDoc::openapi())
+}

@@ -1,0 +1,33 @@
+//! Hooks that features built on the case loop register, to act inside a case's own transaction
+//! without the case loop naming them: closing a case pays volunteer points; an Open311 report keeps
+//! what its client sent.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use super::store::CaseRow;
+use crate::audit::Actor;
+use crate::db::Tx;
+use crate::error::AppResult;
+
+pub type HookFuture<'a> = Pin<Box<dyn Future<Output = AppResult<()>> + Send + 'a>>;
+
+/// Runs in the transaction that closes a case, after the case row changed. An error undoes the close.
+pub trait OnClosed: Send + Sync {
+    fn closed<'a>(&'a self, tx: &'a mut Tx, actor: Actor<'a>, case: &'a CaseRow) -> HookFuture<'a>;
+}
+
+/// Runs in the transaction that stores a new report, right after its row: whoever passed it to
+/// `submit` records what belongs to it (Open311's origin). An error undoes the report.
+pub trait OnReported: Send + Sync {
+    fn reported<'a>(&'a self, tx: &'a mut Tx, case_id: Uuid, district: &'a str) -> HookFuture<'a>;
+}
+
+/// The hooks the application registered.
+#[derive(Clone, Default)]
+pub struct CaseHooks {
+    pub on_closed: Vec<Arc<dyn OnClosed>>,
+}
