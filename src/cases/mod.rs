@@ -10,7 +10,7 @@ pub mod duplicates;
 pub mod hooks;
 pub mod pages;
 pub mod permissions;
-pub mod public_pages;
+pub mod service;
 pub mod store;
 pub mod workflow;
 

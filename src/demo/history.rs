@@ -113,7 +113,7 @@ pub fn plan_cases(
         let midnight_china = ((now_ms + 8 * 3_600_000) / day) * day - 8 * 3_600_000;
         let reported_at = (midnight_china - days_ago * day + hour.0 * 3_600_000 + rng.random_range(0..3_600_000)).min(now_ms - 60_000);
         let limit = def.4.unwrap_or(Limit::WorkingDays(5));
-        let due_at = crate::cases::api::due_for(cal, Some(limit), reported_at);
+        let due_at = crate::cases::service::due_for(cal, Some(limit), reported_at);
         let limit_ms = (due_at - reported_at).max(3_600_000);
         let source = pick_weighted(&mut rng, SOURCES, |s| s.1).0;
         let unit = def.6.and_then(&unit_of_name).or_else(|| community_unit(&b.code[..12]));

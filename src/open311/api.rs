@@ -14,8 +14,8 @@ use super::format::{self, Format};
 use super::keys::{self, ApiKey};
 use super::privacy;
 use super::store::{self, Origin, Search};
-use crate::cases::api::{AttributeAnswer, NewCase, Reporter, submit};
 use crate::cases::categories::{self, CategoryRow, Limit};
+use crate::cases::service::{AttributeAnswer, NewCase, Reporter, submit};
 use crate::cases::store::CaseRow;
 use crate::error::AppError;
 

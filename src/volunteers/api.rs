@@ -146,7 +146,7 @@ fn page(page: Option<i64>, per_page: Option<i64>) -> AppResult<(i64, i64)> {
 
 /// An RFC 3339 instant, or a China-time date (its midnight).
 pub(crate) fn parse_time(t: &str) -> AppResult<i64> {
-    crate::cases::api::parse_day_or_instant(t.trim())
+    crate::cases::service::parse_day_or_instant(t.trim())
 }
 
 // ---------------------------------------------------------------- volunteers

@@ -72,7 +72,7 @@ fn month_bounds(month: &str) -> AppResult<(i64, i64)> {
     if !activities::valid_month(month) {
         return Err(AppError::invalid("invalid_month", "月份格式应为 YYYY-MM"));
     }
-    let start = crate::cases::api::parse_day_or_instant(&format!("{month}-01"))?;
+    let start = crate::cases::service::parse_day_or_instant(&format!("{month}-01"))?;
     Ok((start, store::month_start(start + 32 * 86_400_000)))
 }
 

@@ -1,0 +1,295 @@
+//! One case's page: its timeline, answers, photos, the actions the caller may take, and merging.
+
+use super::{department_units, due_class, short_time, status_class};
+use crate::cases::CasesState;
+use crate::cases::api::Case;
+use crate::cases::categories;
+use crate::cases::permissions;
+use crate::cases::store::{self};
+use crate::cases::workflow::{self, Action, Rating, Status};
+use crate::error::AppError;
+use crate::web::pages::{Chrome, PageError, PageResult};
+use crate::web::session::{Console, check_csrf};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use serde::Deserialize;
+use uuid::Uuid;
+
+pub struct ActionForm {
+    name: &'static str,
+    label: &'static str,
+    unit_label: &'static str,
+    needs_note: bool,
+    note_label: &'static str,
+    needs_unit: bool,
+    needs_rating: bool,
+    needs_ack: bool,
+    ack_unit: String,
+    secondary: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "case_detail.html")]
+struct DetailPage {
+    chrome: Chrome,
+    c: Case,
+    status_class: &'static str,
+    level_label: &'static str,
+    source: &'static str,
+    reported: String,
+    due: String,
+    due_class: &'static str,
+    unit: String,
+    rating: Option<&'static str>,
+    timeline: Vec<(String, String, &'static str, String)>,
+    actions: Vec<ActionForm>,
+    units: Vec<(Uuid, String)>,
+    version: i64,
+    can_merge: bool,
+    notice: Option<String>,
+    error: Option<String>,
+    /// Answers to the category's extra questions: (question, answer).
+    answers: Vec<(String, String)>,
+}
+
+/// A case's answers, labelled by its category's questions (choices by their names).
+fn labelled_answers(fields: &[crate::cases::attributes::Field], stored: &str) -> Vec<(String, String)> {
+    let v: serde_json::Value = serde_json::from_str(stored).unwrap_or_default();
+    let name_of = |f: &crate::cases::attributes::Field, key: &str| {
+        f.values
+            .iter()
+            .find(|c| c.key == key)
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| key.to_string())
+    };
+    fields
+        .iter()
+        .filter_map(|f| {
+            let answer = match v.get(&f.code)? {
+                serde_json::Value::String(s) => name_of(f, s),
+                serde_json::Value::Array(a) => a
+                    .iter()
+                    .filter_map(|x| x.as_str())
+                    .map(|k| name_of(f, k))
+                    .collect::<Vec<_>>()
+                    .join("、"),
+                other => other.to_string(),
+            };
+            Some((f.description.clone(), answer))
+        })
+        .collect()
+}
+
+/// The console's name for a timeline action.
+fn action_label_of(a: &str) -> &'static str {
+    match a {
+        "report" => "上报",
+        "accept" => "立案",
+        "decline" => "不予立案",
+        "dispatch" => "派遣",
+        "start" => "开始处置",
+        "handle" => "处置完成",
+        "verify" => "核查通过",
+        "return" => "退回返工",
+        "close" => "结案",
+        "escalate" => "上报上级网格",
+        "whistle" => "吹哨",
+        "acknowledge" => "报到",
+        "supervise" => "督办",
+        "rate" => "评价",
+        "merge" => "合并",
+        "outcome" => "办理结果",
+        _ => "办理",
+    }
+}
+
+fn source_label(s: &str) -> &'static str {
+    match s {
+        "officer" => "网格员上报",
+        "resident" => "群众反映",
+        "device" => "设备告警",
+        "hotline" => "热线电话",
+        "council" => "议事会",
+        "open311" => "Open311接入",
+        _ => "其他",
+    }
+}
+
+async fn render_detail(s: &CasesState, c: &Console, id: Uuid, notice: Option<String>, error: Option<String>) -> PageResult {
+    let p = &c.principal;
+    let (row, ctx) = crate::cases::service::load_visible(s, p, id).await?;
+    let v = ctx.view(&row);
+    let state = store::state_of(&s.db, &row).await?;
+    let nil = Uuid::nil();
+    let mut candidates: Vec<(Action, ActionForm)> = Vec::new();
+    let form = |name, label, note: Option<&'static str>, unit: bool, rating: bool, secondary: bool| ActionForm {
+        name,
+        label,
+        unit_label: if name == "whistle" { "召集部门" } else { "承办单位" },
+        needs_note: note.is_some(),
+        note_label: note.unwrap_or(""),
+        needs_unit: unit,
+        needs_rating: rating,
+        needs_ack: false,
+        ack_unit: String::new(),
+        secondary,
+    };
+    candidates.push((Action::Accept, form("accept", "立案", None, false, false, false)));
+    candidates.push((Action::Dispatch { unit: nil }, form("dispatch", "派遣", None, true, false, false)));
+    candidates.push((Action::Start, form("start", "开始处置", None, false, false, false)));
+    candidates.push((
+        Action::Handle { note: "x".into() },
+        form("handle", "处置完成", Some("处置情况"), false, false, false),
+    ));
+    candidates.push((Action::Verify, form("verify", "核查通过", None, false, false, false)));
+    candidates.push((
+        Action::Return { note: "x".into() },
+        form("return", "退回返工", Some("退回理由"), false, false, true),
+    ));
+    candidates.push((Action::Close, form("close", "结案", None, false, false, false)));
+    candidates.push((
+        Action::Rate { rating: Rating::Satisfied },
+        form("rate", "提交评价", None, false, true, false),
+    ));
+    candidates.push((
+        Action::Whistle { units: vec![nil] },
+        form("whistle", "吹哨（召集部门报到）", None, true, false, true),
+    ));
+    candidates.push((Action::Escalate, form("escalate", "上报上级网格", None, false, false, true)));
+    candidates.push((Action::Supervise, form("supervise", "督办", None, false, false, true)));
+    candidates.push((
+        Action::Decline { reason: "x".into() },
+        form("decline", "不予立案", Some("理由"), false, false, true),
+    ));
+    for u in v.summoned {
+        let a = Action::Acknowledge { unit: *u };
+        let mut f = form("acknowledge", "报到", None, false, false, false);
+        f.needs_ack = true;
+        f.ack_unit = u.to_string();
+        candidates.push((a, f));
+    }
+    let actions = candidates
+        .into_iter()
+        .filter(|(a, _)| permissions::may(p, &v, a) && workflow::apply(&state, a).is_ok())
+        .map(|(_, f)| f)
+        .collect::<Vec<_>>();
+    let needs_units = actions.iter().any(|a| a.needs_unit);
+    let api = crate::cases::api::case_json(s, &row).await?;
+    let now = crate::db::now_ms();
+    let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
+    let fields = categories::get(&s.db, &row.district, &row.category_code)
+        .await?
+        .map(|x| x.fields())
+        .unwrap_or_default();
+    let html = DetailPage {
+        answers: labelled_answers(&fields, &row.attributes),
+        chrome: Chrome::new(c, format!("案件 {}", row.tracking_code), "cases"),
+        status_class: status_class(row.status()),
+        level_label: crate::grid::rules::level_label(row.level),
+        source: source_label(&row.source),
+        reported: short_time(row.reported_at),
+        due: short_time(row.due_at),
+        due_class: due_class(row.status(), row.due_at, now),
+        unit: api.unit.as_ref().map(|u| u.name.clone()).unwrap_or_else(|| "未派遣".into()),
+        rating: row.rating().map(Rating::label),
+        timeline: api
+            .timeline
+            .iter()
+            .map(|e| {
+                let at =
+                    e.at.parse::<jiff::Timestamp>()
+                        .map(|t| short_time(t.as_millisecond()))
+                        .unwrap_or_else(|_| e.at.clone());
+                (at, e.actor.clone(), action_label_of(&e.action), e.note.clone())
+            })
+            .collect(),
+        units: if needs_units {
+            department_units(s, &p.district).await?
+        } else {
+            Vec::new()
+        },
+        version: row.version,
+        can_merge: permissions::may(p, &v, &Action::Accept) && matches!(row.status(), Status::Reported | Status::Accepted),
+        actions,
+        notice,
+        error,
+        c: api,
+    };
+    Ok((status, html).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct DetailQuery {
+    created: Option<String>,
+    done: Option<String>,
+}
+
+pub(super) async fn detail(State(s): State<CasesState>, c: Console, Path(id): Path<Uuid>, Query(q): Query<DetailQuery>) -> PageResult {
+    let notice = q
+        .created
+        .map(|_| "已上报，可凭编号跟踪办理进度".to_string())
+        .or(q.done.map(|a| format!("已{}", action_label_of(&a))));
+    render_detail(&s, &c, id, notice, None).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct ActForm {
+    csrf: String,
+    action: String,
+    version: Option<i64>,
+    note: Option<String>,
+    unit: Option<String>,
+    rating: Option<String>,
+}
+
+pub(super) async fn act(State(s): State<CasesState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<ActForm>) -> PageResult {
+    check_csrf(&c, &f.csrf)?;
+    let note = f.note.clone().unwrap_or_default();
+    let unit = f.unit.as_deref().and_then(|u| u.parse::<Uuid>().ok());
+    let need_unit = || unit.ok_or_else(|| AppError::invalid("unknown_unit", "请选择单位"));
+    let action = match f.action.as_str() {
+        "accept" => Action::Accept,
+        "decline" => Action::Decline { reason: note },
+        "dispatch" => Action::Dispatch { unit: need_unit()? },
+        "start" => Action::Start,
+        "handle" => Action::Handle { note },
+        "verify" => Action::Verify,
+        "return" => Action::Return { note },
+        "close" => Action::Close,
+        "escalate" => Action::Escalate,
+        "whistle" => Action::Whistle { units: vec![need_unit()?] },
+        "acknowledge" => Action::Acknowledge { unit: need_unit()? },
+        "supervise" => Action::Supervise,
+        "rate" => Action::Rate {
+            rating: serde_json::from_value(serde_json::Value::String(f.rating.clone().unwrap_or_default()))
+                .map_err(|_| AppError::invalid("invalid_rating", "请选择评价"))?,
+        },
+        _ => return Err(AppError::invalid("unknown_action", "未知操作").into()),
+    };
+    match crate::cases::service::act_as(&s, &c.principal, id, &action, f.version).await {
+        Ok(_) => Ok(Redirect::to(&format!("/console/cases/{id}?done={}", f.action)).into_response()),
+        Err(e) if matches!(e.status, StatusCode::CONFLICT | StatusCode::UNPROCESSABLE_ENTITY) => {
+            render_detail(&s, &c, id, None, Some(e.message)).await
+        }
+        Err(e) => Err(PageError(e)),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct MergeForm {
+    csrf: String,
+    into: Uuid,
+}
+
+pub(super) async fn merge_form(State(s): State<CasesState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<MergeForm>) -> PageResult {
+    check_csrf(&c, &f.csrf)?;
+    match crate::cases::service::merge_as(&s, &c.principal, id, f.into).await {
+        Ok(_) => Ok(Redirect::to(&format!("/console/cases/{id}?done=merge")).into_response()),
+        Err(e) if e.status == StatusCode::CONFLICT => render_detail(&s, &c, id, None, Some(e.message)).await,
+        Err(e) => Err(PageError(e)),
+    }
+}

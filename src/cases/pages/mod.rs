@@ -1,0 +1,121 @@
+//! Case pages: the routes and what the board, detail and public pages share (status colours,
+//! deadlines, names); each page lives in its own file below.
+
+mod assessment;
+mod board;
+mod detail;
+pub mod public;
+mod report;
+
+use axum::Router;
+use axum::routing::{get, post};
+use uuid::Uuid;
+
+use super::CasesState;
+use super::categories;
+use super::store::CaseRow;
+use super::workflow::Status;
+use crate::error::AppError;
+
+pub fn routes() -> Router<CasesState> {
+    Router::new()
+        .route("/console/cases", get(board::board))
+        .route("/console/cases/new", get(report::new_form).post(report::new_submit))
+        .route("/console/cases/dispatch", post(board::bulk_dispatch))
+        .route("/console/cases/{id}", get(detail::detail))
+        .route("/console/cases/{id}/actions", post(detail::act))
+        .route("/console/cases/{id}/merge", post(detail::merge_form))
+        .route("/g/{code}", get(public::public_page))
+        .route("/g/{code}/report", post(public::public_report))
+        .route("/track", get(public::track_form))
+        .route("/track/{code}", get(public::track))
+        .route("/track/{code}/rate", post(public::track_rate))
+        .route("/console/assessment", get(assessment::assessment_page))
+        .route("/console/inbox", get(board::inbox))
+}
+
+fn status_class(s: Status) -> &'static str {
+    match s {
+        Status::Closed => "ok",
+        Status::Declined => "grey",
+        Status::Reported | Status::Accepted => "warn",
+        _ => "info",
+    }
+}
+
+/// Red when overdue, amber within the last day before the deadline.
+fn due_class(status: Status, due_ms: i64, now: i64) -> &'static str {
+    if !status.is_open() {
+        ""
+    } else if now > due_ms {
+        "red"
+    } else if due_ms - now < 24 * 3_600_000 {
+        "amber"
+    } else {
+        ""
+    }
+}
+
+fn short_time(ms: i64) -> String {
+    crate::time::format_ms(ms).chars().take(16).collect()
+}
+
+/// Category, place and unit names for a page of cases, in a handful of queries rather than
+/// several per row.
+async fn names(s: &CasesState, rows: &[CaseRow]) -> Result<(Vec<String>, Vec<String>, Vec<String>), AppError> {
+    use std::collections::{BTreeSet, HashMap};
+    let all = categories::list(&s.db, rows.first().map(|r| r.district.as_str()).unwrap_or("")).await?;
+    // Every community, compound and building code the rows mention, looked up at once.
+    let mut codes = BTreeSet::new();
+    for r in rows {
+        for level in 3..=5 {
+            let n = crate::grid::rules::code_len(level);
+            if n <= r.grid_code.len() {
+                codes.insert(r.grid_code[..n].to_string());
+            }
+        }
+    }
+    let codes: Vec<String> = codes.into_iter().collect();
+    let mut grid_names: HashMap<String, String> = HashMap::new();
+    for chunk in codes.chunks(200) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT code, name FROM grids WHERE code IN ({})", placeholders.join(", "));
+        let found: Vec<(String, String)> = crate::on_pool!(&s.db, |p| {
+            let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
+            for c in chunk {
+                q = q.bind(c);
+            }
+            q.fetch_all(p).await
+        })?;
+        grid_names.extend(found);
+    }
+    let mut unit_names: HashMap<Uuid, String> = HashMap::new();
+    for u in rows.iter().filter_map(|r| r.unit_id).collect::<BTreeSet<_>>() {
+        unit_names.insert(u, crate::registry::units::get(&s.db, u).await?.map(|x| x.name).unwrap_or_default());
+    }
+    let (mut cats, mut grids, mut units) = (Vec::new(), Vec::new(), Vec::new());
+    for r in rows {
+        cats.push(
+            all.iter()
+                .find(|c| c.code == r.category_code)
+                .map(|c| c.name.clone())
+                .unwrap_or_default(),
+        );
+        let place: Vec<&str> = (3..=5)
+            .filter_map(|l| {
+                let n = crate::grid::rules::code_len(l);
+                (n <= r.grid_code.len())
+                    .then(|| grid_names.get(&r.grid_code[..n]).map(String::as_str))
+                    .flatten()
+            })
+            .collect();
+        grids.push(place.join(" "));
+        units.push(r.unit_id.and_then(|u| unit_names.get(&u).cloned()).unwrap_or_default());
+    }
+    Ok((cats, grids, units))
+}
+
+async fn department_units(s: &CasesState, district: &str) -> Result<Vec<(Uuid, String)>, AppError> {
+    let (rows, _) = crate::registry::units::list(&s.db, district, Some("department"), None, None, 100, 0).await?;
+    Ok(rows.into_iter().map(|u| (u.id, u.name)).collect())
+}

@@ -1,0 +1,448 @@
+//! Case loop operations shared by the JSON API, the console pages, the public page and Open311:
+//! report (submit), load what the caller may see, act and merge under the who-may rules, deadlines,
+//! and the assessment report.
+
+use super::CasesState;
+use super::calendar::Calendar;
+use super::categories::{self, Limit};
+use super::permissions::{self, CaseView};
+use super::store::{self, CaseRow, NewCaseRow};
+use super::workflow::Action;
+use crate::audit::Actor;
+use crate::auth::{Principal, Role};
+use crate::error::{AppError, AppResult};
+use crate::grid::{rules, store as grids};
+use crate::registry::units;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub fn parse_instant(s: &str) -> AppResult<jiff::Timestamp> {
+    s.parse::<jiff::Timestamp>().map_err(|_| {
+        AppError::invalid(
+            "invalid_time",
+            format!("时间格式不正确：{s}（应为 RFC 3339，如 2026-11-24T09:30:00+08:00）"),
+        )
+    })
+}
+
+pub fn due_for(cal: &Calendar, limit: Option<Limit>, from_ms: i64) -> i64 {
+    let from = jiff::Timestamp::from_millisecond(from_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    match limit {
+        Some(Limit::Hours(h)) => cal.add_hours(from, h).as_millisecond(),
+        Some(Limit::WorkingDays(d)) => cal.add_working_days(from, d).as_millisecond(),
+        None => cal.add_working_days(from, 5).as_millisecond(),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NewCase {
+    /// A leaf category code, e.g. `SQ03` (飞线充电).
+    pub category: String,
+    pub description: String,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    /// Grid code, when there is no location (or to override it).
+    pub grid: Option<String>,
+    /// officer, resident, device, hotline, council
+    pub source: Option<String>,
+    /// RFC 3339; only imports (device, hotline) by the district may date a case in the past.
+    pub reported_at: Option<String>,
+    /// Answers to the category's `fields`: a string, or a list of strings for multiple choice.
+    #[schema(value_type = Option<Object>)]
+    pub attributes: Option<std::collections::BTreeMap<String, AttributeAnswer>>,
+    /// Private: the description never leaves through Open311 (disputes are always private).
+    pub private: Option<bool>,
+}
+
+/// One answer: a single value or several.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(untagged)]
+pub enum AttributeAnswer {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl AttributeAnswer {
+    pub fn values(&self) -> Vec<String> {
+        match self {
+            AttributeAnswer::One(s) => vec![s.clone()],
+            AttributeAnswer::Many(v) => v.clone(),
+        }
+    }
+}
+
+pub const SOURCES: [&str; 6] = ["officer", "resident", "device", "hotline", "council", "open311"];
+
+/// Who is reporting: a signed-in person, or a resident from a public grid page.
+pub enum Reporter<'a> {
+    User(&'a Principal),
+    /// No account: the district is the grid's; a phone is optional (for a call back).
+    Public {
+        district: &'a str,
+        phone: &'a str,
+    },
+    /// A city system or app (source `open311`): its key's name, district and grid subtree, the
+    /// client's contact fields, and what its feature writes in the report's transaction.
+    Client {
+        key_name: &'a str,
+        district: &'a str,
+        scope: &'a str,
+        name: &'a str,
+        phone: &'a str,
+        on_reported: &'a dyn super::hooks::OnReported,
+    },
+}
+
+/// Validate and store a report. Shared by the API, the console and the public grid page.
+pub async fn submit(s: &CasesState, who: Reporter<'_>, input: &NewCase, key: Option<&str>) -> AppResult<(CaseRow, bool)> {
+    submit_named(s, who, input, key).await.map(|(c, replayed, _)| (c, replayed))
+}
+
+/// `submit`, also giving the category's and the grid's names (for an answer without more queries).
+pub async fn submit_named(
+    s: &CasesState,
+    who: Reporter<'_>,
+    input: &NewCase,
+    key: Option<&str>,
+) -> AppResult<(CaseRow, bool, (String, String))> {
+    let district = match &who {
+        Reporter::User(p) => p.district.as_str(),
+        Reporter::Public { district, .. } => district,
+        Reporter::Client { district, .. } => district,
+    };
+    let (is_resident, may_import) = match &who {
+        Reporter::User(p) => (
+            p.posts.iter().all(|x| x.role == Role::Resident),
+            p.posts.iter().any(|x| x.role == Role::DistrictAdmin),
+        ),
+        Reporter::Public { .. } | Reporter::Client { .. } => (true, false),
+    };
+    let cat = categories::get(&s.db, district, input.category.trim())
+        .await?
+        .filter(|c| c.is_leaf() && c.active)
+        .ok_or_else(|| {
+            AppError::invalid(
+                "unknown_category",
+                format!("问题类别「{}」不存在（请使用小类编码）", input.category),
+            )
+        })?;
+    let description = input.description.trim();
+    if description.chars().count() < 2 || description.chars().count() > 2000 {
+        return Err(AppError::invalid("invalid_description", "问题描述应为2至2000字"));
+    }
+    let source = match &who {
+        Reporter::Client { .. } => "open311",
+        _ => input.source.as_deref().unwrap_or(if is_resident { "resident" } else { "officer" }),
+    };
+    if !SOURCES.contains(&source) || (source == "open311" && !matches!(who, Reporter::Client { .. })) {
+        return Err(AppError::invalid("invalid_source", format!("来源应为：{}", SOURCES.join(", "))));
+    }
+    if is_resident && !matches!(source, "resident" | "open311") {
+        return Err(AppError::forbidden());
+    }
+    let now = crate::db::now_ms();
+    let reported_at = match input.reported_at.as_deref() {
+        None => now,
+        Some(t) => {
+            let at = parse_instant(t)?.as_millisecond();
+            if at > now + 60_000 {
+                return Err(AppError::invalid("invalid_time", "上报时间不能晚于当前时间"));
+            }
+            if now - at > 300_000 && !(may_import && matches!(source, "device" | "hotline")) {
+                return Err(AppError::new(
+                    StatusCode::FORBIDDEN,
+                    "import_not_allowed",
+                    "只有区级导入（设备、热线来源）可以补录过去的上报时间",
+                ));
+            }
+            at
+        }
+    };
+    let (lat, lng) = match (input.lat, input.lng) {
+        (Some(a), Some(b)) if (-90.0..=90.0).contains(&a) && (-180.0..=180.0).contains(&b) => (Some(a), Some(b)),
+        (None, None) => (None, None),
+        _ => return Err(AppError::invalid("invalid_location", "位置应同时给出有效的纬度 lat 和经度 lng")),
+    };
+    let (grid_code, grid_name) = match (input.grid.as_deref().filter(|g| !g.is_empty()), lat, lng) {
+        (Some(g), _, _) => grids::get(&s.db, g)
+            .await?
+            .filter(|x| x.district == district)
+            .map(|x| (x.code, x.name))
+            .ok_or_else(|| AppError::invalid("unknown_grid", format!("网格编码 {g} 不存在")))?,
+        (None, Some(a), Some(b)) => {
+            let idx = s.grid_index.get(&s.db).await?;
+            idx.locate_named(a, b)
+                .filter(|(c, _)| c.starts_with(district))
+                .map(|(c, n)| (c.to_string(), n.to_string()))
+                .ok_or_else(|| AppError::invalid("outside_district", "该位置不在本区网格范围内"))?
+        }
+        _ => return Err(AppError::invalid("location_required", "请提供位置（lat、lng）或网格编码 grid")),
+    };
+    if let Reporter::Client { scope, .. } = &who
+        && !grid_code.starts_with(scope)
+    {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "outside_key_scope",
+            "该位置不在此接入密钥的网格范围内",
+        ));
+    }
+    let answers: std::collections::BTreeMap<String, Vec<String>> =
+        input.attributes.iter().flatten().map(|(k, v)| (k.clone(), v.values())).collect();
+    let attributes = super::attributes::check_answers(&cat.fields(), &answers)?.to_string();
+    let private = input.private.unwrap_or(false) || super::attributes::PRIVATE_CATEGORIES.contains(&cat.code.as_str());
+    let level = (1..=5).rev().find(|l| rules::code_len(*l) <= grid_code.len()).unwrap_or(5);
+    let due_at = due_for(&s.calendar, cat.limit(), reported_at);
+    let (reporter_id, reporter_name, reporter_phone) = match &who {
+        Reporter::User(p) => (Some(p.user_id), p.display_name.clone(), String::new()),
+        Reporter::Public { phone, .. } => {
+            let phone = match phone.trim() {
+                "" => String::new(),
+                ph => crate::identity::parse_mobile(ph).ok_or_else(|| AppError::invalid("invalid_phone", "联系电话应为11位手机号"))?,
+            };
+            (None, "居民".to_string(), phone)
+        }
+        Reporter::Client { key_name, name, phone, .. } => {
+            // Kept for a call back, never sent out again through Open311.
+            let name = match name.trim() {
+                "" => format!("Open311：{key_name}"),
+                n => n.chars().take(64).collect(),
+            };
+            let phone: String = phone.trim().chars().take(32).collect();
+            (None, name, phone)
+        }
+    };
+    let duplicate_of = match (lat, lng) {
+        (Some(a), Some(b)) => {
+            let (meters, hours) = s.duplicate_rule;
+            s.recent_reports
+                .find(&s.db, district, &cat.code, (a, b), meters, reported_at - hours * 3_600_000)
+                .await?
+        }
+        _ => None,
+    };
+    let row = NewCaseRow {
+        duplicate_of,
+        district,
+        category_code: &cat.code,
+        description,
+        lat,
+        lng,
+        grid_code: &grid_code,
+        level,
+        source,
+        reporter_id,
+        reporter_name: &reporter_name,
+        reporter_phone: &reporter_phone,
+        idempotency_key: key,
+        reported_at,
+        due_at,
+        attributes: &attributes,
+        private,
+        on_reported: match &who {
+            Reporter::Client { on_reported, .. } => Some(*on_reported),
+            _ => None,
+        },
+    };
+    let open311_actor;
+    let actor = match &who {
+        Reporter::User(p) => p.actor(),
+        Reporter::Public { .. } => Actor::System("居民"),
+        Reporter::Client { key_name, .. } => {
+            open311_actor = format!("open311:{key_name}");
+            Actor::System(&open311_actor)
+        }
+    };
+    let (c, replayed) = store::create(&s.db, actor, &row).await?;
+    if let (false, Some(a), Some(b)) = (replayed, c.lat, c.lng) {
+        s.recent_reports.push(&c.district, &c.category_code, c.id, (a, b), c.reported_at);
+    }
+    if replayed && c.reporter_id != reporter_id {
+        // Someone else's key: say nothing about their case.
+        return Err(AppError::conflict("idempotency_key_in_use", "该 Idempotency-Key 已被使用"));
+    }
+    Ok((c, replayed, (cat.name.clone(), grid_name)))
+}
+
+/// What the who-may rules need to know about a stored case beyond its row.
+pub struct CaseContext {
+    /// The unit's home grid when the case is dispatched to a community committee.
+    unit_grid: Option<String>,
+    summoned: Vec<Uuid>,
+    close_level: i64,
+}
+
+impl CaseContext {
+    pub async fn of(s: &CasesState, c: &CaseRow) -> AppResult<CaseContext> {
+        let unit_grid = match c.unit_id {
+            Some(u) => units::get(&s.db, u)
+                .await?
+                .filter(|x| x.kind == "community")
+                .and_then(|x| x.grid_code),
+            None => None,
+        };
+        let summoned = store::whistles(&s.db, c.id).await?.into_iter().map(|w| w.unit_id).collect();
+        let close_level = categories::get(&s.db, &c.district, &c.category_code)
+            .await?
+            .map(|x| x.close_level)
+            .unwrap_or(3);
+        Ok(CaseContext {
+            unit_grid,
+            summoned,
+            close_level,
+        })
+    }
+
+    pub fn view<'a>(&'a self, c: &'a CaseRow) -> CaseView<'a> {
+        CaseView {
+            grid_code: &c.grid_code,
+            level: c.level,
+            unit: c.unit_id,
+            unit_grid: self.unit_grid.as_deref(),
+            summoned: &self.summoned,
+            reporter: c.reporter_id,
+            close_level: self.close_level,
+        }
+    }
+}
+
+/// A case of the caller's district that the caller may see (otherwise "not found"), with its context.
+pub async fn load_visible(s: &CasesState, p: &Principal, id: Uuid) -> AppResult<(CaseRow, CaseContext)> {
+    let c = store::get(&s.db, id)
+        .await?
+        .filter(|c| c.district == p.district)
+        .ok_or_else(|| AppError::not_found("案件"))?;
+    let ctx = CaseContext::of(s, &c).await?;
+    if !permissions::may_see(p, &ctx.view(&c)) {
+        return Err(AppError::not_found("案件"));
+    }
+    Ok((c, ctx))
+}
+
+pub async fn load(s: &CasesState, p: &Principal, id: Uuid) -> AppResult<CaseRow> {
+    Ok(load_visible(s, p, id).await?.0)
+}
+
+/// Authorise and apply one action: the one path for the API and the console. `version`, when
+/// given, is the version a form was shown at; a case changed since is not acted on.
+pub async fn act_as(s: &CasesState, p: &Principal, id: Uuid, action: &Action, version: Option<i64>) -> AppResult<CaseRow> {
+    let (c, ctx) = load_visible(s, p, id).await?;
+    if !permissions::may(p, &ctx.view(&c), action) {
+        return Err(AppError::forbidden());
+    }
+    if version.is_some_and(|v| v != c.version) {
+        return Err(AppError::conflict("concurrent_update", "案件刚被他人处理，请查看最新进度后再操作"));
+    }
+    // Units named in the action must exist in the district and be able to take work.
+    let named: Vec<Uuid> = match action {
+        Action::Dispatch { unit } => vec![*unit],
+        Action::Whistle { units } => units.clone(),
+        _ => vec![],
+    };
+    for u in named {
+        let ok = units::get(&s.db, u)
+            .await?
+            .is_some_and(|x| x.district == c.district && matches!(x.kind.as_str(), "department" | "property_company" | "community"));
+        if !ok {
+            return Err(AppError::invalid("unknown_unit", "指定的单位不存在或不能承办案件"));
+        }
+    }
+    let whistle_due = s
+        .calendar
+        .add_hours(
+            jiff::Timestamp::from_millisecond(crate::db::now_ms()).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+            24,
+        )
+        .as_millisecond();
+    store::act(&s.db, &s.hooks, p.actor(), &c, action, whistle_due).await
+}
+
+/// Merge case `id` into `into`: both must be visible to the caller, and merging is a grid
+/// decision, like accepting or declining.
+pub async fn merge_as(s: &CasesState, p: &Principal, id: Uuid, into: Uuid) -> AppResult<CaseRow> {
+    let (dup, ctx) = load_visible(s, p, id).await?;
+    let into = load(s, p, into).await?;
+    if !permissions::may(p, &ctx.view(&dup), &Action::Accept) {
+        return Err(AppError::forbidden());
+    }
+    store::merge(&s.db, p.actor(), &dup, &into).await
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AssessmentReport {
+    pub from: String,
+    pub to: String,
+    pub items: Vec<super::assessment::Row>,
+}
+
+/// An instant from RFC 3339 or a China-time date (its midnight).
+pub fn parse_day_or_instant(s: &str) -> AppResult<i64> {
+    // jiff also reads the date out of a full timestamp: only a bare YYYY-MM-DD is a day.
+    if s.len() == 10
+        && let Ok(d) = s.parse::<jiff::civil::Date>()
+    {
+        return d
+            .to_zoned(crate::time::china())
+            .map(|z| z.timestamp().as_millisecond())
+            .map_err(|_| AppError::invalid("invalid_time", "日期超出范围"));
+    }
+    Ok(parse_instant(s)?.as_millisecond())
+}
+
+/// Shared by the API and the console page.
+pub async fn assessment_for(s: &CasesState, p: &Principal, by: &str, from: Option<&str>, to: Option<&str>) -> AppResult<AssessmentReport> {
+    use super::assessment::By;
+    let by = match by {
+        "unit" => By::Unit,
+        "street" => By::Street,
+        "community" => By::Community,
+        _ => return Err(AppError::invalid("invalid_by", "by 应为 unit、street 或 community")),
+    };
+    if !p.has(crate::auth::Capability::ManageGrid) {
+        return Err(AppError::forbidden());
+    }
+    let now = crate::db::now_ms();
+    let to_ms = match to.filter(|x| !x.is_empty()) {
+        Some(t) => parse_day_or_instant(t)?,
+        None => now,
+    };
+    let from_ms = match from.filter(|x| !x.is_empty()) {
+        Some(t) => parse_day_or_instant(t)?,
+        None => to_ms - 30 * 86_400_000,
+    };
+    if from_ms >= to_ms {
+        return Err(AppError::invalid("invalid_period", "开始时间应早于结束时间"));
+    }
+    let scope = p.roots(crate::auth::Capability::ManageGrid).into_iter().next();
+    let scope = scope.filter(|s| s.len() > 6);
+    let items = super::assessment::report(
+        &s.db,
+        &p.district,
+        by,
+        from_ms,
+        to_ms,
+        if by == By::Unit { None } else { scope.as_deref() },
+    )
+    .await?;
+    Ok(AssessmentReport {
+        from: crate::time::rfc3339_ms(from_ms),
+        to: crate::time::rfc3339_ms(to_ms),
+        items,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_day_or_instant;
+
+    #[test]
+    fn a_day_is_midnight_in_china_and_an_instant_keeps_its_time() {
+        let day = parse_day_or_instant("2026-11-24").unwrap();
+        let midnight: jiff::Timestamp = "2026-11-24T00:00:00+08:00".parse().unwrap();
+        assert_eq!(day, midnight.as_millisecond());
+        let at = parse_day_or_instant("2026-11-24T09:30:00+08:00").unwrap();
+        assert_eq!(at - day, (9 * 60 + 30) * 60_000);
+        assert!(parse_day_or_instant("24/11/2026").is_err());
+    }
+}
