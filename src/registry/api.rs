@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::RegistryState;
 use super::residents::{self, HouseholdRow, NewHousehold, NewResident, ResidentFilter, ResidentRow};
+use super::service::{load_household, load_resident, scope_grid};
 use super::units::{self, NewUnit, UnitRow};
 use crate::auth::{Capability, Principal};
 use crate::error::{AppError, AppResult, ErrorBody};
@@ -76,15 +77,6 @@ pub struct ResidentQuery {
     pub per_page: Option<i64>,
 }
 
-/// The grid a list is scoped to: the one asked for (if in scope) or the caller's first root.
-pub async fn scope_grid(s: &RegistryState, p: &Principal, grid: Option<&str>, cap: Capability) -> AppResult<crate::grid::GridRow> {
-    let code = match grid.filter(|g| !g.is_empty()) {
-        Some(g) => g.to_string(),
-        None => p.roots(cap).into_iter().next().ok_or_else(AppError::forbidden)?,
-    };
-    load_grid(&s.db, p, &code, cap).await
-}
-
 #[utoipa::path(get, path = "/api/v1/residents", tag = "registry", params(ResidentQuery),
     responses((status = 200, body = Paged<Resident>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -119,17 +111,6 @@ pub async fn list_residents(
         items: rows.iter().map(resident_to_api).collect(),
         total,
     }))
-}
-
-async fn load_resident(s: &RegistryState, p: &Principal, id: Uuid, cap: Capability) -> AppResult<ResidentRow> {
-    if !p.has(cap) {
-        return Err(AppError::forbidden());
-    }
-    let r = residents::get(&s.db, id).await?.ok_or_else(|| AppError::not_found("居民"))?;
-    if !p.can(cap, &r.grid_code) {
-        return Err(AppError::not_found("居民"));
-    }
-    Ok(r)
 }
 
 #[utoipa::path(get, path = "/api/v1/residents/{id}", tag = "registry", params(("id" = Uuid, Path)),
@@ -223,17 +204,6 @@ fn household_to_api(h: &HouseholdRow) -> Household {
         address: h.address.clone(),
         members: h.members,
     }
-}
-
-pub async fn load_household(s: &RegistryState, p: &Principal, id: Uuid, cap: Capability) -> AppResult<HouseholdRow> {
-    if !p.has(cap) {
-        return Err(AppError::forbidden());
-    }
-    let h = residents::household(&s.db, id).await?.ok_or_else(|| AppError::not_found("住户"))?;
-    if !p.can(cap, &h.grid_code) {
-        return Err(AppError::not_found("住户"));
-    }
-    Ok(h)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -4,6 +4,7 @@ pub mod api;
 pub mod building;
 pub mod pages;
 pub mod residents;
+pub mod service;
 pub mod units;
 
 use axum::extract::FromRef;

@@ -11,8 +11,9 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::RegistryState;
-use super::api::{Resident, Unit, load_household, resident_to_api, scope_grid, unit_to_api};
+use super::api::{Resident, Unit, resident_to_api, unit_to_api};
 use super::residents::{self, NewResident, RELATIONS, ResidentFilter};
+use super::service::{load_household, scope_grid};
 use super::{TAGS, units};
 use crate::auth::Capability;
 use crate::error::AppError;
