@@ -212,7 +212,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let check = gongzhi::volunteers::store::audit_ledger(&db, None).await;
             db.close().await;
             let check = check?;
-            let report = gongzhi::volunteers::api::audit_to_api(&check);
+            let report = gongzhi::volunteers::api::points::audit_to_api(&check);
             println!("{}", serde_json::to_string_pretty(&report)?);
             if !report.ok {
                 anyhow::bail!("the points ledger does not check out (积分账目核对未通过)");

@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use super::VolunteersState;
 use super::activities::{self, ActivityFilter, ActivityRow, NewActivityRow};
-use super::api::{activity_grid, load_activity, load_team, may_organise, parse_time, refuse, scope, visible_volunteer};
 use super::pages::{EntryView, entries_of, hours, qr_svg, status_label, when};
+use super::service::{activity_grid, load_activity, load_team, may_organise, parse_time, refuse, scope, visible_volunteer};
 use super::store::{self, SummaryBy, SummaryRow, TeamRow, VolunteerFilter, VolunteerRow};
 use crate::auth::{Capability, Principal};
 use crate::db::now_ms;

@@ -7,6 +7,7 @@ pub mod ledger;
 pub mod manage_pages;
 pub mod pages;
 pub mod rules;
+pub mod service;
 pub mod shops;
 pub mod store;
 

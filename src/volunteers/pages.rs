@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use super::VolunteersState;
 use super::activities::{self, ActivityFilter, ActivityRow, SignupRow};
-use super::api::{is_keeper_of, load_activity, load_shop, may_manage_shop, may_organise, my_volunteer, refuse};
 use super::ledger::AccountKind;
+use super::service::{is_keeper_of, load_activity, load_shop, may_manage_shop, may_organise, my_volunteer, refuse};
 use super::shops::{self, ItemRow, ItemUpdate, ShopRow};
 use super::store::{self, VolunteerRow};
 use crate::auth::{Capability, Role};
@@ -287,7 +287,7 @@ async fn register(State(s): State<VolunteersState>, c: Console, Form(f): Form<Re
     check_csrf(&c, &f.csrf)?;
     let p = &c.principal;
     let done = async {
-        let r = super::api::resident_of_self(&s, p, &f.id_number, &f.name).await?;
+        let r = super::service::resident_of_self(&s, p, &f.id_number, &f.name).await?;
         store::register(&s.db, p.actor(), &r, Some(p.user_id), store::RegisteredVia::SelfOnline, None).await
     }
     .await;

@@ -1,0 +1,139 @@
+//! Who may do what with volunteers, teams, activities and shops, and loading them within the
+//! caller's reach: shared by the API and the pages.
+
+use super::VolunteersState;
+use super::activities::{self, ActivityRow};
+use super::shops::{self, ShopRow};
+use super::store::{self, TeamRow, VolunteerRow};
+use crate::auth::{Capability, Principal, Role};
+use crate::error::{AppError, AppResult};
+use crate::registry::residents::ResidentRow;
+use axum::http::StatusCode;
+use uuid::Uuid;
+
+/// Refuse with 404 when the caller could act on such things somewhere, else 403.
+pub fn refuse(p: &Principal, cap: Capability, what: &str) -> AppError {
+    let volunteerish = p.posts.iter().any(|x| matches!(x.role, Role::Resident | Role::ShopKeeper));
+    if p.has(cap) || volunteerish {
+        AppError::not_found(what)
+    } else {
+        AppError::forbidden()
+    }
+}
+
+/// The caller's own volunteer record (403 `not_a_volunteer` when there is none).
+pub async fn my_volunteer(s: &VolunteersState, p: &Principal) -> AppResult<VolunteerRow> {
+    store::volunteer_of_user(&s.db, p.user_id)
+        .await?
+        .filter(|v| v.district == p.district)
+        .ok_or_else(|| {
+            AppError::new(
+                StatusCode::FORBIDDEN,
+                "not_a_volunteer",
+                "您的账号尚未登记为志愿者（可通过 POST /api/v1/volunteers 自行登记）",
+            )
+        })
+}
+
+/// A volunteer the caller may see: staff with `ReadVolunteers` over their home, or themselves.
+pub async fn visible_volunteer(s: &VolunteersState, p: &Principal, id: Uuid) -> AppResult<VolunteerRow> {
+    let v = store::volunteer(&s.db, id).await?.filter(|v| v.district == p.district);
+    match v {
+        Some(v) if p.can(Capability::ReadVolunteers, &v.grid_code) || v.user_id == Some(p.user_id) => Ok(v),
+        _ => Err(refuse(p, Capability::ReadVolunteers, "志愿者")),
+    }
+}
+
+/// The grid a list is scoped to: the one asked for (if the caller reaches it), else the caller's widest.
+pub async fn scope(s: &VolunteersState, p: &Principal, grid: Option<&str>, cap: Capability) -> AppResult<String> {
+    match grid.filter(|g| !g.is_empty()) {
+        Some(g) => Ok(crate::grid::service::load(&s.db, p, g, cap).await?.code),
+        None => p.roots(cap).into_iter().next().ok_or_else(AppError::forbidden),
+    }
+}
+
+pub fn is_keeper_of(p: &Principal, shop: Uuid) -> bool {
+    p.posts.iter().any(|x| x.role == Role::ShopKeeper && x.unit_id == Some(shop))
+}
+
+pub fn may_manage_shop(p: &Principal, shop: &ShopRow) -> bool {
+    is_keeper_of(p, shop.id) || p.can(Capability::ManageShops, &shop.grid_code)
+}
+
+pub async fn load_shop(s: &VolunteersState, p: &Principal, id: Uuid) -> AppResult<ShopRow> {
+    shops::shop(&s.db, id)
+        .await?
+        .filter(|x| x.district == p.district)
+        .ok_or_else(|| AppError::not_found("爱心超市或商家"))
+}
+
+pub async fn load_team(s: &VolunteersState, p: &Principal, id: Uuid) -> AppResult<TeamRow> {
+    store::team(&s.db, id)
+        .await?
+        .filter(|t| t.district == p.district)
+        .ok_or_else(|| AppError::not_found("志愿服务队"))
+}
+
+pub async fn load_activity(s: &VolunteersState, p: &Principal, id: Uuid) -> AppResult<ActivityRow> {
+    activities::get(&s.db, id)
+        .await?
+        .filter(|a| a.district == p.district)
+        .ok_or_else(|| AppError::not_found("志愿活动"))
+}
+
+/// Is the caller the leader of this team (through their volunteer record)?
+pub async fn leads(s: &VolunteersState, p: &Principal, team: &TeamRow) -> AppResult<bool> {
+    let Some(l) = team.leader_id else { return Ok(false) };
+    Ok(store::volunteer(&s.db, l).await?.is_some_and(|v| v.user_id == Some(p.user_id)))
+}
+
+/// Community staff over the activity's grid, the leader of its team, or whoever created it.
+pub async fn may_organise(s: &VolunteersState, p: &Principal, a: &ActivityRow) -> AppResult<bool> {
+    if p.can(Capability::ManageVolunteers, &a.grid_code) || a.created_by == Some(p.user_id) {
+        return Ok(true);
+    }
+    match a.team_id {
+        Some(t) => match store::team(&s.db, t).await? {
+            Some(team) => leads(s, p, &team).await,
+            None => Ok(false),
+        },
+        None => Ok(false),
+    }
+}
+
+/// An RFC 3339 instant, or a China-time date (its midnight).
+pub fn parse_time(t: &str) -> AppResult<i64> {
+    crate::cases::service::parse_day_or_instant(t.trim())
+}
+
+/// 网上注册: the resident of the caller's building with this ID number and name (the caller holds a
+/// resident post there). Shared by the API and the volunteer page.
+pub async fn resident_of_self(s: &VolunteersState, p: &Principal, id_number: &str, name: &str) -> AppResult<ResidentRow> {
+    let homes: Vec<&str> = p
+        .posts
+        .iter()
+        .filter(|x| x.role == Role::Resident)
+        .filter_map(|x| x.grid_code.as_deref())
+        .collect();
+    if homes.is_empty() {
+        return Err(AppError::forbidden());
+    }
+    let name = name.trim();
+    store::resident_by_id_number(&s.db, &p.district, &id_number.trim().to_ascii_uppercase())
+        .await?
+        .filter(|r| r.name == name && homes.iter().any(|h| r.grid_code.starts_with(h)))
+        .ok_or_else(|| AppError::not_found("与该身份证号和姓名相符的本楼居民"))
+}
+
+/// The grid an activity is organised in: a team leader organises inside the team's grid, staff
+/// inside theirs (the API and the console page both ask here).
+pub async fn activity_grid(s: &VolunteersState, p: &Principal, team: Option<&TeamRow>, wanted: Option<&str>) -> AppResult<String> {
+    match (team, wanted) {
+        (Some(t), Some(g)) if g.starts_with(&t.grid_code) && leads(s, p, t).await? => Ok(crate::grid::store::get(&s.db, g)
+            .await?
+            .filter(|x| x.district == p.district)
+            .ok_or_else(|| AppError::not_found("网格"))?
+            .code),
+        _ => scope(s, p, wanted, Capability::ManageVolunteers).await,
+    }
+}
