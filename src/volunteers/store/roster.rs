@@ -1,0 +1,234 @@
+//! Volunteers: their records with balances, lookups, the filtered list, and registration of a resident.
+
+use serde_json::json;
+use uuid::Uuid;
+
+use super::points::account_in;
+use super::teams::add_member_in;
+use crate::audit::{self, Actor};
+use crate::db::{Db, Tx, new_id, now_ms};
+use crate::error::{AppError, AppResult};
+use crate::grid::rules::subtree_upper;
+use crate::registry::residents::ResidentRow;
+use crate::volunteers::ledger::AccountKind;
+use crate::{on_pool, on_tx};
+
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct VolunteerRow {
+    pub id: Uuid,
+    pub district: String,
+    pub resident_id: Uuid,
+    pub user_id: Option<Uuid>,
+    pub grid_code: String,
+    pub name: String,
+    pub registered_via: String,
+    pub unit_id: Option<Uuid>,
+    pub minutes: i64,
+    pub created_at: i64,
+    pub account_id: Option<Uuid>,
+    pub balance: i64,
+}
+
+const VOL_COLS: &str = "v.id, v.district, v.resident_id, v.user_id, v.grid_code, v.name, v.registered_via, v.unit_id, v.minutes, v.created_at, \
+     a.id AS account_id, COALESCE(a.balance, 0) AS balance";
+const VOL_FROM: &str = "volunteers v LEFT JOIN points_accounts a ON a.district = v.district AND a.kind = 'volunteer' AND a.owner_id = v.id";
+
+pub async fn volunteer(db: &Db, id: Uuid) -> sqlx::Result<Option<VolunteerRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, VolunteerRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {VOL_COLS} FROM {VOL_FROM} WHERE v.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(p)
+    .await)
+}
+
+/// The volunteer record linked to a user account.
+pub async fn volunteer_of_user(db: &Db, user: Uuid) -> sqlx::Result<Option<VolunteerRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, VolunteerRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {VOL_COLS} FROM {VOL_FROM} WHERE v.user_id = $1"
+    )))
+    .bind(user)
+    .fetch_optional(p)
+    .await)
+}
+
+pub async fn volunteer_of_resident(db: &Db, district: &str, resident: Uuid) -> sqlx::Result<Option<VolunteerRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, VolunteerRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {VOL_COLS} FROM {VOL_FROM} WHERE v.district = $1 AND v.resident_id = $2"
+    )))
+    .bind(district)
+    .bind(resident)
+    .fetch_optional(p)
+    .await)
+}
+
+#[derive(Default)]
+pub struct VolunteerFilter<'a> {
+    pub district: &'a str,
+    pub grid: Option<&'a str>,
+    pub team: Option<Uuid>,
+    /// Name prefix.
+    pub name: Option<&'a str>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+pub async fn volunteers(db: &Db, f: &VolunteerFilter<'_>) -> sqlx::Result<(Vec<VolunteerRow>, i64)> {
+    let upper = f.grid.map(subtree_upper);
+    let name = f.name.map(str::trim).filter(|s| !s.is_empty()).map(|s| format!("{s}%"));
+    let where_ = "v.district = $1 AND ($2 IS NULL OR (v.grid_code >= $2 AND v.grid_code < $3)) AND ($4 IS NULL OR v.name LIKE $4) \
+                  AND ($5 IS NULL OR EXISTS (SELECT 1 FROM volunteer_team_members m WHERE m.team_id = $5 AND m.volunteer_id = v.id))";
+    on_pool!(db, |p| {
+        let rows = sqlx::query_as::<_, VolunteerRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {VOL_COLS} FROM {VOL_FROM} WHERE {where_} ORDER BY v.grid_code, v.name, v.id LIMIT $6 OFFSET $7"
+        )))
+        .bind(f.district)
+        .bind(f.grid)
+        .bind(&upper)
+        .bind(&name)
+        .bind(f.team)
+        .bind(f.limit)
+        .bind(f.offset)
+        .fetch_all(p)
+        .await?;
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM volunteers v WHERE {where_}")))
+            .bind(f.district)
+            .bind(f.grid)
+            .bind(&upper)
+            .bind(&name)
+            .bind(f.team)
+            .fetch_one(p)
+            .await?;
+        Ok((rows, total))
+    })
+}
+
+/// A resident of the district by ID number (for self-registration).
+pub async fn resident_by_id_number(db: &Db, district: &str, id_number: &str) -> sqlx::Result<Option<ResidentRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, ResidentRow>(
+        "SELECT id, district, household_id, grid_code, name, gender, birth_date, id_number, phone, relation, tags, created_at \
+         FROM residents WHERE district = $1 AND id_number = $2"
+    )
+    .bind(district)
+    .bind(id_number)
+    .fetch_optional(p)
+    .await)
+}
+
+/// How a volunteer came to be registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegisteredVia {
+    Community,
+    Unit(Uuid),
+    SelfOnline,
+}
+
+impl RegisteredVia {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegisteredVia::Community => "community",
+            RegisteredVia::Unit(_) => "unit",
+            RegisteredVia::SelfOnline => "self",
+        }
+    }
+    fn unit(self) -> Option<Uuid> {
+        match self {
+            RegisteredVia::Unit(u) => Some(u),
+            _ => None,
+        }
+    }
+}
+
+/// Insert a volunteer and open their points account inside `tx` (bulk-friendly; no audit row).
+pub async fn insert_volunteer(
+    tx: &mut Tx,
+    id: Uuid,
+    resident: &ResidentRow,
+    user: Option<Uuid>,
+    via: RegisteredVia,
+    at_ms: i64,
+) -> sqlx::Result<()> {
+    on_tx!(tx, |c| sqlx::query(
+        "INSERT INTO volunteers (id, district, resident_id, user_id, grid_code, name, registered_via, unit_id, minutes, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)"
+    )
+    .bind(id)
+    .bind(&resident.district)
+    .bind(resident.id)
+    .bind(user)
+    .bind(&resident.grid_code)
+    .bind(&resident.name)
+    .bind(via.as_str())
+    .bind(via.unit())
+    .bind(at_ms)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    account_in(tx, &resident.district, AccountKind::Volunteer, id).await?;
+    Ok(())
+}
+
+/// Register a resident as a volunteer (one transaction with the audit row). When the resident
+/// is already a volunteer, the existing record is returned with `false`; a self-registration
+/// then links the caller's account if none is linked yet.
+pub async fn register(
+    db: &Db,
+    actor: Actor<'_>,
+    resident: &ResidentRow,
+    user: Option<Uuid>,
+    via: RegisteredVia,
+    team: Option<Uuid>,
+) -> AppResult<(VolunteerRow, bool)> {
+    if let Some(existing) = volunteer_of_resident(db, &resident.district, resident.id).await? {
+        let mut tx = db.begin().await?;
+        if let (Some(u), None) = (user, existing.user_id) {
+            on_tx!(&mut tx, |c| sqlx::query(
+                "UPDATE volunteers SET user_id = $1 WHERE id = $2 AND user_id IS NULL"
+            )
+            .bind(u)
+            .bind(existing.id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        } else if user.is_some() && existing.user_id != user {
+            return Err(AppError::conflict("volunteer_linked", "该居民的志愿者档案已关联其他账号"));
+        }
+        if let Some(t) = team {
+            add_member_in(&mut tx, &resident.district, t, existing.id).await?;
+        }
+        tx.commit().await?;
+        let v = volunteer(db, existing.id).await?.ok_or_else(AppError::internal)?;
+        return Ok((v, false));
+    }
+    let id = new_id();
+    let mut tx = db.begin().await?;
+    match insert_volunteer(&mut tx, id, resident, user, via, now_ms()).await {
+        Ok(()) => {}
+        Err(e) if crate::db::is_unique_violation(&e) => {
+            return Err(AppError::conflict(
+                "already_volunteer",
+                "该居民已登记为志愿者，或该账号已关联志愿者",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if let Some(t) = team {
+        add_member_in(&mut tx, &resident.district, t, id).await?;
+    }
+    audit::record(
+        &mut tx,
+        actor,
+        audit::Entry {
+            district: &resident.district,
+            action: "volunteer.register",
+            target_kind: "volunteer",
+            target_id: &id.to_string(),
+            reason: "",
+            detail: json!({"resident": resident.id, "via": via.as_str(), "unit": via.unit(), "team": team}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    let v = volunteer(db, id).await?.ok_or_else(AppError::internal)?;
+    Ok((v, true))
+}
