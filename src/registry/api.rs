@@ -19,7 +19,6 @@ use crate::grid::service::load as load_grid;
 use crate::identity::{mask_id_number, mask_phone};
 use crate::web::api::{PageQuery, Paged};
 
-/// A resident, with ID number and phone masked.
 pub fn routes() -> Router<RegistryState> {
     Router::new()
         .route("/api/v1/residents", get(list_residents).post(create_resident))
@@ -33,6 +32,7 @@ pub fn routes() -> Router<RegistryState> {
         .route("/api/v1/devices", get(list_devices))
 }
 
+/// A resident, with ID number and phone masked.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Resident {
     pub id: Uuid,
