@@ -201,6 +201,7 @@ test('phone 390px: a case goes 上报 → 立案 → 派遣 → 处置 → 核�
     assert.ok(body.includes('楼道堆物'), `case page ${here(page)} does not show the category 楼道堆物`);
     const kv = await page.locator('dl.kv').innerText();
     trackingCode = /编号\s*(\S+)/.exec(kv)?.[1] ?? null;
+    assert.match(trackingCode ?? '', /^[A-HJ-NP-Z2-9]{10}$/, `the case page shows a tracking code: ${JSON.stringify(kv)}`);
     await shot(page, 'phone-case-02-created');
     await assertNoHorizontalOverflow(page, 'case page (just reported)');
   });
@@ -328,11 +329,10 @@ test('phone 390px: community filters the case board to 已结案', { timeout: 20
     assert.ok(statuses.length > 0, `filtering 已结案 on ${here(page)} left no rows (the case closed above should be one)`);
     const wrong = statuses.filter((s) => s !== '已结案');
     assert.deepEqual(wrong, [], `every row's status should be 已结案 on ${here(page)}; these are not (of ${statuses.length})`);
-    if (closedCode) {
-      // Newest first, so the case closed by the lifecycle test leads the list.
-      const codes = await texts(page, 'table.list tbody td[data-label="编号"]');
-      assert.ok(codes.includes(closedCode), `the case just closed (${closedCode}) is not on the first page of 已结案: ${codes.slice(0, 5).join(', ')}…`);
-    }
+    assert.ok(closedCode, 'the lifecycle test above closed a case (结案) whose code this board should list');
+    // Newest first, so the case closed by the lifecycle test leads the list.
+    const codes = await texts(page, 'table.list tbody td[data-label="编号"]');
+    assert.ok(codes.includes(closedCode), `the case just closed (${closedCode}) is not on the first page of 已结案: ${codes.slice(0, 5).join(', ')}…`);
     await shot(page, 'phone-case-14-board-closed');
     await assertNoHorizontalOverflow(page, 'case board (已结案)');
   });

@@ -100,7 +100,7 @@ log "server healthy after ${SECONDS}s"
 
 # --- the tests --------------------------------------------------------------------
 status=0
-(cd "$ROOT" && GONGZHI_E2E_URL="$URL" node --test e2e/console.test.mjs e2e/cases.test.mjs e2e/open311.test.mjs e2e/volunteers.test.mjs) || status=$?
+(cd "$ROOT" && GONGZHI_E2E_URL="$URL" node --test e2e/*.test.mjs) || status=$?
 if [[ $status -ne 0 ]]; then
   log "tests failed (exit $status); server log tail:"
   tail -n 30 "$SERVER_LOG" >&2 || true

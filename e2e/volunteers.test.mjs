@@ -73,7 +73,7 @@ async function setUp() {
   assert.equal(user.status, 201, JSON.stringify(user.json));
   const item = await api('POST', `/api/v1/shops/${shop.json.id}/items`, community, { name: `食用油${suffix}`, points: 10, stock: 5 });
   assert.equal(item.status, 201, JSON.stringify(item.json));
-  return { volunteer, activity: act.json, title, keeper, item: item.json, balance: volunteer.points_balance + 50 };
+  return { volunteer, community, activity: act.json, title, keeper, item: item.json, balance: volunteer.points_balance + 50 };
 }
 
 async function loginAs(page, username, password) {
@@ -214,7 +214,12 @@ test('phone 390px: a volunteer signs up, checks in with the organiser\'s code, r
     await page.getByRole('link', { name: '志愿服务证明' }).click();
     await page.waitForURL(`**/console/volunteers/${setup.volunteer.id}/certificate`);
     assert.ok((await page.locator('.certificate h1').innerText()).includes('志愿服务证明'));
-    assert.ok(Number((await page.locator('#cert-hours').innerText()).trim()) >= 1, 'the hour is on the certificate');
+    // The certificate shows the hours the ledger holds, and they grew by the hour marked today.
+    const now = await api('GET', `/api/v1/volunteers/${setup.volunteer.id}`, setup.community);
+    assert.equal(now.status, 200, JSON.stringify(now.json));
+    const certHours = Number((await page.locator('#cert-hours').innerText()).trim());
+    assert.equal(certHours, now.json.hours, 'the certificate shows the volunteer\'s hours');
+    assert.ok(now.json.hours >= setup.volunteer.hours + 1, `the marked hour is counted: ${setup.volunteer.hours} → ${now.json.hours}`);
     assert.ok((await page.locator('.certificate table').innerText()).includes(setup.title));
     assert.ok(await page.getByRole('button', { name: '打印' }).isVisible());
     await shot(page, 'volunteers-09-certificate');

@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::support::{apps, code};
+use crate::support::{apps, code, sha256_hex};
 
 #[tokio::test]
 async fn login_and_logout() {
@@ -32,16 +32,25 @@ async fn login_and_logout() {
         assert_eq!(st, StatusCode::OK);
         assert_eq!(me["posts"][0]["role"], "district_admin");
         assert_eq!(me["posts"][0]["grid_code"], "411602");
-        let (st, _) = app.call(Method::POST, "/api/v1/auth/logout", Some(&t), None).await;
-        assert_eq!(st, StatusCode::NO_CONTENT);
-        let (st, _) = app.get("/api/v1/me", &t).await;
-        assert_eq!(st, StatusCode::UNAUTHORIZED, "the token is gone");
-        // Stored sessions hold only a hash of the secret.
+        // Stored sessions hold only a hash of the secret: checked while the session exists.
         let stored: Vec<String> = gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar::<_, String>("SELECT token_hash FROM sessions")
             .fetch_all(p)
             .await)
         .unwrap();
-        assert!(!stored.contains(&t));
+        assert!(
+            stored.contains(&sha256_hex(&t)),
+            "the session is stored as the SHA-256 of its token"
+        );
+        assert!(stored.iter().all(|h| !h.contains(&t)), "the token itself is never stored");
+        let (st, _) = app.call(Method::POST, "/api/v1/auth/logout", Some(&t), None).await;
+        assert_eq!(st, StatusCode::NO_CONTENT);
+        let (st, _) = app.get("/api/v1/me", &t).await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "the token is gone");
+        let left: Vec<String> = gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar::<_, String>("SELECT token_hash FROM sessions")
+            .fetch_all(p)
+            .await)
+        .unwrap();
+        assert!(!left.contains(&sha256_hex(&t)), "logout deletes the session");
     }
 }
 

@@ -7,7 +7,7 @@ use quick_xml::events::Event;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{App, apps};
+use crate::support::{App, apps, sha256_hex};
 
 const DISTRICT: &str = "411602";
 const BUILDING: &str = "411602001001001001";
@@ -571,14 +571,17 @@ async fn search_filters_scope_and_withholds_private_descriptions() {
             assert_eq!(r["extended_attributes"]["private"], true);
         }
         let (_, x) = xml_at(&app, "/open311/v2/requests.xml?service_code=SQ08").await;
-        assert!(x.all("request").iter().all(|r| r.text_of("description").is_empty()));
+        let requests = x.all("request");
+        assert_eq!(requests.len(), private.len(), "the XML lists the same disputes");
+        assert!(requests.iter().all(|r| r.text_of("description").is_empty()));
 
         // Status filters.
         let (_, closed) = json_at(&app, "/open311/v2/requests.json?status=closed").await;
         let closed = closed.as_array().unwrap();
         assert!(!closed.is_empty() && closed.iter().all(|r| r["status"] == "closed"));
         let (_, open) = json_at(&app, "/open311/v2/requests.json?status=open").await;
-        assert!(open.as_array().unwrap().iter().all(|r| r["status"] == "open"));
+        let open = open.as_array().unwrap();
+        assert!(!open.is_empty() && open.iter().all(|r| r["status"] == "open"));
         let (_, both) = json_at(&app, "/open311/v2/requests.json?status=open,closed").await;
         assert_eq!(both.as_array().unwrap().len(), all.len());
 
@@ -623,6 +626,7 @@ async fn search_filters_scope_and_withholds_private_descriptions() {
         }
         let k = key(&app, BUILDING, 100).await;
         let (_, mine) = json_at(&app, &format!("/open311/v2/requests.json?api_key={k}")).await;
+        assert!(!mine.as_array().unwrap().is_empty(), "the building has requests in the window");
         assert!(
             mine.as_array()
                 .unwrap()
@@ -712,15 +716,25 @@ async fn cli_issues_and_revokes_keys() {
         let admin = app.token("admin").await;
         let (_, log) = app.get("/api/v1/audit?action=api_key.revoke", &admin).await;
         assert_eq!(log["items"][0]["reason"], "合同到期");
-        // A secret is never stored.
-        let stored: i64 = gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM api_keys WHERE key_hash = $1 OR key_prefix = $1"
+        // A secret is never stored: the key row holds its SHA-256, and no column of the keys or of
+        // the audit log holds the secret itself.
+        let hashes: Vec<String> = gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar::<_, String>("SELECT key_hash FROM api_keys")
+            .fetch_all(p)
+            .await)
+        .unwrap();
+        assert!(
+            hashes.contains(&sha256_hex(&secret)),
+            "the key is stored as the SHA-256 of its secret"
+        );
+        let rows: Vec<String> = gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar::<_, String>(
+            "SELECT key_hash || '|' || key_prefix || '|' || name FROM api_keys \
+             UNION ALL SELECT target_id || '|' || reason || '|' || detail FROM audit_log"
         )
-        .bind(&secret)
-        .fetch_one(p)
+        .fetch_all(p)
         .await)
         .unwrap();
-        assert_eq!(stored, 0);
+        assert!(!rows.is_empty());
+        assert!(rows.iter().all(|r| !r.contains(&secret)), "the secret is in no key or audit row");
     }
 }
 

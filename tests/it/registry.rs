@@ -291,6 +291,7 @@ async fn units_filter_and_credit_codes() {
         let (_, places) = app.get("/api/v1/places?grid=411602001", &t).await;
         assert!(places["total"].as_i64().unwrap() > 0);
         let (_, devices) = app.get("/api/v1/devices?grid=411602001001", &t).await;
+        assert!(!devices["items"].as_array().unwrap().is_empty(), "the community has devices");
         assert!(
             devices["items"]
                 .as_array()

@@ -197,3 +197,91 @@ async fn cookie_writes_need_the_csrf_header() {
         assert_eq!(code(&r.json::<Value>().await.unwrap()), "csrf");
     }
 }
+
+/// Every `.route("path", get(..).post(..))` the sources declare, as (method, path): the router's
+/// own list, so a route left out of the OpenAPI document cannot escape the checks above.
+fn declared_routes() -> Vec<(Method, String)> {
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut paths = Vec::new();
+    files(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut paths);
+    let mut routes = Vec::new();
+    for file in paths {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (at, _) in text.match_indices(".route(\"") {
+            let rest = &text[at + ".route(".len()..];
+            // The call's arguments, to its closing parenthesis.
+            let mut depth = 1;
+            let end = rest
+                .char_indices()
+                .find(|(_, c)| {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => depth -= 1,
+                        _ => {}
+                    }
+                    depth == 0
+                })
+                .map(|(i, _)| i)
+                .unwrap();
+            let call = &rest[..end];
+            let path = call[1..].split('"').next().unwrap().to_string();
+            for m in ["get", "post", "put", "patch", "delete"] {
+                let called = call.match_indices(&format!("{m}(")).any(|(i, _)| {
+                    let before = call[..i].chars().next_back();
+                    !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                });
+                if called {
+                    routes.push((Method::from_bytes(m.to_uppercase().as_bytes()).unwrap(), path.clone()));
+                }
+            }
+        }
+    }
+    assert!(routes.len() > 50, "the scan finds the routes: {}", routes.len());
+    routes
+}
+
+#[tokio::test]
+async fn every_api_route_is_documented_and_every_console_route_needs_a_session() {
+    let app = apps().await.remove(0);
+    let (_, doc) = app.call(Method::GET, "/api/v1/openapi.json", None, None).await;
+    let documented = |m: &Method, path: &str| {
+        doc["paths"][path]
+            .as_object()
+            .is_some_and(|ops| ops.contains_key(&m.as_str().to_lowercase()))
+    };
+    let sample = |path: &str| {
+        path.replace("{code}", "411602001")
+            .replace("{id}", "0190c0de-0000-7000-8000-000000000000")
+            .replace("{sha256}", &"a".repeat(64))
+            .replace("{file}", "x")
+    };
+    let mut undocumented = Vec::new();
+    for (m, path) in declared_routes() {
+        if path.starts_with("/api/") && path != "/api/v1/openapi.json" && !documented(&m, &path) {
+            undocumented.push(format!("{m} {path}"));
+        }
+        if path.starts_with("/console") {
+            let r = app
+                .client
+                .request(m.clone(), format!("{}{}", app.base, sample(&path)))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::SEE_OTHER, "{m} {path} without a session");
+            assert!(r.headers()["location"].to_str().unwrap().starts_with("/login?next="), "{m} {path}");
+        }
+    }
+    assert!(
+        undocumented.is_empty(),
+        "API routes missing from the OpenAPI document: {undocumented:?}"
+    );
+}

@@ -34,6 +34,16 @@ pub async fn fresh_databases() -> Vec<(&'static str, String, Db)> {
         let (db, schema) = Db::connect_new_schema(&pg, "t").await.expect("postgres schema");
         let sep = if pg.contains('?') { '&' } else { '?' };
         out.push(("postgres", format!("{pg}{sep}options=-c%20search_path%3D{schema}"), db));
+    } else if std::env::var("CI").is_ok_and(|v| !v.is_empty()) {
+        panic!("CI is set but GONGZHI_TEST_DATABASE_URL is not: the PostgreSQL half of every test would be skipped");
+    } else {
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| {
+            eprintln!(
+                "note: GONGZHI_TEST_DATABASE_URL is not set, so these tests run on SQLite only \
+                 (e.g. GONGZHI_TEST_DATABASE_URL=postgres://postgres@127.0.0.1/test cargo test)"
+            )
+        });
     }
     out
 }
@@ -249,4 +259,60 @@ pub async fn non_volunteer_resident(app: &App, grid: &str) -> (Value, String) {
     assert_eq!(st, StatusCode::OK, "{full}");
     let id_number = full["id_number"].as_str().unwrap().to_string();
     (r, id_number)
+}
+
+/// SHA-256 in lowercase hex, computed here rather than by the code under test.
+pub fn sha256_hex(s: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every `src`, `href`, `action`, `poster` and CSS `url()` in `text` that a browser would fetch or
+/// follow stays on this server: a same-site path, a fragment or query, `tel:`/`mailto:`, or inline
+/// `data:`. Returns the offending references (empty when all stay local).
+pub fn outside_references(text: &str) -> Vec<String> {
+    let mut refs = Vec::new();
+    for attr in ["src=", "href=", "action=", "poster=", "srcset="] {
+        for (i, _) in text.match_indices(attr) {
+            // `xlink:href` and `data-href` count too; `xmlns=` is a name, not a fetch.
+            let rest = &text[i + attr.len()..];
+            let Some(q) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+                continue;
+            };
+            let end = rest[1..].find(q).map(|e| e + 1).unwrap_or(rest.len());
+            refs.push(rest[1..end].to_string());
+        }
+    }
+    for (i, _) in text.match_indices("url(") {
+        let rest = &text[i + 4..];
+        let end = rest.find(')').unwrap_or(rest.len());
+        refs.push(rest[..end].trim_matches(|c| c == '"' || c == '\'' || c == ' ').to_string());
+    }
+    refs.into_iter()
+        .filter(|r| {
+            let r = r.trim();
+            let local = (r.starts_with('/') && !r.starts_with("//"))
+                || r.starts_with('#')
+                || r.starts_with('?')
+                || r.is_empty()
+                || r.starts_with("tel:")
+                || r.starts_with("mailto:")
+                || r.starts_with("data:");
+            !local
+        })
+        .collect()
+}
+
+#[test]
+fn outside_references_finds_what_a_browser_would_fetch() {
+    let page = r#"<svg xmlns="http://www.w3.org/2000/svg"></svg><a href="/console">x</a><a href="tel:138">t</a>
+        <script src="https://cdn.example/x.js"></script><img src='//evil/p.png'><style>b{background:url("http://x/y.png")}</style>"#;
+    assert_eq!(
+        outside_references(page),
+        vec![
+            "https://cdn.example/x.js".to_string(),
+            "//evil/p.png".to_string(),
+            "http://x/y.png".to_string()
+        ]
+    );
 }

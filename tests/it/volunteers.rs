@@ -773,7 +773,8 @@ async fn the_demo_ledger_is_sound_and_its_accounts_work() {
         assert!(a["transactions"].as_i64().unwrap() > 100, "[{}] {a}", app.engine);
         let admin = app.token("admin").await;
         let (_, all) = app.get("/api/v1/volunteers?grid=411602", &admin).await;
-        assert_eq!(all["total"], 300);
+        let sizes = gongzhi::demo::volunteers::SMALL;
+        assert_eq!(all["total"], sizes.volunteers as i64);
         let resident = app.token("resident").await;
         let (st, me) = app.get("/api/v1/volunteers/me", &resident).await;
         assert_eq!(st, StatusCode::OK, "{me}");
@@ -791,8 +792,8 @@ async fn the_demo_ledger_is_sound_and_its_accounts_work() {
             .iter()
             .map(|s| s["kind"].as_str().unwrap())
             .collect();
-        assert_eq!(kinds.iter().filter(|k| **k == "love_supermarket").count(), 2);
-        assert_eq!(kinds.iter().filter(|k| **k == "merchant").count(), 3);
+        assert_eq!(kinds.iter().filter(|k| **k == "love_supermarket").count(), sizes.supermarkets);
+        assert_eq!(kinds.iter().filter(|k| **k == "merchant").count(), sizes.merchants);
         let (_, r) = app.get("/api/v1/points/transactions", &admin).await;
         assert!(r["total"].as_i64().unwrap() > 0);
     }
