@@ -241,7 +241,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 grid,
                 unit,
             };
-            let result = add_user(&db, Actor::System("cli"), &input).await;
+            let result = add_user(&db, Actor::System("cli"), &input, None).await;
             db.close().await;
             let (id, _) = result.map_err(|e| anyhow::anyhow!("{} ({})", e.message, e.code))?;
             println!("added user {username} ({id})");

@@ -99,10 +99,7 @@ pub async fn create_user(State(db): State<Db>, p: Principal, Json(input): Json<N
     {
         return Err(AppError::not_found("网格"));
     }
-    let (id, district) = accounts::add_user(&db, p.actor(), &input).await?;
-    if district != p.district {
-        return Err(AppError::not_found("单位"));
-    }
+    let (id, _) = accounts::add_user(&db, p.actor(), &input, Some(&p.district)).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 

@@ -27,7 +27,9 @@ pub struct NewUser {
 }
 
 /// Validate and create a user and its post in one transaction. Returns (user id, district).
-pub async fn add_user(db: &Db, actor: Actor<'_>, input: &NewUser) -> AppResult<(Uuid, String)> {
+/// With `within`, the post's place must be in that district (an API caller adds users to their
+/// own district only): anything else is "not found", and nothing is written.
+pub async fn add_user(db: &Db, actor: Actor<'_>, input: &NewUser, within: Option<&str>) -> AppResult<(Uuid, String)> {
     let username = input.username.trim().to_string();
     let role = accounts::check_new(&username, &input.password, &input.role)?;
     let (district, grid, unit) = if role.held_at_unit() {
@@ -74,6 +76,9 @@ pub async fn add_user(db: &Db, actor: Actor<'_>, input: &NewUser) -> AppResult<(
         }
         (g.district, Some(g.code), None)
     };
+    if within.is_some_and(|d| d != district) {
+        return Err(AppError::not_found(if unit.is_some() { "单位" } else { "网格" }));
+    }
     let account = NewAccount {
         username: &username,
         password: &input.password,

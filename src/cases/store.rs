@@ -580,6 +580,19 @@ pub async fn merge(db: &Db, actor: Actor<'_>, dup: &CaseRow, into: &CaseRow) -> 
     if n != 1 {
         return Err(AppError::conflict("concurrent_update", "案件刚被他人处理，请刷新后重试"));
     }
+    // The target must still be as checked above: a no-op update guarded by its version, which also
+    // holds its row until commit, so it cannot close or be merged away under us.
+    let still = on_tx!(&mut tx, |x| sqlx::query(
+        "UPDATE cases SET version = version WHERE id = $1 AND version = $2 AND merged_into IS NULL"
+    )
+    .bind(into.id)
+    .bind(into.version)
+    .execute(x)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if still != 1 {
+        return Err(AppError::conflict("concurrent_update", "目标案件刚被他人处理，请刷新后重试"));
+    }
     let note = format!("与案件 {} 合并办理", into.tracking_code);
     insert_event(
         &mut tx,

@@ -149,8 +149,33 @@ fn check_boundary(v: &serde_json::Value) -> AppResult<Boundary> {
     rules::parse_boundary(v).map_err(|m| AppError::invalid("invalid_boundary", m))
 }
 
-/// A boundary must lie within its parent's and must not overlap a sibling's.
-async fn check_fit(db: &Db, b: &Boundary, parent: &GridRow, own_code: &str) -> AppResult<()> {
+#[derive(sqlx::FromRow)]
+struct Shape {
+    code: String,
+    name: String,
+    boundary: String,
+}
+
+/// Take the write lock on a node's row until commit (a no-op update: the same on both engines).
+/// Writes that check a node's children or siblings lock the parent first, so two of them under
+/// one parent take turns and each sees the other's result; locks go ancestor first, so no deadlock.
+async fn lock(tx: &mut Tx, code: &str) -> sqlx::Result<Option<GridRow>> {
+    on_tx!(&mut *tx, |c| sqlx::query("UPDATE grids SET children = children WHERE code = $1")
+        .bind(code)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    on_tx!(&mut *tx, |c| sqlx::query_as::<_, GridRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {GRID_COLS} FROM grids WHERE code = $1"
+    )))
+    .bind(code)
+    .fetch_optional(&mut *c)
+    .await)
+}
+
+/// A boundary must lie within its parent's and must not overlap a sibling's. Runs inside the
+/// writing transaction, after `lock(parent)`, so what it checks is what gets committed.
+async fn check_fit(tx: &mut Tx, b: &Boundary, parent: &GridRow, own_code: &str) -> AppResult<()> {
     let parent_b = rules::parse_boundary_text(&parent.boundary).map_err(|_| AppError::internal())?;
     if rules::outside_share(&b.polygon, &parent_b.polygon) > rules::AREA_TOLERANCE {
         return Err(AppError::invalid(
@@ -158,13 +183,7 @@ async fn check_fit(db: &Db, b: &Boundary, parent: &GridRow, own_code: &str) -> A
             format!("边界超出上级网格「{}」的范围", parent.name),
         ));
     }
-    #[derive(sqlx::FromRow)]
-    struct Sib {
-        code: String,
-        name: String,
-        boundary: String,
-    }
-    let sibs = on_pool!(db, |p| sqlx::query_as::<_, Sib>(
+    let sibs = on_tx!(&mut *tx, |c| sqlx::query_as::<_, Shape>(
         "SELECT code, name, boundary FROM grids WHERE parent_code = $1 AND code <> $2 \
          AND max_lat > $3 AND min_lat < $4 AND max_lng > $5 AND min_lng < $6"
     )
@@ -174,7 +193,7 @@ async fn check_fit(db: &Db, b: &Boundary, parent: &GridRow, own_code: &str) -> A
     .bind(b.bbox.2)
     .bind(b.bbox.1)
     .bind(b.bbox.3)
-    .fetch_all(p)
+    .fetch_all(&mut *c)
     .await)?;
     for s in sibs {
         if let Ok(sb) = rules::parse_boundary_text(&s.boundary)
@@ -183,6 +202,27 @@ async fn check_fit(db: &Db, b: &Boundary, parent: &GridRow, own_code: &str) -> A
             return Err(AppError::invalid(
                 "boundary_overlap",
                 format!("边界与同级网格「{}」({}) 重叠", s.name, s.code),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A node's new boundary must still hold each of its children.
+async fn check_holds_children(tx: &mut Tx, b: &Boundary, code: &str) -> AppResult<()> {
+    let kids = on_tx!(&mut *tx, |c| sqlx::query_as::<_, Shape>(
+        "SELECT code, name, boundary FROM grids WHERE parent_code = $1"
+    )
+    .bind(code)
+    .fetch_all(&mut *c)
+    .await)?;
+    for k in kids {
+        if let Ok(kb) = rules::parse_boundary_text(&k.boundary)
+            && rules::outside_share(&kb.polygon, &b.polygon) > rules::AREA_TOLERANCE
+        {
+            return Err(AppError::invalid(
+                "boundary_excludes_child",
+                format!("新边界未能包含下级网格「{}」({})，请先调整下级网格", k.name, k.code),
             ));
         }
     }
@@ -205,9 +245,10 @@ pub async fn create(db: &Db, actor: Actor<'_>, input: &NewGrid) -> AppResult<Gri
     }
     let (leader, phone) = check_leader(&input.leader)?;
     let b = check_boundary(&input.boundary)?;
-    check_fit(db, &b, &parent, &input.code).await?;
     let now = now_ms();
     let mut tx = db.begin().await?;
+    let parent = lock(&mut tx, &parent.code).await?.ok_or_else(|| AppError::not_found("上级网格"))?;
+    check_fit(&mut tx, &b, &parent, &input.code).await?;
     insert_grid(
         &mut tx,
         &GridInsert {
@@ -270,18 +311,16 @@ pub async fn update(db: &Db, actor: Actor<'_>, grid: &GridRow, up: &GridUpdate) 
         None => None,
     };
     let leader = up.leader.as_ref().map(check_leader).transpose()?;
-    let boundary = match &up.boundary {
-        Some(v) => {
-            let b = check_boundary(v)?;
-            if let Some(pc) = &grid.parent_code {
-                let parent = get(db, pc).await?.ok_or_else(AppError::internal)?;
-                check_fit(db, &b, &parent, &grid.code).await?;
-            }
-            Some(b)
-        }
-        None => None,
-    };
+    let boundary = up.boundary.as_ref().map(check_boundary).transpose()?;
     let mut tx = db.begin().await?;
+    if let Some(b) = &boundary {
+        if let Some(pc) = &grid.parent_code {
+            let parent = lock(&mut tx, pc).await?.ok_or_else(AppError::internal)?;
+            check_fit(&mut tx, b, &parent, &grid.code).await?;
+        }
+        lock(&mut tx, &grid.code).await?;
+        check_holds_children(&mut tx, b, &grid.code).await?;
+    }
     let now = now_ms();
     if let Some(n) = &name {
         on_tx!(&mut tx, |c| sqlx::query(

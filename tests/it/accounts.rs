@@ -93,6 +93,40 @@ async fn users_via_api() {
         }
         assert_eq!(app.count("users").await, users);
         assert_eq!(app.count("posts").await, users, "one post each, none orphaned");
+        // A unit of another district is "not found" to this district's admin, and no account is
+        // left behind by the refusal.
+        let other_unit = uuid::Uuid::now_v7();
+        let mut tx = app.db.begin().await.unwrap();
+        gongzhi::on_tx!(&mut tx, |c| sqlx::query(
+            "INSERT INTO districts (code, name, created_at) VALUES ('411603', '淮阳区', 0)"
+        )
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+        .unwrap();
+        gongzhi::on_tx!(&mut tx, |c| sqlx::query(
+            "INSERT INTO units (id, district, kind, name, created_at) VALUES ($1, '411603', 'department', '淮阳区城管局', 0)"
+        )
+        .bind(other_unit)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+        .unwrap();
+        tx.commit().await.unwrap();
+        let (st, v) = app
+            .post(
+                "/api/v1/users",
+                &t,
+                json!({"username": "elsewhere", "password": "longenough", "role": "department_handler", "unit": other_unit}),
+            )
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::NOT_FOUND, "not_found"), "[{}] {v}", app.engine);
+        assert_eq!(
+            app.count("users").await,
+            users,
+            "[{}] the refused account was not created",
+            app.engine
+        );
         let wang = app.token_pw("wang.fang", "longenough").await;
         let (st, _) = app.get("/api/v1/grids/411602001002", &wang).await;
         assert_eq!(st, StatusCode::OK);

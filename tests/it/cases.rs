@@ -643,3 +643,42 @@ async fn the_district_edits_categories() {
         assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_category"));
     }
 }
+
+/// A merge checks its target as it is when the merge commits, not as it was read: a target that
+/// changed in between is refused and the duplicate is left as it was.
+#[tokio::test]
+async fn merge_refuses_a_target_that_changed_since_it_was_read() {
+    for app in apps().await {
+        let (officer, community) = (app.token("building").await, app.token("community").await);
+        let new_case = |description: &'static str| {
+            let (app, officer) = (&app, officer.clone());
+            async move {
+                let body = json!({"category": "SQ03", "description": description, "grid": "411602001001001001"});
+                let (st, v) = app.post("/api/v1/cases", &officer, body).await;
+                assert_eq!(st, StatusCode::CREATED, "{v}");
+                uuid::Uuid::parse_str(v["id"].as_str().unwrap()).unwrap()
+            }
+        };
+        let (dup, target) = (new_case("楼道杂物堆放").await, new_case("楼道杂物堆放严重").await);
+        let dup_row = gongzhi::cases::store::get(&app.db, dup).await.unwrap().unwrap();
+        let stale = gongzhi::cases::store::get(&app.db, target).await.unwrap().unwrap();
+        // Someone declines the target after it was read.
+        let (st, v) = act(
+            &app,
+            &community,
+            &target.to_string(),
+            json!({"action": "decline", "reason": "不属于受理范围"}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "[{}] {v}", app.engine);
+        let r = gongzhi::cases::store::merge(&app.db, gongzhi::audit::Actor::System("test"), &dup_row, &stale).await;
+        assert_eq!(r.map(|_| ()).map_err(|e| e.code), Err("concurrent_update"), "[{}]", app.engine);
+        let after = gongzhi::cases::store::get(&app.db, dup).await.unwrap().unwrap();
+        assert_eq!(
+            (after.merged_into, after.version),
+            (None, dup_row.version),
+            "[{}] the duplicate is untouched",
+            app.engine
+        );
+    }
+}

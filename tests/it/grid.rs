@@ -159,7 +159,66 @@ async fn creating_a_grid_checks_code_kind_polygon_and_fit() {
         let (st, _) = app.post("/api/v1/grids", &t, json!({"parent": "411602009", "code": "411602009001", "name": "x", "kind": "community", "boundary": square(0.0, 0.0, 1.0), "leader": leader})).await;
         assert_eq!(st, StatusCode::NOT_FOUND);
         assert_eq!(app.count("audit_log").await, audit_before + 1);
+
+        // Shrinking the compound so that it no longer holds its buildings is refused, unchanged.
+        let small = square(min_lng + gap * 0.1, min_lat + gap * 0.1, gap * 0.5);
+        let (st, v) = app
+            .call(
+                reqwest::Method::PATCH,
+                "/api/v1/grids/411602001001001",
+                Some(&t),
+                Some(json!({"boundary": small})),
+            )
+            .await;
+        assert_eq!(
+            (st, code(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "boundary_excludes_child"),
+            "[{}] {v}",
+            app.engine
+        );
+        let (_, after) = app.get("/api/v1/grids/411602001001001", &t).await;
+        assert_eq!(
+            after["boundary"], compound["boundary"],
+            "[{}] the boundary is unchanged",
+            app.engine
+        );
+
+        // Racing creations of overlapping siblings: the check runs in the writing transaction, so
+        // exactly one of them lands.
+        let racers: Vec<_> = (0..8)
+            .map(|i| {
+                let (client, base, t) = (app.client.clone(), app.base.clone(), t.clone());
+                let mut body = base_for_race(&new_code, i, square(min_lng + gap * 0.7, min_lat + gap * 0.05, gap * 0.2));
+                body["leader"] = leader.clone();
+                tokio::spawn(async move {
+                    let r = client
+                        .post(format!("{base}/api/v1/grids"))
+                        .bearer_auth(t)
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap();
+                    let st = r.status();
+                    (st, r.json::<Value>().await.unwrap())
+                })
+            })
+            .collect();
+        let mut created = 0;
+        for r in racers {
+            let (st, v) = r.await.unwrap();
+            match st {
+                StatusCode::CREATED => created += 1,
+                _ => assert_eq!(code(&v), "boundary_overlap", "[{}] {v}", app.engine),
+            }
+        }
+        assert_eq!(created, 1, "[{}] one of the overlapping siblings", app.engine);
     }
+}
+
+/// A new building under 411602001001001 numbered after `taken`, `i` places on.
+fn base_for_race(taken: &str, i: u64, boundary: Value) -> Value {
+    let next: u64 = taken[15..].parse::<u64>().unwrap() + 1 + i;
+    json!({"parent": "411602001001001", "code": format!("411602001001001{next:03}"), "name": format!("竞争楼{i}"), "kind": "building", "boundary": boundary})
 }
 
 #[tokio::test]
