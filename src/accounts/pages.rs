@@ -106,7 +106,7 @@ async fn home(c: Console) -> Redirect {
     Redirect::to(&format!("/console/grids/{}", home_grid(&c.principal)))
 }
 
-const AUDIT_ACTIONS: [(&str, &str); 12] = [
+const AUDIT_ACTIONS: [(&str, &str); 14] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("resident.reveal", "查看完整个人信息"),
@@ -119,6 +119,8 @@ const AUDIT_ACTIONS: [(&str, &str); 12] = [
     ("user.create", "新建账号"),
     ("api_key.create", "签发接口密钥"),
     ("api_key.revoke", "停用接口密钥"),
+    ("case.attachment", "上传照片"),
+    ("volunteer.link", "关联志愿者账号"),
 ];
 
 pub struct AuditView {

@@ -18,6 +18,16 @@ pub enum Actor<'a> {
     System(&'a str),
 }
 
+impl Actor<'_> {
+    /// The name a timeline shows: the person's display name, or the system's name.
+    pub fn display_name(&self) -> &str {
+        match self {
+            Actor::User { display_name, .. } => display_name,
+            Actor::System(name) => name,
+        }
+    }
+}
+
 pub struct Entry<'a> {
     pub district: &'a str,
     pub action: &'a str,

@@ -428,7 +428,7 @@ pub async fn upload(
     body: axum::body::Bytes,
 ) -> AppResult<(StatusCode, Json<Attachment>)> {
     let c = load(&s, &p, id).await?;
-    let a = super::attachments::add(&s.db, &s.data_dir, c.id, &c.district, &p.display_name, &body).await?;
+    let a = super::attachments::add(&s.db, &s.data_dir, p.actor(), c.id, &c.district, &body).await?;
     Ok((StatusCode::CREATED, Json(attachment_to_api(c.id, &a))))
 }
 

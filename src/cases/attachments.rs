@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
 
+use serde_json::json;
+
+use crate::audit::{self, Actor};
 use crate::db::{Db, new_id, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::{on_pool, on_tx};
@@ -51,9 +54,37 @@ pub async fn list(db: &Db, case_id: Uuid) -> sqlx::Result<Vec<AttachmentRow>> {
     .await)
 }
 
-/// Store the bytes (file first, written to a temporary name and renamed, so a crash leaves no
-/// half file under the real name), then the row. The same photo twice on one case is one photo.
-pub async fn add(db: &Db, dir: &Path, case_id: Uuid, district: &str, uploader: &str, bytes: &[u8]) -> AppResult<AttachmentRow> {
+/// Write `bytes` under their SHA-256 and return it. An existing file is trusted only when its
+/// size and hash match (a crash can leave an empty or short file); the new file is synced before
+/// the rename and the folder after it, so an acknowledged photo survives a power cut.
+fn store_file(dir: &Path, bytes: &[u8]) -> anyhow::Result<String> {
+    use std::io::Write;
+    let sha = sha256_hex(bytes);
+    let path = path_of(dir, &sha);
+    let intact =
+        std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64) && std::fs::read(&path).is_ok_and(|b| sha256_hex(&b) == sha);
+    if intact {
+        return Ok(sha);
+    }
+    let parent = path.parent().ok_or_else(|| anyhow::anyhow!("no folder for {}", path.display()))?;
+    std::fs::create_dir_all(parent).map_err(|e| anyhow::anyhow!("create {}: {e}", parent.display()))?;
+    let tmp = parent.join(format!(".{sha}.{}", Uuid::now_v7()));
+    let mut f = std::fs::File::create(&tmp).map_err(|e| anyhow::anyhow!("create {}: {e}", tmp.display()))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| anyhow::anyhow!("write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).map_err(|e| anyhow::anyhow!("rename {}: {e}", path.display()))?;
+    #[cfg(unix)]
+    std::fs::File::open(parent)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| anyhow::anyhow!("sync {}: {e}", parent.display()))?;
+    Ok(sha)
+}
+
+/// Store the bytes (file first, written to a temporary name, flushed to disk and renamed, so a
+/// crash leaves no half file under the real name), then the row and its audit entry. The same
+/// photo twice on one case is one photo.
+pub async fn add(db: &Db, dir: &Path, actor: Actor<'_>, case_id: Uuid, district: &str, bytes: &[u8]) -> AppResult<AttachmentRow> {
     if bytes.is_empty() || bytes.len() > MAX_BYTES {
         return Err(AppError::new(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
@@ -68,21 +99,12 @@ pub async fn add(db: &Db, dir: &Path, case_id: Uuid, district: &str, uploader: &
             "只接受 JPEG、PNG 或 WebP 格式的照片",
         )
     })?;
-    let sha = sha256_hex(bytes);
-    let path = path_of(dir, &sha);
-    if !path.exists() {
-        let parent = path.parent().ok_or_else(AppError::internal)?;
-        tokio::fs::create_dir_all(parent)
-            .await
-            .map_err(|e| anyhow::anyhow!("create {}: {e}", parent.display()))?;
-        let tmp = parent.join(format!(".{sha}.{}", Uuid::now_v7()));
-        tokio::fs::write(&tmp, bytes)
-            .await
-            .map_err(|e| anyhow::anyhow!("write {}: {e}", tmp.display()))?;
-        tokio::fs::rename(&tmp, &path)
-            .await
-            .map_err(|e| anyhow::anyhow!("rename {}: {e}", path.display()))?;
-    }
+    // Hashing and writing 10 MB is blocking work: off the async threads.
+    let (owned, root) = (bytes.to_vec(), dir.to_path_buf());
+    let sha = tokio::task::spawn_blocking(move || store_file(&root, &owned))
+        .await
+        .map_err(|e| anyhow::anyhow!("photo writer: {e}"))??;
+    let uploader = actor.display_name().to_string();
     let now = now_ms();
     let mut tx = db.begin().await?;
     let inserted = on_tx!(&mut tx, |c| {
@@ -95,14 +117,29 @@ pub async fn add(db: &Db, dir: &Path, case_id: Uuid, district: &str, uploader: &
     .bind(&sha)
     .bind(mime)
     .bind(bytes.len() as i64)
-    .bind(uploader)
+    .bind(&uploader)
     .bind(now)
     .execute(c)
     .await
     .map(|r| r.rows_affected())
     });
     match inserted {
-        Ok(_) => tx.commit().await?,
+        Ok(_) => {
+            audit::record(
+                &mut tx,
+                actor,
+                audit::Entry {
+                    district,
+                    action: "case.attachment",
+                    target_kind: "case",
+                    target_id: &case_id.to_string(),
+                    reason: "",
+                    detail: json!({"sha256": sha, "mime": mime, "size": bytes.len()}),
+                },
+            )
+            .await?;
+            tx.commit().await?
+        }
         Err(e) if crate::db::is_unique_violation(&e) => {}
         Err(e) => return Err(e.into()),
     }
@@ -110,7 +147,7 @@ pub async fn add(db: &Db, dir: &Path, case_id: Uuid, district: &str, uploader: &
         sha256: sha,
         mime: mime.into(),
         size: bytes.len() as i64,
-        uploaded_by: uploader.into(),
+        uploaded_by: uploader,
         created_at: now,
     })
 }
@@ -132,6 +169,26 @@ pub async fn read(db: &Db, dir: &Path, case_id: Uuid, sha: &str) -> AppResult<(S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file left empty or short by a crash under a photo's name is rewritten, not trusted.
+    #[test]
+    fn a_damaged_file_under_the_name_is_rewritten() {
+        let dir = std::env::temp_dir().join(format!("gongzhi-photo-{}", Uuid::now_v7()));
+        let bytes = [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 4];
+        let path = path_of(&dir, &sha256_hex(&bytes));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, b"").unwrap();
+        assert_eq!(store_file(&dir, &bytes).unwrap(), sha256_hex(&bytes));
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+        std::fs::write(&path, &bytes[..4]).unwrap();
+        store_file(&dir, &bytes).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "a short file is rewritten too");
+        // An intact file is kept as it is, and no temporary file is left behind.
+        store_file(&dir, &bytes).unwrap();
+        let left: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().flatten().collect();
+        assert_eq!(left.len(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn recognises_images_by_their_bytes() {

@@ -110,7 +110,7 @@ pub async fn revoke(db: &Db, actor: Actor<'_>, id: Uuid, reason: &str) -> AppRes
     }
     let mut tx = db.begin().await?;
     let now = now_ms();
-    on_tx!(&mut tx, |c| sqlx::query(
+    let changed = on_tx!(&mut tx, |c| sqlx::query(
         "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL"
     )
     .bind(now)
@@ -118,6 +118,10 @@ pub async fn revoke(db: &Db, actor: Actor<'_>, id: Uuid, reason: &str) -> AppRes
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
+    if changed != 1 {
+        // Someone revoked it between the read above and this transaction: one revocation, one entry.
+        return Err(AppError::conflict("already_revoked", "该密钥已停用"));
+    }
     let entry = audit::Entry {
         district: &key.district,
         action: "api_key.revoke",

@@ -451,6 +451,11 @@ async fn photos_are_checked_by_content_and_served_only_to_those_who_see_the_case
         assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
         let (_, v) = app.get(&format!("/api/v1/cases/{id}"), &officer).await;
         assert_eq!(v["attachments"].as_array().unwrap().len(), 1);
+        // The upload is audited once (the repeat added nothing), the refusals not at all.
+        let admin = app.token("admin").await;
+        let (_, log) = app.get("/api/v1/audit?action=case.attachment", &admin).await;
+        let entries: Vec<&Value> = log["items"].as_array().unwrap().iter().filter(|e| e["target_id"] == id).collect();
+        assert_eq!(entries.len(), 1, "[{}] {log}", app.engine);
         let url = v["attachments"][0]["url"].as_str().unwrap().to_string();
         let r = app
             .client

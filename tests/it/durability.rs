@@ -1,6 +1,7 @@
 //! No report lost: SIGKILL the real server binary in the middle of a creation load, restart it on
 //! the same database; every acknowledged case is there exactly once, and clients that retry with
-//! their Idempotency-Key create no duplicates.
+//! their Idempotency-Key create no duplicates. (A kill tests the process dying; surviving a power
+//! cut rests on the writer's `synchronous=FULL` and the photos' fsync, see `db` and `attachments`.)
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

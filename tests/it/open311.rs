@@ -793,3 +793,34 @@ async fn a_districts_new_question_becomes_a_service_attribute() {
         assert_eq!(c["attributes"], json!({"blocked": "no"}));
     }
 }
+
+/// Two revocations of one key racing: one succeeds, the other is told it is already revoked, and
+/// the audit log holds one entry.
+#[tokio::test]
+async fn a_racing_double_revoke_is_logged_once() {
+    for app in apps().await {
+        let (key, _) = keys::add(&app.db, Actor::System("test"), "411602", "race", 10).await.unwrap();
+        let (a, b) = tokio::join!(
+            keys::revoke(&app.db, Actor::System("one"), key.id, "到期"),
+            keys::revoke(&app.db, Actor::System("two"), key.id, "到期")
+        );
+        let codes = [
+            a.map(|_| "ok").unwrap_or_else(|e| e.code),
+            b.map(|_| "ok").unwrap_or_else(|e| e.code),
+        ];
+        assert!(
+            codes.contains(&"ok") && codes.contains(&"already_revoked"),
+            "[{}] {codes:?}",
+            app.engine
+        );
+        let id = key.id.to_string();
+        let logged: i64 = gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'api_key.revoke' AND target_id = $1"
+        )
+        .bind(&id)
+        .fetch_one(p)
+        .await)
+        .unwrap();
+        assert_eq!(logged, 1, "[{}]", app.engine);
+    }
+}

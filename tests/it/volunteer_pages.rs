@@ -259,15 +259,17 @@ async fn volunteer_signs_up_and_checks_in_by_code_from_the_phone() {
         // The check-in was an hour ago; check out: 60 minutes, 10 points.
         let id = uuid::Uuid::parse_str(&vid).unwrap();
         let back = gongzhi::db::now_ms() - 60 * 60_000 - 30_000;
-        gongzhi::on_pool!(&app.db, |p| sqlx::query(
+        let mut tx = app.db.begin().await.unwrap();
+        gongzhi::on_tx!(&mut tx, |c| sqlx::query(
             "UPDATE activity_signups SET checked_in_at = $1 WHERE volunteer_id = $2"
         )
         .bind(back)
         .bind(id)
-        .execute(p)
+        .execute(c)
         .await
         .map(|r| r.rows_affected()))
         .unwrap();
+        tx.commit().await.unwrap();
         let (st, _, loc) = post(
             &app,
             &cookie,

@@ -83,13 +83,15 @@ async fn audit_ok(app: &App) -> Value {
 async fn set_db(app: &App, sql: &str, ms: i64, id: &str) {
     let id = uuid::Uuid::parse_str(id).unwrap();
     let sql = sql.to_string();
-    gongzhi::on_pool!(&app.db, |p| sqlx::query(sqlx::AssertSqlSafe(sql))
+    let mut tx = app.db.begin().await.unwrap();
+    gongzhi::on_tx!(&mut tx, |c| sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(ms)
         .bind(id)
-        .execute(p)
+        .execute(c)
         .await
         .map(|r| r.rows_affected()))
     .unwrap();
+    tx.commit().await.unwrap();
 }
 
 #[tokio::test]
@@ -872,5 +874,39 @@ async fn a_closed_report_pays_its_resident_volunteer_once() {
         assert_eq!(paid.len(), 1, "{l}");
         assert_eq!(paid[0]["source_id"], id.as_str());
         audit_ok(&app).await;
+    }
+}
+
+/// Linking an account to a volunteer the community registered is audited, once.
+#[tokio::test]
+async fn linking_an_account_to_a_volunteer_is_audited() {
+    for app in apps().await {
+        let (admin, community) = (app.token("admin").await, app.token("community").await);
+        let (r, id_number) = crate::support::non_volunteer_resident(&app, BUILDING).await;
+        let (st, v) = app.post("/api/v1/volunteers", &community, json!({"resident": r["id"]})).await;
+        assert_eq!(st, StatusCode::CREATED, "[{}] {v}", app.engine);
+        assert_eq!(v["account_linked"], false);
+        let body = json!({"username": "linker", "password": "gongzhi-demo", "role": "resident", "grid": BUILDING});
+        let (st, u) = app.post("/api/v1/users", &admin, body).await;
+        assert_eq!(st, StatusCode::CREATED, "{u}");
+        let me = app.token("linker").await;
+        let body = json!({"id_number": id_number, "name": r["name"]});
+        let (st, linked) = app.post("/api/v1/volunteers", &me, body.clone()).await;
+        assert_eq!(
+            (st, &linked["id"], &linked["account_linked"]),
+            (StatusCode::OK, &v["id"], &json!(true)),
+            "[{}] {linked}",
+            app.engine
+        );
+        let (st, _) = app.post("/api/v1/volunteers", &me, body).await;
+        assert_eq!(st, StatusCode::OK, "asking again changes nothing");
+        let (_, log) = app.get("/api/v1/audit?action=volunteer.link", &admin).await;
+        let mine: Vec<&Value> = log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["target_id"] == v["id"])
+            .collect();
+        assert_eq!(mine.len(), 1, "[{}] {log}", app.engine);
     }
 }

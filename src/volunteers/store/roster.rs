@@ -182,7 +182,7 @@ pub async fn register(
     if let Some(existing) = volunteer_of_resident(db, &resident.district, resident.id).await? {
         let mut tx = db.begin().await?;
         if let (Some(u), None) = (user, existing.user_id) {
-            on_tx!(&mut tx, |c| sqlx::query(
+            let linked = on_tx!(&mut tx, |c| sqlx::query(
                 "UPDATE volunteers SET user_id = $1 WHERE id = $2 AND user_id IS NULL"
             )
             .bind(u)
@@ -190,6 +190,22 @@ pub async fn register(
             .execute(c)
             .await
             .map(|r| r.rows_affected()))?;
+            if linked != 1 {
+                return Err(AppError::conflict("volunteer_linked", "该居民的志愿者档案已关联其他账号"));
+            }
+            audit::record(
+                &mut tx,
+                actor,
+                audit::Entry {
+                    district: &resident.district,
+                    action: "volunteer.link",
+                    target_kind: "volunteer",
+                    target_id: &existing.id.to_string(),
+                    reason: "",
+                    detail: json!({"user": u}),
+                },
+            )
+            .await?;
         } else if user.is_some() && existing.user_id != user {
             return Err(AppError::conflict("volunteer_linked", "该居民的志愿者档案已关联其他账号"));
         }
