@@ -222,6 +222,22 @@ pub async fn submit_named(
         }
         _ => None,
     };
+    // A key names a retry of one reporter's report, so it is scoped by who reports: two officers
+    // (or two apps) using the same key each get their own case. An anonymous reporter has no id,
+    // so their key is scoped by grid and by what they wrote: an honest retry sends the same form
+    // and lands on its case; someone else's key with other words makes a case of its own and
+    // never learns of the first.
+    let scoped_key = key.map(|k| match &who {
+        Reporter::User(p) => format!("u:{}:{k}", p.user_id),
+        Reporter::Public { .. } => {
+            use sha2::Digest;
+            let content = sha2::Sha256::digest(format!("{}\u{1f}{}\u{1f}{}", cat.code, description, reporter_phone));
+            format!("p:{grid_code}:{k}:{}", crate::auth::hex(&content[..8]))
+        }
+        // Open311 keys come already scoped by the API key (`o311:{key id}:…`).
+        Reporter::Client { .. } => k.to_string(),
+    });
+    let key = scoped_key.as_deref();
     let row = NewCaseRow {
         duplicate_of,
         district,

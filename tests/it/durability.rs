@@ -128,13 +128,18 @@ async fn sigkill_mid_load_loses_nothing_and_retries_do_not_duplicate() {
         child.wait().unwrap();
 
         // Every acknowledged case is stored once, with its id; keys never repeat.
+        // Keys are stored scoped by the reporter (`u:{account}:{key}`).
         let rows: Vec<(String, uuid::Uuid)> = gongzhi::on_pool!(&db, |p| sqlx::query_as::<_, (String, uuid::Uuid)>(
             "SELECT idempotency_key, id FROM cases WHERE idempotency_key LIKE $1"
         )
-        .bind(format!("{run}-%"))
+        .bind(format!("u:%:{run}-%"))
         .fetch_all(p)
         .await)
         .unwrap();
+        let rows: Vec<(String, uuid::Uuid)> = rows
+            .into_iter()
+            .map(|(k, id)| (k.rsplit_once(':').unwrap().1.to_string(), id))
+            .collect();
         let mut keys: Vec<&String> = rows.iter().map(|r| &r.0).collect();
         keys.sort();
         keys.dedup();

@@ -416,6 +416,24 @@ async fn cases_from_the_phone_the_board_and_the_public_page() {
             .await
             .unwrap();
         assert!(html.contains("已收到您的反映") && html.contains("门口垃圾桶满溢") && html.contains("已上报"));
+        // The same form sent again lands on the same case; another resident who reuses the key
+        // with other words gets a case of their own, never the first one's tracking page.
+        let send = |description: &'static str, phone: &'static str| {
+            let (client, base, key) = (app.client.clone(), app.base.clone(), key.clone());
+            async move {
+                let r = client
+                    .post(format!("{base}/g/411602001001001002/report"))
+                    .form(&[("key", key.as_str()), ("category", "SQ01"), ("description", description), ("phone", phone)])
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), StatusCode::SEE_OTHER);
+                r.headers()["location"].to_str().unwrap().to_string()
+            }
+        };
+        assert_eq!(send("门口垃圾桶满溢", "13912341234").await, track, "an honest retry");
+        let other = send("楼下路灯不亮", "").await;
+        assert_ne!(other.split('?').next(), track.split('?').next(), "someone else's words, their own case");
         let r = app
             .client
             .post(format!("{}/g/411602001001001002/report", app.base))
