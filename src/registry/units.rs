@@ -51,8 +51,11 @@ pub async fn list(
     offset: i64,
 ) -> sqlx::Result<(Vec<UnitRow>, i64)> {
     let grid_upper = grid.map(rules::subtree_upper);
-    let q = q.map(str::trim).filter(|s| !s.is_empty()).map(|s| format!("%{s}%"));
-    let where_ = "district = $1 AND ($2 IS NULL OR kind = $2) AND ($3 IS NULL OR (grid_code >= $3 AND grid_code < $4)) AND ($5 IS NULL OR name LIKE $5)";
+    let q = q
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("%{}%", crate::db::like_escaped(s)));
+    let where_ = "district = $1 AND ($2 IS NULL OR kind = $2) AND ($3 IS NULL OR (grid_code >= $3 AND grid_code < $4)) AND ($5 IS NULL OR LOWER(name) LIKE LOWER($5) ESCAPE '\\')";
     on_pool!(db, |p| {
         let rows = sqlx::query_as::<_, UnitRow>(sqlx::AssertSqlSafe(format!(
             "SELECT id, district, kind, name, grid_code, credit_code, contact_name, contact_phone FROM units WHERE {where_} ORDER BY kind, name LIMIT $6 OFFSET $7"

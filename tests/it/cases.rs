@@ -80,7 +80,12 @@ async fn report_locates_and_is_idempotent() {
         // Keys are scoped by who reports: the same key from someone else is their own new report.
         assert_eq!(r.status(), StatusCode::CREATED);
         assert!(r.headers().get("idempotent-replayed").is_none());
-        assert_ne!(r.json::<Value>().await.unwrap()["id"], c["id"], "[{}] not the other person's case", app.engine);
+        assert_ne!(
+            r.json::<Value>().await.unwrap()["id"],
+            c["id"],
+            "[{}] not the other person's case",
+            app.engine
+        );
         assert_eq!(app.count("cases").await, before + 2, "[{}]", app.engine);
 
         // Bad reports.

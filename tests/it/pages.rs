@@ -423,7 +423,12 @@ async fn cases_from_the_phone_the_board_and_the_public_page() {
             async move {
                 let r = client
                     .post(format!("{base}/g/411602001001001002/report"))
-                    .form(&[("key", key.as_str()), ("category", "SQ01"), ("description", description), ("phone", phone)])
+                    .form(&[
+                        ("key", key.as_str()),
+                        ("category", "SQ01"),
+                        ("description", description),
+                        ("phone", phone),
+                    ])
                     .send()
                     .await
                     .unwrap();
@@ -433,7 +438,11 @@ async fn cases_from_the_phone_the_board_and_the_public_page() {
         };
         assert_eq!(send("门口垃圾桶满溢", "13912341234").await, track, "an honest retry");
         let other = send("楼下路灯不亮", "").await;
-        assert_ne!(other.split('?').next(), track.split('?').next(), "someone else's words, their own case");
+        assert_ne!(
+            other.split('?').next(),
+            track.split('?').next(),
+            "someone else's words, their own case"
+        );
         let r = app
             .client
             .post(format!("{}/g/411602001001001002/report", app.base))

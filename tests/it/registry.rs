@@ -341,3 +341,89 @@ async fn concurrent_writes_all_land_exactly_once() {
         assert_eq!(district["counts"]["households"].as_i64().unwrap(), app.count("households").await);
     }
 }
+
+/// Both engines answer a name search alike: ASCII case is ignored, and `%`, `_` and `\` typed by
+/// a user are letters, not wildcards. Sorted names come back in code-point order on both.
+#[tokio::test]
+async fn name_search_and_order_agree_on_both_engines() {
+    for app in apps().await {
+        let t = app.token("admin").await;
+        for name in [
+            "ABC测试部门",
+            "abd测试部门",
+            "百分之100%部门",
+            "下划线_部门",
+            "反斜杠\\部门",
+            "Zeta测试部门",
+        ] {
+            let (st, v) = app.post("/api/v1/units", &t, json!({"kind": "department", "name": name})).await;
+            assert_eq!(st, StatusCode::CREATED, "[{}] {name}: {v}", app.engine);
+        }
+        let names = |q: &'static str| {
+            let (app, t) = (&app, t.clone());
+            async move {
+                let (st, v) = app
+                    .get(&format!("/api/v1/units?kind=department&per_page=100&q={}", urlencode(q)), &t)
+                    .await;
+                assert_eq!(st, StatusCode::OK, "{v}");
+                v["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|u| u["name"].as_str().unwrap().to_string())
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(names("abc").await, vec!["ABC测试部门"], "[{}] ASCII case is ignored", app.engine);
+        assert_eq!(names("%").await, vec!["百分之100%部门"], "[{}] % is a letter", app.engine);
+        assert_eq!(names("_").await, vec!["下划线_部门"], "[{}] _ is a letter", app.engine);
+        assert_eq!(names("\\").await, vec!["反斜杠\\部门"], "[{}] \\ is a letter", app.engine);
+        let listed = names("测试部门").await;
+        assert_eq!(
+            listed,
+            vec!["ABC测试部门", "Zeta测试部门", "abd测试部门"],
+            "[{}] code-point order",
+            app.engine
+        );
+        if app.engine == "postgres" {
+            // Whatever the server's locale: every text column a list sorts by compares by code point.
+            let sorted = [
+                ("households", "room"),
+                ("devices", "serial"),
+                ("devices", "kind"),
+                ("units", "kind"),
+                ("units", "name"),
+                ("places", "kind"),
+                ("places", "name"),
+                ("shop_items", "name"),
+                ("volunteer_teams", "name"),
+                ("volunteers", "name"),
+                ("residents", "name"),
+            ];
+            for (table, column) in sorted {
+                let collation: Option<String> = gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar::<_, Option<String>>(
+                    "SELECT collation_name::text FROM information_schema.columns \
+                     WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2"
+                )
+                .bind(table)
+                .bind(column)
+                .fetch_one(p)
+                .await)
+                .unwrap();
+                assert_eq!(collation.as_deref(), Some("C"), "{table}.{column}");
+            }
+        }
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

@@ -75,8 +75,12 @@ pub struct VolunteerFilter<'a> {
 
 pub async fn volunteers(db: &Db, f: &VolunteerFilter<'_>) -> sqlx::Result<(Vec<VolunteerRow>, i64)> {
     let upper = f.grid.map(subtree_upper);
-    let name = f.name.map(str::trim).filter(|s| !s.is_empty()).map(|s| format!("{s}%"));
-    let where_ = "v.district = $1 AND ($2 IS NULL OR (v.grid_code >= $2 AND v.grid_code < $3)) AND ($4 IS NULL OR v.name LIKE $4) \
+    let name = f
+        .name
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("{}%", crate::db::like_escaped(s)));
+    let where_ = "v.district = $1 AND ($2 IS NULL OR (v.grid_code >= $2 AND v.grid_code < $3)) AND ($4 IS NULL OR LOWER(v.name) LIKE LOWER($4) ESCAPE '\\') \
                   AND ($5 IS NULL OR EXISTS (SELECT 1 FROM volunteer_team_members m WHERE m.team_id = $5 AND m.volunteer_id = v.id))";
     on_pool!(db, |p| {
         let rows = sqlx::query_as::<_, VolunteerRow>(sqlx::AssertSqlSafe(format!(
