@@ -128,7 +128,7 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new())
         .layer(DefaultBodyLimit::max(2 * 1024 * 1024))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
-        .layer(CatchPanicLayer::new())
+        .layer(CatchPanicLayer::custom(web::panic_response))
         .layer(TraceLayer::new_for_http())
 }
 

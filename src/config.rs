@@ -48,28 +48,51 @@ pub fn load_file(path: Option<&Path>) -> anyhow::Result<FileSettings> {
 }
 
 /// Merge: `flag_or_env` already holds flag-then-environment (clap does that); the file fills gaps.
+/// A duplicate-window setting that is not a number, or out of its range, stops the start with a
+/// message naming it, rather than being ignored.
 pub fn resolve(
     database_url: Option<String>,
     listen: Option<String>,
     data_dir: Option<String>,
     file: FileSettings,
     default_db: &str,
-) -> Settings {
-    Settings {
+) -> anyhow::Result<Settings> {
+    Ok(Settings {
         database_url: database_url.or(file.database_url).unwrap_or_else(|| default_db.to_string()),
         listen: listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
         data_dir: PathBuf::from(data_dir.or(file.data_dir).unwrap_or_else(|| "data".to_string())),
-        duplicate_meters: std::env::var("GONGZHI_DUPLICATE_METERS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .or(file.duplicate_meters)
-            .unwrap_or(DEFAULT_DUPLICATE_METERS),
-        duplicate_hours: std::env::var("GONGZHI_DUPLICATE_HOURS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .or(file.duplicate_hours)
-            .unwrap_or(DEFAULT_DUPLICATE_HOURS),
+        duplicate_meters: bounded(
+            "GONGZHI_DUPLICATE_METERS / duplicate_meters",
+            std::env::var("GONGZHI_DUPLICATE_METERS").ok(),
+            file.duplicate_meters,
+            DEFAULT_DUPLICATE_METERS,
+            0.0..=10_000.0,
+        )?,
+        duplicate_hours: bounded(
+            "GONGZHI_DUPLICATE_HOURS / duplicate_hours",
+            std::env::var("GONGZHI_DUPLICATE_HOURS").ok(),
+            file.duplicate_hours,
+            DEFAULT_DUPLICATE_HOURS,
+            0..=24 * 30,
+        )?,
+    })
+}
+
+/// The environment's value if set (it must parse), else the file's, else the default; in `range`.
+fn bounded<T>(name: &str, env: Option<String>, file: Option<T>, default: T, range: std::ops::RangeInclusive<T>) -> anyhow::Result<T>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let v = match env.as_deref().map(str::trim) {
+        Some(text) => text
+            .parse::<T>()
+            .map_err(|_| anyhow::anyhow!("{name}: \"{text}\" is not a number"))?,
+        None => file.unwrap_or(default),
+    };
+    if !range.contains(&v) {
+        anyhow::bail!("{name}: {v} is outside {}..={}", range.start(), range.end());
     }
+    Ok(v)
 }
 
 #[cfg(test)]
@@ -84,14 +107,29 @@ mod tests {
             duplicate_hours: Some(24),
             ..Default::default()
         };
-        let s = resolve(Some("sqlite://flag.db".into()), None, None, file, DEFAULT_DATABASE_URL);
+        let s = resolve(Some("sqlite://flag.db".into()), None, None, file, DEFAULT_DATABASE_URL).unwrap();
         assert_eq!(s.database_url, "sqlite://flag.db");
         assert_eq!(s.listen, "127.0.0.1:1");
         assert_eq!(s.data_dir, PathBuf::from("data"));
         assert_eq!((s.duplicate_meters, s.duplicate_hours), (DEFAULT_DUPLICATE_METERS, 24));
-        let s = resolve(None, None, None, FileSettings::default(), DEFAULT_DEMO_DATABASE_URL);
+        let s = resolve(None, None, None, FileSettings::default(), DEFAULT_DEMO_DATABASE_URL).unwrap();
         assert_eq!(s.database_url, DEFAULT_DEMO_DATABASE_URL);
         assert_eq!(s.listen, DEFAULT_LISTEN);
         assert!(toml::from_str::<FileSettings>("databse_url = 'x'").is_err());
+    }
+
+    #[test]
+    fn bad_numbers_stop_the_start() {
+        assert_eq!(bounded("m", Some("75".into()), Some(1.0), 50.0, 0.0..=10_000.0).unwrap(), 75.0);
+        assert_eq!(bounded("m", None, Some(20.0), 50.0, 0.0..=10_000.0).unwrap(), 20.0);
+        assert_eq!(bounded("m", None, None, 50.0, 0.0..=10_000.0).unwrap(), 50.0);
+        let e = bounded("GONGZHI_DUPLICATE_METERS", Some("fifty".into()), None, 50.0, 0.0..=10_000.0).unwrap_err();
+        assert!(e.to_string().contains("GONGZHI_DUPLICATE_METERS"), "{e}");
+        assert!(bounded("h", Some("-1".into()), None, 72, 0..=720).is_err());
+        assert!(bounded("h", None, Some(100_000), 72, 0..=720).is_err());
+        assert!(
+            bounded("m", Some("NaN".into()), None, 50.0, 0.0..=10_000.0).is_err(),
+            "NaN is in no range"
+        );
     }
 }

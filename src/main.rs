@@ -140,13 +140,7 @@ enum UserCommand {
 
 fn settings(cli_config: Option<&std::path::Path>, c: &Common, default_db: &str) -> anyhow::Result<Settings> {
     let file = config::load_file(cli_config)?;
-    Ok(config::resolve(
-        c.database_url.clone(),
-        c.listen.clone(),
-        c.data_dir.clone(),
-        file,
-        default_db,
-    ))
+    config::resolve(c.database_url.clone(), c.listen.clone(), c.data_dir.clone(), file, default_db)
 }
 
 #[tokio::main]

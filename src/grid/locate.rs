@@ -97,9 +97,16 @@ impl SharedIndex {
             crate::on_pool!(db, |p| sqlx::query_as("SELECT code, name, level, boundary FROM grids")
                 .fetch_all(p)
                 .await)?;
-        let idx = std::sync::Arc::new(GridIndex::build_named(
-            rows.iter().map(|(c, n, l, b)| (c.as_str(), n.as_str(), *l, b.as_str())),
-        ));
+        // Parsing a district's polygons is CPU work: off the async threads. The write lock stays
+        // held meanwhile (others wait without blocking a thread), so one build serves them all and
+        // an invalidation cannot be overwritten by a build that started before it.
+        let idx = tokio::task::spawn_blocking(move || {
+            std::sync::Arc::new(GridIndex::build_named(
+                rows.iter().map(|(c, n, l, b)| (c.as_str(), n.as_str(), *l, b.as_str())),
+            ))
+        })
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("grid index build: {e}")))?;
         *slot = Some(idx.clone());
         Ok(idx)
     }

@@ -34,8 +34,10 @@ pub fn level_label(level: i64) -> &'static str {
 /// adds 3 (as in the statistical division codes), a community 3, a compound 3, a building 3.
 pub const CODE_DIGITS: [usize; 5] = [6, 3, 3, 3, 3];
 
+/// Digits in a code of `level` (1 district … 5 building); a level outside 1–5 is taken as the
+/// nearest one, so a bad level never panics.
 pub fn code_len(level: i64) -> usize {
-    CODE_DIGITS[..level as usize].iter().sum()
+    CODE_DIGITS[..level.clamp(1, CODE_DIGITS.len() as i64) as usize].iter().sum()
 }
 
 /// A district code: six digits, province 11–65.
@@ -108,6 +110,10 @@ fn ring(v: &Value, which: &str) -> Result<LineString<f64>, String> {
 
 /// Parse and validate a GeoJSON Polygon (text or value): closed rings, no self-intersection,
 /// holes inside the shell, positive area. Computes a centre point guaranteed to lie inside.
+/// The most rings and vertices one boundary may have (a real building or compound has tens).
+pub const MAX_RINGS: usize = 50;
+pub const MAX_VERTICES: usize = 2_000;
+
 pub fn parse_boundary(v: &Value) -> Result<Boundary, String> {
     if v.get("type").and_then(Value::as_str) != Some("Polygon") {
         return Err("边界应为 GeoJSON Polygon（type 为 \"Polygon\"）".into());
@@ -115,6 +121,11 @@ pub fn parse_boundary(v: &Value) -> Result<Boundary, String> {
     let rings = v.get("coordinates").and_then(Value::as_array).ok_or("边界缺少 coordinates")?;
     if rings.is_empty() {
         return Err("边界至少需要一个外环".into());
+    }
+    // Validation and overlap checks grow faster than the vertex count: bound what one request costs.
+    let vertices: usize = rings.iter().map(|r| r.as_array().map_or(0, Vec::len)).sum();
+    if rings.len() > MAX_RINGS || vertices > MAX_VERTICES {
+        return Err(format!("边界过于复杂：最多{MAX_RINGS}个环、共{MAX_VERTICES}个顶点"));
     }
     let exterior = ring(&rings[0], "边界外环")?;
     let interiors = rings[1..].iter().map(|r| ring(r, "边界内环")).collect::<Result<Vec<_>, _>>()?;
@@ -182,6 +193,31 @@ pub const AREA_TOLERANCE: f64 = 0.001;
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_level_outside_one_to_five_never_panics() {
+        assert_eq!((code_len(0), code_len(-3)), (6, 6));
+        assert_eq!((code_len(6), code_len(i64::MAX)), (18, 18));
+    }
+
+    #[test]
+    fn a_boundary_too_complex_is_refused_before_it_is_checked() {
+        let ring = |n: usize| -> Vec<[f64; 2]> {
+            let mut r: Vec<[f64; 2]> = (0..n)
+                .map(|i| {
+                    let a = i as f64 / n as f64 * std::f64::consts::TAU;
+                    [114.6 + 0.01 * a.cos(), 33.6 + 0.01 * a.sin()]
+                })
+                .collect();
+            r.push(r[0]);
+            r
+        };
+        let poly = |n: usize| serde_json::json!({"type": "Polygon", "coordinates": [ring(n)]});
+        assert!(parse_boundary(&poly(MAX_VERTICES - 1)).is_ok());
+        let e = parse_boundary(&poly(MAX_VERTICES + 1)).unwrap_err();
+        assert!(e.contains("过于复杂"), "{e}");
+    }
+
     use super::*;
     use geo::Contains;
     use proptest::prelude::*;

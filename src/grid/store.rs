@@ -145,8 +145,14 @@ fn check_leader(l: &LeaderInput) -> AppResult<(String, String)> {
     Ok((name.to_string(), phone))
 }
 
-fn check_boundary(v: &serde_json::Value) -> AppResult<Boundary> {
-    rules::parse_boundary(v).map_err(|m| AppError::invalid("invalid_boundary", m))
+/// Parse and validate a boundary off the async threads (validation grows faster than the vertex
+/// count, which `parse_boundary` bounds).
+async fn check_boundary(v: &serde_json::Value) -> AppResult<Boundary> {
+    let v = v.clone();
+    tokio::task::spawn_blocking(move || rules::parse_boundary(&v))
+        .await
+        .map_err(|e| anyhow::anyhow!("boundary check: {e}"))?
+        .map_err(|m| AppError::invalid("invalid_boundary", m))
 }
 
 #[derive(sqlx::FromRow)]
@@ -244,7 +250,7 @@ pub async fn create(db: &Db, actor: Actor<'_>, input: &NewGrid) -> AppResult<Gri
         return Err(AppError::invalid("invalid_name", "网格名称不能为空且不超过64字"));
     }
     let (leader, phone) = check_leader(&input.leader)?;
-    let b = check_boundary(&input.boundary)?;
+    let b = check_boundary(&input.boundary).await?;
     let now = now_ms();
     let mut tx = db.begin().await?;
     let parent = lock(&mut tx, &parent.code).await?.ok_or_else(|| AppError::not_found("上级网格"))?;
@@ -311,7 +317,10 @@ pub async fn update(db: &Db, actor: Actor<'_>, grid: &GridRow, up: &GridUpdate) 
         None => None,
     };
     let leader = up.leader.as_ref().map(check_leader).transpose()?;
-    let boundary = up.boundary.as_ref().map(check_boundary).transpose()?;
+    let boundary = match &up.boundary {
+        Some(v) => Some(check_boundary(v).await?),
+        None => None,
+    };
     let mut tx = db.begin().await?;
     if let Some(b) = &boundary {
         if let Some(pc) = &grid.parent_code {

@@ -144,7 +144,7 @@ async fn render_list(
     let p = &c.principal;
     let (root, led) = organiser(s, p).await?;
     let now = now_ms();
-    let this_month = crate::time::format_ms(now)[..7].to_string();
+    let this_month = crate::time::month_ms(now);
     let month = month.filter(|m| activities::valid_month(m)).unwrap_or(&this_month).to_string();
     let (from, to) = month_bounds(&month)?;
     let mut rows: Vec<ActivityRow> = Vec::new();
@@ -198,7 +198,7 @@ async fn render_list(
         }
     }
     let form = form.unwrap_or_else(|| ActivityForm {
-        date: crate::time::format_ms(now)[..10].to_string(),
+        date: crate::time::day_ms(now),
         start: "09:00".into(),
         end: "11:00".into(),
         capacity: "20".into(),
@@ -208,8 +208,8 @@ async fn render_list(
     let page = ListPage {
         chrome: Chrome::new(c, "志愿活动", "volunteer"),
         nav: subnav(p, "activities"),
-        prev: crate::time::format_ms(from - 86_400_000)[..7].to_string(),
-        next: crate::time::format_ms(to)[..7].to_string(),
+        prev: crate::time::month_ms(from - 86_400_000),
+        next: crate::time::month_ms(to),
         month,
         theme,
         can_theme: root.is_some(),
@@ -373,7 +373,7 @@ async fn render_detail(
     error: Option<AppError>,
 ) -> PageResult {
     let a = organised(s, &c.principal, id).await?;
-    let month = crate::time::format_ms(a.starts_at)[..7].to_string();
+    let month = crate::time::month_ms(a.starts_at);
     let theme = activities::themes(&s.db, &a.district, &a.grid_code, Some(&month))
         .await?
         .pop()

@@ -400,7 +400,7 @@ async fn render_activity(
     let v = me(s, c).await?;
     let now = now_ms();
     let mine = activities::signup(&s.db, a.id, v.id).await?;
-    let month = crate::time::format_ms(a.starts_at)[..7].to_string();
+    let month = crate::time::month_ms(a.starts_at);
     let theme = activities::themes(&s.db, &a.district, &a.grid_code, Some(&month))
         .await?
         .pop()

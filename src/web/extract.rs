@@ -35,15 +35,15 @@ impl From<JsonRejection> for AppError {
                 "unsupported_media_type",
                 "请求体应为 JSON（Content-Type: application/json）",
             ),
-            JsonRejection::JsonSyntaxError(_) => AppError::bad_request(format!("请求体不是合法的 JSON：{detail}")),
-            _ => AppError::invalid("invalid_body", format!("请求体字段缺失或类型不正确：{detail}")),
+            JsonRejection::JsonSyntaxError(_) => AppError::bad_request(format!("请求体不是合法的 JSON：{}", in_chinese(&detail))),
+            _ => AppError::invalid("invalid_body", format!("请求体字段缺失或类型不正确：{}", in_chinese(&detail))),
         }
     }
 }
 
 impl From<QueryRejection> for AppError {
     fn from(r: QueryRejection) -> Self {
-        AppError::invalid("invalid_query_string", format!("查询参数不正确：{}", r.body_text()))
+        AppError::invalid("invalid_query_string", format!("查询参数不正确：{}", in_chinese(&r.body_text())))
     }
 }
 
@@ -52,5 +52,89 @@ impl From<PathRejection> for AppError {
         // A malformed id names nothing that exists.
         let _ = r;
         AppError::not_found("记录")
+    }
+}
+
+/// serde's English explanation of a rejected body or query, said in Chinese: the field it names
+/// is kept (it is the caller's own), the English sentence is not.
+fn in_chinese(detail: &str) -> String {
+    // axum: "Failed to deserialize …: <path>: <serde message>" — the path is optional.
+    let msg = detail
+        .split_once("target type: ")
+        .or_else(|| detail.split_once("query string: "))
+        .map_or(detail, |(_, m)| m);
+    let quoted = |m: &str, after: &str| m.split_once(after).and_then(|(_, r)| r.split('`').nth(1)).map(str::to_string);
+    let (path, rest) = match msg.split_once(": ") {
+        Some((p, r)) if !p.contains(' ') => (Some(p), r),
+        _ => (None, msg),
+    };
+    let at = rest
+        .rsplit_once(" at line ")
+        .and_then(|(_, pos)| {
+            pos.split_once(" column ")
+                .map(|(l, c)| format!("（第{}行第{}列）", l.trim(), c.trim()))
+        })
+        .unwrap_or_default();
+    let field = |name: Option<String>| {
+        name.or(path.map(str::to_string))
+            .map(|f| format!("字段「{f}」"))
+            .unwrap_or_else(|| "某个字段".into())
+    };
+    let what = if rest.starts_with("missing field") {
+        format!("缺少{}", field(quoted(rest, "missing field")))
+    } else if rest.starts_with("unknown field") {
+        format!("不认识的{}", field(quoted(rest, "unknown field")))
+    } else if rest.starts_with("unknown variant") {
+        format!(
+            "{}的取值「{}」不在可选范围内",
+            field(None),
+            quoted(rest, "unknown variant").unwrap_or_default()
+        )
+    } else if rest.starts_with("invalid type") {
+        format!("{}的类型不正确", field(None))
+    } else if rest.starts_with("invalid") || rest.starts_with("cannot parse") {
+        format!("{}的取值格式不正确", field(None))
+    } else if rest.contains("EOF while parsing") {
+        "内容不完整".to_string()
+    } else if path.is_some() {
+        format!("{}有误", field(None))
+    } else {
+        "格式有误".to_string()
+    };
+    format!("{what}{at}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_chinese;
+
+    #[test]
+    fn serde_explanations_are_said_in_chinese() {
+        let cases = [
+            (
+                "Failed to deserialize the JSON body into the target type: missing field `password` at line 1 column 23",
+                "缺少字段「password」（第1行第23列）",
+            ),
+            (
+                "Failed to deserialize the JSON body into the target type: role: invalid type: integer `1`, expected a string at line 1 column 9",
+                "字段「role」的类型不正确（第1行第9列）",
+            ),
+            (
+                "Failed to deserialize query string: page: invalid digit found in string",
+                "字段「page」的取值格式不正确",
+            ),
+            (
+                "Failed to parse the request body as JSON: EOF while parsing an object at line 1 column 1",
+                "内容不完整（第1行第1列）",
+            ),
+            (
+                "Failed to deserialize the JSON body into the target type: action: unknown variant `fly`, expected one of `accept`",
+                "字段「action」的取值「fly」不在可选范围内",
+            ),
+        ];
+        for (english, chinese) in cases {
+            let said = in_chinese(english);
+            assert_eq!(said, chinese);
+        }
     }
 }

@@ -34,6 +34,13 @@ pub async fn metrics_text(State(m): State<Arc<metrics::Metrics>>) -> impl IntoRe
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], m.render())
 }
 
+/// What a request that panicked answers: the usual error shape, in Chinese, with nothing of the
+/// panic's text (it may hold personal data); the panic itself is logged.
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    tracing::error!("a request handler panicked");
+    crate::error::AppError::internal().into_response()
+}
+
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -48,4 +55,17 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn a_panic_answers_the_usual_error_shape() {
+        let r = super::panic_response(Box::new("secret 13812345678"));
+        assert_eq!(r.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(r.into_body(), 10_000).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["code"], "internal");
+        assert!(!String::from_utf8_lossy(&body).contains("138"), "nothing of the panic's text");
+    }
 }

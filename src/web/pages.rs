@@ -117,13 +117,24 @@ pub fn url_encode(s: &str) -> String {
     out
 }
 
+/// Text made safe inside a double-quoted HTML attribute.
+pub fn attr_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
 /// Previous / next links for a list; `base` already holds the other query parameters.
 pub fn pager(base: &str, page: i64, per_page: i64, total: i64) -> String {
     let pages = ((total + per_page - 1) / per_page).max(1);
     if pages <= 1 {
         return String::new();
     }
-    let sep = if base.contains('?') { '&' } else { '?' };
+    let sep = if base.contains('?') { "&amp;" } else { "?" };
+    // The result is shown unescaped (|safe), so the base is escaped here.
+    let base = attr_escape(base);
     let mut s = String::from("<nav class=\"pager\" aria-label=\"分页\">");
     if page > 1 {
         s.push_str(&format!("<a href=\"{base}{sep}page={}\" rel=\"prev\">上一页</a>", page - 1));
@@ -134,4 +145,20 @@ pub fn pager(base: &str, page: i64, per_page: i64, total: i64) -> String {
     }
     s.push_str("</nav>");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pager;
+
+    #[test]
+    fn the_pager_escapes_what_it_is_given() {
+        let html = pager("/console/x?q=\"><script>alert(1)</script>&a=1", 2, 10, 100);
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(
+            html.contains("&quot;&gt;&lt;script&gt;") && html.contains("&amp;a=1&amp;page=1"),
+            "{html}"
+        );
+        assert_eq!(pager("/x", 1, 10, 5), "", "one page needs no pager");
+    }
 }

@@ -187,7 +187,7 @@ pub async fn get_activity(State(s): State<VolunteersState>, p: Principal, Path(i
     let a = load_activity(&s, &p, id).await?;
     let organiser = may_organise(&s, &p, &a).await?;
     let mut out = activity_to_api(&a, organiser);
-    let month = crate::time::format_ms(a.starts_at)[..7].to_string();
+    let month = crate::time::month_ms(a.starts_at);
     out.theme = activities::themes(&s.db, &a.district, &a.grid_code, Some(&month))
         .await?
         .pop()
