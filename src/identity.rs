@@ -194,21 +194,175 @@ mod tests {
         assert_eq!(mask_id_number("41160219800101123X"), "4116**********123X");
     }
 
+    /// The ID check character from the standard's definition (ISO 7064 MOD 11-2): weight
+    /// 2^(17−i) mod 11, check value (12 − sum mod 11) mod 11, 10 written X. Computed apart from
+    /// `id_check_char`'s tables so that a wrong table is caught.
+    fn id_check_by_definition(first17: &str) -> char {
+        let sum: u32 = first17
+            .bytes()
+            .enumerate()
+            .map(|(i, d)| u32::from(d - b'0') * (2u32.pow(17 - i as u32) % 11))
+            .sum();
+        match (12 - sum % 11) % 11 {
+            10 => 'X',
+            v => char::from_digit(v, 10).unwrap(),
+        }
+    }
+
+    /// The GB 32100 check character from its definition: weight 3^(i−1) mod 31, check value
+    /// 31 − (sum mod 31), 31 written 0.
+    fn credit_check_by_definition(first17: &str) -> char {
+        let alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+        let sum: u32 = first17
+            .chars()
+            .enumerate()
+            .map(|(i, c)| alphabet.find(c).unwrap() as u32 * (3u32.pow(i as u32) % 31))
+            .sum();
+        alphabet.chars().nth(((31 - sum % 31) % 31) as usize).unwrap()
+    }
+
+    fn days_in_month(y: u32, m: u32) -> u32 {
+        jiff::civil::date(y as i16, m as i8, 1).days_in_month() as u32
+    }
+
+    /// An address code the parser accepts: province digit 1–8 and a city/county part other than
+    /// 0000 (the module checks the code's shape, it holds no list of real codes).
+    fn region() -> impl Strategy<Value = String> {
+        (1u32..=8, 0u32..=9, 1u32..=9999).prop_map(|(p, c, rest)| format!("{p}{c}{rest:04}"))
+    }
+
+    /// A real date in 1900–2100; the century years and month ends (leap days among them) are
+    /// drawn often, since that is where a date check goes wrong.
+    fn birth_date() -> impl Strategy<Value = (u32, u32, u32)> {
+        let year = prop_oneof![4 => 1900u32..=2100, 1 => Just(1900u32), 1 => Just(2000u32), 1 => Just(2100u32)];
+        (year, 1u32..=12).prop_flat_map(|(y, m)| {
+            let last = days_in_month(y, m);
+            (Just(y), Just(m), prop_oneof![1..=last, Just(last)])
+        })
+    }
+
+    /// A valid ID number built piece by piece: (the 17 digits, the number, birth date, male).
+    fn valid_id() -> impl Strategy<Value = (String, String, String, bool)> {
+        (region(), birth_date(), 0u32..1000).prop_map(|(region, (y, m, d), seq)| {
+            let first17 = format!("{region}{y:04}{m:02}{d:02}{seq:03}");
+            let id = format!("{first17}{}", id_check_by_definition(&first17));
+            (first17, id, format!("{y:04}-{m:02}-{d:02}"), seq % 2 == 1)
+        })
+    }
+
+    /// One thing wrong with an otherwise valid ID number.
+    #[derive(Debug, Clone)]
+    enum Fault {
+        Drop(usize),
+        Extra(char),
+        /// A letter or full-width digit at a position (never X, which is the check's 10).
+        NotDigit(usize, char),
+        /// Province digit 0 or 9.
+        Province(u32),
+        NoCityOrCounty,
+        Month(u32),
+        /// 0: day 00; k: k days past the month's end.
+        Day(u32),
+        Year(u32),
+        /// 29 February of a year that has none (1900 and 2100 among them).
+        Feb29(u32),
+        /// Another check character (index into the ten wrong ones).
+        Check(usize),
+    }
+
+    fn fault() -> impl Strategy<Value = Fault> {
+        prop_oneof![
+            (0usize..18).prop_map(Fault::Drop),
+            prop::char::range('0', '9').prop_map(Fault::Extra),
+            (
+                0usize..18,
+                prop_oneof![prop::char::range('A', 'W'), Just('Y'), Just('z'), prop::char::range('０', '９')]
+            )
+                .prop_map(|(i, c)| Fault::NotDigit(i, c)),
+            prop_oneof![Just(0u32), Just(9u32)].prop_map(Fault::Province),
+            Just(Fault::NoCityOrCounty),
+            prop_oneof![Just(0u32), 13u32..=99].prop_map(Fault::Month),
+            (0u32..=68).prop_map(Fault::Day),
+            prop_oneof![1000u32..1900, 2101u32..=9999].prop_map(Fault::Year),
+            prop_oneof![
+                Just(1900u32),
+                Just(2100u32),
+                (1900u32..=2100).prop_filter("not leap", |y| days_in_month(*y, 2) == 28)
+            ]
+            .prop_map(Fault::Feb29),
+            (0usize..10).prop_map(Fault::Check),
+        ]
+    }
+
+    /// Is this a valid ID number? Built from jiff's calendar and the check's definition, not from
+    /// the parser's own pieces.
+    fn valid_by_definition(s: &str) -> bool {
+        let s = s.trim().to_ascii_uppercase();
+        let b = s.as_bytes();
+        if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) {
+            return false;
+        }
+        let n = |r: std::ops::Range<usize>| s[r].parse::<i16>().unwrap();
+        let date_ok = (1900..=2100).contains(&n(6..10)) && jiff::civil::Date::new(n(6..10), n(10..12) as i8, n(12..14) as i8).is_ok();
+        (b'1'..=b'8').contains(&b[0]) && &s[2..6] != "0000" && date_ok && id_check_by_definition(&s[..17]) == b[17] as char
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        // Every generated number is valid, so every case goes round: parse (also lower-case x and
+        // padded) → the same number, its birth date and gender; masked → four and four kept and
+        // refused by the parser; any other check character → refused for its check.
         #[test]
-        fn any_17_digits_get_a_valid_check(region in 110000u32..=659999, y in 1900u32..2100, m in 1u32..=12, d in 1u32..=28, seq in 0u32..1000) {
-            // A province alone (city and county 0000) is not an address code; those are refused.
-            prop_assume!(region % 10_000 != 0);
-            let first17 = format!("{region:06}{y:04}{m:02}{d:02}{seq:03}");
-            let id = format!("{first17}{}", id_check_char(first17.as_bytes()));
-            let (parsed, birth, _) = parse_id_number(&id).unwrap();
-            prop_assert_eq!(&parsed, &id);
-            prop_assert_eq!(birth, format!("{y:04}-{m:02}-{d:02}"));
-            // Every other check character is refused.
-            for c in ID_CHECK.iter().map(|c| *c as char).filter(|c| *c != id.chars().last().unwrap()) {
-                let wrong = format!("{first17}{c}");
-                prop_assert_eq!(parse_id_number(&wrong), Err(IdNumberError::CheckDigit));
+        fn every_valid_id_round_trips((first17, id, birth, male) in valid_id(), pad in "[ \t]{0,2}") {
+            prop_assert_eq!(id_check_char(first17.as_bytes()), id_check_by_definition(&first17));
+            let gender = if male { "male" } else { "female" };
+            let expect = Ok((id.clone(), birth.clone(), gender));
+            prop_assert_eq!(parse_id_number(&id), expect.clone());
+            prop_assert_eq!(parse_id_number(&format!("{pad}{}{pad}", id.to_ascii_lowercase())), expect);
+            let masked = mask_id_number(&id);
+            prop_assert_eq!(&masked, &format!("{}**********{}", &id[..4], &id[14..]));
+            prop_assert_eq!(parse_id_number(&masked), Err(IdNumberError::Characters));
+            for c in "0123456789X".chars().filter(|c| !id.ends_with(*c)) {
+                prop_assert_eq!(parse_id_number(&format!("{first17}{c}")), Err(IdNumberError::CheckDigit));
             }
+        }
+
+        // A valid number with exactly one thing wrong (the check recomputed unless the check is
+        // the fault) is refused, and for that reason.
+        #[test]
+        fn one_fault_is_refused_for_its_reason((first17, id, _birth, _male) in valid_id(), f in fault()) {
+            let with_check = |first17: String| {
+                let c = id_check_by_definition(&first17);
+                format!("{first17}{c}")
+            };
+            let (y, m, d) = (&first17[6..10], &first17[10..12], &first17[12..14]);
+            let (broken, reason) = match f.clone() {
+                Fault::Drop(i) => (format!("{}{}", &id[..i], &id[i + 1..]), IdNumberError::Length),
+                Fault::Extra(c) => (format!("{id}{c}"), IdNumberError::Length),
+                Fault::NotDigit(i, c) => (format!("{}{c}{}", &id[..i], &id[i + 1..]), IdNumberError::Characters),
+                Fault::Province(p) => (with_check(format!("{p}{}", &first17[1..])), IdNumberError::Region),
+                Fault::NoCityOrCounty => (with_check(format!("{}0000{}", &first17[..2], &first17[6..])), IdNumberError::Region),
+                Fault::Month(m) => (with_check(format!("{}{y}{m:02}{d}{}", &first17[..6], &first17[14..])), IdNumberError::BirthDate),
+                Fault::Day(k) => {
+                    let day = if k == 0 { 0 } else { days_in_month(y.parse().unwrap(), m.parse().unwrap()) + k };
+                    (with_check(format!("{}{y}{m}{:02}{}", &first17[..6], day.min(99), &first17[14..])), IdNumberError::BirthDate)
+                }
+                Fault::Feb29(y) => (with_check(format!("{}{y:04}0229{}", &first17[..6], &first17[14..])), IdNumberError::BirthDate),
+                Fault::Year(y) => (with_check(format!("{}{y:04}{m}{d}{}", &first17[..6], &first17[14..])), IdNumberError::BirthDate),
+                Fault::Check(i) => {
+                    let c = "0123456789X".chars().filter(|c| !id.ends_with(*c)).nth(i).unwrap();
+                    (format!("{first17}{c}"), IdNumberError::CheckDigit)
+                }
+            };
+            prop_assert!(!valid_by_definition(&broken), "{f:?} left {broken} valid");
+            prop_assert_eq!(parse_id_number(&broken), Err(reason), "{:?}: {}", f, broken);
+        }
+
+        // Random text (mostly near-IDs: 18 digits or X) is accepted exactly when it is valid.
+        #[test]
+        fn random_text_is_refused_unless_valid(s in prop_oneof!["[0-9Xx]{18}", "[1-8][0-9]{16}[0-9X]", ".{0,20}"]) {
+            prop_assert_eq!(parse_id_number(&s).is_ok(), valid_by_definition(&s), "{}", s);
         }
 
         #[test]
@@ -234,16 +388,56 @@ mod tests {
             prop_assert_eq!(&p[3..7], "****");
         }
 
+        // Every generated code is valid (the region part digits, the check by definition), so the
+        // round trip runs in every case: parsed as itself (also lower-case and padded); every
+        // other check character, a forbidden letter anywhere, or a letter in the region part refused.
         #[test]
-        fn credit_code_roundtrip(body in "[0-9A-HJ-NP-RTUWXY]{17}") {
-            let check = credit_check_char(body.as_bytes()).unwrap();
+        fn credit_code_round_trips(
+            (head, region, tail) in ("[0-9A-HJ-NP-RTUWXY]{2}", "[0-9]{6}", "[0-9A-HJ-NP-RTUWXY]{9}"),
+            pos in 0usize..18,
+            bad in "[IOSVZ]",
+            letter in "[A-HJ-NP-RTUWXY]",
+        ) {
+            let body = format!("{head}{region}{tail}");
+            let check = credit_check_by_definition(&body);
             let code = format!("{body}{check}");
-            if code.as_bytes()[2..8].iter().all(u8::is_ascii_digit) {
-                prop_assert!(parse_credit_code(&code).is_ok());
+            prop_assert_eq!(credit_check_char(body.as_bytes()), Some(check));
+            prop_assert_eq!(parse_credit_code(&code), Ok(code.clone()));
+            prop_assert_eq!(parse_credit_code(&format!(" {} ", code.to_ascii_lowercase())), Ok(code.clone()));
+            for c in CREDIT_CHARS.iter().map(|c| *c as char).filter(|c| *c != check) {
+                let wrong = format!("{body}{c}");
+                prop_assert!(parse_credit_code(&wrong).is_err(), "{}", wrong);
             }
-            let wrong = CREDIT_CHARS.iter().map(|c| *c as char).find(|c| *c != check).unwrap();
-            let wrong_code = format!("{body}{wrong}");
-            prop_assert!(parse_credit_code(&wrong_code).is_err());
+            let forbidden = format!("{}{bad}{}", &code[..pos], &code[pos + 1..]);
+            prop_assert!(parse_credit_code(&forbidden).is_err(), "{}", forbidden);
+            let i = 2 + pos % 6;
+            let lettered = format!("{}{letter}{}", &body[..i], &body[i + 1..]);
+            let lettered = format!("{lettered}{}", credit_check_by_definition(&lettered));
+            prop_assert!(parse_credit_code(&lettered).is_err(), "{}", lettered);
+        }
+
+        // Every generated mobile is valid, written with spaces, dashes or +86 as people type it:
+        // parsed to its 11 digits, masked to 3 and 4. A 10- or 12-digit number, or one starting
+        // 10–12, is refused.
+        #[test]
+        fn mobiles_round_trip(digits in "1[3-9][0-9]{9}", cuts in proptest::collection::vec((1usize..11, prop_oneof![Just(" "), Just("-")]), 0..3), plus86 in any::<bool>(), second in 0u8..3) {
+            let mut typed = digits.clone();
+            let mut cuts = cuts;
+            // From the end, so earlier positions still count digits.
+            cuts.sort_by_key(|c| std::cmp::Reverse(c.0));
+            cuts.dedup_by_key(|c| c.0);
+            for (at, sep) in cuts {
+                typed.insert_str(at, sep);
+            }
+            if plus86 {
+                typed.insert_str(0, "+86 ");
+            }
+            prop_assert_eq!(parse_mobile(&typed), Some(digits.clone()), "{}", typed);
+            prop_assert_eq!(parse_contact_phone(&typed), Some(digits.clone()));
+            prop_assert_eq!(mask_phone(&digits), format!("{}****{}", &digits[..3], &digits[7..]));
+            prop_assert_eq!(parse_mobile(&digits[..10]), None);
+            prop_assert_eq!(parse_mobile(&format!("{digits}0")), None);
+            prop_assert_eq!(parse_mobile(&format!("1{second}{}", &digits[2..])), None);
         }
     }
 }

@@ -291,17 +291,110 @@ mod tests {
         assert_eq!(wide.roots(Capability::ReadRegistry), vec!["411602001".to_string()]);
     }
 
-    proptest! {
-        // A grid-held post never reaches outside its subtree, whatever the role and capability.
-        #[test]
-        fn never_outside_subtree(root in "411602[0-9]{3}([0-9]{3}){0,3}", other in "411602[0-9]{3}([0-9]{3}){0,3}", r in 0usize..ALL_ROLES.len()) {
-            let role = ALL_ROLES[r];
-            prop_assume!(!role.held_at_unit());
-            let p = principal(vec![(role, Some(&root))]);
-            for cap in [Capability::ReadGrid, Capability::ReadRegistry, Capability::WriteRegistry, Capability::RevealPersonal, Capability::ManageGrid] {
-                if p.can(cap, &other) {
-                    prop_assert!(other.starts_with(&root));
+    /// Every capability, in declaration order.
+    const ALL_CAPS: [Capability; 14] = [
+        Capability::ReadGrid,
+        Capability::ReadRegistry,
+        Capability::WriteRegistry,
+        Capability::RevealPersonal,
+        Capability::ManageGrid,
+        Capability::ReadUnits,
+        Capability::WriteUnits,
+        Capability::ManageUsers,
+        Capability::ReadAudit,
+        Capability::ReadVolunteers,
+        Capability::ManageVolunteers,
+        Capability::ManageShops,
+        Capability::CorrectPoints,
+        Capability::RedeemPoints,
+    ];
+
+    // The exhaustive match stops compiling when a capability is added, so ALL_CAPS cannot go stale.
+    #[test]
+    fn all_caps_lists_every_capability_once() {
+        use Capability::*;
+        let index = |c: Capability| match c {
+            ReadGrid => 0,
+            ReadRegistry => 1,
+            WriteRegistry => 2,
+            RevealPersonal => 3,
+            ManageGrid => 4,
+            ReadUnits => 5,
+            WriteUnits => 6,
+            ManageUsers => 7,
+            ReadAudit => 8,
+            ReadVolunteers => 9,
+            ManageVolunteers => 10,
+            ManageShops => 11,
+            CorrectPoints => 12,
+            RedeemPoints => 13,
+        };
+        for (i, c) in ALL_CAPS.into_iter().enumerate() {
+            assert_eq!(index(c), i);
+        }
+    }
+
+    /// A grid code as its levels: the district (`411602`), then one 3-digit group per level below.
+    fn code(groups: &[u32]) -> String {
+        let mut s = groups[0].to_string();
+        for g in &groups[1..] {
+            s.push_str(&format!("{g:03}"));
+        }
+        s
+    }
+
+    /// A post's node (`root`, in district 411602, level 1–5) and a node `other` placed relative to
+    /// it by construction, with whether `other` is in `root`'s subtree. Half the cases are inside
+    /// (root itself or a descendant); the rest are a proper ancestor, or share a prefix and then
+    /// leave it (a sibling or cousin at any depth, or another district).
+    fn root_and_other() -> impl Strategy<Value = (Vec<u32>, Vec<u32>, bool)> {
+        let root = (0usize..=4, proptest::collection::vec(1u32..1000, 4))
+            .prop_map(|(below, groups)| [vec![411602], groups[..below].to_vec()].concat());
+        let place = (any::<bool>(), any::<bool>(), 0usize..5, 0u32..1000, 0usize..5);
+        (root, place, proptest::collection::vec(1u32..1000, 4)).prop_map(|(root, (inside, ancestor, k, fork, depth), tail)| {
+            let other = if inside {
+                let extra = depth % (5 - root.len() + 1);
+                [root.clone(), tail[..extra].to_vec()].concat()
+            } else {
+                // Keep the first k levels (k < root's depth), then leave root's path.
+                let k = k % root.len();
+                if ancestor && k > 0 {
+                    root[..k].to_vec()
+                } else {
+                    // A different group at level k: another district, or 1–998 steps round 001–999.
+                    let fork_group = if k == 0 {
+                        [411603, 411621, 410102][fork as usize % 3]
+                    } else {
+                        1 + (root[k] + fork % 998) % 999
+                    };
+                    let extra = depth % (5 - k);
+                    [root[..k].to_vec(), vec![fork_group], tail[..extra].to_vec()].concat()
                 }
+            };
+            (root, other, inside)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        // Every role, every capability: a grid-held post reaches exactly its node's subtree for the
+        // capabilities its role grants (allowed inside, refused outside) and nothing for the rest;
+        // a unit-held post reaches exactly its district.
+        #[test]
+        fn scope_is_exactly_the_subtree((root, other, inside) in root_and_other(), r in 0usize..ALL_ROLES.len()) {
+            let role = ALL_ROLES[r];
+            let (root_code, other_code) = (code(&root), code(&other));
+            let p = principal(vec![(role, (!role.held_at_unit()).then_some(root_code.as_str()))]);
+            // A unit-held post's scope is the whole district, whatever `root` was drawn.
+            let in_scope = if role.held_at_unit() { other[0] == 411602 } else { inside };
+            let scope = if role.held_at_unit() { "411602".to_string() } else { root_code.clone() };
+            prop_assert!(role.grants(Capability::ReadGrid), "every role reads the grid, so each case checks a granted pair");
+            for cap in ALL_CAPS {
+                let granted = role.grants(cap);
+                prop_assert_eq!(p.can(cap, &other_code), granted && in_scope, "{:?} {:?} at {} on {}", role, cap, scope, other_code);
+                prop_assert_eq!(p.has(cap), granted);
+                prop_assert_eq!(p.roots(cap), if granted { vec![scope.clone()] } else { vec![] });
             }
         }
     }

@@ -244,7 +244,9 @@ pub fn new_id() -> uuid::Uuid {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::Db;
 
     /// Table → column names, read from a migrations folder's CREATE TABLE and ALTER TABLE … ADD COLUMN statements.
     fn shape(dir: &str) -> (Vec<String>, BTreeMap<String, Vec<String>>) {
@@ -304,5 +306,370 @@ mod tests {
         assert_eq!(lite, pg);
         assert!(lite.len() >= 10 && lite["residents"].contains(&"id_number".to_string()));
         assert!(lite["cases"].contains(&"private".to_string()), "ALTER TABLE … ADD COLUMN is read");
+    }
+
+    /// A column as both engines can be compared on.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    struct Column {
+        name: String,
+        /// The kind of value it holds; see [`sqlite_class`] and [`pg_class`].
+        class: String,
+        not_null: bool,
+        default: Option<String>,
+    }
+
+    /// (columns, referenced table, referenced columns, on update, on delete)
+    type ForeignKey = (Vec<String>, String, Vec<String>, String, String);
+
+    /// One table's shape, read back from a migrated database.
+    #[derive(Debug, Default, PartialEq, Eq)]
+    struct Table {
+        columns: Vec<Column>,
+        primary_key: Vec<String>,
+        /// UNIQUE constraints (in a column or in the table), by their columns.
+        unique: BTreeSet<Vec<String>>,
+        /// CREATE INDEX indexes: name → (columns, unique, partial); an expression is `<expr>`.
+        indexes: BTreeMap<String, (Vec<String>, bool, bool)>,
+        foreign_keys: BTreeSet<ForeignKey>,
+    }
+
+    type Schema = BTreeMap<String, Table>;
+
+    /// SQLite's declared type by its affinity rules (datatype3 §3.1), BOOLEAN named apart. An
+    /// INTEGER is 64-bit, so it matches only PostgreSQL's bigint.
+    fn sqlite_class(declared: &str) -> String {
+        let t = declared.to_ascii_uppercase();
+        let class = if t.contains("INT") {
+            "int64"
+        } else if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") {
+            "text"
+        } else if t.contains("BLOB") || t.is_empty() {
+            "bytes"
+        } else if t.contains("REAL") || t.contains("FLOA") || t.contains("DOUB") {
+            "float64"
+        } else if t == "BOOLEAN" || t == "BOOL" {
+            "boolean"
+        } else {
+            return format!("sqlite {t}");
+        };
+        class.to_string()
+    }
+
+    /// PostgreSQL's type (as `format_type` writes it) in the same classes. Ids are UUID there and
+    /// 16-byte BLOBs in SQLite, so uuid and bytea are both bytes.
+    fn pg_class(t: &str) -> String {
+        let class = match t {
+            "bigint" => "int64",
+            "integer" => "int32",
+            "smallint" => "int16",
+            "text" => "text",
+            t if t.starts_with("character varying") => "text",
+            "uuid" | "bytea" => "bytes",
+            "double precision" => "float64",
+            "real" => "float32",
+            "boolean" => "boolean",
+            _ => return format!("postgres {t}"),
+        };
+        class.to_string()
+    }
+
+    /// A default as both engines can be compared on: PostgreSQL's cast dropped (`'{}'::text`,
+    /// `'-1'::integer`), keywords in lower case (SQLite keeps `FALSE` as written).
+    fn default_value(d: Option<String>) -> Option<String> {
+        let d = d?;
+        let mut d = d.trim();
+        if let Some(i) = d.rfind("::")
+            && !d[i..].contains('\'')
+        {
+            d = &d[..i];
+        }
+        if let Some(inner) = d.strip_prefix('\'').and_then(|x| x.strip_suffix('\''))
+            && inner.parse::<f64>().is_ok()
+        {
+            d = inner;
+        }
+        Some(if d.starts_with('\'') {
+            d.to_string()
+        } else {
+            d.to_ascii_lowercase()
+        })
+    }
+
+    fn list(joined: &str) -> Vec<String> {
+        joined.split(',').filter(|c| !c.is_empty()).map(String::from).collect()
+    }
+
+    /// The schema a migrated SQLite database holds, from its pragmas.
+    async fn sqlite_schema(db: &Db) -> Schema {
+        let Db::Sqlite { write: pool, .. } = db else { panic!("not SQLite") };
+        let names: Vec<String> = sqlx::query_scalar(
+            r"SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name <> '_sqlx_migrations'",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        let mut schema = Schema::new();
+        for name in names {
+            let mut t = Table::default();
+            let cols: Vec<(String, String, bool, Option<String>, i64)> =
+                sqlx::query_as(r#"SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?1) ORDER BY cid"#)
+                    .bind(&name)
+                    .fetch_all(pool)
+                    .await
+                    .unwrap();
+            let mut pk: Vec<(i64, String)> = cols.iter().filter(|c| c.4 > 0).map(|c| (c.4, c.0.clone())).collect();
+            pk.sort();
+            t.primary_key = pk.into_iter().map(|p| p.1).collect();
+            for (col, declared, not_null, default, _) in cols {
+                t.columns.push(Column {
+                    // SQLite lets a PRIMARY KEY that is not INTEGER hold NULL (a legacy quirk it
+                    // keeps); PostgreSQL never does. The application never writes a NULL key, so
+                    // the key's columns count as NOT NULL here.
+                    not_null: not_null || t.primary_key.contains(&col),
+                    name: col,
+                    class: sqlite_class(&declared),
+                    default: default_value(default),
+                });
+            }
+            let indexes: Vec<(String, bool, String, bool)> =
+                sqlx::query_as(r#"SELECT name, "unique", origin, partial FROM pragma_index_list(?1)"#)
+                    .bind(&name)
+                    .fetch_all(pool)
+                    .await
+                    .unwrap();
+            for (index, unique, origin, partial) in indexes {
+                let cols: Vec<Option<String>> = sqlx::query_scalar("SELECT name FROM pragma_index_info(?1) ORDER BY seqno")
+                    .bind(&index)
+                    .fetch_all(pool)
+                    .await
+                    .unwrap();
+                let cols: Vec<String> = cols.into_iter().map(|c| c.unwrap_or_else(|| "<expr>".into())).collect();
+                match origin.as_str() {
+                    "pk" => assert_eq!(cols, t.primary_key, "{name}: the key's index"),
+                    "u" => {
+                        t.unique.insert(cols);
+                    }
+                    _ => {
+                        t.indexes.insert(index, (cols, unique, partial));
+                    }
+                }
+            }
+            let fks: Vec<(i64, String, String, Option<String>, String, String)> = sqlx::query_as(
+                r#"SELECT id, "table", "from", "to", on_update, on_delete FROM pragma_foreign_key_list(?1) ORDER BY id, seq"#,
+            )
+            .bind(&name)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+            let mut by_id: BTreeMap<i64, ForeignKey> = BTreeMap::new();
+            for (id, table, from, to, on_update, on_delete) in fks {
+                let fk = by_id.entry(id).or_insert_with(|| (vec![], table, vec![], on_update, on_delete));
+                fk.0.push(from);
+                // `REFERENCES t` without columns means t's key; none of ours is written so.
+                fk.2.push(to.expect("REFERENCES names its columns"));
+            }
+            t.foreign_keys = by_id.into_values().collect();
+            schema.insert(name, t);
+        }
+        schema
+    }
+
+    /// The schema a migrated PostgreSQL schema holds, from its catalogue.
+    async fn pg_schema(db: &Db, namespace: &str) -> Schema {
+        let Db::Pg(pool) = db else { panic!("not PostgreSQL") };
+        let mut schema = Schema::new();
+        let cols: Vec<(String, String, String, bool, Option<String>)> = sqlx::query_as(
+            "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid) \
+             FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+             WHERE n.nspname = $1 AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped AND c.relname <> '_sqlx_migrations' \
+             ORDER BY c.relname, a.attnum",
+        )
+        .bind(namespace)
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        for (table, name, pg_type, not_null, default) in cols {
+            schema.entry(table).or_default().columns.push(Column {
+                name,
+                class: pg_class(&pg_type),
+                not_null,
+                default: default_value(default),
+            });
+        }
+        // Column names of a constraint's or index's attribute numbers, in their order.
+        let names = |attnums: &str, rel: &str| {
+            format!(
+                "array_to_string(ARRAY(SELECT coalesce(a.attname::text, '<expr>') FROM unnest({attnums}) WITH ORDINALITY k(num, ord) \
+                 LEFT JOIN pg_attribute a ON a.attrelid = {rel} AND a.attnum = k.num ORDER BY k.ord), ',')"
+            )
+        };
+        let constraints: Vec<(String, String, String, String, String, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT c.relname::text, con.contype::text, {}, coalesce(r.relname::text, ''), {}, con.confupdtype::text, con.confdeltype::text \
+             FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             LEFT JOIN pg_class r ON r.oid = con.confrelid \
+             WHERE n.nspname = $1 AND con.contype IN ('p', 'u', 'f') AND c.relname <> '_sqlx_migrations'",
+            names("con.conkey", "con.conrelid"),
+            names("con.confkey", "con.confrelid"),
+        )))
+        .bind(namespace)
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        let action = |code: &str| {
+            match code {
+                "a" => "NO ACTION",
+                "r" => "RESTRICT",
+                "c" => "CASCADE",
+                "n" => "SET NULL",
+                "d" => "SET DEFAULT",
+                other => panic!("unknown referential action {other}"),
+            }
+            .to_string()
+        };
+        for (table, kind, cols, referenced, referenced_cols, on_update, on_delete) in constraints {
+            let t = schema.get_mut(&table).unwrap();
+            match kind.as_str() {
+                "p" => t.primary_key = list(&cols),
+                "u" => {
+                    t.unique.insert(list(&cols));
+                }
+                _ => {
+                    t.foreign_keys.insert((
+                        list(&cols),
+                        referenced,
+                        list(&referenced_cols),
+                        action(&on_update),
+                        action(&on_delete),
+                    ));
+                }
+            }
+        }
+        // Indexes of their own, not those behind a key or UNIQUE constraint.
+        let indexes: Vec<(String, String, bool, bool, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT c.relname::text, i.relname::text, ix.indisunique, ix.indpred IS NOT NULL, {} \
+             FROM pg_index ix JOIN pg_class c ON c.oid = ix.indrelid JOIN pg_class i ON i.oid = ix.indexrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND c.relname <> '_sqlx_migrations' AND NOT EXISTS \
+             (SELECT 1 FROM pg_constraint con WHERE con.conindid = ix.indexrelid AND con.conrelid = ix.indrelid AND con.contype IN ('p', 'u'))",
+            names("ix.indkey::int2[]", "ix.indrelid"),
+        )))
+        .bind(namespace)
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        for (table, index, unique, partial, cols) in indexes {
+            schema
+                .get_mut(&table)
+                .unwrap()
+                .indexes
+                .insert(index, (list(&cols), unique, partial));
+        }
+        schema
+    }
+
+    /// Both readers must see what the migrations wrote, so that a comparison of two empty or
+    /// half-read schemas cannot pass.
+    fn assert_read_in_full(engine: &str, s: &Schema) {
+        let strs = |v: &[&str]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        assert!(s.len() >= 30, "{engine}: {} tables", s.len());
+        let residents = &s["residents"];
+        assert_eq!(residents.primary_key, strs(&["id"]), "{engine}");
+        assert!(residents.unique.contains(&strs(&["district", "id_number"])), "{engine}");
+        assert_eq!(
+            residents.indexes["residents_grid"],
+            (strs(&["district", "grid_code", "name", "id"]), false, false),
+            "{engine}"
+        );
+        let fk = (
+            strs(&["household_id"]),
+            "households".to_string(),
+            strs(&["id"]),
+            "NO ACTION".into(),
+            "NO ACTION".into(),
+        );
+        assert!(residents.foreign_keys.contains(&fk), "{engine}");
+        let disabled = s["users"].columns.iter().find(|c| c.name == "disabled").unwrap();
+        assert_eq!(
+            (disabled.class.as_str(), disabled.not_null, disabled.default.as_deref()),
+            ("boolean", true, Some("false")),
+            "{engine}"
+        );
+        assert_eq!(s["resident_tags"].primary_key, strs(&["resident_id", "tag"]), "{engine}");
+        assert!(
+            s["cases"].columns.iter().any(|c| c.name == "private"),
+            "{engine}: ALTER TABLE … ADD COLUMN is read"
+        );
+    }
+
+    /// Every way the two schemas differ, one line each.
+    fn differences(lite: &Schema, pg: &Schema) -> Vec<String> {
+        let mut out = Vec::new();
+        for name in lite.keys().chain(pg.keys()).collect::<BTreeSet<_>>() {
+            let (Some(l), Some(p)) = (lite.get(name), pg.get(name)) else {
+                out.push(format!(
+                    "{name}: only in {}",
+                    if lite.contains_key(name) { "SQLite" } else { "PostgreSQL" }
+                ));
+                continue;
+            };
+            let order = |t: &Table| t.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+            if order(l) != order(p) {
+                out.push(format!("{name}: columns {:?} (SQLite) vs {:?} (PostgreSQL)", order(l), order(p)));
+            }
+            for lc in &l.columns {
+                if let Some(pc) = p.columns.iter().find(|c| c.name == lc.name)
+                    && lc != pc
+                {
+                    out.push(format!("{name}.{}: {lc:?} (SQLite) vs {pc:?} (PostgreSQL)", lc.name));
+                }
+            }
+            let mut field = |what: &str, a: String, b: String| {
+                if a != b {
+                    out.push(format!("{name} {what}: {a} (SQLite) vs {b} (PostgreSQL)"));
+                }
+            };
+            field("primary key", format!("{:?}", l.primary_key), format!("{:?}", p.primary_key));
+            field("unique", format!("{:?}", l.unique), format!("{:?}", p.unique));
+            field("indexes", format!("{:?}", l.indexes), format!("{:?}", p.indexes));
+            field("foreign keys", format!("{:?}", l.foreign_keys), format!("{:?}", p.foreign_keys));
+        }
+        out
+    }
+
+    // The two migration sets must build the same schema: per column the kind of value, NOT NULL
+    // and the default; per table the key, UNIQUE constraints, indexes (by name and columns) and
+    // foreign keys. Both are read back from migrated databases, PostgreSQL's when
+    // GONGZHI_TEST_DATABASE_URL is set.
+    #[tokio::test]
+    async fn both_engines_build_the_same_schema() {
+        let lite_db = Db::connect_with("sqlite::memory:", None).await.unwrap();
+        lite_db.migrate().await.unwrap();
+        let lite = sqlite_schema(&lite_db).await;
+        lite_db.close().await;
+        assert_read_in_full("SQLite", &lite);
+        let url = std::env::var("GONGZHI_TEST_DATABASE_URL").unwrap_or_default();
+        if url.is_empty() {
+            assert!(
+                std::env::var("CI").unwrap_or_default().is_empty(),
+                "CI is set but GONGZHI_TEST_DATABASE_URL is not: the schemas would not be compared"
+            );
+            eprintln!("note: GONGZHI_TEST_DATABASE_URL is not set, so the PostgreSQL schema is not compared with SQLite's");
+            return;
+        }
+        // The "t_" prefix lets the integration tests' sweep drop the schema if this test dies.
+        let (pg_db, namespace) = Db::connect_new_schema(&url, "t").await.unwrap();
+        let pg = pg_schema(&pg_db, &namespace).await;
+        crate::on_pool!(&pg_db, |p| sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA {namespace} CASCADE"
+        )))
+        .execute(p)
+        .await
+        .map(|_| ()))
+        .unwrap();
+        pg_db.close().await;
+        assert_read_in_full("PostgreSQL", &pg);
+        let diff = differences(&lite, &pg);
+        assert!(diff.is_empty(), "the engines' schemas differ:\n{}", diff.join("\n"));
     }
 }

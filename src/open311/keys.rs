@@ -209,14 +209,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secrets_are_fresh_and_hashed() {
+    fn secrets_are_fresh_and_well_formed() {
         let (a, b) = (generate(), generate());
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
         assert!(a.starts_with("gz_"));
-        assert_eq!(hash(&a).len(), 64);
+        assert!(a[3..].bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         assert_ne!(hash(&a), hash(&b));
-        assert_eq!(hash(&a), hash(&a));
+    }
+
+    // Known answers, computed outside this code: the FIPS 180-2 examples ("abc", the empty
+    // string, the two-block message) and a key-shaped secret (`printf %s … | sha256sum`). The
+    // stored hash is lower-case hex of SHA-256 of the secret's bytes, the same for keys and for
+    // sessions, so a lookup by `find` meets what `add` stored.
+    #[test]
+    fn hash_is_sha256_in_lower_case_hex() {
+        let vectors = [
+            ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+            ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+            (
+                "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+                "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+            ),
+            (
+                "gz_00112233445566778899aabbccddeeff00112233",
+                "07a6f51032c279375abc39306ec0a4dae7e6a48c68bb292d998bc125256acddc",
+            ),
+        ];
+        for (input, expect) in vectors {
+            assert_eq!(hash(input), expect, "keys::hash({input:?})");
+            assert_eq!(crate::auth::hash_secret(input), expect, "auth::hash_secret({input:?})");
+        }
     }
 
     #[test]

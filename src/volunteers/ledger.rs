@@ -309,10 +309,32 @@ mod tests {
 
     #[derive(Debug, Clone)]
     enum Op {
-        Issue { to: u128, points: i64 },
-        Redeem { from: u128, shop: u128, points: i64 },
-        Reverse { which: usize },
-        Raw { postings: Vec<(u128, i64)> },
+        Issue {
+            to: u128,
+            points: i64,
+        },
+        Redeem {
+            from: u128,
+            shop: u128,
+            points: i64,
+        },
+        Reverse {
+            which: usize,
+        },
+        /// Balanced by construction: these legs and one more, into `last`, that makes the sum zero.
+        Balanced {
+            legs: Vec<(u128, i64)>,
+            last: u128,
+        },
+        /// A balanced transaction and one extra leg (never of zero points): unbalanced.
+        Unbalanced {
+            legs: Vec<(u128, i64)>,
+            last: u128,
+            extra: (u128, i64),
+        },
+        Raw {
+            postings: Vec<(u128, i64)>,
+        },
     }
 
     fn kind_of(n: u128) -> AccountKind {
@@ -323,26 +345,81 @@ mod tests {
         }
     }
 
+    fn nonzero(max: i64) -> impl Strategy<Value = i64> {
+        prop_oneof![-max..0, 1..=max]
+    }
+
+    /// 1–5 legs over the issuer, volunteers and shops. Credits are drawn twice as often as debits
+    /// and the balancing leg often falls to the issuer, so that about half of these transactions
+    /// fit the balances built up so far and the rest overdraw some account.
+    fn legs() -> impl Strategy<Value = Vec<(u128, i64)>> {
+        proptest::collection::vec((1u128..13, prop_oneof![2 => 1i64..=60, 1 => -60i64..0]), 1..6)
+    }
+
+    fn balancing_account() -> impl Strategy<Value = u128> {
+        prop_oneof![Just(ISSUER), 1u128..13]
+    }
+
+    /// The legs of a balanced transaction: `legs`, then the leg into `last` that brings the sum
+    /// to zero (left out when the legs already sum to zero, since a zero leg is refused).
+    fn balanced(legs: &[(u128, i64)], last: u128) -> Vec<(u128, i64)> {
+        let sum: i64 = legs.iter().map(|l| l.1).sum();
+        let mut out = legs.to_vec();
+        if sum != 0 {
+            out.push((last, -sum));
+        }
+        out
+    }
+
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
-            (2u128..10, 1i64..200).prop_map(|(to, points)| Op::Issue { to, points }),
-            (2u128..10, 10u128..13, -5i64..300).prop_map(|(from, shop, points)| Op::Redeem { from, shop, points }),
-            (0usize..50).prop_map(|which| Op::Reverse { which }),
-            proptest::collection::vec((1u128..13, -100i64..100), 0..5).prop_map(|postings| Op::Raw { postings }),
+            2 => (2u128..10, 1i64..200).prop_map(|(to, points)| Op::Issue { to, points }),
+            1 => (2u128..10, 10u128..13, -5i64..300).prop_map(|(from, shop, points)| Op::Redeem { from, shop, points }),
+            1 => (0usize..50).prop_map(|which| Op::Reverse { which }),
+            4 => (legs(), balancing_account()).prop_map(|(legs, last)| Op::Balanced { legs, last }),
+            1 => (legs(), balancing_account(), (1u128..13, nonzero(60))).prop_map(|(legs, last, extra)| Op::Unbalanced { legs, last, extra }),
+            1 => proptest::collection::vec((1u128..13, -100i64..100), 0..5).prop_map(|postings| Op::Raw { postings }),
         ]
+    }
+
+    /// How `apply` must answer a transaction the test built.
+    #[derive(Debug)]
+    enum Expect {
+        /// Issues, redemptions, reversals and raw postings: only the invariants are checked.
+        Unchecked,
+        Accepted,
+        /// Refused for one of these accounts, which would end below zero.
+        Overdrawn(Vec<Uuid>),
+        Unbalanced,
+    }
+
+    fn postings(legs: Vec<(u128, i64)>) -> Vec<Posting> {
+        legs.into_iter()
+            .map(|(a, amount)| Posting {
+                account: id(a),
+                kind: kind_of(a),
+                amount,
+            })
+            .collect()
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
         // Whatever is attempted: accepted transactions balance, the whole ledger sums to zero,
-        // no volunteer or shop goes negative, a refusal changes nothing, and every balance
-        // equals the sum of its account's accepted postings.
+        // no volunteer or shop goes negative, a refusal changes nothing, an acceptance moves each
+        // account by exactly its postings, and every balance equals the sum of its account's
+        // accepted postings. About a third of the operations are balanced multi-leg transactions
+        // (built balanced), accepted exactly when no volunteer or shop would end below zero;
+        // unbalanced ones are refused as such.
         #[test]
         fn the_ledger_keeps_its_invariants(ops in proptest::collection::vec(op(), 0..60)) {
             let mut balances = Balances::new();
             let mut journal: Vec<Vec<Posting>> = Vec::new();
             for o in ops {
+                // What a balanced or unbalanced transaction must come to, worked out here from its
+                // legs alone.
+                let mut expect = Expect::Unchecked;
                 let postings = match o {
                     Op::Issue { to, points } => issue(id(ISSUER), (id(to), kind_of(to)), points),
                     Op::Redeem { from, shop, points } => redeem(id(from), id(shop), points),
@@ -350,18 +427,47 @@ mod tests {
                         Some(t) => reverse(t),
                         None => continue,
                     },
-                    Op::Raw { postings } => postings
-                        .into_iter()
-                        .map(|(a, amount)| Posting { account: id(a), kind: kind_of(a), amount })
-                        .collect(),
+                    Op::Balanced { legs, last } => {
+                        let legs = balanced(&legs, last);
+                        let mut after: BTreeMap<u128, i64> = BTreeMap::new();
+                        for (a, amount) in &legs {
+                            *after.entry(*a).or_insert_with(|| balances.get(&id(*a)).map_or(0, |b| b.1)) += amount;
+                        }
+                        let short: Vec<Uuid> = after
+                            .into_iter()
+                            .filter(|(a, v)| *v < 0 && kind_of(*a) != AccountKind::Issuer)
+                            .map(|(a, _)| id(a))
+                            .collect();
+                        expect = if short.is_empty() { Expect::Accepted } else { Expect::Overdrawn(short) };
+                        postings(legs)
+                    }
+                    Op::Unbalanced { legs, last, extra } => {
+                        let mut legs = balanced(&legs, last);
+                        legs.push(extra);
+                        expect = Expect::Unbalanced;
+                        postings(legs)
+                    }
+                    Op::Raw { postings: legs } => postings(legs),
                 };
                 let before = balances.clone();
-                match apply(&mut balances, &postings) {
+                let result = apply(&mut balances, &postings);
+                match (&expect, &result) {
+                    (Expect::Unchecked, _) | (Expect::Accepted, Ok(())) | (Expect::Unbalanced, Err(LedgerError::Unbalanced)) => {}
+                    (Expect::Overdrawn(short), Err(LedgerError::InsufficientPoints(a))) if short.contains(a) => {}
+                    _ => prop_assert!(false, "{:?} gave {:?}, expected {:?}", postings, result, expect),
+                }
+                match result {
                     Ok(()) => {
                         prop_assert_eq!(postings.iter().map(|p| p.amount).sum::<i64>(), 0);
                         prop_assert!(postings.iter().all(|p| p.amount != 0));
+                        // All of it: every account moved by exactly its postings, no other moved.
+                        for (acc, (_, v)) in &balances {
+                            let moved: i64 = postings.iter().filter(|p| p.account == *acc).map(|p| p.amount).sum();
+                            prop_assert_eq!(*v, before.get(acc).map_or(0, |b| b.1) + moved, "{}", acc);
+                        }
                         journal.push(postings);
                     }
+                    // None of it.
                     Err(_) => prop_assert_eq!(&balances, &before),
                 }
                 prop_assert_eq!(balances.values().map(|(_, v)| *v).sum::<i64>(), 0);
