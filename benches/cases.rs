@@ -1,9 +1,18 @@
 //! Load generator: case creation over HTTP (`POST /api/v1/cases` with an Idempotency-Key) at 1, 16
 //! and 64 concurrent clients, and in the same run the engine's raw ceiling (the same store call,
-//! no HTTP, no auth), on SQLite and — with GONGZHI_BENCH_DATABASE_URL — PostgreSQL.
+//! no HTTP, no auth), on SQLite and — with GONGZHI_BENCH_DATABASE_URL (or GONGZHI_TEST_DATABASE_URL) —
+//! PostgreSQL.
 //!
 //! Run: `cargo bench --bench cases`. Loopback only; each step is bounded by a request count and
 //! by time (GONGZHI_BENCH_SECONDS, default 5 s per step); it stops by itself.
+//!
+//! Only successes count as creations (a 201, or an `Ok` from the store), and after each step the
+//! cases it created are counted in the database; any failed request, failed setup step or
+//! missing row fails the bench. GONGZHI_BENCH_ASSERT=1 also fails it when SQLite at 64 clients
+//! misses its targets: ≥ 1,500 creations/s, p99 ≤ 50 ms, HTTP ≥ 50 % of the raw ceiling.
+
+#[path = "support/mod.rs"]
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,7 +22,8 @@ use gongzhi::audit::Actor;
 use gongzhi::cases::store::{self, NewCaseRow};
 use gongzhi::db::Db;
 use gongzhi::demo::{self, Scale};
-use serde_json::{Value, json};
+use serde_json::json;
+use support::{Target, Targets};
 
 const MAX_PER_STEP: usize = 20_000;
 
@@ -26,103 +36,120 @@ fn secs() -> Duration {
     )
 }
 
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
-}
-
-async fn fresh(engine: &str) -> anyhow::Result<Db> {
-    if engine == "sqlite" {
-        let path = std::env::temp_dir().join(format!("gongzhi-loadgen-{}.db", uuid::Uuid::now_v7()));
-        return Db::connect(&format!("sqlite://{}", path.display())).await;
-    }
-    let url = std::env::var("GONGZHI_BENCH_DATABASE_URL")?;
-    Ok(Db::connect_new_schema(&url, "bench").await?.0)
-}
-
 struct Step {
-    n: usize,
+    /// Successes: only these are creations, and only their latencies are kept.
+    ok: usize,
     secs: f64,
     lat: Vec<Duration>,
-    errors: usize,
+    failed: usize,
+    first_error: Option<String>,
+}
+
+impl Step {
+    /// An error naming the step when any request failed or none succeeded.
+    fn ensure_clean(&self, engine: &str, what: &str, clients: usize) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.failed == 0 && self.ok > 0,
+            "[{engine}] {what} {clients} clients: {} of {} attempts failed (first: {})",
+            self.failed,
+            self.ok + self.failed,
+            self.first_error.as_deref().unwrap_or("none succeeded")
+        );
+        Ok(())
+    }
 }
 
 /// Run `clients` workers, each calling `one(i)` until the count or the time runs out.
-async fn drive<F, Fut>(clients: usize, one: F) -> Step
+async fn drive<F, Fut>(clients: usize, one: F) -> anyhow::Result<Step>
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
+    Fut: std::future::Future<Output = Result<(), String>> + Send,
 {
     let one = Arc::new(one);
     let next = Arc::new(AtomicUsize::new(0));
-    let errors = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + secs();
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..clients {
-        let (one, next, errors) = (one.clone(), next.clone(), errors.clone());
+        let (one, next) = (one.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
+            let (mut lat, mut failed, mut first_error) = (Vec::new(), 0, None);
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= MAX_PER_STEP || Instant::now() > deadline {
                     break;
                 }
                 let t = Instant::now();
-                if !one(i).await {
-                    errors.fetch_add(1, Ordering::Relaxed);
+                match one(i).await {
+                    Ok(()) => lat.push(t.elapsed()),
+                    Err(e) => {
+                        failed += 1;
+                        first_error.get_or_insert(e);
+                    }
                 }
-                lat.push(t.elapsed());
             }
-            lat
+            (lat, failed, first_error)
         }));
     }
-    let mut lat = Vec::new();
+    let (mut lat, mut failed, mut first_error) = (Vec::new(), 0, None);
     for t in tasks {
-        lat.extend(t.await.unwrap_or_default());
+        let (l, f, e) = t.await?;
+        lat.extend(l);
+        failed += f;
+        first_error = first_error.or(e);
     }
     let secs = start.elapsed().as_secs_f64();
     lat.sort();
-    Step {
-        n: lat.len(),
+    Ok(Step {
+        ok: lat.len(),
         secs,
         lat,
-        errors: errors.load(Ordering::Relaxed),
-    }
+        failed,
+        first_error,
+    })
 }
 
 fn line(engine: &str, what: &str, clients: usize, s: &Step) -> f64 {
-    let rate = s.n as f64 / s.secs;
+    let rate = s.ok as f64 / s.secs;
     println!(
         "[{engine}] {what:<5} {clients:>2} clients: {:>7.0} creations/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} in {:.1} s, {} errors)",
         rate,
         pct(&s.lat, 0.5),
         pct(&s.lat, 0.99),
-        s.n,
+        s.ok,
         s.secs,
-        s.errors
+        s.failed
     );
     rate
 }
 
-async fn run(engine: &'static str) -> anyhow::Result<()> {
-    let db = fresh(engine).await?;
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    support::percentile(sorted, p).as_secs_f64() * 1000.0
+}
+
+/// The step's successes are rows in the store, one each: the cases whose Idempotency-Key starts
+/// with `run_id` are counted.
+async fn ensure_stored(db: &Db, run_id: uuid::Uuid, engine: &str, what: &str, clients: usize, s: &Step) -> anyhow::Result<()> {
+    let n: i64 = gongzhi::on_pool!(db, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM cases WHERE idempotency_key LIKE $1"
+    )
+    .bind(format!("{run_id}-%"))
+    .fetch_one(p)
+    .await)?;
+    anyhow::ensure!(
+        n == s.ok as i64,
+        "[{engine}] {what} {clients} clients: {} creations counted, {n} cases in the database",
+        s.ok
+    );
+    Ok(())
+}
+
+async fn run(engine: &'static str, targets: &mut Targets) -> anyhow::Result<()> {
+    let db = support::fresh(engine).await?;
     demo::load(&db, Scale::Small, 20231, false).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let router = gongzhi::app::router(gongzhi::app::AppState::new(db.clone()));
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let (base, server) = support::serve(&db).await?;
     let client = reqwest::Client::builder().pool_max_idle_per_host(128).build()?;
-    let login: Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": "building", "password": demo::DEMO_PASSWORD}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["token"].as_str().unwrap_or_default().to_string();
+    let token = support::login(&client, &base, "building").await?;
     let building = "411602001001001001";
     // Reports come from all over the street, as they do: the centres of its buildings, in turn.
     let points: Vec<(f64, f64)> = gongzhi::on_pool!(&db, |p| sqlx::query_as::<_, (f64, f64)>(
@@ -130,6 +157,7 @@ async fn run(engine: &'static str) -> anyhow::Result<()> {
     )
     .fetch_all(p)
     .await)?;
+    anyhow::ensure!(!points.is_empty(), "[{engine}] the demo has no buildings to report from");
     let points = Arc::new(points);
     for clients in [1usize, 16, 64] {
         let run_id = uuid::Uuid::now_v7();
@@ -147,13 +175,19 @@ async fn run(engine: &'static str) -> anyhow::Result<()> {
                     .send()
                     .await
                 {
-                    Ok(r) => r.status().as_u16() == 201,
-                    Err(_) => false,
+                    Ok(r) if r.status().as_u16() == 201 => Ok(()),
+                    Ok(r) => {
+                        let status = r.status();
+                        Err(format!("HTTP {status}: {}", r.text().await.unwrap_or_default()))
+                    }
+                    Err(e) => Err(e.to_string()),
                 }
             }
         })
-        .await;
+        .await?;
         let http_rate = line(engine, "http", clients, &http);
+        http.ensure_clean(engine, "http", clients)?;
+        ensure_stored(&db, run_id, engine, "http", clients, &http).await?;
         let run_id = uuid::Uuid::now_v7();
         let (db2, pts) = (db.clone(), points.clone());
         let raw = drive(clients, move |i| {
@@ -182,15 +216,29 @@ async fn run(engine: &'static str) -> anyhow::Result<()> {
                     private: false,
                     on_reported: None,
                 };
-                store::create(&db, Actor::System("loadgen"), &row).await.is_ok()
+                match store::create(&db, Actor::System("loadgen"), &row).await {
+                    Ok((_, false)) => Ok(()),
+                    Ok((_, true)) => Err(format!("key {key} returned an existing case")),
+                    Err(e) => Err(e.to_string()),
+                }
             }
         })
-        .await;
+        .await?;
         let raw_rate = line(engine, "raw", clients, &raw);
-        println!(
-            "[{engine}] ratio  {clients:>2} clients: HTTP is {:.0}% of the raw ceiling",
-            http_rate / raw_rate * 100.0
-        );
+        raw.ensure_clean(engine, "raw", clients)?;
+        ensure_stored(&db, run_id, engine, "raw", clients, &raw).await?;
+        let ratio = http_rate / raw_rate * 100.0;
+        println!("[{engine}] ratio  {clients:>2} clients: HTTP is {ratio:.0}% of the raw ceiling");
+        if engine == "sqlite" && clients == 64 {
+            targets.check("[sqlite] http 64 clients, creations/s", http_rate, Target::AtLeast(1500.0), "/s");
+            targets.check("[sqlite] http 64 clients, p99", pct(&http.lat, 0.99), Target::AtMost(50.0), "ms");
+            targets.check(
+                "[sqlite] http 64 clients, share of the raw ceiling",
+                ratio,
+                Target::AtLeast(50.0),
+                "%",
+            );
+        }
     }
     server.abort();
     db.close().await;
@@ -198,14 +246,13 @@ async fn run(engine: &'static str) -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
+    let mut targets = Targets::from_env();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async {
-        run("sqlite").await?;
-        if std::env::var("GONGZHI_BENCH_DATABASE_URL").is_ok() {
-            run("postgres").await?;
-        } else {
-            println!("[postgres] skipped: set GONGZHI_BENCH_DATABASE_URL=postgres://… to measure it");
+        for engine in support::engines() {
+            run(engine, &mut targets).await?;
         }
-        Ok(())
-    })
+        anyhow::Ok(())
+    })?;
+    targets.finish()
 }

@@ -4,79 +4,51 @@
 //! GONGZHI_TEST_DATABASE_URL) is set — PostgreSQL. The small demo district, loopback only, a fixed
 //! number of redemptions; stops by itself.
 //!
-//! Run: `cargo bench --bench points`.
+//! Run: `cargo bench --bench points`. Any failed setup step, refused redemption, failed audit
+//! request or audit that is not `ok` fails the bench. No target is documented for it.
+
+#[path = "support/mod.rs"]
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use gongzhi::audit::Actor;
-use gongzhi::db::Db;
 use gongzhi::demo::{self, Scale};
 use gongzhi::volunteers::{shops, store};
-use serde_json::{Value, json};
+use serde_json::json;
+use support::{ms, non_empty_str, ok_json, percentile};
 
 const PER_LEVEL: usize = 1_500;
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-async fn fresh(engine: &str) -> anyhow::Result<Db> {
-    if engine == "sqlite" {
-        let path = std::env::temp_dir().join(format!("gongzhi-bench-{}.db", uuid::Uuid::now_v7()));
-        return Db::connect(&format!("sqlite://{}", path.display())).await;
-    }
-    let url = std::env::var("GONGZHI_BENCH_DATABASE_URL").or_else(|_| std::env::var("GONGZHI_TEST_DATABASE_URL"))?;
-    Ok(Db::connect_new_schema(&url, "bench").await?.0)
-}
-
 async fn run(engine: &'static str) -> anyhow::Result<()> {
-    let db = fresh(engine).await?;
+    let db = support::fresh(engine).await?;
     demo::load(&db, Scale::Small, 20231, false).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let router = gongzhi::app::router(gongzhi::app::AppState::new(db.clone()));
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let (base, server) = support::serve(&db).await?;
     let client = reqwest::Client::new();
-    let login = |user: &'static str| {
-        let (client, base) = (client.clone(), base.clone());
-        async move {
-            let v: Value = client
-                .post(format!("{base}/api/v1/auth/login"))
-                .json(&json!({"username": user, "password": demo::DEMO_PASSWORD}))
-                .send()
-                .await?
-                .json()
-                .await?;
-            anyhow::Ok(v["token"].as_str().unwrap_or_default().to_string())
-        }
-    };
-    let keeper = login("keeper").await?;
-    let admin = login("admin").await?;
+    let keeper = support::login(&client, &base, "keeper").await?;
+    let admin = support::login(&client, &base, "admin").await?;
     // The keeper's shop gets an item with stock for every redemption of the run.
-    let shops_list: Value = client
-        .get(format!("{base}/api/v1/shops?kind=love_supermarket"))
-        .bearer_auth(&keeper)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let shop = shops_list["items"][0]["id"].as_str().unwrap_or_default().to_string();
-    let item: Value = client
-        .post(format!("{base}/api/v1/shops/{shop}/items"))
-        .bearer_auth(&keeper)
-        .json(&json!({"name": "压测毛巾", "points": 1, "stock": 1_000_000}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let item = item["id"].as_str().unwrap_or_default().to_string();
+    let what = format!("[{engine}] the keeper's love supermarkets");
+    let shops_list = ok_json(
+        &what,
+        client
+            .get(format!("{base}/api/v1/shops?kind=love_supermarket"))
+            .bearer_auth(&keeper),
+    )
+    .await?;
+    let shop = non_empty_str(&what, &shops_list["items"][0], "id")?;
+    let what = format!("[{engine}] a new item in shop {shop}");
+    let item = ok_json(
+        &what,
+        client
+            .post(format!("{base}/api/v1/shops/{shop}/items"))
+            .bearer_auth(&keeper)
+            .json(&json!({"name": "压测毛巾", "points": 1, "stock": 1_000_000})),
+    )
+    .await?;
+    let item = non_empty_str(&what, &item, "id")?;
     // Volunteers with points, and one code per redemption.
     let (vols, _) = store::volunteers(
         &db,
@@ -90,6 +62,7 @@ async fn run(engine: &'static str) -> anyhow::Result<()> {
         },
     )
     .await?;
+    anyhow::ensure!(!vols.is_empty(), "[{engine}] the demo has no volunteers to redeem points");
     for v in &vols {
         store::correct(
             &db,
@@ -131,6 +104,7 @@ async fn run(engine: &'static str) -> anyhow::Result<()> {
             workers.push(tokio::spawn(async move {
                 let mut times = Vec::new();
                 let mut refused = 0usize;
+                let mut first_refusal = None;
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(code) = batch.get(i) else { break };
@@ -142,20 +116,28 @@ async fn run(engine: &'static str) -> anyhow::Result<()> {
                         .json(&json!({"code": code, "item": item, "quantity": 1}))
                         .send()
                         .await;
-                    match r {
-                        Ok(r) if r.status().as_u16() == 201 => times.push(t.elapsed()),
-                        _ => refused += 1,
-                    }
+                    let why = match r {
+                        Ok(r) if r.status().as_u16() == 201 => {
+                            times.push(t.elapsed());
+                            continue;
+                        }
+                        Ok(r) => format!("HTTP {}: {}", r.status(), r.text().await.unwrap_or_default()),
+                        Err(e) => e.to_string(),
+                    };
+                    refused += 1;
+                    first_refusal.get_or_insert(why);
                 }
-                (times, refused)
+                (times, refused, first_refusal)
             }));
         }
         let mut times = Vec::new();
         let mut refused = 0;
+        let mut first_refusal = None;
         for w in workers {
-            let (t, r) = w.await?;
+            let (t, r, f) = w.await?;
             times.extend(t);
             refused += r;
+            first_refusal = first_refusal.or(f);
         }
         let secs = started.elapsed().as_secs_f64();
         times.sort();
@@ -166,18 +148,22 @@ async fn run(engine: &'static str) -> anyhow::Result<()> {
             ms(percentile(&times, 0.99)),
             times.len()
         );
+        anyhow::ensure!(
+            refused == 0 && times.len() == batch.len(),
+            "[{engine}] {clients} tills: {refused} of {} redemptions refused (first: {})",
+            batch.len(),
+            first_refusal.as_deref().unwrap_or("none accepted")
+        );
     }
     let mut audit_times = Vec::new();
-    let mut last = Value::Null;
+    let mut last = serde_json::Value::Null;
     for _ in 0..20 {
         let t = Instant::now();
-        last = client
-            .get(format!("{base}/api/v1/points/audit"))
-            .bearer_auth(&admin)
-            .send()
-            .await?
-            .json()
-            .await?;
+        last = ok_json(
+            &format!("[{engine}] GET /api/v1/points/audit"),
+            client.get(format!("{base}/api/v1/points/audit")).bearer_auth(&admin),
+        )
+        .await?;
         audit_times.push(t.elapsed());
     }
     audit_times.sort();
@@ -187,6 +173,10 @@ async fn run(engine: &'static str) -> anyhow::Result<()> {
         ms(percentile(&audit_times, 0.5)),
         last["ok"]
     );
+    anyhow::ensure!(
+        last["ok"] == true && last["transactions"].as_i64().is_some_and(|n| n > 0),
+        "[{engine}] the ledger audit is not ok: {last}"
+    );
     server.abort();
     db.close().await;
     Ok(())
@@ -194,12 +184,9 @@ async fn run(engine: &'static str) -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    run("sqlite").await?;
-    let pg = std::env::var("GONGZHI_BENCH_DATABASE_URL").or_else(|_| std::env::var("GONGZHI_TEST_DATABASE_URL"));
-    if pg.is_ok_and(|u| !u.is_empty()) {
-        run("postgres").await?;
-    } else {
-        println!("[postgres] skipped: set GONGZHI_BENCH_DATABASE_URL=postgres://… to measure it");
+    support::Targets::none("points");
+    for engine in support::engines() {
+        run(engine).await?;
     }
     Ok(())
 }

@@ -5,56 +5,33 @@
 //! Run: `cargo bench --bench registry` (GONGZHI_BENCH_SCALE=small for a quick look).
 //! Loopback only; a fixed number of requests; stops by itself.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
-use gongzhi::db::Db;
 use gongzhi::demo::{self, Scale};
-use serde_json::Value;
+use support::{Target, Targets, login, ms, ok_json, percentile};
 
 const REQUESTS: usize = 400;
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
-async fn fresh(engine: &str) -> anyhow::Result<Db> {
-    if engine == "sqlite" {
-        let path = std::env::temp_dir().join(format!("gongzhi-bench-{}.db", uuid::Uuid::now_v7()));
-        return Db::connect(&format!("sqlite://{}", path.display())).await;
-    }
-    let url = std::env::var("GONGZHI_BENCH_DATABASE_URL").or_else(|_| std::env::var("GONGZHI_TEST_DATABASE_URL"))?;
-    Ok(Db::connect_new_schema(&url, "bench").await?.0)
-}
-
-async fn run(engine: &'static str, scale: Scale) -> anyhow::Result<()> {
-    let db = fresh(engine).await?;
+async fn run(engine: &'static str, scale: Scale, targets: &mut Targets) -> anyhow::Result<()> {
+    let db = support::fresh(engine).await?;
     let t = Instant::now();
     demo::load(&db, scale, 20231, false).await?;
-    println!("[{engine}] demo generation ({scale:?}): {:.1} s", t.elapsed().as_secs_f64());
+    let generation = t.elapsed().as_secs_f64();
+    println!("[{engine}] demo generation ({scale:?}): {generation:.1} s");
+    targets.check(&format!("[{engine}] demo generation"), generation, Target::Below(60.0), "s");
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let router = gongzhi::app::router(gongzhi::app::AppState::new(db.clone()));
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let (base, server) = support::serve(&db).await?;
     let client = reqwest::Client::new();
-    let login: Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({"username": "admin", "password": demo::DEMO_PASSWORD}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["token"].as_str().unwrap_or_default().to_string();
+    let token = login(&client, &base, "admin").await?;
     let buildings: Vec<String> = gongzhi::on_pool!(&db, |p| sqlx::query_scalar::<_, String>(
         "SELECT code FROM grids WHERE level = 5 ORDER BY code"
     )
     .fetch_all(p)
     .await)?;
+    anyhow::ensure!(!buildings.is_empty(), "[{engine}] the demo has no buildings (grids of level 5)");
     let names = [
         "王", "李", "张", "刘", "陈", "杨", "赵", "周建", "王秀", "李伟", "孙", "马", "郭", "何", "林",
     ];
@@ -88,27 +65,21 @@ async fn run(engine: &'static str, scale: Scale) -> anyhow::Result<()> {
     ];
     for (label, make) in &cases {
         // Warm up the caches the way a running server would be.
+        let what = |path: &str| format!("[{engine}] {label}: GET {path}");
         for i in 0..20 {
-            client
-                .get(format!("{base}{}", make(i)))
-                .bearer_auth(&token)
-                .send()
-                .await?
-                .error_for_status()?;
+            let path = make(i);
+            ok_json(&what(&path), client.get(format!("{base}{path}")).bearer_auth(&token)).await?;
         }
         let mut times = Vec::with_capacity(REQUESTS);
         let mut hits = 0i64;
         for i in 0..REQUESTS {
+            let (url, what) = (format!("{base}{}", make(i)), what(&make(i)));
             let t = Instant::now();
-            let r = client
-                .get(format!("{base}{}", make(i)))
-                .bearer_auth(&token)
-                .send()
-                .await?
-                .error_for_status()?;
-            let v: Value = r.json().await?;
+            let v = ok_json(&what, client.get(url).bearer_auth(&token)).await?;
             times.push(t.elapsed());
-            hits += v["total"].as_i64().unwrap_or(0);
+            hits += v["total"]
+                .as_i64()
+                .ok_or_else(|| anyhow::anyhow!("{what}: no `total` in the answer"))?;
         }
         times.sort();
         println!(
@@ -118,6 +89,16 @@ async fn run(engine: &'static str, scale: Scale) -> anyhow::Result<()> {
             ms(*times.last().unwrap_or(&Duration::ZERO)),
             hits / REQUESTS as i64
         );
+        anyhow::ensure!(
+            hits > 0,
+            "[{engine}] {label}: no resident matched in any of the {REQUESTS} requests"
+        );
+        targets.check(
+            &format!("[{engine}] GET /api/v1/residents {label}, p99"),
+            percentile(&times, 0.99).as_secs_f64() * 1000.0,
+            Target::Below(50.0),
+            "ms",
+        );
     }
     server.abort();
     db.close().await;
@@ -125,21 +106,14 @@ async fn run(engine: &'static str, scale: Scale) -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let scale = match std::env::var("GONGZHI_BENCH_SCALE").as_deref() {
-        Ok("small") => Scale::Small,
-        _ => Scale::District,
-    };
+    let scale = support::scale();
+    let mut targets = Targets::from_env();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async {
-        run("sqlite", scale).await?;
-        if std::env::var("GONGZHI_BENCH_DATABASE_URL")
-            .or_else(|_| std::env::var("GONGZHI_TEST_DATABASE_URL"))
-            .is_ok()
-        {
-            run("postgres", scale).await?;
-        } else {
-            println!("[postgres] skipped: set GONGZHI_BENCH_DATABASE_URL=postgres://… to measure it");
+        for engine in support::engines() {
+            run(engine, scale, &mut targets).await?;
         }
-        Ok(())
-    })
+        anyhow::Ok(())
+    })?;
+    targets.finish()
 }
