@@ -35,7 +35,13 @@ struct Common {
 #[derive(Subcommand)]
 enum Command {
     /// Migrate and serve the console and API.
-    Serve(Common),
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Print the demo's welcome and accounts when listening (set by `demo` when it hands over).
+        #[arg(long, hide = true)]
+        demo_banner: bool,
+    },
     /// Fill an empty database with the demo district, then serve it.
     Demo {
         #[command(flatten)]
@@ -143,6 +149,42 @@ fn settings(cli_config: Option<&std::path::Path>, c: &Common, default_db: &str) 
     config::resolve(c.database_url.clone(), c.listen.clone(), c.data_dir.clone(), file, default_db)
 }
 
+fn print_demo_banner(addr: std::net::SocketAddr) {
+    println!("\n共治 demo district: http://{addr}/");
+    println!("{}", demo::accounts_text());
+}
+
+/// Serve the just-generated demo from a fresh process image: memory the generator freed is not
+/// given back to the system, so serving from this process would stay at 600 MB or more instead of
+/// a plain server's few tens. Same settings, passed as flags; the same process id (exec).
+fn serve_fresh(config: Option<&std::path::Path>, s: &Settings) -> anyhow::Result<()> {
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
+    cmd.args([
+        "serve",
+        "--demo-banner",
+        "--database-url",
+        &s.database_url,
+        "--listen",
+        &s.listen,
+        "--data-dir",
+    ])
+    .arg(&s.data_dir);
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        Err(anyhow::anyhow!("could not restart to serve the demo: {}", cmd.exec()))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = cmd.status()?;
+        anyhow::ensure!(status.success(), "the demo server stopped with {status}");
+        Ok(())
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
@@ -163,10 +205,17 @@ async fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let cfg = cli.config.as_deref();
     match cli.command {
-        Command::Serve(c) => {
-            let s = settings(cfg, &c, config::DEFAULT_DATABASE_URL)?;
+        Command::Serve { common, demo_banner } => {
+            let s = settings(cfg, &common, config::DEFAULT_DATABASE_URL)?;
             let db = Db::connect(&s.database_url).await?;
-            gongzhi::app::serve(db, &s, |addr| println!("gongzhi serving on http://{addr}/")).await
+            gongzhi::app::serve(db, &s, |addr| {
+                if demo_banner {
+                    print_demo_banner(addr)
+                } else {
+                    println!("gongzhi serving on http://{addr}/")
+                }
+            })
+            .await
         }
         Command::Migrate(c) => {
             let s = settings(cfg, &c, config::DEFAULT_DATABASE_URL)?;
@@ -187,16 +236,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 let report = demo::load(&db, scale, seed, true).await?;
                 println!("{report}");
+                if !no_serve {
+                    db.close().await;
+                    return serve_fresh(cfg, &s);
+                }
             }
             if no_serve {
                 db.close().await;
                 return Ok(());
             }
-            gongzhi::app::serve(db, &s, |addr| {
-                println!("\n共治 demo district: http://{addr}/");
-                println!("{}", demo::accounts_text());
-            })
-            .await
+            gongzhi::app::serve(db, &s, print_demo_banner).await
         }
         Command::Points {
             command: PointsCommand::Audit { common },

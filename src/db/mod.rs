@@ -107,11 +107,11 @@ impl Db {
                     .connect_with(opts.clone().synchronous(SqliteSynchronous::Full))
                     .await?;
                 // Readers cannot write by mistake: every write goes through `begin()`.
-                // Each reader keeps its own page cache; 16 MB each (the OS caches the file too)
-                // keeps a served district under 150 MB after whole-ledger audits and searches.
+                // Each reader keeps its own page cache; 8 MB each (the OS caches the file too)
+                // keeps a served district's caches to 64 MB whatever the readers were asked.
                 let read = SqlitePoolOptions::new()
                     .max_connections(8)
-                    .connect_with(opts.read_only(true).pragma("cache_size", "-16384"))
+                    .connect_with(opts.read_only(true).pragma("cache_size", "-8192"))
                     .await?;
                 Ok(Db::Sqlite { read, write })
             }
