@@ -1,62 +1,29 @@
-//! Console pages for organisers and the community: activities and attendance, volunteers, points summaries, the ledger, certificates.
+//! The organiser's pages: a month's activities with 一月一主题 and the publish form, one activity
+//! with its check-in code and QR, attendance and 标记出勤.
 
-use askama::Template;
-use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect};
-use axum::routing::{get, post};
-use axum::{Form, Router};
-use serde::Deserialize;
-use uuid::Uuid;
-
-use super::VolunteersState;
-use super::activities::{self, ActivityFilter, ActivityRow, NewActivityRow};
-use super::pages::{EntryView, entries_of, hours, qr_svg, status_label, when};
-use super::service::{activity_grid, load_activity, load_team, may_organise, parse_time, refuse, scope, visible_volunteer};
-use super::store::{self, SummaryBy, SummaryRow, TeamRow, VolunteerFilter, VolunteerRow};
+use super::{SubNav, in_place, subnav};
 use crate::auth::{Capability, Principal};
 use crate::db::now_ms;
 use crate::error::{AppError, AppResult};
-use crate::web::pages::{Chrome, PageResult, pager, url_encode};
+use crate::volunteers::VolunteersState;
+use crate::volunteers::activities::{self, ActivityFilter, ActivityRow, NewActivityRow};
+use crate::volunteers::pages::{hours, qr_svg, status_label, when};
+use crate::volunteers::service::{activity_grid, load_activity, load_team, may_organise, parse_time, refuse, scope};
+use crate::volunteers::store::{self, TeamRow, VolunteerFilter, VolunteerRow};
+use crate::web::pages::{Chrome, PageResult, url_encode};
 use crate::web::session::{Console, check_csrf};
-
-pub fn routes() -> Router<VolunteersState> {
-    Router::new()
-        .route("/console/activities", get(list_page).post(create))
-        .route("/console/activities/theme", post(set_theme))
-        .route("/console/activities/{id}", get(detail_page))
-        .route("/console/activities/{id}/attendance", post(attendance))
-        .route("/console/volunteers", get(volunteers_page))
-        .route("/console/volunteers/{id}", get(volunteer_page))
-        .route("/console/volunteers/{id}/certificate", get(certificate))
-        .route("/console/points", get(points_page))
-}
-
-fn in_place(e: &AppError) -> bool {
-    e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT
-}
-
-/// Links between the community's volunteer pages.
-pub struct SubNav {
-    pub on: &'static str,
-    pub volunteers: bool,
-    pub activities: bool,
-}
-
-fn subnav(p: &Principal, on: &'static str) -> SubNav {
-    SubNav {
-        on,
-        volunteers: p.has(Capability::ReadVolunteers),
-        activities: p.has(Capability::ManageVolunteers),
-    }
-}
-
-// ---------------------------------------------------------------- organiser: activities
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use serde::Deserialize;
+use uuid::Uuid;
 
 /// Who may organise here: staff managing volunteers (at their widest grid), and team leaders
 /// (their teams). Refused otherwise, as the API refuses.
-async fn organiser(s: &VolunteersState, p: &Principal) -> AppResult<(Option<String>, Vec<TeamRow>)> {
+pub(super) async fn organiser(s: &VolunteersState, p: &Principal) -> AppResult<(Option<String>, Vec<TeamRow>)> {
     let root = p.roots(Capability::ManageVolunteers).into_iter().next();
     let led = match store::volunteer_of_user(&s.db, p.user_id).await? {
         Some(v) if v.district == p.district => store::teams_led_by(&s.db, v.id).await?,
@@ -105,7 +72,7 @@ struct ListPage {
 }
 
 #[derive(Deserialize, Default, Clone)]
-struct ActivityForm {
+pub(super) struct ActivityForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -129,11 +96,11 @@ struct ActivityForm {
 }
 
 #[derive(Deserialize)]
-struct MonthQuery {
+pub(super) struct MonthQuery {
     month: Option<String>,
 }
 
-async fn render_list(
+pub(super) async fn render_list(
     s: &VolunteersState,
     c: &Console,
     month: Option<&str>,
@@ -236,11 +203,11 @@ async fn render_list(
     Ok((status, page).into_response())
 }
 
-async fn list_page(State(s): State<VolunteersState>, c: Console, Query(q): Query<MonthQuery>) -> PageResult {
+pub(super) async fn list_page(State(s): State<VolunteersState>, c: Console, Query(q): Query<MonthQuery>) -> PageResult {
     render_list(&s, &c, q.month.as_deref(), None, "", None).await
 }
 
-async fn create_activity(s: &VolunteersState, c: &Console, f: &ActivityForm) -> AppResult<ActivityRow> {
+pub(super) async fn create_activity(s: &VolunteersState, c: &Console, f: &ActivityForm) -> AppResult<ActivityRow> {
     let p = &c.principal;
     let team = match f.team.trim() {
         "" => None,
@@ -287,7 +254,7 @@ async fn create_activity(s: &VolunteersState, c: &Console, f: &ActivityForm) -> 
     .await
 }
 
-async fn create(State(s): State<VolunteersState>, c: Console, Form(f): Form<ActivityForm>) -> PageResult {
+pub(super) async fn create(State(s): State<VolunteersState>, c: Console, Form(f): Form<ActivityForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
     organiser(&s, &c.principal).await?;
     match create_activity(&s, &c, &f).await {
@@ -301,7 +268,7 @@ async fn create(State(s): State<VolunteersState>, c: Console, Form(f): Form<Acti
 }
 
 #[derive(Deserialize)]
-struct ThemeForm {
+pub(super) struct ThemeForm {
     csrf: String,
     #[serde(default)]
     month: String,
@@ -309,7 +276,7 @@ struct ThemeForm {
     title: String,
 }
 
-async fn set_theme(State(s): State<VolunteersState>, c: Console, Form(f): Form<ThemeForm>) -> PageResult {
+pub(super) async fn set_theme(State(s): State<VolunteersState>, c: Console, Form(f): Form<ThemeForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
     let p = &c.principal;
     let grid = scope(&s, p, None, Capability::ManageVolunteers).await?;
@@ -352,11 +319,11 @@ struct DetailPage {
 }
 
 #[derive(Deserialize)]
-struct DoneQuery {
+pub(super) struct DoneQuery {
     done: Option<String>,
 }
 
-async fn organised(s: &VolunteersState, p: &Principal, id: Uuid) -> AppResult<ActivityRow> {
+pub(super) async fn organised(s: &VolunteersState, p: &Principal, id: Uuid) -> AppResult<ActivityRow> {
     let a = load_activity(s, p, id).await?;
     if !may_organise(s, p, &a).await? {
         return Err(refuse(p, Capability::ManageVolunteers, "志愿活动"));
@@ -364,7 +331,7 @@ async fn organised(s: &VolunteersState, p: &Principal, id: Uuid) -> AppResult<Ac
     Ok(a)
 }
 
-async fn render_detail(
+pub(super) async fn render_detail(
     s: &VolunteersState,
     c: &Console,
     id: Uuid,
@@ -410,7 +377,7 @@ async fn render_detail(
         code: a.code.clone(),
         attended: rows.iter().filter(|r| r.attended).count(),
         rows,
-        scheduled: super::rules::scheduled_minutes(a.starts_at, a.ends_at),
+        scheduled: crate::volunteers::rules::scheduled_minutes(a.starts_at, a.ends_at),
         notice,
         name: form.map(|f| f.name.clone()).unwrap_or_default(),
         minutes: form.map(|f| f.minutes.clone()).unwrap_or_default(),
@@ -419,12 +386,17 @@ async fn render_detail(
     Ok((status, page).into_response())
 }
 
-async fn detail_page(State(s): State<VolunteersState>, c: Console, Path(id): Path<Uuid>, Query(q): Query<DoneQuery>) -> PageResult {
+pub(super) async fn detail_page(
+    State(s): State<VolunteersState>,
+    c: Console,
+    Path(id): Path<Uuid>,
+    Query(q): Query<DoneQuery>,
+) -> PageResult {
     render_detail(&s, &c, id, q.done.as_deref(), None, None).await
 }
 
 #[derive(Deserialize)]
-struct MarkForm {
+pub(super) struct MarkForm {
     csrf: String,
     /// A volunteer picked from the list…
     #[serde(default)]
@@ -437,7 +409,7 @@ struct MarkForm {
 }
 
 /// The volunteer a mark-attendance form means: picked, or found by full name in the activity's community.
-async fn marked_volunteer(s: &VolunteersState, p: &Principal, a: &ActivityRow, f: &MarkForm) -> AppResult<VolunteerRow> {
+pub(super) async fn marked_volunteer(s: &VolunteersState, p: &Principal, a: &ActivityRow, f: &MarkForm) -> AppResult<VolunteerRow> {
     if let Ok(id) = f.volunteer.trim().parse::<Uuid>() {
         return store::volunteer(&s.db, id)
             .await?
@@ -474,7 +446,7 @@ async fn marked_volunteer(s: &VolunteersState, p: &Principal, a: &ActivityRow, f
     }
 }
 
-async fn attendance(State(s): State<VolunteersState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<MarkForm>) -> PageResult {
+pub(super) async fn attendance(State(s): State<VolunteersState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<MarkForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
     let a = organised(&s, &c.principal, id).await?;
     let minutes = match f.minutes.trim() {
@@ -493,290 +465,4 @@ async fn attendance(State(s): State<VolunteersState>, c: Console, Path(id): Path
         Err(e) if in_place(&e) || e.status == StatusCode::NOT_FOUND => render_detail(&s, &c, id, None, Some(&f), Some(e)).await,
         Err(e) => Err(e.into()),
     }
-}
-
-// ---------------------------------------------------------------- community: volunteers
-
-pub struct VolunteerView {
-    id: Uuid,
-    name: String,
-    grid: String,
-    hours: String,
-    balance: i64,
-    linked: bool,
-}
-
-fn volunteer_view(v: &VolunteerRow) -> VolunteerView {
-    VolunteerView {
-        id: v.id,
-        name: v.name.clone(),
-        grid: v.grid_code.clone(),
-        hours: hours(v.minutes),
-        balance: v.balance,
-        linked: v.user_id.is_some(),
-    }
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "volunteers.html")]
-struct VolunteersPage {
-    chrome: Chrome,
-    nav: SubNav,
-    q: String,
-    rows: Vec<VolunteerView>,
-    total: i64,
-    pager: String,
-}
-
-#[derive(Deserialize)]
-struct SearchQuery {
-    q: Option<String>,
-    page: Option<i64>,
-}
-
-async fn volunteers_page(State(s): State<VolunteersState>, c: Console, Query(q): Query<SearchQuery>) -> PageResult {
-    let p = &c.principal;
-    let grid = scope(&s, p, None, Capability::ReadVolunteers).await?;
-    let page = q.page.unwrap_or(1).max(1);
-    let per = 30;
-    let name = q.q.clone().unwrap_or_default();
-    let (rows, total) = store::volunteers(
-        &s.db,
-        &VolunteerFilter {
-            district: &p.district,
-            grid: Some(&grid),
-            name: Some(name.trim()),
-            limit: per,
-            offset: (page - 1) * per,
-            ..Default::default()
-        },
-    )
-    .await?;
-    Ok(VolunteersPage {
-        chrome: Chrome::new(&c, "志愿者", "volunteer"),
-        nav: subnav(p, "volunteers"),
-        pager: pager(&format!("/console/volunteers?q={}", url_encode(name.trim())), page, per, total),
-        q: name,
-        rows: rows.iter().map(volunteer_view).collect(),
-        total,
-    }
-    .into_response())
-}
-
-pub struct ServedRow {
-    title: String,
-    date: String,
-    status: &'static str,
-    hours: String,
-    points: i64,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "volunteer_detail.html")]
-struct VolunteerPage {
-    chrome: Chrome,
-    nav: SubNav,
-    v: VolunteerView,
-    registered: String,
-    teams: Vec<String>,
-    served: Vec<ServedRow>,
-    attended: i64,
-    entries: Vec<EntryView>,
-    entries_total: i64,
-    pager: String,
-}
-
-#[derive(Deserialize)]
-struct PageQuery {
-    page: Option<i64>,
-}
-
-async fn volunteer_page(State(s): State<VolunteersState>, c: Console, Path(id): Path<Uuid>, Query(q): Query<PageQuery>) -> PageResult {
-    let v = visible_volunteer(&s, &c.principal, id).await?;
-    let page = q.page.unwrap_or(1).max(1);
-    let per = 20;
-    let (entries, entries_total) = entries_of(&s, &v, per, (page - 1) * per).await?;
-    let served = activities::signups_of_volunteer(&s.db, v.id, false, 50)
-        .await?
-        .into_iter()
-        .map(|(x, a)| ServedRow {
-            title: a.title,
-            date: when(a.starts_at)[..10].to_string(),
-            status: status_label(&x.status),
-            hours: hours(x.minutes),
-            points: x.points,
-        })
-        .collect();
-    Ok(VolunteerPage {
-        chrome: Chrome::new(&c, v.name.clone(), "volunteer"),
-        nav: subnav(&c.principal, "volunteers"),
-        registered: when(v.created_at)[..10].to_string(),
-        teams: store::teams_of(&s.db, v.id).await?.into_iter().map(|t| t.1).collect(),
-        served,
-        attended: activities::attended_count(&s.db, v.id).await?,
-        entries,
-        entries_total,
-        pager: pager(&format!("/console/volunteers/{id}"), page, per, entries_total),
-        v: volunteer_view(&v),
-    }
-    .into_response())
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "certificate.html")]
-struct CertificatePage {
-    chrome: Chrome,
-    id: Uuid,
-    name: String,
-    id_number: String,
-    community: String,
-    since: String,
-    hours: String,
-    served: Vec<ServedRow>,
-    date: String,
-}
-
-/// 志愿服务证明: credited service only, the ID number masked.
-async fn certificate(State(s): State<VolunteersState>, c: Console, Path(id): Path<Uuid>) -> PageResult {
-    let v = visible_volunteer(&s, &c.principal, id).await?;
-    let id_number = crate::registry::residents::get(&s.db, v.resident_id)
-        .await?
-        .map(|r| r.id_number)
-        .filter(|n| !n.is_empty())
-        .map(|n| crate::identity::mask_id_number(&n))
-        .unwrap_or_default();
-    let community_code = v.grid_code.get(..12).unwrap_or(&v.grid_code);
-    let community = crate::grid::store::get(&s.db, community_code)
-        .await?
-        .map(|g| g.name)
-        .unwrap_or_default();
-    let served = activities::signups_of_volunteer(&s.db, v.id, true, 1000)
-        .await?
-        .into_iter()
-        .map(|(x, a)| ServedRow {
-            title: a.title,
-            date: when(x.checked_out_at.unwrap_or(a.starts_at))[..10].to_string(),
-            status: status_label(&x.status),
-            hours: hours(x.minutes),
-            points: x.points,
-        })
-        .collect();
-    let today = crate::time::format_ms(now_ms());
-    Ok(CertificatePage {
-        chrome: Chrome::new(&c, "志愿服务证明", "volunteer"),
-        id: v.id,
-        name: v.name.clone(),
-        id_number,
-        community,
-        since: format!(
-            "{}年{}月{}日",
-            &when(v.created_at)[..4],
-            &when(v.created_at)[5..7],
-            &when(v.created_at)[8..10]
-        ),
-        hours: hours(v.minutes),
-        served,
-        date: format!("{}年{}月{}日", &today[..4], &today[5..7], &today[8..10]),
-    }
-    .into_response())
-}
-
-// ---------------------------------------------------------------- community: points
-
-pub struct LedgerRow {
-    at: String,
-    kind: &'static str,
-    reason: String,
-    points: i64,
-    actor: String,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "points.html")]
-struct PointsPage {
-    chrome: Chrome,
-    nav: SubNav,
-    grid: String,
-    tables: Vec<(&'static str, &'static str, Vec<SummaryRow>)>,
-    ledger: Vec<LedgerRow>,
-    district_wide: bool,
-    ledger_total: i64,
-    audit: Option<(bool, String)>,
-    pager: String,
-}
-
-#[derive(Deserialize)]
-struct PointsQuery {
-    grid: Option<String>,
-    page: Option<i64>,
-}
-
-async fn points_page(State(s): State<VolunteersState>, c: Console, Query(q): Query<PointsQuery>) -> PageResult {
-    let p = &c.principal;
-    let grid = scope(&s, p, q.grid.as_deref(), Capability::ReadVolunteers).await?;
-    let mut tables = Vec::new();
-    for (by, title, key) in [
-        (SummaryBy::Team, "按队伍", "队伍"),
-        (SummaryBy::Community, "按社区", "社区"),
-        (SummaryBy::Month, "按月份", "月份"),
-    ] {
-        tables.push((title, key, store::summary(&s.db, &p.district, Some(&grid), by).await?));
-    }
-    // The ledger: the whole district's, with its check, for those who read the audit (as in the
-    // API); otherwise the transactions of the volunteers and shops in the caller's subtree.
-    let page = q.page.unwrap_or(1).max(1);
-    let per = 30;
-    let district_wide = p.has(Capability::ReadAudit) && grid == p.district;
-    let (rows, ledger_total) = if district_wide {
-        store::transactions(&s.db, &p.district, None, per, (page - 1) * per).await?
-    } else {
-        store::transactions_in_grid(&s.db, &p.district, &grid, per, (page - 1) * per).await?
-    };
-    let ledger: Vec<LedgerRow> = rows
-        .into_iter()
-        .map(|(t, ps)| LedgerRow {
-            at: when(t.at_ms),
-            kind: match t.kind.as_str() {
-                "earn" => "发放",
-                "redeem" => "兑换",
-                "correction" => "更正",
-                _ => "其他",
-            },
-            reason: t.reason,
-            points: ps.iter().filter(|x| x.amount > 0).map(|x| x.amount).sum(),
-            actor: t.actor_name,
-        })
-        .collect();
-    let pg = pager(&format!("/console/points?grid={}", url_encode(&grid)), page, per, ledger_total);
-    let mut audit = None;
-    if p.has(Capability::ReadAudit) {
-        let check = store::audit_ledger(&s.db, Some(&p.district)).await?;
-        let text = if check.is_sound() {
-            format!(
-                "账目平衡：{} 笔交易，全部分录合计为 0，无负余额，缓存余额与分录一致。",
-                check.transactions
-            )
-        } else {
-            format!(
-                "账目有问题：分录合计 {}，不平衡交易 {} 笔，负余额账户 {} 个，余额与分录不符账户 {} 个。请运行 gongzhi points audit 查看明细。",
-                check.postings_sum,
-                check.unbalanced.len(),
-                check.negative_balances.len(),
-                check.mismatched_balances.len()
-            )
-        };
-        audit = Some((check.is_sound(), text));
-    }
-    Ok(PointsPage {
-        chrome: Chrome::new(&c, "时长与积分", "volunteer"),
-        nav: subnav(p, "points"),
-        grid,
-        tables,
-        ledger,
-        district_wide,
-        ledger_total,
-        audit,
-        pager: pg,
-    }
-    .into_response())
 }

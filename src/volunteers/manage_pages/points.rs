@@ -1,0 +1,114 @@
+//! The community's points page: hours and points by team, community and month, the ledger and
+//! (for the district) its audit.
+
+use super::{SubNav, subnav};
+use crate::auth::Capability;
+use crate::volunteers::VolunteersState;
+use crate::volunteers::pages::when;
+use crate::volunteers::service::scope;
+use crate::volunteers::store::{self, SummaryBy, SummaryRow};
+use crate::web::pages::{Chrome, PageResult, pager, url_encode};
+use crate::web::session::Console;
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::response::IntoResponse;
+use serde::Deserialize;
+
+pub struct LedgerRow {
+    at: String,
+    kind: &'static str,
+    reason: String,
+    points: i64,
+    actor: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "points.html")]
+struct PointsPage {
+    chrome: Chrome,
+    nav: SubNav,
+    grid: String,
+    tables: Vec<(&'static str, &'static str, Vec<SummaryRow>)>,
+    ledger: Vec<LedgerRow>,
+    district_wide: bool,
+    ledger_total: i64,
+    audit: Option<(bool, String)>,
+    pager: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct PointsQuery {
+    grid: Option<String>,
+    page: Option<i64>,
+}
+
+pub(super) async fn points_page(State(s): State<VolunteersState>, c: Console, Query(q): Query<PointsQuery>) -> PageResult {
+    let p = &c.principal;
+    let grid = scope(&s, p, q.grid.as_deref(), Capability::ReadVolunteers).await?;
+    let mut tables = Vec::new();
+    for (by, title, key) in [
+        (SummaryBy::Team, "按队伍", "队伍"),
+        (SummaryBy::Community, "按社区", "社区"),
+        (SummaryBy::Month, "按月份", "月份"),
+    ] {
+        tables.push((title, key, store::summary(&s.db, &p.district, Some(&grid), by).await?));
+    }
+    // The ledger: the whole district's, with its check, for those who read the audit (as in the
+    // API); otherwise the transactions of the volunteers and shops in the caller's subtree.
+    let page = q.page.unwrap_or(1).max(1);
+    let per = 30;
+    let district_wide = p.has(Capability::ReadAudit) && grid == p.district;
+    let (rows, ledger_total) = if district_wide {
+        store::transactions(&s.db, &p.district, None, per, (page - 1) * per).await?
+    } else {
+        store::transactions_in_grid(&s.db, &p.district, &grid, per, (page - 1) * per).await?
+    };
+    let ledger: Vec<LedgerRow> = rows
+        .into_iter()
+        .map(|(t, ps)| LedgerRow {
+            at: when(t.at_ms),
+            kind: match t.kind.as_str() {
+                "earn" => "发放",
+                "redeem" => "兑换",
+                "correction" => "更正",
+                _ => "其他",
+            },
+            reason: t.reason,
+            points: ps.iter().filter(|x| x.amount > 0).map(|x| x.amount).sum(),
+            actor: t.actor_name,
+        })
+        .collect();
+    let pg = pager(&format!("/console/points?grid={}", url_encode(&grid)), page, per, ledger_total);
+    let mut audit = None;
+    if p.has(Capability::ReadAudit) {
+        let check = store::audit_ledger(&s.db, Some(&p.district)).await?;
+        let text = if check.is_sound() {
+            format!(
+                "账目平衡：{} 笔交易，全部分录合计为 0，无负余额，缓存余额与分录一致。",
+                check.transactions
+            )
+        } else {
+            format!(
+                "账目有问题：分录合计 {}，不平衡交易 {} 笔，负余额账户 {} 个，余额与分录不符账户 {} 个。请运行 gongzhi points audit 查看明细。",
+                check.postings_sum,
+                check.unbalanced.len(),
+                check.negative_balances.len(),
+                check.mismatched_balances.len()
+            )
+        };
+        audit = Some((check.is_sound(), text));
+    }
+    Ok(PointsPage {
+        chrome: Chrome::new(&c, "时长与积分", "volunteer"),
+        nav: subnav(p, "points"),
+        grid,
+        tables,
+        ledger,
+        district_wide,
+        ledger_total,
+        audit,
+        pager: pg,
+    }
+    .into_response())
+}
