@@ -19,6 +19,22 @@ pub enum Actor<'a> {
 }
 
 impl Actor<'_> {
+    /// The account's id; none for the command line or the demo loader.
+    pub fn id(&self) -> Option<Uuid> {
+        match self {
+            Actor::User { id, .. } => Some(*id),
+            Actor::System(_) => None,
+        }
+    }
+
+    /// The name the audit log records: the username, or the system's name.
+    pub fn username(&self) -> &str {
+        match self {
+            Actor::User { username, .. } => username,
+            Actor::System(name) => name,
+        }
+    }
+
     /// The name a timeline shows: the person's display name, or the system's name.
     pub fn display_name(&self) -> &str {
         match self {
@@ -38,10 +54,7 @@ pub struct Entry<'a> {
 }
 
 pub async fn record(tx: &mut Tx, actor: Actor<'_>, e: Entry<'_>) -> sqlx::Result<()> {
-    let (actor_id, actor_name) = match actor {
-        Actor::User { id, username, .. } => (Some(id), username.to_string()),
-        Actor::System(name) => (None, name.to_string()),
-    };
+    let (actor_id, actor_name) = (actor.id(), actor.username());
     on_tx!(tx, |c| sqlx::query(
         "INSERT INTO audit_log (id, district, at_ms, actor_id, actor_name, action, target_kind, target_id, reason, detail) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"

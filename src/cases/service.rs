@@ -230,9 +230,8 @@ pub async fn submit_named(
     let scoped_key = key.map(|k| match &who {
         Reporter::User(p) => format!("u:{}:{k}", p.user_id),
         Reporter::Public { .. } => {
-            use sha2::Digest;
-            let content = sha2::Sha256::digest(format!("{}\u{1f}{}\u{1f}{}", cat.code, description, reporter_phone));
-            format!("p:{grid_code}:{k}:{}", crate::auth::hex(&content[..8]))
+            let content = crate::auth::hash_secret(&format!("{}\u{1f}{}\u{1f}{}", cat.code, description, reporter_phone));
+            format!("p:{grid_code}:{k}:{}", &content[..16])
         }
         // Open311 keys come already scoped by the API key (`o311:{key id}:…`).
         Reporter::Client { .. } => k.to_string(),

@@ -162,10 +162,7 @@ async fn insert_event(
     note: &str,
     detail: serde_json::Value,
 ) -> sqlx::Result<()> {
-    let (actor_id, actor_name) = match actor {
-        Actor::User { id, display_name, .. } => (Some(id), display_name.to_string()),
-        Actor::System(n) => (None, n.to_string()),
-    };
+    let (actor_id, actor_name) = (actor.id(), actor.display_name());
     on_tx!(tx, |c| {
         sqlx::query(
         "INSERT INTO case_events (id, case_id, district, at_ms, actor_id, actor_name, action, note, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"

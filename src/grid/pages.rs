@@ -14,7 +14,7 @@ use super::rules;
 use super::store::{self, Contact, GridRow};
 use crate::auth::Capability;
 use crate::error::AppError;
-use crate::web::pages::{Chrome, PageError, PageResult, pager};
+use crate::web::pages::{Chrome, PageError, PageResult, attr_escape, pager};
 use crate::web::session::{Console, check_csrf};
 
 pub fn routes() -> Router<GridState> {
@@ -234,7 +234,7 @@ pub fn map_svg(g: &GridRow, kids: &[GridRow]) -> String {
         "<svg class=\"map\" viewBox=\"-10 -10 {:.0} {:.0}\" role=\"img\" aria-label=\"{}网格图\" xmlns=\"http://www.w3.org/2000/svg\">",
         vw + 20.0,
         vh + 20.0,
-        html_escape(&g.name)
+        attr_escape(&g.name)
     );
     svg.push_str(&format!("<path class=\"self\" d=\"{}\"/>", path(&own)));
     for kid in kids {
@@ -242,18 +242,11 @@ pub fn map_svg(g: &GridRow, kids: &[GridRow]) -> String {
             svg.push_str(&format!(
                 "<a href=\"/console/grids/{}\"><title>{}</title><path d=\"{}\"/></a>",
                 kid.code,
-                html_escape(&kid.name),
+                attr_escape(&kid.name),
                 path(&b)
             ));
         }
     }
     svg.push_str("</svg>");
     svg
-}
-
-pub fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

@@ -65,10 +65,7 @@ pub async fn add(db: &Db, actor: Actor<'_>, grid_code: &str, name: &str, per_min
         key_prefix: secret[..10].to_string(),
         per_minute,
         created_at: now_ms(),
-        created_by: match &actor {
-            Actor::User { username, .. } => username.to_string(),
-            Actor::System(s) => s.to_string(),
-        },
+        created_by: actor.username().to_string(),
         revoked_at: None,
         last_used_at: None,
     };

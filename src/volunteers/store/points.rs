@@ -81,20 +81,13 @@ pub struct NewTransaction<'a> {
     pub at_ms: i64,
 }
 
-fn actor_parts(actor: &Actor<'_>) -> (Option<Uuid>, String) {
-    match actor {
-        Actor::User { id, display_name, .. } => (Some(*id), display_name.to_string()),
-        Actor::System(n) => (None, n.to_string()),
-    }
-}
-
 /// Append a transaction inside `tx`: validated by the ledger rules, written with its postings,
 /// balances moved by conditional updates so that no volunteer or shop goes below zero even
 /// under concurrent writers (`insufficient_points`, 409). On an error the caller must drop `tx`.
 pub async fn post_in(tx: &mut Tx, actor: &Actor<'_>, t: &NewTransaction<'_>) -> AppResult<Uuid> {
     ledger::validate(&t.postings).map_err(|e| AppError::invalid(e.code(), e.message()))?;
     let id = new_id();
-    let (actor_id, actor_name) = actor_parts(actor);
+    let (actor_id, actor_name) = (actor.id(), actor.display_name());
     let inserted = on_tx!(tx, |c| {
         sqlx::query(
         "INSERT INTO points_transactions (id, district, at_ms, kind, reason, source_kind, source_id, unique_key, reverses_id, actor_id, actor_name) \
@@ -110,7 +103,7 @@ pub async fn post_in(tx: &mut Tx, actor: &Actor<'_>, t: &NewTransaction<'_>) -> 
     .bind(t.unique_key)
     .bind(t.reverses)
     .bind(actor_id)
-    .bind(&actor_name)
+    .bind(actor_name)
     .execute(c)
     .await
     .map(|r| r.rows_affected())
