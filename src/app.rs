@@ -73,6 +73,8 @@ impl AppState {
             grid_index: self.grid_index.clone(),
             // The registry shows a building's households on its grid page.
             panels: Arc::new([Arc::new(registry::building::Households) as Arc<dyn grid::GridPanel>]),
+            // The registry keeps units; a compound names its property company by id.
+            units: Arc::new(registry::units::Directory),
         }
     }
 

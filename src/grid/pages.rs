@@ -194,6 +194,7 @@ async fn edit_grid(State(s): State<GridState>, c: Console, Path(code): Path<Stri
             name: f.leader_name.clone(),
             phone: f.leader_phone.clone(),
         }),
+        ..Default::default()
     };
     match store::update(&s.db, c.principal.actor(), &g, &up).await {
         Ok(_) => {

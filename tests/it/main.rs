@@ -5,6 +5,7 @@ mod accounts;
 mod cases;
 mod durability;
 mod grid;
+mod lowest_level;
 mod open311;
 mod pages;
 mod registry;

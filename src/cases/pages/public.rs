@@ -268,7 +268,7 @@ pub(super) async fn track_rate(State(s): State<CasesState>, Path(code): Path<Str
     }
     let rating: Rating =
         serde_json::from_value(serde_json::Value::String(f.rating)).map_err(|_| AppError::invalid("invalid_rating", "请选择评价"))?;
-    match cases::act(&s.db, &s.hooks, Actor::System("居民"), &row, &Action::Rate { rating }, 0).await {
+    match cases::act(&s.db, &s.hooks, Actor::System("居民"), &row, &Action::Rate { rating }, None, 0).await {
         Ok(_) => render_track(&s, &code, Some("感谢您的评价".into()), None).await,
         Err(e) if e.status == StatusCode::CONFLICT => render_track(&s, &code, None, Some(e.message)).await,
         Err(e) => Err(PageError(e)),
