@@ -217,7 +217,7 @@ async fn to_api(s: &CasesState, c: &CaseRow, with_timeline: bool) -> AppResult<C
         id: c.id,
         tracking_code: c.tracking_code.clone(),
         status,
-        status_label: status.label().into(),
+        status_label: c.status_label().into(),
         category: NamedRef {
             code: c.category_code.clone(),
             name: cat.map(|x| x.name).unwrap_or_default(),

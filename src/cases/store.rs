@@ -50,6 +50,14 @@ impl CaseRow {
     pub fn status(&self) -> Status {
         Status::parse(&self.status).unwrap_or(Status::Reported)
     }
+    /// The status as people read it: a duplicate merged into another case is 已合并, not 不予立案.
+    pub fn status_label(&self) -> &'static str {
+        if self.merged_into.is_some() {
+            "已合并"
+        } else {
+            self.status().label()
+        }
+    }
     pub fn overdue(&self, now: i64) -> bool {
         self.status().is_open() && now > self.due_at
     }

@@ -540,6 +540,7 @@ async fn likely_duplicates_are_flagged_merged_and_hear_the_outcome() {
             .await;
         assert_eq!(st, StatusCode::OK, "{v}");
         assert_eq!((v["status"].as_str(), v["merged_into"].as_str()), (Some("declined"), Some(aid)));
+        assert_eq!(v["status_label"], "已合并", "a merged duplicate is not shown as 不予立案");
         let (st, v) = app
             .post(&format!("/api/v1/cases/{bid}/merge"), &community, json!({"into": aid}))
             .await;
