@@ -3,6 +3,7 @@
 
 mod accounts;
 mod cases;
+mod chrome;
 mod durability;
 mod grid;
 mod lowest_level;
