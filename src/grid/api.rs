@@ -78,9 +78,9 @@ async fn one(s: &GridState, g: &GridRow) -> AppResult<Grid> {
     let mut c = store::contacts(&s.db, std::slice::from_ref(&g.code)).await?;
     let mut out = to_api(g, c.remove(&g.code).unwrap_or_default());
     if let Some(id) = g.property_company_id
-        && let Some(name) = s.units.property_company(&s.db, &g.district, id).await?
+        && let Some(card) = s.units.property_company(&s.db, &g.district, id).await?
     {
-        out.property_company = Some(UnitRef { id, name });
+        out.property_company = Some(UnitRef { id, name: card.name });
     }
     Ok(out)
 }

@@ -57,11 +57,26 @@ pub trait GridPanel: Send + Sync {
 /// Units (单位) are kept by the registry, above the grid; a compound only links to its property
 /// company (物业公司) by id, and asks the registry, through this, what that id names.
 pub trait UnitDirectory: Send + Sync {
-    /// The name of the district's property company `id`, or nothing if `id` is not one.
+    /// The district's property company `id` (its name and contact), or nothing if `id` is not one.
     fn property_company<'a>(
         &'a self,
         db: &'a Db,
         district: &'a str,
         id: Uuid,
-    ) -> Pin<Box<dyn Future<Output = AppResult<Option<String>>> + Send + 'a>>;
+    ) -> Pin<Box<dyn Future<Output = AppResult<Option<CompanyCard>>> + Send + 'a>>;
+
+    /// Every property company of the district, by name: the choices for a compound.
+    fn property_companies<'a>(
+        &'a self,
+        db: &'a Db,
+        district: &'a str,
+    ) -> Pin<Box<dyn Future<Output = AppResult<Vec<(Uuid, String)>>> + Send + 'a>>;
+}
+
+/// A property company as a compound's page and public page show it.
+#[derive(Debug, Clone)]
+pub struct CompanyCard {
+    pub name: String,
+    pub contact_name: String,
+    pub contact_phone: String,
 }

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
+use uuid::Uuid;
 
 use super::GridState;
 use super::rules;
@@ -56,6 +57,10 @@ struct GridPage {
     leader_name: String,
     leader_phone: String,
     boundary_input: String,
+    /// A compound's property company, as its page shows it.
+    company: Option<super::CompanyCard>,
+    /// For a compound the caller manages: the district's companies (id, name, chosen).
+    company_choices: Vec<(Uuid, String, bool)>,
 }
 
 /// What a failed form sends back to the grid page: which form, the message, the input to keep.
@@ -144,7 +149,23 @@ pub async fn render_grid(s: &GridState, c: &Console, code: &str, page: i64, back
             .map(|c| (c.name.clone(), c.phone.clone(), String::new()))
             .unwrap_or_default()
     });
+    let company = match g.property_company_id {
+        Some(id) => s.units.property_company(&s.db, &g.district, id).await?,
+        None => None,
+    };
+    let company_choices = if can_manage && g.level == 4 {
+        s.units
+            .property_companies(&s.db, &g.district)
+            .await?
+            .into_iter()
+            .map(|(id, name)| (id, name, g.property_company_id == Some(id)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let page_html = GridPage {
+        company,
+        company_choices,
         chrome: Chrome::new(c, g.name.clone(), "grid"),
         level_label: rules::level_label(g.level),
         kind_label: rules::kind_label(&g.kind),
@@ -176,6 +197,8 @@ struct EditForm {
     leader_name: String,
     leader_phone: String,
     boundary: String,
+    /// A compound's property company: a unit id, or empty for none. Absent on other nodes.
+    property_company: Option<String>,
 }
 
 async fn edit_grid(State(s): State<GridState>, c: Console, Path(code): Path<String>, Form(f): Form<EditForm>) -> PageResult {
@@ -193,6 +216,14 @@ async fn edit_grid(State(s): State<GridState>, c: Console, Path(code): Path<Stri
             Err(_) => return render_grid(&s, &c, &code, 1, back("边界不是合法的 GeoJSON 文本".into())).await,
         },
     };
+    let property_company = match f.property_company.as_deref().map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        Some(id) => match id.parse::<Uuid>() {
+            Ok(id) => Some(Some(id)),
+            Err(_) => return render_grid(&s, &c, &code, 1, back("请从列表中选择物业公司".into())).await,
+        },
+    };
     let up = store::GridUpdate {
         name: None,
         boundary,
@@ -200,13 +231,10 @@ async fn edit_grid(State(s): State<GridState>, c: Console, Path(code): Path<Stri
             name: f.leader_name.clone(),
             phone: f.leader_phone.clone(),
         }),
-        ..Default::default()
+        property_company,
     };
-    match store::update(&s.db, c.principal.actor(), &g, &up).await {
-        Ok(_) => {
-            s.grid_index.invalidate().await;
-            Ok(Redirect::to(&format!("/console/grids/{code}")).into_response())
-        }
+    match super::service::update(&s, &c.principal, &g.code, &up).await {
+        Ok(_) => Ok(Redirect::to(&format!("/console/grids/{code}")).into_response()),
         Err(e) if e.status.is_client_error() => render_grid(&s, &c, &code, 1, back(e.message)).await,
         Err(e) => Err(PageError(e)),
     }

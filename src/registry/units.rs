@@ -99,12 +99,31 @@ impl crate::grid::UnitDirectory for Directory {
         db: &'a Db,
         district: &'a str,
         id: Uuid,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::error::AppResult<Option<String>>> + Send + 'a>> {
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::error::AppResult<Option<crate::grid::CompanyCard>>> + Send + 'a>> {
         Box::pin(async move {
             Ok(get(db, id)
                 .await?
                 .filter(|u| u.district == district && u.kind == "property_company")
-                .map(|u| u.name))
+                .map(|u| crate::grid::CompanyCard {
+                    name: u.name,
+                    contact_name: u.contact_name,
+                    contact_phone: u.contact_phone,
+                }))
+        })
+    }
+
+    fn property_companies<'a>(
+        &'a self,
+        db: &'a Db,
+        district: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::error::AppResult<Vec<(Uuid, String)>>> + Send + 'a>> {
+        Box::pin(async move {
+            Ok(on_pool!(db, |p| sqlx::query_as::<_, (Uuid, String)>(
+                "SELECT id, name FROM units WHERE district = $1 AND kind = 'property_company' ORDER BY name"
+            )
+            .bind(district)
+            .fetch_all(p)
+            .await)?)
         })
     }
 }

@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{App, apps, code, page, sign_in};
+use crate::support::{App, apps, code, csrf_of, page, post, sign_in};
 
 const BUILDING: &str = "411602001001001001";
 const COMPOUND: &str = "411602001001001";
@@ -284,5 +284,72 @@ async fn inbox_sections_count_every_case_and_link_to_all_of_them() {
         let (st, mine) = page(&app, &cookie, "/console/cases?mine=1").await;
         assert_eq!(st, StatusCode::OK);
         assert!(mine.contains("我上报的（") && mine.contains("楼道堆物第11处"));
+    }
+}
+
+#[tokio::test]
+async fn the_community_sets_a_compounds_property_company_on_its_page() {
+    for app in apps().await {
+        let property = app.token("property").await;
+        let company = unit_of(&app, &property).await;
+        let cookie = sign_in(&app, "community").await;
+        let path = format!("/console/grids/{COMPOUND}");
+        let (st, html) = page(&app, &cookie, &path).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(html.contains("name=\"property_company\"") && html.contains(&format!("value=\"{company}\"")));
+        let csrf = csrf_of(&html);
+        let (st, html, _) = post(
+            &app,
+            &cookie,
+            &format!("{path}/edit"),
+            &[
+                ("csrf", &csrf),
+                ("leader_name", "李秀英"),
+                ("leader_phone", "13800000001"),
+                ("boundary", ""),
+                ("property_company", "不是编号"),
+            ],
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("请从列表中选择物业公司"));
+        let (st, _, to) = post(
+            &app,
+            &cookie,
+            &format!("{path}/edit"),
+            &[
+                ("csrf", &csrf),
+                ("leader_name", "李秀英"),
+                ("leader_phone", "13800000001"),
+                ("boundary", ""),
+                ("property_company", &company),
+            ],
+        )
+        .await;
+        assert_eq!((st, to.as_deref()), (StatusCode::SEE_OTHER, Some(path.as_str())));
+        let (_, g) = app.get(&format!("/api/v1/grids/{COMPOUND}"), &app.token("community").await).await;
+        let name = g["property_company"]["name"].as_str().unwrap().to_string();
+        let (_, html) = page(&app, &cookie, &path).await;
+        assert!(html.contains(&format!("物业公司：{name}")), "the page names the company");
+        // Choosing none clears it: the compound is shown as unmanaged.
+        let (st, _, _) = post(
+            &app,
+            &cookie,
+            &format!("{path}/edit"),
+            &[
+                ("csrf", &csrf),
+                ("leader_name", "李秀英"),
+                ("leader_phone", "13800000001"),
+                ("boundary", ""),
+                ("property_company", ""),
+            ],
+        )
+        .await;
+        assert_eq!(st, StatusCode::SEE_OTHER);
+        let (_, html) = page(&app, &cookie, &path).await;
+        assert!(html.contains("无物业（三无小区）</span>"));
+        // A building's page has no such choice.
+        let (_, html) = page(&app, &cookie, &format!("/console/grids/{BUILDING}")).await;
+        assert!(!html.contains("name=\"property_company\""));
     }
 }
