@@ -633,6 +633,11 @@ async fn organiser_marks_attendance_and_the_community_issues_the_certificate() {
         let admin = sign_in(&app, "admin").await;
         let (st, html) = page(&app, &admin, "/console/points").await;
         assert_eq!(st, StatusCode::OK);
+        // The audit re-reads the whole ledger: offered, run when asked.
+        assert!(!html.contains("账目平衡") && html.contains("id=\"run-audit\"") && html.contains("志愿服务每小时"));
+        assert!(!html.contains("全区账目核对结果由区级管理员查看"));
+        let (st, html) = page(&app, &admin, "/console/points?grid=411602&audit=1").await;
+        assert_eq!(st, StatusCode::OK);
         assert!(html.contains("账目平衡") && html.contains("志愿服务每小时"));
         for path in ["/console/points", "/console/volunteers"] {
             let (st, _) = page(&app, &resident, path).await;
