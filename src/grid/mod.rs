@@ -54,23 +54,17 @@ pub trait GridPanel: Send + Sync {
     ) -> Pin<Box<dyn Future<Output = AppResult<Option<String>>> + Send + 'a>>;
 }
 
+/// What a directory lookup returns: a boxed future (the trait is used as `dyn`).
+pub type Lookup<'a, T> = Pin<Box<dyn Future<Output = AppResult<T>> + Send + 'a>>;
+
 /// Units (单位) are kept by the registry, above the grid; a compound only links to its property
 /// company (物业公司) by id, and asks the registry, through this, what that id names.
 pub trait UnitDirectory: Send + Sync {
     /// The district's property company `id` (its name and contact), or nothing if `id` is not one.
-    fn property_company<'a>(
-        &'a self,
-        db: &'a Db,
-        district: &'a str,
-        id: Uuid,
-    ) -> Pin<Box<dyn Future<Output = AppResult<Option<CompanyCard>>> + Send + 'a>>;
+    fn property_company<'a>(&'a self, db: &'a Db, district: &'a str, id: Uuid) -> Lookup<'a, Option<CompanyCard>>;
 
     /// Every property company of the district, by name: the choices for a compound.
-    fn property_companies<'a>(
-        &'a self,
-        db: &'a Db,
-        district: &'a str,
-    ) -> Pin<Box<dyn Future<Output = AppResult<Vec<(Uuid, String)>>> + Send + 'a>>;
+    fn property_companies<'a>(&'a self, db: &'a Db, district: &'a str) -> Lookup<'a, Vec<(Uuid, String)>>;
 }
 
 /// A property company as a compound's page and public page show it.

@@ -112,11 +112,7 @@ impl crate::grid::UnitDirectory for Directory {
         })
     }
 
-    fn property_companies<'a>(
-        &'a self,
-        db: &'a Db,
-        district: &'a str,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::error::AppResult<Vec<(Uuid, String)>>> + Send + 'a>> {
+    fn property_companies<'a>(&'a self, db: &'a Db, district: &'a str) -> crate::grid::Lookup<'a, Vec<(Uuid, String)>> {
         Box::pin(async move {
             Ok(on_pool!(db, |p| sqlx::query_as::<_, (Uuid, String)>(
                 "SELECT id, name FROM units WHERE district = $1 AND kind = 'property_company' ORDER BY name"

@@ -182,6 +182,22 @@ pub struct SignupRow {
     pub transaction_id: Option<Uuid>,
 }
 
+/// What a volunteer is told when a check-out credited no time: the attendance is recorded, but
+/// nothing is paid and it stays off the 志愿服务证明.
+pub const NO_TIME_CREDITED: &str = "已签退，但从签到到签退没有落在活动安排的时段内（或不足1分钟），本次未记服务时长和积分，也不计入志愿服务证明。如有疑问请联系活动组织者。";
+
+impl SignupRow {
+    /// Service time was credited: attended, for at least a minute.
+    pub fn credited(&self) -> bool {
+        self.status == "attended" && self.minutes > 0
+    }
+
+    /// Checked out (or marked) with nothing credited.
+    pub fn uncredited(&self) -> bool {
+        self.status == "attended" && self.minutes == 0
+    }
+}
+
 const SIGNUP_COLS: &str = "activity_id, volunteer_id, status, signed_up_at, checked_in_at, checked_out_at, minutes, points, transaction_id";
 
 pub async fn signup(db: &Db, activity: Uuid, volunteer: Uuid) -> sqlx::Result<Option<SignupRow>> {
@@ -586,38 +602,47 @@ pub async fn open_with_code(db: &Db, district: &str, code: &str, now: i64) -> sq
 }
 
 /// A volunteer's sign-ups with their activities, newest activity first; `attended_only` keeps
-/// the service actually credited (the certificate).
+/// the service actually credited (the certificate): attended, for at least a minute.
 pub async fn signups_of_volunteer(
     db: &Db,
     volunteer: Uuid,
     attended_only: bool,
     limit: i64,
 ) -> sqlx::Result<Vec<(SignupRow, ActivityRow)>> {
-    let rows = on_pool!(db, |p| {
-        sqlx::query_as::<_, SignupRow>(
-        "SELECT s.activity_id, s.volunteer_id, s.status, s.signed_up_at, s.checked_in_at, s.checked_out_at, s.minutes, s.points, s.transaction_id \
-         FROM activity_signups s JOIN volunteer_activities a ON a.id = s.activity_id \
-         WHERE s.volunteer_id = $1 AND ($2 = FALSE OR s.status = 'attended') ORDER BY a.starts_at DESC, a.id LIMIT $3"
-    )
-    .bind(volunteer)
-    .bind(attended_only)
-    .bind(limit)
-    .fetch_all(p)
-    .await
+    let filter = "s.volunteer_id = $1 AND ($2 = FALSE OR (s.status = 'attended' AND s.minutes > 0))";
+    let (rows, acts) = on_pool!(db, |p| {
+        let rows = sqlx::query_as::<_, SignupRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT s.activity_id, s.volunteer_id, s.status, s.signed_up_at, s.checked_in_at, s.checked_out_at, s.minutes, s.points, s.transaction_id \
+             FROM activity_signups s JOIN volunteer_activities a ON a.id = s.activity_id \
+             WHERE {filter} ORDER BY a.starts_at DESC, a.id LIMIT $3"
+        )))
+        .bind(volunteer)
+        .bind(attended_only)
+        .bind(limit)
+        .fetch_all(p)
+        .await?;
+        // The activities in one query rather than one each (a year of service is ~50 rows,
+        // a certificate up to 1,000).
+        let acts = sqlx::query_as::<_, ActivityRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {ACT_COLS} FROM volunteer_activities WHERE id IN (SELECT s.activity_id FROM activity_signups s WHERE {filter})"
+        )))
+        .bind(volunteer)
+        .bind(attended_only)
+        .fetch_all(p)
+        .await?;
+        Ok::<_, sqlx::Error>((rows, acts))
     })?;
-    let mut out = Vec::with_capacity(rows.len());
-    for s in rows {
-        if let Some(a) = get(db, s.activity_id).await? {
-            out.push((s, a));
-        }
-    }
-    Ok(out)
+    let acts: std::collections::HashMap<Uuid, ActivityRow> = acts.into_iter().map(|a| (a.id, a)).collect();
+    Ok(rows
+        .into_iter()
+        .filter_map(|s| acts.get(&s.activity_id).cloned().map(|a| (s, a)))
+        .collect())
 }
 
-/// How many activities a volunteer has been credited for.
+/// How many activities a volunteer has been credited for (time served, as on the certificate).
 pub async fn attended_count(db: &Db, volunteer: Uuid) -> sqlx::Result<i64> {
     on_pool!(db, |p| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM activity_signups WHERE volunteer_id = $1 AND status = 'attended'"
+        "SELECT COUNT(*) FROM activity_signups WHERE volunteer_id = $1 AND status = 'attended' AND minutes > 0"
     )
     .bind(volunteer)
     .fetch_one(p)

@@ -522,7 +522,18 @@ pub async fn redeem(db: &Db, actor: Actor<'_>, r: &Redeem<'_>) -> AppResult<Rede
         },
     )
     .await?;
-    let txid = store::post_in(&mut tx, &actor, &t).await?;
+    let txid = match store::post_in(&mut tx, &actor, &t).await {
+        Ok(id) => id,
+        Err(e) if e.code == "insufficient_points" => {
+            drop(tx);
+            // Nothing was written; say what the volunteer holds and what the item costs.
+            let balance = store::account_of(db, district, AccountKind::Volunteer, cr.volunteer_id)
+                .await?
+                .map_or(0, |a| a.1);
+            return Err(AppError::conflict("insufficient_points", insufficient_message(balance, points)));
+        }
+        Err(e) => return Err(e),
+    };
     // 3. The record; the key's unique index settles a concurrent retry.
     let ins = on_tx!(&mut tx, |c| {
         sqlx::query(
@@ -590,6 +601,11 @@ pub async fn redeem(db: &Db, actor: Actor<'_>, r: &Redeem<'_>) -> AppResult<Rede
         balance,
         stock,
     })
+}
+
+/// 余额不足, with the numbers the keeper and the volunteer need at the till.
+pub fn insufficient_message(balance: i64, price: i64) -> String {
+    format!("积分不足：当前余额 {balance} 分，兑换需 {price} 分")
 }
 
 /// The first result for a key, as it stands now. Another shop's key says nothing about it.

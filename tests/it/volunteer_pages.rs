@@ -361,7 +361,7 @@ async fn keeper_confirms_once_and_refusals_change_nothing() {
         assert!(html.contains("只兑换了一次"), "{html}");
         assert_eq!(rows_of(&app, "redemptions", "shop_id", &shop_id).await, 1);
         assert_eq!(me(&app, &token).await["points_balance"], 20);
-        assert!(html.contains("最近兑换") && html.matches("<td data-label=\"志愿者\">").count() == 1);
+        assert!(html.contains("兑换记录（共 1 次）") && html.matches("<td data-label=\"志愿者\">").count() == 1);
 
         // 库存不足: one left, two asked; nothing changes and the form keeps its input.
         let code = new_code().await;
@@ -421,7 +421,7 @@ async fn keeper_confirms_once_and_refusals_change_nothing() {
         )
         .await;
         assert_eq!(st, StatusCode::CONFLICT);
-        assert!(html.contains("余额不足"), "{html}");
+        assert!(html.contains("积分不足：当前余额 20 分，兑换需 30 分"), "{html}");
         assert_eq!(rows_of(&app, "redemptions", "shop_id", &shop_id).await, 1);
         assert_eq!(me(&app, &token).await["points_balance"], 20);
         let (_, items) = app.get(&format!("/api/v1/shops/{shop_id}/items"), &token).await;
@@ -633,6 +633,11 @@ async fn organiser_marks_attendance_and_the_community_issues_the_certificate() {
         let admin = sign_in(&app, "admin").await;
         let (st, html) = page(&app, &admin, "/console/points").await;
         assert_eq!(st, StatusCode::OK);
+        // The audit re-reads the whole ledger: offered, run when asked.
+        assert!(!html.contains("账目平衡") && html.contains("id=\"run-audit\"") && html.contains("志愿服务每小时"));
+        assert!(!html.contains("全区账目核对结果由区级管理员查看"));
+        let (st, html) = page(&app, &admin, "/console/points?grid=411602&audit=1").await;
+        assert_eq!(st, StatusCode::OK);
         assert!(html.contains("账目平衡") && html.contains("志愿服务每小时"));
         for path in ["/console/points", "/console/volunteers"] {
             let (st, _) = page(&app, &resident, path).await;
@@ -710,5 +715,152 @@ async fn a_resident_registers_as_a_volunteer_from_the_phone() {
         let staff = sign_in(&app, "building").await;
         let (st, _) = page(&app, &staff, "/console/volunteer").await;
         assert_eq!(st, StatusCode::FORBIDDEN);
+    }
+}
+
+/// `1755` → `1,755`, as the pages write counts.
+fn grouped(n: i64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A volunteering day from the phone: the check-in QR opens the activity's check-in with its code
+/// (through sign-in), a check-out that credits no time says so and stays off the certificate,
+/// ledger lines name the activity, and the points page gives the true total of its ledger.
+#[tokio::test]
+async fn a_volunteering_day_reads_right_on_the_phone() {
+    for app in apps().await {
+        let (token, vid) = volunteer(&app).await;
+        let community = app.token("community").await;
+        let staff = sign_in(&app, "community").await;
+
+        // The QR code on the organiser's page encodes the link to the volunteer's check-in.
+        let (aid, code) = activity_now(&app, "楼道清扫").await;
+        let r = app
+            .client
+            .get(format!("{}/console/activities/{aid}", app.base))
+            .header("cookie", &staff)
+            .header("host", "gz.example.cn")
+            .header("x-forwarded-proto", "https")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let html = r.text().await.unwrap();
+        let link = format!("https://gz.example.cn/console/volunteer/activities/{aid}?code={code}");
+        assert!(
+            html.contains(&gongzhi::volunteers::pages::qr_svg(&link)),
+            "[{}] the QR code encodes {link}",
+            app.engine
+        );
+        assert!(!html.contains(&gongzhi::volunteers::pages::qr_svg(&code)), "not the bare code");
+        // Scanned by someone not signed in: sign-in first, then back to the same link.
+        let path = format!("/console/volunteer/activities/{aid}?code={code}");
+        let r = app.client.get(format!("{}{path}", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let to = r.headers()["location"].to_str().unwrap().to_string();
+        assert!(to.starts_with("/login?next=") && to.contains(&code) && to.contains(&aid), "{to}");
+        // Signed in: the check-in form of that activity, the code filled in.
+        let cookie = sign_in(&app, "neighbour").await;
+        let (st, html) = page(&app, &cookie, &path).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(input_of(&html, "code"), code);
+        assert!(html.contains(&format!("action=\"/console/volunteer/activities/{aid}/check\"")));
+
+        // An activity that starts in an hour: checking in and straight out credits nothing.
+        let now = gongzhi::db::now_ms();
+        let (st, early) = app
+            .post(
+                "/api/v1/activities",
+                &community,
+                json!({"title": "义务理发早场", "place": "党群服务中心", "grid": COMMUNITY,
+                       "starts_at": rfc(now + 3_600_000), "ends_at": rfc(now + 7_200_000), "capacity": 10}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{early}");
+        let (eid, ecode) = (
+            early["id"].as_str().unwrap().to_string(),
+            early["code"].as_str().unwrap().to_string(),
+        );
+        // From the phone: the page says so in Chinese.
+        let (_, html) = page(&app, &cookie, &format!("/console/volunteer/activities/{eid}?code={ecode}")).await;
+        let csrf = csrf_of(&html);
+        let check = format!("/console/volunteer/activities/{eid}/check");
+        let (st, _, _) = post(&app, &cookie, &check, &[("csrf", &csrf), ("code", &ecode), ("action", "in")]).await;
+        assert_eq!(st, StatusCode::SEE_OTHER);
+        let (st, _, loc) = post(&app, &cookie, &check, &[("csrf", &csrf), ("code", &ecode), ("action", "out")]).await;
+        assert_eq!(st, StatusCode::SEE_OTHER);
+        let (_, html) = page(&app, &cookie, &loc.unwrap()).await;
+        assert!(
+            html.contains("未记服务时长和积分") && !html.contains("服务时长和积分已记入"),
+            "[{}] {html}",
+            app.engine
+        );
+        assert!(html.contains("已签退（未计时长）"), "{html}");
+        // Through the API: a clear field and the same words.
+        let resident = app.token("resident").await;
+        let (st, s) = app
+            .post(&format!("/api/v1/activities/{eid}/check-in"), &resident, json!({"code": ecode}))
+            .await;
+        assert_eq!(st, StatusCode::OK, "{s}");
+        let (st, s) = app
+            .post(&format!("/api/v1/activities/{eid}/check-out"), &resident, json!({"code": ecode}))
+            .await;
+        assert_eq!(st, StatusCode::OK, "{s}");
+        assert_eq!((s["minutes"].as_i64(), s["credited"].as_bool()), (Some(0), Some(false)), "{s}");
+        assert!(s["note"].as_str().is_some_and(|n| n.contains("未记服务时长")), "{s}");
+
+        // Service that did count: marked by the organiser, 30 minutes.
+        let (st, m) = app
+            .post(
+                &format!("/api/v1/activities/{aid}/attendance"),
+                &community,
+                json!({"volunteer": vid, "minutes": 30}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{m}");
+        assert_eq!((m["credited"].as_bool(), m["note"].as_str()), (Some(true), None));
+        // The certificate lists it, not the check-out that credited nothing.
+        let (st, html) = page(&app, &staff, &format!("/console/volunteers/{vid}/certificate")).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(
+            html.contains("楼道清扫") && !html.contains("义务理发早场"),
+            "[{}] {html}",
+            app.engine
+        );
+
+        // Ledger lines name the activity: the API, the volunteer's phone, the points page.
+        let (_, l) = app.get("/api/v1/points/transactions", &token).await;
+        assert_eq!(l["items"][0]["subject"], "活动「楼道清扫」", "{l}");
+        assert_eq!(l["items"][0]["reason"], "志愿服务每小时");
+        let (_, html) = page(&app, &cookie, "/console/volunteer").await;
+        assert!(html.contains("活动「楼道清扫」 · 志愿服务每小时"), "{html}");
+        let (_, html) = page(&app, &staff, "/console/points").await;
+        assert!(html.contains("活动「楼道清扫」 · 志愿服务每小时"), "[{}] {html}", app.engine);
+
+        // The district's points page: the true total of the ledger, in digits grouped by three.
+        let total: i64 = gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM points_transactions WHERE district = '411602'"
+        )
+        .fetch_one(p)
+        .await)
+        .unwrap();
+        assert!(total > 30, "more than a page of demo ledger");
+        let admin = sign_in(&app, "admin").await;
+        let (st, html) = page(&app, &admin, "/console/points").await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(
+            html.contains(&format!("共 {} 笔", grouped(total))),
+            "[{}] {total}: {html}",
+            app.engine
+        );
+        assert!(html.contains("rel=\"next\""), "paged");
     }
 }

@@ -477,7 +477,25 @@ async fn redemption_is_atomic_and_idempotent() {
         let (st, v, _) = redeem(&app, &keeper, "till-0003", json!({"code": c2, "item": item})).await;
         assert_eq!(
             (st, code(&v), v["error"]["message"].as_str()),
-            (StatusCode::CONFLICT, "insufficient_points", Some("余额不足"))
+            (
+                StatusCode::CONFLICT,
+                "insufficient_points",
+                Some("积分不足：当前余额 5 分，兑换需 10 分")
+            )
+        );
+        // The ledger line names what was bought and where.
+        let (st, l) = app.get(&format!("/api/v1/points/transactions?volunteer={me}"), &admin).await;
+        assert_eq!(st, StatusCode::OK, "{l}");
+        let bought = l["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["kind"] == "redeem")
+            .expect("the redemption");
+        assert_eq!(
+            (bought["subject"].as_str(), bought["reason"].as_str().map(|r| r.contains("× 2"))),
+            (Some("一社区爱心超市"), Some(true)),
+            "{bought}"
         );
         // Not enough stock: nothing changes either.
         assert_eq!(give(&app, &admin, &me, 100).await.0, StatusCode::CREATED);
@@ -726,7 +744,9 @@ async fn concurrent_redemptions_never_oversell() {
             for (st, v) in answers {
                 assert_eq!(*st, StatusCode::CONFLICT, "[{}] {v}", app.engine);
                 match (code(v), v["error"]["message"].as_str().unwrap()) {
-                    ("insufficient_points", "余额不足") => no_points += 1,
+                    ("insufficient_points", m) if m.starts_with("积分不足：当前余额 ") && m.ends_with("兑换需 10 分") => {
+                        no_points += 1
+                    }
                     ("out_of_stock", "库存不足") => no_stock += 1,
                     other => panic!("[{}] unexpected refusal {other:?}", app.engine),
                 }

@@ -148,7 +148,12 @@ pub(super) fn weekly(
                 picked.insert(t.members[rng.random_range(0..t.members.len())]);
             }
             for vi in picked {
-                let signed_up_at = starts_at - rng.random_range(3_600_000..5 * 86_400_000);
+                // Signed up in the day, up to five days ahead and at least an hour before.
+                let ahead = rng.random_range(0..5);
+                let mut signed_up_at = super::at_hours(rng, starts_at, -ahead, (7, 22));
+                if signed_up_at > starts_at - 3_600_000 {
+                    signed_up_at -= 86_400_000;
+                }
                 if starts_at > now {
                     signups.push(VSignup {
                         activity: ai,

@@ -21,6 +21,9 @@ pub struct VTransaction {
     pub source_kind: &'static str,
     pub source_id: String,
     pub unique_key: String,
+    /// Who made it, as a live system records it: the volunteer who checked out, the shop that
+    /// confirmed a redemption.
+    pub actor: String,
     pub postings: Vec<(Uuid, i64)>,
 }
 
@@ -78,6 +81,7 @@ pub(super) fn walk(rng: &mut ChaCha8Rng, v: &mut VPlan, mut credits: Vec<Credit>
             source_kind: "activity",
             source_id: activity.id.to_string(),
             unique_key: format!("attendance:{}:{}", activity.id, volunteers[vi].id),
+            actor: volunteers[vi].name.clone(),
             postings: vec![(issuer, -points), (accounts[va].id, points)],
         });
         accounts[0].balance -= points;
@@ -91,7 +95,15 @@ pub(super) fn walk(rng: &mut ChaCha8Rng, v: &mut VPlan, mut credits: Vec<Credit>
         if accounts[va].balance < price || at + 86_400_000 > now {
             continue;
         }
-        let when = at + rng.random_range(3_600_000..3 * 86_400_000);
+        // In shop hours (08:00–20:00 China time), within three days after the service.
+        let days = rng.random_range(0..3);
+        let mut when = super::at_hours(rng, at, days, (8, 20));
+        if when <= at + 1_800_000 {
+            when += 86_400_000;
+        }
+        if when >= now {
+            continue;
+        }
         let shop = items[ii].shop;
         let sa = *shop_account.entry(shop).or_insert_with(|| {
             accounts.push(VAccount {
@@ -112,6 +124,7 @@ pub(super) fn walk(rng: &mut ChaCha8Rng, v: &mut VPlan, mut credits: Vec<Credit>
             source_kind: "redemption",
             source_id: rid.to_string(),
             unique_key: format!("redemption:{rid}"),
+            actor: shops[shop].name.clone(),
             postings: vec![(accounts[va].id, -price), (accounts[sa].id, price)],
         });
         accounts[va].balance -= price;
@@ -193,7 +206,7 @@ pub(super) async fn insert(tx: &mut Tx, district: &str, v: &VPlan, now: i64, pb:
                 t(x.source_kind),
                 t(&x.source_id),
                 t(&x.unique_key),
-                t("演示数据"),
+                t(&x.actor),
             ]
         })
         .collect();

@@ -87,6 +87,22 @@ fn uuid_at(rng: &mut ChaCha8Rng, ms: i64) -> Uuid {
     uuid::Builder::from_unix_timestamp_millis(ms.max(0) as u64, &bytes).into_uuid()
 }
 
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+
+/// A moment between `from` and `to` o'clock China time (UTC+8 all year) on the China day that is
+/// `days` after the one holding `ms`: demo people sign up, serve and shop in waking hours.
+fn at_hours(rng: &mut ChaCha8Rng, ms: i64, days: i64, (from, to): (i64, i64)) -> i64 {
+    let day = (ms + 8 * HOUR).div_euclid(DAY) + days;
+    day * DAY - 8 * HOUR + rng.random_range(from * HOUR..to * HOUR)
+}
+
+/// The China-time hour of day of `ms` (0–23).
+#[cfg(test)]
+fn china_hour(ms: i64) -> i64 {
+    (ms + 8 * HOUR).rem_euclid(DAY) / HOUR
+}
+
 /// A code of `len` letters and digits that cannot be misread (no I, O, 0, 1).
 fn short_code(rng: &mut ChaCha8Rng, len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -243,5 +259,40 @@ mod tests {
             minutes[s.volunteer] += s.minutes;
         }
         assert!(v.volunteers.iter().zip(&minutes).all(|(a, m)| a.minutes == *m));
+    }
+
+    #[test]
+    fn demo_people_act_in_waking_hours_and_sign_as_themselves() {
+        let p = super::super::plan::plan(super::super::plan::SMALL, 7);
+        let now: i64 = 1_795_000_000_000;
+        let v = plan(&p, SMALL, super::super::plan::SMALL.volunteer_teams, 7, now);
+        // Redemptions in shop hours (08:00–20:00 China time), before now.
+        for r in &v.redemptions {
+            assert!(
+                (8..20).contains(&china_hour(r.at)) && r.at < now,
+                "redemption at {}",
+                crate::time::format_ms(r.at)
+            );
+        }
+        // Sign-ups, check-ins and check-outs in the day.
+        for s in &v.signups {
+            for at in [Some(s.signed_up_at), s.checked_in_at, s.checked_out_at].into_iter().flatten() {
+                assert!(
+                    (7..22).contains(&china_hour(at)),
+                    "sign-up activity at {}",
+                    crate::time::format_ms(at)
+                );
+            }
+        }
+        // Every ledger line in the day, none signed 演示数据.
+        for t in &v.transactions {
+            assert!(
+                (7..22).contains(&china_hour(t.at)),
+                "{} at {}",
+                t.reason,
+                crate::time::format_ms(t.at)
+            );
+            assert!(!t.actor.is_empty() && !t.actor.contains("演示"), "{}", t.actor);
+        }
     }
 }

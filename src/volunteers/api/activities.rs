@@ -27,6 +27,11 @@ pub struct Signup {
     pub checked_out_at: Option<String>,
     pub minutes: i64,
     pub points: i64,
+    /// True once service time was credited (attended, at least a minute). False after a
+    /// check-out whose time fell outside the activity's window: nothing paid, not on the certificate.
+    pub credited: bool,
+    /// Why nothing was credited (Chinese), after such a check-out; absent otherwise.
+    pub note: Option<String>,
 }
 
 fn signup_to_api(x: &SignupRow, name: Option<String>) -> Signup {
@@ -39,6 +44,8 @@ fn signup_to_api(x: &SignupRow, name: Option<String>) -> Signup {
         checked_out_at: x.checked_out_at.map(rfc3339_ms),
         minutes: x.minutes,
         points: x.points,
+        credited: x.credited(),
+        note: x.uncredited().then(|| activities::NO_TIME_CREDITED.to_string()),
     }
 }
 

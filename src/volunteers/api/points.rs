@@ -53,7 +53,11 @@ pub struct Transaction {
     pub at: String,
     /// earn, redeem or correction
     pub kind: String,
+    /// The rule (for earnings), the item (for redemptions) or the staff's reason (corrections).
     pub reason: String,
+    /// What it was for, by name: 活动「…」 for service time, 上报问题 TRACKING for a case, the
+    /// shop for a redemption; empty when the source says nothing more.
+    pub subject: String,
     pub source_kind: String,
     pub source_id: String,
     /// The transaction this one compensates.
@@ -109,6 +113,7 @@ pub async fn list_transactions(
             at: rfc3339_ms(t.at_ms),
             kind: t.kind,
             reason: t.reason,
+            subject: t.subject,
             source_kind: t.source_kind,
             source_id: t.source_id,
             reverses: t.reverses_id,

@@ -7,7 +7,7 @@ use crate::db::now_ms;
 use crate::error::{AppError, AppResult};
 use crate::volunteers::VolunteersState;
 use crate::volunteers::activities::{self, ActivityFilter, ActivityRow, NewActivityRow};
-use crate::volunteers::pages::{hours, qr_svg, status_label, when};
+use crate::volunteers::pages::{check_in_link_for, hours, qr_svg, signup_label, when};
 use crate::volunteers::service::{activity_grid, load_activity, load_team, may_organise, parse_time, refuse, scope};
 use crate::volunteers::store::{self, TeamRow, VolunteerFilter, VolunteerRow};
 use crate::web::extract::Path;
@@ -17,7 +17,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -309,6 +309,8 @@ struct DetailPage {
     places: String,
     theme: String,
     code: String,
+    /// What the QR code encodes: the volunteer's check-in link.
+    link: String,
     qr: String,
     rows: Vec<AttendanceRow>,
     attended: usize,
@@ -335,6 +337,7 @@ pub(super) async fn organised(s: &VolunteersState, p: &Principal, id: Uuid) -> A
 pub(super) async fn render_detail(
     s: &VolunteersState,
     c: &Console,
+    headers: &HeaderMap,
     id: Uuid,
     done: Option<&str>,
     form: Option<&MarkForm>,
@@ -353,7 +356,7 @@ pub(super) async fn render_detail(
         .map(|(x, name)| AttendanceRow {
             volunteer: x.volunteer_id,
             name,
-            status: status_label(&x.status),
+            status: signup_label(&x),
             checked_in: x.checked_in_at.map(when).unwrap_or_default(),
             hours: hours(x.minutes),
             points: x.points,
@@ -366,6 +369,7 @@ pub(super) async fn render_detail(
         _ => "",
     };
     let status = error.as_ref().map(|e| e.status).unwrap_or(StatusCode::OK);
+    let link = check_in_link_for(headers, a.id, &a.code);
     let page = DetailPage {
         chrome: Chrome::new(c, a.title.clone(), "volunteer"),
         id: a.id,
@@ -374,7 +378,8 @@ pub(super) async fn render_detail(
         place: a.place.clone(),
         places: format!("{}/{}", a.signed_up, a.capacity),
         theme,
-        qr: qr_svg(&a.code),
+        qr: qr_svg(&link),
+        link,
         code: a.code.clone(),
         attended: rows.iter().filter(|r| r.attended).count(),
         rows,
@@ -390,10 +395,11 @@ pub(super) async fn render_detail(
 pub(super) async fn detail_page(
     State(s): State<VolunteersState>,
     c: Console,
+    headers: HeaderMap,
     Path(id): Path<Uuid>,
     Query(q): Query<DoneQuery>,
 ) -> PageResult {
-    render_detail(&s, &c, id, q.done.as_deref(), None, None).await
+    render_detail(&s, &c, &headers, id, q.done.as_deref(), None, None).await
 }
 
 #[derive(Deserialize)]
@@ -447,7 +453,13 @@ pub(super) async fn marked_volunteer(s: &VolunteersState, p: &Principal, a: &Act
     }
 }
 
-pub(super) async fn attendance(State(s): State<VolunteersState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<MarkForm>) -> PageResult {
+pub(super) async fn attendance(
+    State(s): State<VolunteersState>,
+    c: Console,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(f): Form<MarkForm>,
+) -> PageResult {
     check_csrf(&c, &f.csrf)?;
     let a = organised(&s, &c.principal, id).await?;
     let minutes = match f.minutes.trim() {
@@ -463,7 +475,7 @@ pub(super) async fn attendance(State(s): State<VolunteersState>, c: Console, Pat
     };
     match r {
         Ok(()) => Ok(Redirect::to(&format!("/console/activities/{id}?done=marked")).into_response()),
-        Err(e) if in_place(&e) || e.status == StatusCode::NOT_FOUND => render_detail(&s, &c, id, None, Some(&f), Some(e)).await,
+        Err(e) if in_place(&e) || e.status == StatusCode::NOT_FOUND => render_detail(&s, &c, &headers, id, None, Some(&f), Some(e)).await,
         Err(e) => Err(e.into()),
     }
 }

@@ -6,7 +6,7 @@ use crate::auth::Capability;
 use crate::db::now_ms;
 use crate::volunteers::VolunteersState;
 use crate::volunteers::activities::{self};
-use crate::volunteers::pages::{EntryView, entries_of, hours, status_label, when};
+use crate::volunteers::pages::{EntryView, entries_of, hours, signup_label, when};
 use crate::volunteers::service::{scope, visible_volunteer};
 use crate::volunteers::store::{self, VolunteerFilter, VolunteerRow};
 use crate::web::extract::Path;
@@ -129,7 +129,7 @@ pub(super) async fn volunteer_page(
         .map(|(x, a)| ServedRow {
             title: a.title,
             date: when(a.starts_at)[..10].to_string(),
-            status: status_label(&x.status),
+            status: signup_label(&x),
             hours: hours(x.minutes),
             points: x.points,
         })
@@ -183,7 +183,7 @@ pub(super) async fn certificate(State(s): State<VolunteersState>, c: Console, Pa
         .map(|(x, a)| ServedRow {
             title: a.title,
             date: when(x.checked_out_at.unwrap_or(a.starts_at))[..10].to_string(),
-            status: status_label(&x.status),
+            status: signup_label(&x),
             hours: hours(x.minutes),
             points: x.points,
         })

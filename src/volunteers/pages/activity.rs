@@ -1,6 +1,6 @@
 //! One activity for a volunteer: sign up, check in and out where it happens.
 
-use super::{ActivityView, CheckForm, CsrfForm, SignupView, activity_view, check, hours, in_place, me, status_label, when};
+use super::{ActivityView, CheckForm, CsrfForm, SignupView, activity_view, check, hours, in_place, me, signup_label, when};
 use crate::db::now_ms;
 use crate::error::AppError;
 use crate::volunteers::VolunteersState;
@@ -36,6 +36,8 @@ struct ActivityPage {
 #[derive(Deserialize)]
 pub(super) struct DoneQuery {
     done: Option<String>,
+    /// The check-in code, when the page was opened from the activity's QR code.
+    code: Option<String>,
 }
 
 async fn render_activity(
@@ -60,6 +62,7 @@ async fn render_activity(
         Some("signup") => "报名成功",
         Some("in") => "签到成功，活动结束前请记得签退",
         Some("out") => "签退成功，服务时长和积分已记入",
+        Some("out0") => activities::NO_TIME_CREDITED,
         _ => "",
     };
     let status = error.as_ref().map(|e| e.status).unwrap_or(StatusCode::OK);
@@ -76,7 +79,7 @@ async fn render_activity(
             activity: a.id,
             title: a.title.clone(),
             time: when(a.starts_at),
-            status: status_label(&m.status),
+            status: signup_label(&m),
             hours: hours(m.minutes),
             points: m.points,
         }),
@@ -94,7 +97,15 @@ pub(super) async fn activity_page(
     Path(id): Path<Uuid>,
     Query(q): Query<DoneQuery>,
 ) -> PageResult {
-    render_activity(&s, &c, id, q.done.as_deref(), "", None).await
+    // Only a code's characters, and no more than a code's length, go back into the form.
+    let code: String = q
+        .code
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(12)
+        .collect();
+    render_activity(&s, &c, id, q.done.as_deref(), &code, None).await
 }
 
 pub(super) async fn sign_up(State(s): State<VolunteersState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<CsrfForm>) -> PageResult {

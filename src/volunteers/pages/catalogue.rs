@@ -1,6 +1,6 @@
 //! The love supermarkets' catalogue for a volunteer, and a one-time redemption code with its QR.
 
-use super::{CsrfForm, ItemView, item_view, me, qr_svg, when};
+use super::{CsrfForm, ItemView, grouped, item_view, me, qr_svg, when};
 use crate::volunteers::VolunteersState;
 use crate::volunteers::shops::{self};
 use crate::web::pages::{Chrome, PageResult, pager};
@@ -29,7 +29,8 @@ struct ShopPage {
     chrome: Chrome,
     balance: i64,
     shops: Vec<ShopView>,
-    total: i64,
+    /// How many shops in all (grouped by three), not just this page's.
+    total: String,
     all: bool,
     pager: String,
     code: Option<String>,
@@ -69,9 +70,9 @@ async fn render_shop(s: &VolunteersState, c: &Console, q: &ShopQuery, code: Opti
         chrome: Chrome::new(c, "积分兑换", "volunteer"),
         balance: v.balance,
         shops: views,
-        total,
         all,
         pager: pager(base, page, per, total),
+        total: grouped(total),
         qr: code.as_ref().map(|k| qr_svg(&k.code)).unwrap_or_default(),
         expires: code.as_ref().map(|k| when(k.expires_at)).unwrap_or_default(),
         code: code.map(|k| k.code),

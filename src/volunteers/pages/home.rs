@@ -1,7 +1,7 @@
 //! The volunteer's home on the phone (我的志愿服务): hours, points, teams, upcoming activities,
 //! check-in by code; and registering as a volunteer.
 
-use super::{ActivityView, CheckForm, EntryView, SignupView, activity_view, check, entries_of, hours, in_place, me, status_label, when};
+use super::{ActivityView, CheckForm, EntryView, SignupView, activity_view, check, entries_of, hours, in_place, me, signup_label, when};
 use crate::auth::Role;
 use crate::db::now_ms;
 use crate::error::AppError;
@@ -94,7 +94,7 @@ async fn render_home(s: &VolunteersState, c: &Console, code: &str, error: Option
                 activity: a.id,
                 title: a.title.clone(),
                 time: when(a.starts_at),
-                status: status_label(&m.status),
+                status: signup_label(m),
                 hours: hours(m.minutes),
                 points: m.points,
             })

@@ -59,9 +59,45 @@ pub fn qr_svg(text: &str) -> String {
     )
 }
 
+/// What an activity's check-in QR code encodes: the link that opens the check-in form of that
+/// activity with its code filled in (through sign-in if needed), so any phone camera or WeChat
+/// scan leads straight there. The host is the one the organiser's page was reached on; anything
+/// but host characters is refused (then `127.0.0.1`), so a forged `Host` cannot shape the link.
+pub fn check_in_link(https: bool, host: Option<&str>, activity: Uuid, code: &str) -> String {
+    let host = host
+        .filter(|h| !h.is_empty() && h.len() <= 253)
+        .filter(|h| h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
+        .unwrap_or("127.0.0.1");
+    let scheme = if https { "https" } else { "http" };
+    let code: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    format!("{scheme}://{host}/console/volunteer/activities/{activity}?code={code}")
+}
+
+/// [`check_in_link`] from a request's headers (`Host`, and `X-Forwarded-Proto: https` behind a proxy).
+pub fn check_in_link_for(headers: &axum::http::HeaderMap, activity: Uuid, code: &str) -> String {
+    let header = |name: &str| headers.get(name).and_then(|h| h.to_str().ok());
+    check_in_link(header("x-forwarded-proto") == Some("https"), header("host"), activity, code)
+}
+
 /// Minutes as hours with one decimal: 75 → "1.3".
 pub fn hours(minutes: i64) -> String {
     format!("{:.1}", (minutes as f64 / 6.0).round() / 10.0)
+}
+
+/// A count as the pages write it, digits grouped by three: 1755 → "1,755".
+pub fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// `2026-11-24 13:05` in China time.
@@ -77,6 +113,15 @@ pub fn status_label(status: &str) -> &'static str {
         "attended" => "已完成",
         "cancelled" => "已取消",
         _ => "未报名",
+    }
+}
+
+/// A sign-up's state as a volunteer reads it: a check-out that credited nothing says so.
+pub fn signup_label(s: &SignupRow) -> &'static str {
+    if s.uncredited() {
+        "已签退（未计时长）"
+    } else {
+        status_label(&s.status)
     }
 }
 
@@ -119,7 +164,7 @@ fn activity_view(a: &ActivityRow, mine: Option<&SignupRow>, now: i64) -> Activit
         time: format!("{} 至 {}", when(a.starts_at), &when(a.ends_at)[11..]),
         places: format!("{}/{}", a.signed_up, a.capacity),
         status: a.status.clone(),
-        mine: mine.map(|m| status_label(&m.status)).unwrap_or(""),
+        mine: mine.map(signup_label).unwrap_or(""),
         can_sign_up: mine.is_none() && a.status == "open" && now < a.ends_at && a.signed_up < a.capacity,
     }
 }
@@ -147,7 +192,7 @@ pub async fn entries_of(s: &VolunteersState, v: &VolunteerRow, limit: i64, offse
         .into_iter()
         .map(|(t, ps)| EntryView {
             at: when(t.at_ms),
-            reason: t.reason,
+            reason: t.line(),
             amount: ps.iter().filter(|p| p.account_id == account).map(|p| p.amount).sum(),
         })
         .collect();
@@ -168,8 +213,9 @@ pub(super) struct CheckForm {
 async fn check(s: &VolunteersState, c: &Console, a: &ActivityRow, v: &VolunteerRow, f: &CheckForm) -> Result<&'static str, AppError> {
     let actor = c.principal.actor();
     if f.action == "out" {
-        activities::check_out(&s.db, actor, a, v, &f.code).await?;
-        Ok("out")
+        let done = activities::check_out(&s.db, actor, a, v, &f.code).await?;
+        // A check-out that credited no time is told apart from one that did.
+        Ok(if done.credited() { "out" } else { "out0" })
     } else {
         activities::check_in(&s.db, actor, a, v, &f.code).await?;
         Ok("in")
@@ -218,10 +264,34 @@ mod tests {
     }
 
     #[test]
+    fn the_check_in_qr_opens_the_activity_with_its_code() {
+        let id = Uuid::from_u128(7);
+        assert_eq!(
+            check_in_link(true, Some("gongzhi.example.cn"), id, "K7Q2MX"),
+            format!("https://gongzhi.example.cn/console/volunteer/activities/{id}?code=K7Q2MX")
+        );
+        assert_eq!(
+            check_in_link(false, Some("192.168.1.20:8080"), id, "K7Q2MX"),
+            format!("http://192.168.1.20:8080/console/volunteer/activities/{id}?code=K7Q2MX")
+        );
+        // A forged host does not shape the link.
+        assert!(check_in_link(false, Some("evil.cn/x?y=\"<"), id, "K7").starts_with("http://127.0.0.1/console/"));
+        assert!(check_in_link(false, None, id, "K7").starts_with("http://127.0.0.1/console/"));
+        let mut h = axum::http::HeaderMap::new();
+        h.insert("host", "gz.example.cn".parse().unwrap());
+        h.insert("x-forwarded-proto", "https".parse().unwrap());
+        assert!(check_in_link_for(&h, id, "AB").starts_with("https://gz.example.cn/"));
+    }
+
+    #[test]
     fn hours_and_times_read_in_chinese_conventions() {
         assert_eq!(hours(75), "1.3");
         assert_eq!(hours(0), "0.0");
         assert_eq!(when(1_767_225_600_000), "2026-01-01 08:00");
         assert_eq!(status_label("attended"), "已完成");
+        assert_eq!(
+            [grouped(0), grouped(999), grouped(1755), grouped(1_234_567), grouped(-1000)],
+            ["0", "999", "1,755", "1,234,567", "-1,000"]
+        );
     }
 }

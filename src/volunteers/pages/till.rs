@@ -1,6 +1,6 @@
 //! The keeper's till (兑换): confirm a volunteer's code once, stock, recent redemptions.
 
-use super::{ItemView, in_place, item_view, when};
+use super::{ItemView, grouped, in_place, item_view, when};
 use crate::auth::{Capability, Role};
 use crate::error::AppError;
 use crate::volunteers::VolunteersState;
@@ -9,7 +9,7 @@ use crate::volunteers::service::{is_keeper_of, load_shop, may_manage_shop, refus
 use crate::volunteers::shops::{self, ItemUpdate, ShopRow};
 use crate::volunteers::store::{self};
 use crate::web::extract::Path;
-use crate::web::pages::{Chrome, PageResult};
+use crate::web::pages::{Chrome, PageResult, pager};
 use crate::web::session::{Console, check_csrf};
 use askama::Template;
 use askama_web::WebTemplate;
@@ -38,6 +38,9 @@ struct KeeperPage {
     others: Vec<(Uuid, String)>,
     items: Vec<ItemView>,
     redemptions: Vec<RedemptionView>,
+    /// All of the shop's redemptions (grouped by three), not just this page's.
+    redemptions_total: String,
+    pager: String,
     key: String,
     code: String,
     item: String,
@@ -80,7 +83,7 @@ struct Till<'a> {
     error: Option<AppError>,
 }
 
-async fn render_keeper(s: &VolunteersState, c: &Console, shop: Option<Uuid>, t: Till<'_>) -> PageResult {
+async fn render_keeper(s: &VolunteersState, c: &Console, shop: Option<Uuid>, page: i64, t: Till<'_>) -> PageResult {
     let kept = kept_shops(c);
     let Some(first) = kept.first() else {
         return Err(refuse(&c.principal, Capability::RedeemPoints, "爱心超市或商家").into());
@@ -94,8 +97,11 @@ async fn render_keeper(s: &VolunteersState, c: &Console, shop: Option<Uuid>, t: 
         }
     }
     let items = shops::items(&s.db, shop.id, 200, 0).await?.0;
+    let per = 20;
+    let page = page.max(1);
+    let (rows, redemptions_total) = shops::redemptions_of_shop(&s.db, shop.id, per, (page - 1) * per).await?;
     let mut redemptions = Vec::new();
-    for r in shops::redemptions_of_shop(&s.db, shop.id, 20, 0).await?.0 {
+    for r in rows {
         redemptions.push(RedemptionView {
             at: when(r.at_ms),
             volunteer: store::volunteer(&s.db, r.volunteer_id).await?.map(|v| v.name).unwrap_or_default(),
@@ -120,6 +126,8 @@ async fn render_keeper(s: &VolunteersState, c: &Console, shop: Option<Uuid>, t: 
         others,
         items: items.iter().map(item_view).collect(),
         redemptions,
+        redemptions_total: grouped(redemptions_total),
+        pager: pager(&format!("/console/shop?shop={}", shop.id), page, per, redemptions_total),
         key: f
             .map(|f| f.key.clone())
             .filter(|k| !k.is_empty())
@@ -138,6 +146,7 @@ async fn render_keeper(s: &VolunteersState, c: &Console, shop: Option<Uuid>, t: 
 pub(super) struct KeeperQuery {
     shop: Option<Uuid>,
     done: Option<String>,
+    page: Option<i64>,
 }
 
 pub(super) async fn keeper_page(State(s): State<VolunteersState>, c: Console, Query(q): Query<KeeperQuery>) -> PageResult {
@@ -150,6 +159,7 @@ pub(super) async fn keeper_page(State(s): State<VolunteersState>, c: Console, Qu
         &s,
         &c,
         q.shop,
+        q.page.unwrap_or(1),
         Till {
             form: None,
             result: None,
@@ -170,16 +180,24 @@ pub(super) async fn redeem(State(s): State<VolunteersState>, c: Console, Form(f)
         error: Some(e),
     };
     let Ok(item_id) = f.item.parse::<Uuid>() else {
-        return render_keeper(&s, &c, shop, refused(AppError::invalid("item_required", "请选择兑换的商品"))).await;
+        return render_keeper(&s, &c, shop, 1, refused(AppError::invalid("item_required", "请选择兑换的商品"))).await;
     };
     let Ok(quantity) = f.quantity.trim().parse::<i64>() else {
-        return render_keeper(&s, &c, shop, refused(AppError::invalid("invalid_quantity", "数量应为1至100的整数"))).await;
+        return render_keeper(
+            &s,
+            &c,
+            shop,
+            1,
+            refused(AppError::invalid("invalid_quantity", "数量应为1至100的整数")),
+        )
+        .await;
     };
     if f.code.trim().is_empty() {
         return render_keeper(
             &s,
             &c,
             shop,
+            1,
             refused(AppError::invalid("code_required", "请输入志愿者出示的兑换码")),
         )
         .await;
@@ -224,9 +242,9 @@ pub(super) async fn redeem(State(s): State<VolunteersState>, c: Console, Form(f)
                 notice: "",
                 error: None,
             };
-            render_keeper(&s, &c, Some(it.shop_id), t).await
+            render_keeper(&s, &c, Some(it.shop_id), 1, t).await
         }
-        Err(e) if in_place(&e) => render_keeper(&s, &c, Some(it.shop_id), refused(e)).await,
+        Err(e) if in_place(&e) => render_keeper(&s, &c, Some(it.shop_id), 1, refused(e)).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -259,6 +277,7 @@ pub(super) async fn set_stock(State(s): State<VolunteersState>, c: Console, Path
             &s,
             &c,
             Some(shop.id),
+            1,
             err(AppError::invalid("invalid_stock", "库存应为0至1000000的整数")),
         )
         .await;
@@ -269,7 +288,7 @@ pub(super) async fn set_stock(State(s): State<VolunteersState>, c: Console, Path
     };
     match shops::update_item(&s.db, c.principal.actor(), &it, &up).await {
         Ok(_) => Ok(Redirect::to(&format!("/console/shop?shop={}&done=stock", shop.id)).into_response()),
-        Err(e) if in_place(&e) => render_keeper(&s, &c, Some(shop.id), err(e)).await,
+        Err(e) if in_place(&e) => render_keeper(&s, &c, Some(shop.id), 1, err(e)).await,
         Err(e) => Err(e.into()),
     }
 }

@@ -16,7 +16,7 @@ mod teams;
 pub use point_rules::{RuleRow, rule_points, rule_points_in_tx, rules_of, seed_rules_in, set_rule};
 pub use points::{
     Correction, ISSUER_OWNER, NewTransaction, PostingRow, TransactionRow, account_in, account_of, audit_ledger, award, award_in, correct,
-    post_in, postings, transaction, transactions, transactions_in_grid,
+    describe, post_in, postings, transaction, transactions, transactions_in_grid,
 };
 pub use roster::{
     RegisteredVia, VolunteerFilter, VolunteerRow, insert_volunteer, register, resident_by_id_number, volunteer, volunteer_of_resident,

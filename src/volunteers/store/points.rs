@@ -238,17 +238,64 @@ pub struct TransactionRow {
     pub source_id: String,
     pub reverses_id: Option<Uuid>,
     pub actor_name: String,
+    /// What it was for beyond the rule: the activity served, the case reported, the shop and
+    /// item bought (filled by [`describe`]; empty when nothing more is known).
+    #[sqlx(skip)]
+    pub subject: String,
+}
+
+impl TransactionRow {
+    /// The line as a person reads it: what it was for, then the rule or the reason.
+    pub fn line(&self) -> String {
+        if self.subject.is_empty() {
+            self.reason.clone()
+        } else {
+            format!("{} · {}", self.subject, self.reason)
+        }
+    }
+}
+
+/// Fill `t.subject` from its source: 活动「…」, 问题 TRACKING, or the shop of a redemption
+/// (whose reason already names the item). One primary-key lookup a row.
+pub async fn describe(db: &Db, t: &mut TransactionRow) -> sqlx::Result<()> {
+    let Ok(source) = t.source_id.parse::<Uuid>() else {
+        return Ok(());
+    };
+    let found: Option<String> = match t.source_kind.as_str() {
+        "activity" => on_pool!(db, |p| sqlx::query_scalar("SELECT title FROM volunteer_activities WHERE id = $1")
+            .bind(source)
+            .fetch_optional(p)
+            .await)?
+        .map(|title: String| format!("活动「{title}」")),
+        "case" => on_pool!(db, |p| sqlx::query_scalar("SELECT tracking_code FROM cases WHERE id = $1")
+            .bind(source)
+            .fetch_optional(p)
+            .await)?
+        .map(|code: String| format!("上报问题 {code}")),
+        "redemption" => on_pool!(db, |p| sqlx::query_scalar(
+            "SELECT s.name FROM redemptions r JOIN shops s ON s.id = r.shop_id WHERE r.id = $1"
+        )
+        .bind(source)
+        .fetch_optional(p)
+        .await)?,
+        _ => None,
+    };
+    t.subject = found.unwrap_or_default();
+    Ok(())
 }
 
 const TX_COLS: &str = "t.id, t.district, t.at_ms, t.kind, t.reason, t.source_kind, t.source_id, t.reverses_id, t.actor_name";
 
 pub async fn transaction(db: &Db, id: Uuid) -> sqlx::Result<Option<TransactionRow>> {
-    on_pool!(db, |p| sqlx::query_as::<_, TransactionRow>(sqlx::AssertSqlSafe(format!(
+    let row = on_pool!(db, |p| sqlx::query_as::<_, TransactionRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {TX_COLS} FROM points_transactions t WHERE t.id = $1"
     )))
     .bind(id)
     .fetch_optional(p)
-    .await)
+    .await)?;
+    let Some(mut t) = row else { return Ok(None) };
+    describe(db, &mut t).await?;
+    Ok(Some(t))
 }
 
 /// The ledger, newest first; with `account`, only transactions touching that account.
@@ -299,8 +346,9 @@ pub async fn transactions(
         Ok::<_, sqlx::Error>((rows, total))
     })?;
     let mut out = Vec::with_capacity(rows.len());
-    for t in rows {
+    for mut t in rows {
         let ps = postings(db, t.id).await?;
+        describe(db, &mut t).await?;
         out.push((t, ps));
     }
     Ok((out, total))
@@ -352,8 +400,9 @@ pub async fn transactions_in_grid(
         Ok::<_, sqlx::Error>((rows, total))
     })?;
     let mut out = Vec::with_capacity(rows.len());
-    for t in rows {
+    for mut t in rows {
         let ps = postings(db, t.id).await?;
+        describe(db, &mut t).await?;
         out.push((t, ps));
     }
     Ok((out, total))

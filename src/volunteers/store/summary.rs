@@ -31,11 +31,26 @@ pub enum SummaryBy {
 /// Hours and points from attendance, in a grid subtree (by the volunteer's home), grouped.
 /// Months are China-time calendar months of the check-out (or the activity's end).
 pub async fn summary(db: &Db, district: &str, grid: Option<&str>, by: SummaryBy) -> sqlx::Result<Vec<SummaryRow>> {
+    // The whole district needs no filter by home; a subtree is found from its volunteers (an
+    // index range) and their sign-ups (an index probe each), not by scanning every sign-up.
+    let grid = grid.filter(|g| *g != district);
     let upper = grid.map(subtree_upper);
     let at = "COALESCE(s.checked_out_at, a.ends_at)";
-    let from = "FROM activity_signups s JOIN volunteers v ON v.id = s.volunteer_id JOIN volunteer_activities a ON a.id = s.activity_id \
-                LEFT JOIN volunteer_teams t ON t.id = a.team_id \
-                WHERE s.district = $1 AND s.status = 'attended' AND ($2 IS NULL OR (v.grid_code >= $2 AND v.grid_code < $3))";
+    let home = if by == SummaryBy::Community {
+        "JOIN volunteers v ON v.id = s.volunteer_id "
+    } else {
+        ""
+    };
+    let in_grid = if grid.is_some() {
+        "AND s.volunteer_id IN (SELECT id FROM volunteers WHERE district = $1 AND grid_code >= $2 AND grid_code < $3)"
+    } else {
+        "AND $2 IS NULL AND $3 IS NULL"
+    };
+    let from = format!(
+        "FROM activity_signups s {home}JOIN volunteer_activities a ON a.id = s.activity_id \
+         LEFT JOIN volunteer_teams t ON t.id = a.team_id \
+         WHERE s.district = $1 AND s.status = 'attended' {in_grid}"
+    );
     let aggregates = "CAST(COUNT(DISTINCT s.volunteer_id) AS BIGINT), CAST(COUNT(*) AS BIGINT), \
                       CAST(COALESCE(SUM(s.minutes), 0) AS BIGINT), CAST(COALESCE(SUM(s.points), 0) AS BIGINT)";
     let row = |key: String, name: String, (vols, n, minutes, points): (i64, i64, i64, i64)| SummaryRow {
@@ -64,15 +79,36 @@ pub async fn summary(db: &Db, district: &str, grid: Option<&str>, by: SummaryBy)
         .bind(&upper)
         .fetch_all(p)
         .await)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for (k, a, b, c, d) in rows {
-        let name = match by {
-            SummaryBy::Team if k.is_empty() => "未指定队伍".to_string(),
-            SummaryBy::Team | SummaryBy::Month => k.clone(),
-            SummaryBy::Community => crate::grid::store::get(db, &k).await?.map(|g| g.name).unwrap_or_default(),
-        };
-        out.push(row(k, name, (a, b, c, d)));
-    }
+    // Community names in one query, not one a row (the district has 88 communities).
+    let names: std::collections::HashMap<String, String> = if by == SummaryBy::Community {
+        // Below a community (a compound leader's scope), its own community is the one named.
+        let scope = grid.unwrap_or(district);
+        let scope = scope.get(..12).unwrap_or(scope);
+        let upper = subtree_upper(scope);
+        on_pool!(db, |p| sqlx::query_as::<_, (String, String)>(
+            "SELECT code, name FROM grids WHERE district = $1 AND level = 3 AND code >= $2 AND code < $3"
+        )
+        .bind(district)
+        .bind(scope)
+        .bind(&upper)
+        .fetch_all(p)
+        .await)?
+        .into_iter()
+        .collect()
+    } else {
+        Default::default()
+    };
+    let out = rows
+        .into_iter()
+        .map(|(k, a, b, c, d)| {
+            let name = match by {
+                SummaryBy::Team if k.is_empty() => "未指定队伍".to_string(),
+                SummaryBy::Team | SummaryBy::Month => k.clone(),
+                SummaryBy::Community => names.get(&k).cloned().unwrap_or_default(),
+            };
+            row(k, name, (a, b, c, d))
+        })
+        .collect();
     Ok(out)
 }
 
