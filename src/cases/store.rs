@@ -328,6 +328,20 @@ pub async fn act(
     action: &Action,
     whistle_due: i64,
 ) -> AppResult<CaseRow> {
+    act_with_comment(db, hooks, actor, c, action, whistle_due, "").await
+}
+
+/// `act`, with the actor's own words added to the timeline entry (a resident's comment with
+/// their rating), in the same transaction.
+pub async fn act_with_comment(
+    db: &Db,
+    hooks: &super::hooks::CaseHooks,
+    actor: Actor<'_>,
+    c: &CaseRow,
+    action: &Action,
+    whistle_due: i64,
+    comment: &str,
+) -> AppResult<CaseRow> {
     let before = state_of(db, c).await?;
     let after = workflow::apply(&before, action).map_err(|r| AppError::conflict(r.code, r.message))?;
     let now = now_ms();
@@ -439,7 +453,10 @@ pub async fn act(
         now,
         &actor,
         action.name(),
-        &note_of(action),
+        &match comment.trim() {
+            "" => note_of(action),
+            words => format!("{}：{words}", note_of(action)),
+        },
         detail.clone(),
     )
     .await?;

@@ -7,6 +7,7 @@ mod durability;
 mod grid;
 mod open311;
 mod pages;
+mod phone;
 mod registry;
 mod scope;
 mod support;
