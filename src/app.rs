@@ -73,6 +73,8 @@ impl AppState {
             grid_index: self.grid_index.clone(),
             // The registry shows a building's households on its grid page.
             panels: Arc::new([Arc::new(registry::building::Households) as Arc<dyn grid::GridPanel>]),
+            // The registry keeps units; a compound names its property company by id.
+            units: Arc::new(registry::units::Directory),
         }
     }
 
@@ -123,7 +125,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(web::healthz).with_state(state.db.clone()))
         .route("/metrics", get(web::metrics_text).with_state(state.metrics.clone()))
         .route("/static/{file}", get(web::assets::serve))
-        .fallback(web::api::api_not_found)
+        .route("/favicon.ico", get(web::assets::favicon))
+        .fallback({
+            let db = state.db.clone();
+            move |req: axum::extract::Request| web::pages::not_found(db.clone(), req)
+        })
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(CompressionLayer::new())
         .layer(DefaultBodyLimit::max(2 * 1024 * 1024))

@@ -32,7 +32,39 @@ fn strftime_ms(ms: i64, format: &str) -> String {
     }
 }
 
-/// RFC 3339 with the +08:00 offset.
+/// `2026-11-26 22:18`: an instant to the minute, for pages (no seconds, no `T`, no offset).
+pub fn minute_ms(ms: i64) -> String {
+    strftime_ms(ms, "%Y-%m-%d %H:%M")
+}
+
+/// An instant as people say it on a page, in China time: `11月26日 22:18` within the year of
+/// `now_ms`, `2025-11-26 22:18` for another year (so a date is never ambiguous).
+pub fn when_ms(ms: i64, now_ms: i64) -> String {
+    let (Ok(t), Ok(now)) = (Timestamp::from_millisecond(ms), Timestamp::from_millisecond(now_ms)) else {
+        return String::new();
+    };
+    let (t, now) = (t.to_zoned(china()), now.to_zoned(china()));
+    if t.year() == now.year() {
+        format!("{}月{}日 {}", t.month(), t.day(), t.strftime("%H:%M"))
+    } else {
+        t.strftime("%Y-%m-%d %H:%M").to_string()
+    }
+}
+
+/// `11月26日` (or `2025-11-26` in another year than `now_ms`'s).
+pub fn date_when_ms(ms: i64, now_ms: i64) -> String {
+    let (Ok(t), Ok(now)) = (Timestamp::from_millisecond(ms), Timestamp::from_millisecond(now_ms)) else {
+        return String::new();
+    };
+    let (t, now) = (t.to_zoned(china()), now.to_zoned(china()));
+    if t.year() == now.year() {
+        format!("{}月{}日", t.month(), t.day())
+    } else {
+        t.strftime("%Y-%m-%d").to_string()
+    }
+}
+
+/// RFC 3339 with the +08:00 offset, for the API only: pages use `when_ms` or `minute_ms`.
 pub fn rfc3339_ms(ms: i64) -> String {
     match Timestamp::from_millisecond(ms) {
         Ok(t) => t.to_zoned(china()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
@@ -50,5 +82,23 @@ mod tests {
         assert_eq!(super::month_ms(1_767_225_600_000 - 8 * 3_600_000 - 1), "2025-12");
         assert_eq!(super::day_ms(1_767_225_600_000), "2026-01-01");
         assert_eq!(super::month_ms(i64::MAX), "", "out of range is empty, never a panic");
+    }
+
+    #[test]
+    fn pages_say_times_as_people_do() {
+        // 2026-11-26 14:18:30Z is 22:18 in Shanghai.
+        let t = 1_795_702_710_000;
+        let same_year = 1_767_225_600_000 + 86_400_000; // 2026-01-02
+        assert_eq!(super::minute_ms(t), "2026-11-26 22:18");
+        assert_eq!(super::when_ms(t, same_year), "11月26日 22:18");
+        assert_eq!(super::date_when_ms(t, same_year), "11月26日");
+        // In another year the year is said, in the short numeric form.
+        assert_eq!(super::when_ms(t, t + 365 * 86_400_000), "2026-11-26 22:18");
+        assert_eq!(super::date_when_ms(t, t + 365 * 86_400_000), "2026-11-26");
+        // The year turns at midnight China time, not UTC: 2025-12-31 23:30 in Shanghai.
+        let eve = 1_767_225_600_000 - 8 * 3_600_000 - 30 * 60_000;
+        assert_eq!(super::when_ms(eve, same_year), "2025-12-31 23:30");
+        assert_eq!(super::when_ms(i64::MAX, same_year), "");
+        assert!(!super::when_ms(t, same_year).contains('T'));
     }
 }

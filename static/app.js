@@ -61,3 +61,113 @@ document.addEventListener('change', function (e) {
 document.addEventListener('click', function (e) {
   if (e.target.closest && e.target.closest('[data-print]')) { window.print(); }
 });
+
+// Boundary editor on /console/grids/{code}: drag the boundary's points on the server-drawn map;
+// tap a point to select it, then add a point after it or remove it. The result is written as
+// GeoJSON into the form's boundary field (kept under 高级); untouched, the field stays empty and
+// the boundary is not changed. Only the outer ring is edited; holes are kept as they are.
+(function () {
+  var NS = 'http://www.w3.org/2000/svg';
+  document.querySelectorAll('svg[data-edit-map]').forEach(function (svg) {
+    var form = svg.closest('form');
+    var field = form && form.querySelector('textarea[name=boundary]');
+    if (!field) { return; }
+    var o = svg.getAttribute('data-origin').split(',').map(Number); // min_lng, max_lat, k, scale
+    var toXY = function (c) { return [(c[0] - o[0]) * o[2] * o[3], (o[1] - c[1]) * o[3]]; };
+    var toLngLat = function (x, y) {
+      return [+(x / (o[2] * o[3]) + o[0]).toFixed(7), +(o[1] - y / o[3]).toFixed(7)];
+    };
+    var parse = function (text) {
+      try {
+        var g = JSON.parse(text);
+        if (g && g.type === 'Polygon' && g.coordinates && g.coordinates[0].length >= 4) { return g; }
+      } catch (e) { /* not GeoJSON: start from the stored boundary */ }
+      return null;
+    };
+    var stored = parse(svg.getAttribute('data-boundary'));
+    if (!stored) { return; }
+    var start = parse(field.value) || stored;
+    var holes, ring, selected = -1, dragging = -1;
+    var reset = function (g) {
+      holes = g.coordinates.slice(1);
+      ring = g.coordinates[0].slice(0, -1).map(function (c) { return toXY(c); });
+      selected = -1;
+    };
+    reset(start);
+    var shape = document.createElementNS(NS, 'polygon');
+    shape.setAttribute('class', 'edit-shape');
+    svg.appendChild(shape);
+    var handles = document.createElementNS(NS, 'g');
+    svg.appendChild(handles);
+    var tools = form.querySelector('[data-edit-tools]');
+    if (tools) { tools.hidden = false; }
+    // Handles stay about 11 px on screen whatever the map's displayed width.
+    var radius = function () {
+      var w = svg.getBoundingClientRect().width || 300;
+      return 11 * svg.viewBox.baseVal.width / w;
+    };
+    var write = function () {
+      var pts = ring.map(function (p) { return toLngLat(p[0], p[1]); });
+      pts.push(pts[0]);
+      field.value = JSON.stringify({ type: 'Polygon', coordinates: [pts].concat(holes) });
+    };
+    var draw = function () {
+      shape.setAttribute('points', ring.map(function (p) { return p[0].toFixed(1) + ',' + p[1].toFixed(1); }).join(' '));
+      while (handles.firstChild) { handles.removeChild(handles.firstChild); }
+      var r = radius();
+      ring.forEach(function (p, i) {
+        var c = document.createElementNS(NS, 'circle');
+        c.setAttribute('cx', p[0]); c.setAttribute('cy', p[1]); c.setAttribute('r', r);
+        c.setAttribute('class', 'edit-point' + (i === selected ? ' on' : ''));
+        c.setAttribute('data-i', i);
+        handles.appendChild(c);
+      });
+    };
+    var at = function (e) {
+      var pt = svg.createSVGPoint();
+      pt.x = e.clientX; pt.y = e.clientY;
+      var p = pt.matrixTransform(svg.getScreenCTM().inverse());
+      return [p.x, p.y];
+    };
+    svg.addEventListener('pointerdown', function (e) {
+      var i = e.target.getAttribute && e.target.getAttribute('data-i');
+      if (i === null || i === undefined) { return; }
+      dragging = selected = +i;
+      svg.setPointerCapture(e.pointerId);
+      e.preventDefault();
+      draw();
+    });
+    svg.addEventListener('pointermove', function (e) {
+      if (dragging < 0) { return; }
+      ring[dragging] = at(e);
+      draw();
+    });
+    var stop = function () {
+      if (dragging >= 0) { dragging = -1; write(); }
+    };
+    svg.addEventListener('pointerup', stop);
+    svg.addEventListener('pointercancel', stop);
+    if (tools) {
+      tools.addEventListener('click', function (e) {
+        var what = e.target.getAttribute && e.target.getAttribute('data-edit');
+        if (what === 'add') {
+          var i = selected >= 0 ? selected : ring.length - 1;
+          var a = ring[i], b = ring[(i + 1) % ring.length];
+          ring.splice(i + 1, 0, [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2]);
+          selected = i + 1;
+          write();
+        } else if (what === 'remove') {
+          if (selected < 0 || ring.length <= 3) { return; }
+          ring.splice(selected, 1);
+          selected = -1;
+          write();
+        } else if (what === 'reset') {
+          reset(stored);
+          field.value = '';
+        }
+        draw();
+      });
+    }
+    draw();
+  });
+})();

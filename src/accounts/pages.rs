@@ -1,4 +1,5 @@
-//! Accounts pages: sign-in, sign-out, the console's landing redirect and the audit log.
+//! Accounts pages: sign-in, sign-out, the console's landing by role, 我的 (who I am and who
+//! answers for my building) and the audit log.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -13,7 +14,7 @@ use crate::audit;
 use crate::auth::{Capability, store};
 use crate::db::Db;
 use crate::error::AppError;
-use crate::web::pages::{Chrome, PageResult, error_page, home_grid, pager, url_encode};
+use crate::web::pages::{Chrome, PageResult, error_page, pager, url_encode};
 use crate::web::session::{self, Console};
 
 pub fn routes() -> Router<Db> {
@@ -22,6 +23,7 @@ pub fn routes() -> Router<Db> {
         .route("/login", get(login_form).post(login_submit))
         .route("/logout", post(logout))
         .route("/console", get(home))
+        .route("/console/me", get(me_page))
         .route("/console/audit", get(audit_page))
 }
 
@@ -102,32 +104,85 @@ async fn logout(State(db): State<Db>, c: Console, jar: axum::http::HeaderMap, Fo
     Ok(([(header::SET_COOKIE, session::session_cookie("", 0))], Redirect::to("/login")).into_response())
 }
 
+/// `/console`: each role lands on its work (`web::nav::landing`).
 async fn home(c: Console) -> Redirect {
-    Redirect::to(&format!("/console/grids/{}", home_grid(&c.principal)))
+    Redirect::to(&crate::web::nav::landing(&c.principal))
 }
 
-const AUDIT_ACTIONS: [(&str, &str); 14] = [
-    ("auth.login", "登录"),
-    ("auth.login_failed", "登录失败"),
-    ("resident.reveal", "查看完整个人信息"),
-    ("resident.create", "登记居民"),
-    ("resident.tags", "修改标签"),
-    ("household.create", "登记住户"),
-    ("grid.create", "新建网格"),
-    ("grid.update", "修改网格"),
-    ("unit.create", "新建单位"),
-    ("user.create", "新建账号"),
-    ("api_key.create", "签发接口密钥"),
-    ("api_key.revoke", "停用接口密钥"),
-    ("case.attachment", "上传照片"),
-    ("volunteer.link", "关联志愿者账号"),
-];
+/// One post as 我的 shows it: the role, the place's path, and who answers for each level of it.
+pub struct PostView {
+    role: &'static str,
+    place: String,
+    /// A grid post's node, for the public 公示 page.
+    grid_code: Option<String>,
+    /// From the post's own node up to its community: (level's name, place, leader, phone).
+    answer: Vec<(&'static str, String, String, String)>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "me.html")]
+struct MePage {
+    chrome: Chrome,
+    name: String,
+    username: String,
+    posts: Vec<PostView>,
+    resident: bool,
+}
+
+/// 我的: who I am, each post's place, and for a grid post who answers for it (the leaders of its
+/// building, compound and community, from the grid's contacts).
+async fn me_page(State(db): State<Db>, c: Console) -> PageResult {
+    use crate::grid::{rules, store as grids};
+    let p = &c.principal;
+    let mut posts = Vec::new();
+    for post in &p.posts {
+        let mut view = PostView {
+            role: post.role.label(),
+            place: String::new(),
+            grid_code: post.grid_code.clone(),
+            answer: Vec::new(),
+        };
+        if let Some(code) = &post.grid_code {
+            let chain = grids::chain(&db, code).await?;
+            // Below the street: the district and street are named in the path only.
+            let near: Vec<&grids::GridRow> = chain.iter().filter(|g| g.level >= 3).collect();
+            view.place = near.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(" › ");
+            if view.place.is_empty() {
+                view.place = chain.last().map(|g| g.name.clone()).unwrap_or_default();
+            }
+            let codes: Vec<String> = near.iter().map(|g| g.code.clone()).collect();
+            let contacts = grids::contacts(&db, &codes).await?;
+            for g in near.iter().rev() {
+                let leader = contacts.get(&g.code).and_then(|v| v.iter().find(|x| x.role == "leader"));
+                view.answer.push((
+                    rules::level_label(g.level),
+                    g.name.clone(),
+                    leader.map(|x| x.name.clone()).unwrap_or_else(|| "暂未设置".into()),
+                    leader.map(|x| x.phone.clone()).unwrap_or_default(),
+                ));
+            }
+        } else if let Some(unit) = post.unit_id {
+            view.place = crate::registry::units::get(&db, unit).await?.map(|u| u.name).unwrap_or_default();
+        }
+        posts.push(view);
+    }
+    Ok(MePage {
+        chrome: Chrome::new(&c, "我的", "me"),
+        name: p.display_name.clone(),
+        username: p.username.clone(),
+        resident: p.posts.iter().any(|x| x.role == crate::auth::Role::Resident),
+        posts,
+    }
+    .into_response())
+}
 
 pub struct AuditView {
     at: String,
     actor: String,
-    action: String,
+    action: &'static str,
     target: String,
+    /// A console page about the target, when there is one.
+    target_href: String,
     reason: String,
 }
 
@@ -147,37 +202,61 @@ struct AuditQuery {
     page: Option<i64>,
 }
 
+/// What an audit row is about, in words: the kind, and the name where one is kept (grid node,
+/// unit, account); a page to open for things that have one. Never a raw id.
+async fn audit_target(db: &Db, r: &audit::AuditRow) -> Result<(String, String), AppError> {
+    let kind = audit::target_label(&r.target_kind);
+    let id = r.target_id.parse::<uuid::Uuid>().ok();
+    let named = |name: Option<String>| match name.filter(|n| !n.is_empty()) {
+        Some(n) => format!("{kind}：{n}"),
+        None => kind.to_string(),
+    };
+    Ok(match (r.target_kind.as_str(), id) {
+        ("grid", _) => {
+            let name = crate::grid::store::get(db, &r.target_id).await?.map(|g| g.name);
+            (named(name), format!("/console/grids/{}", url_encode(&r.target_id)))
+        }
+        ("unit", Some(id)) => (named(crate::registry::units::get(db, id).await?.map(|u| u.name)), String::new()),
+        ("user", _) => {
+            let name = serde_json::from_str::<serde_json::Value>(&r.detail)
+                .ok()
+                .and_then(|d| d["username"].as_str().map(String::from));
+            (named(name), String::new())
+        }
+        ("case", Some(id)) => (kind.to_string(), format!("/console/cases/{id}")),
+        ("resident", Some(id)) => (kind.to_string(), format!("/console/residents/{id}")),
+        ("household", Some(id)) => (kind.to_string(), format!("/console/households/{id}")),
+        _ => (kind.to_string(), String::new()),
+    })
+}
+
 async fn audit_page(State(db): State<Db>, c: Console, Query(q): Query<AuditQuery>) -> PageResult {
     if !c.principal.has(Capability::ReadAudit) {
         return Err(AppError::forbidden().into());
     }
-    let page = q.page.unwrap_or(1).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, 100_000);
     let per = 50;
     let action = q.action.unwrap_or_default();
     let (rows, total) = audit::list(&db, &c.principal.district, Some(&action), per, (page - 1) * per).await?;
-    let label = |a: &str| {
-        AUDIT_ACTIONS
-            .iter()
-            .find(|x| x.0 == a)
-            .map(|x| x.1.to_string())
-            .unwrap_or_else(|| a.to_string())
-    };
-    let rows = rows
-        .into_iter()
-        .map(|r| AuditView {
-            at: crate::time::format_ms(r.at_ms),
-            actor: r.actor_name,
-            action: label(&r.action),
-            target: format!("{} {}", r.target_kind, r.target_id),
-            reason: r.reason,
-        })
-        .collect();
+    let now = crate::db::now_ms();
+    let mut views = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let (target, target_href) = audit_target(&db, r).await?;
+        views.push(AuditView {
+            at: crate::time::when_ms(r.at_ms, now),
+            actor: r.actor_name.clone(),
+            action: audit::action_label(&r.action),
+            target,
+            target_href,
+            reason: r.reason.clone(),
+        });
+    }
     let pager = pager(&format!("/console/audit?action={}", url_encode(&action)), page, per, total);
     Ok(AuditPage {
         chrome: Chrome::new(&c, "审计日志", "audit"),
-        rows,
+        rows: views,
         total,
-        actions: AUDIT_ACTIONS.iter().map(|a| (a.0, a.1, a.0 == action)).collect(),
+        actions: audit::ACTIONS.iter().map(|a| (a.0, a.1, a.0 == action)).collect(),
         pager,
     }
     .into_response())

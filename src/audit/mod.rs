@@ -44,6 +44,89 @@ impl Actor<'_> {
     }
 }
 
+/// Every action code the code base writes, with the words the audit page shows for it. A test
+/// reads the sources and fails when a code is written that this table does not name.
+pub const ACTIONS: [(&str, &str); 48] = [
+    ("auth.login", "登录"),
+    ("auth.login_failed", "登录失败"),
+    ("user.create", "新建账号"),
+    ("resident.reveal", "查看完整身份信息"),
+    ("resident.create", "登记居民"),
+    ("resident.tags", "修改居民标签"),
+    ("household.create", "登记住户"),
+    ("grid.create", "新建网格"),
+    ("grid.update", "修改网格"),
+    ("unit.create", "新建单位"),
+    ("api_key.create", "签发接口密钥"),
+    ("api_key.revoke", "停用接口密钥"),
+    ("category.create", "新增案件类别"),
+    ("category.update", "修改案件类别"),
+    ("case.report", "上报案件"),
+    ("case.attachment", "上传案件照片"),
+    ("case.merge", "合并重复案件"),
+    ("case.accept", "立案"),
+    ("case.decline", "不予立案"),
+    ("case.dispatch", "派遣"),
+    ("case.start", "开始处置"),
+    ("case.handle", "处置完成"),
+    ("case.verify", "核查通过"),
+    ("case.return", "退回返工"),
+    ("case.close", "结案"),
+    ("case.escalate", "上报上级网格"),
+    ("case.whistle", "吹哨"),
+    ("case.acknowledge", "吹哨报到"),
+    ("case.supervise", "督办"),
+    ("case.rate", "评价"),
+    ("volunteer.register", "登记志愿者"),
+    ("volunteer.link", "关联志愿者账号"),
+    ("volunteer.team_create", "新建志愿服务队"),
+    ("volunteer.team_join", "加入志愿服务队"),
+    ("volunteer.activity_create", "发布志愿活动"),
+    ("volunteer.theme", "设定月度主题"),
+    ("volunteer.sign_up", "活动报名"),
+    ("volunteer.check_in", "活动签到"),
+    ("volunteer.check_out", "活动签退"),
+    ("volunteer.attendance", "标记出勤"),
+    ("points.rule", "修改积分规则"),
+    ("points.award", "发放积分"),
+    ("points.correct", "积分更正"),
+    ("shop.create", "新建爱心超市或商家"),
+    ("shop.item_create", "新增兑换商品"),
+    ("shop.item_update", "修改兑换商品"),
+    ("shop.redeem", "积分兑换"),
+    ("demo.load", "载入演示数据"),
+];
+
+/// The words for an action code; a code this version does not know (written by a newer one) is
+/// shown as 其他操作, never as the code.
+pub fn action_label(code: &str) -> &'static str {
+    ACTIONS.iter().find(|a| a.0 == code).map_or("其他操作", |a| a.1)
+}
+
+/// The words for the kind of thing an entry is about.
+pub fn target_label(kind: &str) -> &'static str {
+    match kind {
+        "user" => "账号",
+        "resident" => "居民",
+        "household" => "住户",
+        "grid" => "网格",
+        "unit" => "单位",
+        "api_key" => "接口密钥",
+        "case" => "案件",
+        "case_category" => "案件类别",
+        "volunteer" => "志愿者",
+        "volunteer_team" => "志愿服务队",
+        "volunteer_activity" => "志愿活动",
+        "points_rule" => "积分规则",
+        "points_transaction" => "积分记录",
+        "shop" => "爱心超市或商家",
+        "shop_item" => "兑换商品",
+        "redemption" => "兑换记录",
+        "district" => "全区",
+        _ => "其他",
+    }
+}
+
 pub struct Entry<'a> {
     pub district: &'a str,
     pub action: &'a str,
@@ -107,4 +190,97 @@ pub async fn list(db: &Db, district: &str, action: Option<&str>, limit: i64, off
             .await?;
         Ok((rows, total))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("read src") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// The string literals of a line that look like an action code (`case.close`).
+    fn codes_in(line: &str) -> Vec<String> {
+        line.split('"')
+            .skip(1)
+            .step_by(2)
+            .filter(|lit| {
+                let mut parts = lit.split('.');
+                let ok = |s: Option<&str>| s.is_some_and(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+                ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
+            })
+            .map(String::from)
+            .collect()
+    }
+
+    /// Every action code the sources write: literals given as an entry's `action` or to the
+    /// sign-in recorder, and `case.` + each workflow action's name (written by `format!`).
+    fn written_codes() -> Vec<String> {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        rust_files(&src, &mut files);
+        let mut codes = Vec::new();
+        for f in files {
+            let text = std::fs::read_to_string(&f).expect("read source");
+            for line in text.lines() {
+                if line.contains("action: \"") || line.contains("record_login(") {
+                    codes.extend(codes_in(line));
+                }
+                if let Some((_, rest)) = line.split_once("format!(\"")
+                    && let Some((prefix, _)) = rest.split_once(".{}\", action.name()")
+                {
+                    let workflow = std::fs::read_to_string(src.join("cases/workflow.rs")).expect("read workflow");
+                    let body = workflow.split("pub fn name(&self)").nth(1).expect("Action::name");
+                    let body = &body[..body.find("\n    }\n").expect("end of name()")];
+                    for arm in body.lines().filter_map(|l| l.split_once("=> \"")) {
+                        codes.push(format!("{prefix}.{}", arm.1.trim_end_matches(['"', ','])));
+                    }
+                }
+            }
+        }
+        codes.sort();
+        codes.dedup();
+        codes
+    }
+
+    #[test]
+    fn every_action_code_written_has_words() {
+        let codes = written_codes();
+        // The scan itself must find the codes it is meant to find.
+        for known in [
+            "auth.login",
+            "auth.login_failed",
+            "case.close",
+            "case.report",
+            "resident.reveal",
+            "shop.redeem",
+        ] {
+            assert!(codes.iter().any(|c| c == known), "the scan missed {known}: {codes:?}");
+        }
+        let missing: Vec<&String> = codes.iter().filter(|c| !ACTIONS.iter().any(|a| a.0 == c.as_str())).collect();
+        assert!(
+            missing.is_empty(),
+            "action codes written without words in audit::ACTIONS: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn the_table_names_each_code_once_in_chinese() {
+        for (i, (code, words)) in ACTIONS.iter().enumerate() {
+            assert!(!ACTIONS[..i].iter().any(|a| a.0 == *code), "{code} twice");
+            assert!(!words.is_ascii(), "{code}: {words}");
+        }
+        assert_eq!(action_label("case.close"), "结案");
+        assert_eq!(action_label("resident.reveal"), "查看完整身份信息");
+        assert_eq!(action_label("something.new"), "其他操作");
+    }
 }

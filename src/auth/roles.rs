@@ -72,6 +72,15 @@ impl Role {
         }
     }
 
+    /// The five grid levels' own people (district … building), who answer for what happens in
+    /// their grid; residents hold a grid post too, but only as where they live.
+    pub fn is_grid_role(self) -> bool {
+        matches!(
+            self,
+            Role::DistrictAdmin | Role::StreetStaff | Role::CommunityStaff | Role::CompoundLeader | Role::BuildingOfficer
+        )
+    }
+
     /// Roles held at a unit (department, property company, shop) rather than at a grid node.
     pub fn held_at_unit(self) -> bool {
         matches!(self, Role::DepartmentHandler | Role::PropertyStaff | Role::ShopKeeper)

@@ -50,6 +50,8 @@ pub struct Category {
     pub default_unit: Option<Uuid>,
     /// Extra questions asked at report (also the Open311 service attributes).
     pub fields: Vec<super::attributes::Field>,
+    /// A compound's property company handles it, and is offered first when sending it out.
+    pub property_serves: bool,
 }
 
 fn category_to_api(c: &CategoryRow) -> Category {
@@ -62,6 +64,7 @@ fn category_to_api(c: &CategoryRow) -> Category {
         close_level: c.close_level,
         default_unit: c.default_unit_id,
         fields: c.fields(),
+        property_serves: c.property_serves,
     }
 }
 
@@ -214,7 +217,7 @@ async fn to_api(s: &CasesState, c: &CaseRow, with_timeline: bool) -> AppResult<C
         id: c.id,
         tracking_code: c.tracking_code.clone(),
         status,
-        status_label: status.label().into(),
+        status_label: c.status_label().into(),
         category: NamedRef {
             code: c.category_code.clone(),
             name: cat.map(|x| x.name).unwrap_or_default(),
@@ -333,6 +336,8 @@ pub struct BoardQuery {
     pub category: Option<String>,
     pub unit: Option<Uuid>,
     pub overdue: Option<bool>,
+    /// Only what the caller reported (我的反映), wherever it is; any signed-in user.
+    pub mine: Option<bool>,
     pub page: Option<i64>,
     pub per_page: Option<i64>,
 }
@@ -350,7 +355,9 @@ pub async fn board(State(s): State<CasesState>, p: Principal, Query(q): Query<Bo
     {
         return Err(AppError::invalid("invalid_status", format!("未知状态「{st}」")));
     }
-    // Grid staff see their subtree; unit staff see what is dispatched to their unit.
+    let mine = q.mine == Some(true);
+    // Grid staff see their subtree; unit staff see what is dispatched to their unit; anyone
+    // sees what they reported.
     let own_unit = p.posts.iter().find_map(|x| x.unit_id);
     let grid = match q.grid.as_deref().filter(|g| !g.is_empty()) {
         Some(g) => Some(
@@ -360,10 +367,11 @@ pub async fn board(State(s): State<CasesState>, p: Principal, Query(q): Query<Bo
         ),
         None => p.roots(crate::auth::Capability::ReadRegistry).into_iter().next(),
     };
-    let unit = match (grid.is_some(), own_unit) {
-        (true, _) => q.unit,
-        (false, Some(u)) => Some(u),
-        (false, None) => return Err(AppError::forbidden()),
+    let (grid, unit) = match (mine, grid.is_some(), own_unit) {
+        (true, _, _) => (None, None),
+        (false, true, _) => (grid, q.unit),
+        (false, false, Some(u)) => (None, Some(u)),
+        (false, false, None) => return Err(AppError::forbidden()),
     };
     let f = CaseFilter {
         district: &p.district,
@@ -372,8 +380,10 @@ pub async fn board(State(s): State<CasesState>, p: Principal, Query(q): Query<Bo
         category: q.category.as_deref().filter(|x| !x.is_empty()),
         unit,
         overdue_at: q.overdue.filter(|o| *o).map(|_| crate::db::now_ms()),
+        reporter: mine.then_some(p.user_id),
         limit,
         offset,
+        ..Default::default()
     };
     let (rows, total) = store::list(&s.db, &f).await?;
     let mut items = Vec::with_capacity(rows.len());

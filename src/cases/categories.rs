@@ -177,6 +177,10 @@ pub const DEFAULTS: &[(&str, Option<&str>, &str, &str, Option<Limit>, i64, Optio
     ),
 ];
 
+/// Default categories a compound's property company handles: 环境卫生, 飞线充电, 楼道堆物,
+/// 公用设施 (电梯, 门禁 …), 园林绿化. Migration 0008 sets the same for existing districts.
+pub const PROPERTY_SERVES: &[&str] = &["SQ01", "SQ03", "SQ07", "BJ01", "BJ04"];
+
 #[derive(sqlx::FromRow, Debug, Clone)]
 pub struct CategoryRow {
     pub id: Uuid,
@@ -191,6 +195,8 @@ pub struct CategoryRow {
     pub active: bool,
     /// Extra questions (JSON list of [`super::attributes::Field`]).
     pub fields: String,
+    /// A compound's property company handles it (楼道堆物, 公用设施, 绿化 …).
+    pub property_serves: bool,
 }
 
 impl CategoryRow {
@@ -287,6 +293,14 @@ pub async fn seed(tx: &mut Tx, district: &str) -> sqlx::Result<()> {
         .map(|r| r.rows_affected())
         })?;
     }
+    on_tx!(&mut *tx, |c| sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE case_categories SET property_serves = TRUE WHERE district = $1 AND code IN ({})",
+        PROPERTY_SERVES.iter().map(|c| format!("'{c}'")).collect::<Vec<_>>().join(", ")
+    )))
+    .bind(district)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     for (code, fields) in super::attributes::DEFAULT_FIELDS {
         // Stored compact, as the API would store it.
         let fields = serde_json::to_string(&super::attributes::parse_fields(fields)).unwrap_or_else(|_| "[]".into());
@@ -303,7 +317,8 @@ pub async fn seed(tx: &mut Tx, district: &str) -> sqlx::Result<()> {
     Ok(())
 }
 
-const COLS: &str = "id, code, parent_code, name, kind, default_unit_id, limit_hours, limit_days, close_level, active, fields";
+const COLS: &str =
+    "id, code, parent_code, name, kind, default_unit_id, limit_hours, limit_days, close_level, active, fields, property_serves";
 
 pub async fn list(db: &Db, district: &str) -> sqlx::Result<Vec<CategoryRow>> {
     on_pool!(db, |p| sqlx::query_as::<_, CategoryRow>(sqlx::AssertSqlSafe(format!(
@@ -336,6 +351,8 @@ pub struct CategoryUpdate {
     pub active: Option<bool>,
     /// Extra questions asked at report (Open311 service attributes); replaces the list.
     pub fields: Option<Vec<super::attributes::Field>>,
+    /// Whether a compound's property company handles this category.
+    pub property_serves: Option<bool>,
 }
 
 /// A new leaf category under an existing root.
@@ -421,7 +438,7 @@ pub async fn update(
     let mut tx = db.begin().await?;
     on_tx!(&mut tx, |x| {
         sqlx::query(
-        "UPDATE case_categories SET name = $1, limit_hours = $2, limit_days = $3, close_level = $4, default_unit_id = $5, active = $6, fields = $8 WHERE id = $7"
+        "UPDATE case_categories SET name = $1, limit_hours = $2, limit_days = $3, close_level = $4, default_unit_id = $5, active = $6, fields = $8, property_serves = $9 WHERE id = $7"
     )
     .bind(&name)
     .bind(hours)
@@ -431,6 +448,7 @@ pub async fn update(
     .bind(up.active.unwrap_or(c.active))
     .bind(c.id)
     .bind(&fields)
+    .bind(up.property_serves.unwrap_or(c.property_serves))
     .execute(x)
     .await
     .map(|r| r.rows_affected())
@@ -441,7 +459,7 @@ pub async fn update(
         target_kind: "case_category",
         target_id: &c.code,
         reason: "",
-        detail: serde_json::json!({"name": name, "limit_hours": hours, "limit_days": days, "close_level": close, "fields": fields}),
+        detail: serde_json::json!({"name": name, "limit_hours": hours, "limit_days": days, "close_level": close, "fields": fields, "property_serves": up.property_serves.unwrap_or(c.property_serves)}),
     };
     crate::audit::record(&mut tx, actor, entry).await?;
     tx.commit().await?;
@@ -527,6 +545,7 @@ mod tests {
             close_level: 3,
             active,
             fields: "[]".into(),
+            property_serves: false,
         }
     }
 

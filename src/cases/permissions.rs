@@ -19,6 +19,9 @@ pub struct CaseView<'a> {
     pub reporter: Option<Uuid>,
     /// Lowest grid level that may close the case's category.
     pub close_level: i64,
+    /// The compound's property company (物业公司), when the category is one it serves: the
+    /// compound's own people may hand the case to it (小事不出小区).
+    pub property_company: Option<Uuid>,
 }
 
 impl CaseView<'_> {
@@ -41,14 +44,31 @@ fn grid_staff(p: &Principal, c: &CaseView<'_>) -> bool {
     })
 }
 
+/// Anyone holding a grid post (any of the five levels) at or above the grid answering for the
+/// case: that level may accept it and handle it itself (小事不出格).
+fn answering_grid(p: &Principal, c: &CaseView<'_>) -> bool {
+    p.posts
+        .iter()
+        .any(|post| post.role.is_grid_role() && post.grid_code.as_deref().is_some_and(|g| c.handling_code().starts_with(g)))
+}
+
+/// A grid post over the place, above the level answering for the case: checks (核查) and closes
+/// (结案) what that level handled itself, so no one signs off their own work.
+fn above_answering(p: &Principal, c: &CaseView<'_>) -> bool {
+    p.posts.iter().any(|post| {
+        post.role.is_grid_role()
+            && post
+                .grid_code
+                .as_deref()
+                .is_some_and(|g| c.grid_code.starts_with(g) && post_level(g) < c.level)
+    })
+}
+
 /// Anyone holding a grid post over the place where the case happened (reporting grid).
 fn reporting_grid(p: &Principal, c: &CaseView<'_>) -> bool {
-    p.posts.iter().any(|post| {
-        matches!(
-            post.role,
-            Role::DistrictAdmin | Role::StreetStaff | Role::CommunityStaff | Role::CompoundLeader | Role::BuildingOfficer
-        ) && post.grid_code.as_deref().is_some_and(|g| c.grid_code.starts_with(g))
-    })
+    p.posts
+        .iter()
+        .any(|post| post.role.is_grid_role() && post.grid_code.as_deref().is_some_and(|g| c.grid_code.starts_with(g)))
 }
 
 /// The unit the case is dispatched to: its own staff, or the community committee's staff.
@@ -60,18 +80,29 @@ fn assigned_unit(p: &Principal, c: &CaseView<'_>) -> bool {
     })
 }
 
+fn district_admin(p: &Principal) -> bool {
+    p.posts.iter().any(|x| x.role == Role::DistrictAdmin)
+}
+
 pub fn may(p: &Principal, c: &CaseView<'_>, action: &Action) -> bool {
+    let self_handled = c.unit.is_none();
     match action {
-        Action::Accept | Action::Decline { .. } | Action::Dispatch { .. } | Action::Escalate | Action::Whistle { .. } => grid_staff(p, c),
-        Action::Start | Action::Handle { .. } => assigned_unit(p, c) || grid_staff(p, c) && c.unit.is_none(),
-        Action::Verify | Action::Return { .. } => reporting_grid(p, c) || p.posts.iter().any(|x| x.role == Role::DistrictAdmin),
-        Action::Close => p.posts.iter().any(|post| {
-            matches!(post.role, Role::DistrictAdmin | Role::StreetStaff | Role::CommunityStaff)
-                && post
-                    .grid_code
-                    .as_deref()
-                    .is_some_and(|g| c.grid_code.starts_with(g) && post_level(g) <= c.close_level)
-        }),
+        Action::Accept | Action::Decline { .. } | Action::Escalate => answering_grid(p, c),
+        // Departments are sent work by staff; the compound's own people may send it to their
+        // property company.
+        Action::Dispatch { unit } => grid_staff(p, c) || answering_grid(p, c) && c.property_company == Some(*unit),
+        Action::Whistle { .. } => grid_staff(p, c),
+        Action::Start | Action::Handle { .. } => assigned_unit(p, c) || self_handled && answering_grid(p, c),
+        Action::Verify | Action::Return { .. } if self_handled => above_answering(p, c) || district_admin(p),
+        Action::Verify | Action::Return { .. } => reporting_grid(p, c) || district_admin(p),
+        Action::Close => {
+            p.posts.iter().any(|post| {
+                post.role.is_grid_role()
+                    && post.grid_code.as_deref().is_some_and(|g| {
+                        c.grid_code.starts_with(g) && post_level(g) <= c.close_level && (!self_handled || post_level(g) < c.level)
+                    })
+            }) || district_admin(p)
+        }
         Action::Acknowledge { unit } => c.summoned.contains(unit) && p.posts.iter().any(|post| post.unit_id == Some(*unit)),
         // Supervision (督办) comes from above the level answering for the case.
         Action::Supervise => p.posts.iter().any(|post| {
@@ -124,6 +155,7 @@ mod tests {
             summoned: &[],
             reporter: Some(Uuid::from_u128(99)),
             close_level: 3,
+            property_company: None,
         }
     }
 
@@ -174,6 +206,76 @@ mod tests {
             &Action::Close
         ));
         assert!(may(&who(vec![(Role::StreetStaff, Some("411602001"), None)]), &c, &Action::Close));
+    }
+
+    #[test]
+    fn a_small_matter_is_handled_where_it_arises_and_checked_from_above() {
+        let building = who(vec![(Role::BuildingOfficer, Some("411602001001001001"), None)]);
+        let compound = who(vec![(Role::CompoundLeader, Some("411602001001001"), None)]);
+        let other_building = who(vec![(Role::BuildingOfficer, Some("411602001001001002"), None)]);
+        let resident = who(vec![(Role::Resident, Some("411602001001001001"), None)]);
+        let note = Action::Handle { note: "已清理".into() };
+        let mut c = case(5, None);
+        c.close_level = 4;
+        // The building accepts and handles its own small matter; nobody else's.
+        for a in [Action::Accept, Action::Start, note.clone()] {
+            assert!(may(&building, &c, &a), "{a:?}");
+            assert!(!may(&other_building, &c, &a), "{a:?}");
+            assert!(!may(&resident, &c, &a), "{a:?}");
+        }
+        // It does not check or close its own work; the compound above does (a level-4 category).
+        for a in [Action::Verify, Action::Return { note: "x".into() }, Action::Close] {
+            assert!(!may(&building, &c, &a), "{a:?}");
+            assert!(may(&compound, &c, &a), "{a:?}");
+        }
+        // A category closed by the community: the compound checks, the community closes.
+        c.close_level = 3;
+        assert!(may(&compound, &c, &Action::Verify));
+        assert!(!may(&compound, &c, &Action::Close));
+        assert!(may(
+            &who(vec![(Role::CommunityStaff, Some("411602001001"), None)]),
+            &c,
+            &Action::Close
+        ));
+        // Escalated to the compound: the compound handles it, and the building no longer may.
+        let up = case(4, None);
+        assert!(may(&compound, &up, &Action::Start));
+        assert!(!may(&building, &up, &Action::Start));
+        assert!(!may(&compound, &up, &Action::Verify), "not its own work");
+        assert!(may(
+            &who(vec![(Role::CommunityStaff, Some("411602001001"), None)]),
+            &up,
+            &Action::Verify
+        ));
+        // Dispatched to a department, the building checks the department's work as before.
+        let sent = case(5, Some(Uuid::from_u128(5)));
+        assert!(may(&building, &sent, &Action::Verify));
+        assert!(!may(&building, &sent, &Action::Start));
+    }
+
+    #[test]
+    fn the_compound_sends_work_to_its_own_property_company_only() {
+        let company = Uuid::from_u128(40);
+        let department = Uuid::from_u128(41);
+        let compound = who(vec![(Role::CompoundLeader, Some("411602001001001"), None)]);
+        let mut c = case(5, None);
+        assert!(
+            !may(&compound, &c, &Action::Dispatch { unit: company }),
+            "no company serves this category"
+        );
+        c.property_company = Some(company);
+        assert!(may(&compound, &c, &Action::Dispatch { unit: company }));
+        assert!(!may(&compound, &c, &Action::Dispatch { unit: department }));
+        assert!(!may(&compound, &c, &Action::Whistle { units: vec![department] }));
+        // Staff may send it anywhere, the company included.
+        let community = who(vec![(Role::CommunityStaff, Some("411602001001"), None)]);
+        assert!(may(&community, &c, &Action::Dispatch { unit: company }));
+        assert!(may(&community, &c, &Action::Dispatch { unit: department }));
+        // The company's staff handle what was sent to them.
+        let staff = who(vec![(Role::PropertyStaff, None, Some(company))]);
+        c.unit = Some(company);
+        assert!(may(&staff, &c, &Action::Start) && may_see(&staff, &c));
+        assert!(!may(&staff, &c, &Action::Verify));
     }
 
     #[test]

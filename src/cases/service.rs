@@ -286,6 +286,8 @@ pub struct CaseContext {
     unit_grid: Option<String>,
     summoned: Vec<Uuid>,
     close_level: i64,
+    /// The compound's property company, when it serves the case's category.
+    property_company: Option<Uuid>,
 }
 
 impl CaseContext {
@@ -298,14 +300,17 @@ impl CaseContext {
             None => None,
         };
         let summoned = store::whistles(&s.db, c.id).await?.into_iter().map(|w| w.unit_id).collect();
-        let close_level = categories::get(&s.db, &c.district, &c.category_code)
-            .await?
-            .map(|x| x.close_level)
-            .unwrap_or(3);
+        let category = categories::get(&s.db, &c.district, &c.category_code).await?;
+        let close_level = category.as_ref().map(|x| x.close_level).unwrap_or(3);
+        let property_company = match category {
+            Some(cat) if cat.property_serves => compound_company(&s.db, &c.grid_code).await?,
+            _ => None,
+        };
         Ok(CaseContext {
             unit_grid,
             summoned,
             close_level,
+            property_company,
         })
     }
 
@@ -318,8 +323,18 @@ impl CaseContext {
             summoned: &self.summoned,
             reporter: c.reporter_id,
             close_level: self.close_level,
+            property_company: self.property_company,
         }
     }
+}
+
+/// The property company of the compound holding grid `code` (a compound or a building in one).
+pub async fn compound_company(db: &crate::db::Db, code: &str) -> AppResult<Option<Uuid>> {
+    let n = rules::code_len(4);
+    if code.len() < n {
+        return Ok(None);
+    }
+    Ok(grids::get(db, &code[..n]).await?.and_then(|g| g.property_company_id))
 }
 
 /// A case of the caller's district that the caller may see (otherwise "not found"), with its context.
@@ -355,14 +370,23 @@ pub async fn act_as(s: &CasesState, p: &Principal, id: Uuid, action: &Action, ve
         Action::Whistle { units } => units.clone(),
         _ => vec![],
     };
+    let mut names = Vec::new();
     for u in named {
-        let ok = units::get(&s.db, u)
-            .await?
-            .is_some_and(|x| x.district == c.district && matches!(x.kind.as_str(), "department" | "property_company" | "community"));
-        if !ok {
-            return Err(AppError::invalid("unknown_unit", "指定的单位不存在或不能承办案件"));
+        match units::get(&s.db, u).await? {
+            Some(x) if x.district == c.district && matches!(x.kind.as_str(), "department" | "property_company" | "community") => {
+                names.push(x.name)
+            }
+            _ => return Err(AppError::invalid("unknown_unit", "指定的单位不存在或不能承办案件")),
         }
     }
+    // The timeline says who the case went to, and who handled it.
+    let note = match action {
+        Action::Dispatch { .. } if c.unit_id.is_some() => Some(format!("改派至{}", names.join("、"))),
+        Action::Dispatch { .. } => Some(format!("派至{}", names.join("、"))),
+        Action::Whistle { .. } => Some(format!("召集{}", names.join("、"))),
+        Action::Start if c.unit_id.is_none() => Some(format!("由{}自行处置", rules::level_label(c.level))),
+        _ => None,
+    };
     let whistle_due = s
         .calendar
         .add_hours(
@@ -370,7 +394,7 @@ pub async fn act_as(s: &CasesState, p: &Principal, id: Uuid, action: &Action, ve
             24,
         )
         .as_millisecond();
-    store::act(&s.db, &s.hooks, p.actor(), &c, action, whistle_due).await
+    store::act(&s.db, &s.hooks, p.actor(), &c, action, note, whistle_due).await
 }
 
 /// Merge case `id` into `into`: both must be visible to the caller, and merging is a grid

@@ -50,6 +50,14 @@ impl CaseRow {
     pub fn status(&self) -> Status {
         Status::parse(&self.status).unwrap_or(Status::Reported)
     }
+    /// The status as people read it: a duplicate merged into another case is 已合并, not 不予立案.
+    pub fn status_label(&self) -> &'static str {
+        if self.merged_into.is_some() {
+            "已合并"
+        } else {
+            self.status().label()
+        }
+    }
     pub fn overdue(&self, now: i64) -> bool {
         self.status().is_open() && now > self.due_at
     }
@@ -326,21 +334,8 @@ pub async fn act(
     actor: Actor<'_>,
     c: &CaseRow,
     action: &Action,
+    note: Option<String>,
     whistle_due: i64,
-) -> AppResult<CaseRow> {
-    act_with_comment(db, hooks, actor, c, action, whistle_due, "").await
-}
-
-/// `act`, with the actor's own words added to the timeline entry (a resident's comment with
-/// their rating), in the same transaction.
-pub async fn act_with_comment(
-    db: &Db,
-    hooks: &super::hooks::CaseHooks,
-    actor: Actor<'_>,
-    c: &CaseRow,
-    action: &Action,
-    whistle_due: i64,
-    comment: &str,
 ) -> AppResult<CaseRow> {
     let before = state_of(db, c).await?;
     let after = workflow::apply(&before, action).map_err(|r| AppError::conflict(r.code, r.message))?;
@@ -453,10 +448,7 @@ pub async fn act_with_comment(
         now,
         &actor,
         action.name(),
-        &match comment.trim() {
-            "" => note_of(action),
-            words => format!("{}：{words}", note_of(action)),
-        },
+        &note.unwrap_or_else(|| note_of(action)),
         detail.clone(),
     )
     .await?;
@@ -487,19 +479,34 @@ pub struct CaseFilter<'a> {
     pub status: Option<&'a str>,
     pub category: Option<&'a str>,
     pub unit: Option<Uuid>,
+    /// Open cases due before this instant (overdue at now; a warning a day ahead).
     pub overdue_at: Option<i64>,
+    /// Reported by this user (我上报的、我的反映).
+    pub reporter: Option<Uuid>,
+    /// Only cases no unit holds: the grid handles them itself.
+    pub self_handled: bool,
+    /// Only cases someone at this grid level may check: handled by a unit, or by a grid below it
+    /// (no one checks their own work).
+    pub checkable_at: Option<i64>,
+    /// Most urgent first instead of newest first.
+    pub by_due: bool,
     pub limit: i64,
     pub offset: i64,
 }
 
 pub async fn list(db: &Db, f: &CaseFilter<'_>) -> sqlx::Result<(Vec<CaseRow>, i64)> {
     let upper = f.grid.map(crate::grid::rules::subtree_upper);
+    // Open statuses spelled out, so the (district, status, …) indexes serve the due filter.
     let where_ = "district = $1 AND ($2 IS NULL OR (grid_code >= $2 AND grid_code < $3)) AND ($4 IS NULL OR status = $4) \
                   AND ($5 IS NULL OR category_code = $5) AND ($6 IS NULL OR unit_id = $6) \
-                  AND ($7 IS NULL OR (due_at < $7 AND status NOT IN ('closed', 'declined')))";
+                  AND ($7 IS NULL OR (due_at < $7 AND status IN ('reported', 'accepted', 'dispatched', 'handling', 'handled', 'verified'))) \
+                  AND ($8 IS NULL OR reporter_id = $8) AND ($9 = FALSE OR unit_id IS NULL) \
+                  AND ($10 IS NULL OR unit_id IS NOT NULL OR level > $10)";
+    let order = if f.by_due { "due_at, id" } else { "reported_at DESC, id DESC" };
+    let self_handled = f.self_handled;
     on_pool!(db, |p| {
         let rows = sqlx::query_as::<_, CaseRow>(sqlx::AssertSqlSafe(format!(
-            "SELECT {CASE_COLS} FROM cases WHERE {where_} ORDER BY reported_at DESC, id DESC LIMIT $8 OFFSET $9"
+            "SELECT {CASE_COLS} FROM cases WHERE {where_} ORDER BY {order} LIMIT $11 OFFSET $12"
         )))
         .bind(f.district)
         .bind(f.grid)
@@ -508,6 +515,9 @@ pub async fn list(db: &Db, f: &CaseFilter<'_>) -> sqlx::Result<(Vec<CaseRow>, i6
         .bind(f.category)
         .bind(f.unit)
         .bind(f.overdue_at)
+        .bind(f.reporter)
+        .bind(self_handled)
+        .bind(f.checkable_at)
         .bind(f.limit)
         .bind(f.offset)
         .fetch_all(p)
@@ -520,6 +530,9 @@ pub async fn list(db: &Db, f: &CaseFilter<'_>) -> sqlx::Result<(Vec<CaseRow>, i6
             .bind(f.category)
             .bind(f.unit)
             .bind(f.overdue_at)
+            .bind(f.reporter)
+            .bind(self_handled)
+            .bind(f.checkable_at)
             .fetch_one(p)
             .await?;
         Ok((rows, total))

@@ -226,7 +226,9 @@ pub fn apply(s: &CaseState, action: &Action) -> Result<CaseState, Refusal> {
             n.status = Dispatched;
             n.unit = Some(*unit);
         }
+        // Dispatched to a unit, or handled by the answering grid itself (小事不出格): no unit.
         (Dispatched, Action::Start) => n.status = Handling,
+        (Accepted, Action::Start) => n.status = Handling,
         (Handling, Action::Handle { note }) => {
             need_text(note, "处置情况")?;
             n.status = Handled;
@@ -234,7 +236,8 @@ pub fn apply(s: &CaseState, action: &Action) -> Result<CaseState, Refusal> {
         (Handled, Action::Verify) => n.status = Verified,
         (Handled, Action::Return { note }) => {
             need_text(note, "退回理由")?;
-            n.status = Dispatched;
+            // Back to whoever handled it: the unit, or the grid that handled it itself.
+            n.status = if s.unit.is_some() { Dispatched } else { Accepted };
             n.rework += 1;
         }
         (Verified, Action::Close) => n.status = Closed,
@@ -284,20 +287,36 @@ mod tests {
     }
 
     /// How each state may be entered from another, by which action: the documented loop
-    /// 上报 → 立案 → 派遣 → 处置 → 核查 → 结案, with 不予立案 only at the start, 返工 back to 派遣,
-    /// and escalation handing the case back to 立案 one level up. Written out here, apart from
+    /// 上报 → 立案 → 派遣 → 处置 → 核查 → 结案, or 立案 → 处置 by the grid itself (小事不出格), with
+    /// 不予立案 only at the start, 返工 back to whoever handled it (派遣 for a unit, 立案 for the
+    /// grid), and escalation handing the case back to 立案 one level up. Written out here, apart from
     /// `apply`, so that a transition added by mistake is caught.
     fn entered_via(to: Status) -> &'static [(Status, &'static str)] {
         use Status::*;
         match to {
             Reported => &[],
-            Accepted => &[(Reported, "accept"), (Dispatched, "escalate"), (Handling, "escalate")],
+            Accepted => &[
+                (Reported, "accept"),
+                (Dispatched, "escalate"),
+                (Handling, "escalate"),
+                (Handled, "return"),
+            ],
             Declined => &[(Reported, "decline")],
             Dispatched => &[(Accepted, "dispatch"), (Handled, "return")],
-            Handling => &[(Dispatched, "start")],
+            Handling => &[(Dispatched, "start"), (Accepted, "start")],
             Handled => &[(Handling, "handle")],
             Verified => &[(Handled, "verify")],
             Closed => &[(Verified, "close")],
+        }
+    }
+
+    /// A dispatched case always has its unit; before dispatch (or after escalation) there is
+    /// none; from 处置 on, a case has a unit or none, the latter when its grid handles it itself.
+    fn unit_fits_status(s: &CaseState) -> bool {
+        match s.status {
+            Status::Dispatched => s.unit.is_some(),
+            Status::Reported | Status::Accepted | Status::Declined => s.unit.is_none(),
+            Status::Handling | Status::Handled | Status::Verified | Status::Closed => true,
         }
     }
 
@@ -355,6 +374,11 @@ mod tests {
             n.rework == s.rework + u32::from(matches!(a, Action::Return { .. })),
             "rework counted other than by 返工",
         );
+        // 返工 goes back to whoever handled it: the unit (派遣) or the grid itself (立案).
+        if matches!(a, Action::Return { .. }) {
+            let back_to = if s.unit.is_some() { Status::Dispatched } else { Status::Accepted };
+            rule(n.status == back_to, "rework went to someone who did not handle it");
+        }
         broken
     }
 
@@ -393,6 +417,34 @@ mod tests {
             "already_rated"
         );
         assert_eq!(apply(&s, &Action::Supervise).unwrap_err().code, "invalid_transition");
+    }
+
+    #[test]
+    fn a_grid_handles_a_small_matter_itself_and_rework_comes_back_to_it() {
+        let mut s = CaseState::new(5);
+        for a in [Action::Accept, Action::Start, Action::Handle { note: "已劝离".into() }] {
+            s = apply(&s, &a).unwrap_or_else(|e| panic!("{a:?}: {e:?}"));
+        }
+        assert_eq!((s.status, s.unit), (Status::Handled, None));
+        let back = apply(
+            &s,
+            &Action::Return {
+                note: "仍有堆物".into()
+            },
+        )
+        .unwrap();
+        assert_eq!((back.status, back.unit, back.rework), (Status::Accepted, None, 1));
+        // The grid may now hand it to a unit after all, or handle it again.
+        assert_eq!(
+            apply(&back, &Action::Dispatch { unit: unit(4) }).unwrap().status,
+            Status::Dispatched
+        );
+        let again = apply(&back, &Action::Start).unwrap();
+        assert_eq!((again.status, again.unit), (Status::Handling, None));
+        // Escalating a case it is handling hands it up, as from dispatch.
+        let up = apply(&again, &Action::Escalate).unwrap();
+        assert_eq!((up.status, up.level), (Status::Accepted, 4));
+        assert_eq!(apply(&CaseState::new(5), &Action::Start).unwrap_err().code, "invalid_transition");
     }
 
     #[test]
@@ -486,11 +538,7 @@ mod tests {
                 }
                 assert_eq!(n.rework, s.rework + u32::from(matches!(a, Action::Return { .. })));
                 assert!(n.level <= s.level && n.level >= 1);
-                let past_dispatch = matches!(
-                    n.status,
-                    Status::Dispatched | Status::Handling | Status::Handled | Status::Verified | Status::Closed
-                );
-                assert_eq!(past_dispatch, n.unit.is_some(), "{s:?} --{a:?}--> {n:?}");
+                assert!(unit_fits_status(&n), "{s:?} --{a:?}--> {n:?}");
                 if n.rework <= 2 && n.supervisions <= 2 && !seen.contains(&n) {
                     seen.push(n.clone());
                     queue.push(n);
@@ -525,19 +573,18 @@ mod tests {
         ]
     }
 
-    /// The loop's own steps in order, with zero to two rounds of rework, each step after up to
+    /// The loop's own steps in order, through a unit or the grid itself, with zero to two rounds of rework, each step after up to
     /// two random actions. Random sequences seldom get far (about 1 in 300 closes); these mostly
     /// reach the later states, so the rules about them are tried, while the random actions
     /// still try wrong steps (and escalations, which send the case back) on the way.
     fn along_the_loop() -> impl Strategy<Value = Vec<Action>> {
         let noise = prop_oneof![2 => Just(vec![]), 1 => proptest::collection::vec(any_action(), 1..=2)];
-        (0usize..=2, (1u128..4).prop_map(unit), proptest::collection::vec(noise, 16)).prop_map(|(rework, u, noise)| {
-            let mut steps = vec![
-                Action::Accept,
-                Action::Dispatch { unit: u },
-                Action::Start,
-                Action::Handle { note: "已处置".into() },
-            ];
+        // No unit: the grid handles it itself (小事不出格).
+        let by = proptest::option::of((1u128..4).prop_map(unit));
+        (0usize..=2, by, proptest::collection::vec(noise, 16)).prop_map(|(rework, by, noise)| {
+            let mut steps = vec![Action::Accept];
+            steps.extend(by.map(|unit| Action::Dispatch { unit }));
+            steps.extend([Action::Start, Action::Handle { note: "已处置".into() }]);
             for _ in 0..rework {
                 steps.extend([
                     Action::Return { note: "返工".into() },
@@ -597,9 +644,7 @@ mod tests {
                 prop_assert!((1..=level).contains(&s.level));
                 prop_assert_eq!(s.rework, returns);
                 prop_assert!(s.rating.is_none() || s.status == Status::Closed);
-                // Past dispatch there is always a unit; before it (or after escalation) none.
-                let past_dispatch = matches!(s.status, Status::Dispatched | Status::Handling | Status::Handled | Status::Verified | Status::Closed);
-                prop_assert_eq!(past_dispatch, s.unit.is_some());
+                prop_assert!(unit_fits_status(&s), "{:?}", s);
             }
         }
     }

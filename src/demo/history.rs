@@ -70,16 +70,22 @@ fn pick_weighted<'a, T>(rng: &mut ChaCha8Rng, items: &'a [T], weight: impl Fn(&T
     &items[items.len() - 1]
 }
 
+/// Who handles the demo's cases: a department by name, a community's committee by its grid code,
+/// a compound's property company by the compound's code.
+#[derive(Clone, Copy)]
+pub struct Handlers<'a> {
+    pub department: &'a dyn Fn(&str) -> Option<Uuid>,
+    pub community: &'a dyn Fn(&str) -> Option<Uuid>,
+    pub property_company: &'a dyn Fn(&str) -> Option<Uuid>,
+}
+
 /// Plan `n` cases reported over the year before `now_ms`.
-pub fn plan_cases(
-    p: &Plan,
-    n: usize,
-    seed: u64,
-    now_ms: i64,
-    cal: &Calendar,
-    unit_of_name: impl Fn(&str) -> Option<Uuid>,
-    community_unit: impl Fn(&str) -> Option<Uuid>,
-) -> Vec<HCase> {
+pub fn plan_cases(p: &Plan, n: usize, seed: u64, now_ms: i64, cal: &Calendar, units: &Handlers<'_>) -> Vec<HCase> {
+    let Handlers {
+        department: unit_of_name,
+        community: community_unit,
+        property_company,
+    } = *units;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_CA5E);
     let buildings: Vec<&super::plan::PGrid> = p.grids.iter().filter(|g| g.level == 5).collect();
     let mut codes = HashSet::new();
@@ -116,7 +122,15 @@ pub fn plan_cases(
         let due_at = crate::cases::service::due_for(cal, Some(limit), reported_at);
         let limit_ms = (due_at - reported_at).max(3_600_000);
         let source = pick_weighted(&mut rng, SOURCES, |s| s.1).0;
-        let unit = def.6.and_then(&unit_of_name).or_else(|| community_unit(&b.code[..12]));
+        // Most of what a compound's property company serves goes to that company (小事不出小区).
+        let company = crate::cases::categories::PROPERTY_SERVES
+            .contains(&def.0)
+            .then(|| property_company(&b.code[..15]))
+            .flatten()
+            .filter(|_| rng.random_bool(0.7));
+        let unit = company
+            .or_else(|| def.6.and_then(unit_of_name))
+            .or_else(|| community_unit(&b.code[..12]));
         id_ms += 1;
         let mut raw = [0u8; 10];
         for x in &mut raw {
@@ -266,7 +280,18 @@ mod tests {
         let p = super::super::plan::plan(super::super::plan::SMALL, 5);
         let now = 1_795_000_000_000;
         let unit = Uuid::from_u128(7);
-        let cases = plan_cases(&p, 3000, 5, now, &Calendar::built_in(), |_| Some(unit), |_| Some(unit));
+        let cases = plan_cases(
+            &p,
+            3000,
+            5,
+            now,
+            &Calendar::built_in(),
+            &Handlers {
+                department: &|_| Some(unit),
+                community: &|_| Some(unit),
+                property_company: &|_| None,
+            },
+        );
         let mut on_time = 0;
         let mut handled = 0;
         for c in &cases {

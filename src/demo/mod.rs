@@ -315,7 +315,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         .iter()
         .map(|u| {
             for g in &u.serves {
-                serves.push(vec![V::U(u.id), V::T(p.district_code.into()), V::T(g.clone())]);
+                serves.push((u.id, g.clone()));
             }
             vec![
                 V::U(u.id),
@@ -348,7 +348,17 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         &pb,
     )
     .await?;
-    bulk(&mut tx, "unit_grids", &["unit_id", "district", "grid_code"], serves, &pb).await?;
+    // Each managed compound names its property company.
+    for (unit, code) in &serves {
+        on_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE grids SET property_company_id = $1 WHERE code = $2"
+        )
+        .bind(*unit)
+        .bind(code)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    }
     crate::cases::categories::seed(&mut tx, p.district_code).await?;
 
     pb.set_message("案件");
@@ -364,7 +374,25 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
             .find(|u| u.kind == "community" && u.grid.as_deref() == Some(code))
             .map(|u| u.id)
     };
-    let history = history::plan_cases(&p, n_cases, seed, crate::db::now_ms(), &cal, unit_by_name, community_unit);
+    let company_of: std::collections::HashMap<&str, Uuid> = p
+        .units
+        .iter()
+        .filter(|u| u.kind == "property_company")
+        .flat_map(|u| u.serves.iter().map(move |g| (g.as_str(), u.id)))
+        .collect();
+    let property_company = |code: &str| company_of.get(code).copied();
+    let history = history::plan_cases(
+        &p,
+        n_cases,
+        seed,
+        crate::db::now_ms(),
+        &cal,
+        &history::Handlers {
+            department: &unit_by_name,
+            community: &community_unit,
+            property_company: &property_company,
+        },
+    );
     pb.inc_length(history.len() as u64 * 2);
     let mut events = Vec::new();
     let rows = history

@@ -291,10 +291,38 @@ impl Gen {
                 return n;
             }
         }
+        // Names run out before places do: vary as a real city does (新…, 东…), never with a number.
+        for prefix in ["新", "东", "西", "南", "北", "前", "后", "大", "小"] {
+            for _ in 0..10 {
+                let n = format!("{prefix}{}", make(self));
+                if self.used_names.insert(n.clone()) {
+                    return n;
+                }
+            }
+        }
         let n = make(self);
         let n = format!("{n}{}", self.used_names.len());
         self.used_names.insert(n.clone());
         n
+    }
+
+    /// A compound's name: a second phase or a district of an existing one before anything else.
+    fn compound_name(&mut self, mut make: impl FnMut(&mut Self) -> String) -> String {
+        for _ in 0..50 {
+            let n = make(self);
+            if self.used_names.insert(n.clone()) {
+                return n;
+            }
+        }
+        for tail in ["二期", "三期", "东区", "西区", "南区", "北区", "四期", "新区", "五期"] {
+            for _ in 0..10 {
+                let n = format!("{}{tail}", make(self));
+                if self.used_names.insert(n.clone()) {
+                    return n;
+                }
+            }
+        }
+        self.unique_name(make)
     }
     fn birth(&mut self, age: u32) -> (u32, u32, u32) {
         (2023 - age, self.rng.random_range(1..=12), self.rng.random_range(1..=28))
@@ -415,9 +443,9 @@ pub fn plan(sizes: Sizes, seed: u64) -> Plan {
                 let pname = if is_village {
                     g.unique_name(|g| format!("{}{}", g.surname(), g.pick(VILLAGE_SUFFIXES)))
                 } else if g.rng.random_bool(0.2) {
-                    g.unique_name(|g| format!("{}家属院", g.pick(WORK_UNITS)))
+                    g.compound_name(|g| format!("{}家属院", g.pick(WORK_UNITS)))
                 } else {
-                    g.unique_name(|g| format!("{}{}", g.pick(PLACE_WORDS), g.pick(COMPOUND_SUFFIXES)))
+                    g.compound_name(|g| format!("{}{}", g.pick(PLACE_WORDS), g.pick(COMPOUND_SUFFIXES)))
                 };
                 let p_idx = grids.len();
                 let nb = bld_per_comp[pi];
@@ -508,6 +536,15 @@ pub fn plan(sizes: Sizes, seed: u64) -> Plan {
     let (units, accounts_unit) = organisations(&mut g, &grids, sizes);
     let (places, devices) = places_and_devices(&mut g, &grids);
     let first = |level: i64| grids.iter().find(|x| x.level == level).map(|x| x.code.clone());
+    // The grid accounts are the leaders (网格长) their grid pages name, so a visitor who signs in
+    // as one meets themselves on the page.
+    let leader_of = |level: i64| {
+        grids
+            .iter()
+            .find(|x| x.level == level)
+            .and_then(|x| x.contacts.iter().find(|c| c.0 == "leader"))
+            .map(|c| c.1.clone())
+    };
     let accounts = vec![
         PAccount {
             username: "admin",
@@ -518,28 +555,28 @@ pub fn plan(sizes: Sizes, seed: u64) -> Plan {
         },
         PAccount {
             username: "street",
-            display_name: g.person(true),
+            display_name: leader_of(2).unwrap_or_else(|| g.person(true)),
             role: crate::auth::Role::StreetStaff,
             grid: first(2),
             unit: None,
         },
         PAccount {
             username: "community",
-            display_name: g.person(false),
+            display_name: leader_of(3).unwrap_or_else(|| g.person(false)),
             role: crate::auth::Role::CommunityStaff,
             grid: first(3),
             unit: None,
         },
         PAccount {
             username: "compound",
-            display_name: g.person(true),
+            display_name: leader_of(4).unwrap_or_else(|| g.person(true)),
             role: crate::auth::Role::CompoundLeader,
             grid: first(4),
             unit: None,
         },
         PAccount {
             username: "building",
-            display_name: g.person(false),
+            display_name: leader_of(5).unwrap_or_else(|| g.person(false)),
             role: crate::auth::Role::BuildingOfficer,
             grid: first(5),
             unit: None,
@@ -718,8 +755,14 @@ fn organisations(g: &mut Gen, grids: &[PGrid], sizes: Sizes) -> (Vec<PUnit>, (Uu
         );
     }
     let compounds: Vec<&PGrid> = grids.iter().filter(|x| x.kind == "compound").collect();
-    // About 85% of urban compounds have a property company; the rest are tracked as 三无小区.
-    let managed: Vec<&PGrid> = compounds.iter().copied().filter(|_| g.rng.random_bool(0.85)).collect();
+    // About 85% of urban compounds have a property company; the rest are tracked as 三无小区. The
+    // first is always managed, by the first company: the demo's property account serves it.
+    let managed: Vec<&PGrid> = compounds
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i == 0 || g.rng.random_bool(0.85))
+        .map(|(_, c)| *c)
+        .collect();
     let per_company = split_counts(
         managed.len().max(sizes.property_companies),
         sizes.property_companies,
@@ -731,7 +774,13 @@ fn organisations(g: &mut Gen, grids: &[PGrid], sizes: Sizes) -> (Vec<PUnit>, (Uu
     for (i, n) in per_company.iter().enumerate() {
         let serves: Vec<String> = managed.iter().skip(at).take(*n).map(|c| c.code.clone()).collect();
         at += n;
-        let name = g.unique_name(|g| format!("周口市{}物业服务有限公司", g.pick(PROPERTY_WORDS)));
+        let name = g.unique_name(|g| {
+            let (place, kind) = (
+                g.pick(&["周口市", "周口", "河南", "河南省"]),
+                g.pick(&["物业服务", "物业管理", "物业"]),
+            );
+            format!("{place}{}{kind}有限公司", g.pick(PROPERTY_WORDS))
+        });
         let credit = g.credit_code();
         let id = unit(
             g,

@@ -62,6 +62,27 @@ pub struct Grid {
     pub boundary: serde_json::Value,
     pub center: Center,
     pub counts: Counts,
+    /// A compound's property company (物业公司), or null.
+    pub property_company: Option<UnitRef>,
+}
+
+/// A unit named by a grid node.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct UnitRef {
+    pub id: uuid::Uuid,
+    pub name: String,
+}
+
+/// One node for the API, with its property company's name looked up.
+async fn one(s: &GridState, g: &GridRow) -> AppResult<Grid> {
+    let mut c = store::contacts(&s.db, std::slice::from_ref(&g.code)).await?;
+    let mut out = to_api(g, c.remove(&g.code).unwrap_or_default());
+    if let Some(id) = g.property_company_id
+        && let Some(name) = s.units.property_company(&s.db, &g.district, id).await?
+    {
+        out.property_company = Some(UnitRef { id, name });
+    }
+    Ok(out)
 }
 
 pub fn to_api(g: &GridRow, contacts: Vec<Contact>) -> Grid {
@@ -88,6 +109,7 @@ pub fn to_api(g: &GridRow, contacts: Vec<Contact>) -> Grid {
             households: g.households,
             residents: g.residents,
         },
+        property_company: None,
     }
 }
 
@@ -97,8 +119,7 @@ pub fn to_api(g: &GridRow, contacts: Vec<Contact>) -> Grid {
     security(("bearer" = [])))]
 pub async fn get_grid(State(s): State<GridState>, p: Principal, Path(code): Path<String>) -> AppResult<Json<Grid>> {
     let g = load(&s.db, &p, &code, Capability::ReadGrid).await?;
-    let mut c = store::contacts(&s.db, std::slice::from_ref(&g.code)).await?;
-    Ok(Json(to_api(&g, c.remove(&g.code).unwrap_or_default())))
+    Ok(Json(one(&s, &g).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/grids/{code}/children", tag = "grid",
@@ -128,8 +149,7 @@ pub async fn get_children(
     security(("bearer" = [])))]
 pub async fn create_grid(State(s): State<GridState>, p: Principal, Json(input): Json<NewGrid>) -> AppResult<(StatusCode, Json<Grid>)> {
     let g = super::service::create(&s, &p, &input).await?;
-    let mut c = store::contacts(&s.db, std::slice::from_ref(&g.code)).await?;
-    Ok((StatusCode::CREATED, Json(to_api(&g, c.remove(&g.code).unwrap_or_default()))))
+    Ok((StatusCode::CREATED, Json(one(&s, &g).await?)))
 }
 
 #[utoipa::path(patch, path = "/api/v1/grids/{code}", tag = "grid", request_body = GridUpdate,
@@ -143,6 +163,5 @@ pub async fn update_grid(
     Json(up): Json<GridUpdate>,
 ) -> AppResult<Json<Grid>> {
     let g = super::service::update(&s, &p, &code, &up).await?;
-    let mut c = store::contacts(&s.db, std::slice::from_ref(&g.code)).await?;
-    Ok(Json(to_api(&g, c.remove(&g.code).unwrap_or_default())))
+    Ok(Json(one(&s, &g).await?))
 }

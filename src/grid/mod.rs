@@ -13,18 +13,22 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 
+use uuid::Uuid;
+
 use crate::db::Db;
 use crate::error::AppResult;
 use crate::web::session::Console;
 pub use store::{Contact, GridRow};
 
-/// What the grid's handlers need: the database, the point-location index (rebuilt after an edit)
-/// and the sections higher features add to a node's console page.
+/// What the grid's handlers need: the database, the point-location index (rebuilt after an edit),
+/// the sections higher features add to a node's console page, and the unit directory that names
+/// a compound's property company.
 #[derive(Clone)]
 pub struct GridState {
     pub db: Db,
     pub grid_index: Arc<locate::SharedIndex>,
     pub panels: Arc<[Arc<dyn GridPanel>]>,
+    pub units: Arc<dyn UnitDirectory>,
 }
 
 impl FromRef<GridState> for Db {
@@ -47,5 +51,17 @@ pub trait GridPanel: Send + Sync {
         g: &'a GridRow,
         page: i64,
         error: Option<&'a str>,
+    ) -> Pin<Box<dyn Future<Output = AppResult<Option<String>>> + Send + 'a>>;
+}
+
+/// Units (单位) are kept by the registry, above the grid; a compound only links to its property
+/// company (物业公司) by id, and asks the registry, through this, what that id names.
+pub trait UnitDirectory: Send + Sync {
+    /// The name of the district's property company `id`, or nothing if `id` is not one.
+    fn property_company<'a>(
+        &'a self,
+        db: &'a Db,
+        district: &'a str,
+        id: Uuid,
     ) -> Pin<Box<dyn Future<Output = AppResult<Option<String>>> + Send + 'a>>;
 }

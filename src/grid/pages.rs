@@ -2,7 +2,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -14,6 +14,7 @@ use super::rules;
 use super::store::{self, Contact, GridRow};
 use crate::auth::Capability;
 use crate::error::AppError;
+use crate::web::extract::Path;
 use crate::web::pages::{Chrome, PageError, PageResult, attr_escape, pager};
 use crate::web::session::{Console, check_csrf};
 
@@ -46,6 +47,8 @@ struct GridPage {
     children: Vec<ChildView>,
     pager: String,
     map_svg: String,
+    /// The boundary editor's map, for those who may change the boundary.
+    edit_map: String,
     /// Sections of higher features (the registry's households on a building), already rendered.
     panels: Vec<String>,
     can_manage: bool,
@@ -126,6 +129,8 @@ pub async fn render_grid(s: &GridState, c: &Console, code: &str, page: i64, back
         }
     }
     let map_svg = map_svg(&g, &kids);
+    let can_manage = p.can(Capability::ManageGrid, &g.code);
+    let edit_map = if can_manage { edit_map_svg(&g, &kids) } else { String::new() };
     let status = if back.panel_error.is_some() || back.edit_error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -150,7 +155,8 @@ pub async fn render_grid(s: &GridState, c: &Console, code: &str, page: i64, back
         children,
         map_svg,
         panels,
-        can_manage: p.can(Capability::ManageGrid, &g.code),
+        edit_map,
+        can_manage,
         edit_error: back.edit_error,
         leader_name,
         leader_phone,
@@ -194,6 +200,7 @@ async fn edit_grid(State(s): State<GridState>, c: Console, Path(code): Path<Stri
             name: f.leader_name.clone(),
             phone: f.leader_phone.clone(),
         }),
+        ..Default::default()
     };
     match store::update(&s.db, c.principal.actor(), &g, &up).await {
         Ok(_) => {
@@ -205,46 +212,104 @@ async fn edit_grid(State(s): State<GridState>, c: Console, Path(code): Path<Stri
     }
 }
 
-/// An SVG map of a node's boundary and its children's, drawn on the server: no tiles, no fonts.
-pub fn map_svg(g: &GridRow, kids: &[GridRow]) -> String {
-    let Ok(own) = rules::parse_boundary_text(&g.boundary) else {
-        return String::new();
-    };
-    let (min_lat, min_lng, max_lat, max_lng) = own.bbox;
-    // Equirectangular, x shrunk by cos(latitude) so shapes keep their proportions.
-    let k = (min_lat.to_radians() * 0.5 + max_lat.to_radians() * 0.5).cos();
-    let w = ((max_lng - min_lng) * k).max(1e-9);
-    let h = (max_lat - min_lat).max(1e-9);
-    let scale = 1000.0 / w.max(h);
-    let (vw, vh) = (w * scale, h * scale);
-    let path = |b: &rules::Boundary| -> String {
+/// How a node's maps place longitude and latitude on the SVG's plane: equirectangular, x shrunk
+/// by cos(latitude) so shapes keep their proportions, the longer side 1,000 units.
+struct Projection {
+    min_lng: f64,
+    max_lat: f64,
+    k: f64,
+    scale: f64,
+    /// The drawing's width and height in SVG units.
+    w: f64,
+    h: f64,
+}
+
+impl Projection {
+    /// Fits the box (min_lat, min_lng, max_lat, max_lng), widened by `margin` of its size on each side.
+    fn fit(bbox: (f64, f64, f64, f64), margin: f64) -> Projection {
+        let (min_lat, min_lng, max_lat, max_lng) = bbox;
+        let (dlat, dlng) = ((max_lat - min_lat) * margin, (max_lng - min_lng) * margin);
+        let (min_lat, min_lng, max_lat, max_lng) = (min_lat - dlat, min_lng - dlng, max_lat + dlat, max_lng + dlng);
+        let k = (min_lat.to_radians() * 0.5 + max_lat.to_radians() * 0.5).cos();
+        let w = ((max_lng - min_lng) * k).max(1e-9);
+        let h = (max_lat - min_lat).max(1e-9);
+        let scale = 1000.0 / w.max(h);
+        Projection {
+            min_lng,
+            max_lat,
+            k,
+            scale,
+            w: w * scale,
+            h: h * scale,
+        }
+    }
+
+    fn path(&self, b: &rules::Boundary) -> String {
         let mut d = String::new();
         let rings = std::iter::once(b.polygon.exterior()).chain(b.polygon.interiors());
         for ring in rings {
             for (i, c) in ring.0.iter().enumerate() {
-                let x = (c.x - min_lng) * k * scale;
-                let y = (max_lat - c.y) * scale;
+                let x = (c.x - self.min_lng) * self.k * self.scale;
+                let y = (self.max_lat - c.y) * self.scale;
                 d.push_str(&format!("{}{x:.1},{y:.1}", if i == 0 { "M" } else { "L" }));
             }
             d.push('Z');
         }
         d
+    }
+
+    fn open_svg(&self, class: &str, label: &str, extra: &str) -> String {
+        format!(
+            "<svg class=\"{class}\" viewBox=\"-10 -10 {:.0} {:.0}\" role=\"img\" aria-label=\"{}\"{extra} xmlns=\"http://www.w3.org/2000/svg\">",
+            self.w + 20.0,
+            self.h + 20.0,
+            attr_escape(label)
+        )
+    }
+}
+
+/// An SVG map of a node's boundary and its children's, drawn on the server: no tiles, no fonts.
+pub fn map_svg(g: &GridRow, kids: &[GridRow]) -> String {
+    let Ok(own) = rules::parse_boundary_text(&g.boundary) else {
+        return String::new();
     };
-    let mut svg = format!(
-        "<svg class=\"map\" viewBox=\"-10 -10 {:.0} {:.0}\" role=\"img\" aria-label=\"{}网格图\" xmlns=\"http://www.w3.org/2000/svg\">",
-        vw + 20.0,
-        vh + 20.0,
-        attr_escape(&g.name)
-    );
-    svg.push_str(&format!("<path class=\"self\" d=\"{}\"/>", path(&own)));
+    let pr = Projection::fit(own.bbox, 0.0);
+    let mut svg = pr.open_svg("map", &format!("{}网格图", g.name), "");
+    svg.push_str(&format!("<path class=\"self\" d=\"{}\"/>", pr.path(&own)));
     for kid in kids {
         if let Ok(b) = rules::parse_boundary_text(&kid.boundary) {
             svg.push_str(&format!(
                 "<a href=\"/console/grids/{}\"><title>{}</title><path d=\"{}\"/></a>",
                 kid.code,
                 attr_escape(&kid.name),
-                path(&b)
+                pr.path(&b)
             ));
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// The boundary editor's map: the children drawn for reference, room around the node to move its
+/// points outward, and the projection and current boundary in data attributes for `static/app.js`,
+/// which draws the draggable points and writes the result into the form's boundary field.
+pub fn edit_map_svg(g: &GridRow, kids: &[GridRow]) -> String {
+    let Ok(own) = rules::parse_boundary_text(&g.boundary) else {
+        return String::new();
+    };
+    let pr = Projection::fit(own.bbox, 0.15);
+    let data = format!(
+        " data-edit-map data-origin=\"{},{},{},{}\" data-boundary=\"{}\"",
+        pr.min_lng,
+        pr.max_lat,
+        pr.k,
+        pr.scale,
+        attr_escape(&own.geojson)
+    );
+    let mut svg = pr.open_svg("map edit-map", &format!("{}边界编辑图", g.name), &data);
+    for kid in kids {
+        if let Ok(b) = rules::parse_boundary_text(&kid.boundary) {
+            svg.push_str(&format!("<path class=\"kid\" d=\"{}\"/>", pr.path(&b)));
         }
     }
     svg.push_str("</svg>");

@@ -26,9 +26,17 @@ pub async fn create(s: &GridState, p: &Principal, input: &NewGrid) -> AppResult<
     Ok(g)
 }
 
-/// Change a node's name, boundary or leader.
+/// Change a node's name, boundary, leader or (for a compound) property company.
 pub async fn update(s: &GridState, p: &Principal, code: &str, up: &GridUpdate) -> AppResult<GridRow> {
     let g = load(&s.db, p, code, Capability::ManageGrid).await?;
+    if let Some(Some(company)) = up.property_company {
+        if g.level != 4 {
+            return Err(AppError::invalid("not_a_compound", "只有小区（四级网格）可以指定物业公司"));
+        }
+        if s.units.property_company(&s.db, &g.district, company).await?.is_none() {
+            return Err(AppError::invalid("unknown_property_company", "指定的物业公司不存在"));
+        }
+    }
     let g = store::update(&s.db, p.actor(), &g, up).await?;
     s.grid_index.invalidate().await;
     Ok(g)

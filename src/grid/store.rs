@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 use serde_json::json;
+use uuid::Uuid;
 
 use super::rules::{self, Boundary};
 use crate::audit::{self, Actor};
@@ -26,9 +27,11 @@ pub struct GridRow {
     pub children: i64,
     pub households: i64,
     pub residents: i64,
+    /// The compound's property company (a unit of the registry), if one manages it.
+    pub property_company_id: Option<Uuid>,
 }
 
-const GRID_COLS: &str = "code, district, level, kind, name, parent_code, boundary, center_lat, center_lng, children, households, residents";
+const GRID_COLS: &str = "code, district, level, kind, name, parent_code, boundary, center_lat, center_lng, children, households, residents, property_company_id";
 
 #[derive(sqlx::FromRow, Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Contact {
@@ -306,6 +309,15 @@ pub struct GridUpdate {
     #[schema(value_type = Option<Object>)]
     pub boundary: Option<serde_json::Value>,
     pub leader: Option<LeaderInput>,
+    /// A compound's property company: a unit id, or `null` to say none manages it.
+    #[serde(default, deserialize_with = "some_or_null")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub property_company: Option<Option<Uuid>>,
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
+fn some_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Uuid>>, D::Error> {
+    Option::<Uuid>::deserialize(d).map(Some)
 }
 
 pub async fn update(db: &Db, actor: Actor<'_>, grid: &GridRow, up: &GridUpdate) -> AppResult<GridRow> {
@@ -360,6 +372,17 @@ pub async fn update(db: &Db, actor: Actor<'_>, grid: &GridRow, up: &GridUpdate) 
         .await.map(|r| r.rows_affected())
         })?;
     }
+    if let Some(company) = up.property_company {
+        on_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE grids SET property_company_id = $1, updated_at = $2 WHERE code = $3"
+        )
+        .bind(company)
+        .bind(now)
+        .bind(&grid.code)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    }
     if let Some((n, p)) = &leader {
         on_tx!(&mut tx, |c| sqlx::query(
             "DELETE FROM grid_contacts WHERE grid_code = $1 AND role = 'leader'"
@@ -379,7 +402,7 @@ pub async fn update(db: &Db, actor: Actor<'_>, grid: &GridRow, up: &GridUpdate) 
             target_kind: "grid",
             target_id: &grid.code,
             reason: "",
-            detail: json!({"name": name, "boundary": boundary.is_some(), "leader": leader.as_ref().map(|l| &l.0)}),
+            detail: json!({"name": name, "boundary": boundary.is_some(), "leader": leader.as_ref().map(|l| &l.0), "property_company": up.property_company}),
         },
     )
     .await?;

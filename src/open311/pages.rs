@@ -3,7 +3,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, State};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -13,6 +13,7 @@ use super::Open311State;
 use super::keys;
 use crate::auth::Capability;
 use crate::error::AppError;
+use crate::web::extract::Path;
 use crate::web::pages::{Chrome, PageResult};
 use crate::web::session::{Console, check_csrf};
 

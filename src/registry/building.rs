@@ -6,7 +6,7 @@ use std::pin::Pin;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
@@ -17,6 +17,7 @@ use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::grid::pages::{FormBack, render_grid};
 use crate::grid::{GridPanel, GridRow};
+use crate::web::extract::Path;
 use crate::web::pages::{PageError, PageResult, pager};
 use crate::web::session::{Console, check_csrf};
 

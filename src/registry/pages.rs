@@ -2,7 +2,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, RawForm, State};
+use axum::extract::{Query, RawForm, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -19,6 +19,7 @@ use crate::auth::Capability;
 use crate::error::AppError;
 use crate::grid::pages::crumbs;
 use crate::grid::store as grids;
+use crate::web::extract::Path;
 use crate::web::pages::{Chrome, PageError, PageResult, pager, url_encode};
 use crate::web::session::{Console, check_csrf};
 

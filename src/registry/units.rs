@@ -90,10 +90,29 @@ pub async fn get(db: &Db, id: Uuid) -> sqlx::Result<Option<UnitRow>> {
     .await)
 }
 
-/// The grids a unit serves (a property company's compounds).
-pub async fn served_grids(db: &Db, unit_id: Uuid) -> sqlx::Result<Vec<String>> {
+/// Names a compound's property company for the grid (which keeps only its id).
+pub struct Directory;
+
+impl crate::grid::UnitDirectory for Directory {
+    fn property_company<'a>(
+        &'a self,
+        db: &'a Db,
+        district: &'a str,
+        id: Uuid,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::error::AppResult<Option<String>>> + Send + 'a>> {
+        Box::pin(async move {
+            Ok(get(db, id)
+                .await?
+                .filter(|u| u.district == district && u.kind == "property_company")
+                .map(|u| u.name))
+        })
+    }
+}
+
+/// The compounds a property company manages (物业服务的小区).
+pub async fn managed_compounds(db: &Db, unit_id: Uuid) -> sqlx::Result<Vec<String>> {
     on_pool!(db, |p| sqlx::query_scalar::<_, String>(
-        "SELECT grid_code FROM unit_grids WHERE unit_id = $1 ORDER BY grid_code"
+        "SELECT code FROM grids WHERE property_company_id = $1 ORDER BY code"
     )
     .bind(unit_id)
     .fetch_all(p)

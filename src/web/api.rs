@@ -1,20 +1,11 @@
-//! JSON API helpers for every feature: the not-found fallback, paging, `{items,total}`, `{id}`,
+//! JSON API helpers for every feature: paging, `{items,total}`, `{id}`,
 //! the Idempotency-Key header and the bearer scheme of the OpenAPI document.
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-
-/// The fallback: an unknown path under `/api/` is `no_such_endpoint`, anything else a missing page.
-pub async fn api_not_found(uri: axum::http::Uri) -> AppError {
-    if uri.path().starts_with("/api/") {
-        AppError::new(StatusCode::NOT_FOUND, "no_such_endpoint", "接口不存在")
-    } else {
-        AppError::new(StatusCode::NOT_FOUND, "not_found", "页面不存在")
-    }
-}
 
 /// Paging parameters: `page` from 1, `per_page` 1–100 (default 20).
 #[derive(Deserialize, utoipa::IntoParams, Default)]

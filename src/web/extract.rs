@@ -1,8 +1,10 @@
-//! Request extractors whose rejections speak our error format (`{"error":{"code","message"}}`, Chinese).
+//! Request extractors whose rejections speak our error format (`{"error":{"code","message"}}`, Chinese),
+//! or a Chinese error page for the console's pages.
 
 use axum::extract::FromRequest;
 use axum::extract::FromRequestParts;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::AppError;
@@ -22,9 +24,33 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
 #[from_request(via(axum::extract::Query), rejection(AppError))]
 pub struct Query<T>(pub T);
 
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(AppError))]
+/// The URL's path parameters. A malformed one (`/console/cases/xyz`) answers the JSON error under
+/// `/api/` and the Chinese error page everywhere else, never axum's English text.
 pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(r) => Err(for_caller(parts, AppError::from(r))),
+        }
+    }
+}
+
+/// An error as the caller reads it: JSON for the API, a page for a browser.
+fn for_caller(parts: &Parts, e: AppError) -> Response {
+    if parts.uri.path().starts_with("/api/") {
+        e.into_response()
+    } else {
+        super::pages::error_page(&e)
+    }
+}
 
 impl From<JsonRejection> for AppError {
     fn from(r: JsonRejection) -> Self {
@@ -51,7 +77,7 @@ impl From<PathRejection> for AppError {
     fn from(r: PathRejection) -> Self {
         // A malformed id names nothing that exists.
         let _ = r;
-        AppError::not_found("记录")
+        AppError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "链接中的编号有误，找不到对应的记录")
     }
 }
 

@@ -5,28 +5,23 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
+use super::nav::{NavLink, who_line};
 use super::session::Console;
-use crate::auth::{Capability, Principal};
+use crate::auth::Capability;
 use crate::error::AppError;
 
 /// What every console page's frame needs.
 pub struct Chrome {
     pub title: String,
-    pub user: String,
-    pub roles: String,
+    /// The header's line: name · role · the post's place.
+    pub who: String,
     pub csrf: String,
+    /// The key of the current page's nav link.
     pub nav: &'static str,
-    pub home: String,
+    /// The links this person may open (`web::nav`).
+    pub links: Vec<NavLink>,
+    /// Residents and households may be read somewhere (shortcuts on the grid page).
     pub can_registry: bool,
-    pub can_units: bool,
-    pub can_audit: bool,
-    pub can_assess: bool,
-    /// Issue Open311 keys (the district).
-    pub can_keys: bool,
-    /// Where 志愿服务 leads: the volunteers of a subtree for staff, the resident's own page, or nowhere.
-    pub volunteer_link: &'static str,
-    /// Keeps a love supermarket or merchant (兑换).
-    pub can_shop: bool,
 }
 
 impl Chrome {
@@ -34,33 +29,13 @@ impl Chrome {
         let p = &c.principal;
         Chrome {
             title: title.into(),
-            user: p.display_name.clone(),
-            roles: p.role_labels(),
+            who: who_line(&p.display_name, &p.role_labels(), &c.place),
             csrf: c.csrf.clone(),
             nav,
-            home: home_grid(p),
+            links: super::nav::nav(p),
             can_registry: p.has(Capability::ReadRegistry),
-            can_units: p.has(Capability::ReadUnits),
-            can_audit: p.has(Capability::ReadAudit),
-            can_assess: p.has(Capability::ManageGrid),
-            can_keys: p.can(Capability::ManageUsers, &p.district),
-            volunteer_link: if p.has(Capability::ReadVolunteers) {
-                "/console/volunteers"
-            } else if p.posts.iter().any(|x| x.role == crate::auth::Role::Resident) {
-                "/console/volunteer"
-            } else {
-                ""
-            },
-            can_shop: p.posts.iter().any(|x| x.role == crate::auth::Role::ShopKeeper),
         }
     }
-}
-
-pub fn home_grid(p: &Principal) -> String {
-    p.roots(Capability::ReadGrid)
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| p.district.clone())
 }
 
 #[derive(Template)]
@@ -86,6 +61,36 @@ pub fn error_page(e: &AppError) -> Response {
     .render()
     .unwrap_or_else(|_| e.message.clone());
     (e.status, Html(body)).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "error_frame.html")]
+struct FramedErrorPage<'a> {
+    chrome: Chrome,
+    message: &'a str,
+}
+
+/// The fallback for a path no route knows: under `/api/` the JSON error (`no_such_endpoint`);
+/// anywhere else a Chinese 404 page, inside the console's frame when the browser is signed in.
+pub async fn not_found(db: crate::db::Db, req: axum::extract::Request) -> Response {
+    use axum::extract::FromRequestParts;
+    let (mut parts, _) = req.into_parts();
+    if parts.uri.path().starts_with("/api/") {
+        return AppError::new(StatusCode::NOT_FOUND, "no_such_endpoint", "接口不存在").into_response();
+    }
+    let e = AppError::new(StatusCode::NOT_FOUND, "not_found", "没有这个页面，请检查地址，或从上方菜单进入");
+    match Console::from_request_parts(&mut parts, &db).await {
+        Ok(c) => match (FramedErrorPage {
+            chrome: Chrome::new(&c, "找不到页面", ""),
+            message: &e.message,
+        })
+        .render()
+        {
+            Ok(body) => (e.status, Html(body)).into_response(),
+            Err(_) => error_page(&e),
+        },
+        Err(_) => error_page(&e),
+    }
 }
 
 /// Page handlers return this: any error becomes a Chinese error page.

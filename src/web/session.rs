@@ -69,6 +69,35 @@ where
 pub struct Console {
     pub principal: Principal,
     pub csrf: String,
+    /// The name of the first post's place (its grid node or unit), for the header.
+    pub place: String,
+}
+
+/// The name of the place of a person's first post. The kit reads the two tables every post points
+/// at by name only, so the header can say where someone works without knowing the features.
+async fn post_place(db: &Db, p: &Principal) -> sqlx::Result<String> {
+    let Some(post) = p.posts.first() else {
+        return Ok(String::new());
+    };
+    let name: Option<String> = match (&post.grid_code, post.unit_id) {
+        // A building's name (1号楼) says little alone: its compound's name goes first.
+        (Some(code), _) => crate::on_pool!(db, |c| sqlx::query_as::<_, (String, Option<String>)>(
+            "SELECT g.name, p.name FROM grids g LEFT JOIN grids p ON p.code = g.parent_code AND g.level = 5 WHERE g.code = $1"
+        )
+        .bind(code)
+        .fetch_optional(c)
+        .await)?
+        .map(|(name, parent)| match parent {
+            Some(parent) => format!("{parent} {name}"),
+            None => name,
+        }),
+        (None, Some(id)) => crate::on_pool!(db, |c| sqlx::query_scalar("SELECT name FROM units WHERE id = $1")
+            .bind(id)
+            .fetch_optional(c)
+            .await)?,
+        (None, None) => None,
+    };
+    Ok(name.unwrap_or_default())
 }
 
 /// Sends a browser without a session to the login page.
@@ -97,7 +126,10 @@ where
             return Err(LoginRedirect(next).into_response());
         };
         match store::principal_for(&db, &cookie).await {
-            Ok(Some((principal, kind, csrf))) if kind == "cookie" => Ok(Console { principal, csrf }),
+            Ok(Some((principal, kind, csrf))) if kind == "cookie" => match post_place(&db, &principal).await {
+                Ok(place) => Ok(Console { principal, csrf, place }),
+                Err(e) => Err(super::pages::error_page(&AppError::from(e))),
+            },
             Ok(_) => Err(LoginRedirect(next).into_response()),
             Err(e) => Err(super::pages::error_page(&AppError::from(e))),
         }

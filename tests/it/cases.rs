@@ -157,9 +157,10 @@ async fn the_closed_loop_with_roles_and_refusals() {
         assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "invalid_transition"));
         assert!(v["error"]["message"].as_str().unwrap().contains("已上报"));
         assert_eq!(app.count("case_events").await, events);
-        // Not theirs to take: 403.
-        let (st, _) = act(&app, &officer, &id, json!({"action": "accept"})).await;
-        assert_eq!(st, StatusCode::FORBIDDEN, "a building officer does not accept cases");
+        // Not theirs to take: 403 (a resident of the building sees it only as its reporter).
+        let compound = app.token("compound").await;
+        let (st, _) = act(&app, &compound, &id, json!({"action": "dispatch", "unit": dept})).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "a compound sends work only to its property company");
         let (st, _) = act(&app, &department, &id, json!({"action": "accept"})).await;
         assert_eq!(
             st,
@@ -529,15 +530,17 @@ async fn likely_duplicates_are_flagged_merged_and_hear_the_outcome() {
         );
 
         let (aid, bid) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+        let property = app.token("property").await;
         let (st, _) = app
-            .post(&format!("/api/v1/cases/{bid}/merge"), &officer, json!({"into": aid}))
+            .post(&format!("/api/v1/cases/{bid}/merge"), &property, json!({"into": aid}))
             .await;
-        assert_eq!(st, StatusCode::FORBIDDEN, "merging is the grid's decision");
+        assert_eq!(st, StatusCode::NOT_FOUND, "merging is the grid's decision");
         let (st, v) = app
             .post(&format!("/api/v1/cases/{bid}/merge"), &community, json!({"into": aid}))
             .await;
         assert_eq!(st, StatusCode::OK, "{v}");
         assert_eq!((v["status"].as_str(), v["merged_into"].as_str()), (Some("declined"), Some(aid)));
+        assert_eq!(v["status_label"], "已合并", "a merged duplicate is not shown as 不予立案");
         let (st, v) = app
             .post(&format!("/api/v1/cases/{bid}/merge"), &community, json!({"into": aid}))
             .await;

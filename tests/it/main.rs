@@ -3,8 +3,10 @@
 
 mod accounts;
 mod cases;
+mod chrome;
 mod durability;
 mod grid;
+mod lowest_level;
 mod open311;
 mod pages;
 mod phone;

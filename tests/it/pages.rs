@@ -550,7 +550,7 @@ async fn inbox_shows_each_role_what_waits_on_it() {
         let staff = sign_in(&app, "community").await;
         let (st, html) = page(&app, &staff, "/console/inbox").await;
         assert_eq!(st, StatusCode::OK);
-        let waiting = &html[html.find("待立案").unwrap()..html.find("待结案").unwrap()];
+        let waiting = &html[html.find("待立案（").unwrap()..html.find("已立案，待派遣或本级处置（").unwrap()];
         assert!(
             waiting.contains(&a) && !waiting.contains(&b.1),
             "[{}] the reported case waits for acceptance",
@@ -558,9 +558,9 @@ async fn inbox_shows_each_role_what_waits_on_it() {
         );
         let dept_cookie = sign_in(&app, "department").await;
         let (_, html) = page(&app, &dept_cookie, "/console/inbox").await;
-        let assigned = &html[html.find("派给本单位的案件").unwrap()..html.find("正在处置").unwrap()];
+        let assigned = &html[html.find("派给本单位的案件（").unwrap()..html.find("正在处置（").unwrap()];
         assert!(assigned.contains(&b.1) && !assigned.contains(&a));
-        let whistles = &html[html.find("吹哨报到").unwrap()..html.find("时限预警").unwrap()];
+        let whistles = &html[html.find("吹哨报到（").unwrap()..html.find("时限预警（").unwrap()];
         assert!(whistles.contains(&b.1), "[{}] the summoned department sees the whistle", app.engine);
     }
 }

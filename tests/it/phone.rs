@@ -227,8 +227,7 @@ async fn a_resident_reports_from_the_grid_page_with_a_photo_and_the_phones_posit
         assert!(html.contains(&format!("<h1>{title} ")));
         // The property company serving the compound, with its phone, when there is one.
         let property: Option<(String, String)> = gongzhi::on_pool!(&app.db, |p| sqlx::query_as(
-            "SELECT u.name, u.contact_phone FROM unit_grids ug JOIN units u ON u.id = ug.unit_id \
-             WHERE ug.grid_code = $1 AND u.kind = 'property_company' ORDER BY u.name LIMIT 1"
+            "SELECT u.name, u.contact_phone FROM grids g JOIN units u ON u.id = g.property_company_id WHERE g.code = $1"
         )
         .bind(&BUILDING[..15])
         .fetch_optional(p)

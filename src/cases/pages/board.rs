@@ -35,6 +35,7 @@ pub struct BoardRow {
 #[template(path = "cases_board.html")]
 struct BoardPage {
     chrome: Chrome,
+    mine: bool,
     rows: Vec<BoardRow>,
     total: i64,
     statuses: Vec<(&'static str, &'static str, bool)>,
@@ -57,6 +58,12 @@ pub(super) struct BoardQuery {
     overdue: Option<String>,
     page: Option<i64>,
     done: Option<String>,
+    /// `1`: only what I reported (我上报的、我的反映), wherever it is.
+    mine: Option<String>,
+    /// `1`: only cases the grid handles itself (no unit).
+    own: Option<String>,
+    /// A grid level: only cases someone at that level may check.
+    checkable: Option<i64>,
 }
 
 async fn render_board(s: &CasesState, c: &Console, q: BoardQuery) -> PageResult {
@@ -72,9 +79,12 @@ async fn render_board(s: &CasesState, c: &Console, q: BoardQuery) -> PageResult 
     };
     let unit_filter = q.unit.as_deref().and_then(|u| u.parse::<Uuid>().ok());
     let own_unit = p.posts.iter().find_map(|x| x.unit_id);
-    if grid.is_none() && own_unit.is_none() {
+    let mine = q.mine.as_deref() == Some("1");
+    if grid.is_none() && own_unit.is_none() && !mine {
         return Err(AppError::forbidden().into());
     }
+    // My own reports are mine wherever they are; otherwise the board keeps to my grid or unit.
+    let (grid, root) = if mine { (None, None) } else { (grid, root) };
     let status = q.status.clone().filter(|x| Status::parse(x).is_some());
     let category = q.category.clone().filter(|x| !x.is_empty());
     let overdue = q.overdue.as_deref() == Some("true");
@@ -83,10 +93,18 @@ async fn render_board(s: &CasesState, c: &Console, q: BoardQuery) -> PageResult 
         grid: grid.as_deref(),
         status: status.as_deref(),
         category: category.as_deref(),
-        unit: if grid.is_none() { own_unit } else { unit_filter },
+        unit: match (mine, &grid) {
+            (true, _) => None,
+            (false, None) => own_unit,
+            (false, Some(_)) => unit_filter,
+        },
         overdue_at: overdue.then(crate::db::now_ms),
+        reporter: mine.then_some(p.user_id),
+        self_handled: q.own.as_deref() == Some("1"),
+        checkable_at: q.checkable.filter(|l| (1..=5).contains(l)),
         limit: per,
         offset: (page - 1) * per,
+        ..Default::default()
     };
     let (rows, total) = store::list(&s.db, &f).await?;
     let (cats, grids, units) = names(s, &rows).await?;
@@ -103,7 +121,7 @@ async fn render_board(s: &CasesState, c: &Console, q: BoardQuery) -> PageResult 
                 description: r.description.chars().take(40).collect(),
                 grid: grids[i].clone(),
                 status: st.as_str(),
-                status_label: st.label(),
+                status_label: r.status_label(),
                 status_class: status_class(st),
                 due: short_time(r.due_at),
                 due_class: due_class(st, r.due_at, now),
@@ -117,7 +135,10 @@ async fn render_board(s: &CasesState, c: &Console, q: BoardQuery) -> PageResult 
         .iter()
         .any(|x| x.grid_code.is_some() && x.role.grants(Capability::ManageGrid));
     let base = format!(
-        "/console/cases?status={}&category={}&overdue={}&grid={}&unit={}",
+        "/console/cases?mine={}&own={}&checkable={}&status={}&category={}&overdue={}&grid={}&unit={}",
+        if mine { "1" } else { "" },
+        if f.self_handled { "1" } else { "" },
+        f.checkable_at.map(|l| l.to_string()).unwrap_or_default(),
         status.clone().unwrap_or_default(),
         url_encode(category.as_deref().unwrap_or("")),
         if overdue { "true" } else { "" },
@@ -134,7 +155,8 @@ async fn render_board(s: &CasesState, c: &Console, q: BoardQuery) -> PageResult 
         Vec::new()
     };
     let html = BoardPage {
-        chrome: Chrome::new(c, "案件", "cases"),
+        chrome: Chrome::new(c, if mine { "我上报的" } else { "案件" }, "cases"),
+        mine,
         rows: view_rows,
         total,
         statuses: workflow::ALL_STATUSES
@@ -196,6 +218,8 @@ pub struct InboxRow {
     id: Uuid,
     tracking_code: String,
     category: String,
+    /// Community › compound › building.
+    place: String,
     description: String,
     status_label: &'static str,
     status_class: &'static str,
@@ -208,27 +232,34 @@ pub struct InboxSection {
     title: &'static str,
     empty: &'static str,
     rows: Vec<InboxRow>,
+    /// The true number of cases in the section (only the first few are shown).
+    total: i64,
+    /// The board, filtered to this section.
+    all: String,
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "inbox.html")]
 struct InboxPage {
     chrome: Chrome,
+    /// May report a problem from here (grid people).
+    can_report: bool,
     sections: Vec<InboxSection>,
 }
 
 async fn inbox_rows(s: &CasesState, rows: Vec<CaseRow>) -> Result<Vec<InboxRow>, AppError> {
-    let (cats, _, _) = names(s, &rows).await?;
+    let (cats, places, _) = names(s, &rows).await?;
     let now = crate::db::now_ms();
     Ok(rows
         .into_iter()
-        .zip(cats)
-        .map(|(r, category)| InboxRow {
+        .zip(cats.into_iter().zip(places))
+        .map(|(r, (category, place))| InboxRow {
             id: r.id,
             tracking_code: r.tracking_code.clone(),
             category,
+            place,
             description: r.description.chars().take(40).collect(),
-            status_label: r.status().label(),
+            status_label: r.status_label(),
             status_class: status_class(r.status()),
             rework: r.rework,
             due: short_time(r.due_at),
@@ -237,76 +268,131 @@ async fn inbox_rows(s: &CasesState, rows: Vec<CaseRow>) -> Result<Vec<InboxRow>,
         .collect())
 }
 
-/// The inbox (待办): assignments and returns for a unit, whistles to answer, cases waiting on this
-/// person's grid, and deadline warnings (amber within a day, red overdue) for them and their superiors.
+/// Cases shown per inbox section; "查看全部" opens the board with the same filter.
+const SECTION_ROWS: i64 = 10;
+
+/// One inbox section: the first rows and the true total of `f`, and its board link.
+async fn section(
+    s: &CasesState,
+    title: &'static str,
+    empty: &'static str,
+    f: CaseFilter<'_>,
+    all: String,
+) -> Result<InboxSection, AppError> {
+    let (rows, total) = store::list(&s.db, &CaseFilter { limit: SECTION_ROWS, ..f }).await?;
+    Ok(InboxSection {
+        title,
+        empty,
+        rows: inbox_rows(s, rows).await?,
+        total,
+        all,
+    })
+}
+
+/// The inbox (待办), each section a true count with its first cases: for a unit, what was sent to
+/// it, what it is handling, whistles to answer and deadlines; for grid people, new reports to
+/// accept (小事不出格: the building's own officer sees them first), accepted cases to send out or
+/// handle themselves, cases to check and to close, and deadlines in their grid; for everyone, what
+/// they reported.
 pub(super) async fn inbox(State(s): State<CasesState>, c: Console) -> PageResult {
     let p = &c.principal;
-    let mut sections = Vec::new();
-    let tasks = |status: &'static str, grid: Option<String>, unit: Option<Uuid>| {
-        let district = p.district.clone();
-        let s = s.clone();
-        async move {
-            let f = CaseFilter {
-                district: &district,
-                grid: grid.as_deref(),
-                status: Some(status),
-                unit,
-                limit: 50,
-                ..Default::default()
-            };
-            store::list(&s.db, &f).await.map(|(rows, _)| rows)
-        }
+    let district = p.district.as_str();
+    let base = CaseFilter {
+        district,
+        ..Default::default()
     };
+    let soon = crate::db::now_ms() + 86_400_000;
+    let mut sections = Vec::new();
     if let Some(unit) = p.posts.iter().find_map(|x| x.unit_id) {
-        sections.push(InboxSection {
-            title: "派给本单位的案件",
-            empty: "没有待处置的案件",
-            rows: inbox_rows(&s, tasks("dispatched", None, Some(unit)).await?).await?,
-        });
-        sections.push(InboxSection {
-            title: "正在处置",
-            empty: "没有处置中的案件",
-            rows: inbox_rows(&s, tasks("handling", None, Some(unit)).await?).await?,
-        });
+        let of_unit = |status| CaseFilter {
+            unit: Some(unit),
+            status: Some(status),
+            ..base
+        };
+        let board = |status: &str| format!("/console/cases?status={status}");
+        sections.push(
+            section(
+                &s,
+                "派给本单位的案件",
+                "没有待处置的案件",
+                of_unit("dispatched"),
+                board("dispatched"),
+            )
+            .await?,
+        );
+        sections.push(section(&s, "正在处置", "没有处置中的案件", of_unit("handling"), board("handling")).await?);
+        let whistles = store::pending_whistles(&s.db, unit, 50).await?;
         sections.push(InboxSection {
             title: "吹哨报到",
             empty: "没有待报到的召集",
-            rows: inbox_rows(&s, store::pending_whistles(&s.db, unit, 50).await?).await?,
+            total: whistles.len() as i64,
+            rows: inbox_rows(&s, whistles).await?,
+            all: String::new(),
         });
-        let warn = store::due_before(&s.db, &p.district, None, Some(unit), crate::db::now_ms() + 86_400_000, 50).await?;
-        sections.push(InboxSection {
-            title: "时限预警",
-            empty: "没有临期或超期的案件",
-            rows: inbox_rows(&s, warn).await?,
-        });
+        let warn = CaseFilter {
+            unit: Some(unit),
+            overdue_at: Some(soon),
+            by_due: true,
+            ..base
+        };
+        sections.push(section(&s, "时限预警", "没有临期或超期的案件", warn, "/console/cases?overdue=true".into()).await?);
     }
-    if let Some(root) = p.roots(Capability::ReadRegistry).into_iter().next() {
-        if p.has(Capability::ManageGrid) {
-            sections.push(InboxSection {
-                title: "待立案",
-                empty: "没有待立案的上报",
-                rows: inbox_rows(&s, tasks("reported", Some(root.clone()), None).await?).await?,
-            });
-            sections.push(InboxSection {
-                title: "待结案",
-                empty: "没有待结案的案件",
-                rows: inbox_rows(&s, tasks("verified", Some(root.clone()), None).await?).await?,
-            });
+    let grid_post = p
+        .posts
+        .iter()
+        .filter(|x| x.role.is_grid_role())
+        .filter_map(|x| x.grid_code.clone())
+        .min_by_key(|g| g.len());
+    if let Some(root) = grid_post.as_deref() {
+        let level = (1..=5).find(|l| crate::grid::rules::code_len(*l) == root.len()).unwrap_or(5);
+        let in_grid = |status| CaseFilter {
+            grid: Some(root),
+            status: Some(status),
+            ..base
+        };
+        let board = |q: &str| format!("/console/cases?grid={}&{q}", url_encode(root));
+        sections.push(section(&s, "待立案", "没有待立案的上报", in_grid("reported"), board("status=reported")).await?);
+        sections.push(
+            section(
+                &s,
+                "已立案，待派遣或本级处置",
+                "没有待派遣的案件",
+                in_grid("accepted"),
+                board("status=accepted"),
+            )
+            .await?,
+        );
+        let own = CaseFilter {
+            self_handled: true,
+            ..in_grid("handling")
+        };
+        sections.push(section(&s, "本级处置中", "没有本级处置中的案件", own, board("status=handling&own=1")).await?);
+        let check = CaseFilter {
+            checkable_at: Some(level),
+            ..in_grid("handled")
+        };
+        let check_link = board(&format!("status=handled&checkable={level}"));
+        sections.push(section(&s, "待核查", "没有待核查的案件", check, check_link).await?);
+        // Only a compound or above closes (a category's close level is 4 at most).
+        if level <= 4 {
+            sections.push(section(&s, "待结案", "没有待结案的案件", in_grid("verified"), board("status=verified")).await?);
         }
-        sections.push(InboxSection {
-            title: "待核查",
-            empty: "没有待核查的案件",
-            rows: inbox_rows(&s, tasks("handled", Some(root.clone()), None).await?).await?,
-        });
-        let warn = store::due_before(&s.db, &p.district, Some(&root), None, crate::db::now_ms() + 86_400_000, 50).await?;
-        sections.push(InboxSection {
-            title: "时限预警（本网格及下级）",
-            empty: "没有临期或超期的案件",
-            rows: inbox_rows(&s, warn).await?,
-        });
+        let warn = CaseFilter {
+            grid: Some(root),
+            overdue_at: Some(soon),
+            by_due: true,
+            ..base
+        };
+        sections.push(section(&s, "时限预警（本网格及下级）", "没有临期或超期的案件", warn, board("overdue=true")).await?);
     }
+    let mine = CaseFilter {
+        reporter: Some(p.user_id),
+        ..base
+    };
+    sections.push(section(&s, "我上报的", "还没有上报过问题", mine, "/console/cases?mine=1".into()).await?);
     Ok(InboxPage {
         chrome: Chrome::new(&c, "待办", "inbox"),
+        can_report: grid_post.is_some(),
         sections,
     }
     .into_response())

@@ -1,6 +1,6 @@
 //! One case's page: its timeline, answers, photos, the actions the caller may take, and merging.
 
-use super::{department_units, due_class, short_time, status_class};
+use super::{UnitGroup, dispatch_units, due_class, short_time, status_class};
 use crate::cases::CasesState;
 use crate::cases::api::Case;
 use crate::cases::categories;
@@ -8,12 +8,13 @@ use crate::cases::permissions;
 use crate::cases::store::{self};
 use crate::cases::workflow::{self, Action, Rating, Status};
 use crate::error::AppError;
+use crate::web::extract::Path;
 use crate::web::pages::{Chrome, PageError, PageResult};
 use crate::web::session::{Console, check_csrf};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
@@ -47,7 +48,7 @@ struct DetailPage {
     rating: Option<&'static str>,
     timeline: Vec<(String, String, &'static str, String)>,
     actions: Vec<ActionForm>,
-    units: Vec<(Uuid, String)>,
+    units: Vec<UnitGroup>,
     version: i64,
     can_merge: bool,
     notice: Option<String>,
@@ -139,8 +140,18 @@ async fn render_detail(s: &CasesState, c: &Console, id: Uuid, notice: Option<Str
         secondary,
     };
     candidates.push((Action::Accept, form("accept", "立案", None, false, false, false)));
-    candidates.push((Action::Dispatch { unit: nil }, form("dispatch", "派遣", None, true, false, false)));
-    candidates.push((Action::Start, form("start", "开始处置", None, false, false, false)));
+    let redispatch = row.status() == Status::Dispatched;
+    candidates.push((
+        Action::Dispatch { unit: nil },
+        form("dispatch", if redispatch { "改派" } else { "派遣" }, None, true, false, redispatch),
+    ));
+    // Not sent to a unit: the answering grid handles it itself (小事不出格).
+    let start = if row.unit_id.is_none() {
+        "本级自行处置"
+    } else {
+        "开始处置"
+    };
+    candidates.push((Action::Start, form("start", start, None, false, false, false)));
     candidates.push((
         Action::Handle { note: "x".into() },
         form("handle", "处置完成", Some("处置情况"), false, false, false),
@@ -172,9 +183,19 @@ async fn render_detail(s: &CasesState, c: &Console, id: Uuid, notice: Option<Str
         f.ack_unit = u.to_string();
         candidates.push((a, f));
     }
+    // A dispatch form is offered if the caller may send the case to some unit (a compound, only
+    // to its property company); the exact unit is checked again on submit.
+    let may_do = |a: &Action| match a {
+        Action::Dispatch { .. } => {
+            permissions::may(p, &v, &Action::Dispatch { unit: Uuid::from_u128(1) })
+                || v.property_company
+                    .is_some_and(|u| permissions::may(p, &v, &Action::Dispatch { unit: u }))
+        }
+        _ => permissions::may(p, &v, a),
+    };
     let actions = candidates
         .into_iter()
-        .filter(|(a, _)| permissions::may(p, &v, a) && workflow::apply(&state, a).is_ok())
+        .filter(|(a, _)| may_do(a) && workflow::apply(&state, a).is_ok())
         .map(|(_, f)| f)
         .collect::<Vec<_>>();
     let needs_units = actions.iter().any(|a| a.needs_unit);
@@ -208,7 +229,13 @@ async fn render_detail(s: &CasesState, c: &Console, id: Uuid, notice: Option<Str
             })
             .collect(),
         units: if needs_units {
-            department_units(s, &p.district).await?
+            let default_unit = categories::get(&s.db, &row.district, &row.category_code)
+                .await?
+                .and_then(|x| x.default_unit_id);
+            dispatch_units(s, &p.district, default_unit, v.property_company, |u| {
+                permissions::may(p, &v, &Action::Dispatch { unit: u })
+            })
+            .await?
         } else {
             Vec::new()
         },

@@ -124,6 +124,51 @@ async fn names(s: &CasesState, rows: &[CaseRow]) -> Result<(Vec<String>, Vec<Str
     Ok((cats, grids, units))
 }
 
+/// A labelled group of units in a dispatch list: (id, name, preselected).
+pub struct UnitGroup {
+    pub label: &'static str,
+    pub units: Vec<(Uuid, String, bool)>,
+}
+
+/// Where one case may be sent, in the order a dispatcher reads it: the compound's property company
+/// (for the categories it serves), the category's default unit, then the other departments; the
+/// first of these is preselected. `allowed` filters to what the caller may send it to.
+async fn dispatch_units(
+    s: &CasesState,
+    district: &str,
+    default_unit: Option<Uuid>,
+    property_company: Option<Uuid>,
+    allowed: impl Fn(Uuid) -> bool,
+) -> Result<Vec<UnitGroup>, AppError> {
+    let mut groups = Vec::new();
+    let mut taken = Vec::new();
+    for (label, id) in [("本小区物业公司", property_company), ("本类案件默认承办单位", default_unit)] {
+        let Some(id) = id.filter(|u| allowed(*u) && !taken.contains(u)) else {
+            continue;
+        };
+        if let Some(u) = crate::registry::units::get(&s.db, id).await?.filter(|u| u.district == district) {
+            groups.push(UnitGroup {
+                label,
+                units: vec![(u.id, u.name, taken.is_empty())],
+            });
+            taken.push(id);
+        }
+    }
+    let others: Vec<(Uuid, String, bool)> = department_units(s, district)
+        .await?
+        .into_iter()
+        .filter(|(id, _)| allowed(*id) && !taken.contains(id))
+        .map(|(id, name)| (id, name, false))
+        .collect();
+    if !others.is_empty() {
+        groups.push(UnitGroup {
+            label: if taken.is_empty() { "职能部门" } else { "其他职能部门" },
+            units: others,
+        });
+    }
+    Ok(groups)
+}
+
 async fn department_units(s: &CasesState, district: &str) -> Result<Vec<(Uuid, String)>, AppError> {
     let (rows, _) = crate::registry::units::list(&s.db, district, Some("department"), None, None, 100, 0).await?;
     Ok(rows.into_iter().map(|u| (u.id, u.name)).collect())

@@ -11,11 +11,12 @@ use crate::cases::{categories, store as cases};
 use crate::error::AppError;
 use crate::grid::rules;
 use crate::grid::store::{self as grids, Contact, GridRow};
+use crate::web::extract::Path;
 use crate::web::pages::{PageError, PageResult, url_encode};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
@@ -74,20 +75,17 @@ fn public_title(chain: &[(i64, &str)]) -> String {
     }
 }
 
-/// The property company that serves this compound, if one is registered.
-///
-/// PROPERTY-COMPANY: grid nodes are getting a `property_company` of their own (another change,
-/// not merged yet); read it through `grid::service` once it exists. Until then this reads the
-/// registry's link of which compounds a property company serves (`unit_grids`).
-async fn property_of(s: &CasesState, compound: &str) -> Result<Option<PropertyContact>, AppError> {
-    let row: Option<(String, String, String)> = crate::on_pool!(&s.db, |p| sqlx::query_as(
-        "SELECT u.name, u.contact_name, u.contact_phone FROM unit_grids ug JOIN units u ON u.id = ug.unit_id \
-         WHERE ug.grid_code = $1 AND u.kind = 'property_company' ORDER BY u.name LIMIT 1"
-    )
-    .bind(compound)
-    .fetch_optional(p)
-    .await)?;
-    Ok(row.map(|(name, contact_name, phone)| PropertyContact { name, contact_name, phone }))
+/// The property company the compound names (`grids.property_company_id`), with its contact.
+async fn property_of(s: &CasesState, compound: &GridRow) -> Result<Option<PropertyContact>, AppError> {
+    let Some(id) = compound.property_company_id else { return Ok(None) };
+    let unit = crate::registry::units::get(&s.db, id).await?;
+    Ok(unit
+        .filter(|u| u.kind == "property_company" && u.district == compound.district)
+        .map(|u| PropertyContact {
+            name: u.name,
+            contact_name: u.contact_name,
+            phone: u.contact_phone,
+        }))
 }
 
 /// Public, no login: who answers for this grid and how to reach them, up the chain to the street.
@@ -101,7 +99,7 @@ async fn render_public(s: &CasesState, code: &str, error: Option<String>, form: 
     let chain = grids::chain(&s.db, &g.code).await?;
     let title = public_title(&chain.iter().map(|x| (x.level, x.name.as_str())).collect::<Vec<_>>());
     let property = match chain.iter().find(|x| x.level == 4) {
-        Some(compound) => property_of(s, &compound.code).await?,
+        Some(compound) => property_of(s, compound).await?,
         None => None,
     };
     // From this node up to the street office; the district's own leaders are not a help line.
@@ -390,7 +388,9 @@ pub(super) async fn track_rate(State(s): State<CasesState>, Path(code): Path<Str
         );
         return render_track(&s, &code, None, Some(refused)).await;
     }
-    let done = cases::act_with_comment(&s.db, &s.hooks, Actor::System("居民"), &row, &Action::Rate { rating }, 0, comment).await;
+    // The resident's words go on the timeline with the rating, in the rating's transaction.
+    let note = Some(comment).filter(|c| !c.is_empty()).map(|c| format!("{}：{c}", rating.label()));
+    let done = cases::act(&s.db, &s.hooks, Actor::System("居民"), &row, &Action::Rate { rating }, note, 0).await;
     match done {
         Ok(_) => Ok(Redirect::to(&format!("/track/{}?rated=1", url_encode(&row.tracking_code))).into_response()),
         Err(e) if e.status == StatusCode::CONFLICT => render_track(&s, &code, None, Some((e.status, e.message, String::new()))).await,

@@ -10,12 +10,13 @@ use crate::volunteers::activities::{self, ActivityFilter, ActivityRow, NewActivi
 use crate::volunteers::pages::{hours, qr_svg, status_label, when};
 use crate::volunteers::service::{activity_grid, load_activity, load_team, may_organise, parse_time, refuse, scope};
 use crate::volunteers::store::{self, TeamRow, VolunteerFilter, VolunteerRow};
+use crate::web::extract::Path;
 use crate::web::pages::{Chrome, PageResult, url_encode};
 use crate::web::session::{Console, check_csrf};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;

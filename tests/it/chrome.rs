@@ -1,0 +1,256 @@
+//! The console's frame over HTTP: each demo role lands on its work, every nav link it is shown
+//! opens, unknown and malformed URLs answer in Chinese (HTML for pages, JSON for the API), and the
+//! pages say times, actions and places in words.
+
+use reqwest::StatusCode;
+
+use crate::support::{App, apps, page, sign_in};
+
+/// Each demo account, where `/console` sends it, and the nav it is shown (by link text).
+const ROLES: [(&str, &str, &[&str]); 9] = [
+    (
+        "admin",
+        "/console/grids/411602",
+        &[
+            "网格",
+            "待办",
+            "案件",
+            "居民",
+            "志愿服务",
+            "考核",
+            "组织单位",
+            "接口密钥",
+            "审计日志",
+        ],
+    ),
+    (
+        "street",
+        "/console/inbox",
+        &["网格", "待办", "案件", "居民", "志愿服务", "考核", "组织单位"],
+    ),
+    (
+        "community",
+        "/console/inbox",
+        &["网格", "待办", "案件", "居民", "志愿服务", "考核", "组织单位"],
+    ),
+    ("compound", "/console/inbox", &["网格", "待办", "案件", "居民", "志愿服务"]),
+    ("building", "/console/inbox", &["网格", "待办", "案件", "居民", "志愿服务"]),
+    ("department", "/console/inbox", &["待办", "案件", "组织单位"]),
+    ("property", "/console/inbox", &["待办", "案件", "组织单位"]),
+    ("resident", "/console/me", &["我的", "志愿服务"]),
+    ("keeper", "/console/shop", &["兑换"]),
+];
+
+/// The header's nav links: (href, text).
+fn nav_links(html: &str) -> Vec<(String, String)> {
+    let start = html.find("<header class=\"top\">").expect("the console header");
+    let header = &html[start..start + html[start..].find("</header>").expect("header end")];
+    let nav = &header[header.find("<nav>").expect("nav")..header.find("</nav>").expect("nav end")];
+    nav.split("<a href=\"")
+        .skip(1)
+        .map(|a| {
+            let href = a[..a.find('"').unwrap()].to_string();
+            let text = a[a.find('>').unwrap() + 1..a.find("</a>").unwrap()].to_string();
+            (href, text)
+        })
+        .collect()
+}
+
+/// The text a person reads: tags, scripts and styles removed, entities left as they are.
+fn visible_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        out.push_str(&rest[..i]);
+        let tag = &rest[i..];
+        let skip_to = if tag.starts_with("<script") {
+            tag.find("</script>").map(|j| j + 9)
+        } else if tag.starts_with("<style") {
+            tag.find("</style>").map(|j| j + 8)
+        } else {
+            tag.find('>').map(|j| j + 1)
+        };
+        out.push(' ');
+        rest = &tag[skip_to.unwrap_or(tag.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// ISO timestamps, UUIDs and dotted action codes a person should never have to read.
+fn technical_bits(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for word in text.split(|c: char| c.is_whitespace() || "，。：；（）、·›|<>\"'".contains(c)) {
+        let b = word.as_bytes();
+        let iso = b.len() >= 13 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[7] == b'-' && b[10] == b'T';
+        let uuid = word.len() >= 36
+            && word.split('-').map(str::len).take(5).eq([8, 4, 4, 4, 12])
+            && word.chars().take(36).all(|c| c.is_ascii_hexdigit() || c == '-');
+        let code = word.split_once('.').is_some_and(|(a, z)| {
+            !a.is_empty()
+                && !z.is_empty()
+                && a.chars().all(|c| c.is_ascii_lowercase())
+                && z.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+        });
+        if iso || uuid || code {
+            found.push(word.to_string());
+        }
+    }
+    found
+}
+
+async fn landing(app: &App, cookie: &str) -> String {
+    let r = app
+        .client
+        .get(format!("{}/console", app.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+#[test]
+fn the_checks_themselves_find_what_they_look_for() {
+    let bits = technical_bits(&visible_text(
+        "<p>2026-11-26T22:18:00+08:00 <b>case.close</b> 0190c0de-0000-7000-8000-000000000000</p><script>a.b</script>",
+    ));
+    assert_eq!(bits.len(), 3, "{bits:?}");
+    assert!(
+        technical_bits(&visible_text("<p>11月26日 22:18 结案 app.css</p>")).len() == 1,
+        "app.css looks like a code too"
+    );
+    assert!(technical_bits(&visible_text("<p title=\"case.close\">11月26日 22:18 结案</p>")).is_empty());
+}
+
+#[tokio::test]
+async fn each_role_lands_on_its_work_and_every_nav_link_opens() {
+    for app in apps().await {
+        for (user, land, labels) in ROLES {
+            let cookie = sign_in(&app, user).await;
+            assert_eq!(landing(&app, &cookie).await, land, "[{}] {user} lands", app.engine);
+            let (st, html) = page(&app, &cookie, land).await;
+            assert_eq!(st, StatusCode::OK, "[{}] {user} {land}", app.engine);
+            let links = nav_links(&html);
+            let texts: Vec<&str> = links.iter().map(|l| l.1.as_str()).collect();
+            assert_eq!(texts, labels.to_vec(), "[{}] {user}'s nav", app.engine);
+            // The header names the person once, with the role and the post's place.
+            let who = html.split("<div class=\"who\">").nth(1).expect("who").split("</a>").next().unwrap();
+            assert!(!who.contains('（') && who.matches(" · ").count() >= 1, "{user}: {who}");
+            for (href, text) in links.iter().chain([(String::from("/console/me"), String::from("我的"))].iter()) {
+                let (st, html) = page(&app, &cookie, href).await;
+                assert_eq!(st, StatusCode::OK, "[{}] {user}: {text} {href}", app.engine);
+                let bits = technical_bits(&visible_text(&html));
+                assert!(bits.is_empty(), "[{}] {user} {href} shows {bits:?}", app.engine);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn my_page_shows_who_answers_for_my_building() {
+    for app in apps().await {
+        let cookie = sign_in(&app, "resident").await;
+        let (st, html) = page(&app, &cookie, "/console/me").await;
+        assert_eq!(st, StatusCode::OK);
+        // The resident's post is at the demo's first building; its leader as the grid API gives it.
+        let building = "411602001001001001";
+        let token = app.token("admin").await;
+        let (_, g) = app.get(&format!("/api/v1/grids/{building}"), &token).await;
+        let (name, phone) = (g["leader"]["name"].as_str().unwrap(), g["leader"]["phone"].as_str().unwrap());
+        assert!(html.contains(name) && html.contains(&format!("href=\"tel:{phone}\"")), "{html}");
+        for link in [
+            "/console/cases?mine=1",
+            "/console/volunteer",
+            "/console/cases/new",
+            &format!("/g/{building}"),
+        ] {
+            assert!(html.contains(&format!("href=\"{link}\"")), "{link}");
+        }
+        // Staff see who they are and where, without a building's contacts.
+        let cookie = sign_in(&app, "keeper").await;
+        let (st, html) = page(&app, &cookie, "/console/me").await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(html.contains("爱心超市店员") && !html.contains("我家的网格"));
+    }
+}
+
+#[tokio::test]
+async fn unknown_and_malformed_urls_answer_in_chinese() {
+    for app in apps().await {
+        let cookie = sign_in(&app, "community").await;
+        let r = app
+            .client
+            .get(format!("{}/console/nosuch", app.base))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        let html = r.text().await.unwrap();
+        assert!(html.contains("找不到页面") && html.contains("没有这个页面"), "{html}");
+        assert!(!nav_links(&html).is_empty(), "in the console frame, with its nav");
+        // Signed out: still a Chinese page, not JSON.
+        let r = app.client.get(format!("{}/console/nosuch", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert!(r.text().await.unwrap().contains("找不到页面"));
+        // The API keeps its JSON.
+        let r = app.client.get(format!("{}/api/v1/nosuch", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "no_such_endpoint");
+        // A malformed id in a page's URL: a Chinese page; in the API's: the JSON error.
+        for path in ["/console/cases/xyz", "/console/residents/xyz", "/console/households/xyz"] {
+            let (st, html) = page(&app, &cookie, path).await;
+            assert_eq!(st, StatusCode::NOT_FOUND, "{path}");
+            assert!(
+                html.contains("<html lang=\"zh-CN\">") && html.contains("编号有误"),
+                "{path}: {html}"
+            );
+            assert!(!html.contains("Invalid URL") && !html.contains("Cannot parse"), "{path}");
+        }
+        let token = app.token("community").await;
+        let (st, v) = app.get("/api/v1/cases/xyz", &token).await;
+        assert_eq!((st, v["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+        assert!(v["error"]["message"].as_str().unwrap().contains("编号有误"));
+        // The site icon is served by the binary.
+        let r = app.client.get(format!("{}/favicon.ico", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["content-type"], "image/svg+xml");
+        assert!(r.text().await.unwrap().starts_with("<svg"));
+    }
+}
+
+#[tokio::test]
+async fn the_audit_page_says_actions_in_words() {
+    for app in apps().await {
+        let admin = sign_in(&app, "admin").await;
+        let (st, html) = page(&app, &admin, "/console/audit").await;
+        assert_eq!(st, StatusCode::OK);
+        let text = visible_text(&html);
+        assert!(text.contains("登录") && text.contains("账号：admin"), "{text}");
+        assert_eq!(technical_bits(&text), Vec::<String>::new());
+        // The filter still filters by code; its options say the words.
+        let (st, html) = page(&app, &admin, "/console/audit?action=auth.login").await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(html.contains("<option value=\"auth.login\" selected>登录</option>"));
+    }
+}
+
+#[tokio::test]
+async fn the_boundary_is_edited_on_the_map_with_geojson_kept_as_advanced() {
+    for app in apps().await {
+        let admin = sign_in(&app, "admin").await;
+        let (st, html) = page(&app, &admin, "/console/grids/411602001001").await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(html.contains("data-edit-map") && html.contains("data-boundary=\"{&quot;type&quot;:&quot;Polygon&quot;"));
+        let advanced = html.find("高级：直接填写边界数据").expect("the GeoJSON field under 高级");
+        assert!(html[advanced..].contains("name=\"boundary\""));
+        // Who may not change the boundary gets no editor.
+        let building = sign_in(&app, "building").await;
+        let (_, html) = page(&app, &building, "/console/grids/411602001001001001").await;
+        assert!(!html.contains("data-edit-map"));
+    }
+}
