@@ -360,6 +360,7 @@ test('phone 390px: a resident reports on the public grid page and tracks it by c
 
   await step('submit a report: redirected to /track/{CODE}?new=1', () => page, async () => {
     const form = page.locator(`form[action="/g/${PUBLIC_GRID}/report"]`);
+    await form.locator('select[name="category"]').selectOption('SQ01');
     await form.locator('textarea[name="description"]').fill(description);
     await form.locator('input[name="phone"]').fill('13912341234');
     await Promise.all([

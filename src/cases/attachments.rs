@@ -81,10 +81,9 @@ fn store_file(dir: &Path, bytes: &[u8]) -> anyhow::Result<String> {
     Ok(sha)
 }
 
-/// Store the bytes (file first, written to a temporary name, flushed to disk and renamed, so a
-/// crash leaves no half file under the real name), then the row and its audit entry. The same
-/// photo twice on one case is one photo.
-pub async fn add(db: &Db, dir: &Path, actor: Actor<'_>, case_id: Uuid, district: &str, bytes: &[u8]) -> AppResult<AttachmentRow> {
+/// The photo's type, or why it is refused (empty, over 10 MB, not JPEG/PNG/WebP). A report form
+/// checks every photo with this before it creates the case, so a refused photo leaves no case.
+pub fn check(bytes: &[u8]) -> AppResult<&'static str> {
     if bytes.is_empty() || bytes.len() > MAX_BYTES {
         return Err(AppError::new(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
@@ -92,13 +91,20 @@ pub async fn add(db: &Db, dir: &Path, actor: Actor<'_>, case_id: Uuid, district:
             "照片不能为空，且不超过10MB",
         ));
     }
-    let mime = sniff(bytes).ok_or_else(|| {
+    sniff(bytes).ok_or_else(|| {
         AppError::new(
             axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "invalid_image",
             "只接受 JPEG、PNG 或 WebP 格式的照片",
         )
-    })?;
+    })
+}
+
+/// Store the bytes (file first, written to a temporary name, flushed to disk and renamed, so a
+/// crash leaves no half file under the real name), then the row and its audit entry. The same
+/// photo twice on one case is one photo.
+pub async fn add(db: &Db, dir: &Path, actor: Actor<'_>, case_id: Uuid, district: &str, bytes: &[u8]) -> AppResult<AttachmentRow> {
+    let mime = check(bytes)?;
     // Hashing and writing 10 MB is blocking work: off the async threads.
     let (owned, root) = (bytes.to_vec(), dir.to_path_buf());
     let sha = tokio::task::spawn_blocking(move || store_file(&root, &owned))

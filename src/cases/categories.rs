@@ -215,6 +215,54 @@ impl CategoryRow {
     }
 }
 
+/// One 大类 on a report form: its name and its active 小类 as (code, label).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChoiceGroup {
+    pub name: String,
+    pub choices: Vec<(String, String)>,
+}
+
+/// The active leaves that `keep` admits, grouped under their 大类 in code order (for
+/// `<optgroup>`). A name used under two 大类 (the city standard has 市容环境 both as 部件 and as
+/// 事件) is labelled with its 大类, so a closed `<select>` never shows two alike.
+pub fn choice_groups(all: &[CategoryRow], keep: impl Fn(&CategoryRow) -> bool) -> Vec<ChoiceGroup> {
+    let leaves: Vec<&CategoryRow> = all.iter().filter(|c| c.is_leaf() && c.active && keep(c)).collect();
+    let mut groups: Vec<(String, ChoiceGroup)> = Vec::new();
+    for leaf in &leaves {
+        let parent = leaf.parent_code.clone().unwrap_or_default();
+        let parent_name = all
+            .iter()
+            .find(|c| c.code == parent)
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| parent.clone());
+        let repeated = leaves.iter().filter(|x| x.name == leaf.name).count() > 1;
+        let label = if repeated {
+            format!("{}（{parent_name}）", leaf.name)
+        } else {
+            leaf.name.clone()
+        };
+        match groups.iter_mut().find(|(code, _)| *code == parent) {
+            Some((_, g)) => g.choices.push((leaf.code.clone(), label)),
+            None => groups.push((
+                parent,
+                ChoiceGroup {
+                    name: parent_name,
+                    choices: vec![(leaf.code.clone(), label)],
+                },
+            )),
+        }
+    }
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    groups.into_iter().map(|(_, g)| g).collect()
+}
+
+/// A 小类 name already used by another 小类 of the same 大类 (`except` is the one being renamed).
+fn name_taken(siblings: &[CategoryRow], parent: &str, name: &str, except: Option<&str>) -> bool {
+    siblings
+        .iter()
+        .any(|c| c.parent_code.as_deref() == Some(parent) && c.name == name && Some(c.code.as_str()) != except)
+}
+
 /// Seed the default categories for a district, inside the caller's transaction.
 pub async fn seed(tx: &mut Tx, district: &str) -> sqlx::Result<()> {
     let now = now_ms();
@@ -366,6 +414,10 @@ pub async fn update(
     };
     let close = check_close_level(up.close_level.unwrap_or(c.close_level))?;
     let name = check_name(up.name.as_deref().unwrap_or(&c.name))?.to_string();
+    let parent = c.parent_code.as_deref().unwrap_or_default();
+    if name_taken(&list(db, district).await?, parent, &name, Some(&c.code)) {
+        return Err(AppError::conflict("duplicate_name", format!("该大类下已有名为「{name}」的小类")));
+    }
     let unit = match up.default_unit {
         Some(u) => {
             let ok = crate::registry::units::get(db, u).await?.is_some_and(|x| x.district == district);
@@ -436,6 +488,13 @@ pub async fn create(db: &Db, actor: crate::audit::Actor<'_>, district: &str, n: 
     }
     check_close_level(n.close_level)?;
     let name = check_name(&n.name)?;
+    let all = list(db, district).await?;
+    if all.iter().any(|c| c.code == code) {
+        return Err(AppError::conflict("duplicate_code", format!("类别编码 {code} 已存在")));
+    }
+    if name_taken(&all, &parent.code, name, None) {
+        return Err(AppError::conflict("duplicate_name", format!("该大类下已有名为「{name}」的小类")));
+    }
     let mut tx = db.begin().await?;
     on_tx!(&mut tx, |x| sqlx::query(
         "INSERT INTO case_categories (id, district, code, parent_code, name, kind, default_unit_id, limit_hours, limit_days, close_level, active, created_at) \
@@ -467,4 +526,65 @@ pub async fn create(db: &Db, actor: crate::audit::Actor<'_>, district: &str, n: 
     crate::audit::record(&mut tx, actor, entry).await?;
     tx.commit().await?;
     get(db, district, code).await?.ok_or_else(AppError::internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(code: &str, parent: Option<&str>, name: &str, active: bool) -> CategoryRow {
+        CategoryRow {
+            id: Uuid::nil(),
+            code: code.into(),
+            parent_code: parent.map(String::from),
+            name: name.into(),
+            kind: "event".into(),
+            default_unit_id: None,
+            limit_hours: None,
+            limit_days: Some(3),
+            close_level: 3,
+            active,
+            fields: "[]".into(),
+            property_serves: false,
+        }
+    }
+
+    /// The seeded lists, grouped: every 大类 once, every label unique, 市容环境 told apart.
+    #[test]
+    fn seeded_choices_are_grouped_and_never_alike() {
+        let all: Vec<CategoryRow> = DEFAULTS
+            .iter()
+            .map(|(code, parent, name, ..)| row(code, *parent, name, true))
+            .collect();
+        let groups = choice_groups(&all, |_| true);
+        let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(names, ["部件", "事件", "社区治理"]);
+        let labels: Vec<&str> = groups.iter().flat_map(|g| g.choices.iter().map(|c| c.1.as_str())).collect();
+        let unique: std::collections::BTreeSet<&str> = labels.iter().copied().collect();
+        assert_eq!(unique.len(), labels.len(), "labels repeat: {labels:?}");
+        assert!(labels.contains(&"市容环境（部件）") && labels.contains(&"市容环境（事件）"));
+        assert!(labels.contains(&"飞线充电"), "a name used once is left as it is");
+        assert_eq!(groups[0].choices[0], ("BJ01".to_string(), "公用设施".to_string()));
+    }
+
+    #[test]
+    fn inactive_and_filtered_out_leaves_are_not_offered() {
+        let all = vec![
+            row("SQ", None, "社区治理", true),
+            row("SQ01", Some("SQ"), "环境卫生", true),
+            row("SQ02", Some("SQ"), "停用的", false),
+            row("SJ", None, "事件", true),
+            row("SJ01", Some("SJ"), "环境卫生", true),
+        ];
+        let groups = choice_groups(&all, |c| c.code.starts_with("SQ"));
+        assert_eq!(groups.len(), 1);
+        assert_eq!(
+            groups[0].choices,
+            [("SQ01".to_string(), "环境卫生".to_string())],
+            "the other one is not on the list"
+        );
+        assert!(name_taken(&all, "SQ", "环境卫生", None));
+        assert!(!name_taken(&all, "SQ", "环境卫生", Some("SQ01")), "renaming to its own name");
+        assert!(!name_taken(&all, "SQ", "违建", None));
+    }
 }

@@ -9,6 +9,7 @@ mod grid;
 mod lowest_level;
 mod open311;
 mod pages;
+mod phone;
 mod registry;
 mod scope;
 mod support;

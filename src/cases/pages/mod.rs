@@ -8,6 +8,7 @@ pub mod public;
 mod report;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use uuid::Uuid;
 
@@ -20,13 +21,21 @@ use crate::error::AppError;
 pub fn routes() -> Router<CasesState> {
     Router::new()
         .route("/console/cases", get(board::board))
-        .route("/console/cases/new", get(report::new_form).post(report::new_submit))
+        .route(
+            "/console/cases/new",
+            get(report::new_form)
+                .post(report::new_submit)
+                .layer(DefaultBodyLimit::max(report::BODY_LIMIT)),
+        )
         .route("/console/cases/dispatch", post(board::bulk_dispatch))
         .route("/console/cases/{id}", get(detail::detail))
         .route("/console/cases/{id}/actions", post(detail::act))
         .route("/console/cases/{id}/merge", post(detail::merge_form))
         .route("/g/{code}", get(public::public_page))
-        .route("/g/{code}/report", post(public::public_report))
+        .route(
+            "/g/{code}/report",
+            post(public::public_report).layer(DefaultBodyLimit::max(report::BODY_LIMIT)),
+        )
         .route("/track", get(public::track_form))
         .route("/track/{code}", get(public::track))
         .route("/track/{code}/rate", post(public::track_rate))

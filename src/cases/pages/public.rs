@@ -1,6 +1,7 @@
 //! Public pages, no login: the grid page `/g/{code}` (who answers for this grid, up to the street)
 //! with the residents' report form, and tracking a case by its code (/track) with the rating.
 
+use super::report::{MAX_PHOTOS, parse_location, read_report, store_photos};
 use super::{short_time, status_class};
 use crate::audit::Actor;
 use crate::cases::CasesState;
@@ -15,7 +16,7 @@ use crate::web::pages::{PageError, PageResult, url_encode};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::{Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
@@ -26,29 +27,81 @@ pub struct PublicLevel {
     contacts: Vec<Contact>,
 }
 
+/// The property company (物业) serving the compound, shown with its contact.
+pub struct PropertyContact {
+    name: String,
+    contact_name: String,
+    phone: String,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "public_grid.html")]
 struct PublicPage {
-    name: String,
+    /// e.g. 幸福小区 1号楼 · 人和街道
+    title: String,
     code: String,
     kind_label: &'static str,
     chain: Vec<PublicLevel>,
+    property: Option<PropertyContact>,
     key: String,
-    categories: Vec<(String, String)>,
+    groups: Vec<categories::ChoiceGroup>,
+    max_photos: usize,
+    form: PublicForm,
     error: Option<String>,
+}
+
+/// What a resident typed, kept when the form is shown again.
+#[derive(Default)]
+pub(super) struct PublicForm {
+    category: String,
     description: String,
     phone: String,
+    lat: String,
+    lng: String,
+}
+
+/// A grid page's title from its chain (district first): the compound and the building, then the
+/// street, so a resident sees at once the page is about their own building.
+fn public_title(chain: &[(i64, &str)]) -> String {
+    let Some(&(level, name)) = chain.last() else { return String::new() };
+    let place = if level >= 4 {
+        chain.iter().filter(|(l, _)| *l >= 4).map(|(_, n)| *n).collect::<Vec<_>>().join(" ")
+    } else {
+        name.to_string()
+    };
+    match chain.iter().find(|(l, _)| *l == 2) {
+        Some((_, street)) if level > 2 => format!("{place} · {street}"),
+        _ => place,
+    }
+}
+
+/// The property company the compound names (`grids.property_company_id`), with its contact.
+async fn property_of(s: &CasesState, compound: &GridRow) -> Result<Option<PropertyContact>, AppError> {
+    let Some(id) = compound.property_company_id else { return Ok(None) };
+    let unit = crate::registry::units::get(&s.db, id).await?;
+    Ok(unit
+        .filter(|u| u.kind == "property_company" && u.district == compound.district)
+        .map(|u| PropertyContact {
+            name: u.name,
+            contact_name: u.contact_name,
+            phone: u.contact_phone,
+        }))
 }
 
 /// Public, no login: who answers for this grid and how to reach them, up the chain to the street.
 pub async fn public_page(State(s): State<CasesState>, Path(code): Path<String>) -> PageResult {
-    render_public(&s, &code, None, String::new(), String::new()).await
+    render_public(&s, &code, None, PublicForm::default()).await
 }
 
 /// The public grid page, with the report form (re-shown with an error and the input kept).
-pub async fn render_public(s: &CasesState, code: &str, error: Option<String>, description: String, phone: String) -> PageResult {
+async fn render_public(s: &CasesState, code: &str, error: Option<String>, form: PublicForm) -> PageResult {
     let g = grids::get(&s.db, code).await?.ok_or_else(|| AppError::not_found("网格"))?;
     let chain = grids::chain(&s.db, &g.code).await?;
+    let title = public_title(&chain.iter().map(|x| (x.level, x.name.as_str())).collect::<Vec<_>>());
+    let property = match chain.iter().find(|x| x.level == 4) {
+        Some(compound) => property_of(s, compound).await?,
+        None => None,
+    };
     // From this node up to the street office; the district's own leaders are not a help line.
     let up: Vec<GridRow> = chain.into_iter().filter(|x| x.level >= 2).rev().collect();
     let codes: Vec<String> = up.iter().map(|x| x.code.clone()).collect();
@@ -61,69 +114,85 @@ pub async fn render_public(s: &CasesState, code: &str, error: Option<String>, de
             name: x.name,
         })
         .collect();
-    let categories = crate::cases::categories::list(&s.db, &g.district)
-        .await?
-        .into_iter()
-        .filter(|c| c.is_leaf() && c.active && c.kind == "community")
-        .map(|c| (c.code, c.name))
-        .collect();
+    let all = categories::list(&s.db, &g.district).await?;
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
     };
     let page = PublicPage {
-        name: g.name,
+        title,
         code: g.code,
         kind_label: rules::kind_label(&g.kind),
         chain,
+        property,
         key: crate::db::new_id().to_string(),
-        categories,
+        groups: categories::choice_groups(&all, |c| c.kind == "community"),
+        max_photos: MAX_PHOTOS,
+        form,
         error,
-        description,
-        phone,
     };
     Ok((status, page).into_response())
 }
 
-#[derive(Deserialize)]
-pub(super) struct PublicForm {
-    key: String,
-    category: String,
-    description: String,
-    phone: String,
-}
-
-/// A resident reports from the public grid page, with no account.
-pub(super) async fn public_report(State(s): State<CasesState>, Path(code): Path<String>, Form(f): Form<PublicForm>) -> PageResult {
-    let g = crate::grid::store::get(&s.db, &code)
-        .await?
-        .ok_or_else(|| AppError::not_found("网格"))?;
+/// A resident reports from the public grid page, with no account: the fields, the phone's
+/// position if they shared it, and photos, in one POST.
+pub(super) async fn public_report(State(s): State<CasesState>, Path(code): Path<String>, req: Request) -> PageResult {
+    let g = grids::get(&s.db, &code).await?.ok_or_else(|| AppError::not_found("网格"))?;
+    let mut body = match read_report(req).await {
+        Ok(b) => b,
+        Err(e) => return render_public(&s, &code, Some(e.message), PublicForm::default()).await,
+    };
+    let key = body.take("key");
+    let mut form = PublicForm {
+        category: body.take("category"),
+        description: body.take("description"),
+        phone: body.take("phone"),
+        lat: body.take("lat"),
+        lng: body.take("lng"),
+    };
+    if let Some(e) = body.refused.take() {
+        return render_public(&s, &code, Some(e.message), form).await;
+    }
+    let location = match parse_location(&form.lat, &form.lng) {
+        Ok(l) => l,
+        Err(e) => {
+            (form.lat, form.lng) = (String::new(), String::new());
+            return render_public(&s, &code, Some(e.message), form).await;
+        }
+    };
+    // The case is filed at this page's grid; a position is kept only when it lies in the same
+    // district (a phone far away, or a spoofed one, is not a place in it).
+    if let Some((lat, lng)) = location {
+        let index = s.grid_index.get(&s.db).await?;
+        if !index.locate_named(lat, lng).is_some_and(|(c, _)| c.starts_with(&g.district)) {
+            (form.lat, form.lng) = (String::new(), String::new());
+            let msg = "当前位置不在本区范围内，已清除定位，请重新提交".to_string();
+            return render_public(&s, &code, Some(msg), form).await;
+        }
+    }
     let input = NewCase {
-        category: f.category.clone(),
-        description: f.description.clone(),
-        lat: None,
-        lng: None,
+        category: form.category.clone(),
+        description: form.description.clone(),
+        lat: location.map(|l| l.0),
+        lng: location.map(|l| l.1),
         grid: Some(g.code.clone()),
         source: Some("resident".into()),
         reported_at: None,
         attributes: None,
         private: None,
     };
-    let key = Some(f.key.trim()).filter(|k| !k.is_empty() && k.len() <= 64);
-    match submit(
-        &s,
-        Reporter::Public {
-            district: &g.district,
-            phone: &f.phone,
-        },
-        &input,
-        key,
-    )
-    .await
-    {
-        Ok((row, _)) => Ok(Redirect::to(&format!("/track/{}?new=1", row.tracking_code)).into_response()),
-        Err(e) if e.status.is_client_error() => render_public(&s, &code, Some(e.message), f.description, f.phone).await,
+    let key = Some(key.trim()).filter(|k| !k.is_empty() && k.len() <= 64);
+    let who = Reporter::Public {
+        district: &g.district,
+        phone: &form.phone,
+    };
+    match submit(&s, who, &input, key).await {
+        Ok((row, _)) => {
+            store_photos(&s, Actor::System("居民"), row.id, &row.district, &body.photos).await?;
+            Ok(Redirect::to(&format!("/track/{}?new=1", row.tracking_code)).into_response())
+        }
+        Err(e) if e.status.is_client_error() => render_public(&s, &code, Some(e.message), form).await,
         Err(e) => Err(PageError(e)),
     }
 }
@@ -135,6 +204,8 @@ pub struct TrackView {
     status: &'static str,
     description: String,
     grid: String,
+    /// The unit the case was dispatched to (承办单位), once it was.
+    unit: String,
     reported: String,
     due: String,
     rating: Option<&'static str>,
@@ -149,7 +220,18 @@ struct TrackPage {
     case: Option<TrackView>,
     error: Option<String>,
     notice: Option<String>,
+    /// The rating choices, most satisfied first: (value, stars, label).
+    ratings: [(&'static str, &'static str, &'static str); 3],
+    comment: String,
 }
+
+const RATINGS: [(&str, &str, &str); 3] = [
+    ("satisfied", "★★★", "满意"),
+    ("basically_satisfied", "★★☆", "基本满意"),
+    ("dissatisfied", "★☆☆", "不满意"),
+];
+/// A comment with a rating: a few sentences.
+const MAX_COMMENT_CHARS: usize = 500;
 
 fn step_label(action: &str) -> &'static str {
     match action {
@@ -177,6 +259,7 @@ fn step_label(action: &str) -> &'static str {
 pub(super) struct TrackQuery {
     code: Option<String>,
     new: Option<String>,
+    rated: Option<String>,
 }
 
 pub(super) async fn track_form(Query(q): Query<TrackQuery>) -> PageResult {
@@ -188,17 +271,23 @@ pub(super) async fn track_form(Query(q): Query<TrackQuery>) -> PageResult {
         case: None,
         error: None,
         notice: None,
+        ratings: RATINGS,
+        comment: String::new(),
     }
     .into_response())
 }
 
-async fn render_track(s: &CasesState, code: &str, notice: Option<String>, error: Option<String>) -> PageResult {
+/// The track page; `refused` is a rating that was not taken (its status, why, and the comment
+/// typed, kept for another try).
+async fn render_track(s: &CasesState, code: &str, notice: Option<String>, refused: Option<(StatusCode, String, String)>) -> PageResult {
     let Some(row) = cases::by_tracking_code(&s.db, code).await? else {
         let page = TrackPage {
             title: code.to_string(),
             case: None,
             error: Some("没有找到该查询码对应的反映，请核对后重试".into()),
             notice: None,
+            ratings: RATINGS,
+            comment: String::new(),
         };
         return Ok((StatusCode::NOT_FOUND, page).into_response());
     };
@@ -210,12 +299,17 @@ async fn render_track(s: &CasesState, code: &str, notice: Option<String>, error:
         .await?
         .map(|g| g.name)
         .unwrap_or_default();
+    // The resident is told which unit answers for the case (a unit, never a person inside it).
+    let unit = match row.unit_id {
+        Some(u) => crate::registry::units::get(&s.db, u).await?.map(|x| x.name).unwrap_or_default(),
+        None => String::new(),
+    };
     // Residents see what was done, not who inside the government did it.
     let steps = cases::events(&s.db, row.id)
         .await?
         .into_iter()
         .map(|e| {
-            let note = if matches!(e.action.as_str(), "handle" | "decline" | "merge" | "outcome") {
+            let note = if matches!(e.action.as_str(), "handle" | "decline" | "merge" | "outcome" | "rate") {
                 e.note
             } else {
                 String::new()
@@ -230,13 +324,17 @@ async fn render_track(s: &CasesState, code: &str, notice: Option<String>, error:
         status: row.status().label(),
         description: row.description.clone(),
         grid,
+        unit,
         reported: short_time(row.reported_at),
         due: short_time(row.due_at),
         rating: row.rating().map(Rating::label),
         steps,
         can_rate: row.status() == Status::Closed && row.rating.is_none() && row.reporter_id.is_none(),
     };
-    let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
+    let (status, error, comment) = match refused {
+        Some((status, message, comment)) => (status, Some(message), comment),
+        None => (StatusCode::OK, None, String::new()),
+    };
     Ok((
         status,
         TrackPage {
@@ -244,22 +342,32 @@ async fn render_track(s: &CasesState, code: &str, notice: Option<String>, error:
             case: Some(view),
             error,
             notice,
+            ratings: RATINGS,
+            comment,
         },
     )
         .into_response())
 }
 
 pub(super) async fn track(State(s): State<CasesState>, Path(code): Path<String>, Query(q): Query<TrackQuery>) -> PageResult {
-    let notice = q.new.map(|_| "已收到您的反映。请记下查询码，随时查看办理进度。".to_string());
+    let notice = if q.new.is_some() {
+        Some("已收到您的反映。请记下查询码，随时查看办理进度。".to_string())
+    } else {
+        q.rated.map(|_| "感谢您的评价！".to_string())
+    };
     render_track(&s, &code, notice, None).await
 }
 
 #[derive(Deserialize)]
 pub(super) struct RateForm {
+    #[serde(default)]
     rating: String,
+    #[serde(default)]
+    comment: String,
 }
 
-/// Rating by tracking code: the code is what a resident without an account holds.
+/// Rating by tracking code: the code is what a resident without an account holds. A rating
+/// taken answers 303 to the track page, so refreshing it sends nothing again.
 pub(super) async fn track_rate(State(s): State<CasesState>, Path(code): Path<String>, Form(f): Form<RateForm>) -> PageResult {
     let row = cases::by_tracking_code(&s.db, &code)
         .await?
@@ -267,11 +375,25 @@ pub(super) async fn track_rate(State(s): State<CasesState>, Path(code): Path<Str
     if row.reporter_id.is_some() {
         return Err(AppError::forbidden().into());
     }
-    let rating: Rating =
-        serde_json::from_value(serde_json::Value::String(f.rating)).map_err(|_| AppError::invalid("invalid_rating", "请选择评价"))?;
-    match cases::act(&s.db, &s.hooks, Actor::System("居民"), &row, &Action::Rate { rating }, None, 0).await {
-        Ok(_) => render_track(&s, &code, Some("感谢您的评价".into()), None).await,
-        Err(e) if e.status == StatusCode::CONFLICT => render_track(&s, &code, None, Some(e.message)).await,
+    let Ok(rating) = serde_json::from_value::<Rating>(serde_json::Value::String(f.rating)) else {
+        let refused = (StatusCode::UNPROCESSABLE_ENTITY, "请选择满意程度".to_string(), f.comment);
+        return render_track(&s, &code, None, Some(refused)).await;
+    };
+    let comment = f.comment.trim();
+    if comment.chars().count() > MAX_COMMENT_CHARS {
+        let refused = (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("评价内容不超过{MAX_COMMENT_CHARS}字"),
+            f.comment.clone(),
+        );
+        return render_track(&s, &code, None, Some(refused)).await;
+    }
+    // The resident's words go on the timeline with the rating, in the rating's transaction.
+    let note = Some(comment).filter(|c| !c.is_empty()).map(|c| format!("{}：{c}", rating.label()));
+    let done = cases::act(&s.db, &s.hooks, Actor::System("居民"), &row, &Action::Rate { rating }, note, 0).await;
+    match done {
+        Ok(_) => Ok(Redirect::to(&format!("/track/{}?rated=1", url_encode(&row.tracking_code))).into_response()),
+        Err(e) if e.status == StatusCode::CONFLICT => render_track(&s, &code, None, Some((e.status, e.message, String::new()))).await,
         Err(e) => Err(PageError(e)),
     }
 }

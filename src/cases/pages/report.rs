@@ -1,17 +1,161 @@
-//! The officer's report form (上报问题), with the picked category's extra questions.
+//! The officer's report form (上报问题), with the picked category's extra questions and photos,
+//! and reading a report form (fields and photos in one multipart POST) for it and the public page.
 
+use std::collections::BTreeMap;
+
+use crate::audit::Actor;
 use crate::cases::CasesState;
-use crate::cases::categories;
+use crate::cases::attachments;
+use crate::cases::categories::{self, ChoiceGroup};
 use crate::cases::service::{AttributeAnswer, NewCase, Reporter, submit};
+use crate::error::AppError;
 use crate::web::pages::{Chrome, PageError, PageResult};
 use crate::web::session::{Console, check_csrf};
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Form;
-use axum::extract::State;
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
+use uuid::Uuid;
+
+/// Photos one report may carry, each as the API takes them (JPEG, PNG or WebP, at most 10 MB).
+pub const MAX_PHOTOS: usize = 3;
+/// The body limit of a report form: its photos and room for the text fields.
+pub const BODY_LIMIT: usize = MAX_PHOTOS * attachments::MAX_BYTES + 256 * 1024;
+/// A text field's bytes and the number of fields: a description is at most 2,000 characters.
+const MAX_FIELD_BYTES: usize = 16 * 1024;
+const MAX_FIELDS: usize = 200;
+
+/// A report form as sent: its text fields (the last of a repeated name wins), its photos, and why
+/// a photo was refused (the fields are still read, so the form comes back as it was typed).
+#[derive(Default)]
+pub(super) struct ReportBody {
+    pub fields: BTreeMap<String, String>,
+    pub photos: Vec<Vec<u8>>,
+    pub refused: Option<AppError>,
+}
+
+impl ReportBody {
+    pub fn take(&mut self, name: &str) -> String {
+        self.fields.remove(name).unwrap_or_default()
+    }
+}
+
+fn form_unreadable() -> AppError {
+    AppError::invalid("invalid_form", "表单未能完整提交，请重试")
+}
+
+fn too_many_photos() -> AppError {
+    AppError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!("最多上传{MAX_PHOTOS}张照片，每张不超过10MB"),
+    )
+}
+
+/// Read a report form: multipart (fields and up to [`MAX_PHOTOS`] photos named `photo`, empty
+/// file parts skipped) or, from a page without photos, urlencoded. Every part is bounded while
+/// it is read; the photos are checked (size, type) before anything is stored.
+pub(super) async fn read_report(req: Request) -> Result<ReportBody, AppError> {
+    let multipart = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let mut body = ReportBody::default();
+    if !multipart {
+        let axum::Form(pairs) = axum::Form::<Vec<(String, String)>>::from_request(req, &())
+            .await
+            .map_err(|_| form_unreadable())?;
+        if pairs.len() > MAX_FIELDS {
+            return Err(form_unreadable());
+        }
+        body.fields.extend(pairs);
+        return Ok(body);
+    }
+    let mut parts = Multipart::from_request(req, &()).await.map_err(|_| form_unreadable())?;
+    let read_error = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_many_photos()
+        } else {
+            form_unreadable()
+        }
+    };
+    while let Some(mut part) = parts.next_field().await.map_err(read_error)? {
+        let name = part.name().unwrap_or_default().to_string();
+        let is_file = part.file_name().is_some();
+        let limit = if is_file { attachments::MAX_BYTES } else { MAX_FIELD_BYTES };
+        let (mut bytes, mut oversize) = (Vec::new(), false);
+        while let Some(chunk) = part.chunk().await.map_err(read_error)? {
+            if oversize || bytes.len() + chunk.len() > limit {
+                if !is_file {
+                    return Err(form_unreadable());
+                }
+                // Read past the rest of an oversize photo (the body limit bounds it), keeping none.
+                (oversize, bytes) = (true, Vec::new());
+                continue;
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if !is_file {
+            if body.fields.len() == MAX_FIELDS {
+                return Err(form_unreadable());
+            }
+            body.fields.insert(name, String::from_utf8(bytes).map_err(|_| form_unreadable())?);
+            continue;
+        }
+        // A file input left empty still sends an empty part.
+        if name != "photo" || (bytes.is_empty() && !oversize) || body.refused.is_some() {
+            continue;
+        }
+        let checked = if oversize {
+            Err(AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "每张照片不超过10MB"))
+        } else if body.photos.len() == MAX_PHOTOS {
+            Err(too_many_photos())
+        } else {
+            attachments::check(&bytes).map(|_| ())
+        };
+        match checked {
+            Ok(()) => body.photos.push(bytes),
+            Err(e) => body.refused = Some(e),
+        }
+    }
+    Ok(body)
+}
+
+/// The phone's position from a form's lat/lng fields: both empty, or both finite numbers in
+/// range (a page fills them from `navigator.geolocation`; anything else is refused, not dropped).
+pub(super) fn parse_location(lat: &str, lng: &str) -> Result<Option<(f64, f64)>, AppError> {
+    let refuse = || AppError::invalid("invalid_location", "位置信息有误，请重新定位或清除定位");
+    match (lat.trim(), lng.trim()) {
+        ("", "") => Ok(None),
+        (a, b) if a.len() <= 32 && b.len() <= 32 => {
+            let (a, b) = (a.parse::<f64>().map_err(|_| refuse())?, b.parse::<f64>().map_err(|_| refuse())?);
+            if (-90.0..=90.0).contains(&a) && (-180.0..=180.0).contains(&b) {
+                Ok(Some((a, b)))
+            } else {
+                Err(refuse())
+            }
+        }
+        _ => Err(refuse()),
+    }
+}
+
+/// Store a new case's photos. Each was checked when read, and a photo already on the case (a
+/// retried form lands on its case) is kept once, so a retry after a failure here completes it.
+pub(super) async fn store_photos(
+    s: &CasesState,
+    actor: Actor<'_>,
+    case_id: Uuid,
+    district: &str,
+    photos: &[Vec<u8>],
+) -> Result<(), AppError> {
+    for bytes in photos {
+        attachments::add(&s.db, &s.data_dir, actor, case_id, district, bytes).await?;
+    }
+    Ok(())
+}
 
 #[derive(Template, WebTemplate)]
 #[template(path = "case_new.html")]
@@ -19,7 +163,10 @@ struct NewPage {
     chrome: Chrome,
     buildings: Vec<(String, String)>,
     key: String,
-    categories: Vec<(String, String, bool)>,
+    /// The active 小类 under their 大类; `category` is the one picked.
+    groups: Vec<ChoiceGroup>,
+    category: String,
+    max_photos: usize,
     description: String,
     grid: String,
     lat: String,
@@ -151,11 +298,9 @@ async fn render_new(s: &CasesState, c: &Console, form: Option<(NewCaseForm, Stri
         chrome: Chrome::new(c, "上报问题", "cases"),
         buildings,
         field_sets,
-        categories: cats
-            .into_iter()
-            .filter(|x| x.is_leaf())
-            .map(|x| (x.code.clone(), x.name, x.code == f.category))
-            .collect(),
+        groups: categories::choice_groups(&cats, |_| true),
+        category: f.category,
+        max_photos: MAX_PHOTOS,
         key: f.key,
         description: f.description,
         grid: f.grid,
@@ -172,8 +317,6 @@ pub(super) async fn new_form(State(s): State<CasesState>, c: Console) -> PageRes
 
 #[derive(Deserialize, Default, Clone)]
 pub(super) struct NewCaseForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     key: String,
     #[serde(default)]
@@ -193,15 +336,38 @@ pub(super) struct NewCaseForm {
     extra: std::collections::BTreeMap<String, String>,
 }
 
-pub(super) async fn new_submit(State(s): State<CasesState>, c: Console, Form(f): Form<NewCaseForm>) -> PageResult {
-    check_csrf(&c, &f.csrf)?;
-    let (lat, lng) = (f.lat.trim().parse::<f64>().ok(), f.lng.trim().parse::<f64>().ok());
+/// The report, its photos in the same POST: the photos are checked before the case is made and
+/// stored right after it, under the form's key, so a retried form completes one case.
+pub(super) async fn new_submit(State(s): State<CasesState>, c: Console, req: Request) -> PageResult {
+    // A form too large to read is shown again with the reason (that changes nothing).
+    let mut body = match read_report(req).await {
+        Ok(b) => b,
+        Err(e) => {
+            let f = NewCaseForm {
+                key: crate::db::new_id().to_string(),
+                ..Default::default()
+            };
+            return render_new(&s, &c, Some((f, e.message))).await;
+        }
+    };
+    check_csrf(&c, &body.take("csrf"))?;
+    let fields = serde_json::to_value(std::mem::take(&mut body.fields)).unwrap_or_default();
+    let Ok(f) = serde_json::from_value::<NewCaseForm>(fields) else {
+        return Err(form_unreadable().into());
+    };
+    if let Some(e) = body.refused {
+        return render_new(&s, &c, Some((f, e.message))).await;
+    }
+    let location = match parse_location(&f.lat, &f.lng) {
+        Ok(l) => l,
+        Err(e) => return render_new(&s, &c, Some((f, e.message))).await,
+    };
     let input = NewCase {
         category: f.category.clone(),
         description: f.description.clone(),
-        lat,
-        lng,
-        grid: Some(f.grid.trim().to_string()).filter(|g| !g.is_empty() && lat.is_none()),
+        lat: location.map(|l| l.0),
+        lng: location.map(|l| l.1),
+        grid: Some(f.grid.trim().to_string()).filter(|g| !g.is_empty() && location.is_none()),
         source: None,
         reported_at: None,
         attributes: Some(form_answers(&f.category, &f.extra)),
@@ -212,12 +378,45 @@ pub(super) async fn new_submit(State(s): State<CasesState>, c: Console, Form(f):
         &s,
         Reporter::User(&c.principal),
         &input,
-        Some(&f.key).filter(|k| !k.is_empty()).map(String::as_str),
+        Some(&f.key).filter(|k| !k.is_empty() && k.len() <= 64).map(String::as_str),
     )
     .await
     {
-        Ok((row, _)) => Ok(Redirect::to(&format!("/console/cases/{}?created=1", row.id)).into_response()),
+        Ok((row, _)) => {
+            store_photos(&s, c.principal.actor(), row.id, &row.district, &body.photos).await?;
+            Ok(Redirect::to(&format!("/console/cases/{}?created=1", row.id)).into_response())
+        }
         Err(e) if e.status.is_client_error() => render_new(&s, &c, Some((f, e.message))).await,
         Err(e) => Err(PageError(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_location_is_both_numbers_in_range_or_nothing() {
+        assert_eq!(parse_location("", " ").unwrap(), None);
+        assert_eq!(parse_location(" 33.62 ", "114.65").unwrap(), Some((33.62, 114.65)));
+        assert_eq!(parse_location("-90", "180").unwrap(), Some((-90.0, 180.0)));
+        for (lat, lng) in [
+            ("33.6", ""),
+            ("", "114.6"),
+            ("90.01", "114"),
+            ("33", "-180.5"),
+            ("NaN", "114"),
+            ("33", "inf"),
+            ("北纬33", "114"),
+            ("1e400", "114"),
+            ("33.000000000000000000000000000001", "114"),
+        ] {
+            let e = parse_location(lat, lng).unwrap_err();
+            assert_eq!(
+                (e.status, e.code),
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_location"),
+                "{lat:?}, {lng:?}"
+            );
+        }
     }
 }
