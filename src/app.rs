@@ -102,7 +102,10 @@ pub fn router(state: AppState) -> Router {
         grid: grid.clone(),
     };
     let cases = state.cases();
-    let volunteers = volunteers::VolunteersState { db: state.db.clone() };
+    let volunteers = volunteers::VolunteersState {
+        db: state.db.clone(),
+        summaries: Default::default(),
+    };
     let open311 = open311::Open311State {
         db: state.db.clone(),
         cases: cases.clone(),

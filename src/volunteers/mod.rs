@@ -19,6 +19,8 @@ use crate::db::Db;
 #[derive(Clone)]
 pub struct VolunteersState {
     pub db: Db,
+    /// Hours-and-points summaries, kept while no attendance is credited.
+    pub summaries: std::sync::Arc<store::SummaryCache>,
 }
 
 impl FromRef<VolunteersState> for Db {

@@ -260,5 +260,5 @@ pub async fn summary(State(s): State<VolunteersState>, p: Principal, Query(q): Q
         _ => return Err(AppError::invalid("invalid_by", "by 应为 team、community 或 month")),
     };
     let grid = scope(&s, &p, q.grid.as_deref(), Capability::ReadVolunteers).await?;
-    Ok(Json(store::summary(&s.db, &p.district, Some(&grid), by).await?))
+    Ok(Json(store::summary(&s.db, &s.summaries, &p.district, Some(&grid), by).await?))
 }

@@ -67,7 +67,7 @@ pub(super) async fn points_page(State(s): State<VolunteersState>, c: Console, Qu
         (SummaryBy::Community, "按社区", "社区", "个社区"),
         (SummaryBy::Team, "按队伍", "队伍", "支队伍"),
     ] {
-        let rows = store::summary(&s.db, &p.district, Some(&grid), by).await?;
+        let rows = store::summary(&s.db, &s.summaries, &p.district, Some(&grid), by).await?;
         tables.push(SummaryTable {
             title,
             key,

@@ -22,6 +22,6 @@ pub use roster::{
     RegisteredVia, VolunteerFilter, VolunteerRow, insert_volunteer, register, resident_by_id_number, volunteer, volunteer_of_resident,
     volunteer_of_user, volunteers,
 };
-pub use summary::{SummaryBy, SummaryRow, month_start, summary};
+pub use summary::{SummaryBy, SummaryCache, SummaryRow, month_start, summary};
 pub(super) use teams::by_grid_and_kind;
 pub use teams::{NewTeamRow, TeamRow, add_member, add_member_in, create_team, insert_team, team, teams, teams_led_by, teams_of};

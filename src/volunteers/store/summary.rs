@@ -21,16 +21,43 @@ pub struct SummaryRow {
     pub points: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SummaryBy {
     Team,
     Community,
     Month,
 }
 
+/// One group's key, volunteers, attendances, minutes and points.
+type Aggregate = (String, i64, i64, i64, i64);
+
+/// Summaries computed earlier, by (district, subtree, grouping), with the version they were
+/// computed at. A sign-up turns `attended` once and never changes after (`credit_in`), and only
+/// attended sign-ups are summed, so the number of attended sign-ups in the district is the
+/// summaries' version: while it is unchanged, so are they. The number is read from the database,
+/// so a write by another process is seen too. Names are looked up afresh each time. One per
+/// server (in `VolunteersState`), as each serves one database.
+#[derive(Default)]
+pub struct SummaryCache(std::sync::Mutex<Cache>);
+
+type Cache = std::collections::HashMap<(String, Option<String>, SummaryBy), (i64, Vec<Aggregate>)>;
+
+/// Enough for every community's and street's three summaries; beyond it the cache starts over.
+const CACHE_ENTRIES: usize = 512;
+
+/// The summaries' version: attended sign-ups in the district (an index count).
+async fn attended_count(db: &Db, district: &str) -> sqlx::Result<i64> {
+    on_pool!(db, |p| sqlx::query_scalar::<_, i64>(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM activity_signups WHERE district = $1 AND status = 'attended'"
+    )
+    .bind(district)
+    .fetch_one(p)
+    .await)
+}
+
 /// Hours and points from attendance, in a grid subtree (by the volunteer's home), grouped.
 /// Months are China-time calendar months of the check-out (or the activity's end).
-pub async fn summary(db: &Db, district: &str, grid: Option<&str>, by: SummaryBy) -> sqlx::Result<Vec<SummaryRow>> {
+pub async fn summary(db: &Db, cache: &SummaryCache, district: &str, grid: Option<&str>, by: SummaryBy) -> sqlx::Result<Vec<SummaryRow>> {
     // The whole district needs no filter by home; a subtree is found from its volunteers (an
     // index range) and their sign-ups (an index probe each), not by scanning every sign-up.
     let grid = grid.filter(|g| *g != district);
@@ -73,12 +100,31 @@ pub async fn summary(db: &Db, district: &str, grid: Option<&str>, by: SummaryBy)
         }
     };
     let sql = format!("SELECT {key} AS k, {aggregates} {from} GROUP BY {key} ORDER BY {key}");
-    let rows: Vec<(String, i64, i64, i64, i64)> = on_pool!(db, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(district)
-        .bind(grid)
-        .bind(&upper)
-        .fetch_all(p)
-        .await)?;
+    let cache_key = (district.to_string(), grid.map(str::to_string), by);
+    let version = attended_count(db, district).await?;
+    let cached = cache
+        .0
+        .lock()
+        .ok()
+        .and_then(|c| c.get(&cache_key).filter(|e| e.0 == version).map(|e| e.1.clone()));
+    let rows: Vec<Aggregate> = match cached {
+        Some(rows) => rows,
+        None => {
+            let rows: Vec<Aggregate> = on_pool!(db, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(district)
+                .bind(grid)
+                .bind(&upper)
+                .fetch_all(p)
+                .await)?;
+            if let Ok(mut c) = cache.0.lock() {
+                if c.len() >= CACHE_ENTRIES {
+                    c.clear();
+                }
+                c.insert(cache_key, (version, rows.clone()));
+            }
+            rows
+        }
+    };
     // Community names in one query, not one a row (the district has 88 communities).
     let names: std::collections::HashMap<String, String> = if by == SummaryBy::Community {
         // Below a community (a compound leader's scope), its own community is the one named.
