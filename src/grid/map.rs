@@ -8,8 +8,11 @@ use crate::web::pages::attr_escape;
 
 /// The longer side of the drawing, in view units; the marker's size is in the same units.
 const SIDE: f64 = 1000.0;
-/// Room around the drawing so a marker on the boundary is never clipped.
-const PAD: f64 = 40.0;
+/// The pin: a halo and a dot with a white ring, big enough to find at a glance on a phone.
+const HALO: f64 = 52.0;
+const DOT: f64 = 22.0;
+/// Room around the drawing so a pin on the boundary is never clipped.
+const PAD: f64 = HALO + 8.0;
 /// A very long thin grid would draw as a sliver: the short side is at least this share of the long.
 const MIN_ASPECT: f64 = 0.45;
 
@@ -123,7 +126,7 @@ fn draw(own: (&str, &str), around: Option<(&str, &str)>, others: &[(&str, &str)]
         None => format!("{}网格图，案件未标注位置", own.0),
     };
     let mut svg = format!(
-        "<svg class=\"map case-map\" viewBox=\"{}\" role=\"img\" aria-label=\"{}\" xmlns=\"http://www.w3.org/2000/svg\">",
+        "<svg class=\"map case-map\" style=\"max-height:240px\" viewBox=\"{}\" role=\"img\" aria-label=\"{}\" xmlns=\"http://www.w3.org/2000/svg\">",
         f.view_box(),
         attr_escape(&label)
     );
@@ -159,8 +162,8 @@ fn draw(own: (&str, &str), around: Option<(&str, &str)>, others: &[(&str, &str)]
         // A halo, then a solid dot with a white ring: it reads on any fill, even on a small phone.
         svg.push_str(&format!(
             "<g class=\"pin\" data-x=\"{x:.1}\" data-y=\"{y:.1}\"><title>案件位置</title>\
-             <circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"36\" fill=\"#c8161d\" fill-opacity=\".2\"/>\
-             <circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"14\" fill=\"#c8161d\" stroke=\"#fff\" stroke-width=\"5\"/></g>"
+             <circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{HALO}\" fill=\"#c8161d\" fill-opacity=\".25\"/>\
+             <circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{DOT}\" fill=\"#c8161d\" stroke=\"#fff\" stroke-width=\"7\"/></g>"
         ));
     }
     svg.push_str("</svg>");
@@ -175,8 +178,8 @@ mod tests {
     const RECT: &str = r#"{"type":"Polygon","coordinates":[[[114.64,33.60],[114.66,33.60],[114.66,33.61],[114.64,33.61],[114.64,33.60]]]}"#;
 
     fn inside_view(f: &Frame, (x, y): (f64, f64)) -> bool {
-        // Fully inside, with room for the marker's halo (r = 36 < PAD).
-        (-PAD + 36.0..=f.width + PAD - 36.0).contains(&x) && (-PAD + 36.0..=f.height + PAD - 36.0).contains(&y)
+        // Fully inside, with room for the pin's halo.
+        (-PAD + HALO..=f.width + PAD - HALO).contains(&x) && (-PAD + HALO..=f.height + PAD - HALO).contains(&y)
     }
 
     #[test]
