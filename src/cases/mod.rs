@@ -10,6 +10,7 @@ pub mod duplicates;
 pub mod hooks;
 pub mod pages;
 pub mod permissions;
+pub mod place;
 pub mod service;
 pub mod store;
 pub mod workflow;

@@ -31,6 +31,8 @@ pub struct HCase {
     pub handled_at: Option<i64>,
     pub closed_at: Option<i64>,
     pub events: Vec<(i64, &'static str, String, String)>,
+    /// Answers to the category's seeded questions (JSON object), as a reporter would give them.
+    pub attributes: String,
 }
 
 /// Category codes with weights (per mille) and a few descriptions each.
@@ -54,6 +56,37 @@ const MIX: &[(&str, u32, &[&str])] = &[
     ("SJ04", 45, &["夜市油烟扰民", "店外乱摆桌椅"]),
     ("SJ05", 15, &["雨后路面积水", "电线杆倾斜"]),
 ];
+
+/// Answers to `category`'s seeded questions, drawn from `bytes` (the case id's random part, so
+/// the main generator's sequence is untouched): a floor from 1 to 18, a choice, a component
+/// number; about one question in eight is left blank, as reporters do.
+fn demo_answers(category: &str, bytes: &[u8; 10]) -> String {
+    use crate::cases::attributes::{DEFAULT_FIELDS, Datatype, parse_fields};
+    let Some((_, json)) = DEFAULT_FIELDS.iter().find(|(c, _)| *c == category) else {
+        return "{}".into();
+    };
+    let mut out = serde_json::Map::new();
+    for (i, f) in parse_fields(json).iter().enumerate() {
+        let b = bytes[(i * 2) % bytes.len()];
+        let b2 = bytes[(i * 2 + 1) % bytes.len()];
+        if b.is_multiple_of(8) && !f.required {
+            continue;
+        }
+        let answer = match f.datatype {
+            Datatype::Number => (1 + b2 % 18).to_string(),
+            Datatype::Singlevaluelist | Datatype::Multivaluelist => f.values[usize::from(b2) % f.values.len()].key.clone(),
+            Datatype::String => format!("{}-{:04}", category, u16::from_le_bytes([b, b2]) % 10_000),
+            Datatype::Text | Datatype::Datetime => continue,
+        };
+        let value = if f.datatype == Datatype::Multivaluelist {
+            serde_json::json!([answer])
+        } else {
+            serde_json::Value::String(answer)
+        };
+        out.insert(f.code.clone(), value);
+    }
+    serde_json::Value::Object(out).to_string()
+}
 
 const SOURCES: &[(&str, u32)] = &[("officer", 60), ("resident", 20), ("hotline", 10), ("device", 5), ("council", 5)];
 
@@ -265,6 +298,7 @@ pub fn plan_cases(p: &Plan, n: usize, seed: u64, now_ms: i64, cal: &Calendar, un
             handled_at,
             closed_at,
             events,
+            attributes: demo_answers(def.0, &raw),
         });
     }
     out
@@ -329,5 +363,43 @@ mod tests {
         assert!((0.8..0.95).contains(&share), "on-time share {share}");
         let closed = cases.iter().filter(|c| c.status == "closed").count() as f64 / cases.len() as f64;
         assert!(closed > 0.7, "most of a year's cases are closed: {closed}");
+    }
+
+    #[test]
+    fn cases_answer_their_categorys_questions() {
+        use crate::cases::attributes::{DEFAULT_FIELDS, check_answers, parse_fields};
+        let p = super::super::plan::plan(super::super::plan::SMALL, 5);
+        let none = Handlers {
+            department: &|_| None,
+            community: &|_| None,
+            property_company: &|_| None,
+        };
+        let cases = plan_cases(&p, 3000, 5, 1_795_000_000_000, &Calendar::built_in(), &none);
+        for (code, json) in DEFAULT_FIELDS {
+            let fields = parse_fields(json);
+            let of: Vec<&HCase> = cases.iter().filter(|c| c.category == *code).collect();
+            assert!(!of.is_empty(), "the mix has {code}");
+            let mut answered = 0;
+            for c in &of {
+                let v: serde_json::Value = serde_json::from_str(&c.attributes).unwrap();
+                // Stored as the report path stores them: what check_answers returns for them.
+                let given = v
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(k, x)| {
+                        let vals = match x {
+                            serde_json::Value::Array(a) => a.iter().map(|y| y.as_str().unwrap().to_string()).collect(),
+                            y => vec![y.as_str().unwrap().to_string()],
+                        };
+                        (k.clone(), vals)
+                    })
+                    .collect();
+                assert_eq!(check_answers(&fields, &given).unwrap(), v, "{}", c.attributes);
+                answered += usize::from(!v.as_object().unwrap().is_empty());
+            }
+            assert!(answered * 10 >= of.len() * 8, "{code}: {answered} of {} answered", of.len());
+        }
+        assert!(cases.iter().filter(|c| c.category == "SQ02").all(|c| c.attributes == "{}"));
     }
 }

@@ -430,6 +430,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
                 c.handled_at.map(V::I).unwrap_or(V::NullI),
                 c.closed_at.map(V::I).unwrap_or(V::NullI),
                 V::I(c.events.last().map(|e| e.0).unwrap_or(c.reported_at)),
+                V::T(c.attributes.clone()),
             ]
         })
         .collect();
@@ -457,6 +458,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
             "handled_at",
             "closed_at",
             "updated_at",
+            "attributes",
         ],
         rows,
         &pb,

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod locate;
+pub mod map;
 pub mod pages;
 pub mod rules;
 pub mod service;

@@ -94,6 +94,28 @@ pub async fn chain(db: &Db, code: &str) -> sqlx::Result<Vec<GridRow>> {
     Ok(out)
 }
 
+/// Names of the district's nodes among `codes`, by code; unknown codes are left out. One query per
+/// 500 codes (a page of cases names a few hundred at most).
+pub async fn names(db: &Db, district: &str, codes: &[String]) -> sqlx::Result<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    for chunk in codes.chunks(500) {
+        let placeholders: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT code, name FROM grids WHERE district = $1 AND code IN ({})",
+            placeholders.join(", ")
+        );
+        let rows: Vec<(String, String)> = on_pool!(db, |p| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(district);
+            for c in chunk {
+                q = q.bind(c);
+            }
+            q.fetch_all(p).await
+        })?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 pub async fn contacts(db: &Db, codes: &[String]) -> sqlx::Result<HashMap<String, Vec<Contact>>> {
     let mut map: HashMap<String, Vec<Contact>> = HashMap::new();
     if codes.is_empty() {

@@ -10,6 +10,7 @@ mod lowest_level;
 mod open311;
 mod pages;
 mod phone;
+mod place;
 mod registry;
 mod scope;
 mod support;

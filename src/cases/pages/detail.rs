@@ -5,6 +5,7 @@ use crate::cases::CasesState;
 use crate::cases::api::Case;
 use crate::cases::categories;
 use crate::cases::permissions;
+use crate::cases::place::{self, Place};
 use crate::cases::store::{self};
 use crate::cases::workflow::{self, Action, Rating, Status};
 use crate::error::AppError;
@@ -55,34 +56,58 @@ struct DetailPage {
     error: Option<String>,
     /// Answers to the category's extra questions: (question, answer).
     answers: Vec<(String, String)>,
+    /// Where the case is: street › community › compound › building, and the reporter's address.
+    place: Place,
+    /// The case's grid drawn by the server, with its point when it has one.
+    map_svg: String,
+    /// `geo:` link for the phone's map app (导航), and the point as text, when located.
+    geo: Option<(String, String)>,
+    /// The point lies outside the case's grid (reported with a grid chosen by hand).
+    point_outside: bool,
 }
 
-/// A case's answers, labelled by its category's questions (choices by their names).
+/// What the page shows for a question the reporter left blank (or was not asked: the public page
+/// asks none), so a handler sees the category has the question.
+const UNANSWERED: &str = "未填写";
+
+/// A case's answers, labelled by its category's questions (choices by their names): every
+/// question in order, then any stored answer whose question the district has since removed.
 fn labelled_answers(fields: &[crate::cases::attributes::Field], stored: &str) -> Vec<(String, String)> {
     let v: serde_json::Value = serde_json::from_str(stored).unwrap_or_default();
-    let name_of = |f: &crate::cases::attributes::Field, key: &str| {
-        f.values
-            .iter()
-            .find(|c| c.key == key)
+    let name_of = |f: Option<&crate::cases::attributes::Field>, key: &str| {
+        f.and_then(|f| f.values.iter().find(|c| c.key == key))
             .map(|c| c.name.clone())
             .unwrap_or_else(|| key.to_string())
     };
-    fields
+    let text = |f: Option<&crate::cases::attributes::Field>, value: &serde_json::Value| match value {
+        serde_json::Value::String(s) => name_of(f, s),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str())
+            .map(|k| name_of(f, k))
+            .collect::<Vec<_>>()
+            .join("、"),
+        other => other.to_string(),
+    };
+    let mut out: Vec<(String, String)> = fields
         .iter()
-        .filter_map(|f| {
-            let answer = match v.get(&f.code)? {
-                serde_json::Value::String(s) => name_of(f, s),
-                serde_json::Value::Array(a) => a
-                    .iter()
-                    .filter_map(|x| x.as_str())
-                    .map(|k| name_of(f, k))
-                    .collect::<Vec<_>>()
-                    .join("、"),
-                other => other.to_string(),
+        .map(|f| {
+            let answer = match v.get(&f.code) {
+                Some(x) => text(Some(f), x),
+                None => String::new(),
             };
-            Some((f.description.clone(), answer))
+            let answer = if answer.trim().is_empty() { UNANSWERED.to_string() } else { answer };
+            (f.description.clone(), answer)
         })
-        .collect()
+        .collect();
+    if let Some(obj) = v.as_object() {
+        for (code, x) in obj {
+            if !fields.iter().any(|f| &f.code == code) {
+                out.push((code.clone(), text(None, x)));
+            }
+        }
+    }
+    out
 }
 
 /// The console's name for a timeline action.
@@ -206,8 +231,32 @@ async fn render_detail(s: &CasesState, c: &Console, id: Uuid, notice: Option<Str
         .await?
         .map(|x| x.fields())
         .unwrap_or_default();
+    let place = place::describe(&s.db, &row.district, &row.grid_code, &row.description).await?;
+    let point = row.lat.zip(row.lng);
+    let (map_svg, point_outside) = match crate::grid::store::get(&s.db, &row.grid_code).await? {
+        Some(g) => {
+            // A building is shown inside its compound, among the other buildings; a larger grid
+            // with its own children. Either way the handler sees which way to walk.
+            let around = match (&g.parent_code, g.level) {
+                (Some(parent), 5) => crate::grid::store::get(&s.db, parent).await?,
+                _ => None,
+            };
+            let others = crate::grid::store::children(&s.db, around.as_ref().unwrap_or(&g).code.as_str(), 200, 0).await?;
+            let outside = point.is_some_and(|(lat, lng)| !crate::grid::map::holds(&g, lat, lng));
+            (crate::grid::map::point_map_svg(&g, around.as_ref(), &others, point), outside)
+        }
+        None => (String::new(), false),
+    };
+    let geo = point.map(|(lat, lng)| {
+        let pin = format!("{} {}", api.category.name, place.short_label());
+        (place::geo_uri(lat, lng, &pin), format!("{lat:.6}, {lng:.6}"))
+    });
     let html = DetailPage {
         answers: labelled_answers(&fields, &row.attributes),
+        place,
+        map_svg,
+        geo,
+        point_outside,
         chrome: Chrome::new(c, format!("案件 {}", row.tracking_code), "cases"),
         status_class: status_class(row.status()),
         level_label: crate::grid::rules::level_label(row.level),
