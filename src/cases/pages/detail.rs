@@ -56,6 +56,8 @@ struct DetailPage {
     error: Option<String>,
     /// Answers to the category's extra questions: (question, answer).
     answers: Vec<(String, String)>,
+    /// Departments summoned by a whistle: (name, 已报到 … / 待报到（时限 …）).
+    whistles: Vec<(String, String)>,
     /// Where the case is: street › community › compound › building, and the reporter's address.
     place: Place,
     /// The case's grid drawn by the server, with its point when it has one.
@@ -252,6 +254,22 @@ async fn render_detail(s: &CasesState, c: &Console, id: Uuid, notice: Option<Str
         (place::geo_uri(lat, lng, &pin), format!("{lat:.6}, {lng:.6}"))
     });
     let html = DetailPage {
+        whistles: api
+            .whistles
+            .iter()
+            .map(|w| {
+                let at = |s: &str| {
+                    s.parse::<jiff::Timestamp>()
+                        .map(|t| short_time(t.as_millisecond()))
+                        .unwrap_or_default()
+                };
+                let state = match &w.acknowledged_at {
+                    Some(a) => format!("已报到 {}", at(a)),
+                    None => format!("待报到（时限 {}）", at(&w.due_at)),
+                };
+                (w.unit.name.clone(), state)
+            })
+            .collect(),
         answers: labelled_answers(&fields, &row.attributes),
         place,
         map_svg,

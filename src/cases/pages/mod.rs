@@ -69,35 +69,15 @@ fn short_time(ms: i64) -> String {
     crate::time::format_ms(ms).chars().take(16).collect()
 }
 
-/// Category, place and unit names for a page of cases, in a handful of queries rather than
-/// several per row.
+/// Category, place (the full path, 街道 › 社区 › 小区 › 楼栋) and unit names for a page of cases,
+/// in a handful of queries rather than several per row.
 async fn names(s: &CasesState, rows: &[CaseRow]) -> Result<(Vec<String>, Vec<String>, Vec<String>), AppError> {
     use std::collections::{BTreeSet, HashMap};
     let all = categories::list(&s.db, rows.first().map(|r| r.district.as_str()).unwrap_or("")).await?;
-    // Every community, compound and building code the rows mention, looked up at once.
-    let mut codes = BTreeSet::new();
-    for r in rows {
-        for level in 3..=5 {
-            let n = crate::grid::rules::code_len(level);
-            if n <= r.grid_code.len() {
-                codes.insert(r.grid_code[..n].to_string());
-            }
-        }
-    }
-    let codes: Vec<String> = codes.into_iter().collect();
-    let mut grid_names: HashMap<String, String> = HashMap::new();
-    for chunk in codes.chunks(200) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("SELECT code, name FROM grids WHERE code IN ({})", placeholders.join(", "));
-        let found: Vec<(String, String)> = crate::on_pool!(&s.db, |p| {
-            let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
-            for c in chunk {
-                q = q.bind(c);
-            }
-            q.fetch_all(p).await
-        })?;
-        grid_names.extend(found);
-    }
+    // Every place the rows mention, street › community › compound › building, in one lookup.
+    let district = rows.first().map(|r| r.district.as_str()).unwrap_or("");
+    let codes: Vec<&str> = rows.iter().map(|r| r.grid_code.as_str()).collect();
+    let places = crate::cases::place::describe_many(&s.db, district, &codes).await?;
     let mut unit_names: HashMap<Uuid, String> = HashMap::new();
     for u in rows.iter().filter_map(|r| r.unit_id).collect::<BTreeSet<_>>() {
         unit_names.insert(u, crate::registry::units::get(&s.db, u).await?.map(|x| x.name).unwrap_or_default());
@@ -110,15 +90,8 @@ async fn names(s: &CasesState, rows: &[CaseRow]) -> Result<(Vec<String>, Vec<Str
                 .map(|c| c.name.clone())
                 .unwrap_or_default(),
         );
-        let place: Vec<&str> = (3..=5)
-            .filter_map(|l| {
-                let n = crate::grid::rules::code_len(l);
-                (n <= r.grid_code.len())
-                    .then(|| grid_names.get(&r.grid_code[..n]).map(String::as_str))
-                    .flatten()
-            })
-            .collect();
-        grids.push(place.join(" "));
+        let place = places.get(&r.grid_code).map(|p| p.label.clone()).unwrap_or_default();
+        grids.push(place);
         units.push(r.unit_id.and_then(|u| unit_names.get(&u).cloned()).unwrap_or_default());
     }
     Ok((cats, grids, units))
