@@ -34,8 +34,21 @@ pub fn id_check_char(first17: &[u8]) -> char {
 
 /// A validated 18-digit citizen ID number, upper-cased. Returns the birth date (YYYY-MM-DD) and
 /// gender it encodes as well.
+/// Full-width ASCII (`０１２`, `Ｘ`, `－`, what Chinese input methods type) and the ideographic
+/// space as their ASCII forms, so a number is checked as the person meant it (the part of NFKC
+/// that matters for digits, letters and punctuation).
+pub fn half_width(raw: &str) -> String {
+    raw.chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{3000}' => ' ',
+            _ => c,
+        })
+        .collect()
+}
+
 pub fn parse_id_number(raw: &str) -> Result<(String, String, &'static str), IdNumberError> {
-    let s = raw.trim().to_ascii_uppercase();
+    let s = half_width(raw).trim().to_ascii_uppercase();
     if s.chars().count() != 18 {
         return Err(IdNumberError::Length);
     }
@@ -72,7 +85,7 @@ pub fn valid_date(y: u32, m: u32, d: u32) -> bool {
 
 /// A mainland mobile number: 11 digits starting 13–19. Spaces and dashes are dropped.
 pub fn parse_mobile(raw: &str) -> Option<String> {
-    let s: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    let s: String = half_width(raw).chars().filter(|c| !matches!(c, ' ' | '-')).collect();
     let s = s.strip_prefix("+86").unwrap_or(&s).to_string();
     let b = s.as_bytes();
     (b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) && b.iter().all(u8::is_ascii_digit)).then_some(s)
@@ -153,6 +166,18 @@ pub fn parse_credit_code(raw: &str) -> Result<String, &'static str> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn full_width_digits_and_letters_read_as_ascii() {
+        assert_eq!(half_width("１３８　１２３４－５６７８"), "138 1234-5678");
+        assert_eq!(half_width("ｘＸ甲"), "xX甲");
+        assert_eq!(parse_mobile("１３８１２３４５６７８").as_deref(), Some("13812345678"));
+        let ascii = "11010519491231002X";
+        let wide: String = ascii.chars().map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap()).collect();
+        assert_eq!(parse_id_number(&wide).map(|r| r.0), parse_id_number(ascii).map(|r| r.0));
+        assert!(parse_id_number(ascii).is_ok());
+    }
+
     use super::*;
     use proptest::prelude::*;
 
@@ -255,7 +280,8 @@ mod tests {
     enum Fault {
         Drop(usize),
         Extra(char),
-        /// A letter or full-width digit at a position (never X, which is the check's 10).
+        /// A letter or a Chinese numeral at a position (never X, which is the check's 10; a
+        /// full-width digit is a digit, typed by a Chinese input method).
         NotDigit(usize, char),
         /// Province digit 0 or 9.
         Province(u32),
@@ -276,7 +302,14 @@ mod tests {
             prop::char::range('0', '9').prop_map(Fault::Extra),
             (
                 0usize..18,
-                prop_oneof![prop::char::range('A', 'W'), Just('Y'), Just('z'), prop::char::range('０', '９')]
+                prop_oneof![
+                    prop::char::range('A', 'W'),
+                    Just('Y'),
+                    Just('z'),
+                    prop::char::range('〇', '〇'),
+                    Just('一'),
+                    Just('五')
+                ]
             )
                 .prop_map(|(i, c)| Fault::NotDigit(i, c)),
             prop_oneof![Just(0u32), Just(9u32)].prop_map(Fault::Province),

@@ -106,8 +106,8 @@ pub fn check_answers(fields: &[Field], answers: &BTreeMap<String, Vec<String>>) 
             Datatype::String if given[0].chars().count() > 200 => return Err(bad("不超过200字")),
             Datatype::Text if given[0].chars().count() > 2000 => return Err(bad("不超过2000字")),
             Datatype::String | Datatype::Text => serde_json::Value::String(given[0].to_string()),
-            Datatype::Number => match given[0].parse::<f64>() {
-                Ok(n) if n.is_finite() => serde_json::Value::String(given[0].to_string()),
+            Datatype::Number => match crate::identity::half_width(given[0]).parse::<f64>() {
+                Ok(n) if n.is_finite() => serde_json::Value::String(crate::identity::half_width(given[0])),
                 _ => return Err(bad("应为数字")),
             },
             Datatype::Datetime => match given[0].parse::<jiff::Timestamp>() {

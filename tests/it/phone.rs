@@ -412,3 +412,49 @@ async fn track_names_the_unit_and_a_rating_redirects() {
         assert_eq!(v["rating"], "basically_satisfied");
     }
 }
+
+#[tokio::test]
+async fn the_grid_page_asks_the_categorys_questions_and_keeps_the_answers() {
+    for app in apps().await {
+        let admin = app.token("admin").await;
+        let r = app.client.get(format!("{}/g/{BUILDING}", app.base)).send().await.unwrap();
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("data-category=\"SQ03\"") && html.contains("所在楼层") && html.contains("name=\"attr.SQ03.vehicle\""),
+            "[{}] the public form asks 飞线充电's questions",
+            app.engine
+        );
+        let key = key_of(&html);
+        let fields = [
+            ("key", key.as_str()),
+            ("category", "SQ03"),
+            ("description", "楼道里电动车飞线充电"),
+            ("attr.SQ03.floor", "６"),
+            ("attr.SQ03.vehicle", "ebike"),
+            // Another category's answers are not this report's.
+            ("attr.SQ01.kind", "garbage"),
+        ];
+        let (st, _, loc) = send(&app, None, &format!("/g/{BUILDING}/report"), &fields, &[]).await;
+        assert_eq!(st, StatusCode::SEE_OTHER);
+        let code = loc.unwrap().trim_start_matches("/track/").split('?').next().unwrap().to_string();
+        let case = case_by_code(&app, &admin, &code).await;
+        assert_eq!(case["attributes"]["vehicle"], "ebike", "{case}");
+        assert!(
+            case["attributes"]["floor"] == 6 || case["attributes"]["floor"] == "6" || case["attributes"]["floor"] == 6.0,
+            "{case}"
+        );
+        assert!(case["attributes"].get("kind").is_none());
+        // A choice that is not one of the question's is refused, and the form comes back as typed.
+        let r = app.client.get(format!("{}/g/{BUILDING}", app.base)).send().await.unwrap();
+        let key = key_of(&r.text().await.unwrap());
+        let bad = [
+            ("key", key.as_str()),
+            ("category", "SQ03"),
+            ("description", "楼道里电动车飞线充电"),
+            ("attr.SQ03.vehicle", "tank"),
+        ];
+        let (st, html, _) = send(&app, None, &format!("/g/{BUILDING}/report"), &bad, &[]).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html.contains("楼道里电动车飞线充电"));
+    }
+}

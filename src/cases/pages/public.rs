@@ -46,6 +46,8 @@ struct PublicPage {
     key: String,
     groups: Vec<categories::ChoiceGroup>,
     max_photos: usize,
+    /// Each category's extra questions: (category, picked, the questions).
+    field_sets: Vec<(String, bool, Vec<super::report::FieldView>)>,
     form: PublicForm,
     error: Option<String>,
 }
@@ -58,6 +60,8 @@ pub(super) struct PublicForm {
     phone: String,
     lat: String,
     lng: String,
+    /// Answers to the category's questions, `attr.{category}.{code}[.{choice}]`.
+    extra: std::collections::BTreeMap<String, String>,
 }
 
 /// A grid page's title from its chain (district first): the compound and the building, then the
@@ -127,6 +131,14 @@ async fn render_public(s: &CasesState, code: &str, error: Option<String>, form: 
         chain,
         property,
         key: crate::db::new_id().to_string(),
+        field_sets: all
+            .iter()
+            .filter(|x| x.is_leaf() && x.kind == "community" && !x.fields().is_empty())
+            .map(|x| {
+                let views = super::report::field_views(&x.code, &x.fields(), &form.extra);
+                (x.code.clone(), x.code == form.category, views)
+            })
+            .collect(),
         groups: categories::choice_groups(&all, |c| c.kind == "community"),
         max_photos: MAX_PHOTOS,
         form,
@@ -150,6 +162,10 @@ pub(super) async fn public_report(State(s): State<CasesState>, Path(code): Path<
         phone: body.take("phone"),
         lat: body.take("lat"),
         lng: body.take("lng"),
+        extra: std::mem::take(&mut body.fields)
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("attr."))
+            .collect(),
     };
     if let Some(e) = body.refused.take() {
         return render_public(&s, &code, Some(e.message), form).await;
@@ -179,7 +195,7 @@ pub(super) async fn public_report(State(s): State<CasesState>, Path(code): Path<
         grid: Some(g.code.clone()),
         source: Some("resident".into()),
         reported_at: None,
-        attributes: None,
+        attributes: Some(super::report::form_answers(&form.category, &form.extra)),
         private: None,
     };
     let key = Some(key.trim()).filter(|k| !k.is_empty() && k.len() <= 64);

@@ -179,16 +179,16 @@ struct NewPage {
 /// One extra question on the report form. Inputs are named `attr.{category}.{code}` (and
 /// `….{choice}` for multiple choice), so only the picked category's answers are read.
 pub struct FieldView {
-    name: String,
-    label: String,
+    pub(super) name: String,
+    pub(super) label: String,
     /// number, text, textarea, datetime, select, checks
-    kind: &'static str,
-    required: bool,
-    value: String,
-    choices: Vec<(String, String, bool)>,
+    pub(super) kind: &'static str,
+    pub(super) required: bool,
+    pub(super) value: String,
+    pub(super) choices: Vec<(String, String, bool)>,
 }
 
-fn field_views(
+pub(super) fn field_views(
     cat: &str,
     fields: &[crate::cases::attributes::Field],
     given: &std::collections::BTreeMap<String, String>,
@@ -226,7 +226,10 @@ fn field_views(
 }
 
 /// The picked category's answers from the form's `attr.…` fields.
-fn form_answers(cat: &str, extra: &std::collections::BTreeMap<String, String>) -> std::collections::BTreeMap<String, AttributeAnswer> {
+pub(super) fn form_answers(
+    cat: &str,
+    extra: &std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, AttributeAnswer> {
     let prefix = format!("attr.{cat}.");
     let mut out: std::collections::BTreeMap<String, AttributeAnswer> = std::collections::BTreeMap::new();
     for (k, v) in extra {
