@@ -73,7 +73,7 @@ async function setUp() {
   assert.equal(user.status, 201, JSON.stringify(user.json));
   const item = await api('POST', `/api/v1/shops/${shop.json.id}/items`, community, { name: `食用油${suffix}`, points: 10, stock: 5 });
   assert.equal(item.status, 201, JSON.stringify(item.json));
-  return { volunteer, community, activity: act.json, title, keeper, item: item.json, balance: volunteer.points_balance + 50 };
+  return { volunteer, community, activity: act.json, title, keeper, shop: shop.json, item: item.json, balance: volunteer.points_balance + 50 };
 }
 
 async function loginAs(page, username, password) {
@@ -154,6 +154,8 @@ test('phone 390px: a volunteer signs up, checks in with the organiser\'s code, r
   await step('the volunteer generates a redemption code with its QR code', async () => {
     const page = vol.page;
     await page.goto(`${BASE_URL}/console/volunteer/shop?all=1`);
+    // Shops are folded; the volunteer taps the shop's name (店名) to see what it offers.
+    await page.locator('details.shop summary', { hasText: setup.shop.name }).click();
     assert.ok((await page.locator('body').innerText()).includes(setup.item.name));
     await page.getByRole('button', { name: '生成兑换码' }).click();
     await page.waitForLoadState();
