@@ -161,9 +161,17 @@ pub fn plan_cases(p: &Plan, n: usize, seed: u64, now_ms: i64, cal: &Calendar, un
             .then(|| property_company(&b.code[..15]))
             .flatten()
             .filter(|_| rng.random_bool(0.7));
-        let unit = company
-            .or_else(|| def.6.and_then(unit_of_name))
-            .or_else(|| community_unit(&b.code[..12]));
+        // Half the small matters a compound closes itself (楼道堆物, 环境卫生) and no company took
+        // are handled by the building's own officer (小事不出格): no unit.
+        let self_handled = company.is_none() && def.5 >= 4 && rng.random_bool(0.5);
+        let unit = if self_handled {
+            None
+        } else {
+            company
+                .or_else(|| def.6.and_then(unit_of_name))
+                .or_else(|| community_unit(&b.code[..12]))
+        };
+        let handles = unit.is_some() || self_handled;
         id_ms += 1;
         let mut raw = [0u8; 10];
         for x in &mut raw {
@@ -202,8 +210,11 @@ pub fn plan_cases(p: &Plan, n: usize, seed: u64, now_ms: i64, cal: &Calendar, un
         };
         let mut t = reported_at + rng.random_range(600_000..7_200_000);
         let mut rating = None::<&'static str>;
-        let staff = "社区工作人员".to_string();
-        let unit_name = "承办单位".to_string();
+        let (staff, unit_name, checker) = if self_handled {
+            ("楼栋信息员".to_string(), "楼栋信息员".to_string(), Some("小区网格长".to_string()))
+        } else {
+            ("社区工作人员".to_string(), "承办单位".to_string(), None)
+        };
         if stage == 0 {
             events.push((t, "decline", staff.clone(), "经核实不属于受理范围".into()));
         }
@@ -214,11 +225,16 @@ pub fn plan_cases(p: &Plan, n: usize, seed: u64, now_ms: i64, cal: &Calendar, un
             t += rng.random_range(600_000..3_600_000);
             events.push((t, "dispatch", staff.clone(), String::new()));
         }
-        if stage >= 3 && unit.is_some() {
+        if stage >= 3 && handles {
             t += rng.random_range(600_000..14_400_000);
-            events.push((t, "start", unit_name.clone(), String::new()));
+            let note = if self_handled {
+                "由楼栋自行处置".into()
+            } else {
+                String::new()
+            };
+            events.push((t, "start", unit_name.clone(), note));
         }
-        if stage >= 4 && unit.is_some() {
+        if stage >= 4 && handles {
             // 88% handled within the limit; the rest up to twice over it.
             let spent = if rng.random_bool(0.88) {
                 rng.random_range(limit_ms / 10..limit_ms)
@@ -229,20 +245,26 @@ pub fn plan_cases(p: &Plan, n: usize, seed: u64, now_ms: i64, cal: &Calendar, un
             if rng.random_bool(0.06) {
                 events.push((t, "handle", unit_name.clone(), "已处置".into()));
                 t += rng.random_range(3_600_000..day);
-                events.push((t, "return", staff.clone(), "现场核查未处置到位".into()));
+                events.push((
+                    t,
+                    "return",
+                    checker.clone().unwrap_or_else(|| staff.clone()),
+                    "现场核查未处置到位".into(),
+                ));
                 t += rng.random_range(3_600_000..day);
                 events.push((t, "start", unit_name.clone(), String::new()));
                 t += rng.random_range(3_600_000..day);
             }
             events.push((t, "handle", unit_name.clone(), "已处置完毕".into()));
         }
-        if stage >= 5 && unit.is_some() {
+        if stage >= 5 && handles {
             t += rng.random_range(1_800_000..day);
-            events.push((t, "verify", officer(&mut rng), String::new()));
+            let who = checker.clone().unwrap_or_else(|| officer(&mut rng));
+            events.push((t, "verify", who, String::new()));
         }
-        if stage >= 6 && unit.is_some() {
+        if stage >= 6 && handles {
             t += rng.random_range(1_800_000..day);
-            events.push((t, "close", staff.clone(), String::new()));
+            events.push((t, "close", checker.clone().unwrap_or_else(|| staff.clone()), String::new()));
             if rng.random_bool(0.7) {
                 let r = *pick_weighted(
                     &mut rng,
@@ -259,6 +281,7 @@ pub fn plan_cases(p: &Plan, n: usize, seed: u64, now_ms: i64, cal: &Calendar, un
         let status = match events.last().map(|e| e.1).unwrap_or("report") {
             "decline" => "declined",
             "accept" => "accepted",
+            "return" if self_handled => "accepted",
             "dispatch" | "return" => "dispatched",
             "start" => "handling",
             "handle" => "handled",
@@ -349,6 +372,12 @@ mod tests {
                 s = apply(&s, &a).unwrap_or_else(|e| panic!("{} {action}: {e:?}", c.tracking_code));
             }
             assert_eq!(s.status, Status::parse(c.status).unwrap(), "{}", c.tracking_code);
+            assert_eq!(
+                s.unit.is_some(),
+                c.unit.is_some(),
+                "{} holds the unit its timeline gave it",
+                c.tracking_code
+            );
             assert_eq!(i64::from(s.rework), c.rework);
             assert_eq!(c.rating.is_some(), s.rating.is_some());
             assert_eq!(c.closed_at.is_some(), c.status == "closed");
@@ -363,6 +392,16 @@ mod tests {
         assert!((0.8..0.95).contains(&share), "on-time share {share}");
         let closed = cases.iter().filter(|c| c.status == "closed").count() as f64 / cases.len() as f64;
         assert!(closed > 0.7, "most of a year's cases are closed: {closed}");
+        // Small matters the building handled itself (小事不出格) are among them.
+        let own = cases.iter().filter(|c| c.status == "closed" && c.unit.is_none()).count();
+        assert!(own > 50, "{own} closed without a unit");
+        assert!(
+            cases
+                .iter()
+                .filter(|c| c.unit.is_none() && c.status == "closed")
+                .all(|c| crate::cases::categories::DEFAULTS.iter().any(|d| d.0 == c.category && d.5 >= 4)),
+            "only what a compound may close"
+        );
     }
 
     #[test]
