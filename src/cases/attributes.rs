@@ -112,7 +112,7 @@ pub fn check_answers(fields: &[Field], answers: &BTreeMap<String, Vec<String>>) 
             },
             Datatype::Datetime => match given[0].parse::<jiff::Timestamp>() {
                 Ok(_) => serde_json::Value::String(given[0].to_string()),
-                Err(_) => return Err(bad("应为带时区的 ISO 8601 时间")),
+                Err(_) => return Err(bad("应为带时区的时间，如 2026-11-24T09:30:00+08:00")),
             },
             Datatype::Singlevaluelist | Datatype::Multivaluelist => {
                 for g in &given {

@@ -21,7 +21,7 @@ pub fn parse_instant(s: &str) -> AppResult<jiff::Timestamp> {
     s.parse::<jiff::Timestamp>().map_err(|_| {
         AppError::invalid(
             "invalid_time",
-            format!("时间格式不正确：{s}（应为 RFC 3339，如 2026-11-24T09:30:00+08:00）"),
+            format!("时间格式不正确：{s}（请填写日期，如 2026-11-24；或带时区的时间，如 2026-11-24T09:30:00+08:00）"),
         )
     })
 }
