@@ -122,6 +122,22 @@ async fn a_building_handles_its_own_small_matter_and_the_compound_checks_and_clo
         assert!(ids.contains(&id.as_str()) && mine["total"].as_i64().unwrap() >= 3, "{mine}");
         let (st, _) = app.get("/api/v1/cases", &resident).await;
         assert_eq!(st, StatusCode::FORBIDDEN, "the whole board is not a resident's");
+        // So the case page's crumb leads a resident back to 我的反映, not to the board (a 403).
+        let cookie = sign_in(&app, "resident").await;
+        let (st, html) = page(&app, &cookie, &format!("/console/cases/{id}")).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(
+            html.contains(r#"<div class="crumbs"><a href="/console/cases?mine=1">我的反映</a>"#),
+            "the resident's crumb"
+        );
+        assert_eq!(page(&app, &cookie, "/console/cases?mine=1").await.0, StatusCode::OK);
+        assert_eq!(page(&app, &cookie, "/console/cases").await.0, StatusCode::FORBIDDEN);
+        let officer = sign_in(&app, "building").await;
+        let (_, html) = page(&app, &officer, &format!("/console/cases/{id}")).await;
+        assert!(
+            html.contains(r#"<div class="crumbs"><a href="/console/cases">案件</a>"#),
+            "the officer's crumb"
+        );
     }
 }
 

@@ -1,7 +1,7 @@
 //! The case board (案件列表) with bulk dispatch, and each role's inbox (待办).
 
 use super::{department_units, due_class, names, short_time, status_class};
-use crate::auth::Capability;
+use crate::auth::{Capability, Principal};
 use crate::cases::CasesState;
 use crate::cases::categories;
 use crate::cases::store::{self, CaseFilter, CaseRow};
@@ -66,6 +66,12 @@ pub(super) struct BoardQuery {
     checkable: Option<i64>,
 }
 
+/// Whether the whole board (案件列表) is open to this person: grid staff see their grid's cases,
+/// unit staff their unit's; anyone else (a resident) sees only their own reports (`?mine=1`).
+pub(super) fn sees_board(p: &Principal) -> bool {
+    !p.roots(Capability::ReadRegistry).is_empty() || p.posts.iter().any(|x| x.unit_id.is_some())
+}
+
 async fn render_board(s: &CasesState, c: &Console, q: BoardQuery) -> PageResult {
     let p = &c.principal;
     let page = q.page.unwrap_or(1).clamp(1, 100_000);
@@ -80,7 +86,7 @@ async fn render_board(s: &CasesState, c: &Console, q: BoardQuery) -> PageResult 
     let unit_filter = q.unit.as_deref().and_then(|u| u.parse::<Uuid>().ok());
     let own_unit = p.posts.iter().find_map(|x| x.unit_id);
     let mine = q.mine.as_deref() == Some("1");
-    if grid.is_none() && own_unit.is_none() && !mine {
+    if !sees_board(p) && !mine {
         return Err(AppError::forbidden().into());
     }
     // My own reports are mine wherever they are; otherwise the board keeps to my grid or unit.

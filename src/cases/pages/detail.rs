@@ -60,6 +60,9 @@ struct DetailPage {
     whistles: Vec<(String, String)>,
     /// Where the case is: street › community › compound › building, and the reporter's address.
     place: Place,
+    /// The crumb back to the list this person may open: (href, label) — the board, or for a
+    /// resident their own reports (the board would answer 403).
+    crumb: (&'static str, &'static str),
     /// The case's grid drawn by the server, with its point when it has one.
     map_svg: String,
     /// `geo:` link for the phone's map app (导航), and the point as text, when located.
@@ -275,6 +278,11 @@ async fn render_detail(s: &CasesState, c: &Console, id: Uuid, notice: Option<Str
         map_svg,
         geo,
         point_outside,
+        crumb: if super::board::sees_board(p) {
+            ("/console/cases", "案件")
+        } else {
+            ("/console/cases?mine=1", "我的反映")
+        },
         chrome: Chrome::new(c, format!("案件 {}", row.tracking_code), "cases"),
         status_class: status_class(row.status()),
         level_label: crate::grid::rules::level_label(row.level),
