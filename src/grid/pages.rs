@@ -53,6 +53,8 @@ struct GridPage {
     /// Sections of higher features (the registry's households on a building), already rendered.
     panels: Vec<String>,
     can_manage: bool,
+    /// Just saved: say so.
+    saved: bool,
     edit_error: Option<String>,
     leader_name: String,
     leader_phone: String,
@@ -66,6 +68,8 @@ struct GridPage {
 /// What a failed form sends back to the grid page: which form, the message, the input to keep.
 #[derive(Default)]
 pub struct FormBack {
+    /// The edit form was just saved (已保存).
+    pub saved: bool,
     /// A panel's form failed: its key and the message.
     pub panel_error: Option<(&'static str, String)>,
     edit_error: Option<String>,
@@ -85,6 +89,8 @@ impl FormBack {
 #[derive(Deserialize)]
 struct PageQ {
     page: Option<i64>,
+    /// `1` after the edit form was saved.
+    saved: Option<String>,
 }
 
 /// Breadcrumbs from the highest node the user may see down to `g`.
@@ -178,6 +184,7 @@ pub async fn render_grid(s: &GridState, c: &Console, code: &str, page: i64, back
         panels,
         edit_map,
         can_manage,
+        saved: back.saved,
         edit_error: back.edit_error,
         leader_name,
         leader_phone,
@@ -188,7 +195,11 @@ pub async fn render_grid(s: &GridState, c: &Console, code: &str, page: i64, back
 }
 
 async fn grid_page(State(s): State<GridState>, c: Console, Path(code): Path<String>, Query(q): Query<PageQ>) -> PageResult {
-    render_grid(&s, &c, &code, q.page.unwrap_or(1).max(1), FormBack::default()).await
+    let back = FormBack {
+        saved: q.saved.as_deref() == Some("1"),
+        ..Default::default()
+    };
+    render_grid(&s, &c, &code, q.page.unwrap_or(1).max(1), back).await
 }
 
 #[derive(Deserialize)]
@@ -234,7 +245,7 @@ async fn edit_grid(State(s): State<GridState>, c: Console, Path(code): Path<Stri
         property_company,
     };
     match super::service::update(&s, &c.principal, &g.code, &up).await {
-        Ok(_) => Ok(Redirect::to(&format!("/console/grids/{code}")).into_response()),
+        Ok(_) => Ok(Redirect::to(&format!("/console/grids/{code}?saved=1")).into_response()),
         Err(e) if e.status.is_client_error() => render_grid(&s, &c, &code, 1, back(e.message)).await,
         Err(e) => Err(PageError(e)),
     }

@@ -342,7 +342,12 @@ async fn the_community_sets_a_compounds_property_company_on_its_page() {
             ],
         )
         .await;
-        assert_eq!((st, to.as_deref()), (StatusCode::SEE_OTHER, Some(path.as_str())));
+        assert_eq!(
+            (st, to.as_deref()),
+            (StatusCode::SEE_OTHER, Some(format!("{path}?saved=1").as_str()))
+        );
+        let (_, html) = page(&app, &cookie, &format!("{path}?saved=1")).await;
+        assert!(html.contains("已保存"));
         let (_, g) = app.get(&format!("/api/v1/grids/{COMPOUND}"), &app.token("community").await).await;
         let name = g["property_company"]["name"].as_str().unwrap().to_string();
         let (_, html) = page(&app, &cookie, &path).await;
