@@ -494,45 +494,100 @@ pub struct CaseFilter<'a> {
     pub offset: i64,
 }
 
+/// A value bound to a filter's placeholder.
+enum Arg<'a> {
+    Text(&'a str),
+    Owned(String),
+    Int(i64),
+    Id(Uuid),
+}
+
+/// The filter's WHERE clause with only the conditions it sets, so each engine can use the index
+/// that fits (a `$n IS NULL OR …` condition would hide every index behind it), and its arguments.
+fn where_of<'a>(f: &CaseFilter<'a>) -> (String, Vec<Arg<'a>>) {
+    let mut conds = Vec::new();
+    let mut args = Vec::new();
+    let mut cond = |sql: &str, new: Vec<Arg<'a>>, args: &mut Vec<Arg<'a>>| {
+        // Each `?` becomes the next numbered placeholder.
+        let mut out = String::new();
+        let mut n = args.len();
+        for part in sql.split('?').enumerate() {
+            if part.0 > 0 {
+                n += 1;
+                out.push_str(&format!("${n}"));
+            }
+            out.push_str(part.1);
+        }
+        conds.push(out);
+        args.extend(new);
+    };
+    cond("district = ?", vec![Arg::Text(f.district)], &mut args);
+    if let Some(g) = f.grid {
+        let upper = crate::grid::rules::subtree_upper(g);
+        cond("grid_code >= ? AND grid_code < ?", vec![Arg::Text(g), Arg::Owned(upper)], &mut args);
+    }
+    if let Some(st) = f.status {
+        cond("status = ?", vec![Arg::Text(st)], &mut args);
+    }
+    if let Some(c) = f.category {
+        cond("category_code = ?", vec![Arg::Text(c)], &mut args);
+    }
+    if let Some(u) = f.unit {
+        cond("unit_id = ?", vec![Arg::Id(u)], &mut args);
+    }
+    if let Some(at) = f.overdue_at {
+        // Open statuses spelled out, so the (district, status, due_at) index serves it.
+        cond(
+            "due_at < ? AND status IN ('reported', 'accepted', 'dispatched', 'handling', 'handled', 'verified')",
+            vec![Arg::Int(at)],
+            &mut args,
+        );
+    }
+    if let Some(r) = f.reporter {
+        cond("reporter_id = ?", vec![Arg::Id(r)], &mut args);
+    }
+    if f.self_handled {
+        cond("unit_id IS NULL", vec![], &mut args);
+    }
+    if let Some(level) = f.checkable_at {
+        cond("(unit_id IS NOT NULL OR level > ?)", vec![Arg::Int(level)], &mut args);
+    }
+    (conds.join(" AND "), args)
+}
+
+/// Bind a filter's arguments, in order, to a query of either engine.
+macro_rules! bind_args {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Arg::Text(s) => q.bind(*s),
+                Arg::Owned(s) => q.bind(s.as_str()),
+                Arg::Int(i) => q.bind(*i),
+                Arg::Id(u) => q.bind(*u),
+            };
+        }
+        q
+    }};
+}
+
 pub async fn list(db: &Db, f: &CaseFilter<'_>) -> sqlx::Result<(Vec<CaseRow>, i64)> {
-    let upper = f.grid.map(crate::grid::rules::subtree_upper);
-    // Open statuses spelled out, so the (district, status, …) indexes serve the due filter.
-    let where_ = "district = $1 AND ($2 IS NULL OR (grid_code >= $2 AND grid_code < $3)) AND ($4 IS NULL OR status = $4) \
-                  AND ($5 IS NULL OR category_code = $5) AND ($6 IS NULL OR unit_id = $6) \
-                  AND ($7 IS NULL OR (due_at < $7 AND status IN ('reported', 'accepted', 'dispatched', 'handling', 'handled', 'verified'))) \
-                  AND ($8 IS NULL OR reporter_id = $8) AND ($9 = FALSE OR unit_id IS NULL) \
-                  AND ($10 IS NULL OR unit_id IS NOT NULL OR level > $10)";
+    let (where_, args) = where_of(f);
     let order = if f.by_due { "due_at, id" } else { "reported_at DESC, id DESC" };
-    let self_handled = f.self_handled;
+    let n = args.len();
+    let rows_sql = format!(
+        "SELECT {CASE_COLS} FROM cases WHERE {where_} ORDER BY {order} LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let count_sql = format!("SELECT COUNT(*) FROM cases WHERE {where_}");
     on_pool!(db, |p| {
-        let rows = sqlx::query_as::<_, CaseRow>(sqlx::AssertSqlSafe(format!(
-            "SELECT {CASE_COLS} FROM cases WHERE {where_} ORDER BY {order} LIMIT $11 OFFSET $12"
-        )))
-        .bind(f.district)
-        .bind(f.grid)
-        .bind(&upper)
-        .bind(f.status)
-        .bind(f.category)
-        .bind(f.unit)
-        .bind(f.overdue_at)
-        .bind(f.reporter)
-        .bind(self_handled)
-        .bind(f.checkable_at)
-        .bind(f.limit)
-        .bind(f.offset)
-        .fetch_all(p)
-        .await?;
-        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM cases WHERE {where_}")))
-            .bind(f.district)
-            .bind(f.grid)
-            .bind(&upper)
-            .bind(f.status)
-            .bind(f.category)
-            .bind(f.unit)
-            .bind(f.overdue_at)
-            .bind(f.reporter)
-            .bind(self_handled)
-            .bind(f.checkable_at)
+        let rows = bind_args!(sqlx::query_as::<_, CaseRow>(sqlx::AssertSqlSafe(rows_sql)), &args)
+            .bind(f.limit)
+            .bind(f.offset)
+            .fetch_all(p)
+            .await?;
+        let total: i64 = bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)), &args)
             .fetch_one(p)
             .await?;
         Ok((rows, total))
@@ -647,4 +702,42 @@ pub async fn merge(db: &Db, actor: Actor<'_>, dup: &CaseRow, into: &CaseRow) -> 
     .await?;
     tx.commit().await?;
     get(db, dup.id).await?.ok_or_else(AppError::internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_filter_says_only_what_it_sets_with_its_placeholders_in_order() {
+        let f = CaseFilter {
+            district: "411602",
+            ..Default::default()
+        };
+        let (sql, args) = where_of(&f);
+        assert_eq!((sql.as_str(), args.len()), ("district = $1", 1));
+        let me = Uuid::from_u128(9);
+        let f = CaseFilter {
+            district: "411602",
+            grid: Some("411602001"),
+            status: Some("handled"),
+            reporter: Some(me),
+            self_handled: true,
+            checkable_at: Some(4),
+            ..Default::default()
+        };
+        let (sql, args) = where_of(&f);
+        assert_eq!(
+            sql,
+            "district = $1 AND grid_code >= $2 AND grid_code < $3 AND status = $4 AND reporter_id = $5 \
+             AND unit_id IS NULL AND (unit_id IS NOT NULL OR level > $6)"
+        );
+        assert_eq!(args.len(), 6);
+        assert!(
+            matches!(&args[2], Arg::Owned(u) if u.as_str() > "411602001999999999"),
+            "the subtree's upper bound"
+        );
+        assert!(matches!(args[4], Arg::Id(x) if x == me));
+        assert!(!sql.contains("IS NULL OR"), "no condition that hides an index");
+    }
 }
