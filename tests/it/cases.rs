@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{App, apps, code};
+use crate::support::{App, apps, code, page, sign_in};
 
 async fn unit_id(app: &App, token: &str, name: &str) -> String {
     let (_, v) = app.get(&format!("/api/v1/units?kind=department&q={name}"), token).await;
@@ -530,6 +530,15 @@ async fn likely_duplicates_are_flagged_merged_and_hear_the_outcome() {
         );
 
         let (aid, bid) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+        // The case page names the case it likely repeats, by its code, with no stray spaces.
+        let staff = sign_in(&app, "community").await;
+        let a_code = a["tracking_code"].as_str().unwrap();
+        let (_, html) = page(&app, &staff, &format!("/console/cases/{bid}")).await;
+        assert!(
+            html.contains(&format!("疑似与附近的案件<a href=\"/console/cases/{aid}\">{a_code}</a>（")),
+            "[{}]",
+            app.engine
+        );
         let property = app.token("property").await;
         let (st, _) = app
             .post(&format!("/api/v1/cases/{bid}/merge"), &property, json!({"into": aid}))
@@ -541,6 +550,8 @@ async fn likely_duplicates_are_flagged_merged_and_hear_the_outcome() {
         assert_eq!(st, StatusCode::OK, "{v}");
         assert_eq!((v["status"].as_str(), v["merged_into"].as_str()), (Some("declined"), Some(aid)));
         assert_eq!(v["status_label"], "已合并", "a merged duplicate is not shown as 不予立案");
+        let (_, html) = page(&app, &staff, &format!("/console/cases/{bid}")).await;
+        assert!(html.contains(&format!("已与案件<a href=\"/console/cases/{aid}\">{a_code}</a>（")) && html.contains(">已合并<"));
         let (st, v) = app
             .post(&format!("/api/v1/cases/{bid}/merge"), &community, json!({"into": aid}))
             .await;

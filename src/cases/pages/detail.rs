@@ -52,6 +52,8 @@ struct DetailPage {
     units: Vec<UnitGroup>,
     version: i64,
     can_merge: bool,
+    /// The case this one likely repeats, or was merged into: (id, tracking code, category, when).
+    related: Option<(Uuid, String, String, String)>,
     notice: Option<String>,
     error: Option<String>,
     /// Answers to the category's extra questions: (question, answer).
@@ -256,6 +258,11 @@ async fn render_detail(s: &CasesState, c: &Console, id: Uuid, notice: Option<Str
         let pin = format!("{} {}", api.category.name, place.short_label());
         (place::geo_uri(lat, lng, &pin), format!("{lat:.6}, {lng:.6}"))
     });
+    let categories_names: std::collections::HashMap<String, String> = categories::list(&s.db, &row.district)
+        .await?
+        .into_iter()
+        .map(|c| (c.code, c.name))
+        .collect();
     let html = DetailPage {
         whistles: api
             .whistles
@@ -315,6 +322,13 @@ async fn render_detail(s: &CasesState, c: &Console, id: Uuid, notice: Option<Str
             Vec::new()
         },
         version: row.version,
+        related: match row.merged_into.or(row.duplicate_of) {
+            Some(other) => store::get(&s.db, other).await?.map(|o| {
+                let category = categories_names.get(&o.category_code).cloned().unwrap_or_default();
+                (o.id, o.tracking_code, category, short_time(o.reported_at))
+            }),
+            None => None,
+        },
         can_merge: permissions::may(p, &v, &Action::Accept) && matches!(row.status(), Status::Reported | Status::Accepted),
         actions,
         notice,
