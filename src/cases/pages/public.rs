@@ -337,7 +337,7 @@ async fn render_track(s: &CasesState, code: &str, notice: Option<String>, refuse
         code: row.tracking_code.clone(),
         status_class: status_class(row.status()),
         category: cat,
-        status: row.status().label(),
+        status: row.status_label(),
         description: row.description.clone(),
         grid,
         unit,
