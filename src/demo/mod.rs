@@ -395,18 +395,27 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     );
     pb.inc_length(history.len() as u64 * 2);
     let mut events = Vec::new();
+    let unit_names: std::collections::HashMap<Uuid, &str> = p.units.iter().map(|u| (u.id, u.name.as_str())).collect();
     let rows = history
         .iter()
         .map(|c| {
+            // The timeline names the unit, as a dispatch on the console writes it (派至…), and the
+            // unit's own steps are signed by it.
+            let unit = c.unit.and_then(|u| unit_names.get(&u).copied());
             for (at, action, actor, note) in &c.events {
+                let (actor, note) = match (*action, unit) {
+                    ("dispatch", Some(u)) => (actor.clone(), format!("派至{u}")),
+                    ("start" | "handle", Some(u)) if actor == "承办单位" => (u.to_string(), note.clone()),
+                    _ => (actor.clone(), note.clone()),
+                };
                 events.push(vec![
                     V::U(Uuid::now_v7()),
                     V::U(c.id),
                     V::T(p.district_code.into()),
                     V::I(*at),
-                    V::T(actor.clone()),
+                    V::T(actor),
                     V::T(action.to_string()),
-                    V::T(note.clone()),
+                    V::T(note),
                 ]);
             }
             vec![

@@ -374,3 +374,20 @@ async fn the_community_sets_a_compounds_property_company_on_its_page() {
         assert!(!html.contains("name=\"property_company\""));
     }
 }
+
+#[tokio::test]
+async fn the_demo_timelines_name_the_unit_a_case_went_to() {
+    for app in apps().await {
+        let notes: Vec<(String, String)> = gongzhi::on_pool!(&app.db, |p| sqlx::query_as(
+            "SELECT e.note, u.name FROM case_events e JOIN cases c ON c.id = e.case_id JOIN units u ON u.id = c.unit_id \
+             WHERE e.action = 'dispatch' ORDER BY e.at_ms LIMIT 200"
+        )
+        .fetch_all(p)
+        .await)
+        .unwrap();
+        assert!(!notes.is_empty());
+        for (note, unit) in &notes {
+            assert_eq!(note, &format!("派至{unit}"), "[{}]", app.engine);
+        }
+    }
+}
