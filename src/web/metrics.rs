@@ -26,8 +26,24 @@ pub struct Metrics {
     latency: Mutex<BTreeMap<(String, String), RouteStats>>,
 }
 
+/// The standard methods keep their names; any other string a client sends is `OTHER`, so the
+/// series stay a fixed set however many methods are invented (issue 11).
+fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
 impl Metrics {
     pub fn observe(&self, method: &str, route: &str, status: u16, secs: f64) {
+        let method = method_label(method);
         if let Ok(mut m) = self.requests.lock() {
             *m.entry((method.to_string(), route.to_string(), status)).or_default() += 1;
         }
@@ -89,4 +105,23 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
     let resp = next.run(req).await;
     metrics.observe(&method, &route, resp.status().as_u16(), start.elapsed().as_secs_f64());
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invented_methods_do_not_grow_the_series() {
+        let m = Metrics::default();
+        m.observe("GET", "/healthz", 200, 0.001);
+        let before = m.render().len();
+        for i in 0..200 {
+            m.observe(&format!("X{i}{}", "Y".repeat(i)), "unmatched", 405, 0.001);
+        }
+        let text = m.render();
+        assert!(text.contains("method=\"OTHER\"") && !text.contains("X1"));
+        // One more series (OTHER) at most, whatever the number of methods sent.
+        assert!(text.len() < before * 3, "{} → {}", before, text.len());
+    }
 }
