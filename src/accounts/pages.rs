@@ -40,10 +40,19 @@ struct NextQuery {
     next: Option<String>,
 }
 
-/// Only same-site paths are followed after sign-in.
+/// Only same-site paths are followed after sign-in. A browser drops tabs and newlines from a URL
+/// and reads `\` as `/`, so `/\t/evil.example` would leave the site: a path with any control
+/// character, whitespace or backslash, or that starts with `//`, is not followed.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.len() <= 2048
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') =>
+        {
+            n.to_string()
+        }
         _ => "/console".into(),
     }
 }
@@ -260,4 +269,18 @@ async fn audit_page(State(db): State<Db>, c: Console, Query(q): Query<AuditQuery
         pager,
     }
     .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_same_site_paths_are_followed() {
+        assert_eq!(safe_next(Some("/console/residents?grid=411602")), "/console/residents?grid=411602");
+        for bad in ["//evil.example", "/\t/evil.example", "/\n", "/ /x", "/\\evil.example", "https://evil.example", "/\u{3000}/x", ""] {
+            assert_eq!(safe_next(Some(bad)), "/console", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/console");
+    }
 }
