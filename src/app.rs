@@ -139,6 +139,8 @@ pub fn router(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
         .layer(CatchPanicLayer::custom(web::panic_response))
         .layer(TraceLayer::new_for_http())
+        // Outermost, so timeouts and caught panics carry the headers too.
+        .layer(axum::middleware::map_response(web::security_headers))
 }
 
 /// Serve until Ctrl-C / SIGTERM. Returns the bound address through `on_bound` first.

@@ -278,7 +278,16 @@ mod tests {
     #[test]
     fn only_same_site_paths_are_followed() {
         assert_eq!(safe_next(Some("/console/residents?grid=411602")), "/console/residents?grid=411602");
-        for bad in ["//evil.example", "/\t/evil.example", "/\n", "/ /x", "/\\evil.example", "https://evil.example", "/\u{3000}/x", ""] {
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\n",
+            "/ /x",
+            "/\\evil.example",
+            "https://evil.example",
+            "/\u{3000}/x",
+            "",
+        ] {
             assert_eq!(safe_next(Some(bad)), "/console", "{bad:?}");
         }
         assert_eq!(safe_next(None), "/console");

@@ -254,3 +254,30 @@ async fn the_boundary_is_edited_on_the_map_with_geojson_kept_as_advanced() {
         assert!(!html.contains("data-edit-map"));
     }
 }
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    for app in crate::support::apps().await {
+        for path in [
+            "/login",
+            "/g/411602001001001001",
+            "/api/v1/nosuch",
+            "/console/nosuch",
+            "/static/app.css",
+        ] {
+            let r = app.client.get(format!("{}{path}", app.base)).send().await.unwrap();
+            let h = r.headers();
+            let csp = h
+                .get("content-security-policy")
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default();
+            assert!(
+                csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+                "{path}: {csp}"
+            );
+            assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff", "{path}");
+            assert_eq!(h.get("x-frame-options").unwrap(), "DENY", "{path}");
+            assert_eq!(h.get("referrer-policy").unwrap(), "same-origin", "{path}");
+        }
+    }
+}
