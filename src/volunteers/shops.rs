@@ -174,7 +174,7 @@ fn check_item(name: &str, points: Option<i64>, discount: &str, stock: i64) -> Ap
     if discount.chars().count() > 100 {
         return Err(AppError::invalid("invalid_discount", "优惠说明不超过100字"));
     }
-    if !(0..=1_000_000).contains(&stock) {
+    if !(0..=MAX_STOCK).contains(&stock) {
         return Err(AppError::invalid("invalid_stock", "库存应为0至1000000"));
     }
     Ok(())
@@ -261,6 +261,9 @@ pub struct ItemUpdate {
     pub active: Option<bool>,
 }
 
+/// Most of one item a shop may hold.
+pub const MAX_STOCK: i64 = 1_000_000;
+
 pub async fn update_item(db: &Db, actor: Actor<'_>, it: &ItemRow, up: &ItemUpdate) -> AppResult<ItemRow> {
     if up.stock.is_some() && up.stock_delta.is_some() {
         return Err(AppError::invalid("invalid_stock", "stock 与 stock_delta 只能给出一个"));
@@ -269,10 +272,15 @@ pub async fn update_item(db: &Db, actor: Actor<'_>, it: &ItemRow, up: &ItemUpdat
     let points = up.points.or(it.points);
     let discount = up.discount.clone().unwrap_or_else(|| it.discount.clone());
     check_item(&name, points, &discount, up.stock.unwrap_or(0))?;
+    // Bounded so the sum cannot overflow in SQL (SQLite would store a REAL and every later read
+    // of the item would fail); the shelf's own cap is checked in the update.
+    if up.stock_delta.is_some_and(|d| !(-MAX_STOCK..=MAX_STOCK).contains(&d)) {
+        return Err(AppError::invalid("invalid_stock", format!("库存增减应在 ±{MAX_STOCK} 之内")));
+    }
     let mut tx = db.begin().await?;
     let n = on_tx!(&mut tx, |c| sqlx::query(
         "UPDATE shop_items SET name = $1, points = $2, discount = $3, active = $4, stock = COALESCE($5, stock + $6), updated_at = $7 \
-         WHERE id = $8 AND COALESCE($5, stock + $6) >= 0"
+         WHERE id = $8 AND COALESCE($5, stock + $6) BETWEEN 0 AND $9"
     )
     .bind(name.trim())
     .bind(points)
@@ -282,10 +290,14 @@ pub async fn update_item(db: &Db, actor: Actor<'_>, it: &ItemRow, up: &ItemUpdat
     .bind(up.stock_delta.unwrap_or(0))
     .bind(now_ms())
     .bind(it.id)
+    .bind(MAX_STOCK)
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
     if n != 1 {
+        if up.stock_delta.is_some_and(|d| d > 0) {
+            return Err(AppError::invalid("stock_limit", format!("库存不能超过 {MAX_STOCK}")));
+        }
         return Err(AppError::conflict("out_of_stock", "库存不足"));
     }
     audit::record(

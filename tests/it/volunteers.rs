@@ -930,3 +930,40 @@ async fn linking_an_account_to_a_volunteer_is_audited() {
         assert_eq!(mine.len(), 1, "[{}] {log}", app.engine);
     }
 }
+
+#[tokio::test]
+async fn a_stock_change_is_bounded_and_never_breaks_the_item() {
+    for app in apps().await {
+        let keeper = app.token("keeper").await;
+        let (_, shops) = app.get("/api/v1/shops?kind=love_supermarket", &keeper).await;
+        let shop = shops["items"][0]["id"].as_str().unwrap().to_string();
+        let (st, item) = app
+            .post(
+                &format!("/api/v1/shops/{shop}/items"),
+                &keeper,
+                json!({"name": "洗衣液", "points": 30, "stock": 10}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{item}");
+        let path = format!("/api/v1/shop-items/{}", item["id"].as_str().unwrap());
+        let patch = |body: serde_json::Value| app.call(reqwest::Method::PATCH, &path, Some(&keeper), Some(body));
+        for delta in [i64::MAX, i64::MIN, 1_000_001, -1_000_001] {
+            let (st, v) = patch(json!({"stock_delta": delta})).await;
+            assert_eq!(
+                (st, code(&v)),
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_stock"),
+                "[{}] {delta}",
+                app.engine
+            );
+        }
+        // Within the bound, but past the shelf's cap: refused, and the item stays as it was.
+        let (st, v) = patch(json!({"stock_delta": 999_995})).await;
+        assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "stock_limit"), "{v}");
+        let (st, v) = patch(json!({"stock_delta": -11})).await;
+        assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "out_of_stock"), "{v}");
+        let (st, v) = patch(json!({"stock_delta": 990})).await;
+        assert_eq!((st, v["stock"].as_i64()), (StatusCode::OK, Some(1000)), "{v}");
+        let (st, list) = app.get(&format!("/api/v1/shops/{shop}/items"), &keeper).await;
+        assert_eq!(st, StatusCode::OK, "the shop still reads: {list}");
+    }
+}
