@@ -243,7 +243,7 @@ async fn audit_page(State(db): State<Db>, c: Console, Query(q): Query<AuditQuery
     if !c.principal.has(Capability::ReadAudit) {
         return Err(AppError::forbidden().into());
     }
-    let page = q.page.unwrap_or(1).clamp(1, 100_000);
+    let page = crate::web::pages::page_number(q.page);
     let per = 50;
     let action = q.action.unwrap_or_default();
     let (rows, total) = audit::list(&db, &c.principal.district, Some(&action), per, (page - 1) * per).await?;

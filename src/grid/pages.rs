@@ -199,7 +199,7 @@ async fn grid_page(State(s): State<GridState>, c: Console, Path(code): Path<Stri
         saved: q.saved.as_deref() == Some("1"),
         ..Default::default()
     };
-    render_grid(&s, &c, &code, q.page.unwrap_or(1).max(1), back).await
+    render_grid(&s, &c, &code, crate::web::pages::page_number(q.page), back).await
 }
 
 #[derive(Deserialize)]

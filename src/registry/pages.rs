@@ -114,7 +114,7 @@ async fn building_names(
 
 async fn residents_page(State(s): State<RegistryState>, c: Console, Query(q): Query<ResidentsQuery>) -> PageResult {
     let g = scope_grid(&s, &c.principal, q.grid.as_deref(), Capability::ReadRegistry).await?;
-    let page = q.page.unwrap_or(1).clamp(1, 100_000);
+    let page = crate::web::pages::page_number(q.page);
     let per = 20;
     let tag = q.tag.clone().filter(|t| TAGS.contains(&t.as_str()));
     let text = q.q.clone().unwrap_or_default();
@@ -395,7 +395,7 @@ async fn units_page(State(s): State<RegistryState>, c: Console, Query(q): Query<
     if !c.principal.has(Capability::ReadUnits) {
         return Err(AppError::forbidden().into());
     }
-    let page = q.page.unwrap_or(1).clamp(1, 100_000);
+    let page = crate::web::pages::page_number(q.page);
     let per = 50;
     let kind = q.kind.clone().filter(|k| units::UNIT_KINDS.iter().any(|u| u.0 == k));
     let text = q.q.clone().unwrap_or_default();
@@ -442,7 +442,7 @@ struct GridPageQuery {
 /// Key places (重点场所) and service sites in a subtree.
 async fn places_page(State(s): State<RegistryState>, c: Console, Query(q): Query<GridPageQuery>) -> PageResult {
     let g = scope_grid(&s, &c.principal, q.grid.as_deref(), Capability::ReadRegistry).await?;
-    let page = q.page.unwrap_or(1).clamp(1, 100_000);
+    let page = crate::web::pages::page_number(q.page);
     let per = 50;
     let (rows, total) = units::places_in(&s.db, &g.district, &g.code, per, (page - 1) * per).await?;
     let rows = rows
@@ -471,7 +471,7 @@ async fn places_page(State(s): State<RegistryState>, c: Console, Query(q): Query
 /// Facilities and devices (设施设备) in a subtree.
 async fn devices_page(State(s): State<RegistryState>, c: Console, Query(q): Query<GridPageQuery>) -> PageResult {
     let g = scope_grid(&s, &c.principal, q.grid.as_deref(), Capability::ReadRegistry).await?;
-    let page = q.page.unwrap_or(1).clamp(1, 100_000);
+    let page = crate::web::pages::page_number(q.page);
     let per = 50;
     let (rows, total) = units::devices_in(&s.db, &g.district, &g.code, per, (page - 1) * per).await?;
     let rows = rows

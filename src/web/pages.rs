@@ -132,6 +132,12 @@ pub fn attr_escape(s: &str) -> String {
 }
 
 /// Previous / next links for a list; `base` already holds the other query parameters.
+/// A page number from a URL, kept within 1–100,000 so `(page - 1) * per_page` cannot overflow
+/// (`?page=9223372036854775807` wrapped to a negative offset).
+pub fn page_number(page: Option<i64>) -> i64 {
+    page.unwrap_or(1).clamp(1, 100_000)
+}
+
 pub fn pager(base: &str, page: i64, per_page: i64, total: i64) -> String {
     let pages = ((total + per_page - 1) / per_page).max(1);
     if pages <= 1 {

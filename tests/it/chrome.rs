@@ -281,3 +281,26 @@ async fn every_answer_carries_the_security_headers() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_huge_page_number_is_the_last_page_not_an_error() {
+    for app in crate::support::apps().await {
+        let admin = crate::support::sign_in(&app, "admin").await;
+        let keeper = crate::support::sign_in(&app, "keeper").await;
+        let resident = crate::support::sign_in(&app, "resident").await;
+        let huge = "page=9223372036854775807";
+        for (who, path) in [
+            (&admin, format!("/console/cases?{huge}")),
+            (&admin, format!("/console/grids/411602?{huge}")),
+            (&admin, format!("/console/residents?{huge}")),
+            (&admin, format!("/console/volunteers?{huge}")),
+            (&admin, format!("/console/points?{huge}")),
+            (&admin, format!("/console/audit?{huge}")),
+            (&keeper, format!("/console/shop?{huge}")),
+            (&resident, format!("/console/volunteer/shop?{huge}")),
+        ] {
+            let (st, _) = crate::support::page(&app, who, &path).await;
+            assert_eq!(st, reqwest::StatusCode::OK, "[{}] {path}", app.engine);
+        }
+    }
+}

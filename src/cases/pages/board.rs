@@ -74,7 +74,7 @@ pub(super) fn sees_board(p: &Principal) -> bool {
 
 async fn render_board(s: &CasesState, c: &Console, q: BoardQuery) -> PageResult {
     let p = &c.principal;
-    let page = q.page.unwrap_or(1).clamp(1, 100_000);
+    let page = crate::web::pages::page_number(q.page);
     let per = 30;
     let root = p.roots(Capability::ReadRegistry).into_iter().next();
     // A narrower grid may be chosen inside the caller's own.

@@ -79,7 +79,7 @@ pub(super) async fn points_page(State(s): State<VolunteersState>, c: Console, Qu
     }
     // The ledger: the whole district's, with its check, for those who read the audit (as in the
     // API); otherwise the transactions of the volunteers and shops in the caller's subtree.
-    let page = q.page.unwrap_or(1).max(1);
+    let page = crate::web::pages::page_number(q.page);
     let per = 30;
     let district_wide = p.has(Capability::ReadAudit) && grid == p.district;
     let (rows, ledger_total) = if district_wide {

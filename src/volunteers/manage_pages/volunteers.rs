@@ -59,7 +59,7 @@ pub(super) struct SearchQuery {
 pub(super) async fn volunteers_page(State(s): State<VolunteersState>, c: Console, Query(q): Query<SearchQuery>) -> PageResult {
     let p = &c.principal;
     let grid = scope(&s, p, None, Capability::ReadVolunteers).await?;
-    let page = q.page.unwrap_or(1).max(1);
+    let page = crate::web::pages::page_number(q.page);
     let per = 30;
     let name = q.q.clone().unwrap_or_default();
     let (rows, total) = store::volunteers(
@@ -120,7 +120,7 @@ pub(super) async fn volunteer_page(
     Query(q): Query<PageQuery>,
 ) -> PageResult {
     let v = visible_volunteer(&s, &c.principal, id).await?;
-    let page = q.page.unwrap_or(1).max(1);
+    let page = crate::web::pages::page_number(q.page);
     let per = 20;
     let (entries, entries_total) = entries_of(&s, &v, per, (page - 1) * per).await?;
     let served = activities::signups_of_volunteer(&s.db, v.id, false, 50)

@@ -48,7 +48,7 @@ async fn render_shop(s: &VolunteersState, c: &Console, q: &ShopQuery, code: Opti
     let v = me(s, c).await?;
     let all = q.all.as_deref() == Some("1");
     let street = v.grid_code.get(..9).unwrap_or(&v.grid_code).to_string();
-    let page = q.page.unwrap_or(1).max(1);
+    let page = crate::web::pages::page_number(q.page);
     let per = 10;
     let (rows, total) = shops::shops(&s.db, &v.district, (!all).then_some(street.as_str()), None, per, (page - 1) * per).await?;
     let mut views = Vec::with_capacity(rows.len());

@@ -159,7 +159,7 @@ pub(super) async fn keeper_page(State(s): State<VolunteersState>, c: Console, Qu
         &s,
         &c,
         q.shop,
-        q.page.unwrap_or(1),
+        crate::web::pages::page_number(q.page),
         Till {
             form: None,
             result: None,
