@@ -357,6 +357,18 @@ pub async fn load(s: &CasesState, p: &Principal, id: Uuid) -> AppResult<CaseRow>
 /// Authorise and apply one action: the one path for the API and the console. `version`, when
 /// given, is the version a form was shown at; a case changed since is not acted on.
 pub async fn act_as(s: &CasesState, p: &Principal, id: Uuid, action: &Action, version: Option<i64>) -> AppResult<CaseRow> {
+    // A unit named twice in one whistle is summoned once (not a conflict with itself).
+    let deduped;
+    let action = match action {
+        Action::Whistle { units } => {
+            let mut seen = std::collections::HashSet::new();
+            deduped = Action::Whistle {
+                units: units.iter().copied().filter(|u| seen.insert(*u)).collect(),
+            };
+            &deduped
+        }
+        _ => action,
+    };
     let (c, ctx) = load_visible(s, p, id).await?;
     if !permissions::may(p, &ctx.view(&c), action) {
         return Err(AppError::forbidden());

@@ -240,7 +240,8 @@ async fn whistles_escalation_and_the_board() {
         assert_eq!(c["level"], 4);
         let (st, v) = act(&app, &community, &id, json!({"action": "accept"})).await;
         assert_eq!(st, StatusCode::OK, "{v}");
-        let (st, v) = act(&app, &community, &id, json!({"action": "whistle", "units": [dept, police]})).await;
+        // A unit named twice is summoned once.
+        let (st, v) = act(&app, &community, &id, json!({"action": "whistle", "units": [dept, police, dept]})).await;
         assert_eq!(st, StatusCode::OK, "{v}");
         assert_eq!(v["whistles"].as_array().unwrap().len(), 2);
         // The summoned department sees the case and reports in, once.
