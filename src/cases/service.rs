@@ -18,12 +18,28 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub fn parse_instant(s: &str) -> AppResult<jiff::Timestamp> {
-    s.parse::<jiff::Timestamp>().map_err(|_| {
+    let t = s.parse::<jiff::Timestamp>().map_err(|_| {
         AppError::invalid(
             "invalid_time",
             format!("时间格式不正确：{s}（请填写日期，如 2026-11-24；或带时区的时间，如 2026-11-24T09:30:00+08:00）"),
         )
-    })
+    })?;
+    within_reason(t)
+}
+
+/// Years a report, an activity or a period may fall in: year 1 or 9999 is a typing slip (or a
+/// probe), and the working-day calendar knows nothing of them.
+pub const YEARS: std::ops::RangeInclusive<i16> = 2000..=2100;
+
+fn within_reason(t: jiff::Timestamp) -> AppResult<jiff::Timestamp> {
+    if YEARS.contains(&t.to_zoned(crate::time::china()).year()) {
+        Ok(t)
+    } else {
+        Err(AppError::invalid(
+            "invalid_time",
+            format!("时间应在 {} 至 {} 年之间", YEARS.start(), YEARS.end()),
+        ))
+    }
 }
 
 pub fn due_for(cal: &Calendar, limit: Option<Limit>, from_ms: i64) -> i64 {
@@ -433,10 +449,11 @@ pub fn parse_day_or_instant(s: &str) -> AppResult<i64> {
     if s.len() == 10
         && let Ok(d) = s.parse::<jiff::civil::Date>()
     {
-        return d
+        let t = d
             .to_zoned(crate::time::china())
-            .map(|z| z.timestamp().as_millisecond())
-            .map_err(|_| AppError::invalid("invalid_time", "日期超出范围"));
+            .map(|z| z.timestamp())
+            .map_err(|_| AppError::invalid("invalid_time", "日期超出范围"))?;
+        return Ok(within_reason(t)?.as_millisecond());
     }
     Ok(parse_instant(s)?.as_millisecond())
 }
@@ -495,5 +512,15 @@ mod tests {
         let at = parse_day_or_instant("2026-11-24T09:30:00+08:00").unwrap();
         assert_eq!(at - day, (9 * 60 + 30) * 60_000);
         assert!(parse_day_or_instant("24/11/2026").is_err());
+        for far in [
+            "0001-01-01",
+            "9999-12-31",
+            "0001-01-01T00:00:00+08:00",
+            "9999-12-31T00:00:00+08:00",
+            "1999-12-31T15:59:59Z",
+        ] {
+            assert_eq!(parse_day_or_instant(far).unwrap_err().code, "invalid_time", "{far}");
+        }
+        assert!(parse_day_or_instant("2000-01-01").is_ok() && parse_day_or_instant("2100-12-31T12:00:00+08:00").is_ok());
     }
 }
