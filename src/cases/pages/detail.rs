@@ -234,10 +234,11 @@ async fn render_detail(s: &CasesState, c: &Console, id: Uuid, notice: Option<Str
     let api = crate::cases::api::case_json(s, &row).await?;
     let now = crate::db::now_ms();
     let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
-    let fields = categories::get(&s.db, &row.district, &row.category_code)
-        .await?
-        .map(|x| x.fields())
-        .unwrap_or_default();
+    // The district's categories once: this case's questions and default unit, and the name of a
+    // related case's category.
+    let all_categories = categories::list(&s.db, &row.district).await?;
+    let category = all_categories.iter().find(|c| c.code == row.category_code);
+    let fields = category.map(|x| x.fields()).unwrap_or_default();
     let place = place::describe(&s.db, &row.district, &row.grid_code, &row.description).await?;
     let point = row.lat.zip(row.lng);
     let (map_svg, point_outside) = match crate::grid::store::get(&s.db, &row.grid_code).await? {
@@ -258,11 +259,6 @@ async fn render_detail(s: &CasesState, c: &Console, id: Uuid, notice: Option<Str
         let pin = format!("{} {}", api.category.name, place.short_label());
         (place::geo_uri(lat, lng, &pin), format!("{lat:.6}, {lng:.6}"))
     });
-    let categories_names: std::collections::HashMap<String, String> = categories::list(&s.db, &row.district)
-        .await?
-        .into_iter()
-        .map(|c| (c.code, c.name))
-        .collect();
     let html = DetailPage {
         whistles: api
             .whistles
@@ -311,9 +307,7 @@ async fn render_detail(s: &CasesState, c: &Console, id: Uuid, notice: Option<Str
             })
             .collect(),
         units: if needs_units {
-            let default_unit = categories::get(&s.db, &row.district, &row.category_code)
-                .await?
-                .and_then(|x| x.default_unit_id);
+            let default_unit = category.and_then(|x| x.default_unit_id);
             dispatch_units(s, &p.district, default_unit, v.property_company, |u| {
                 permissions::may(p, &v, &Action::Dispatch { unit: u })
             })
@@ -324,7 +318,11 @@ async fn render_detail(s: &CasesState, c: &Console, id: Uuid, notice: Option<Str
         version: row.version,
         related: match row.merged_into.or(row.duplicate_of) {
             Some(other) => store::get(&s.db, other).await?.map(|o| {
-                let category = categories_names.get(&o.category_code).cloned().unwrap_or_default();
+                let category = all_categories
+                    .iter()
+                    .find(|c| c.code == o.category_code)
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default();
                 (o.id, o.tracking_code, category, short_time(o.reported_at))
             }),
             None => None,

@@ -28,12 +28,6 @@ pub struct PublicLevel {
 }
 
 /// The property company (物业) serving the compound, shown with its contact.
-pub struct PropertyContact {
-    name: String,
-    contact_name: String,
-    phone: String,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "public_grid.html")]
 struct PublicPage {
@@ -42,7 +36,7 @@ struct PublicPage {
     code: String,
     kind_label: &'static str,
     chain: Vec<PublicLevel>,
-    property: Option<PropertyContact>,
+    property: Option<crate::grid::CompanyCard>,
     key: String,
     groups: Vec<categories::ChoiceGroup>,
     max_photos: usize,
@@ -79,17 +73,14 @@ fn public_title(chain: &[(i64, &str)]) -> String {
     }
 }
 
-/// The property company the compound names (`grids.property_company_id`), with its contact.
-async fn property_of(s: &CasesState, compound: &GridRow) -> Result<Option<PropertyContact>, AppError> {
+/// The property company the compound names (`grids.property_company_id`), with its contact, as the
+/// registry's directory names it for the grid.
+async fn property_of(s: &CasesState, compound: &GridRow) -> Result<Option<crate::grid::CompanyCard>, AppError> {
+    use crate::grid::UnitDirectory;
     let Some(id) = compound.property_company_id else { return Ok(None) };
-    let unit = crate::registry::units::get(&s.db, id).await?;
-    Ok(unit
-        .filter(|u| u.kind == "property_company" && u.district == compound.district)
-        .map(|u| PropertyContact {
-            name: u.name,
-            contact_name: u.contact_name,
-            phone: u.contact_phone,
-        }))
+    crate::registry::units::Directory
+        .property_company(&s.db, &compound.district, id)
+        .await
 }
 
 /// Public, no login: who answers for this grid and how to reach them, up the chain to the street.
