@@ -209,6 +209,7 @@ async fn run(engine: &'static str, targets: &mut Targets) -> anyhow::Result<()> 
                     reporter_name: "loadgen",
                     reporter_phone: "",
                     idempotency_key: Some(&key),
+                    idempotency_fingerprint: None,
                     reported_at: now,
                     due_at: now + 3 * 86_400_000,
                     duplicate_of: None,

@@ -164,11 +164,11 @@ pub async fn serve(db: Db, s: &crate::config::Settings, on_bound: impl FnOnce(So
     paths(
         accounts::api::login, accounts::api::logout, accounts::api::me, accounts::api::create_user, accounts::api::list_audit,
         grid::api::get_grid, grid::api::get_children, grid::api::create_grid, grid::api::update_grid,
-        registry::api::list_residents, registry::api::get_resident, registry::api::create_resident, registry::api::set_tags, registry::api::reveal,
+        registry::api::list_residents, registry::api::get_resident, registry::api::create_resident, registry::api::set_tags, registry::api::reveal, registry::api::lookup_resident,
         registry::api::list_households, registry::api::get_household, registry::api::create_household,
         registry::api::list_units, registry::api::create_unit, registry::api::list_places, registry::api::list_devices,
         cases::api::list_categories, cases::api::preview_due, cases::api::report, cases::api::board, cases::api::get_case, cases::api::act, cases::api::assessment, cases::api::upload, cases::api::download, cases::api::merge, cases::api::create_category, cases::api::update_category,
-        vol::volunteers::list_volunteers, vol::volunteers::get_volunteer, vol::volunteers::get_my_volunteer, vol::volunteers::register_volunteer, vol::volunteers::list_teams, vol::volunteers::create_team, vol::volunteers::add_member,
+        vol::volunteers::list_volunteers, vol::volunteers::get_volunteer, vol::volunteers::get_my_volunteer, vol::volunteers::register_volunteer, vol::volunteers::decide_link, vol::volunteers::list_teams, vol::volunteers::create_team, vol::volunteers::add_member,
         vol::activities::list_activities, vol::activities::create_activity, vol::activities::get_activity, vol::activities::sign_up, vol::activities::check_in, vol::activities::check_out, vol::activities::mark_attendance,
         vol::activities::list_themes, vol::activities::set_theme, vol::points::list_rules, vol::points::update_rule, vol::points::list_transactions, vol::points::correct, vol::points::audit_ledger, vol::points::summary,
         vol::shops::list_shops, vol::shops::create_shop, vol::shops::list_items, vol::shops::create_item, vol::shops::update_item, vol::shops::new_code, vol::shops::redeem,

@@ -104,14 +104,16 @@ pub fn parse_contact_phone(raw: &str) -> Option<String> {
     ok.then(|| s.to_string())
 }
 
-/// `4116**********123X`: first four and last four kept.
+/// `41************123X`: the province's two digits and the last four kept. The county and the
+/// whole birth date stay hidden, so a masked number beside a birth year leaves hundreds of
+/// candidates rather than the ten that four leading digits and a full birth date left.
 pub fn mask_id_number(id: &str) -> String {
     let c: Vec<char> = id.chars().collect();
-    if c.len() <= 8 {
+    if c.len() <= 6 {
         return "*".repeat(c.len());
     }
-    let mut out: String = c[..4].iter().collect();
-    out.push_str(&"*".repeat(c.len() - 8));
+    let mut out: String = c[..2].iter().collect();
+    out.push_str(&"*".repeat(c.len() - 6));
     out.extend(&c[c.len() - 4..]);
     out
 }
@@ -216,7 +218,7 @@ mod tests {
         assert_eq!(parse_contact_phone("0394-8211234").as_deref(), Some("0394-8211234"));
         assert_eq!(parse_contact_phone("394-8211234"), None);
         assert_eq!(mask_phone("13812345678"), "138****5678");
-        assert_eq!(mask_id_number("41160219800101123X"), "4116**********123X");
+        assert_eq!(mask_id_number("41160219800101123X"), "41************123X");
     }
 
     /// The ID check character from the standard's definition (ISO 7064 MOD 11-2): weight
@@ -344,7 +346,7 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(1000))]
 
         // Every generated number is valid, so every case goes round: parse (also lower-case x and
-        // padded) → the same number, its birth date and gender; masked → four and four kept and
+        // padded) → the same number, its birth date and gender; masked → two and four kept and
         // refused by the parser; any other check character → refused for its check.
         #[test]
         fn every_valid_id_round_trips((first17, id, birth, male) in valid_id(), pad in "[ \t]{0,2}") {
@@ -354,7 +356,7 @@ mod tests {
             prop_assert_eq!(parse_id_number(&id), expect.clone());
             prop_assert_eq!(parse_id_number(&format!("{pad}{}{pad}", id.to_ascii_lowercase())), expect);
             let masked = mask_id_number(&id);
-            prop_assert_eq!(&masked, &format!("{}**********{}", &id[..4], &id[14..]));
+            prop_assert_eq!(&masked, &format!("{}************{}", &id[..2], &id[14..]));
             prop_assert_eq!(parse_id_number(&masked), Err(IdNumberError::Characters));
             for c in "0123456789X".chars().filter(|c| !id.ends_with(*c)) {
                 prop_assert_eq!(parse_id_number(&format!("{first17}{c}")), Err(IdNumberError::CheckDigit));
@@ -412,9 +414,9 @@ mod tests {
         fn masks_keep_length_and_ends(id in "[1-8][0-9]{16}[0-9X]", phone in "1[3-9][0-9]{9}") {
             let m = mask_id_number(&id);
             prop_assert_eq!(m.len(), 18);
-            prop_assert_eq!(&m[..4], &id[..4]);
+            prop_assert_eq!(&m[..2], &id[..2]);
             prop_assert_eq!(&m[14..], &id[14..]);
-            prop_assert!(m[4..14].chars().all(|c| c == '*'));
+            prop_assert!(m[2..14].chars().all(|c| c == '*'));
             let p = mask_phone(&phone);
             prop_assert_eq!(p.len(), 11);
             prop_assert_eq!(&p[7..], &phone[7..]);

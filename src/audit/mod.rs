@@ -46,11 +46,13 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 48] = [
+pub const ACTIONS: [(&str, &str); 52] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
     ("resident.reveal", "查看完整身份信息"),
+    ("resident.lookup", "按完整号码查找居民"),
+    ("resident.duplicate", "重复登记被拒"),
     ("resident.create", "登记居民"),
     ("resident.tags", "修改居民标签"),
     ("household.create", "登记住户"),
@@ -78,7 +80,9 @@ pub const ACTIONS: [(&str, &str); 48] = [
     ("case.supervise", "督办"),
     ("case.rate", "评价"),
     ("volunteer.register", "登记志愿者"),
+    ("volunteer.link_request", "申请关联志愿者账号"),
     ("volunteer.link", "关联志愿者账号"),
+    ("volunteer.link_refuse", "不同意关联志愿者账号"),
     ("volunteer.team_create", "新建志愿服务队"),
     ("volunteer.team_join", "加入志愿服务队"),
     ("volunteer.activity_create", "发布志愿活动"),

@@ -183,3 +183,13 @@ pub async fn posts_of(db: &Db, user_id: Uuid) -> sqlx::Result<Vec<Post>> {
         })
         .collect())
 }
+
+/// An account's username and display name (to show who asked for something).
+pub async fn names_of(db: &Db, id: Uuid) -> sqlx::Result<Option<(String, String)>> {
+    on_pool!(db, |p| sqlx::query_as::<_, (String, String)>(
+        "SELECT username, display_name FROM users WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(p)
+    .await)
+}

@@ -178,8 +178,26 @@ async fn unit_ref(s: &CasesState, id: Uuid) -> AppResult<UnitRef> {
 }
 
 /// A case as the API shows it, with its timeline and whistles.
-pub async fn case_json(s: &CasesState, c: &CaseRow) -> AppResult<Case> {
-    to_api(s, c, true).await
+pub async fn case_json(s: &CasesState, c: &CaseRow, viewer: &Principal) -> AppResult<Case> {
+    let mut out = to_api(s, c, true).await?;
+    for_viewer(&mut out, viewer);
+    Ok(out)
+}
+
+/// What a resident may read of a timeline, as `/track` shows it: their own steps under their
+/// name, every other step as 工作人员, and only the notes that answer them.
+fn for_viewer(case: &mut Case, viewer: &Principal) {
+    if !super::permissions::resident_only(viewer) {
+        return;
+    }
+    for e in &mut case.timeline {
+        if !matches!(e.action.as_str(), "report" | "rate") {
+            e.actor = "工作人员".into();
+        }
+        if !store::note_is_public(&e.action) {
+            e.note.clear();
+        }
+    }
 }
 
 async fn to_api(s: &CasesState, c: &CaseRow, with_timeline: bool) -> AppResult<Case> {
@@ -270,7 +288,7 @@ pub async fn report(
     let mut h = HeaderMap::new();
     if replayed {
         h.insert("idempotent-replayed", "true".parse().map_err(|_| AppError::internal())?);
-        return Ok((StatusCode::CREATED, h, Json(to_api(&s, &c, true).await?)));
+        return Ok((StatusCode::CREATED, h, Json(case_json(&s, &c, &p).await?)));
     }
     // A new case: everything the answer needs is at hand.
     let at = crate::time::rfc3339_ms(c.reported_at);
@@ -318,7 +336,7 @@ pub async fn report(
     responses((status = 200, body = Case), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get_case(State(s): State<CasesState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<Case>> {
     let c = load(&s, &p, id).await?;
-    Ok(Json(to_api(&s, &c, true).await?))
+    Ok(Json(case_json(&s, &c, &p).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/cases/{id}/actions", tag = "cases", params(("id" = Uuid, Path)), request_body = Action,
@@ -326,7 +344,7 @@ pub async fn get_case(State(s): State<CasesState>, p: Principal, Path(id): Path<
     security(("bearer" = [])))]
 pub async fn act(State(s): State<CasesState>, p: Principal, Path(id): Path<Uuid>, Json(action): Json<Action>) -> AppResult<Json<Case>> {
     let c = act_as(&s, &p, id, &action, None).await?;
-    Ok(Json(to_api(&s, &c, true).await?))
+    Ok(Json(case_json(&s, &c, &p).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -482,7 +500,7 @@ pub async fn merge(
     Json(input): Json<MergeInput>,
 ) -> AppResult<Json<Case>> {
     let c = merge_as(&s, &p, id, input.into).await?;
-    Ok(Json(to_api(&s, &c, true).await?))
+    Ok(Json(case_json(&s, &c, &p).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/case-categories", tag = "cases", request_body = categories::NewCategory,

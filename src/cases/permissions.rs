@@ -6,6 +6,12 @@ use super::workflow::Action;
 use crate::auth::{Principal, Role};
 use crate::grid::rules;
 
+/// A resident and nothing more: someone who sees their own reports as the public does — what was
+/// done, not who inside the government did it.
+pub fn resident_only(p: &Principal) -> bool {
+    p.posts.iter().all(|x| x.role == Role::Resident)
+}
+
 /// What the rules need to know about a case.
 pub struct CaseView<'a> {
     /// Where it happened (smallest grid).

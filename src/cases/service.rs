@@ -110,6 +110,32 @@ pub enum Reporter<'a> {
     },
 }
 
+/// Who is writing a report, as far as its `source` goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// A resident signed in, or anyone on the public grid page.
+    Resident,
+    /// A grid officer or other staff.
+    Staff,
+    /// The district's imports (device alarms, hotline tickets, council minutes).
+    Import,
+    /// A city system through Open311.
+    Client,
+}
+
+/// A source says which channel a report came through, so only that channel may write it: staff
+/// may report as themselves or for a resident who came to them (代报); device, hotline and council
+/// reports come in through the district's imports; `open311` only through Open311.
+pub fn source_allowed(source: &str, channel: Channel) -> bool {
+    match source {
+        "open311" => channel == Channel::Client,
+        "resident" => matches!(channel, Channel::Resident | Channel::Staff | Channel::Import),
+        "officer" => matches!(channel, Channel::Staff | Channel::Import),
+        "device" | "hotline" | "council" => channel == Channel::Import,
+        _ => false,
+    }
+}
+
 /// Validate and store a report. Shared by the API, the console and the public grid page.
 pub async fn submit(s: &CasesState, who: Reporter<'_>, input: &NewCase, key: Option<&str>) -> AppResult<(CaseRow, bool)> {
     submit_named(s, who, input, key).await.map(|(c, replayed, _)| (c, replayed))
@@ -151,11 +177,22 @@ pub async fn submit_named(
         Reporter::Client { .. } => "open311",
         _ => input.source.as_deref().unwrap_or(if is_resident { "resident" } else { "officer" }),
     };
-    if !SOURCES.contains(&source) || (source == "open311" && !matches!(who, Reporter::Client { .. })) {
+    if !SOURCES.contains(&source) {
         return Err(AppError::invalid("invalid_source", format!("来源应为：{}", SOURCES.join(", "))));
     }
-    if is_resident && !matches!(source, "resident" | "open311") {
-        return Err(AppError::forbidden());
+    let channel = match &who {
+        Reporter::Client { .. } => Channel::Client,
+        Reporter::Public { .. } => Channel::Resident,
+        Reporter::User(_) if is_resident => Channel::Resident,
+        Reporter::User(_) if may_import => Channel::Import,
+        Reporter::User(_) => Channel::Staff,
+    };
+    if !source_allowed(source, channel) {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "source_not_allowed",
+            "该来源只能由相应渠道写入（设备、热线、议事会来源由区级导入）",
+        ));
     }
     let now = crate::db::now_ms();
     let reported_at = match input.reported_at.as_deref() {
@@ -253,6 +290,20 @@ pub async fn submit_named(
         Reporter::Client { .. } => k.to_string(),
     });
     let key = scoped_key.as_deref();
+    let (lat_s, lng_s) = (format!("{lat:?}"), format!("{lng:?}"));
+    let fingerprint = key.map(|_| {
+        crate::web::api::request_fingerprint(&[
+            &cat.code,
+            description,
+            &grid_code,
+            &lat_s,
+            &lng_s,
+            source,
+            input.reported_at.as_deref().unwrap_or(""),
+            &attributes,
+            if private { "private" } else { "" },
+        ])
+    });
     let row = NewCaseRow {
         duplicate_of,
         district,
@@ -267,6 +318,7 @@ pub async fn submit_named(
         reporter_name: &reporter_name,
         reporter_phone: &reporter_phone,
         idempotency_key: key,
+        idempotency_fingerprint: fingerprint.as_deref(),
         reported_at,
         due_at,
         attributes: &attributes,
@@ -502,7 +554,27 @@ pub async fn assessment_for(s: &CasesState, p: &Principal, by: &str, from: Optio
 
 #[cfg(test)]
 mod tests {
-    use super::parse_day_or_instant;
+    use super::{Channel, SOURCES, parse_day_or_instant, source_allowed};
+
+    #[test]
+    fn each_source_is_written_only_by_its_channel() {
+        use Channel::*;
+        let table: [(&str, &[Channel]); 6] = [
+            ("officer", &[Staff, Import]),
+            ("resident", &[Resident, Staff, Import]),
+            ("device", &[Import]),
+            ("hotline", &[Import]),
+            ("council", &[Import]),
+            ("open311", &[Client]),
+        ];
+        assert_eq!(table.map(|t| t.0), SOURCES, "every source has a row");
+        for (source, allowed) in table {
+            for ch in [Resident, Staff, Import, Client] {
+                assert_eq!(source_allowed(source, ch), allowed.contains(&ch), "{source} by {ch:?}");
+            }
+        }
+        assert!(!source_allowed("rumour", Import));
+    }
 
     #[test]
     fn a_day_is_midnight_in_china_and_an_instant_keeps_its_time() {

@@ -97,6 +97,8 @@ pub struct NewCaseRow<'a> {
     pub reporter_name: &'a str,
     pub reporter_phone: &'a str,
     pub idempotency_key: Option<&'a str>,
+    /// What the keyed request asked for (`web::api::request_fingerprint`).
+    pub idempotency_fingerprint: Option<&'a str>,
     pub reported_at: i64,
     pub due_at: i64,
     pub duplicate_of: Option<Uuid>,
@@ -140,6 +142,12 @@ async fn by_key(db: &Db, district: &str, key: &str) -> sqlx::Result<Option<CaseR
     .bind(key)
     .fetch_optional(p)
     .await)
+}
+
+/// Whether a step's note is told to the public and to residents: the answer (handled, declined,
+/// merged, outcome) and the rating; not internal instructions between offices.
+pub fn note_is_public(action: &str) -> bool {
+    matches!(action, "report" | "handle" | "decline" | "merge" | "outcome" | "rate")
 }
 
 pub async fn events(db: &Db, id: Uuid) -> sqlx::Result<Vec<EventRow>> {
@@ -191,22 +199,39 @@ async fn insert_event(
     Ok(())
 }
 
+/// A replay must ask for what the first request asked for (cases stored before fingerprints were
+/// kept have none, and are taken as the same).
+async fn same_request(db: &Db, id: Uuid, fingerprint: Option<&str>) -> AppResult<()> {
+    let stored: Option<String> = on_pool!(db, |p| sqlx::query_scalar(
+        "SELECT idempotency_fingerprint FROM cases WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_one(p)
+    .await)?;
+    match (stored.as_deref(), fingerprint) {
+        (Some(a), Some(b)) if a != b => Err(crate::web::api::key_reused()),
+        _ => Ok(()),
+    }
+}
+
 /// Insert a case. With an idempotency key already used in the district, returns the first case
 /// and `true` (a retried upload never makes a second case).
 pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<(CaseRow, bool)> {
     if let Some(key) = n.idempotency_key
         && let Some(existing) = by_key(db, n.district, key).await?
     {
+        same_request(db, existing.id, n.idempotency_fingerprint).await?;
         return Ok((existing, true));
     }
     let id = new_id();
     let now = now_ms();
     let code = tracking_code();
     let mut tx = db.begin().await?;
-    let inserted = on_tx!(&mut tx, |c| sqlx::query(
+    let inserted = on_tx!(&mut tx, |c| {
+        sqlx::query(
         "INSERT INTO cases (id, district, tracking_code, category_code, description, lat, lng, grid_code, level, source, status, \
-         reporter_id, reporter_name, reporter_phone, idempotency_key, reported_at, due_at, updated_at, duplicate_of, attributes, private) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'reported', $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+         reporter_id, reporter_name, reporter_phone, idempotency_key, reported_at, due_at, updated_at, duplicate_of, attributes, private, idempotency_fingerprint) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'reported', $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
     )
     .bind(id)
     .bind(n.district)
@@ -228,9 +253,11 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
     .bind(n.duplicate_of)
     .bind(n.attributes)
     .bind(n.private)
+    .bind(n.idempotency_fingerprint)
     .execute(c)
     .await
-    .map(|r| r.rows_affected()));
+    .map(|r| r.rows_affected())
+    });
     match inserted {
         Ok(_) => {}
         // Two copies of one upload raced: the other one won; answer with its case.
@@ -239,6 +266,7 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
             let existing = by_key(db, n.district, n.idempotency_key.unwrap_or_default())
                 .await?
                 .ok_or_else(AppError::internal)?;
+            same_request(db, existing.id, n.idempotency_fingerprint).await?;
             return Ok((existing, true));
         }
         Err(e) => return Err(e.into()),

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::RegistryState;
-use super::residents::{self, HouseholdRow, NewHousehold, NewResident, ResidentFilter, ResidentRow};
-use super::service::{load_household, load_resident, scope_grid};
+use super::residents::{self, HouseholdRow, NewHousehold, NewResident, ResidentRow};
+use super::service::{self, load_household, load_resident, scope_grid};
 use super::units::{self, NewUnit, UnitRow};
 use crate::auth::{Capability, Principal};
 use crate::error::{AppError, AppResult, ErrorBody};
@@ -22,6 +22,7 @@ use crate::web::api::{PageQuery, Paged};
 pub fn routes() -> Router<RegistryState> {
     Router::new()
         .route("/api/v1/residents", get(list_residents).post(create_resident))
+        .route("/api/v1/residents/lookup", post(lookup_resident))
         .route("/api/v1/residents/{id}", get(get_resident))
         .route("/api/v1/residents/{id}/tags", put(set_tags))
         .route("/api/v1/residents/{id}/reveal", post(reveal))
@@ -39,8 +40,10 @@ pub struct Resident {
     pub name: String,
     /// male | female
     pub gender: String,
-    pub birth_date: String,
-    /// Masked: `4116**********123X`.
+    /// The year only: a full birth date beside a masked ID number leaves too few candidates
+    /// (the date is in the number); it comes with the reveal.
+    pub birth_year: i32,
+    /// Masked: `41************123X`.
     pub id_number: String,
     /// Masked: `138****5678`.
     pub phone: String,
@@ -56,7 +59,7 @@ pub fn resident_to_api(r: &ResidentRow) -> Resident {
         id: r.id,
         name: r.name.clone(),
         gender: r.gender.clone(),
-        birth_date: r.birth_date.clone(),
+        birth_year: r.birth_date.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0),
         id_number: mask_id_number(&r.id_number),
         phone: mask_phone(&r.phone),
         grid: r.grid_code.clone(),
@@ -70,7 +73,8 @@ pub fn resident_to_api(r: &ResidentRow) -> Resident {
 pub struct ResidentQuery {
     /// Subtree root; defaults to the caller's widest scope.
     pub grid: Option<String>,
-    /// Name prefix, last 4 digits of phone or ID number, or a whole phone or ID number.
+    /// Name prefix or the last 4 digits of a phone or ID number (a whole number goes to
+    /// `POST /api/v1/residents/lookup`).
     pub q: Option<String>,
     pub tag: Option<String>,
     pub page: Option<i64>,
@@ -98,18 +102,38 @@ pub async fn list_residents(
     {
         return Err(AppError::invalid("invalid_tag", format!("未知标签「{t}」")));
     }
-    let f = ResidentFilter {
-        district: &g.district,
-        grid: &g.code,
-        query,
-        tag,
-        limit,
-        offset,
-    };
-    let (rows, total) = residents::search(&s.db, &f, g.residents).await?;
+    let (rows, total) = service::search(&s, &g, query, tag, limit, offset).await?;
     Ok(Json(Paged {
         items: rows.iter().map(resident_to_api).collect(),
         total,
+    }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct LookupInput {
+    /// Subtree root; defaults to the caller's widest scope.
+    pub grid: Option<String>,
+    /// A whole mobile number (11 digits) or ID number (18 characters).
+    pub number: String,
+    /// Why this person is looked up; kept in the audit log.
+    pub reason: String,
+}
+
+/// Look one person up by a whole phone or ID number (in the body, so it stays out of URLs and
+/// logs): for roles that may reveal, with a reason, audited, 30 an hour per account.
+#[utoipa::path(post, path = "/api/v1/residents/lookup", tag = "registry", request_body = LookupInput,
+    responses((status = 200, body = Paged<Resident>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn lookup_resident(
+    State(s): State<RegistryState>,
+    p: Principal,
+    Json(input): Json<LookupInput>,
+) -> AppResult<Json<Paged<Resident>>> {
+    let g = scope_grid(&s, &p, input.grid.as_deref(), Capability::ReadRegistry).await?;
+    let rows = service::lookup(&s, &p, &g, &input.number, &input.reason).await?;
+    Ok(Json(Paged {
+        total: rows.len() as i64,
+        items: rows.iter().map(resident_to_api).collect(),
     }))
 }
 
@@ -163,6 +187,7 @@ pub struct RevealInput {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Revealed {
     pub id: Uuid,
+    pub birth_date: String,
     pub id_number: String,
     pub phone: String,
 }
@@ -180,6 +205,7 @@ pub async fn reveal(
     residents::record_reveal(&s.db, p.actor(), &r, &input.reason).await?;
     Ok(Json(Revealed {
         id: r.id,
+        birth_date: r.birth_date,
         id_number: r.id_number,
         phone: r.phone,
     }))
@@ -277,10 +303,34 @@ pub struct Unit {
     pub grid: Option<String>,
     pub credit_code: Option<String>,
     pub contact_name: String,
+    /// In full for the unit's own people, the district, and grid staff for departments and units
+    /// in their area; masked (`138****5678`) for everyone else.
     pub contact_phone: String,
 }
 
-pub fn unit_to_api(u: &UnitRow) -> Unit {
+/// Whether `p` reads a unit's contact phone in full. A unit's own people, the district that keeps
+/// the directory, and grid staff for the district's departments (the lines they call when they
+/// dispatch) and the units in their own area do; everyone else reads it masked, so no one role
+/// can copy every unit's contacts.
+pub fn contact_visible(p: &Principal, u: &UnitRow) -> bool {
+    if p.has(Capability::WriteUnits) || p.posts.iter().any(|x| x.unit_id == Some(u.id)) {
+        return true;
+    }
+    p.posts.iter().any(|x| {
+        x.role.grants(Capability::ReadUnits)
+            && x.grid_code.as_deref().is_some_and(|root| {
+                // A unit at the district's own node (a department) serves every grid.
+                u.grid_code.as_deref().is_none_or(|g| g == p.district || g.starts_with(root))
+            })
+    })
+}
+
+pub fn unit_to_api(u: &UnitRow, viewer: &Principal) -> Unit {
+    let contact_phone = if contact_visible(viewer, u) {
+        u.contact_phone.clone()
+    } else {
+        mask_phone(&u.contact_phone)
+    };
     Unit {
         id: u.id,
         name: u.name.clone(),
@@ -289,7 +339,7 @@ pub fn unit_to_api(u: &UnitRow) -> Unit {
         grid: u.grid_code.clone(),
         credit_code: u.credit_code.clone(),
         contact_name: u.contact_name.clone(),
-        contact_phone: u.contact_phone.clone(),
+        contact_phone,
     }
 }
 
@@ -328,7 +378,7 @@ pub async fn list_units(State(s): State<RegistryState>, p: Principal, Query(q): 
     .limits()?;
     let (rows, total) = units::list(&s.db, &p.district, kind, grid.as_deref(), q.q.as_deref(), limit, offset).await?;
     Ok(Json(Paged {
-        items: rows.iter().map(unit_to_api).collect(),
+        items: rows.iter().map(|u| unit_to_api(u, &p)).collect(),
         total,
     }))
 }
@@ -344,7 +394,7 @@ pub async fn create_unit(State(s): State<RegistryState>, p: Principal, Json(inpu
         load_grid(&s.db, &p, g, Capability::WriteUnits).await?;
     }
     let u = units::create(&s.db, p.actor(), &p.district, &input).await?;
-    Ok((StatusCode::CREATED, Json(unit_to_api(&u))))
+    Ok((StatusCode::CREATED, Json(unit_to_api(&u, &p))))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

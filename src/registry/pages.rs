@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use super::RegistryState;
 use super::api::{Resident, Unit, resident_to_api, unit_to_api};
-use super::residents::{self, NewResident, RELATIONS, ResidentFilter};
-use super::service::{load_household, scope_grid};
+use super::residents::{self, NewResident, RELATIONS};
+use super::service::{self, load_household, scope_grid};
 use super::{TAGS, units};
 use crate::auth::Capability;
 use crate::error::AppError;
@@ -26,6 +26,7 @@ use crate::web::session::{Console, check_csrf};
 pub fn routes() -> Router<RegistryState> {
     Router::new()
         .route("/console/residents", get(residents_page))
+        .route("/console/residents/lookup", post(lookup_page))
         .route("/console/residents/{id}", get(resident_page))
         .route("/console/residents/{id}/reveal", post(reveal))
         .route("/console/residents/{id}/tags", post(save_tags))
@@ -41,7 +42,8 @@ pub struct ResidentView {
     id: Uuid,
     name: String,
     gender: &'static str,
-    birth_date: String,
+    /// 「1980年」 until revealed, then the whole date.
+    birth: String,
     id_number: String,
     phone: String,
     tags: Vec<String>,
@@ -56,7 +58,7 @@ fn view(r: Resident, grid_name: String) -> ResidentView {
         gender: if r.gender == "male" { "男" } else { "女" },
         id: r.id,
         name: r.name,
-        birth_date: r.birth_date,
+        birth: format!("{}年", r.birth_year),
         id_number: r.id_number,
         phone: r.phone,
         tags: r.tags,
@@ -79,6 +81,11 @@ struct ResidentsPage {
     total: i64,
     pager: String,
     error: Option<String>,
+    notice: Option<String>,
+    /// May look a person up by a whole number here (查看完整信息的岗位).
+    can_lookup: bool,
+    number: String,
+    reason: String,
 }
 
 #[derive(Deserialize)]
@@ -118,49 +125,113 @@ async fn residents_page(State(s): State<RegistryState>, c: Console, Query(q): Qu
     let per = 20;
     let tag = q.tag.clone().filter(|t| TAGS.contains(&t.as_str()));
     let text = q.q.clone().unwrap_or_default();
-    let (rows, total, error) = match residents::parse_query(Some(&text)) {
-        Ok(query) => {
-            let f = ResidentFilter {
-                district: &g.district,
-                grid: &g.code,
-                query,
-                tag: tag.as_deref(),
-                limit: per,
-                offset: (page - 1) * per,
-            };
-            let (rows, total) = residents::search(&s.db, &f, g.residents).await?;
-            (rows, total, None)
-        }
-        Err(e) => (Vec::new(), 0, Some(e.message)),
+    let found = match residents::parse_query(Some(&text)) {
+        Ok(query) => service::search(&s, &g, query, tag.as_deref(), per, (page - 1) * per).await,
+        Err(e) => Err(e),
     };
-    let names = building_names(&s, rows.iter().map(|r| r.grid_code.clone())).await?;
-    let rows = rows
-        .iter()
-        .map(|r| view(resident_to_api(r), names.get(&r.grid_code).cloned().unwrap_or_default()))
-        .collect();
+    let (rows, total, error) = match found {
+        Ok((rows, total)) => (rows, total, None),
+        Err(e) if e.status.is_client_error() => (Vec::new(), 0, Some(e.message)),
+        Err(e) => return Err(e.into()),
+    };
     let base = format!(
         "/console/residents?grid={}&q={}&tag={}",
         g.code,
         url_encode(&text),
         url_encode(tag.as_deref().unwrap_or(""))
     );
+    let listing = Listing {
+        q: text,
+        tag,
+        pager: pager(&base, page, per, total),
+        number: String::new(),
+        reason: String::new(),
+        notice: None,
+    };
+    render_residents(&s, &c, &g, rows, total, listing, error).await
+}
+
+/// What the residents page shows besides its rows.
+struct Listing {
+    q: String,
+    tag: Option<String>,
+    pager: String,
+    number: String,
+    reason: String,
+    notice: Option<String>,
+}
+
+async fn render_residents(
+    s: &RegistryState,
+    c: &Console,
+    g: &crate::grid::GridRow,
+    rows: Vec<residents::ResidentRow>,
+    total: i64,
+    l: Listing,
+    error: Option<String>,
+) -> PageResult {
+    let names = building_names(s, rows.iter().map(|r| r.grid_code.clone())).await?;
+    let rows = rows
+        .iter()
+        .map(|r| view(resident_to_api(r), names.get(&r.grid_code).cloned().unwrap_or_default()))
+        .collect();
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
     };
     let html = ResidentsPage {
-        chrome: Chrome::new(&c, "居民信息", "residents"),
-        crumbs: crumbs(&s.db, &c, &g.code).await?,
+        chrome: Chrome::new(c, "居民信息", "residents"),
+        crumbs: crumbs(&s.db, c, &g.code).await?,
         grid: g.code.clone(),
-        q: text,
-        tags: TAGS.iter().map(|t| (*t, tag.as_deref() == Some(*t))).collect(),
+        q: l.q,
+        tags: TAGS.iter().map(|t| (*t, l.tag.as_deref() == Some(*t))).collect(),
         rows,
         total,
-        pager: pager(&base, page, per, total),
+        pager: l.pager,
         error,
+        notice: l.notice,
+        can_lookup: c.principal.can(Capability::RevealPersonal, &g.code),
+        number: l.number,
+        reason: l.reason,
     };
     Ok((status, html).into_response())
+}
+
+#[derive(Deserialize)]
+struct LookupForm {
+    csrf: String,
+    grid: Option<String>,
+    number: String,
+    reason: String,
+}
+
+/// 按完整号码查找: a POST, so the number stays out of the address bar, history and access logs.
+async fn lookup_page(State(s): State<RegistryState>, c: Console, Form(f): Form<LookupForm>) -> PageResult {
+    check_csrf(&c, &f.csrf)?;
+    let g = scope_grid(&s, &c.principal, f.grid.as_deref(), Capability::ReadRegistry).await?;
+    let mut listing = Listing {
+        q: String::new(),
+        tag: None,
+        pager: String::new(),
+        number: f.number.clone(),
+        reason: f.reason.clone(),
+        notice: None,
+    };
+    match service::lookup(&s, &c.principal, &g, &f.number, &f.reason).await {
+        Ok(rows) => {
+            listing.notice = Some("本次按完整号码查找已记入审计日志".into());
+            listing.number.clear();
+            let total = rows.len() as i64;
+            render_residents(&s, &c, &g, rows, total, listing, None).await
+        }
+        Err(e) if e.status.is_client_error() => {
+            let status = e.status;
+            let resp = render_residents(&s, &c, &g, Vec::new(), 0, listing, Some(e.message)).await?;
+            Ok((status, resp).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -200,10 +271,12 @@ async fn render_resident(
     error: Option<String>,
 ) -> PageResult {
     let hh = residents::household(&s.db, r.household_id).await?.ok_or_else(AppError::internal)?;
-    let mut api = resident_to_api(&r);
+    let api = resident_to_api(&r);
+    let mut v = view(api, String::new());
     if revealed {
-        api.id_number = r.id_number.clone();
-        api.phone = r.phone.clone();
+        v.id_number = r.id_number.clone();
+        v.phone = r.phone.clone();
+        v.birth = r.birth_date.clone();
     }
     let tags = r.tag_list();
     let status = if error.is_some() {
@@ -214,7 +287,7 @@ async fn render_resident(
     let html = ResidentPage {
         chrome: Chrome::new(c, r.name.clone(), "residents"),
         crumbs: crumbs(&s.db, c, &r.grid_code).await?,
-        r: view(api, String::new()),
+        r: v,
         address: hh.address,
         can_reveal: c.principal.can(Capability::RevealPersonal, &r.grid_code),
         can_write: c.principal.can(Capability::WriteRegistry, &r.grid_code),
@@ -412,7 +485,7 @@ async fn units_page(State(s): State<RegistryState>, c: Console, Query(q): Query<
     let base = format!("/console/units?q={}&kind={}", url_encode(&text), kind.clone().unwrap_or_default());
     Ok(UnitsPage {
         chrome: Chrome::new(&c, "组织与单位", "units"),
-        rows: rows.iter().map(unit_to_api).collect(),
+        rows: rows.iter().map(|u| unit_to_api(u, &c.principal)).collect(),
         total,
         q: text,
         kinds: units::UNIT_KINDS.iter().map(|k| (k.0, k.1, kind.as_deref() == Some(k.0))).collect(),

@@ -58,18 +58,28 @@ pub enum Query {
     IdNumber(String),
 }
 
+/// Read a search text. Full-width digits (what Chinese input methods type) read as digits, and a
+/// number may be written in groups (`138 1234 5678`, `138-1234-5678`).
 pub fn parse_query(q: Option<&str>) -> Result<Query, AppError> {
-    let q = q.map(str::trim).unwrap_or("");
+    let q = identity::half_width(q.unwrap_or(""));
+    let q = q.trim();
     if q.is_empty() {
         return Ok(Query::Any);
     }
-    let upper = q.to_ascii_uppercase();
-    let digitish = upper.bytes().all(|c| c.is_ascii_digit() || c == b'X') && upper.bytes().filter(|c| *c == b'X').count() <= 1;
+    let compact: String = q
+        .chars()
+        .filter(|c| !(c.is_whitespace() || matches!(c, '-' | '_' | '.' | '—' | '－')))
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let digitish = !compact.is_empty()
+        && compact.bytes().all(|c| c.is_ascii_digit() || c == b'X')
+        && compact.bytes().filter(|c| *c == b'X').count() <= 1
+        && compact.bytes().any(|c| c.is_ascii_digit());
     if digitish {
-        return match upper.len() {
-            4 => Ok(Query::Tail4(upper)),
-            11 if identity::parse_mobile(&upper).is_some() => Ok(Query::Phone(upper)),
-            18 => Ok(Query::IdNumber(upper)),
+        return match compact.len() {
+            4 => Ok(Query::Tail4(compact)),
+            11 if identity::parse_mobile(&compact).is_some() => Ok(Query::Phone(compact)),
+            18 => Ok(Query::IdNumber(compact)),
             _ => Err(AppError::invalid(
                 "invalid_query",
                 "请输入姓名、手机号或身份证号的后4位，或完整的手机号（11位）、身份证号（18位）",
@@ -80,6 +90,13 @@ pub fn parse_query(q: Option<&str>) -> Result<Query, AppError> {
         return Err(AppError::invalid("invalid_query", "姓名检索词不超过20字"));
     }
     Ok(Query::NamePrefix(q.to_string()))
+}
+
+impl Query {
+    /// A whole phone or ID number names one person: a lookup, not a search.
+    pub fn is_whole_number(&self) -> bool {
+        matches!(self, Query::Phone(_) | Query::IdNumber(_))
+    }
 }
 
 pub struct ResidentFilter<'a> {
@@ -353,17 +370,50 @@ pub fn check_resident(input: &NewResident) -> AppResult<CheckedResident> {
     })
 }
 
+/// How many registrations refused as duplicates one account may meet in an hour. "Already
+/// registered" says a number exists, so past this the account's registrations pause for the hour
+/// (pausing only the duplicates would still answer the question).
+pub const DUPLICATES_PER_HOUR: i64 = 10;
+
 pub async fn create_resident(db: &Db, actor: Actor<'_>, hh: &HouseholdRow, input: &NewResident) -> AppResult<ResidentRow> {
     let r = check_resident(input)?;
+    if let Some(actor_id) = actor.id()
+        && audited_since(db, actor_id, "resident.duplicate", now_ms() - 3_600_000).await? >= DUPLICATES_PER_HOUR
+    {
+        return Err(AppError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "too_many_duplicates",
+            format!("一小时内已有{DUPLICATES_PER_HOUR}次登记因身份证号重复被拒，请稍后再试，或联系社区核实"),
+        ));
+    }
     let id = new_id();
     let mut tx = db.begin().await?;
-    insert_resident(&mut tx, id, hh, &r, now_ms()).await.map_err(|e| {
-        if crate::db::is_unique_violation(&e) {
-            AppError::conflict("duplicate_id_number", "该身份证号码已登记")
-        } else {
-            e.into()
+    if let Err(e) = insert_resident(&mut tx, id, hh, &r, now_ms()).await {
+        if !crate::db::is_unique_violation(&e) {
+            return Err(e.into());
         }
-    })?;
+        tx.rollback().await?;
+        // Counted, and never says where the number is registered.
+        let mut tx = db.begin().await?;
+        audit::record(
+            &mut tx,
+            actor,
+            audit::Entry {
+                district: &hh.district,
+                action: "resident.duplicate",
+                target_kind: "household",
+                target_id: &hh.id.to_string(),
+                reason: "",
+                detail: json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(AppError::conflict(
+            "duplicate_id_number",
+            "该身份证号码已在本区登记，不能重复登记；如需迁入本户，请联系社区核实",
+        ));
+    }
     on_tx!(&mut tx, |c| sqlx::query(
         "UPDATE households SET members = members + 1 WHERE id = $1"
     )
@@ -495,6 +545,52 @@ pub async fn record_reveal(db: &Db, actor: Actor<'_>, r: &ResidentRow, reason: &
     Ok(())
 }
 
+/// How many times this account did `action` since `since_ms`. The audit log is the count, so a
+/// limit on lookups holds across restarts and nodes.
+pub async fn audited_since(db: &Db, actor_id: Uuid, action: &str, since_ms: i64) -> sqlx::Result<i64> {
+    on_pool!(db, |p| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM audit_log WHERE actor_id = $1 AND action = $2 AND at_ms >= $3"
+    )
+    .bind(actor_id)
+    .bind(action)
+    .bind(since_ms)
+    .fetch_one(p)
+    .await)
+}
+
+/// Record a whole-number lookup: who, where, why, what kind of number and how many it found —
+/// never the number itself.
+pub async fn record_lookup(
+    db: &Db,
+    actor: Actor<'_>,
+    district: &str,
+    grid: &str,
+    reason: &str,
+    query: &Query,
+    found: i64,
+) -> AppResult<()> {
+    let kind = match query {
+        Query::Phone(_) => "phone",
+        _ => "id_number",
+    };
+    let mut tx = db.begin().await?;
+    audit::record(
+        &mut tx,
+        actor,
+        audit::Entry {
+            district,
+            action: "resident.lookup",
+            target_kind: "grid",
+            target_id: grid,
+            reason,
+            detail: json!({"kind": kind, "found": found}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -512,5 +608,14 @@ mod tests {
         );
         assert_eq!(parse_query(Some("12345")).unwrap_err().code, "invalid_query");
         assert!(parse_query(Some(&"张".repeat(21))).is_err());
+        // What an input method types, and numbers written in groups, read as the same number.
+        assert_eq!(
+            parse_query(Some("１３８１２３４５６７８")).unwrap(),
+            Query::Phone("13812345678".into())
+        );
+        assert_eq!(parse_query(Some("138 1234-5678")).unwrap(), Query::Phone("13812345678".into()));
+        assert_eq!(parse_query(Some("５６７８")).unwrap(), Query::Tail4("5678".into()));
+        assert!(parse_query(Some("１３８１２３４５６７８")).unwrap().is_whole_number());
+        assert!(!parse_query(Some("5678")).unwrap().is_whole_number());
     }
 }

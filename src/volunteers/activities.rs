@@ -94,6 +94,12 @@ pub async fn insert_activity(tx: &mut Tx, id: Uuid, a: &NewActivityRow<'_>, code
 
 pub async fn create(db: &Db, actor: Actor<'_>, a: &NewActivityRow<'_>) -> AppResult<ActivityRow> {
     check_activity(a)?;
+    if a.starts_at < now_ms() - rules::MAX_BACKDATE_MS {
+        return Err(AppError::invalid(
+            "backdated",
+            "活动开始时间不能早于24小时前；更早的服务不能再新建活动登记",
+        ));
+    }
     let id = new_id();
     let mut tx = db.begin().await?;
     insert_activity(&mut tx, id, a, &rules::short_code(6), now_ms()).await?;
@@ -359,6 +365,21 @@ pub async fn check_in(db: &Db, actor: Actor<'_>, a: &ActivityRow, v: &VolunteerR
 /// Credit `minutes` of service inside `tx`: the sign-up becomes `attended`, the volunteer's
 /// minutes grow and the district's `volunteer_hour` rule is paid from the issuing account.
 /// The attendance is credited once (`attendance:ACTIVITY:VOLUNTEER`).
+/// Minutes already credited to a volunteer for activities starting on the China day of `at`.
+async fn credited_on_day_in(tx: &mut Tx, volunteer: Uuid, at: i64) -> sqlx::Result<i64> {
+    let (from, to) = rules::china_day(at);
+    on_tx!(tx, |c| sqlx::query_scalar::<_, i64>(
+        "SELECT CAST(COALESCE(SUM(s.minutes), 0) AS BIGINT) FROM activity_signups s JOIN volunteer_activities a ON a.id = s.activity_id \
+         WHERE s.volunteer_id = $1 AND s.status = 'attended' AND a.starts_at >= $2 AND a.starts_at < $3"
+    )
+    .bind(volunteer)
+    .bind(from)
+    .bind(to)
+    .fetch_one(c)
+    .await)
+}
+
+/// Credit `minutes` (already cut to the day's cap by the caller) with their points.
 async fn credit_in(tx: &mut Tx, actor: &Actor<'_>, a: &ActivityRow, volunteer: Uuid, minutes: i64, out_at: Option<i64>) -> AppResult<()> {
     let per_hour = store::rule_points_in_tx(tx, &a.district, rules::VOLUNTEER_HOUR).await?;
     let points = rules::points_for_minutes(minutes, per_hour);
@@ -421,8 +442,9 @@ pub async fn check_out(db: &Db, actor: Actor<'_>, a: &ActivityRow, v: &Volunteer
         });
     };
     let now = now_ms();
-    let minutes = rules::credited_minutes(a.starts_at, a.ends_at, checked_in, now);
+    let served = rules::credited_minutes(a.starts_at, a.ends_at, checked_in, now);
     let mut tx = db.begin().await?;
+    let minutes = rules::within_daily_cap(credited_on_day_in(&mut tx, v.id, a.starts_at).await?, served);
     credit_in(&mut tx, &actor, a, v.id, minutes, Some(now)).await?;
     audit::record(
         &mut tx,
@@ -480,6 +502,18 @@ pub async fn mark_attendance(db: &Db, actor: Actor<'_>, a: &ActivityRow, v: &Vol
         .await
         .map(|r| r.rows_affected())
         })?;
+    }
+    let already = credited_on_day_in(&mut tx, v.id, a.starts_at).await?;
+    if rules::within_daily_cap(already, minutes) < minutes {
+        return Err(AppError::conflict(
+            "daily_cap",
+            format!(
+                "该志愿者当天已记服务{}小时{}分钟，每人每天最多记{}小时",
+                already / 60,
+                already % 60,
+                rules::MAX_MINUTES_PER_DAY / 60
+            ),
+        ));
     }
     credit_in(&mut tx, &actor, a, v.id, minutes, None).await?;
     audit::record(

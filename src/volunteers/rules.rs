@@ -60,6 +60,33 @@ pub fn credited_minutes(starts: i64, ends: i64, checked_in: i64, checked_out: i6
     if to <= from { 0 } else { (to - from) / 60_000 }
 }
 
+/// The most service one volunteer is credited in a China calendar day (by the activities' start):
+/// a day is not longer than this however many activities claim it.
+pub const MAX_MINUTES_PER_DAY: i64 = 12 * 60;
+
+/// The most one correction may add or take (积分更正 fixes a mistake; it is not a way to pay).
+pub const MAX_CORRECTION_POINTS: i64 = 1_000;
+
+/// Corrections one account may make in a China day.
+pub const MAX_CORRECTIONS_PER_DAY: i64 = 50;
+
+/// How far back an activity may be dated when it is created: what was held earlier today or
+/// yesterday is recorded; older service is not a new activity.
+pub const MAX_BACKDATE_MS: i64 = 24 * 3_600_000;
+
+/// Minutes that may still be credited on a day that already holds `already`.
+pub fn within_daily_cap(already: i64, minutes: i64) -> i64 {
+    minutes.min(MAX_MINUTES_PER_DAY - already.max(0)).max(0)
+}
+
+/// Midnight in China (UTC+8, no daylight saving) of the day holding `ms`, and the next one.
+pub fn china_day(ms: i64) -> (i64, i64) {
+    const DAY: i64 = 86_400_000;
+    const OFFSET: i64 = 8 * 3_600_000;
+    let start = (ms + OFFSET).div_euclid(DAY) * DAY - OFFSET;
+    (start, start + DAY)
+}
+
 /// Scheduled length of an activity in whole minutes.
 pub fn scheduled_minutes(starts: i64, ends: i64) -> i64 {
     ((ends - starts) / 60_000).max(0)
@@ -127,7 +154,38 @@ mod tests {
         assert_eq!(short_code(6).len(), 6);
     }
 
+    #[test]
+    fn a_china_day_runs_from_midnight_to_midnight() {
+        let at: jiff::Timestamp = "2026-11-25T23:59:00+08:00".parse().unwrap();
+        let midnight: jiff::Timestamp = "2026-11-25T00:00:00+08:00".parse().unwrap();
+        assert_eq!(
+            china_day(at.as_millisecond()),
+            (midnight.as_millisecond(), midnight.as_millisecond() + 86_400_000)
+        );
+        let early: jiff::Timestamp = "2026-11-26T00:00:00+08:00".parse().unwrap();
+        assert_eq!(china_day(early.as_millisecond()).0, early.as_millisecond());
+        assert_eq!(within_daily_cap(0, 600), 600);
+        assert_eq!(within_daily_cap(600, 600), MAX_MINUTES_PER_DAY - 600);
+        assert_eq!(within_daily_cap(MAX_MINUTES_PER_DAY, 60), 0);
+    }
+
     proptest! {
+        // However many activities claim a day, what is credited never passes the cap, and what
+        // fits is credited whole.
+        #[test]
+        fn a_day_never_holds_more_than_the_cap(claims in proptest::collection::vec(0i64..1_500, 0..20)) {
+            let mut day = 0;
+            for m in claims {
+                let got = within_daily_cap(day, m);
+                prop_assert!(got >= 0 && got <= m);
+                if day + m <= MAX_MINUTES_PER_DAY {
+                    prop_assert_eq!(got, m);
+                }
+                day += got;
+                prop_assert!(day <= MAX_MINUTES_PER_DAY);
+            }
+        }
+
         // Never more minutes than scheduled or than attended; never more points than the hours earn.
         #[test]
         fn never_more_than_served(s in 0i64..100_000_000, len in 0i64..20_000_000, a in 0i64..200_000_000, b in 0i64..200_000_000, per in 0i64..1000) {

@@ -101,6 +101,29 @@ pub async fn may_organise(s: &VolunteersState, p: &Principal, a: &ActivityRow) -
     }
 }
 
+/// Whether the organiser `p` may record `v`'s attendance at `a`: never their own (no one credits
+/// themself), and only someone who signed up for it, lives in the activity's community, or is in
+/// the organiser's own staff scope — not volunteers anywhere in the district.
+pub async fn may_credit(s: &VolunteersState, p: &Principal, a: &ActivityRow, v: &VolunteerRow) -> AppResult<()> {
+    if v.user_id == Some(p.user_id) {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "self_credit",
+            "不能为自己登记服务时长：请本人签到签退，或由其他组织者登记",
+        ));
+    }
+    let community = &a.grid_code[..crate::grid::rules::code_len(3).min(a.grid_code.len())];
+    let near = v.grid_code.starts_with(community) || p.can(Capability::ManageVolunteers, &v.grid_code);
+    if near || activities::signup(&s.db, a.id, v.id).await?.is_some() {
+        return Ok(());
+    }
+    Err(AppError::new(
+        StatusCode::FORBIDDEN,
+        "volunteer_out_of_scope",
+        "只能为本社区的志愿者或已报名本活动的志愿者登记出勤",
+    ))
+}
+
 /// An RFC 3339 instant, or a China-time date (its midnight).
 pub fn parse_time(t: &str) -> AppResult<i64> {
     crate::cases::service::parse_day_or_instant(t.trim())

@@ -380,9 +380,12 @@ pub struct RedemptionRow {
     pub transaction_id: Uuid,
     pub keeper_id: Option<Uuid>,
     pub at_ms: i64,
+    /// What the keyed request asked for (item, code, quantity), to refuse the key's reuse.
+    pub idempotency_fingerprint: Option<String>,
 }
 
-const RED_COLS: &str = "id, district, shop_id, item_id, volunteer_id, quantity, points, transaction_id, keeper_id, at_ms";
+const RED_COLS: &str =
+    "id, district, shop_id, item_id, volunteer_id, quantity, points, transaction_id, keeper_id, at_ms, idempotency_fingerprint";
 
 async fn redemption_by_key(db: &Db, district: &str, key: &str) -> sqlx::Result<Option<RedemptionRow>> {
     on_pool!(db, |p| sqlx::query_as::<_, RedemptionRow>(sqlx::AssertSqlSafe(format!(
@@ -447,10 +450,12 @@ pub struct Redeemed {
 /// already used in the district, the first result is returned (`replayed`).
 pub async fn redeem(db: &Db, actor: Actor<'_>, r: &Redeem<'_>) -> AppResult<Redeemed> {
     let district = r.item.district.as_str();
+    let fingerprint =
+        crate::web::api::request_fingerprint(&[&r.item.id.to_string(), &r.code.trim().to_ascii_uppercase(), &r.quantity.to_string()]);
     if let Some(key) = r.idempotency_key
         && let Some(first) = redemption_by_key(db, district, key).await?
     {
-        return replay(db, first, r.item.shop_id).await;
+        return replay(db, first, r.item.shop_id, &fingerprint).await;
     }
     if !(1..=100).contains(&r.quantity) {
         return Err(AppError::invalid("invalid_quantity", "数量应为1至100"));
@@ -497,7 +502,7 @@ pub async fn redeem(db: &Db, actor: Actor<'_>, r: &Redeem<'_>) -> AppResult<Rede
         if let Some(key) = r.idempotency_key
             && let Some(first) = redemption_by_key(db, district, key).await?
         {
-            return replay(db, first, r.item.shop_id).await;
+            return replay(db, first, r.item.shop_id, &fingerprint).await;
         }
         return Err(AppError::conflict("code_used", "兑换码已使用"));
     }
@@ -549,8 +554,8 @@ pub async fn redeem(db: &Db, actor: Actor<'_>, r: &Redeem<'_>) -> AppResult<Rede
     // 3. The record; the key's unique index settles a concurrent retry.
     let ins = on_tx!(&mut tx, |c| {
         sqlx::query(
-        "INSERT INTO redemptions (id, district, shop_id, item_id, volunteer_id, code_id, quantity, points, transaction_id, idempotency_key, keeper_id, at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        "INSERT INTO redemptions (id, district, shop_id, item_id, volunteer_id, code_id, quantity, points, transaction_id, idempotency_key, keeper_id, at_ms, idempotency_fingerprint) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     )
     .bind(id)
     .bind(district)
@@ -564,6 +569,7 @@ pub async fn redeem(db: &Db, actor: Actor<'_>, r: &Redeem<'_>) -> AppResult<Rede
     .bind(r.idempotency_key)
     .bind(r.keeper)
     .bind(now)
+    .bind(r.idempotency_key.map(|_| fingerprint.as_str()))
     .execute(c)
     .await
     .map(|r| r.rows_affected())
@@ -575,7 +581,7 @@ pub async fn redeem(db: &Db, actor: Actor<'_>, r: &Redeem<'_>) -> AppResult<Rede
             let first = redemption_by_key(db, district, r.idempotency_key.unwrap_or_default())
                 .await?
                 .ok_or_else(AppError::internal)?;
-            return replay(db, first, r.item.shop_id).await;
+            return replay(db, first, r.item.shop_id, &fingerprint).await;
         }
         Err(e) => return Err(e.into()),
     }
@@ -608,6 +614,7 @@ pub async fn redeem(db: &Db, actor: Actor<'_>, r: &Redeem<'_>) -> AppResult<Rede
             transaction_id: txid,
             keeper_id: r.keeper,
             at_ms: now,
+            idempotency_fingerprint: r.idempotency_key.map(|_| fingerprint),
         },
         replayed: false,
         balance,
@@ -621,9 +628,12 @@ pub fn insufficient_message(balance: i64, price: i64) -> String {
 }
 
 /// The first result for a key, as it stands now. Another shop's key says nothing about it.
-async fn replay(db: &Db, first: RedemptionRow, shop: Uuid) -> AppResult<Redeemed> {
+async fn replay(db: &Db, first: RedemptionRow, shop: Uuid, fingerprint: &str) -> AppResult<Redeemed> {
     if first.shop_id != shop {
         return Err(AppError::conflict("idempotency_key_in_use", "该 Idempotency-Key 已被使用"));
+    }
+    if first.idempotency_fingerprint.as_deref().is_some_and(|f| f != fingerprint) {
+        return Err(crate::web::api::key_reused());
     }
     let balance = store::account_of(db, &first.district, AccountKind::Volunteer, first.volunteer_id)
         .await?

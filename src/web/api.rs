@@ -57,6 +57,26 @@ pub fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<String>> {
     }
 }
 
+/// What a request asked for, reduced to a hash kept beside its idempotency key: the parts (each a
+/// field's normalised text, in a fixed order) are joined with a separator no field holds.
+pub fn request_fingerprint(parts: &[&str]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0x1f]);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The same key sent with a different request: refused, never answered with the first result.
+pub fn key_reused() -> AppError {
+    AppError::invalid(
+        "idempotency_key_reused",
+        "该 Idempotency-Key 已用于内容不同的另一请求；新的请求请使用新的 Key",
+    )
+}
+
 /// Adds the `bearer` security scheme the paths refer to.
 pub struct BearerAuth;
 

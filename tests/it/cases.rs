@@ -66,6 +66,20 @@ async fn report_locates_and_is_idempotent() {
             assert_eq!(r.json::<Value>().await.unwrap()["id"], c["id"]);
         }
         assert_eq!(app.count("cases").await, before + 1, "[{}]", app.engine);
+        // The same key with a different request is refused, not answered with the first case
+        // (issue 11, item 7; before, the first case came back as if this one were filed).
+        let r = app
+            .client
+            .post(format!("{}/api/v1/cases", app.base))
+            .bearer_auth(&officer)
+            .header("Idempotency-Key", "k-0001")
+            .json(&json!({"category": "SQ07", "description": "楼道堆放杂物", "lat": lat, "lng": lng}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "[{}]", app.engine);
+        assert_eq!(code(&r.json::<Value>().await.unwrap()), "idempotency_key_reused");
+        assert_eq!(app.count("cases").await, before + 1);
         // Another person's key is not a way to read their case.
         let other = app.token("compound").await;
         let r = app
@@ -123,6 +137,37 @@ async fn report_locates_and_is_idempotent() {
         // Only the district imports past reports from devices and hotlines.
         let past = json!({"category": "SQ01", "description": "热线补录", "grid": "411602001001001001", "source": "hotline", "reported_at": "2026-01-05T09:00:00+08:00"});
         let (st, v) = app.post("/api/v1/cases", &officer, past.clone()).await;
+        assert_eq!((st, code(&v)), (StatusCode::FORBIDDEN, "source_not_allowed"));
+        // A source names its channel: an officer cannot write a device alarm, a hotline ticket or
+        // a council's opinion, even as of now (issue 11, item 9); nothing is written.
+        let before = app.count("cases").await;
+        for src in ["device", "hotline", "council", "open311"] {
+            let b = json!({"category": "SQ01", "description": "冒充来源", "grid": "411602001001001001", "source": src});
+            let (st, v) = app.post("/api/v1/cases", &officer, b).await;
+            assert_eq!(
+                (st, code(&v)),
+                (StatusCode::FORBIDDEN, "source_not_allowed"),
+                "[{}] {src}",
+                app.engine
+            );
+        }
+        assert_eq!(app.count("cases").await, before);
+        let (st, v) = app
+            .post(
+                "/api/v1/cases",
+                &officer,
+                json!({"category": "SQ01", "description": "居民来电代报", "grid": "411602001001001001", "source": "resident"}),
+            )
+            .await;
+        assert_eq!(
+            (st, v["source"].as_str()),
+            (StatusCode::CREATED, Some("resident")),
+            "代报 stays open to officers"
+        );
+        // The past time alone is still only the district's.
+        let past_officer =
+            json!({"category": "SQ01", "description": "补录", "grid": "411602001001001001", "reported_at": "2026-01-05T09:00:00+08:00"});
+        let (st, v) = app.post("/api/v1/cases", &officer, past_officer).await;
         assert_eq!((st, code(&v)), (StatusCode::FORBIDDEN, "import_not_allowed"));
         let admin = app.token("admin").await;
         let (st, v) = app.post("/api/v1/cases", &admin, past).await;
@@ -709,5 +754,64 @@ async fn merge_refuses_a_target_that_changed_since_it_was_read() {
             "[{}] the duplicate is untouched",
             app.engine
         );
+    }
+}
+
+/// A resident reads their own case as `/track` shows it: not the names of the staff who acted,
+/// nor the instructions passed between offices (issue 11, item 9). Staff still see both.
+#[tokio::test]
+async fn residents_do_not_see_staff_names_in_the_timeline() {
+    for app in apps().await {
+        let resident = app.token("resident").await;
+        let community = app.token("community").await;
+        let department = app.token("department").await;
+        let officer = app.token("building").await;
+        let dept = unit_id(&app, &community, "区城市管理局").await;
+        let (st, c) = app
+            .post(
+                "/api/v1/cases",
+                &resident,
+                json!({"category": "SQ05", "description": "楼顶私搭彩钢房", "grid": "411602001001001001"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{c}");
+        let id = c["id"].as_str().unwrap().to_string();
+        for (who, body) in [
+            (&community, json!({"action": "accept"})),
+            (&community, json!({"action": "dispatch", "unit": dept})),
+            (&department, json!({"action": "start"})),
+            (&department, json!({"action": "handle", "note": "已拆除"})),
+            (&officer, json!({"action": "return", "note": "请王科长返工，残留未清"})),
+        ] {
+            let (st, v) = act(&app, who, &id, body).await;
+            assert_eq!(st, StatusCode::OK, "[{}] {v}", app.engine);
+        }
+
+        let staff_names: Vec<String> = {
+            let (_, v) = app.get(&format!("/api/v1/cases/{id}"), &community).await;
+            let tl = v["timeline"].as_array().unwrap();
+            assert!(
+                tl.iter().any(|e| e["note"].as_str().unwrap().contains("王科长")),
+                "staff see the instruction"
+            );
+            tl.iter()
+                .filter(|e| e["action"] != "report")
+                .map(|e| e["actor"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert!(!staff_names.is_empty());
+        let (st, v) = app.get(&format!("/api/v1/cases/{id}"), &resident).await;
+        assert_eq!(st, StatusCode::OK);
+        let text = v["timeline"].to_string();
+        for n in &staff_names {
+            assert!(
+                !text.contains(n.as_str()),
+                "[{}] staff name {n} shown to the resident: {text}",
+                app.engine
+            );
+        }
+        assert!(!text.contains("王科长"), "internal instruction shown: {text}");
+        assert!(text.contains("已拆除"), "the answer is shown: {text}");
+        assert!(text.contains("工作人员"));
     }
 }

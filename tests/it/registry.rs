@@ -17,7 +17,9 @@ async fn resident_search_is_scoped_masked_and_counted() {
         for r in items {
             let id = r["id_number"].as_str().unwrap();
             assert_eq!(id.len(), 18);
-            assert_eq!(&id[4..14], "**********", "ID masked: {id}");
+            assert_eq!(&id[2..14], "************", "ID masked: {id}");
+            assert!(r.get("birth_date").is_none(), "no full birth date beside a masked ID: {r}");
+            assert!((1900..2030).contains(&r["birth_year"].as_i64().unwrap()));
             let phone = r["phone"].as_str().unwrap();
             assert_eq!(&phone[3..7], "****", "phone masked: {phone}");
             assert!(r["grid"].as_str().unwrap().starts_with("411602"));
@@ -167,7 +169,7 @@ async fn registering_people_validates_and_writes_whole_or_nothing() {
             .await;
         assert_eq!(st, StatusCode::CREATED, "[{}] {r}", app.engine);
         assert_eq!(r["gender"], "male", "the 17th digit 3 is odd");
-        assert_eq!(r["birth_date"], "1980-01-01");
+        assert_eq!(r["birth_year"], 1980);
         assert_eq!(r["phone"], "138****5678");
         // The same ID number twice is refused, and the counts did not move for it.
         let (st, v) = app
@@ -231,7 +233,12 @@ async fn revealing_needs_a_reason_and_is_audited() {
         assert_eq!(st, StatusCode::OK);
         let full = v["id_number"].as_str().unwrap();
         assert!(!full.contains('*') && gongzhi::identity::parse_id_number(full).is_ok());
-        assert_eq!(&full[..4], &r["id_number"].as_str().unwrap()[..4]);
+        assert_eq!(&full[..2], &r["id_number"].as_str().unwrap()[..2]);
+        assert_eq!(
+            v["birth_date"].as_str().unwrap().replace('-', ""),
+            &full[6..14],
+            "the reveal carries the date"
+        );
         assert!(!v["phone"].as_str().unwrap().contains('*'));
         assert_eq!(app.count("audit_log").await, before + 1);
         let admin = app.token("admin").await;
@@ -243,6 +250,174 @@ async fn revealing_needs_a_reason_and_is_audited() {
         assert!(e["at_ms"].as_i64().unwrap() > 1_700_000_000_000);
         let (st, _) = app.get("/api/v1/audit", &t).await;
         assert_eq!(st, StatusCode::FORBIDDEN, "only the district reads the audit log");
+    }
+}
+
+/// A whole number names one person. Before: any registry reader could confirm a guessed phone or
+/// ID number with `?q=`, unaudited and at full speed (issue 11, item 1).
+#[tokio::test]
+async fn whole_number_lookups_are_for_revealers_audited_and_limited() {
+    for app in apps().await {
+        let admin = app.token("admin").await;
+        let community = app.token("community").await;
+        let building = app.token("building").await;
+        let (_, me) = app.get("/api/v1/me", &building).await;
+        let bgrid = me["posts"][0]["grid_code"].as_str().unwrap().to_string();
+        let (_, list) = app.get(&format!("/api/v1/residents?grid={bgrid}&per_page=1"), &building).await;
+        let rid = list["items"][0]["id"].as_str().unwrap().to_string();
+        let (_, full) = app
+            .post(&format!("/api/v1/residents/{rid}/reveal"), &admin, json!({"reason": "测试准备"}))
+            .await;
+        let phone = full["phone"].as_str().unwrap().to_string();
+        let idn = full["id_number"].as_str().unwrap().to_string();
+
+        // No whole number in a search, for anyone: it would sit in URLs and logs, unaudited.
+        for (who, t) in [("building", &building), ("community", &community), ("admin", &admin)] {
+            for q in [phone.as_str(), idn.as_str()] {
+                let (st, v) = app.get(&format!("/api/v1/residents?q={q}"), t).await;
+                assert_eq!(
+                    (st, code(&v)),
+                    (StatusCode::UNPROCESSABLE_ENTITY, "whole_number_lookup"),
+                    "[{}] {who}",
+                    app.engine
+                );
+            }
+        }
+        // A building officer may not look up at all, whatever the form of the number.
+        let wide: String = phone.chars().map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap()).collect();
+        for n in [phone.clone(), idn.clone(), wide.clone()] {
+            let (st, v) = app
+                .post("/api/v1/residents/lookup", &building, json!({"number": n, "reason": "核实来电人"}))
+                .await;
+            assert_eq!((st, code(&v)), (StatusCode::FORBIDDEN, "lookup_not_allowed"), "[{}]", app.engine);
+        }
+        // A community worker may, with a reason; full-width digits find the same person.
+        let audits = app.count("audit_log").await;
+        let (st, v) = app
+            .post("/api/v1/residents/lookup", &community, json!({"number": phone, "reason": " "}))
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "reason_required"));
+        let (st, v) = app
+            .post(
+                "/api/v1/residents/lookup",
+                &community,
+                json!({"number": "5678", "reason": "核实来电人"}),
+            )
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_number"));
+        assert_eq!(app.count("audit_log").await, audits, "refused lookups write nothing");
+        for n in [wide.as_str(), idn.as_str()] {
+            let (st, v) = app
+                .post("/api/v1/residents/lookup", &community, json!({"number": n, "reason": "核实来电人"}))
+                .await;
+            assert_eq!(st, StatusCode::OK, "[{}] {v}", app.engine);
+            assert_eq!(v["total"], 1);
+            assert_eq!(v["items"][0]["id"], rid.as_str());
+            assert!(v["items"][0]["phone"].as_str().unwrap().contains('*'), "still masked");
+        }
+        let (_, log) = app.get("/api/v1/audit?action=resident.lookup", &admin).await;
+        assert_eq!(log["total"], 2);
+        let e = &log["items"][0];
+        assert_eq!(e["actor_name"], "community");
+        assert_eq!(e["reason"], "核实来电人");
+        let text = log.to_string();
+        assert!(
+            !text.contains(&phone) && !text.contains(&idn),
+            "the number is not in the audit log: {text}"
+        );
+        // Thirty an hour: the 31st is refused, and the refusal is not another row.
+        for _ in 2..gongzhi::registry::service::LOOKUPS_PER_HOUR {
+            let (st, _) = app
+                .post(
+                    "/api/v1/residents/lookup",
+                    &community,
+                    json!({"number": phone, "reason": "核实来电人"}),
+                )
+                .await;
+            assert_eq!(st, StatusCode::OK);
+        }
+        let audits = app.count("audit_log").await;
+        let (st, v) = app
+            .post(
+                "/api/v1/residents/lookup",
+                &community,
+                json!({"number": phone, "reason": "核实来电人"}),
+            )
+            .await;
+        assert_eq!(
+            (st, code(&v)),
+            (StatusCode::TOO_MANY_REQUESTS, "too_many_lookups"),
+            "[{}]",
+            app.engine
+        );
+        assert_eq!(app.count("audit_log").await, audits);
+    }
+}
+
+/// "Already registered" answers whether a number exists, so it never says where, and an account
+/// that meets it ten times in an hour pauses registering (issue 11, item 1).
+#[tokio::test]
+async fn duplicate_registrations_do_not_say_where_and_are_limited() {
+    for app in apps().await {
+        let admin = app.token("admin").await;
+        let t = app.token("building").await;
+        let (_, me) = app.get("/api/v1/me", &t).await;
+        let bgrid = me["posts"][0]["grid_code"].as_str().unwrap().to_string();
+        // Someone registered elsewhere in the district.
+        let sql = format!("SELECT id FROM residents WHERE grid_code <> '{bgrid}' ORDER BY grid_code DESC LIMIT 1");
+        let other_id = gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar::<_, uuid::Uuid>(sqlx::AssertSqlSafe(sql))
+            .fetch_one(p)
+            .await)
+        .unwrap();
+        let (_, other) = app.get(&format!("/api/v1/residents/{other_id}"), &admin).await;
+        let (_, full) = app
+            .post(
+                &format!("/api/v1/residents/{}/reveal", other["id"].as_str().unwrap()),
+                &admin,
+                json!({"reason": "测试准备"}),
+            )
+            .await;
+        let taken = full["id_number"].as_str().unwrap().to_string();
+        let (_, hh) = app
+            .post("/api/v1/households", &t, json!({"grid": bgrid, "unit_no": 9, "room": "901"}))
+            .await;
+        let hid = hh["id"].as_str().unwrap();
+        let (_, where_) = app.get(&format!("/api/v1/grids/{}", other["grid"].as_str().unwrap()), &admin).await;
+        let place = where_["name"].as_str().unwrap();
+        for i in 0..gongzhi::registry::residents::DUPLICATES_PER_HOUR {
+            let (st, v) = app
+                .post(
+                    "/api/v1/residents",
+                    &t,
+                    json!({"household_id": hid, "name": "李四", "id_number": taken, "phone": "13812345678"}),
+                )
+                .await;
+            assert_eq!(
+                (st, code(&v)),
+                (StatusCode::CONFLICT, "duplicate_id_number"),
+                "[{}] try {i}",
+                app.engine
+            );
+            let text = v.to_string();
+            assert!(!text.contains(place) && !text.contains(other["name"].as_str().unwrap()), "{text}");
+        }
+        // Now even a number no one holds is refused for the hour: the pause itself must not answer.
+        let fresh = crate::support::id_number("411602", "19900101", 777);
+        let (st, v) = app
+            .post(
+                "/api/v1/residents",
+                &t,
+                json!({"household_id": hid, "name": "李四", "id_number": fresh, "phone": "13812345678"}),
+            )
+            .await;
+        assert_eq!(
+            (st, code(&v)),
+            (StatusCode::TOO_MANY_REQUESTS, "too_many_duplicates"),
+            "[{}]",
+            app.engine
+        );
+        let (_, log) = app.get("/api/v1/audit?action=resident.duplicate", &admin).await;
+        assert_eq!(log["total"], gongzhi::registry::residents::DUPLICATES_PER_HOUR);
     }
 }
 
@@ -426,4 +601,47 @@ fn urlencode(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Unit contacts' phones: in full for the unit's own people, the district and grid staff for
+/// departments and their own area; masked for every other reader (issue 11, item 9).
+#[tokio::test]
+async fn unit_contact_phones_are_shown_only_to_those_who_need_them() {
+    for app in apps().await {
+        let admin = app.token("admin").await;
+        let (_, all) = app.get("/api/v1/units?per_page=100", &admin).await;
+        let all = all["items"].as_array().unwrap().clone();
+        assert!(
+            all.iter().all(|u| !u["contact_phone"].as_str().unwrap().contains('*')),
+            "the district reads all"
+        );
+        let masked = |v: &serde_json::Value| v["contact_phone"].as_str().unwrap().contains('*');
+        let department = app.token("department").await;
+        let (_, me) = app.get("/api/v1/me", &department).await;
+        let own = me["posts"][0]["unit_id"].as_str().unwrap().to_string();
+        let (st, seen) = app.get("/api/v1/units?per_page=100", &department).await;
+        assert_eq!(st, StatusCode::OK);
+        let seen = seen["items"].as_array().unwrap();
+        assert!(seen.len() > 2);
+        for u in seen {
+            let phone = u["contact_phone"].as_str().unwrap();
+            if phone.is_empty() {
+                continue;
+            }
+            assert_eq!(
+                masked(u),
+                u["id"] != own.as_str(),
+                "[{}] department reads {}: {phone}",
+                app.engine,
+                u["name"]
+            );
+        }
+        let community = app.token("community").await;
+        let (_, seen) = app.get("/api/v1/units?kind=department&per_page=100", &community).await;
+        let seen = seen["items"].as_array().unwrap();
+        assert!(
+            !seen.is_empty() && seen.iter().all(|u| !masked(u)),
+            "grid staff call the departments they dispatch to"
+        );
+    }
 }

@@ -231,7 +231,7 @@ async fn render_detail(s: &CasesState, c: &Console, id: Uuid, notice: Option<Str
         .map(|(_, f)| f)
         .collect::<Vec<_>>();
     let needs_units = actions.iter().any(|a| a.needs_unit);
-    let api = crate::cases::api::case_json(s, &row).await?;
+    let api = crate::cases::api::case_json(s, &row, p).await?;
     let now = crate::db::now_ms();
     let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
     // The district's categories once: this case's questions and default unit, and the name of a

@@ -316,7 +316,7 @@ async fn render_track(s: &CasesState, code: &str, notice: Option<String>, refuse
         .await?
         .into_iter()
         .map(|e| {
-            let note = if matches!(e.action.as_str(), "handle" | "decline" | "merge" | "outcome" | "rate") {
+            let note = if e.action != "report" && cases::note_is_public(&e.action) {
                 e.note
             } else {
                 String::new()

@@ -284,6 +284,7 @@ pub async fn mark_attendance(
         .await?
         .filter(|v| v.district == p.district)
         .ok_or_else(|| AppError::not_found("志愿者"))?;
+    crate::volunteers::service::may_credit(&s, &p, &a, &v).await?;
     let x = activities::mark_attendance(&s.db, p.actor(), &a, &v, input.minutes).await?;
     Ok(Json(signup_to_api(&x, Some(v.name))))
 }

@@ -21,6 +21,7 @@ pub fn routes() -> Router<VolunteersState> {
         )
         .route("/api/v1/volunteers/me", get(volunteers::get_my_volunteer))
         .route("/api/v1/volunteers/{id}", get(volunteers::get_volunteer))
+        .route("/api/v1/volunteers/{id}/link", post(volunteers::decide_link))
         .route("/api/v1/volunteer-teams", get(volunteers::list_teams).post(volunteers::create_team))
         .route("/api/v1/volunteer-teams/{id}/members", post(volunteers::add_member))
         .route(

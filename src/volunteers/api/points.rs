@@ -186,8 +186,16 @@ pub async fn correct(
                 .await?
                 .filter(|x| x.district == p.district && p.can(Capability::CorrectPoints, &x.grid_code))
                 .ok_or_else(|| AppError::not_found("志愿者"))?;
-            if points == 0 || points.abs() > 100_000 {
-                return Err(AppError::invalid("invalid_points", "更正积分应为非零整数，绝对值不超过100000"));
+            // `abs` of i64::MIN overflows: compare the range instead.
+            let max = crate::volunteers::rules::MAX_CORRECTION_POINTS;
+            if points == 0 || !(-max..=max).contains(&points) {
+                return Err(AppError::invalid(
+                    "invalid_points",
+                    format!(
+                        "更正积分应为非零整数，绝对值不超过{}",
+                        crate::volunteers::rules::MAX_CORRECTION_POINTS
+                    ),
+                ));
             }
             Correction::Adjust { volunteer: v.id, points }
         }

@@ -34,6 +34,8 @@ pub struct Volunteer {
     pub unit: Option<Uuid>,
     /// Whether the resident's own account is linked (they can check in and redeem).
     pub account_linked: bool,
+    /// An account has asked to be linked and waits for the community to confirm it.
+    pub link_requested: bool,
     pub points_balance: i64,
     /// Service time credited, in hours (one decimal).
     pub hours: f64,
@@ -52,6 +54,7 @@ fn volunteer_to_api(v: &VolunteerRow, teams: Option<Vec<(Uuid, String)>>) -> Vol
         registered_via: v.registered_via.clone(),
         unit: v.unit_id,
         account_linked: v.user_id.is_some(),
+        link_requested: v.link_requested_by.is_some(),
         points_balance: v.balance,
         hours: (v.minutes as f64 / 6.0).round() / 10.0,
         minutes: v.minutes,
@@ -127,7 +130,8 @@ pub struct NewVolunteer {
 }
 
 #[utoipa::path(post, path = "/api/v1/volunteers", tag = "volunteers", request_body = NewVolunteer,
-    responses((status = 201, body = Volunteer), (status = 200, description = "Already a volunteer (a self-registration links the account)", body = Volunteer),
+    responses((status = 201, body = Volunteer), (status = 200, description = "Already a volunteer", body = Volunteer),
+        (status = 202, description = "A self-registration found the resident's record without an account: the link waits for the community to confirm it", body = Volunteer),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn register_volunteer(
@@ -172,10 +176,39 @@ pub async fn register_volunteer(
             ));
         }
     };
-    let (v, created) = store::register(&s.db, p.actor(), &resident, user, via, team).await?;
+    let (v, outcome) = store::register(&s.db, p.actor(), &resident, user, via, team).await?;
     let teams = store::teams_of(&s.db, v.id).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = match outcome {
+        store::Registered::Created => StatusCode::CREATED,
+        store::Registered::Existing => StatusCode::OK,
+        store::Registered::LinkRequested => StatusCode::ACCEPTED,
+    };
     Ok((status, Json(volunteer_to_api(&v, Some(teams)))))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct LinkDecision {
+    /// true: link the requesting account; false: refuse the request.
+    pub approve: bool,
+}
+
+/// The community confirms or refuses an account's request to be linked to a volunteer record.
+#[utoipa::path(post, path = "/api/v1/volunteers/{id}/link", tag = "volunteers", params(("id" = Uuid, Path)), request_body = LinkDecision,
+    responses((status = 200, body = Volunteer), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn decide_link(
+    State(s): State<VolunteersState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    Json(input): Json<LinkDecision>,
+) -> AppResult<Json<Volunteer>> {
+    let v = visible_volunteer(&s, &p, id).await?;
+    if !p.can(Capability::ManageVolunteers, &v.grid_code) {
+        return Err(AppError::forbidden());
+    }
+    let v = store::decide_link(&s.db, p.actor(), &v, input.approve).await?;
+    let teams = store::teams_of(&s.db, v.id).await?;
+    Ok(Json(volunteer_to_api(&v, Some(teams))))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

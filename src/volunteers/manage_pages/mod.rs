@@ -21,6 +21,7 @@ pub fn routes() -> Router<VolunteersState> {
         .route("/console/activities/{id}/attendance", post(organiser::attendance))
         .route("/console/volunteers", get(volunteers::volunteers_page))
         .route("/console/volunteers/{id}", get(volunteers::volunteer_page))
+        .route("/console/volunteers/{id}/link", post(volunteers::decide_link))
         .route("/console/volunteers/{id}/certificate", get(volunteers::certificate))
         .route("/console/points", get(points::points_page))
 }

@@ -470,12 +470,17 @@ pub(super) async fn attendance(
             .map_err(|_| AppError::invalid("invalid_minutes", "服务时长应为整数分钟，留空为活动全程")),
     };
     let r = match (minutes, marked_volunteer(&s, &c.principal, &a, &f).await) {
-        (Ok(m), Ok(v)) => activities::mark_attendance(&s.db, c.principal.actor(), &a, &v, m).await.map(|_| ()),
+        (Ok(m), Ok(v)) => match crate::volunteers::service::may_credit(&s, &c.principal, &a, &v).await {
+            Ok(()) => activities::mark_attendance(&s.db, c.principal.actor(), &a, &v, m).await.map(|_| ()),
+            Err(e) => Err(e),
+        },
         (Err(e), _) | (_, Err(e)) => Err(e),
     };
     match r {
         Ok(()) => Ok(Redirect::to(&format!("/console/activities/{id}?done=marked")).into_response()),
-        Err(e) if in_place(&e) || e.status == StatusCode::NOT_FOUND => render_detail(&s, &c, &headers, id, None, Some(&f), Some(e)).await,
+        Err(e) if in_place(&e) || e.status == StatusCode::NOT_FOUND || matches!(e.code, "self_credit" | "volunteer_out_of_scope") => {
+            render_detail(&s, &c, &headers, id, None, Some(&f), Some(e)).await
+        }
         Err(e) => Err(e.into()),
     }
 }

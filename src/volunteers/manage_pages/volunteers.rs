@@ -11,11 +11,13 @@ use crate::volunteers::service::{scope, visible_volunteer};
 use crate::volunteers::store::{self, VolunteerFilter, VolunteerRow};
 use crate::web::extract::Path;
 use crate::web::pages::{Chrome, PageResult, pager, url_encode};
-use crate::web::session::Console;
+use crate::web::session::{Console, check_csrf};
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Form;
 use axum::extract::{Query, State};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -48,6 +50,8 @@ struct VolunteersPage {
     rows: Vec<VolunteerView>,
     total: i64,
     pager: String,
+    /// Accounts waiting for the community to confirm their link (待核实的账号关联): id, name, since.
+    requests: Vec<(Uuid, String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -74,7 +78,17 @@ pub(super) async fn volunteers_page(State(s): State<VolunteersState>, c: Console
         },
     )
     .await?;
+    let requests = if p.can(Capability::ManageVolunteers, &grid) {
+        store::link_requests(&s.db, &p.district, &grid, 20)
+            .await?
+            .into_iter()
+            .map(|v| (v.id, v.name, when(v.link_requested_at.unwrap_or_default())))
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(VolunteersPage {
+        requests,
         chrome: Chrome::new(&c, "志愿者", "volunteer"),
         nav: subnav(p, "volunteers"),
         pager: pager(&format!("/console/volunteers?q={}", url_encode(name.trim())), page, per, total),
@@ -93,12 +107,22 @@ pub struct ServedRow {
     points: i64,
 }
 
+/// An account's request to be linked, as the community sees it.
+pub struct LinkRequestView {
+    account: String,
+    at: String,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "volunteer_detail.html")]
 struct VolunteerPage {
     chrome: Chrome,
     nav: SubNav,
     v: VolunteerView,
+    /// Shown with 同意/不同意 to those who manage the volunteer.
+    link_request: Option<LinkRequestView>,
+    notice: Option<&'static str>,
+    error: Option<String>,
     registered: String,
     teams: Vec<String>,
     served: Vec<ServedRow>,
@@ -111,6 +135,7 @@ struct VolunteerPage {
 #[derive(Deserialize)]
 pub(super) struct PageQuery {
     page: Option<i64>,
+    linked: Option<String>,
 }
 
 pub(super) async fn volunteer_page(
@@ -119,10 +144,58 @@ pub(super) async fn volunteer_page(
     Path(id): Path<Uuid>,
     Query(q): Query<PageQuery>,
 ) -> PageResult {
+    let notice = match q.linked.as_deref() {
+        Some("1") => Some("已同意，账号已关联"),
+        Some("0") => Some("已不同意该关联申请"),
+        _ => None,
+    };
+    render_volunteer(&s, &c, id, q.page, notice, None).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct LinkForm {
+    csrf: String,
+    approve: String,
+}
+
+/// 同意/不同意 an account's request to be linked to this volunteer.
+pub(super) async fn decide_link(State(s): State<VolunteersState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<LinkForm>) -> PageResult {
+    check_csrf(&c, &f.csrf)?;
     let v = visible_volunteer(&s, &c.principal, id).await?;
-    let page = crate::web::pages::page_number(q.page);
+    if !c.principal.can(Capability::ManageVolunteers, &v.grid_code) {
+        return Err(crate::error::AppError::forbidden().into());
+    }
+    let approve = f.approve == "1";
+    match store::decide_link(&s.db, c.principal.actor(), &v, approve).await {
+        Ok(_) => Ok(Redirect::to(&format!("/console/volunteers/{id}?linked={}", u8::from(approve))).into_response()),
+        Err(e) if e.status == StatusCode::CONFLICT => render_volunteer(&s, &c, id, None, None, Some(e.message)).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn render_volunteer(
+    s: &VolunteersState,
+    c: &Console,
+    id: Uuid,
+    page: Option<i64>,
+    notice: Option<&'static str>,
+    error: Option<String>,
+) -> PageResult {
+    let v = visible_volunteer(s, &c.principal, id).await?;
+    let link_request = match v.link_requested_by {
+        Some(u) if c.principal.can(Capability::ManageVolunteers, &v.grid_code) => {
+            let (username, display) = crate::auth::store::names_of(&s.db, u).await?.unwrap_or_default();
+            Some(LinkRequestView {
+                account: format!("{display}（{username}）"),
+                at: when(v.link_requested_at.unwrap_or_default()),
+            })
+        }
+        _ => None,
+    };
+    let status = if error.is_some() { StatusCode::CONFLICT } else { StatusCode::OK };
+    let page = crate::web::pages::page_number(page);
     let per = 20;
-    let (entries, entries_total) = entries_of(&s, &v, per, (page - 1) * per).await?;
+    let (entries, entries_total) = entries_of(s, &v, per, (page - 1) * per).await?;
     let served = activities::signups_of_volunteer(&s.db, v.id, false, 50)
         .await?
         .into_iter()
@@ -134,9 +207,12 @@ pub(super) async fn volunteer_page(
             points: x.points,
         })
         .collect();
-    Ok(VolunteerPage {
-        chrome: Chrome::new(&c, v.name.clone(), "volunteer"),
+    let html = VolunteerPage {
+        chrome: Chrome::new(c, v.name.clone(), "volunteer"),
         nav: subnav(&c.principal, "volunteers"),
+        link_request,
+        notice,
+        error,
         registered: when(v.created_at)[..10].to_string(),
         teams: store::teams_of(&s.db, v.id).await?.into_iter().map(|t| t.1).collect(),
         served,
@@ -145,8 +221,8 @@ pub(super) async fn volunteer_page(
         entries_total,
         pager: pager(&format!("/console/volunteers/{id}"), page, per, entries_total),
         v: volunteer_view(&v),
-    }
-    .into_response())
+    };
+    Ok((status, html).into_response())
 }
 
 #[derive(Template, WebTemplate)]

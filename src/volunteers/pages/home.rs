@@ -110,7 +110,8 @@ pub(super) async fn home(State(s): State<VolunteersState>, c: Console) -> PageRe
     // A resident who does not volunteer yet is offered to register (网上注册) rather than refused.
     let is_resident = c.principal.posts.iter().any(|p| p.role == Role::Resident);
     if is_resident && store::volunteer_of_user(&s.db, c.principal.user_id).await?.is_none() {
-        return render_register(&c, &RegisterForm::default(), None, StatusCode::OK);
+        let pending = store::link_requested_by_user(&s.db, c.principal.user_id).await?;
+        return render_register_with(&c, &RegisterForm::default(), None, pending.map(|v| v.name), StatusCode::OK);
     }
     render_home(&s, &c, "", None).await
 }
@@ -122,6 +123,8 @@ struct RegisterPage {
     name: String,
     id_number: String,
     error: Option<String>,
+    /// The name on the record this account asked to be linked to, while the community checks.
+    pending: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -135,11 +138,16 @@ pub(super) struct RegisterForm {
 }
 
 fn render_register(c: &Console, f: &RegisterForm, error: Option<String>, status: StatusCode) -> PageResult {
+    render_register_with(c, f, error, None, status)
+}
+
+fn render_register_with(c: &Console, f: &RegisterForm, error: Option<String>, pending: Option<String>, status: StatusCode) -> PageResult {
     let page = RegisterPage {
         chrome: Chrome::new(c, "登记成为志愿者", "volunteer"),
         name: f.name.clone(),
         id_number: f.id_number.clone(),
         error,
+        pending,
     };
     Ok((status, page).into_response())
 }

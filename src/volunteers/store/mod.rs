@@ -19,8 +19,8 @@ pub use points::{
     describe, post_in, postings, transaction, transactions, transactions_in_grid,
 };
 pub use roster::{
-    RegisteredVia, VolunteerFilter, VolunteerRow, insert_volunteer, register, resident_by_id_number, volunteer, volunteer_of_resident,
-    volunteer_of_user, volunteers,
+    Registered, RegisteredVia, VolunteerFilter, VolunteerRow, decide_link, insert_volunteer, link_requested_by_user, link_requests,
+    register, resident_by_id_number, volunteer, volunteer_of_resident, volunteer_of_user, volunteers,
 };
 pub use summary::{SummaryBy, SummaryCache, SummaryRow, month_start, summary};
 pub(super) use teams::by_grid_and_kind;

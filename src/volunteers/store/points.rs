@@ -413,6 +413,27 @@ pub async fn transactions_in_grid(
 /// volunteer below zero.
 pub async fn correct(db: &Db, actor: Actor<'_>, district: &str, target: Correction, reason: &str) -> AppResult<(Uuid, Vec<PostingRow>)> {
     let mut tx = db.begin().await?;
+    if let Some(actor_id) = actor.id() {
+        let (from, _) = crate::volunteers::rules::china_day(now_ms());
+        let today = on_tx!(&mut tx, |c| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM points_transactions WHERE district = $1 AND at_ms >= $2 AND kind = 'correction' AND actor_id = $3"
+        )
+        .bind(district)
+        .bind(from)
+        .bind(actor_id)
+        .fetch_one(c)
+        .await)?;
+        if today >= crate::volunteers::rules::MAX_CORRECTIONS_PER_DAY {
+            return Err(AppError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "too_many_corrections",
+                format!(
+                    "今天已做{today}次积分更正，每人每天最多{}次",
+                    crate::volunteers::rules::MAX_CORRECTIONS_PER_DAY
+                ),
+            ));
+        }
+    }
     let (lines, reverses, source_id) = match &target {
         Correction::Reverse(t) => {
             let ps = postings(db, *t).await?;

@@ -27,10 +27,13 @@ pub struct VolunteerRow {
     pub created_at: i64,
     pub account_id: Option<Uuid>,
     pub balance: i64,
+    /// An account asking to be linked, waiting for the community (待核实的账号关联).
+    pub link_requested_by: Option<Uuid>,
+    pub link_requested_at: Option<i64>,
 }
 
 const VOL_COLS: &str = "v.id, v.district, v.resident_id, v.user_id, v.grid_code, v.name, v.registered_via, v.unit_id, v.minutes, v.created_at, \
-     a.id AS account_id, COALESCE(a.balance, 0) AS balance";
+     a.id AS account_id, COALESCE(a.balance, 0) AS balance, v.link_requested_by, v.link_requested_at";
 const VOL_FROM: &str = "volunteers v LEFT JOIN points_accounts a ON a.district = v.district AND a.kind = 'volunteer' AND a.owner_id = v.id";
 
 pub async fn volunteer(db: &Db, id: Uuid) -> sqlx::Result<Option<VolunteerRow>> {
@@ -172,9 +175,23 @@ pub async fn insert_volunteer(
     Ok(())
 }
 
+/// What a registration did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registered {
+    /// A new volunteer record.
+    Created,
+    /// The resident was a volunteer already (staff registering, or the resident's own account is
+    /// the one linked).
+    Existing,
+    /// The record exists without an account: the resident's request to link theirs waits for the
+    /// community to confirm it.
+    LinkRequested,
+}
+
 /// Register a resident as a volunteer (one transaction with the audit row). When the resident
-/// is already a volunteer, the existing record is returned with `false`; a self-registration
-/// then links the caller's account if none is linked yet.
+/// is already a volunteer, the existing record is returned; a self-registration then asks for
+/// the caller's account to be linked, which the community confirms ([`decide_link`]) — a name
+/// and an ID number someone else may know are not enough to take over a record and its points.
 pub async fn register(
     db: &Db,
     actor: Actor<'_>,
@@ -182,27 +199,38 @@ pub async fn register(
     user: Option<Uuid>,
     via: RegisteredVia,
     team: Option<Uuid>,
-) -> AppResult<(VolunteerRow, bool)> {
+) -> AppResult<(VolunteerRow, Registered)> {
     if let Some(existing) = volunteer_of_resident(db, &resident.district, resident.id).await? {
         let mut tx = db.begin().await?;
-        if let (Some(u), None) = (user, existing.user_id) {
-            let linked = on_tx!(&mut tx, |c| sqlx::query(
-                "UPDATE volunteers SET user_id = $1 WHERE id = $2 AND user_id IS NULL"
+        let mut outcome = Registered::Existing;
+        if let (Some(u), None) = (user, existing.user_id)
+            && existing.link_requested_by == Some(u)
+        {
+            // Asked already: it still waits, and nothing more is written.
+            outcome = Registered::LinkRequested;
+        } else if let (Some(u), None) = (user, existing.user_id) {
+            let asked = on_tx!(&mut tx, |c| sqlx::query(
+                "UPDATE volunteers SET link_requested_by = $1, link_requested_at = $2 \
+                 WHERE id = $3 AND user_id IS NULL AND link_requested_by IS NULL"
             )
             .bind(u)
+            .bind(now_ms())
             .bind(existing.id)
             .execute(c)
             .await
             .map(|r| r.rows_affected()))?;
-            if linked != 1 {
-                return Err(AppError::conflict("volunteer_linked", "该居民的志愿者档案已关联其他账号"));
+            if asked != 1 {
+                return Err(AppError::conflict(
+                    "link_pending",
+                    "已有其他账号申请关联该志愿者档案，请到所在社区核实",
+                ));
             }
             audit::record(
                 &mut tx,
                 actor,
                 audit::Entry {
                     district: &resident.district,
-                    action: "volunteer.link",
+                    action: "volunteer.link_request",
                     target_kind: "volunteer",
                     target_id: &existing.id.to_string(),
                     reason: "",
@@ -210,6 +238,7 @@ pub async fn register(
                 },
             )
             .await?;
+            outcome = Registered::LinkRequested;
         } else if user.is_some() && existing.user_id != user {
             return Err(AppError::conflict("volunteer_linked", "该居民的志愿者档案已关联其他账号"));
         }
@@ -218,7 +247,7 @@ pub async fn register(
         }
         tx.commit().await?;
         let v = volunteer(db, existing.id).await?.ok_or_else(AppError::internal)?;
-        return Ok((v, false));
+        return Ok((v, outcome));
     }
     let id = new_id();
     let mut tx = db.begin().await?;
@@ -250,5 +279,74 @@ pub async fn register(
     .await?;
     tx.commit().await?;
     let v = volunteer(db, id).await?.ok_or_else(AppError::internal)?;
-    Ok((v, true))
+    Ok((v, Registered::Created))
+}
+
+/// The community confirms (or refuses) an account's request to be linked to a volunteer record.
+pub async fn decide_link(db: &Db, actor: Actor<'_>, v: &VolunteerRow, approve: bool) -> AppResult<VolunteerRow> {
+    let Some(user) = v.link_requested_by else {
+        return Err(AppError::conflict("no_link_request", "该志愿者没有待核实的账号关联申请"));
+    };
+    let mut tx = db.begin().await?;
+    let sql = if approve {
+        "UPDATE volunteers SET user_id = link_requested_by, link_requested_by = NULL, link_requested_at = NULL \
+         WHERE id = $1 AND user_id IS NULL AND link_requested_by = $2"
+    } else {
+        "UPDATE volunteers SET link_requested_by = NULL, link_requested_at = NULL WHERE id = $1 AND link_requested_by = $2"
+    };
+    let changed = on_tx!(&mut tx, |c| sqlx::query(sql)
+        .bind(v.id)
+        .bind(user)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()));
+    let changed = match changed {
+        Ok(n) => n,
+        Err(e) if crate::db::is_unique_violation(&e) => {
+            return Err(AppError::conflict("volunteer_linked", "该账号已关联其他志愿者档案"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if changed != 1 {
+        return Err(AppError::conflict("no_link_request", "该申请已被处理，请刷新页面"));
+    }
+    audit::record(
+        &mut tx,
+        actor,
+        audit::Entry {
+            district: &v.district,
+            action: if approve { "volunteer.link" } else { "volunteer.link_refuse" },
+            target_kind: "volunteer",
+            target_id: &v.id.to_string(),
+            reason: "",
+            detail: json!({"user": user}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    volunteer(db, v.id).await?.ok_or_else(AppError::internal)
+}
+
+/// The volunteer record this account asked to be linked to, while the request waits.
+pub async fn link_requested_by_user(db: &Db, user: Uuid) -> sqlx::Result<Option<VolunteerRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, VolunteerRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {VOL_COLS} FROM {VOL_FROM} WHERE v.link_requested_by = $1"
+    )))
+    .bind(user)
+    .fetch_optional(p)
+    .await)
+}
+
+/// Requests waiting in a grid subtree, oldest first.
+pub async fn link_requests(db: &Db, district: &str, grid: &str, limit: i64) -> sqlx::Result<Vec<VolunteerRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, VolunteerRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {VOL_COLS} FROM {VOL_FROM} WHERE v.district = $1 AND v.link_requested_by IS NOT NULL \
+         AND v.grid_code >= $2 AND v.grid_code < $3 ORDER BY v.link_requested_at, v.id LIMIT $4"
+    )))
+    .bind(district)
+    .bind(grid)
+    .bind(crate::grid::rules::subtree_upper(grid))
+    .bind(limit)
+    .fetch_all(p)
+    .await)
 }
