@@ -247,6 +247,7 @@ async fn run(engine: &'static str, targets: &mut Targets) -> anyhow::Result<()> 
 }
 
 fn main() -> anyhow::Result<()> {
+    gongzhi::sealed::install_for_tests();
     let mut targets = Targets::from_env();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async {

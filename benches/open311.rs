@@ -120,6 +120,7 @@ async fn run(engine: &'static str, scale: Scale) -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    gongzhi::sealed::install_for_tests();
     support::Targets::none("open311");
     let scale = support::scale();
     for engine in support::engines() {

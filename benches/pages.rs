@@ -98,6 +98,7 @@ async fn database() -> anyhow::Result<Db> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    gongzhi::sealed::install_for_tests();
     let db = database().await?;
     let (base, server) = support::serve(&db).await?;
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;

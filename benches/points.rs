@@ -184,6 +184,7 @@ async fn run(engine: &'static str) -> anyhow::Result<()> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    gongzhi::sealed::install_for_tests();
     support::Targets::none("points");
     for engine in support::engines() {
         run(engine).await?;

@@ -106,6 +106,7 @@ async fn run(engine: &'static str, scale: Scale, targets: &mut Targets) -> anyho
 }
 
 fn main() -> anyhow::Result<()> {
+    gongzhi::sealed::install_for_tests();
     let scale = support::scale();
     let mut targets = Targets::from_env();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

@@ -20,6 +20,8 @@ pub struct FileSettings {
     /// Likely-duplicate reports: distance in metres and age in hours.
     pub duplicate_meters: Option<f64>,
     pub duplicate_hours: Option<i64>,
+    /// The personal-data key file (see `sealed`); `<data_dir>/gongzhi.keys` when unset.
+    pub key_file: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -29,6 +31,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub duplicate_meters: f64,
     pub duplicate_hours: i64,
+    /// GONGZHI_KEY_FILE / key_file.
+    pub key_file: Option<PathBuf>,
 }
 
 /// Read the TOML file if one is named (flag or GONGZHI_CONFIG) or `gongzhi.toml` exists here.
@@ -75,6 +79,11 @@ pub fn resolve(
             DEFAULT_DUPLICATE_HOURS,
             0..=24 * 30,
         )?,
+        key_file: std::env::var("GONGZHI_KEY_FILE")
+            .ok()
+            .filter(|k| !k.is_empty())
+            .or(file.key_file)
+            .map(PathBuf::from),
     })
 }
 

@@ -13,6 +13,7 @@ pub mod grid;
 pub mod identity;
 pub mod open311;
 pub mod registry;
+pub mod sealed;
 pub mod time;
 pub mod volunteers;
 pub mod web;

@@ -1,4 +1,4 @@
-//! The `gongzhi` command: serve, demo, migrate, user add, api-key add|revoke|list, points audit.
+//! The `gongzhi` command: serve, demo, migrate, user add, api-key add|revoke|list, points audit, keys new|rotate.
 
 use std::path::PathBuf;
 
@@ -68,10 +68,31 @@ enum Command {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
+    /// Personal-data keys: print a new key line, or re-seal every number with the current key.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// The points ledger.
     Points {
         #[command(subcommand)]
         command: PointsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Print a new key line (`ID:SECRET`) to append to the key file.
+    New {
+        /// The new key's id (one more than the last line's).
+        #[arg(long)]
+        id: u32,
+    },
+    /// Re-seal every ID number and phone not sealed with the key file's last key, in batches,
+    /// while the server keeps serving.
+    Rotate {
+        #[command(flatten)]
+        common: Common,
     },
 }
 
@@ -144,9 +165,21 @@ enum UserCommand {
     },
 }
 
+/// The settings, with the personal-data keys loaded (every command may read or write them).
 fn settings(cli_config: Option<&std::path::Path>, c: &Common, default_db: &str) -> anyhow::Result<Settings> {
     let file = config::load_file(cli_config)?;
-    config::resolve(c.database_url.clone(), c.listen.clone(), c.data_dir.clone(), file, default_db)
+    let s = config::resolve(c.database_url.clone(), c.listen.clone(), c.data_dir.clone(), file, default_db)?;
+    let env_keys = std::env::var("GONGZHI_DATA_KEYS").ok();
+    let ring = gongzhi::sealed::load(env_keys.as_deref(), s.key_file.as_deref(), &s.data_dir)?;
+    gongzhi::sealed::install(ring).map_err(|e| anyhow::anyhow!(e))?;
+    Ok(s)
+}
+
+/// Seal personal numbers stored before sealing or with an older key, a batch at a time.
+async fn reseal(db: &Db) -> anyhow::Result<u64> {
+    let residents = gongzhi::registry::residents::reseal(db, 1_000).await?;
+    let reporters = gongzhi::cases::store::reseal_reporter_phones(db, 1_000).await?;
+    Ok(residents + reporters)
 }
 
 fn print_demo_banner(addr: std::net::SocketAddr) {
@@ -208,6 +241,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { common, demo_banner } => {
             let s = settings(cfg, &common, config::DEFAULT_DATABASE_URL)?;
             let db = Db::connect(&s.database_url).await?;
+            let n = reseal(&db).await?;
+            if n > 0 {
+                println!("sealed {n} personal numbers stored before sealing or under an older key");
+            }
             gongzhi::app::serve(db, &s, |addr| {
                 if demo_banner {
                     print_demo_banner(addr)
@@ -291,6 +328,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::ApiKey { command } => api_key(cfg, command).await,
+        Command::Keys {
+            command: KeysCommand::Rotate { common },
+        } => {
+            let s = settings(cfg, &common, config::DEFAULT_DATABASE_URL)?;
+            let db = Db::connect(&s.database_url).await?;
+            let n = reseal(&db).await;
+            db.close().await;
+            println!("sealed {} personal numbers with key {}", n?, gongzhi::sealed::ring().current_id());
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::New { id },
+        } => {
+            println!("{}", gongzhi::sealed::KeyRing::new_line(id));
+            Ok(())
+        }
     }
 }
 

@@ -14,6 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["config"],
     &["time"],
     &["identity"],
+    &["sealed"],
     &["db"],
     &["error"],
     &["audit"],

@@ -199,6 +199,39 @@ async fn insert_event(
     Ok(())
 }
 
+/// Seal reporters' phones not sealed with the current key yet (stored before sealing, or with an
+/// older key), a batch per transaction. Returns how many rows changed.
+pub async fn reseal_reporter_phones(db: &Db, batch: i64) -> anyhow::Result<u64> {
+    let ring = crate::sealed::ring();
+    let current = format!("s{}:%", ring.current_id());
+    let mut done = 0u64;
+    loop {
+        let rows: Vec<(Uuid, String)> = on_pool!(db, |p| sqlx::query_as(
+            "SELECT id, reporter_phone FROM cases WHERE reporter_phone <> '' AND reporter_phone NOT LIKE $1 ORDER BY id LIMIT $2"
+        )
+        .bind(&current)
+        .bind(batch)
+        .fetch_all(p)
+        .await)?;
+        if rows.is_empty() {
+            break;
+        }
+        let mut tx = db.begin().await?;
+        for (id, phone) in &rows {
+            let sealed = ring.seal(&ring.open(phone)?);
+            on_tx!(&mut tx, |c| sqlx::query("UPDATE cases SET reporter_phone = $1 WHERE id = $2")
+                .bind(sealed)
+                .bind(id)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?;
+        }
+        tx.commit().await?;
+        done += rows.len() as u64;
+    }
+    Ok(done)
+}
+
 /// A replay must ask for what the first request asked for (cases stored before fingerprints were
 /// kept have none, and are taken as the same).
 async fn same_request(db: &Db, id: Uuid, fingerprint: Option<&str>) -> AppResult<()> {
@@ -245,7 +278,8 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
     .bind(n.source)
     .bind(n.reporter_id)
     .bind(n.reporter_name)
-    .bind(n.reporter_phone)
+    // A call-back number is personal: sealed like the registry's (see `sealed`).
+    .bind(crate::sealed::ring().seal(n.reporter_phone))
     .bind(n.idempotency_key)
     .bind(n.reported_at)
     .bind(n.due_at)

@@ -243,6 +243,8 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
 
     pb.set_message("居民");
     let mut tags = Vec::new();
+    // Sealed and indexed exactly as `registry::residents::insert_resident` stores them.
+    let ring = crate::sealed::ring();
     let rows = p
         .residents
         .iter()
@@ -263,14 +265,16 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
                 V::T(r.name.clone()),
                 V::T(r.gender.into()),
                 V::T(r.birth_date.clone()),
-                V::T(r.id_number.clone()),
-                V::T(r.phone.clone()),
-                V::T(r.id_number[14..].to_string()),
-                V::T(r.phone[7..].to_string()),
+                V::T(ring.seal(&r.id_number)),
+                V::T(ring.seal(&r.phone)),
+                V::T(ring.blind("tail", &r.id_number[14..])),
+                V::T(ring.blind("tail", &r.phone[7..])),
                 V::T(r.relation.into()),
                 V::T(r.tags.join(",")),
                 V::I(now),
                 V::I(now),
+                V::T(ring.blind("id", &r.id_number)),
+                V::T(ring.blind("phone", &r.phone)),
             ]
         })
         .collect();
@@ -293,6 +297,8 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
             "tags",
             "created_at",
             "updated_at",
+            "id_index",
+            "phone_index",
         ],
         rows,
         &pb,

@@ -135,17 +135,16 @@ pub async fn search(db: &Db, f: &ResidentFilter<'_>, subtree_residents: i64) -> 
         Query::Tail4(t) => {
             // Both tails are indexed; the two branches of the OR each use one index.
             let n = vals.len();
-            vals.push(t.clone());
+            vals.push(crate::sealed::ring().blind("tail", t));
             conds.push(format!("(r.phone_tail = ${} OR r.id_tail = ${})", n + 1, n + 1));
             "r.grid_code, r.name, r.id"
         }
         Query::Phone(p) => {
-            push("r.phone_tail = ?", p[p.len() - 4..].to_string(), &mut conds);
-            push("r.phone = ?", p.clone(), &mut conds);
+            push("r.phone_index = ?", crate::sealed::ring().blind("phone", p), &mut conds);
             "r.grid_code, r.name, r.id"
         }
         Query::IdNumber(id) => {
-            push("r.id_number = ?", id.clone(), &mut conds);
+            push("r.id_index = ?", crate::sealed::ring().blind("id", id), &mut conds);
             "r.grid_code, r.name, r.id"
         }
     };
@@ -183,7 +182,7 @@ pub async fn search(db: &Db, f: &ResidentFilter<'_>, subtree_residents: i64) -> 
         for v in &vals {
             q = q.bind(v);
         }
-        let rows = q.bind(f.limit).bind(f.offset).fetch_all(p).await?;
+        let rows = opened(q.bind(f.limit).bind(f.offset).fetch_all(p).await?)?;
         let total = if use_rollup {
             subtree_residents
         } else {
@@ -197,22 +196,92 @@ pub async fn search(db: &Db, f: &ResidentFilter<'_>, subtree_residents: i64) -> 
     })
 }
 
+/// Rows as read, their ID numbers and phones opened with the keys in use.
+fn opened(mut rows: Vec<ResidentRow>) -> sqlx::Result<Vec<ResidentRow>> {
+    let ring = crate::sealed::ring();
+    for r in &mut rows {
+        r.id_number = ring.open(&r.id_number).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        r.phone = ring.open(&r.phone).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    }
+    Ok(rows)
+}
+
 pub async fn get(db: &Db, id: Uuid) -> sqlx::Result<Option<ResidentRow>> {
-    on_pool!(db, |p| sqlx::query_as::<_, ResidentRow>(sqlx::AssertSqlSafe(format!(
+    let row = on_pool!(db, |p| sqlx::query_as::<_, ResidentRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {RESIDENT_COLS} FROM residents r WHERE r.id = $1"
     )))
     .bind(id)
     .fetch_optional(p)
-    .await)
+    .await)?;
+    Ok(opened(row.into_iter().collect())?.pop())
+}
+
+/// A resident of the district by whole ID number (through its keyed index).
+pub async fn by_id_number(db: &Db, district: &str, id_number: &str) -> sqlx::Result<Option<ResidentRow>> {
+    let row = on_pool!(db, |p| sqlx::query_as::<_, ResidentRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {RESIDENT_COLS} FROM residents r WHERE r.district = $1 AND r.id_index = $2"
+    )))
+    .bind(district)
+    .bind(crate::sealed::ring().blind("id", id_number))
+    .fetch_optional(p)
+    .await)?;
+    Ok(opened(row.into_iter().collect())?.pop())
 }
 
 pub async fn members(db: &Db, household_id: Uuid) -> sqlx::Result<Vec<ResidentRow>> {
-    on_pool!(db, |p| sqlx::query_as::<_, ResidentRow>(sqlx::AssertSqlSafe(format!(
+    opened(on_pool!(db, |p| sqlx::query_as::<_, ResidentRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {RESIDENT_COLS} FROM residents r WHERE r.household_id = $1 ORDER BY r.birth_date, r.id"
     )))
     .bind(household_id)
     .fetch_all(p)
-    .await)
+    .await)?)
+}
+
+/// Seal what is not sealed with the current key yet (rows stored before sealing, or with an older
+/// key), a batch per transaction so the server keeps serving. Returns how many rows changed.
+pub async fn reseal(db: &Db, batch: i64) -> anyhow::Result<u64> {
+    let ring = crate::sealed::ring();
+    let current = format!("s{}:%", ring.current_id());
+    let mut done = 0u64;
+    let mut after = Uuid::nil();
+    loop {
+        let rows: Vec<(Uuid, String, String)> =
+            on_pool!(db, |p| {
+                sqlx::query_as(
+            "SELECT id, id_number, phone FROM residents WHERE id > $1 AND (id_index IS NULL OR id_number NOT LIKE $2 OR phone NOT LIKE $2) \
+             ORDER BY id LIMIT $3"
+        )
+        .bind(after)
+        .bind(&current)
+        .bind(batch)
+        .fetch_all(p)
+        .await
+            })?;
+        let Some(last) = rows.last() else { break };
+        after = last.0;
+        let mut tx = db.begin().await?;
+        for (id, idn, phone) in &rows {
+            let (idn, phone) = (ring.open(idn)?, ring.open(phone)?);
+            on_tx!(&mut tx, |c| {
+                sqlx::query(
+                "UPDATE residents SET id_number = $1, phone = $2, id_tail = $3, phone_tail = $4, id_index = $5, phone_index = $6 WHERE id = $7"
+            )
+            .bind(ring.seal(&idn))
+            .bind(ring.seal(&phone))
+            .bind(ring.blind("tail", idn.get(14..).unwrap_or("")))
+            .bind(ring.blind("tail", phone.get(7..).unwrap_or("")))
+            .bind(ring.blind("id", &idn))
+            .bind(ring.blind("phone", &phone))
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+            })?;
+        }
+        tx.commit().await?;
+        done += rows.len() as u64;
+    }
+    Ok(done)
 }
 
 pub async fn household(db: &Db, id: Uuid) -> sqlx::Result<Option<HouseholdRow>> {
@@ -439,12 +508,14 @@ pub async fn create_resident(db: &Db, actor: Actor<'_>, hh: &HouseholdRow, input
     get(db, id).await?.ok_or_else(AppError::internal)
 }
 
+/// Insert a resident: the ID number and phone sealed, found later through their keyed indexes.
 pub async fn insert_resident(tx: &mut Tx, id: Uuid, hh: &HouseholdRow, r: &CheckedResident, now: i64) -> sqlx::Result<()> {
     let tags = r.tags.join(",");
+    let ring = crate::sealed::ring();
     on_tx!(tx, |c| {
         sqlx::query(
-            "INSERT INTO residents (id, district, household_id, grid_code, name, gender, birth_date, id_number, phone, id_tail, phone_tail, relation, tags, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
+            "INSERT INTO residents (id, district, household_id, grid_code, name, gender, birth_date, id_number, phone, id_tail, phone_tail, relation, tags, created_at, updated_at, id_index, phone_index) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16)",
         )
         .bind(id)
         .bind(&hh.district)
@@ -453,13 +524,15 @@ pub async fn insert_resident(tx: &mut Tx, id: Uuid, hh: &HouseholdRow, r: &Check
         .bind(&r.name)
         .bind(r.gender)
         .bind(&r.birth_date)
-        .bind(&r.id_number)
-        .bind(&r.phone)
-        .bind(&r.id_number[14..])
-        .bind(&r.phone[7..])
+        .bind(ring.seal(&r.id_number))
+        .bind(ring.seal(&r.phone))
+        .bind(ring.blind("tail", &r.id_number[14..]))
+        .bind(ring.blind("tail", &r.phone[7..]))
         .bind(&r.relation)
         .bind(&tags)
         .bind(now)
+        .bind(ring.blind("id", &r.id_number))
+        .bind(ring.blind("phone", &r.phone))
         .execute(&mut *c)
         .await?;
         for t in &r.tags {

@@ -645,3 +645,148 @@ async fn unit_contact_phones_are_shown_only_to_those_who_need_them() {
         );
     }
 }
+
+/// Every run of 11 digits, and of 17 digits and a check character, in some bytes.
+fn number_runs(bytes: &[u8]) -> std::collections::HashSet<String> {
+    let mut out = std::collections::HashSet::new();
+    let mut run = String::new();
+    for &b in bytes.iter().chain(std::iter::once(&b' ')) {
+        if b.is_ascii_digit() || (b == b'X' && run.len() == 17) {
+            run.push(b as char);
+            continue;
+        }
+        for len in [11, 18] {
+            for i in 0..=run.len().saturating_sub(len) {
+                if let Some(w) = run.get(i..i + len) {
+                    out.insert(w.to_string());
+                }
+            }
+        }
+        run.clear();
+    }
+    out
+}
+
+/// The database file alone reveals no ID number or phone: neither the SQLite file (with its WAL)
+/// nor a pg_dump holds one of the demo's, or a public reporter's call-back number, in clear
+/// (issue 11, item 12). Before, every one of them was there.
+#[tokio::test]
+async fn personal_numbers_are_not_in_the_database_in_clear() {
+    for app in apps().await {
+        // A public report with a call-back number.
+        let reporter_phone = "13987654321";
+        let r = app
+            .client
+            .post(format!("{}/g/411602001001001001/report", app.base))
+            .form(&[
+                ("category", "SQ07"),
+                ("description", "楼道堆放杂物很多"),
+                ("phone", reporter_phone),
+                ("key", "sealed-test"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+        // Every resident's numbers, opened through the registry.
+        let (rows, _) = gongzhi::registry::residents::search(
+            &app.db,
+            &gongzhi::registry::residents::ResidentFilter {
+                district: "411602",
+                grid: "411602",
+                query: gongzhi::registry::residents::Query::Any,
+                tag: None,
+                limit: 1_000_000,
+                offset: 0,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        assert_eq!(rows.len() as i64, app.count("residents").await);
+        let mut secrets: Vec<String> = rows.iter().flat_map(|r| [r.id_number.clone(), r.phone.clone()]).collect();
+        secrets.push(reporter_phone.to_string());
+        assert!(secrets.iter().all(|s| s.len() == 11 || s.len() == 18));
+        let dump: Vec<u8> = if app.engine == "sqlite" {
+            let file = app.url.trim_start_matches("sqlite://").to_string();
+            let mut bytes = std::fs::read(&file).unwrap();
+            bytes.extend(std::fs::read(format!("{file}-wal")).unwrap_or_default());
+            bytes
+        } else {
+            let schema = app.url.rsplit("search_path%3D").next().unwrap().to_string();
+            let out = std::process::Command::new("pg_dump")
+                .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-n", &schema])
+                .output()
+                .expect("pg_dump");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            out.stdout
+        };
+        assert!(
+            dump.len() > 100_000,
+            "[{}] the dump holds the demo: {} bytes",
+            app.engine,
+            dump.len()
+        );
+        let found = number_runs(&dump);
+        let clear: Vec<&String> = secrets.iter().filter(|s| found.contains(s.as_str())).collect();
+        assert!(
+            clear.is_empty(),
+            "[{}] {} numbers in clear, e.g. {:?}",
+            app.engine,
+            clear.len(),
+            &clear[..clear.len().min(3)]
+        );
+        // Searching still finds a person by a whole number and by a last four (keyed indexes).
+        let some = &rows[rows.len() / 2];
+        let (found, _) = gongzhi::registry::residents::search(
+            &app.db,
+            &gongzhi::registry::residents::ResidentFilter {
+                district: "411602",
+                grid: "411602",
+                query: gongzhi::registry::residents::Query::IdNumber(some.id_number.clone()),
+                tag: None,
+                limit: 10,
+                offset: 0,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        assert_eq!(found.iter().map(|r| r.id).collect::<Vec<_>>(), vec![some.id]);
+        // A row stored before sealing reads as it was, and the next reseal seals and indexes it.
+        let mut tx = app.db.begin().await.unwrap();
+        gongzhi::on_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE residents SET id_number = $1, id_index = NULL WHERE id = $2"
+        )
+        .bind(&some.id_number)
+        .bind(some.id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            gongzhi::registry::residents::get(&app.db, some.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .id_number,
+            some.id_number
+        );
+        assert_eq!(
+            gongzhi::registry::residents::reseal(&app.db, 100).await.unwrap(),
+            1,
+            "[{}]",
+            app.engine
+        );
+        assert_eq!(gongzhi::registry::residents::reseal(&app.db, 100).await.unwrap(), 0, "nothing left");
+        let back = gongzhi::registry::residents::by_id_number(&app.db, "411602", &some.id_number)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((back.id, back.phone.as_str()), (some.id, some.phone.as_str()));
+    }
+    assert!(
+        number_runs(b"a13812345678b41160219800101123Xc").is_superset(&["13812345678".to_string(), "41160219800101123X".to_string()].into())
+    );
+}

@@ -18,6 +18,7 @@ pub struct App {
 
 /// Database URLs to run each test on: a temp SQLite file, and PostgreSQL when configured.
 pub async fn fresh_databases() -> Vec<(&'static str, String, Db)> {
+    gongzhi::sealed::install_for_tests();
     let mut out = Vec::new();
     let dir = std::env::temp_dir().join("gongzhi-tests");
     std::fs::create_dir_all(&dir).unwrap();

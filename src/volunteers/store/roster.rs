@@ -112,14 +112,7 @@ pub async fn volunteers(db: &Db, f: &VolunteerFilter<'_>) -> sqlx::Result<(Vec<V
 
 /// A resident of the district by ID number (for self-registration).
 pub async fn resident_by_id_number(db: &Db, district: &str, id_number: &str) -> sqlx::Result<Option<ResidentRow>> {
-    on_pool!(db, |p| sqlx::query_as::<_, ResidentRow>(
-        "SELECT id, district, household_id, grid_code, name, gender, birth_date, id_number, phone, relation, tags, created_at \
-         FROM residents WHERE district = $1 AND id_number = $2"
-    )
-    .bind(district)
-    .bind(id_number)
-    .fetch_optional(p)
-    .await)
+    crate::registry::residents::by_id_number(db, district, id_number).await
 }
 
 /// How a volunteer came to be registered.
