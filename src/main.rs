@@ -30,6 +30,9 @@ struct Common {
     /// Where attachments and exports live.
     #[arg(long, env = "GONGZHI_DATA_DIR")]
     data_dir: Option<String>,
+    /// Where clients reach the server, e.g. https://gongzhi.example.gov.cn (default http://LISTEN).
+    #[arg(long, env = "GONGZHI_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -146,7 +149,14 @@ enum UserCommand {
 
 fn settings(cli_config: Option<&std::path::Path>, c: &Common, default_db: &str) -> anyhow::Result<Settings> {
     let file = config::load_file(cli_config)?;
-    config::resolve(c.database_url.clone(), c.listen.clone(), c.data_dir.clone(), file, default_db)
+    config::resolve(
+        c.database_url.clone(),
+        c.listen.clone(),
+        c.data_dir.clone(),
+        c.public_url.clone(),
+        file,
+        default_db,
+    )
 }
 
 fn print_demo_banner(addr: std::net::SocketAddr) {
@@ -172,6 +182,9 @@ fn serve_fresh(config: Option<&std::path::Path>, s: &Settings) -> anyhow::Result
         "--data-dir",
     ])
     .arg(&s.data_dir);
+    if let Some(u) = &s.public_url {
+        cmd.arg("--public-url").arg(u);
+    }
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
