@@ -41,6 +41,8 @@ pub struct AppState {
     pub recent_reports: Arc<RecentReports>,
     /// Open311 requests per key and minute, in this process.
     pub open311_limits: Arc<RateLimiter>,
+    /// Where clients reach the server (`public_url`, else `http://{listen}`).
+    pub public_url: Arc<str>,
 }
 
 impl AppState {
@@ -54,7 +56,13 @@ impl AppState {
             duplicate_rule: (crate::config::DEFAULT_DUPLICATE_METERS, crate::config::DEFAULT_DUPLICATE_HOURS),
             recent_reports: Arc::new(RecentReports::default()),
             open311_limits: Arc::new(RateLimiter::default()),
+            public_url: Arc::from(format!("http://{}", crate::config::DEFAULT_LISTEN)),
         }
+    }
+
+    pub fn with_public_url(mut self, url: &str) -> Self {
+        self.public_url = Arc::from(url.trim_end_matches('/'));
+        self
     }
 
     pub fn with_duplicate_rule(mut self, meters: f64, hours: i64) -> Self {
@@ -110,6 +118,7 @@ pub fn router(state: AppState) -> Router {
         db: state.db.clone(),
         cases: cases.clone(),
         open311_limits: state.open311_limits.clone(),
+        public_url: state.public_url.clone(),
     };
     Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
@@ -146,13 +155,18 @@ pub fn router(state: AppState) -> Router {
 /// Serve until Ctrl-C / SIGTERM. Returns the bound address through `on_bound` first.
 pub async fn serve(db: Db, s: &crate::config::Settings, on_bound: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&s.listen).await?;
-    on_bound(listener.local_addr()?);
+    let bound = listener.local_addr()?;
+    on_bound(bound);
     let mut state = AppState::new(db.clone())
         .with_data_dir(&s.data_dir)
-        .with_duplicate_rule(s.duplicate_meters, s.duplicate_hours);
+        .with_duplicate_rule(s.duplicate_meters, s.duplicate_hours)
+        .with_public_url(s.public_url.as_deref().unwrap_or(&format!("http://{bound}")));
     state.calendar = Arc::new(Calendar::with_updates(&s.data_dir.join("calendar"))?);
     let app = router(state);
-    axum::serve(listener, app).with_graceful_shutdown(web::shutdown_signal()).await?;
+    // The peer's address reaches handlers that count per client (Open311's reads without a key).
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(web::shutdown_signal())
+        .await?;
     db.close().await;
     Ok(())
 }

@@ -22,6 +22,8 @@ pub struct FileSettings {
     pub duplicate_hours: Option<i64>,
     /// The personal-data key file (see `sealed`); `<data_dir>/gongzhi.keys` when unset.
     pub key_file: Option<String>,
+    /// Where clients reach the server, e.g. `https://gongzhi.example.gov.cn`.
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +35,8 @@ pub struct Settings {
     pub duplicate_hours: i64,
     /// GONGZHI_KEY_FILE / key_file.
     pub key_file: Option<PathBuf>,
+    /// Where clients reach the server (Open311's discovery names it); `None`: `http://{listen}`.
+    pub public_url: Option<String>,
 }
 
 /// Read the TOML file if one is named (flag or GONGZHI_CONFIG) or `gongzhi.toml` exists here.
@@ -58,9 +62,11 @@ pub fn resolve(
     database_url: Option<String>,
     listen: Option<String>,
     data_dir: Option<String>,
+    public_url: Option<String>,
     file: FileSettings,
     default_db: &str,
 ) -> anyhow::Result<Settings> {
+    let public_url = public_url.or(file.public_url).map(|u| checked_public_url(&u)).transpose()?;
     Ok(Settings {
         database_url: database_url.or(file.database_url).unwrap_or_else(|| default_db.to_string()),
         listen: listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_string()),
@@ -84,7 +90,20 @@ pub fn resolve(
             .filter(|k| !k.is_empty())
             .or(file.key_file)
             .map(PathBuf::from),
+        public_url,
     })
+}
+
+/// A public URL must be an absolute http(s) URL without query or fragment (a path is fine, for a
+/// server behind a reverse proxy's prefix); kept without a trailing slash.
+fn checked_public_url(text: &str) -> anyhow::Result<String> {
+    let text = text.trim();
+    let ok = url::Url::parse(text)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some() && u.query().is_none() && u.fragment().is_none());
+    if !ok {
+        anyhow::bail!("GONGZHI_PUBLIC_URL / public_url: \"{text}\" is not an absolute http(s) URL without query or fragment");
+    }
+    Ok(text.trim_end_matches('/').to_string())
 }
 
 /// The environment's value if set (it must parse), else the file's, else the default; in `range`.
@@ -116,15 +135,61 @@ mod tests {
             duplicate_hours: Some(24),
             ..Default::default()
         };
-        let s = resolve(Some("sqlite://flag.db".into()), None, None, file, DEFAULT_DATABASE_URL).unwrap();
+        let s = resolve(Some("sqlite://flag.db".into()), None, None, None, file, DEFAULT_DATABASE_URL).unwrap();
         assert_eq!(s.database_url, "sqlite://flag.db");
         assert_eq!(s.listen, "127.0.0.1:1");
         assert_eq!(s.data_dir, PathBuf::from("data"));
         assert_eq!((s.duplicate_meters, s.duplicate_hours), (DEFAULT_DUPLICATE_METERS, 24));
-        let s = resolve(None, None, None, FileSettings::default(), DEFAULT_DEMO_DATABASE_URL).unwrap();
+        let s = resolve(None, None, None, None, FileSettings::default(), DEFAULT_DEMO_DATABASE_URL).unwrap();
         assert_eq!(s.database_url, DEFAULT_DEMO_DATABASE_URL);
         assert_eq!(s.listen, DEFAULT_LISTEN);
+        assert_eq!(s.public_url, None);
         assert!(toml::from_str::<FileSettings>("databse_url = 'x'").is_err());
+    }
+
+    #[test]
+    fn public_url() {
+        let file = || FileSettings {
+            public_url: Some("https://file.example".into()),
+            ..Default::default()
+        };
+        let s = resolve(
+            None,
+            None,
+            None,
+            Some("https://gongzhi.example.gov.cn/".into()),
+            file(),
+            DEFAULT_DATABASE_URL,
+        )
+        .unwrap();
+        assert_eq!(
+            s.public_url.as_deref(),
+            Some("https://gongzhi.example.gov.cn"),
+            "the flag first, no trailing slash"
+        );
+        let s = resolve(None, None, None, None, file(), DEFAULT_DATABASE_URL).unwrap();
+        assert_eq!(s.public_url.as_deref(), Some("https://file.example"));
+        let s = resolve(
+            None,
+            None,
+            None,
+            Some("http://10.0.0.5:8080/gongzhi".into()),
+            file(),
+            DEFAULT_DATABASE_URL,
+        )
+        .unwrap();
+        assert_eq!(s.public_url.as_deref(), Some("http://10.0.0.5:8080/gongzhi"));
+        for bad in [
+            "gongzhi.example",
+            "ftp://x.example",
+            "https://x.example/?a=1",
+            "https://x.example/#top",
+            "/open311",
+        ] {
+            let e = resolve(None, None, None, Some(bad.into()), FileSettings::default(), DEFAULT_DATABASE_URL).unwrap_err();
+            assert!(e.to_string().contains("public_url"), "{bad}: {e}");
+        }
+        assert!(toml::from_str::<FileSettings>("public_url = 'https://x.example'").is_ok());
     }
 
     #[test]

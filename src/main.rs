@@ -30,6 +30,9 @@ struct Common {
     /// Where attachments and exports live.
     #[arg(long, env = "GONGZHI_DATA_DIR")]
     data_dir: Option<String>,
+    /// Where clients reach the server, e.g. https://gongzhi.example.gov.cn (default http://LISTEN).
+    #[arg(long, env = "GONGZHI_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -168,7 +171,14 @@ enum UserCommand {
 /// The settings, with the personal-data keys loaded (every command may read or write them).
 fn settings(cli_config: Option<&std::path::Path>, c: &Common, default_db: &str) -> anyhow::Result<Settings> {
     let file = config::load_file(cli_config)?;
-    let s = config::resolve(c.database_url.clone(), c.listen.clone(), c.data_dir.clone(), file, default_db)?;
+    let s = config::resolve(
+        c.database_url.clone(),
+        c.listen.clone(),
+        c.data_dir.clone(),
+        c.public_url.clone(),
+        file,
+        default_db,
+    )?;
     let env_keys = std::env::var("GONGZHI_DATA_KEYS").ok();
     let ring = gongzhi::sealed::load(env_keys.as_deref(), s.key_file.as_deref(), &s.data_dir)?;
     gongzhi::sealed::install(ring).map_err(|e| anyhow::anyhow!(e))?;
@@ -205,6 +215,9 @@ fn serve_fresh(config: Option<&std::path::Path>, s: &Settings) -> anyhow::Result
         "--data-dir",
     ])
     .arg(&s.data_dir);
+    if let Some(u) = &s.public_url {
+        cmd.arg("--public-url").arg(u);
+    }
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;

@@ -88,6 +88,10 @@ impl AttributeAnswer {
     }
 }
 
+/// The longest description an Open311 client's report may carry: GeoReport v2 allows 4,000
+/// characters, and `open311` appends the address the client gave.
+pub const CLIENT_DESCRIPTION_MAX: usize = 4600;
+
 pub const SOURCES: [&str; 6] = ["officer", "resident", "device", "hotline", "council", "open311"];
 
 /// Who is reporting: a signed-in person, or a resident from a public grid page.
@@ -170,8 +174,12 @@ pub async fn submit_named(
             )
         })?;
     let description = input.description.trim();
-    if description.chars().count() < 2 || description.chars().count() > 2000 {
-        return Err(AppError::invalid("invalid_description", "问题描述应为2至2000字"));
+    let (min, max) = match who {
+        Reporter::Client { .. } => (1, CLIENT_DESCRIPTION_MAX),
+        _ => (2, 2000),
+    };
+    if !(min..=max).contains(&description.chars().count()) {
+        return Err(AppError::invalid("invalid_description", format!("问题描述应为{min}至{max}字")));
     }
     let source = match &who {
         Reporter::Client { .. } => "open311",

@@ -1,22 +1,28 @@
-//! The GeoReport v2 endpoints under /open311/v2: discovery, services, requests (search, one, POST), tokens.
+//! The GeoReport v2 endpoints under /open311/v2: discovery, services, requests (search, one, POST),
+//! tokens; the methods each answers, and the spec's error list for everything else under it.
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::Open311State;
+use super::form::{self, Params};
 use super::format::{self, Format};
-use super::keys::{self, ApiKey};
+use super::keys::{self, ApiKey, Caller};
 use super::privacy;
 use super::store::{self, Origin, Search};
+use crate::cases::attributes::check_answers;
 use crate::cases::categories::{self, CategoryRow, Limit};
 use crate::cases::service::{AttributeAnswer, NewCase, Reporter, submit};
 use crate::cases::store::CaseRow;
+use crate::cases::workflow::Status;
 use crate::error::AppError;
 
 /// The version of this interface, as the discovery document's `changeset` gives it.
@@ -26,18 +32,31 @@ pub const SPECIFICATION: &str = "http://wiki.open311.org/GeoReport_v2";
 pub const MAX_REQUESTS: i64 = 1000;
 pub const DEFAULT_SPAN_MS: i64 = 90 * 24 * 3_600_000;
 
-/// An answer: a body in the asked format, or the spec's error list in it.
+/// An answer: a body in the asked format, or the spec's error list in it; with `Allow` or
+/// `Retry-After` when it needs them.
 pub struct Reply {
     status: StatusCode,
     format: Format,
     root: &'static str,
     body: Value,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Reply {
+    fn with_header(mut self, name: HeaderName, value: impl ToString) -> Reply {
+        if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
+            self.headers.push((name, v));
+        }
+        self
+    }
 }
 
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
         let text = format::render(self.format, self.root, &self.body);
-        (self.status, [(header::CONTENT_TYPE, self.format.content_type())], text).into_response()
+        let mut r = (self.status, [(header::CONTENT_TYPE, self.format.content_type())], text).into_response();
+        r.headers_mut().extend(self.headers);
+        r
     }
 }
 
@@ -47,22 +66,29 @@ fn ok(format: Format, root: &'static str, body: Value) -> Reply {
         format,
         root,
         body,
+        headers: Vec::new(),
     }
 }
 
 fn err(format: Format, status: StatusCode, description: impl AsRef<str>) -> Reply {
+    errs(format, status, vec![(status, description.as_ref().to_string())])
+}
+
+/// Several errors in one answer (the spec's list has room for them all).
+fn errs(format: Format, status: StatusCode, list: Vec<(StatusCode, String)>) -> Reply {
     Reply {
         status,
         format,
         root: "errors",
-        body: format::errors(status.as_u16(), description.as_ref()),
+        body: format::error_list(list.iter().map(|(s, d)| (s.as_u16(), d.as_str()))),
+        headers: Vec::new(),
     }
 }
 
 type Answer = Result<Reply, Reply>;
 
 /// Our error as the spec's: 422 becomes 400, the stable code leads the description.
-fn from_app(format: Format, e: AppError) -> Reply {
+fn spec_error(e: AppError) -> (StatusCode, String) {
     let status = if e.status == StatusCode::UNPROCESSABLE_ENTITY {
         StatusCode::BAD_REQUEST
     } else {
@@ -71,65 +97,84 @@ fn from_app(format: Format, e: AppError) -> Reply {
     if status.is_server_error() {
         tracing::error!(code = e.code, "open311: {}", e.message);
     }
-    err(format, status, format!("{}: {}", e.code, e.message))
+    (status, format!("{}: {}", e.code, e.message))
 }
 
-/// Parameters from the query string and, for POST, the form body; the first non-empty value wins.
-struct Params(Vec<(String, String)>);
-
-impl Params {
-    fn parse(query: Option<&str>, body: &[u8]) -> Params {
-        let mut v: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect();
-        v.extend(form_urlencoded::parse(body).into_owned());
-        Params(v)
-    }
-
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, v)| k == name && !v.trim().is_empty())
-            .map(|(_, v)| v.trim())
-    }
-
-    /// `attribute[code]=v` and `attribute[code][]=v` (several for multiple choice).
-    fn attributes(&self) -> BTreeMap<String, Vec<String>> {
-        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (k, v) in &self.0 {
-            let Some(rest) = k.strip_prefix("attribute[") else { continue };
-            let code = rest.strip_suffix("][]").or_else(|| rest.strip_suffix(']'));
-            if let Some(code) = code.filter(|c| !c.is_empty() && !c.contains(['[', ']'])) {
-                out.entry(code.to_string()).or_default().push(v.clone());
-            }
-        }
-        out
-    }
+fn from_app(format: Format, e: AppError) -> Reply {
+    let (status, description) = spec_error(e);
+    err(format, status, description)
 }
 
 fn split(file: &str) -> Result<(&str, Format), Reply> {
     Format::split(file).ok_or_else(|| err(Format::Json, StatusCode::NOT_FOUND, "unknown resource or format: use .xml or .json"))
 }
 
+/// The format an answer about `path` is in: XML when it ends in `.xml`, else JSON.
+fn format_of(path: &str) -> Format {
+    if path.ends_with(".xml") { Format::Xml } else { Format::Json }
+}
+
+fn params(f: Format, query: Option<&str>, body: &[u8]) -> Result<Params, Reply> {
+    Params::parse(query, body).map_err(|_| {
+        err(
+            f,
+            StatusCode::BAD_REQUEST,
+            "the query string and form body must be UTF-8 (percent-encoded); this text is not",
+        )
+    })
+}
+
+/// The client's address, as [`keys::client_address`] reads it from the connection.
+pub struct ClientAddress(IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        Ok(ClientAddress(keys::client_address(peer, forwarded)))
+    }
+}
+
+/// One more call by `caller`, or 429 with `Retry-After`.
+fn within_rate(s: &Open311State, f: Format, caller: Caller, per_minute: i64, what: &str) -> Result<(), Reply> {
+    s.open311_limits.allow(caller, per_minute, crate::db::now_ms()).map_err(|seconds| {
+        err(
+            f,
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("rate limit: at most {per_minute} requests per minute {what}; retry after {seconds} s"),
+        )
+        .with_header(header::RETRY_AFTER, seconds)
+    })
+}
+
 /// A key given with the call: it must be live and within its rate.
-async fn key_of(s: &Open311State, f: Format, params: &Params, required: bool) -> Result<Option<ApiKey>, Reply> {
+async fn key_of(s: &Open311State, f: Format, params: &Params) -> Result<Option<ApiKey>, Reply> {
     let Some(secret) = params.get("api_key") else {
-        return if required {
-            Err(err(f, StatusCode::FORBIDDEN, "api_key was not provided"))
-        } else {
-            Ok(None)
-        };
+        return Ok(None);
     };
     let key = keys::find(&s.db, secret)
         .await
         .map_err(|e| from_app(f, e.into()))?
         .ok_or_else(|| err(f, StatusCode::FORBIDDEN, "api_key is invalid or revoked"))?;
-    if !s.open311_limits.allow(key.id, key.per_minute, crate::db::now_ms()) {
-        return Err(err(
-            f,
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("rate limit: at most {} requests per minute for this api_key", key.per_minute),
-        ));
-    }
+    within_rate(s, f, Caller::Key(key.id), key.per_minute, "for this api_key")?;
     Ok(Some(key))
+}
+
+/// A read: with a key, the key's rate; without one, the client address's.
+async fn reader(s: &Open311State, f: Format, params: &Params, client: IpAddr) -> Result<Option<ApiKey>, Reply> {
+    let key = key_of(s, f, params).await?;
+    if key.is_none() {
+        within_rate(
+            s,
+            f,
+            Caller::Address(client),
+            keys::ANONYMOUS_PER_MINUTE,
+            "from one address without an api_key",
+        )?;
+    }
+    Ok(key)
 }
 
 /// The district a call is about: `jurisdiction_id`, else the key's, else the only one served.
@@ -146,25 +191,27 @@ async fn jurisdiction(s: &Open311State, f: Format, params: &Params, key: Option<
 }
 
 /// GET discovery, services and requests; the one-segment resources.
-pub async fn get_root(State(s): State<Open311State>, Path(file): Path<String>, uri: Uri, headers: HeaderMap) -> Response {
-    let params = Params::parse(uri.query(), b"");
-    let answer = match split(&file) {
-        Err(e) => Err(e),
-        Ok(("discovery", f)) => Ok(discovery(f, &headers)),
-        Ok(("services", f)) => services(&s, f, &params).await,
-        Ok(("requests", f)) => requests(&s, f, &params).await,
-        Ok((_, f)) => Err(err(f, StatusCode::NOT_FOUND, "unknown resource")),
-    };
+pub async fn get_root(State(s): State<Open311State>, Path(file): Path<String>, ClientAddress(client): ClientAddress, uri: Uri) -> Response {
+    let answer: Answer = async {
+        let (name, f) = split(&file)?;
+        let params = params(f, uri.query(), b"")?;
+        match name {
+            "discovery" => {
+                reader(&s, f, &params, client).await?;
+                Ok(discovery(&s, f))
+            }
+            "services" => services(&s, f, &params, client).await,
+            "requests" => requests(&s, f, &params, client).await,
+            _ => Err(err(f, StatusCode::NOT_FOUND, "unknown resource")),
+        }
+    }
+    .await;
     answer.unwrap_or_else(|e| e).into_response()
 }
 
-fn discovery(f: Format, headers: &HeaderMap) -> Reply {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .filter(|p| *p == "https")
-        .unwrap_or("http");
+/// The endpoint's address is the configured public URL (`public_url`), never the `Host` a
+/// caller sent: a discovery document is cached and passed on, and must not point elsewhere.
+fn discovery(s: &Open311State, f: Format) -> Reply {
     ok(
         f,
         "discovery",
@@ -174,7 +221,7 @@ fn discovery(f: Format, headers: &HeaderMap) -> Reply {
             "key_service": "接入密钥由区级管理员签发：控制台「接口密钥」页，或命令 gongzhi api-key add",
             "endpoints": [{
                 "specification": SPECIFICATION,
-                "url": format!("{scheme}://{host}/open311/v2"),
+                "url": format!("{}/open311/v2", s.public_url.trim_end_matches('/')),
                 "changeset": CHANGESET,
                 "type": "production",
                 "formats": ["text/xml", "application/json"],
@@ -191,8 +238,8 @@ fn limit_text(c: &CategoryRow) -> String {
     }
 }
 
-async fn services(s: &Open311State, f: Format, params: &Params) -> Answer {
-    let key = key_of(s, f, params, false).await?;
+async fn services(s: &Open311State, f: Format, params: &Params, client: IpAddr) -> Answer {
+    let key = reader(s, f, params, client).await?;
     let district = jurisdiction(s, f, params, key.as_ref()).await?;
     let all = categories::list(&s.db, &district).await.map_err(|e| from_app(f, e.into()))?;
     let group = |parent: &Option<String>| {
@@ -221,11 +268,16 @@ async fn services(s: &Open311State, f: Format, params: &Params) -> Answer {
 }
 
 /// GET services/{service_code}: the service definition, with the category's questions.
-pub async fn service_definition(State(s): State<Open311State>, Path(file): Path<String>, uri: Uri) -> Response {
-    let params = Params::parse(uri.query(), b"");
+pub async fn service_definition(
+    State(s): State<Open311State>,
+    Path(file): Path<String>,
+    ClientAddress(client): ClientAddress,
+    uri: Uri,
+) -> Response {
     let answer: Answer = async {
         let (code, f) = split(&file)?;
-        let key = key_of(&s, f, &params, false).await?;
+        let params = params(f, uri.query(), b"")?;
+        let key = reader(&s, f, &params, client).await?;
         let district = jurisdiction(&s, f, &params, key.as_ref()).await?;
         let c = categories::get(&s.db, &district, code)
             .await
@@ -277,8 +329,8 @@ fn comma_list(v: Option<&str>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-async fn requests(s: &Open311State, f: Format, params: &Params) -> Answer {
-    let key = key_of(s, f, params, false).await?;
+async fn requests(s: &Open311State, f: Format, params: &Params, client: IpAddr) -> Answer {
+    let key = reader(s, f, params, client).await?;
     let district = jurisdiction(s, f, params, key.as_ref()).await?;
     let ids = comma_list(params.get("service_request_id"));
     if ids.len() > 100 {
@@ -342,11 +394,16 @@ async fn requests(s: &Open311State, f: Format, params: &Params) -> Answer {
 }
 
 /// GET requests/{id}: one request, as a list of one (the spec).
-pub async fn get_request(State(s): State<Open311State>, Path(file): Path<String>, uri: Uri) -> Response {
-    let params = Params::parse(uri.query(), b"");
+pub async fn get_request(
+    State(s): State<Open311State>,
+    Path(file): Path<String>,
+    ClientAddress(client): ClientAddress,
+    uri: Uri,
+) -> Response {
     let answer: Answer = async {
         let (id, f) = split(&file)?;
-        let key = key_of(&s, f, &params, false).await?;
+        let params = params(f, uri.query(), b"")?;
+        let key = reader(&s, f, &params, client).await?;
         let district = jurisdiction(&s, f, &params, key.as_ref()).await?;
         let not_found = || err(f, StatusCode::NOT_FOUND, format!("service_request_id {id} not found"));
         let id = Uuid::parse_str(id).map_err(|_| not_found())?;
@@ -366,11 +423,16 @@ pub async fn get_request(State(s): State<Open311State>, Path(file): Path<String>
 }
 
 /// GET tokens/{token}: the request a POST's token stands for.
-pub async fn get_token(State(s): State<Open311State>, Path(file): Path<String>, uri: Uri) -> Response {
-    let params = Params::parse(uri.query(), b"");
+pub async fn get_token(
+    State(s): State<Open311State>,
+    Path(file): Path<String>,
+    ClientAddress(client): ClientAddress,
+    uri: Uri,
+) -> Response {
     let answer: Answer = async {
         let (token, f) = split(&file)?;
-        let key = key_of(&s, f, &params, false).await?;
+        let params = params(f, uri.query(), b"")?;
+        let key = reader(&s, f, &params, client).await?;
         let district = jurisdiction(&s, f, &params, key.as_ref()).await?;
         let id = store::by_token(&s.db, &district, token)
             .await
@@ -386,8 +448,9 @@ pub async fn get_token(State(s): State<Open311State>, Path(file): Path<String>, 
     answer.unwrap_or_else(|e| e).into_response()
 }
 
-/// Cases as GeoReport requests. Nothing personal: no reporter, masked numbers, private
-/// descriptions and media withheld.
+/// Cases as GeoReport requests. Nothing personal: no reporter, masked numbers; a private case's
+/// description, address and media withheld and its place no finer than a community and a
+/// hundredth of a degree.
 async fn describe(s: &Open311State, district: &str, rows: &[CaseRow]) -> Result<Vec<Value>, AppError> {
     let cats: HashMap<String, String> = categories::list(&s.db, district)
         .await?
@@ -412,13 +475,15 @@ async fn describe(s: &Open311State, district: &str, rows: &[CaseRow]) -> Result<
     unit_ids.dedup();
     let units = store::unit_names(&s.db, &unit_ids).await?;
     let from_clients: Vec<Uuid> = rows.iter().filter(|c| c.source == "open311" && !c.private).map(|c| c.id).collect();
-    let media = store::media_urls(&s.db, &from_clients).await?;
+    let served = store::served(&s.db, &from_clients).await?;
+    let none = store::Served::default();
     let rfc = crate::time::rfc3339_ms;
     Ok(rows
         .iter()
         .map(|c| {
             let status = c.status();
-            let address: Vec<&str> = (2..=5)
+            let sent = served.get(&c.id).unwrap_or(&none);
+            let grid_path: Vec<&str> = (2..=5)
                 .map(crate::grid::rules::code_len)
                 .filter(|n| *n <= c.grid_code.len())
                 .filter_map(|n| grid_names.get(&c.grid_code[..n]).map(String::as_str))
@@ -427,28 +492,65 @@ async fn describe(s: &Open311State, district: &str, rows: &[CaseRow]) -> Result<
                 (Some(m), _) => format!("已并入 {m} 一并处置"),
                 (None, st) => st.label().to_string(),
             };
+            // A rating after closing changes the row, not the request: it was updated when closed.
+            let updated = match (status, c.closed_at) {
+                (Status::Closed, Some(at)) => at,
+                _ => c.updated_at,
+            };
+            let (description, address, media, lat, lng, grid) = if c.private {
+                let coarse = |x: Option<f64>| x.map(privacy::coarse);
+                (
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                    coarse(c.lat),
+                    coarse(c.lng),
+                    privacy::coarse_grid(&c.grid_code),
+                )
+            } else {
+                let description = match c.source.as_str() {
+                    "open311" => form::client_description(&c.description, &sent.address_string),
+                    _ => Some(c.description.as_str()),
+                };
+                let address = match sent.address_string.as_str() {
+                    "" => grid_path.join(" "),
+                    a => privacy::scrub(a),
+                };
+                // Checked again on the way out: what was kept before the check was strict may not pass.
+                let media = Some(&sent.media_url)
+                    .filter(|m| !m.is_empty())
+                    .and_then(|m| form::media_url(m).ok());
+                (
+                    json!(description.map(privacy::scrub)),
+                    json!(address),
+                    json!(media),
+                    c.lat,
+                    c.lng,
+                    c.grid_code.as_str(),
+                )
+            };
             json!({
                 "service_request_id": c.id.to_string(),
                 "status": if status.is_open() && c.merged_into.is_none() { "open" } else { "closed" },
                 "status_notes": notes,
                 "service_name": cats.get(&c.category_code).cloned().unwrap_or_default(),
                 "service_code": c.category_code,
-                "description": if c.private { Value::Null } else { Value::String(privacy::scrub(&c.description)) },
+                "description": description,
                 "agency_responsible": c.unit_id.and_then(|u| units.get(&u).cloned()),
                 "service_notice": Value::Null,
                 "requested_datetime": rfc(c.reported_at),
-                "updated_datetime": rfc(c.updated_at),
+                "updated_datetime": rfc(updated),
                 "expected_datetime": rfc(c.due_at),
-                "address": address.join(" "),
-                "address_id": c.grid_code,
+                "address": address,
+                "address_id": grid,
                 "zipcode": Value::Null,
-                "lat": c.lat,
-                "long": c.lng,
-                "media_url": media.get(&c.id),
+                "lat": lat,
+                "long": lng,
+                "media_url": media,
                 "extended_attributes": {
                     "workflow_status": status.as_str(),
                     "workflow_status_label": status.label(),
-                    "grid_code": c.grid_code,
+                    "grid_code": grid,
                     "private": c.private,
                 },
             })
@@ -456,77 +558,183 @@ async fn describe(s: &Open311State, district: &str, rows: &[CaseRow]) -> Result<
         .collect())
 }
 
+/// The methods a resource under /open311/v2 answers (`path` with or without that prefix): only
+/// `requests` takes POST.
+fn allowed(path: &str) -> &'static str {
+    let file = path.strip_prefix("/open311/v2").unwrap_or(path);
+    match file.strip_prefix('/').and_then(Format::split) {
+        Some(("requests", _)) => "GET, HEAD, POST, OPTIONS",
+        _ => "GET, HEAD, OPTIONS",
+    }
+}
+
+fn method_not_allowed(path: &str) -> Reply {
+    let allow = allowed(path);
+    err(
+        format_of(path),
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("method not allowed here; this resource answers {allow}"),
+    )
+    .with_header(header::ALLOW, allow)
+}
+
+/// OPTIONS: what the resource answers, POST only where POST is taken.
+pub async fn options(uri: Uri) -> Response {
+    (StatusCode::NO_CONTENT, [(header::ALLOW, allowed(uri.path()))]).into_response()
+}
+
+/// Any other method: 405 with `Allow`, as the spec's error list.
+pub async fn not_allowed(uri: Uri) -> Response {
+    method_not_allowed(uri.path()).into_response()
+}
+
+/// Anything else under /open311/v2: the spec's error list (XML for a `.xml` path), not a page.
+pub async fn unknown(uri: Uri) -> Response {
+    err(
+        format_of(uri.path()),
+        StatusCode::NOT_FOUND,
+        "unknown resource: discovery, services, services/{service_code}, requests, requests/{id} and tokens/{token}, each .json or .xml",
+    )
+    .into_response()
+}
+
+/// A POST's fields, checked together so that every mistake is named in one answer.
+struct Checked {
+    category: String,
+    lat: Option<f64>,
+    lng: Option<f64>,
+    grid: Option<String>,
+    description: String,
+    address_string: String,
+    media_url: String,
+}
+
+async fn check_post(s: &Open311State, key: &ApiKey, district: &str, params: &Params) -> Result<Checked, Vec<(StatusCode, String)>> {
+    let mut errors: Vec<(StatusCode, String)> = Vec::new();
+    let bad = StatusCode::BAD_REQUEST;
+    let category: Option<CategoryRow> = match params.get("service_code") {
+        None => {
+            errors.push((bad, "service_code was not provided".into()));
+            None
+        }
+        Some(code) => {
+            let found = categories::get(&s.db, district, code)
+                .await
+                .map_err(|e| vec![spec_error(e.into())])?
+                .filter(|c| c.is_leaf() && c.active);
+            if found.is_none() {
+                errors.push((StatusCode::NOT_FOUND, format!("service_code {code} not found")));
+            }
+            found
+        }
+    };
+    let mut number = |name: &str| match params.get(name).map(str::parse::<f64>) {
+        None => Ok(None),
+        Some(Ok(x)) if x.is_finite() => Ok(Some(x)),
+        Some(_) => {
+            errors.push((bad, format!("{name} must be a number")));
+            Err(())
+        }
+    };
+    let (lat, lng) = (number("lat"), number("long"));
+    let address_string = params.get("address_string").unwrap_or("");
+    if address_string.chars().count() > form::ADDRESS_MAX {
+        errors.push((bad, format!("address_string may be at most {} characters", form::ADDRESS_MAX)));
+    }
+    // Our grid codes are the address ids (`grid_code` is accepted as a plainer name for it).
+    let grid = params.get("address_id").or(params.get("grid_code"));
+    let grid = match (lat, lng, grid) {
+        (Ok(Some(_)), Ok(Some(_)), _) => None,
+        (Ok(None), Ok(None), Some(g)) => Some(g.to_string()),
+        // An address alone: the case goes to the key's grid, whose officers find the place.
+        (Ok(None), Ok(None), None) if !address_string.is_empty() => Some(key.grid_code.clone()),
+        (Ok(None), Ok(None), None) => {
+            errors.push((bad, "a location is required: lat and long, address_string or address_id".into()));
+            None
+        }
+        (Ok(_), Ok(_), _) => {
+            errors.push((bad, "lat and long must be given together".into()));
+            None
+        }
+        _ => None,
+    };
+    // Empty counts as absent (Params::get); the length is the client's text alone, before the
+    // address line is added.
+    let description = params.get("description");
+    if description.is_some_and(|d| d.chars().count() > form::DESCRIPTION_MAX) {
+        errors.push((bad, format!("description may be at most {} characters", form::DESCRIPTION_MAX)));
+    }
+    let media_url = match params.get("media_url").map(form::media_url) {
+        None => String::new(),
+        Some(Ok(url)) => url,
+        Some(Err(why)) => {
+            errors.push((bad, why.to_string()));
+            String::new()
+        }
+    };
+    // Each question on its own, so that every unanswered or wrong one is named.
+    if let Some(c) = &category {
+        let fields = c.fields();
+        let answers = params.attributes();
+        for (code, given) in &answers {
+            if !fields.iter().any(|f| &f.code == code) {
+                let one = BTreeMap::from([(code.clone(), given.clone())]);
+                errors.extend(check_answers(&[], &one).err().map(spec_error));
+            }
+        }
+        for field in &fields {
+            let one: BTreeMap<String, Vec<String>> = answers
+                .get(&field.code)
+                .map(|v| (field.code.clone(), v.clone()))
+                .into_iter()
+                .collect();
+            errors.extend(check_answers(std::slice::from_ref(field), &one).err().map(spec_error));
+        }
+    }
+    match category {
+        Some(c) if errors.is_empty() => Ok(Checked {
+            category: c.code,
+            lat: lat.ok().flatten(),
+            lng: lng.ok().flatten(),
+            grid,
+            description: form::case_description(description, address_string),
+            address_string: address_string.to_string(),
+            media_url,
+        }),
+        _ => Err(errors),
+    }
+}
+
 /// POST requests: report a case. Fields from the form body or the query string; `api_key` required.
 pub async fn post_requests(State(s): State<Open311State>, Path(file): Path<String>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let answer: Answer = async {
         let f = match split(&file)? {
             ("requests", f) => f,
-            (_, f) => return Err(err(f, StatusCode::METHOD_NOT_ALLOWED, "only requests can be posted")),
+            _ => return Err(method_not_allowed(uri.path())),
         };
-        let multipart = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("multipart/"));
-        if multipart {
-            return Err(err(
-                f,
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "send application/x-www-form-urlencoded; give photos as media_url",
-            ));
+        let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        if let Some(why) = form::refuse_encoding(content_type, &body) {
+            return Err(err(f, StatusCode::UNSUPPORTED_MEDIA_TYPE, why));
         }
-        let params = Params::parse(uri.query(), &body);
-        let key = key_of(&s, f, &params, true)
+        let params = params(f, uri.query(), &body)?;
+        let key = key_of(&s, f, &params)
             .await?
             .ok_or_else(|| err(f, StatusCode::FORBIDDEN, "api_key was not provided"))?;
-        jurisdiction(&s, f, &params, Some(&key)).await?;
-        let code = params
-            .get("service_code")
-            .ok_or_else(|| err(f, StatusCode::BAD_REQUEST, "service_code was not provided"))?;
-        let number = |name: &str| -> Result<Option<f64>, Reply> {
-            params
-                .get(name)
-                .map(|v| {
-                    v.parse::<f64>()
-                        .map_err(|_| err(f, StatusCode::BAD_REQUEST, format!("{name} must be a number")))
-                })
-                .transpose()
-        };
-        let (lat, lng) = (number("lat")?, number("long")?);
-        let address_string = params.get("address_string").unwrap_or("");
-        // Our grid codes are the address ids (`grid_code` is accepted as a plainer name for it).
-        let grid = params.get("address_id").or(params.get("grid_code"));
-        let grid = match (lat, lng, grid) {
-            (Some(_), Some(_), _) => None,
-            (None, None, Some(g)) => Some(g.to_string()),
-            // An address alone: the case goes to the key's grid, whose officers find the place.
-            (None, None, None) if !address_string.is_empty() => Some(key.grid_code.clone()),
-            (None, None, None) => {
-                return Err(err(
-                    f,
-                    StatusCode::BAD_REQUEST,
-                    "a location is required: lat and long, address_string or address_id",
-                ));
-            }
-            _ => return Err(err(f, StatusCode::BAD_REQUEST, "lat and long must be given together")),
-        };
-        let media_url = params.get("media_url").unwrap_or("");
-        if !media_url.is_empty() && (!(media_url.starts_with("http://") || media_url.starts_with("https://")) || media_url.len() > 2000) {
-            return Err(err(
-                f,
-                StatusCode::BAD_REQUEST,
-                "media_url must be an http(s) URL of at most 2000 characters",
-            ));
-        }
-        let mut description = params.get("description").unwrap_or("").to_string();
-        if !address_string.is_empty() {
-            description = format!("{description}\n（地址：{address_string}）");
-        }
+        let district = jurisdiction(&s, f, &params, Some(&key)).await?;
+        let checked = check_post(&s, &key, &district, &params).await.map_err(|list| {
+            let status = if list.iter().all(|(st, _)| *st == StatusCode::NOT_FOUND) {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            errs(f, status, list)
+        })?;
         let clip = |name: &str, n: usize| params.get(name).unwrap_or("").chars().take(n).collect::<String>();
         let origin = Origin {
             token: crate::cases::store::tracking_code(),
-            address_string: address_string.chars().take(500).collect(),
+            address_string: checked.address_string.clone(),
             address_id: clip("address_id", 64),
-            media_url: media_url.to_string(),
+            media_url: checked.media_url.clone(),
             email: clip("email", 200),
             device_id: clip("device_id", 200),
             account_id: clip("account_id", 200),
@@ -538,11 +746,11 @@ pub async fn post_requests(State(s): State<Open311State>, Path(file): Path<Strin
             format!("{last}{first}")
         };
         let input = NewCase {
-            category: code.to_string(),
-            description,
-            lat,
-            lng,
-            grid,
+            category: checked.category.clone(),
+            description: checked.description,
+            lat: checked.lat,
+            lng: checked.lng,
+            grid: checked.grid,
             source: None,
             reported_at: None,
             attributes: Some(
@@ -572,8 +780,8 @@ pub async fn post_requests(State(s): State<Open311State>, Path(file): Path<Strin
             on_reported: &keep,
         };
         let (case, _replayed) = submit(&s.cases, who, &input, idem.as_deref()).await.map_err(|e| match e.code {
-            // submit looks the category up once; in Open311 terms an unknown one is "not found".
-            "unknown_category" => err(f, StatusCode::NOT_FOUND, format!("service_code {code} not found")),
+            // Checked above; a category retired in between is, in Open311 terms, "not found".
+            "unknown_category" => err(f, StatusCode::NOT_FOUND, format!("service_code {} not found", checked.category)),
             _ => from_app(f, e),
         })?;
         // The console shows a key's last use to the minute: no write per request for it.

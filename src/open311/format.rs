@@ -115,16 +115,30 @@ fn escape_into(out: &mut String, s: &str) {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            c if is_xml_char(c) => out.push(c),
             // Characters XML 1.0 cannot carry at all are dropped rather than breaking the document.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
+            _ => {}
         }
     }
 }
 
+/// XML 1.0's `Char`: tab, line feed, carriage return and everything from U+0020 except the
+/// surrogates (which a Rust string cannot hold) and U+FFFE, U+FFFF.
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
 /// The spec's error list: `[{code, description}]`, `code` being the HTTP status.
 pub fn errors(status: u16, description: &str) -> Value {
-    serde_json::json!([{ "code": status, "description": description }])
+    error_list([(status, description)])
+}
+
+/// Several errors in one list, in the order given.
+pub fn error_list<'a>(items: impl IntoIterator<Item = (u16, &'a str)>) -> Value {
+    items
+        .into_iter()
+        .map(|(code, description)| serde_json::json!({ "code": code, "description": description }))
+        .collect()
 }
 
 #[cfg(test)]
@@ -157,5 +171,11 @@ mod tests {
     fn control_characters_never_break_xml() {
         let out = render(Format::Xml, "x", &json!("a\u{1}b\nc"));
         assert!(out.ends_with("<x>ab\nc</x>"));
+        let out = render(
+            Format::Xml,
+            "x",
+            &json!(["\u{FFFE}楼\u{FFFF}\u{0}\u{1F}\u{B}\t\r\u{FFFD}\u{10FFFF}😀"]),
+        );
+        assert!(out.ends_with("<x><item>楼\t\r\u{FFFD}\u{10FFFF}😀</item></x>"), "{out:?}");
     }
 }

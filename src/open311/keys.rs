@@ -1,6 +1,8 @@
-//! Open311 API keys: issue (shown once, stored as a hash), revoke, look up, and a per-key rate limit.
+//! Open311 API keys: issue (shown once, stored as a hash), revoke, look up; rate limits per key and,
+//! for reads without a key, per client address.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Mutex;
 
 use serde::Serialize;
@@ -175,29 +177,64 @@ pub async fn touch(db: &Db, id: Uuid) -> sqlx::Result<()> {
     tx.commit().await
 }
 
-/// A fixed one-minute window per key, in this process.
+/// Who a rate limit counts: a key, or — reading without one — a client's address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Caller {
+    Key(Uuid),
+    Address(IpAddr),
+}
+
+/// Reads without a key one client address may make per minute (a key's own rate is set when it
+/// is issued): enough for a public map that refreshes, not for walking the whole history.
+pub const ANONYMOUS_PER_MINUTE: i64 = 60;
+
+/// The address a request is counted under: the peer's, unless the peer is this host — a reverse
+/// proxy beside the server — and says whom it forwards (the last address of `X-Forwarded-For`,
+/// the one the proxy itself added). A remote peer cannot choose its count by sending the header.
+/// IPv6 clients are counted by their /64, which one subscriber usually holds whole. Without a
+/// peer (a server started without connection info) every request shares one count.
+pub fn client_address(peer: Option<SocketAddr>, forwarded_for: Option<&str>) -> IpAddr {
+    let Some(peer) = peer else {
+        return IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    };
+    let forwarded = forwarded_for
+        .filter(|_| peer.ip().is_loopback())
+        .and_then(|h| h.rsplit(',').next())
+        .and_then(|last| last.trim().parse::<IpAddr>().ok());
+    match forwarded.unwrap_or(peer.ip()) {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        },
+        v4 => v4,
+    }
+}
+
+/// A fixed one-minute window per caller, in this process.
 #[derive(Default)]
 pub struct RateLimiter {
-    windows: Mutex<HashMap<Uuid, (i64, i64)>>,
+    windows: Mutex<HashMap<Caller, (i64, i64)>>,
 }
 
 impl RateLimiter {
-    /// May the key make one more request at `now_ms`, with `per_minute` allowed?
-    pub fn allow(&self, key: Uuid, per_minute: i64, now_ms: i64) -> bool {
+    /// May `caller` make one more request at `now_ms`, with `per_minute` allowed? When not, the
+    /// whole seconds until its next minute begins (for `Retry-After`).
+    pub fn allow(&self, caller: Caller, per_minute: i64, now_ms: i64) -> Result<(), u64> {
         let minute = now_ms.div_euclid(60_000);
         let mut w = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         if w.len() > 100_000 {
             w.retain(|_, (m, _)| *m == minute);
         }
-        let slot = w.entry(key).or_insert((minute, 0));
+        let slot = w.entry(caller).or_insert((minute, 0));
         if slot.0 != minute {
             *slot = (minute, 0);
         }
         if slot.1 >= per_minute {
-            return false;
+            let left_ms = (minute + 1) * 60_000 - now_ms;
+            return Err(u64::try_from((left_ms + 999) / 1000).unwrap_or(60).clamp(1, 60));
         }
         slot.1 += 1;
-        true
+        Ok(())
     }
 }
 
@@ -240,14 +277,38 @@ mod tests {
     }
 
     #[test]
-    fn rate_limit_is_per_key_and_per_minute() {
+    fn rate_limit_is_per_caller_and_per_minute() {
         let r = RateLimiter::default();
-        let (k1, k2) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let (k1, k2) = (Caller::Key(Uuid::from_u128(1)), Caller::Key(Uuid::from_u128(2)));
+        let a = Caller::Address("203.0.113.5".parse().unwrap());
         let t: i64 = 30_000_000 * 60_000; // the start of a minute
-        assert!((0..3).all(|i| r.allow(k1, 3, t + i)));
-        assert!(!r.allow(k1, 3, t + 10));
-        assert!(r.allow(k2, 3, t + 10), "another key has its own budget");
-        assert!(!r.allow(k1, 3, t + 59_999));
-        assert!(r.allow(k1, 3, t + 60_000), "a new minute starts afresh");
+        assert!((0..3).all(|i| r.allow(k1, 3, t + i).is_ok()));
+        assert_eq!(r.allow(k1, 3, t + 10), Err(60), "told to come back when the minute ends");
+        assert!(r.allow(k2, 3, t + 10).is_ok(), "another key has its own budget");
+        assert!(r.allow(a, 1, t + 10).is_ok(), "so does an address");
+        assert_eq!(r.allow(a, 1, t + 30_500), Err(30));
+        assert_eq!(r.allow(k1, 3, t + 59_999), Err(1));
+        assert!(r.allow(k1, 3, t + 60_000).is_ok(), "a new minute starts afresh");
+    }
+
+    #[test]
+    fn client_addresses() {
+        let peer = |s: &str| Some(s.parse::<SocketAddr>().unwrap());
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(client_address(peer("203.0.113.5:4000"), None), ip("203.0.113.5"));
+        // A remote peer's header is ignored; a proxy on this host is believed, its last entry.
+        assert_eq!(client_address(peer("203.0.113.5:4000"), Some("10.0.0.1")), ip("203.0.113.5"));
+        assert_eq!(
+            client_address(peer("127.0.0.1:4000"), Some("10.9.9.9, 198.51.100.7")),
+            ip("198.51.100.7")
+        );
+        assert_eq!(client_address(peer("[::1]:4000"), Some("198.51.100.7")), ip("198.51.100.7"));
+        assert_eq!(client_address(peer("127.0.0.1:4000"), Some("not an address")), ip("127.0.0.1"));
+        assert_eq!(client_address(peer("127.0.0.1:4000"), None), ip("127.0.0.1"));
+        // IPv6 by /64; IPv4 mapped into IPv6 as IPv4.
+        assert_eq!(client_address(peer("[2001:db8:1:2:aaaa::1]:4000"), None), ip("2001:db8:1:2::"));
+        assert_eq!(client_address(peer("[2001:db8:1:2:bbbb::9]:4000"), None), ip("2001:db8:1:2::"));
+        assert_eq!(client_address(peer("[::ffff:198.51.100.7]:4000"), None), ip("198.51.100.7"));
+        assert_eq!(client_address(None, Some("198.51.100.7")), ip("0.0.0.0"));
     }
 }

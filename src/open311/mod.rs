@@ -1,6 +1,7 @@
 //! Open311 GeoReport v2 (`/open311/v2/`): city systems and apps report and follow cases with an API key.
 
 pub mod api;
+pub mod form;
 pub mod format;
 pub mod keys;
 pub mod pages;
@@ -8,7 +9,7 @@ pub mod privacy;
 pub mod store;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{any, get};
 
 use std::sync::Arc;
 
@@ -23,8 +24,10 @@ use crate::db::Db;
 pub struct Open311State {
     pub db: Db,
     pub cases: CasesState,
-    /// Open311 requests per key and minute, in this process.
+    /// Open311 requests per key, and reads per client address without a key, a minute, in this process.
     pub open311_limits: Arc<keys::RateLimiter>,
+    /// Where clients reach this server (`public_url`): the discovery document names it.
+    pub public_url: Arc<str>,
 }
 
 impl FromRef<Open311State> for Db {
@@ -33,10 +36,29 @@ impl FromRef<Open311State> for Db {
     }
 }
 
+/// Each resource answers GET (and HEAD), OPTIONS, and POST where the spec posts; other methods
+/// get 405 with `Allow`, other paths under /open311/v2 the spec's error list.
 pub fn routes() -> Router<Open311State> {
-    Router::new()
-        .route("/open311/v2/{file}", get(api::get_root).post(api::post_requests))
-        .route("/open311/v2/services/{file}", get(api::service_definition))
-        .route("/open311/v2/requests/{file}", get(api::get_request))
-        .route("/open311/v2/tokens/{file}", get(api::get_token))
+    let v2 = Router::new()
+        .route(
+            "/{file}",
+            get(api::get_root)
+                .post(api::post_requests)
+                .options(api::options)
+                .fallback(api::not_allowed),
+        )
+        .route(
+            "/services/{file}",
+            get(api::service_definition).options(api::options).fallback(api::not_allowed),
+        )
+        .route(
+            "/requests/{file}",
+            get(api::get_request).options(api::options).fallback(api::not_allowed),
+        )
+        .route(
+            "/tokens/{file}",
+            get(api::get_token).options(api::options).fallback(api::not_allowed),
+        )
+        .fallback(api::unknown);
+    Router::new().nest("/open311/v2", v2).route("/open311/v2/", any(api::unknown))
 }

@@ -77,14 +77,34 @@ pub async fn token_of(db: &Db, case_id: Uuid) -> sqlx::Result<Option<String>> {
     .await)
 }
 
-/// Media URLs clients gave, by case.
-pub async fn media_urls(db: &Db, ids: &[Uuid]) -> sqlx::Result<HashMap<Uuid, String>> {
-    lookup(
-        db,
-        "SELECT case_id, media_url FROM open311_requests WHERE case_id IN ({}) AND media_url <> ''",
-        ids,
-    )
-    .await
+/// What a client sent that is served back with its request.
+#[derive(Debug, Clone, Default)]
+pub struct Served {
+    pub address_string: String,
+    pub media_url: String,
+}
+
+/// The address strings and media URLs clients gave, by case.
+pub async fn served(db: &Db, ids: &[Uuid]) -> sqlx::Result<HashMap<Uuid, Served>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT case_id, address_string, media_url FROM open311_requests WHERE case_id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let rows: Vec<(Uuid, String, String)> = on_pool!(db, |p| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.fetch_all(p).await
+        })?;
+        out.extend(
+            rows.into_iter()
+                .map(|(id, address_string, media_url)| (id, Served { address_string, media_url })),
+        );
+    }
+    Ok(out)
 }
 
 /// Grid names by code.

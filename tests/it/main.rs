@@ -8,6 +8,8 @@ mod durability;
 mod grid;
 mod lowest_level;
 mod open311;
+mod open311_conformance;
+mod open311_privacy;
 mod pages;
 mod phone;
 mod place;
