@@ -629,6 +629,18 @@ async fn an_oversized_body_answers_413_in_the_one_error_format() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(code(&v), "payload_too_large");
     assert!(v["error"]["message"].as_str().unwrap().contains("过大"));
+    // A photo over its own 10 MB limit: the same answer.
+    let r = app
+        .client
+        .post(format!("{}/api/v1/cases/{}/attachments", app.base, uuid::Uuid::now_v7()))
+        .bearer_auth(&token)
+        .header("content-type", "image/jpeg")
+        .body(vec![0xffu8; 50 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(code(&r.json().await.unwrap()), "payload_too_large");
     // A console form: a Chinese page.
     let big_form = format!("username=admin&password={}", "x".repeat(50 * 1024 * 1024));
     let r = app
