@@ -16,6 +16,9 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
+use crate::accounts::AccountsState;
+use crate::accounts::service::LoginGuard;
+use crate::auth::store::SessionPolicy;
 use crate::cases::calendar::Calendar;
 use crate::cases::duplicates::RecentReports;
 use crate::cases::hooks::CaseHooks;
@@ -24,7 +27,9 @@ use crate::grid::locate::SharedIndex;
 use crate::open311::keys::RateLimiter;
 use crate::volunteers::api as vol;
 use crate::web::api::BearerAuth;
+use crate::web::client::TrustedProxies;
 use crate::web::metrics::{self, Metrics};
+use crate::web::serve::ServeOptions;
 use crate::{accounts, cases, grid, open311, registry, volunteers, web};
 
 /// Everything the server holds; each feature gets its own part.
@@ -43,6 +48,15 @@ pub struct AppState {
     pub open311_limits: Arc<RateLimiter>,
     /// Where clients reach the server (`public_url`, else `http://{listen}`).
     pub public_url: Arc<str>,
+    /// Sign-in throttles (per account, per client address), in this process.
+    pub login_guard: Arc<LoginGuard>,
+    /// How long sessions last (idle, absolute).
+    pub sessions: SessionPolicy,
+    /// Reverse proxies whose forwarding headers are believed.
+    pub proxies: Arc<TrustedProxies>,
+    /// Who may read `/metrics`; `metrics_on_main` false when it has its own address.
+    pub metrics_gate: metrics::Gate,
+    pub metrics_on_main: bool,
 }
 
 impl AppState {
@@ -57,6 +71,46 @@ impl AppState {
             recent_reports: Arc::new(RecentReports::default()),
             open311_limits: Arc::new(RateLimiter::default()),
             public_url: Arc::from(format!("http://{}", crate::config::DEFAULT_LISTEN)),
+            login_guard: Arc::new(LoginGuard::default()),
+            sessions: SessionPolicy::default(),
+            proxies: Arc::new(TrustedProxies::default()),
+            // Without a token, /metrics on the main port answers this machine only.
+            metrics_gate: metrics::Gate {
+                token: None,
+                local_only: true,
+            },
+            metrics_on_main: true,
+        }
+    }
+
+    /// The HTTP settings: sessions, trusted proxies, who reads metrics and where. A trusted proxy
+    /// that is not an address or network stops the start.
+    pub fn with_web(mut self, w: &crate::config::WebSettings) -> anyhow::Result<Self> {
+        self.sessions = SessionPolicy {
+            idle_ms: w.session_idle_minutes * 60_000,
+            max_ms: w.session_hours * 3_600_000,
+        };
+        self.proxies = Arc::new(
+            TrustedProxies::parse(&w.trusted_proxies).map_err(|e| anyhow::anyhow!("GONGZHI_TRUSTED_PROXIES / trusted_proxies: {e}"))?,
+        );
+        self.metrics_gate = metrics::Gate {
+            token: w.metrics_token.as_deref().map(Arc::from),
+            local_only: true,
+        };
+        self.metrics_on_main = w.metrics_listen.is_none();
+        Ok(self)
+    }
+
+    pub fn with_login_guard(mut self, guard: LoginGuard) -> Self {
+        self.login_guard = Arc::new(guard);
+        self
+    }
+
+    fn accounts(&self) -> AccountsState {
+        AccountsState {
+            db: self.db.clone(),
+            guard: self.login_guard.clone(),
+            sessions: self.sessions,
         }
     }
 
@@ -120,23 +174,29 @@ pub fn router(state: AppState) -> Router {
         open311_limits: state.open311_limits.clone(),
         public_url: state.public_url.clone(),
     };
-    Router::new()
+    let accounts = state.accounts();
+    let mut app = Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
-        .merge(accounts::api::routes().with_state(state.db.clone()))
+        .merge(accounts::api::routes().with_state(accounts.clone()))
         .merge(grid::api::routes().with_state(grid.clone()))
         .merge(registry::api::routes().with_state(registry.clone()))
         .merge(cases::api::routes().with_state(cases.clone()))
         .merge(volunteers::api::routes().with_state(volunteers.clone()))
-        .merge(accounts::pages::routes().with_state(state.db.clone()))
+        .merge(accounts::pages::routes().with_state(accounts))
         .merge(grid::pages::routes().with_state(grid))
         .merge(registry::pages::routes().with_state(registry))
         .merge(cases::pages::routes().with_state(cases))
         .merge(open311::pages::routes().with_state(open311.clone()))
         .merge(volunteers::pages::routes().with_state(volunteers))
         .merge(open311::routes().with_state(open311))
-        .route("/healthz", get(web::healthz).with_state(state.db.clone()))
-        .route("/metrics", get(web::metrics_text).with_state(state.metrics.clone()))
-        .route("/static/{file}", get(web::assets::serve))
+        .route("/healthz", get(web::healthz).with_state(state.db.clone()));
+    if state.metrics_on_main {
+        app = app.route(
+            "/metrics",
+            get(metrics::serve_text).with_state((state.metrics.clone(), state.metrics_gate.clone())),
+        );
+    }
+    app.route("/static/{file}", get(web::assets::serve))
         .route("/favicon.ico", get(web::assets::favicon))
         .fallback({
             let db = state.db.clone();
@@ -146,29 +206,85 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new())
         .layer(DefaultBodyLimit::max(2 * 1024 * 1024))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        // Axum's own plain-text rejections (413, 405, 408, a bad form) in the one error format.
+        .layer(axum::middleware::from_fn(web::extract::one_error_format))
         .layer(CatchPanicLayer::custom(web::panic_response))
+        .layer(axum::middleware::from_fn_with_state(state.proxies.clone(), web::client::resolve))
         .layer(TraceLayer::new_for_http())
         // Outermost, so timeouts and caught panics carry the headers too.
         .layer(axum::middleware::map_response(web::security_headers))
 }
 
+/// `/metrics` alone, for its own address (`metrics_listen`): open to whoever reaches that
+/// address, unless a token is configured.
+pub fn metrics_router(state: &AppState) -> Router {
+    let gate = metrics::Gate {
+        token: state.metrics_gate.token.clone(),
+        local_only: false,
+    };
+    Router::new()
+        .route("/metrics", get(metrics::serve_text).with_state((state.metrics.clone(), gate)))
+        .layer(axum::middleware::map_response(web::security_headers))
+}
+
 /// Serve until Ctrl-C / SIGTERM. Returns the bound address through `on_bound` first.
 pub async fn serve(db: Db, s: &crate::config::Settings, on_bound: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(&s.listen).await?;
-    let bound = listener.local_addr()?;
-    on_bound(bound);
     let mut state = AppState::new(db.clone())
         .with_data_dir(&s.data_dir)
         .with_duplicate_rule(s.duplicate_meters, s.duplicate_hours)
-        .with_public_url(s.public_url.as_deref().unwrap_or(&format!("http://{bound}")));
+        .with_web(&s.web)?;
     state.calendar = Arc::new(Calendar::with_updates(&s.data_dir.join("calendar"))?);
-    let app = router(state);
-    // The peer's address reaches handlers that count per client (Open311's reads without a key).
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(web::shutdown_signal())
-        .await?;
+    let listener = tokio::net::TcpListener::bind(&s.listen).await?;
+    let bound = listener.local_addr()?;
+    let state = state.with_public_url(s.public_url.as_deref().unwrap_or(&format!("http://{bound}")));
+    let metrics = match &s.web.metrics_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("metrics_listen {addr}: {e}"))?,
+        ),
+        None => None,
+    };
+    on_bound(bound);
+    if let Some(m) = &metrics {
+        tracing::info!(address = %m.local_addr()?, "metrics served on their own address");
+    }
+    let opts = ServeOptions {
+        header_read_timeout: Duration::from_secs(s.web.header_timeout_secs),
+        idle_timeout: Duration::from_secs(s.web.idle_timeout_secs),
+        ..ServeOptions::default()
+    };
+    serve_on(state, listener, metrics, opts, web::shutdown_signal()).await?;
     db.close().await;
     Ok(())
+}
+
+/// Serve the app on `main` (and `/metrics` alone on `metrics`, if given) until `shutdown`.
+pub async fn serve_on(
+    state: AppState,
+    main: tokio::net::TcpListener,
+    metrics: Option<tokio::net::TcpListener>,
+    opts: ServeOptions,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let (stop, _) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let side = metrics.map(|l| {
+        let app = metrics_router(&state);
+        tokio::spawn(web::serve::serve(l, app, opts, stopped(stop.subscribe())))
+    });
+    let main = web::serve::serve(main, router(state), opts, stopped(stop.subscribe()));
+    let signal = async {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
+    let (served, ()) = tokio::join!(main, signal);
+    if let Some(side) = side {
+        side.await.map_err(std::io::Error::other)??;
+    }
+    served
 }
 
 /// The OpenAPI 3.1 document of every feature's JSON API.
@@ -176,7 +292,7 @@ pub async fn serve(db: Db, s: &crate::config::Settings, on_bound: impl FnOnce(So
 #[openapi(
     info(title = "gongzhi 共治 API", description = "Party-led grassroots governance: grid, registry, accounts. Errors: HTTP status plus {\"error\":{\"code\",\"message\"}}."),
     paths(
-        accounts::api::login, accounts::api::logout, accounts::api::me, accounts::api::create_user, accounts::api::list_audit,
+        accounts::api::login, accounts::api::logout, accounts::api::me, accounts::api::change_password, accounts::api::create_user, accounts::api::list_audit,
         grid::api::get_grid, grid::api::get_children, grid::api::create_grid, grid::api::update_grid,
         registry::api::list_residents, registry::api::get_resident, registry::api::create_resident, registry::api::set_tags, registry::api::reveal, registry::api::lookup_resident,
         registry::api::list_households, registry::api::get_household, registry::api::create_household,

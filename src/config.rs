@@ -24,6 +24,81 @@ pub struct FileSettings {
     pub key_file: Option<String>,
     /// Where clients reach the server, e.g. `https://gongzhi.example.gov.cn`.
     pub public_url: Option<String>,
+    /// Serve `/metrics` here instead of on the main port.
+    pub metrics_listen: Option<String>,
+    /// Scrapers must send `Authorization: Bearer <token>` for `/metrics`.
+    pub metrics_token: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed (IPs or CIDRs).
+    pub trusted_proxies: Option<Vec<String>>,
+    /// A session unused this long ends.
+    pub session_idle_minutes: Option<i64>,
+    /// A session ends this long after sign-in, used or not.
+    pub session_hours: Option<i64>,
+    /// A request's headers must arrive within this many seconds.
+    pub header_timeout_secs: Option<u64>,
+    /// A connection on which nothing moves for this many seconds is closed.
+    pub idle_timeout_secs: Option<u64>,
+}
+
+/// The HTTP side: metrics, proxies, sessions, connection timeouts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebSettings {
+    pub metrics_listen: Option<String>,
+    pub metrics_token: Option<String>,
+    pub trusted_proxies: Vec<String>,
+    pub session_idle_minutes: i64,
+    pub session_hours: i64,
+    pub header_timeout_secs: u64,
+    pub idle_timeout_secs: u64,
+}
+
+pub const DEFAULT_SESSION_IDLE_MINUTES: i64 = 120;
+pub const DEFAULT_SESSION_HOURS: i64 = 12;
+pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
+
+impl WebSettings {
+    /// Environment (read through `env`) first, then the file, then defaults; numbers in range.
+    pub fn resolve(file: &FileSettings, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<WebSettings> {
+        let text = |name: &str, file: &Option<String>| env(name).or_else(|| file.clone()).filter(|v| !v.trim().is_empty());
+        let proxies = match env("GONGZHI_TRUSTED_PROXIES") {
+            Some(list) => list.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+            None => file.trusted_proxies.clone().unwrap_or_default(),
+        };
+        Ok(WebSettings {
+            metrics_listen: text("GONGZHI_METRICS_LISTEN", &file.metrics_listen),
+            metrics_token: text("GONGZHI_METRICS_TOKEN", &file.metrics_token).map(|t| t.trim().to_string()),
+            trusted_proxies: proxies,
+            session_idle_minutes: bounded(
+                "GONGZHI_SESSION_IDLE_MINUTES / session_idle_minutes",
+                env("GONGZHI_SESSION_IDLE_MINUTES"),
+                file.session_idle_minutes,
+                DEFAULT_SESSION_IDLE_MINUTES,
+                5..=24 * 60,
+            )?,
+            session_hours: bounded(
+                "GONGZHI_SESSION_HOURS / session_hours",
+                env("GONGZHI_SESSION_HOURS"),
+                file.session_hours,
+                DEFAULT_SESSION_HOURS,
+                1..=24 * 30,
+            )?,
+            header_timeout_secs: bounded(
+                "GONGZHI_HEADER_TIMEOUT_SECS / header_timeout_secs",
+                env("GONGZHI_HEADER_TIMEOUT_SECS"),
+                file.header_timeout_secs,
+                DEFAULT_HEADER_TIMEOUT_SECS,
+                1..=300,
+            )?,
+            idle_timeout_secs: bounded(
+                "GONGZHI_IDLE_TIMEOUT_SECS / idle_timeout_secs",
+                env("GONGZHI_IDLE_TIMEOUT_SECS"),
+                file.idle_timeout_secs,
+                DEFAULT_IDLE_TIMEOUT_SECS,
+                31..=3600,
+            )?,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -37,6 +112,7 @@ pub struct Settings {
     pub key_file: Option<PathBuf>,
     /// Where clients reach the server (Open311's discovery names it); `None`: `http://{listen}`.
     pub public_url: Option<String>,
+    pub web: WebSettings,
 }
 
 /// Read the TOML file if one is named (flag or GONGZHI_CONFIG) or `gongzhi.toml` exists here.
@@ -66,6 +142,7 @@ pub fn resolve(
     file: FileSettings,
     default_db: &str,
 ) -> anyhow::Result<Settings> {
+    let web = WebSettings::resolve(&file, |name| std::env::var(name).ok())?;
     let public_url = public_url.or(file.public_url).map(|u| checked_public_url(&u)).transpose()?;
     Ok(Settings {
         database_url: database_url.or(file.database_url).unwrap_or_else(|| default_db.to_string()),
@@ -91,6 +168,7 @@ pub fn resolve(
             .or(file.key_file)
             .map(PathBuf::from),
         public_url,
+        web,
     })
 }
 
@@ -190,6 +268,37 @@ mod tests {
             assert!(e.to_string().contains("public_url"), "{bad}: {e}");
         }
         assert!(toml::from_str::<FileSettings>("public_url = 'https://x.example'").is_ok());
+    }
+
+    #[test]
+    fn web_settings() {
+        let none = |_: &str| None;
+        let w = WebSettings::resolve(&FileSettings::default(), none).unwrap();
+        assert_eq!(w.metrics_listen, None);
+        assert_eq!((w.session_idle_minutes, w.session_hours), (120, 12));
+        assert_eq!((w.header_timeout_secs, w.idle_timeout_secs), (10, 60));
+        let file: FileSettings =
+            toml::from_str("metrics_listen = '127.0.0.1:9100'\ntrusted_proxies = ['127.0.0.1', '10.0.0.0/8']\nsession_idle_minutes = 30")
+                .unwrap();
+        let env = |name: &str| match name {
+            "GONGZHI_METRICS_TOKEN" => Some("s3cret".to_string()),
+            "GONGZHI_SESSION_HOURS" => Some("8".to_string()),
+            _ => None,
+        };
+        let w = WebSettings::resolve(&file, env).unwrap();
+        assert_eq!(w.metrics_listen.as_deref(), Some("127.0.0.1:9100"));
+        assert_eq!(w.metrics_token.as_deref(), Some("s3cret"));
+        assert_eq!(w.trusted_proxies, vec!["127.0.0.1".to_string(), "10.0.0.0/8".to_string()]);
+        assert_eq!((w.session_idle_minutes, w.session_hours), (30, 8));
+        let env = |name: &str| (name == "GONGZHI_TRUSTED_PROXIES").then(|| " 192.0.2.1 , ,::1".to_string());
+        assert_eq!(WebSettings::resolve(&file, env).unwrap().trusted_proxies, vec!["192.0.2.1", "::1"]);
+        let env = |name: &str| (name == "GONGZHI_SESSION_IDLE_MINUTES").then(|| "0".to_string());
+        assert!(WebSettings::resolve(&file, env).is_err(), "a session cannot be idle-free");
+        let env = |name: &str| (name == "GONGZHI_IDLE_TIMEOUT_SECS").then(|| "10".to_string());
+        assert!(
+            WebSettings::resolve(&file, env).is_err(),
+            "the idle timeout stays above the handlers' 30 s"
+        );
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Accounts API: sign in and out, who am I, adding users (district admin), the audit log.
+//! Accounts API: sign in (throttled) and out, who am I, changing one's password, adding users
+//! (district admin), the audit log.
 
 use axum::Router;
 use axum::extract::State;
@@ -7,19 +8,22 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::service::{self as accounts, NewUser};
+use super::AccountsState;
+use super::service::{self as accounts, NewUser, Refusal};
 use crate::audit::{self, AuditRow};
 use crate::auth::{Capability, Post, Principal, store};
 use crate::db::Db;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::web::api::{Created, PageQuery, Paged};
+use crate::web::client::ClientAddr;
 use crate::web::extract::{Json, Query};
 
-pub fn routes() -> Router<Db> {
+pub fn routes() -> Router<AccountsState> {
     Router::new()
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/me", get(me))
+        .route("/api/v1/me/password", post(change_password))
         .route("/api/v1/users", post(create_user))
         .route("/api/v1/audit", get(list_audit))
 }
@@ -57,17 +61,58 @@ fn me_of(p: &Principal) -> Me {
     }
 }
 
+/// Sign in. Throttled per account and per client address: after five wrong passwords for an
+/// account (or twenty from one address) further attempts are refused for 30 s, doubling to at most
+/// 5 minutes — `429 too_many_attempts` with `Retry-After` — even with the right password;
+/// `503 busy` (with `Retry-After`) when every core is hashing passwords. The token ends after
+/// the configured idle time unused and at `expires_in` whatever its use.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginInput,
-    responses((status = 200, body = LoginOutput), (status = 401, body = ErrorBody)))]
-pub async fn login(State(db): State<Db>, Json(input): Json<LoginInput>) -> AppResult<Json<LoginOutput>> {
-    let u = crate::auth::accounts::authenticate(&db, &input.username, &input.password).await?;
-    let (token, _) = store::create_session(&db, u.id, "bearer").await?;
-    let (p, _, _) = store::principal_for(&db, &token).await?.ok_or_else(AppError::internal)?;
+    responses((status = 200, body = LoginOutput), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn login(
+    State(s): State<AccountsState>,
+    client: ClientAddr,
+    Json(input): Json<LoginInput>,
+) -> Result<Json<LoginOutput>, Refusal> {
+    let u = accounts::sign_in(&s.db, &s.guard, &input.username, &input.password, client).await?;
+    let (token, _) = store::create_session(&s.db, u.id, "bearer", s.sessions).await?;
+    let (p, _, _) = store::principal_for(&s.db, &token).await?.ok_or_else(AppError::internal)?;
     Ok(Json(LoginOutput {
         token,
-        expires_in: store::BEARER_TTL_MS / 1000,
+        expires_in: s.sessions.max_ms / 1000,
         user: me_of(&p),
     }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct PasswordChange {
+    pub current_password: String,
+    /// At least 10 characters, not all of one kind, not a common password, not containing the username.
+    pub new_password: String,
+}
+
+/// Change one's own password; every other session of the account ends (the caller's stays).
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "auth", request_body = PasswordChange,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn change_password(
+    State(s): State<AccountsState>,
+    p: Principal,
+    client: ClientAddr,
+    headers: axum::http::HeaderMap,
+    Json(input): Json<PasswordChange>,
+) -> Result<StatusCode, Refusal> {
+    let keep = crate::web::session::secret_of(&headers);
+    accounts::change_password(
+        &s.db,
+        &s.guard,
+        &p,
+        keep.as_deref(),
+        &input.current_password,
+        &input.new_password,
+        client,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204), (status = 401, body = ErrorBody)), security(("bearer" = [])))]

@@ -1,5 +1,5 @@
-//! Accounts pages: sign-in, sign-out, the console's landing by role, 我的 (who I am and who
-//! answers for my building) and the audit log.
+//! Accounts pages: sign-in (throttled), sign-out, the console's landing by role, 我的 (who I am
+//! and who answers for my building), changing one's password, and the audit log.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -10,20 +10,24 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
+use super::AccountsState;
+use super::service as accounts;
 use crate::audit;
 use crate::auth::{Capability, store};
 use crate::db::Db;
 use crate::error::AppError;
+use crate::web::client::ClientAddr;
 use crate::web::pages::{Chrome, PageResult, error_page, pager, url_encode};
 use crate::web::session::{self, Console};
 
-pub fn routes() -> Router<Db> {
+pub fn routes() -> Router<AccountsState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/console") }))
         .route("/login", get(login_form).post(login_submit))
         .route("/logout", post(logout))
         .route("/console", get(home))
         .route("/console/me", get(me_page))
+        .route("/console/me/password", get(password_form).post(password_submit))
         .route("/console/audit", get(audit_page))
 }
 
@@ -72,24 +76,30 @@ struct LoginForm {
     next: Option<String>,
 }
 
-async fn login_submit(State(db): State<Db>, Form(f): Form<LoginForm>) -> Response {
+/// Sign in from the form: throttled like the API (a blocked account or address reads
+/// 尝试次数过多，请 N 分钟后再试, status 429 with `Retry-After`); the cookie is `Secure` when the
+/// page came over HTTPS.
+async fn login_submit(State(s): State<AccountsState>, client: ClientAddr, Form(f): Form<LoginForm>) -> Response {
     let next = safe_next(f.next.as_deref());
-    match crate::auth::accounts::authenticate(&db, &f.username, &f.password).await {
-        Ok(u) => match store::create_session(&db, u.id, "cookie").await {
+    match accounts::sign_in(&s.db, &s.guard, &f.username, &f.password, client).await {
+        Ok(u) => match store::create_session(&s.db, u.id, "cookie", s.sessions).await {
             Ok((secret, _)) => (
-                [(header::SET_COOKIE, session::session_cookie(&secret, store::COOKIE_TTL_MS / 1000))],
+                [(
+                    header::SET_COOKIE,
+                    session::session_cookie(&secret, s.sessions.max_ms / 1000, client.https),
+                )],
                 Redirect::to(&next),
             )
                 .into_response(),
             Err(e) => error_page(&e.into()),
         },
-        Err(e) => {
+        Err(refusal) => {
             let page = LoginPage {
-                error: Some(e.message),
+                error: Some(refusal.error.message.clone()),
                 next,
-                username: f.username,
+                username: f.username.chars().take(64).collect(),
             };
-            (StatusCode::UNAUTHORIZED, page).into_response()
+            refusal.with_retry_after((refusal.error.status, page).into_response())
         }
     }
 }
@@ -99,7 +109,7 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn logout(State(db): State<Db>, c: Console, jar: axum::http::HeaderMap, Form(f): Form<CsrfForm>) -> PageResult {
+async fn logout(State(db): State<Db>, c: Console, client: ClientAddr, jar: axum::http::HeaderMap, Form(f): Form<CsrfForm>) -> PageResult {
     session::check_csrf(&c, &f.csrf)?;
     if let Some(secret) = jar
         .get_all(header::COOKIE)
@@ -110,7 +120,66 @@ async fn logout(State(db): State<Db>, c: Console, jar: axum::http::HeaderMap, Fo
     {
         store::delete_session(&db, &secret).await?;
     }
-    Ok(([(header::SET_COOKIE, session::session_cookie("", 0))], Redirect::to("/login")).into_response())
+    Ok((
+        [(header::SET_COOKIE, session::session_cookie("", 0, client.https))],
+        Redirect::to("/login"),
+    )
+        .into_response())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    chrome: Chrome,
+    error: Option<String>,
+    done: bool,
+}
+
+async fn password_form(c: Console) -> Response {
+    PasswordPage {
+        chrome: Chrome::new(&c, "修改密码", "me"),
+        error: None,
+        done: false,
+    }
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    csrf: String,
+    current: String,
+    new: String,
+    confirm: String,
+}
+
+/// 修改密码: the current password (throttled like a sign-in), the new one twice; every other
+/// session of the account ends, this one stays.
+async fn password_submit(
+    State(s): State<AccountsState>,
+    c: Console,
+    client: ClientAddr,
+    headers: axum::http::HeaderMap,
+    Form(f): Form<PasswordForm>,
+) -> PageResult {
+    session::check_csrf(&c, &f.csrf)?;
+    let page = |error: Option<String>, done: bool| PasswordPage {
+        chrome: Chrome::new(&c, "修改密码", "me"),
+        error,
+        done,
+    };
+    if f.new != f.confirm {
+        let p = page(Some("两次输入的新密码不一致".into()), false);
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, p).into_response());
+    }
+    let keep = session::secret_of(&headers);
+    match accounts::change_password(&s.db, &s.guard, &c.principal, keep.as_deref(), &f.current, &f.new, client).await {
+        Ok(_) => Ok(page(None, true).into_response()),
+        Err(r) => {
+            let status = r.error.status;
+            let resp = (status, page(Some(r.error.message.clone()), false)).into_response();
+            Ok(r.with_retry_after(resp))
+        }
+    }
 }
 
 /// `/console`: each role lands on its work (`web::nav::landing`).

@@ -46,10 +46,11 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 52] = [
+pub const ACTIONS: [(&str, &str); 53] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
+    ("user.password", "修改密码"),
     ("resident.reveal", "查看完整身份信息"),
     ("resident.lookup", "按完整号码查找居民"),
     ("resident.duplicate", "重复登记被拒"),

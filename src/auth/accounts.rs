@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 /// Check a new account's username and password and read its role: the checks that need no lookup.
 pub fn check_new(username: &str, pw: &str, role: &str) -> AppResult<Role> {
     super::check_username(username).map_err(|m| AppError::invalid("invalid_username", m))?;
-    password::check_new(pw).map_err(|m| AppError::invalid("invalid_password", m))?;
+    password::check_new(pw, username).map_err(|m| AppError::invalid("invalid_password", m))?;
     Role::parse(role).ok_or_else(|| {
         let names: Vec<&str> = super::roles::ALL_ROLES.iter().map(|r| r.as_str()).collect();
         AppError::invalid("invalid_role", format!("未知角色「{role}」，可用角色：{}", names.join(", ")))
@@ -68,30 +68,49 @@ pub async fn create(db: &Db, actor: Actor<'_>, a: &NewAccount<'_>) -> AppResult<
     Ok(id)
 }
 
-/// Check a username and password; the same answer for an unknown user and a wrong password.
-pub async fn authenticate(db: &Db, username: &str, pw: &str) -> AppResult<store::UserRow> {
-    let user = store::user_by_name(db, username.trim()).await?;
-    let bad = || AppError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "用户名或密码不正确");
-    match user {
-        Some(u) if !u.disabled && password::verify(pw.to_string(), u.password_hash.clone()).await => {
-            record_login(db, &u, "auth.login").await?;
-            Ok(u)
-        }
-        Some(u) => {
-            // Failed attempts on real accounts are kept, so guessing shows up in the audit log.
-            record_login(db, &u, "auth.login_failed").await?;
-            Err(bad())
-        }
-        None => {
-            // Spend the same time as a real check so timing does not reveal which usernames exist.
-            let dummy = DUMMY_HASH.get_or_try_init(|| password::hash("not-a-real-password".into())).await?;
-            let _ = password::verify(pw.to_string(), dummy.clone()).await;
-            Err(bad())
-        }
-    }
+/// What checking a username and password found.
+pub enum Checked {
+    Valid(store::UserRow),
+    /// Wrong: the account if it exists (and may sign in), for the audit log.
+    Wrong(Option<store::UserRow>),
 }
 
-async fn record_login(db: &Db, u: &store::UserRow, action: &str) -> AppResult<()> {
+/// The answer to a wrong username or password, the same for both.
+pub fn bad_credentials() -> AppError {
+    AppError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "用户名或密码不正确")
+}
+
+/// The answer when every core is busy hashing passwords (code `busy`, 503).
+pub fn busy() -> AppError {
+    AppError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "服务器繁忙，请稍后再试")
+}
+
+/// Check a username and password, spending the same time for an unknown user as for a real one
+/// so timing does not reveal which usernames exist. Writes nothing: the caller throttles and
+/// audits (`accounts::service::sign_in`). `busy` when no core came free for the hash.
+pub async fn check_password(db: &Db, username: &str, pw: &str) -> AppResult<Checked> {
+    let username = username.trim();
+    if username.len() > 64 || pw.len() > 4 * password::MAX_LEN {
+        return Ok(Checked::Wrong(None));
+    }
+    let user = store::user_by_name(db, username).await?;
+    let phc = match &user {
+        Some(u) if !u.disabled => u.password_hash.clone(),
+        _ => DUMMY_HASH
+            .get_or_try_init(|| password::hash("not-a-real-password".into()))
+            .await?
+            .clone(),
+    };
+    let ok = password::verify(pw.to_string(), phc).await.map_err(|_| busy())?;
+    Ok(match user {
+        Some(u) if ok && !u.disabled => Checked::Valid(u),
+        Some(u) if !u.disabled => Checked::Wrong(Some(u)),
+        _ => Checked::Wrong(None),
+    })
+}
+
+/// Write a sign-in's audit row (`auth.login`, `auth.login_failed`) in its own transaction.
+pub async fn record_login(db: &Db, u: &store::UserRow, action: &str, reason: &str, detail: serde_json::Value) -> AppResult<()> {
     let mut tx = db.begin().await?;
     let id = u.id.to_string();
     let entry = audit::Entry {
@@ -99,8 +118,8 @@ async fn record_login(db: &Db, u: &store::UserRow, action: &str) -> AppResult<()
         action,
         target_kind: "user",
         target_id: &id,
-        reason: "",
-        detail: json!({"username": u.username}),
+        reason,
+        detail,
     };
     audit::record(&mut tx, Actor::System(&u.username), entry).await?;
     tx.commit().await?;

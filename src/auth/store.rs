@@ -6,8 +6,29 @@ use super::{Post, Principal, Role};
 use crate::db::{Db, Tx, new_id, now_ms};
 use crate::{on_pool, on_tx};
 
-pub const COOKIE_TTL_MS: i64 = 12 * 3600 * 1000;
-pub const BEARER_TTL_MS: i64 = 24 * 3600 * 1000;
+/// How long a session lasts: it ends after `idle_ms` unused, and `max_ms` after sign-in whatever
+/// its use. Both fixed in the session's row when it is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    pub idle_ms: i64,
+    pub max_ms: i64,
+}
+
+pub const DEFAULT_IDLE_MINUTES: i64 = 120;
+pub const DEFAULT_MAX_HOURS: i64 = 12;
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        SessionPolicy {
+            idle_ms: DEFAULT_IDLE_MINUTES * 60_000,
+            max_ms: DEFAULT_MAX_HOURS * 3_600_000,
+        }
+    }
+}
+
+/// A used session's `last_seen_at` is written at most this often (a write per request would
+/// load SQLite's one writer); idle time is therefore measured to within this.
+pub const TOUCH_EVERY_MS: i64 = 60_000;
 
 #[derive(sqlx::FromRow, Debug, Clone)]
 pub struct UserRow {
@@ -17,6 +38,37 @@ pub struct UserRow {
     pub display_name: String,
     pub password_hash: String,
     pub disabled: bool,
+}
+
+pub async fn user_by_id(db: &Db, id: Uuid) -> sqlx::Result<Option<UserRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, UserRow>(
+        "SELECT id, district, username, display_name, password_hash, disabled FROM users WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(p)
+    .await)
+}
+
+/// Replace an account's password hash.
+pub async fn set_password_hash(tx: &mut Tx, user_id: Uuid, hash: &str) -> sqlx::Result<()> {
+    on_tx!(tx, |c| sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(user_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// End every session of an account but the one whose secret hashes to `keep` (if any); returns
+/// how many ended.
+pub async fn end_other_sessions(tx: &mut Tx, user_id: Uuid, keep: Option<&str>) -> sqlx::Result<u64> {
+    on_tx!(tx, |c| sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+        .bind(user_id)
+        .bind(keep.unwrap_or(""))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))
 }
 
 pub async fn user_by_name(db: &Db, username: &str) -> sqlx::Result<Option<UserRow>> {
@@ -70,29 +122,32 @@ pub async fn insert_post(
     Ok(())
 }
 
-pub async fn create_session(db: &Db, user_id: Uuid, kind: &str) -> sqlx::Result<(String, String)> {
+pub async fn create_session(db: &Db, user_id: Uuid, kind: &str, policy: SessionPolicy) -> sqlx::Result<(String, String)> {
     let (secret, hash) = super::new_secret();
     let (csrf, _) = super::new_secret();
-    let ttl = if kind == "bearer" { BEARER_TTL_MS } else { COOKIE_TTL_MS };
     let now = now_ms();
     let mut tx = db.begin().await?;
     on_tx!(&mut tx, |c| {
-        // Expired sessions are swept as new ones are made.
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND expires_at < $2")
+        // Ended sessions (at their absolute time or idle too long) are swept as new ones are made.
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND (expires_at < $2 OR last_seen_at + idle_ms < $2)")
             .bind(user_id)
             .bind(now)
             .execute(&mut *c)
             .await?;
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, kind, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&hash)
-            .bind(user_id)
-            .bind(kind)
-            .bind(&csrf)
-            .bind(now)
-            .bind(now + ttl)
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected())
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, kind, csrf, created_at, expires_at, last_seen_at, idle_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $5, $7)",
+        )
+        .bind(&hash)
+        .bind(user_id)
+        .bind(kind)
+        .bind(&csrf)
+        .bind(now)
+        .bind(now + policy.max_ms)
+        .bind(policy.idle_ms)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
     })?;
     tx.commit().await?;
     Ok((secret, csrf))
@@ -116,6 +171,8 @@ struct SessionPost {
     district: String,
     kind: String,
     csrf: String,
+    last_seen_at: i64,
+    idle_ms: i64,
     role: Option<String>,
     grid_code: Option<String>,
     unit_id: Option<Uuid>,
@@ -128,20 +185,27 @@ struct PostRow {
     unit_id: Option<Uuid>,
 }
 
-/// A principal with its session kind and CSRF token, if the secret names a live session.
-/// One query (a row per post) since it runs on every request.
+/// A principal with its session kind and CSRF token, if the secret names a live session: before
+/// its absolute end and used within its idle time. One query (a row per post) since it runs on
+/// every request; the session's last use is written at most once a minute.
 pub async fn principal_for(db: &Db, secret: &str) -> sqlx::Result<Option<(Principal, String, String)>> {
     let hash = super::hash_secret(secret);
-    let rows = on_pool!(db, |p| sqlx::query_as::<_, SessionPost>(
-        "SELECT u.id, u.username, u.display_name, u.district, s.kind, s.csrf, po.role, po.grid_code, po.unit_id \
+    let now = now_ms();
+    let rows = on_pool!(db, |p| {
+        sqlx::query_as::<_, SessionPost>(
+        "SELECT u.id, u.username, u.display_name, u.district, s.kind, s.csrf, s.last_seen_at, s.idle_ms, po.role, po.grid_code, po.unit_id \
          FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN posts po ON po.user_id = u.id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = FALSE ORDER BY po.created_at"
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at + s.idle_ms > $2 AND u.disabled = FALSE ORDER BY po.created_at"
     )
     .bind(&hash)
-    .bind(now_ms())
+    .bind(now)
     .fetch_all(p)
-    .await)?;
+    .await
+    })?;
     let Some(first) = rows.first() else { return Ok(None) };
+    if now - first.last_seen_at >= TOUCH_EVERY_MS.min(first.idle_ms / 4) {
+        touch(db, &hash, now).await?;
+    }
     let posts = rows
         .iter()
         .filter_map(|r| {
@@ -163,6 +227,20 @@ pub async fn principal_for(db: &Db, secret: &str) -> sqlx::Result<Option<(Princi
         first.kind.clone(),
         first.csrf.clone(),
     )))
+}
+
+/// Mark a session used now.
+async fn touch(db: &Db, hash: &str, now: i64) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, |c| sqlx::query(
+        "UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2 AND last_seen_at < $1"
+    )
+    .bind(now)
+    .bind(hash)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    tx.commit().await
 }
 
 pub async fn posts_of(db: &Db, user_id: Uuid) -> sqlx::Result<Vec<Post>> {

@@ -267,11 +267,11 @@ mod tests {
         files.sort();
         let mut tables = BTreeMap::new();
         for f in &files {
-            // Comments go first: one may hold a `;`.
-            let text: String = std::fs::read_to_string(format!("{dir}/{f}"))
-                .unwrap()
+            let text = std::fs::read_to_string(format!("{dir}/{f}")).unwrap();
+            // Comments go first: one may hold a `;` (0001's note above `sessions` does).
+            let text: String = text
                 .lines()
-                .map(|l| l.split("--").next().unwrap_or(""))
+                .filter(|l| !l.trim_start().starts_with("--"))
                 .collect::<Vec<_>>()
                 .join("\n");
             for stmt in text.split(';') {

@@ -245,9 +245,8 @@ pub async fn reseal(db: &Db, batch: i64) -> anyhow::Result<u64> {
     let mut done = 0u64;
     let mut after = Uuid::nil();
     loop {
-        let rows: Vec<(Uuid, String, String)> =
-            on_pool!(db, |p| {
-                sqlx::query_as(
+        let rows: Vec<(Uuid, String, String)> = on_pool!(db, |p| {
+            sqlx::query_as(
             "SELECT id, id_number, phone FROM residents WHERE id > $1 AND (id_index IS NULL OR id_number NOT LIKE $2 OR phone NOT LIKE $2) \
              ORDER BY id LIMIT $3"
         )
@@ -256,7 +255,7 @@ pub async fn reseal(db: &Db, batch: i64) -> anyhow::Result<u64> {
         .bind(batch)
         .fetch_all(p)
         .await
-            })?;
+        })?;
         let Some(last) = rows.last() else { break };
         after = last.0;
         let mut tx = db.begin().await?;

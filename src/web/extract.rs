@@ -52,9 +52,89 @@ fn for_caller(parts: &Parts, e: AppError) -> Response {
     }
 }
 
+/// The answer for a body over the server's limit (413), in our words.
+pub fn too_large() -> AppError {
+    AppError::new(
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "提交的内容过大，超出了允许的大小",
+    )
+}
+
+/// What an error that axum or a library answered in plain English text (or with no body) means,
+/// in the one error format: the status kept, a stable code and a Chinese message.
+fn said_again(status: axum::http::StatusCode) -> AppError {
+    use axum::http::StatusCode as S;
+    let (code, message) = match status {
+        S::PAYLOAD_TOO_LARGE => return too_large(),
+        S::BAD_REQUEST => ("bad_request", "请求格式有误"),
+        S::UNAUTHORIZED => ("unauthorized", "请先登录"),
+        S::FORBIDDEN => ("forbidden", "无权进行此操作"),
+        S::NOT_FOUND => ("not_found", "找不到所请求的内容"),
+        S::METHOD_NOT_ALLOWED => ("method_not_allowed", "此地址不支持该请求方法"),
+        S::REQUEST_TIMEOUT => ("request_timeout", "请求处理超时，请稍后重试"),
+        S::LENGTH_REQUIRED => ("length_required", "请求须注明内容长度"),
+        S::URI_TOO_LONG => ("uri_too_long", "请求地址过长"),
+        S::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "不支持的内容类型"),
+        S::UNPROCESSABLE_ENTITY => ("invalid_body", "提交的内容有误，请检查后重试"),
+        S::TOO_MANY_REQUESTS => ("too_many_requests", "请求过于频繁，请稍后再试"),
+        S::REQUEST_HEADER_FIELDS_TOO_LARGE => ("headers_too_large", "请求头过大"),
+        S::SERVICE_UNAVAILABLE => ("unavailable", "服务暂时不可用，请稍后重试"),
+        s if s.is_server_error() => ("internal", "服务器内部错误，请稍后重试"),
+        _ => ("bad_request", "请求有误"),
+    };
+    AppError::new(status, code, message)
+}
+
+/// Middleware: every error answer in the one error format. Rejections that axum writes itself —
+/// a body over the limit (413, which a JSON handler used to turn into 422), an unreadable form,
+/// a method not allowed (405, its `Allow` kept), a handler timeout (408) — come as English plain
+/// text or empty; they are said again as JSON under `/api/` and as a Chinese page elsewhere.
+/// Answers already in a format (JSON, HTML, XML) pass untouched, and so does Open311, which
+/// speaks its own error list.
+pub async fn one_error_format(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::http::header;
+    let path = req.uri().path().to_string();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) || path.starts_with("/open311/") {
+        return resp;
+    }
+    let plain = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v.to_str().is_ok_and(|t| t.starts_with("text/plain")));
+    if !plain {
+        return resp;
+    }
+    let e = if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        said_again(status)
+    };
+    let (mut parts, _) = resp.into_parts();
+    let fresh = if path.starts_with("/api/") {
+        e.into_response()
+    } else {
+        super::pages::error_page(&e)
+    };
+    let (fresh_parts, body) = fresh.into_parts();
+    // The new body is not compressed, whatever the old one was.
+    for h in [header::CONTENT_TYPE, header::CONTENT_LENGTH, header::CONTENT_ENCODING] {
+        parts.headers.remove(&h);
+        if let Some(v) = fresh_parts.headers.get(&h) {
+            parts.headers.insert(h, v.clone());
+        }
+    }
+    Response::from_parts(parts, body)
+}
+
 impl From<JsonRejection> for AppError {
     fn from(r: JsonRejection) -> Self {
         let detail = r.body_text();
+        if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            return too_large();
+        }
         match r {
             JsonRejection::MissingJsonContentType(_) => AppError::new(
                 r.status(),

@@ -1,4 +1,6 @@
-//! Prometheus text metrics: requests by route and status, and a latency histogram.
+//! Prometheus text metrics: requests by route template and status, and a latency histogram; and
+//! who may read them (this machine, a scraper with the configured token, or anyone who reaches
+//! the separate metrics address).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -18,6 +20,13 @@ struct RouteStats {
     sum_s: f64,
     buckets: [u64; 10],
 }
+
+/// Series kept at most per family; anything beyond is counted under `route="overflow"`. Routes
+/// are the router's own templates, so this is a second line only.
+const MAX_SERIES: usize = 4096;
+
+/// The label of a request no route matched: one series, whatever path was asked for.
+pub const UNMATCHED: &str = "unmatched";
 
 #[derive(Default)]
 pub struct Metrics {
@@ -45,10 +54,18 @@ impl Metrics {
     pub fn observe(&self, method: &str, route: &str, status: u16, secs: f64) {
         let method = method_label(method);
         if let Ok(mut m) = self.requests.lock() {
-            *m.entry((method.to_string(), route.to_string(), status)).or_default() += 1;
+            let mut key = (method.to_string(), route.to_string(), status);
+            if m.len() >= MAX_SERIES && !m.contains_key(&key) {
+                key = ("OTHER".into(), "overflow".into(), 0);
+            }
+            *m.entry(key).or_default() += 1;
         }
         if let Ok(mut m) = self.latency.lock() {
-            let s = m.entry((method.to_string(), route.to_string())).or_default();
+            let mut key = (method.to_string(), route.to_string());
+            if m.len() >= MAX_SERIES && !m.contains_key(&key) {
+                key = ("OTHER".into(), "overflow".into());
+            }
+            let s = m.entry(key).or_default();
             s.count += 1;
             s.sum_s += secs;
             for (i, b) in BUCKETS_S.iter().enumerate() {
@@ -99,7 +116,7 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
+        .unwrap_or_else(|| UNMATCHED.into());
     let method = req.method().to_string();
     let start = Instant::now();
     let resp = next.run(req).await;
@@ -107,9 +124,76 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
     resp
 }
 
+/// Who may read `/metrics` where it is served.
+#[derive(Clone, Default)]
+pub struct Gate {
+    /// Scrapers must send `Authorization: Bearer <token>` (`metrics_token`).
+    pub token: Option<Arc<str>>,
+    /// Without a token: only this machine, straight (no proxy). Off on the separate metrics
+    /// address, which is reachable only where the operator bound it.
+    pub local_only: bool,
+}
+
+/// `GET /metrics`: Prometheus text, for those the gate lets through.
+pub async fn serve_text(
+    State((m, gate)): State<(Arc<Metrics>, Gate)>,
+    client: super::client::ClientAddr,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    if let Some(token) = &gate.token {
+        let sent = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or("");
+        if !same_secret(sent, token) {
+            let mut r = crate::error::AppError::new(StatusCode::UNAUTHORIZED, "unauthorized", "读取指标须提供采集令牌").into_response();
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static("Bearer"));
+            return r;
+        }
+    } else if gate.local_only && !client.is_local() {
+        return crate::error::AppError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "指标仅对本机开放；远程采集请配置 metrics_token 或 metrics_listen",
+        )
+        .into_response();
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], m.render()).into_response()
+}
+
+/// Compare two secrets in time that does not depend on where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    use sha2::Digest;
+    let (x, y) = (sha2::Sha256::digest(a.as_bytes()), sha2::Sha256::digest(b.as_bytes()));
+    x.iter().zip(y.iter()).fold(0u8, |acc, (p, q)| acc | (p ^ q)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_series_stay_bounded_whatever_is_sent() {
+        let m = Metrics::default();
+        for i in 0..(MAX_SERIES + 500) {
+            m.observe("GET", &format!("/r{i}"), 200, 0.001);
+        }
+        let text = m.render();
+        assert!(text.contains("route=\"overflow\""));
+        let series = text.lines().filter(|l| l.starts_with("gongzhi_http_requests_total{")).count();
+        assert!(series <= MAX_SERIES + 1, "{series}");
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd") && !same_secret("", "abc") && !same_secret("abc", "abcd"));
+    }
 
     #[test]
     fn invented_methods_do_not_grow_the_series() {

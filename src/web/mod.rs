@@ -1,18 +1,20 @@
-//! The HTTP kit every feature builds on: extractors, sessions and CSRF, the page frame and error
-//! pages, paging, metrics, static assets, health and shutdown. It knows no feature.
+//! The HTTP kit every feature builds on: extractors, sessions and CSRF, the client's address
+//! behind proxies, throttling, the page frame and error pages, paging, metrics, static assets,
+//! health, serving with timeouts, and shutdown. It knows no feature.
 
 pub mod api;
 pub mod assets;
+pub mod client;
 pub mod extract;
 pub mod metrics;
 pub mod nav;
 pub mod pages;
+pub mod serve;
 pub mod session;
-
-use std::sync::Arc;
+pub mod throttle;
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 
 use crate::db::Db;
@@ -28,11 +30,6 @@ pub async fn healthz(State(db): State<Db>) -> impl IntoResponse {
             axum::Json(serde_json::json!({"status": "database unavailable"})),
         )
     }
-}
-
-/// `GET /metrics`: Prometheus text.
-pub async fn metrics_text(State(m): State<Arc<metrics::Metrics>>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], m.render())
 }
 
 /// What a request that panicked answers: the usual error shape, in Chinese, with nothing of the

@@ -52,6 +52,9 @@ pub fn error_page(e: &AppError) -> Response {
         StatusCode::FORBIDDEN => "无权访问",
         StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "填写有误",
         StatusCode::CONFLICT => "操作冲突",
+        StatusCode::PAYLOAD_TOO_LARGE => "内容过大",
+        StatusCode::TOO_MANY_REQUESTS => "请稍后再试",
+        StatusCode::SERVICE_UNAVAILABLE => "服务繁忙",
         _ => "出错了",
     };
     let body = ErrorPage {

@@ -24,6 +24,26 @@ pub fn cookie_value(parts: &Parts, name: &str) -> Option<String> {
         })
 }
 
+/// The session secret a request carries: its bearer token, else its console cookie.
+pub fn secret_of(headers: &axum::http::HeaderMap) -> Option<String> {
+    if let Some(t) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some(t.trim().to_string());
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == COOKIE).then(|| v.to_string())
+        })
+}
+
 fn bearer(parts: &Parts) -> Option<String> {
     let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     v.strip_prefix("Bearer ").map(|s| s.trim().to_string())
@@ -149,6 +169,9 @@ pub fn check_csrf(console: &Console, sent: &str) -> Result<(), AppError> {
     }
 }
 
-pub fn session_cookie(secret: &str, max_age_s: i64) -> String {
-    format!("{COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}")
+/// The session cookie: HttpOnly, SameSite=Strict, and `Secure` when the page was served over
+/// HTTPS (as a trusted proxy tells, `web::client`), so the browser never sends it in clear.
+pub fn session_cookie(secret: &str, max_age_s: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}")
 }

@@ -58,7 +58,7 @@ async fn login_and_logout() {
 async fn users_via_api() {
     for app in apps().await {
         let t = app.token("admin").await;
-        let body = json!({"username": "wang.fang", "password": "longenough", "role": "community_staff", "grid": "411602001002", "display_name": "王芳"});
+        let body = json!({"username": "wang.fang", "password": "river-lamp-72", "role": "community_staff", "grid": "411602001002", "display_name": "王芳"});
         let (st, v) = app.post("/api/v1/users", &t, body.clone()).await;
         assert_eq!(st, StatusCode::CREATED, "[{}] {v}", app.engine);
         let (st, v) = app.post("/api/v1/users", &t, body).await;
@@ -66,7 +66,7 @@ async fn users_via_api() {
         assert!(v["error"]["message"].as_str().unwrap().contains("已被使用"));
         let bad = [
             (
-                json!({"username": "Bad Name", "password": "longenough", "role": "resident", "grid": "411602001001001001"}),
+                json!({"username": "Bad Name", "password": "river-lamp-72", "role": "resident", "grid": "411602001001001001"}),
                 "invalid_username",
             ),
             (
@@ -74,18 +74,42 @@ async fn users_via_api() {
                 "invalid_password",
             ),
             (
-                json!({"username": "someone", "password": "longenough", "role": "king", "grid": "411602"}),
+                json!({"username": "someone", "password": "river-lamp-72", "role": "king", "grid": "411602"}),
                 "invalid_role",
             ),
             (
-                json!({"username": "someone", "password": "longenough", "role": "street_staff", "grid": "411602001001"}),
+                json!({"username": "someone", "password": "river-lamp-72", "role": "street_staff", "grid": "411602001001"}),
                 "wrong_grid_level",
             ),
             (
-                json!({"username": "someone", "password": "longenough", "role": "department_handler"}),
+                json!({"username": "someone", "password": "river-lamp-72", "role": "department_handler"}),
                 "unit_required",
             ),
         ];
+        // Weak passwords are refused (demo passwords are for the demo): too short, one kind of
+        // character, common, containing the username.
+        for pw in [
+            "short-1",
+            "onlyletterslong",
+            "1234567890123",
+            "woaini1314",
+            "Password123",
+            "wang.li-2025!",
+        ] {
+            let (st, v) = app
+                .post(
+                    "/api/v1/users",
+                    &t,
+                    json!({"username": "wang.li", "password": pw, "role": "resident", "grid": "411602001001001001"}),
+                )
+                .await;
+            assert_eq!(
+                (st, code(&v)),
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_password"),
+                "[{}] {pw}",
+                app.engine
+            );
+        }
         let users = app.count("users").await;
         for (b, want) in bad {
             let (st, v) = app.post("/api/v1/users", &t, b).await;
@@ -117,7 +141,7 @@ async fn users_via_api() {
             .post(
                 "/api/v1/users",
                 &t,
-                json!({"username": "elsewhere", "password": "longenough", "role": "department_handler", "unit": other_unit}),
+                json!({"username": "elsewhere", "password": "river-lamp-72", "role": "department_handler", "unit": other_unit}),
             )
             .await;
         assert_eq!((st, code(&v)), (StatusCode::NOT_FOUND, "not_found"), "[{}] {v}", app.engine);
@@ -127,7 +151,7 @@ async fn users_via_api() {
             "[{}] the refused account was not created",
             app.engine
         );
-        let wang = app.token_pw("wang.fang", "longenough").await;
+        let wang = app.token_pw("wang.fang", "river-lamp-72").await;
         let (st, _) = app.get("/api/v1/grids/411602001002", &wang).await;
         assert_eq!(st, StatusCode::OK);
         let (st, _) = app.get("/api/v1/grids/411602001001", &wang).await;
@@ -172,7 +196,7 @@ async fn cli_adds_users_while_the_server_runs() {
                 "--username",
                 name,
                 "--password",
-                "cli-password",
+                "cli-lamp-2025",
                 "--role",
                 "compound_leader",
                 "--grid",
@@ -194,7 +218,7 @@ async fn cli_adds_users_while_the_server_runs() {
             "--username".into(),
             "cli.two".into(),
             "--password".into(),
-            "cli-password".into(),
+            "cli-lamp-2025".into(),
             "--role".into(),
             "street_staff".into(),
             "--grid".into(),
@@ -204,9 +228,26 @@ async fn cli_adds_users_while_the_server_runs() {
         .unwrap();
         assert!(!bad.status.success());
         assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown_grid"));
+        // The CLI refuses weak passwords too.
+        for weak in ["short-1", "1234567890123", "qwertyuiop", "cli.three-2025"] {
+            let out = run(vec![
+                "--username".into(),
+                "cli.three".into(),
+                "--password".into(),
+                weak.into(),
+                "--role".into(),
+                "compound_leader".into(),
+                "--grid".into(),
+                "411602001001002".into(),
+            ])
+            .await
+            .unwrap();
+            assert!(!out.status.success(), "[{}] {weak} accepted", app.engine);
+            assert!(String::from_utf8_lossy(&out.stderr).contains("invalid_password"), "{weak}");
+        }
         reader.await.unwrap();
         // The running server sees the new account at once.
-        let t = app.token_pw("cli.user", "cli-password").await;
+        let t = app.token_pw("cli.user", "cli-lamp-2025").await;
         let (_, me) = app.get("/api/v1/me", &t).await;
         assert_eq!(me["display_name"], "赵磊");
         assert_eq!(me["posts"][0]["role"], "compound_leader");

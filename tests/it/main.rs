@@ -15,6 +15,7 @@ mod phone;
 mod place;
 mod registry;
 mod scope;
+mod security;
 mod support;
 mod volunteer_pages;
 mod volunteers;

@@ -436,6 +436,7 @@ pub(crate) async fn serve_like_production(app: &App, public_url: Option<&str>) -
         duplicate_hours: gongzhi::config::DEFAULT_DUPLICATE_HOURS,
         public_url: public_url.map(String::from),
         key_file: None,
+        web: gongzhi::config::WebSettings::resolve(&Default::default(), |_| None).unwrap(),
     };
     let (tx, rx) = tokio::sync::oneshot::channel::<SocketAddr>();
     let db = app.db.clone();

@@ -107,8 +107,11 @@ pub async fn start(engine: &'static str, url: String, db: Db) -> App {
         .join("gongzhi-tests")
         .join(format!("files-{}", uuid::Uuid::now_v7()));
     let router = gongzhi::app::router(gongzhi::app::AppState::new(db.clone()).with_data_dir(files));
+    // The production serving path: connection info (client addresses), header and idle timeouts.
     let server = tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
+        gongzhi::web::serve::serve(listener, router, Default::default(), std::future::pending())
+            .await
+            .unwrap();
     });
     let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     App {
