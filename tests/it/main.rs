@@ -7,6 +7,7 @@ mod chrome;
 mod durability;
 mod grid;
 mod lowest_level;
+mod matrix;
 mod open311;
 mod pages;
 mod phone;
