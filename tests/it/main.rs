@@ -7,6 +7,7 @@ mod chrome;
 mod durability;
 mod grid;
 mod lowest_level;
+mod matrix;
 mod open311;
 mod open311_conformance;
 mod open311_privacy;

@@ -140,7 +140,7 @@ pub async fn register_volunteer(
     Json(input): Json<NewVolunteer>,
 ) -> AppResult<(StatusCode, Json<Volunteer>)> {
     let team = match input.team {
-        Some(t) => Some(load_team(&s, &p, t).await?.id),
+        Some(t) => Some(load_team(&s, &p, t).await?),
         None => None,
     };
     let (resident, user, via) = match (input.resident, input.id_number.as_deref()) {
@@ -151,6 +151,12 @@ pub async fn register_volunteer(
                 .ok_or_else(|| refuse(&p, Capability::ManageVolunteers, "居民"))?;
             if !p.can(Capability::ManageVolunteers, &r.grid_code) {
                 return Err(refuse(&p, Capability::ManageVolunteers, "居民"));
+            }
+            // Putting someone in a team is the team's side's decision, as in `add_member`.
+            if let Some(t) = &team
+                && !(p.can(Capability::ManageVolunteers, &t.grid_code) || leads(&s, &p, t).await?)
+            {
+                return Err(refuse(&p, Capability::ManageVolunteers, "志愿服务队"));
             }
             let via = match input.unit {
                 Some(u) => {
@@ -176,7 +182,7 @@ pub async fn register_volunteer(
             ));
         }
     };
-    let (v, outcome) = store::register(&s.db, p.actor(), &resident, user, via, team).await?;
+    let (v, outcome) = store::register(&s.db, p.actor(), &resident, user, via, team.map(|t| t.id)).await?;
     let teams = store::teams_of(&s.db, v.id).await?;
     let status = match outcome {
         store::Registered::Created => StatusCode::CREATED,
