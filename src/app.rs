@@ -46,6 +46,8 @@ pub struct AppState {
     pub recent_reports: Arc<RecentReports>,
     /// Open311 requests per key and minute, in this process.
     pub open311_limits: Arc<RateLimiter>,
+    /// Reports from the public grid page per address and grid, in this process.
+    pub public_reports: Arc<cases::service::PublicReportGuard>,
     /// Where clients reach the server (`public_url`, else `http://{listen}`).
     pub public_url: Arc<str>,
     /// Sign-in throttles (per account, per client address), in this process.
@@ -70,6 +72,7 @@ impl AppState {
             duplicate_rule: (crate::config::DEFAULT_DUPLICATE_METERS, crate::config::DEFAULT_DUPLICATE_HOURS),
             recent_reports: Arc::new(RecentReports::default()),
             open311_limits: Arc::new(RateLimiter::default()),
+            public_reports: Arc::default(),
             public_url: Arc::from(format!("http://{}", crate::config::DEFAULT_LISTEN)),
             login_guard: Arc::new(LoginGuard::default()),
             sessions: SessionPolicy::default(),
@@ -152,6 +155,7 @@ impl AppState {
             hooks: Arc::new(CaseHooks {
                 on_closed: vec![Arc::new(volunteers::case_points::PayCaseReported)],
             }),
+            public_reports: self.public_reports.clone(),
         }
     }
 }
@@ -167,6 +171,7 @@ pub fn router(state: AppState) -> Router {
     let volunteers = volunteers::VolunteersState {
         db: state.db.clone(),
         summaries: Default::default(),
+        codes: Default::default(),
     };
     let open311 = open311::Open311State {
         db: state.db.clone(),

@@ -38,6 +38,8 @@ pub struct CasesState {
     pub recent_reports: Arc<duplicates::RecentReports>,
     /// What features built on the case loop do inside its transactions.
     pub hooks: Arc<hooks::CaseHooks>,
+    /// Reports from the public grid page, per client address and grid.
+    pub public_reports: Arc<service::PublicReportGuard>,
 }
 
 impl FromRef<CasesState> for Db {

@@ -114,6 +114,75 @@ pub enum Reporter<'a> {
     },
 }
 
+/// Reports from the public grid page (随手拍, no account) per client address and per grid: a
+/// resident files a few; a script filing a hundred in a second is held back.
+pub struct PublicReportGuard {
+    addresses: crate::web::throttle::Throttle<std::net::IpAddr>,
+    grids: crate::web::throttle::Throttle<String>,
+}
+
+/// Ten from one address, then waits that double from a minute up to an hour.
+pub const PUBLIC_ADDRESS_POLICY: crate::web::throttle::Policy = crate::web::throttle::Policy {
+    free: 10,
+    first_block: std::time::Duration::from_secs(60),
+    max_block: std::time::Duration::from_secs(3600),
+    forget_after: std::time::Duration::from_secs(1800),
+    capacity: 10_000,
+};
+
+/// Sixty into one grid, then waits that double from a minute up to ten (short, because a block
+/// holds back every resident of that grid).
+pub const PUBLIC_GRID_POLICY: crate::web::throttle::Policy = crate::web::throttle::Policy {
+    free: 60,
+    first_block: std::time::Duration::from_secs(60),
+    max_block: std::time::Duration::from_secs(600),
+    forget_after: std::time::Duration::from_secs(600),
+    capacity: 10_000,
+};
+
+impl Default for PublicReportGuard {
+    fn default() -> Self {
+        PublicReportGuard {
+            addresses: crate::web::throttle::Throttle::new(PUBLIC_ADDRESS_POLICY),
+            grids: crate::web::throttle::Throttle::new(PUBLIC_GRID_POLICY),
+        }
+    }
+}
+
+impl PublicReportGuard {
+    /// Count one report from `address` into `grid`, or refuse it with a Chinese message.
+    pub fn attempt(&self, address: Option<std::net::IpAddr>, grid: &str) -> AppResult<()> {
+        let refuse = |wait: std::time::Duration| {
+            AppError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_reports",
+                format!(
+                    "提交过于频繁，请{}分钟后再试；紧急情况请拨打社区电话",
+                    wait.as_secs().div_ceil(60).max(1)
+                ),
+            )
+        };
+        if let Some(ip) = address {
+            self.addresses.attempt(&ip).map_err(refuse)?;
+        }
+        if let Err(wait) = self.grids.attempt(&grid.to_string()) {
+            if let Some(ip) = address {
+                self.addresses.forgive(&ip);
+            }
+            return Err(refuse(wait));
+        }
+        Ok(())
+    }
+
+    /// A report refused for its content does not count against anyone.
+    pub fn forgive(&self, address: Option<std::net::IpAddr>, grid: &str) {
+        if let Some(ip) = address {
+            self.addresses.forgive(&ip);
+        }
+        self.grids.forgive(&grid.to_string());
+    }
+}
+
 /// Who is writing a report, as far as its `source` goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {

@@ -21,6 +21,8 @@ pub struct VolunteersState {
     pub db: Db,
     /// Hours-and-points summaries, kept while no attendance is credited.
     pub summaries: std::sync::Arc<store::SummaryCache>,
+    /// Wrong check-in codes per volunteer.
+    pub codes: std::sync::Arc<service::CodeGuard>,
 }
 
 impl FromRef<VolunteersState> for Db {

@@ -101,6 +101,49 @@ pub async fn may_organise(s: &VolunteersState, p: &Principal, a: &ActivityRow) -
     }
 }
 
+/// Wrong check-in codes (签到码) per volunteer: six characters could be guessed without a limit,
+/// so a few free tries, then waits that double up to a quarter of an hour.
+pub const CODE_POLICY: crate::web::throttle::Policy = crate::web::throttle::Policy {
+    free: 5,
+    first_block: std::time::Duration::from_secs(60),
+    max_block: std::time::Duration::from_secs(900),
+    forget_after: std::time::Duration::from_secs(1800),
+    capacity: 10_000,
+};
+
+/// The check-in code throttle of one server process.
+pub struct CodeGuard(crate::web::throttle::Throttle<Uuid>);
+
+impl Default for CodeGuard {
+    fn default() -> Self {
+        CodeGuard(crate::web::throttle::Throttle::new(CODE_POLICY))
+    }
+}
+
+impl CodeGuard {
+    /// Try `f` (a check-in or check-out with a code) unless this volunteer is waiting out wrong
+    /// codes; a wrong code counts, anything else gives the try back.
+    pub async fn guarded<T>(&self, v: &VolunteerRow, f: impl std::future::Future<Output = AppResult<T>>) -> AppResult<T> {
+        if let Err(wait) = self.0.attempt(&v.id) {
+            let minutes = wait.as_secs().div_ceil(60).max(1);
+            return Err(AppError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_code_attempts",
+                format!("签到码输错次数过多，请{minutes}分钟后再试，或请组织者登记"),
+            ));
+        }
+        let r = f.await;
+        match &r {
+            Ok(_) => {
+                self.0.clear(&v.id);
+            }
+            Err(e) if e.code == "wrong_code" => {}
+            Err(_) => self.0.forgive(&v.id),
+        }
+        r
+    }
+}
+
 /// Whether the organiser `p` may record `v`'s attendance at `a`: never their own (no one credits
 /// themself), and only someone who signed up for it, lives in the activity's community, or is in
 /// the organiser's own staff scope — not volunteers anywhere in the district.

@@ -815,3 +815,37 @@ async fn residents_do_not_see_staff_names_in_the_timeline() {
         assert!(text.contains("工作人员"));
     }
 }
+
+/// The public grid page takes a few reports from one address, then holds it back; a report
+/// refused for its content does not count (issue 11, item 8). Before, 100 reports in 0.1 s all
+/// landed.
+#[tokio::test]
+async fn public_reports_are_throttled_per_address() {
+    for app in apps().await {
+        let path = format!("{}/g/411602001001001001/report", app.base);
+        let send = |description: String| {
+            let (client, path) = (app.client.clone(), path.clone());
+            async move {
+                let r = client
+                    .post(path)
+                    .form(&[("category", "SQ07"), ("description", description.as_str())])
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status(), r.text().await.unwrap())
+            }
+        };
+        let before = app.count("cases").await;
+        let (st, _) = send("x".into()).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "too short: refused, not counted");
+        let free = gongzhi::cases::service::PUBLIC_ADDRESS_POLICY.free as i64;
+        for i in 0..free {
+            let (st, _) = send(format!("楼道堆物第{i}处，请清理")).await;
+            assert_eq!(st, StatusCode::SEE_OTHER, "[{}] report {i}", app.engine);
+        }
+        let (st, html) = send("楼道又堆满杂物".into()).await;
+        assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "[{}]", app.engine);
+        assert!(html.contains("提交过于频繁"), "a Chinese page");
+        assert_eq!(app.count("cases").await, before + free);
+    }
+}

@@ -1178,3 +1178,64 @@ async fn corrections_are_bounded() {
         audit_ok(&app).await;
     }
 }
+
+/// A check-in code is six characters: wrong ones are limited per volunteer (the right one is
+/// refused while they wait), and the home page matches a code only among the activities the
+/// volunteer signed up for (issue 11, item 8). Before, codes could be tried without end, across
+/// every open activity of the district.
+#[tokio::test]
+async fn check_in_codes_cannot_be_guessed() {
+    for app in apps().await {
+        let community = app.token("community").await;
+        let (resident, _) = self_registered(&app).await;
+        let now = gongzhi::db::now_ms();
+        let (st, act) = app
+            .post(
+                "/api/v1/activities",
+                &community,
+                json!({"title": "社区义诊", "place": "社区广场", "grid": COMMUNITY,
+                       "starts_at": rfc(now - 3_600_000), "ends_at": rfc(now + 3_600_000), "capacity": 20}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{act}");
+        let id = act["id"].as_str().unwrap();
+        let the_code = act["code"].as_str().unwrap().to_string();
+        // The home page does not match a code of an activity I did not sign up for.
+        let cookie = crate::support::sign_in_pw(&app, "neighbour", "gongzhi-demo").await;
+        let (_, home) = crate::support::page(&app, &cookie, "/console/volunteer").await;
+        let csrf = crate::support::csrf_of(&home);
+        let (st, html, _) = crate::support::post(
+            &app,
+            &cookie,
+            "/console/volunteer/check",
+            &[("csrf", &csrf), ("code", &the_code), ("action", "in")],
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "[{}]", app.engine);
+        assert!(html.contains("未报名"), "says why");
+        // Wrong codes through the API: four more are answered, then even the right one waits.
+        let path = format!("/api/v1/activities/{id}/check-in");
+        for i in 0..(gongzhi::volunteers::service::CODE_POLICY.free - 1) {
+            let (st, v) = app.post(&path, &resident, json!({"code": format!("WRONG{i}")})).await;
+            assert_eq!(
+                (st, code(&v)),
+                (StatusCode::UNPROCESSABLE_ENTITY, "wrong_code"),
+                "[{}] try {i}",
+                app.engine
+            );
+        }
+        let (st, v) = app.post(&path, &resident, json!({"code": the_code})).await;
+        assert_eq!(
+            (st, code(&v)),
+            (StatusCode::TOO_MANY_REQUESTS, "too_many_code_attempts"),
+            "[{}] {v}",
+            app.engine
+        );
+        assert!(v["error"]["message"].as_str().unwrap().contains("分钟后再试"));
+        let (_, a) = app.get(&format!("/api/v1/activities/{id}"), &community).await;
+        assert!(
+            a["signups"].as_array().unwrap().iter().all(|x| x["status"] != "checked_in"),
+            "not checked in: {a}"
+        );
+    }
+}

@@ -140,8 +140,28 @@ async fn render_public(s: &CasesState, code: &str, error: Option<String>, form: 
 
 /// A resident reports from the public grid page, with no account: the fields, the phone's
 /// position if they shared it, and photos, in one POST.
-pub(super) async fn public_report(State(s): State<CasesState>, Path(code): Path<String>, req: Request) -> PageResult {
+pub(super) async fn public_report(
+    State(s): State<CasesState>,
+    Path(code): Path<String>,
+    client: crate::web::client::ClientAddr,
+    req: Request,
+) -> PageResult {
     let g = grids::get(&s.db, &code).await?.ok_or_else(|| AppError::not_found("网格"))?;
+    let address = client.throttle_key();
+    if let Err(e) = s.public_reports.attempt(address, &g.code) {
+        let page = render_public(&s, &code, Some(e.message), PublicForm::default()).await?;
+        return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
+    }
+    let report = public_report_counted(&s, &g, &code, req).await;
+    // Only a report that was filed counts.
+    if !matches!(&report, Ok(r) if r.status().is_redirection()) {
+        s.public_reports.forgive(address, &g.code);
+    }
+    report
+}
+
+async fn public_report_counted(s: &CasesState, g: &GridRow, code: &str, req: Request) -> PageResult {
+    let (s, code) = (s.clone(), code.to_string());
     let mut body = match read_report(req).await {
         Ok(b) => b,
         Err(e) => return render_public(&s, &code, Some(e.message), PublicForm::default()).await,

@@ -241,7 +241,10 @@ pub async fn check_in(
 ) -> AppResult<Json<Signup>> {
     let a = load_activity(&s, &p, id).await?;
     let v = my_volunteer(&s, &p).await?;
-    let x = activities::check_in(&s.db, p.actor(), &a, &v, &input.code).await?;
+    let x = s
+        .codes
+        .guarded(&v, activities::check_in(&s.db, p.actor(), &a, &v, &input.code))
+        .await?;
     Ok(Json(signup_to_api(&x, Some(v.name))))
 }
 
@@ -256,7 +259,10 @@ pub async fn check_out(
 ) -> AppResult<Json<Signup>> {
     let a = load_activity(&s, &p, id).await?;
     let v = my_volunteer(&s, &p).await?;
-    let x = activities::check_out(&s.db, p.actor(), &a, &v, &input.code).await?;
+    let x = s
+        .codes
+        .guarded(&v, activities::check_out(&s.db, p.actor(), &a, &v, &input.code))
+        .await?;
     Ok(Json(signup_to_api(&x, Some(v.name))))
 }
 

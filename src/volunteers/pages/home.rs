@@ -186,27 +186,28 @@ pub(super) async fn check_by_code(State(s): State<VolunteersState>, c: Console, 
         )
         .await;
     }
-    let found = activities::open_with_code(&s.db, &v.district, &f.code, now_ms()).await?;
-    // Several activities may share a code: the one I signed up for first.
-    let mut pick = None;
-    for a in &found {
-        if activities::signup(&s.db, a.id, v.id).await?.is_some() {
-            pick = Some(a);
-            break;
-        }
-    }
-    let Some(a) = pick.or(found.first()) else {
-        return render_home(
-            &s,
-            &c,
-            &f.code,
-            Some(AppError::invalid(
+    // Matched among the activities I signed up for only (a code is six characters and not
+    // unique across the district), and wrong codes count against me (CodeGuard).
+    let picked = s
+        .codes
+        .guarded(&v, async {
+            for a in activities::open_with_code(&s.db, &v.district, &f.code, now_ms()).await? {
+                if activities::signup(&s.db, a.id, v.id).await?.is_some() {
+                    return Ok(a);
+                }
+            }
+            Err(AppError::invalid(
                 "wrong_code",
-                "签到码不正确，或该活动不在签到时间内（开始前2小时至结束）",
-            )),
-        )
+                "签到码不正确，或您未报名该活动、不在签到时间内（开始前2小时至结束）。未报名的请先到活动页报名。",
+            ))
+        })
         .await;
+    let a = match picked {
+        Ok(a) => a,
+        Err(e) if in_place(&e) => return render_home(&s, &c, &f.code, Some(e)).await,
+        Err(e) => return Err(e.into()),
     };
+    let a = &a;
     match check(&s, &c, a, &v, &f).await {
         Ok(done) => Ok(Redirect::to(&format!("/console/volunteer/activities/{}?done={done}", a.id)).into_response()),
         Err(e) if in_place(&e) => render_home(&s, &c, &f.code, Some(e)).await,

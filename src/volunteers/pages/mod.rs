@@ -127,7 +127,7 @@ pub fn signup_label(s: &SignupRow) -> &'static str {
 
 /// An error a form shows in place (bad input, a refusal), or one that ends the request.
 fn in_place(e: &AppError) -> bool {
-    e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT
+    e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::CONFLICT || e.status == StatusCode::TOO_MANY_REQUESTS
 }
 
 /// The volunteer behind a console user, with a page-friendly refusal.
@@ -213,11 +213,11 @@ pub(super) struct CheckForm {
 async fn check(s: &VolunteersState, c: &Console, a: &ActivityRow, v: &VolunteerRow, f: &CheckForm) -> Result<&'static str, AppError> {
     let actor = c.principal.actor();
     if f.action == "out" {
-        let done = activities::check_out(&s.db, actor, a, v, &f.code).await?;
+        let done = s.codes.guarded(v, activities::check_out(&s.db, actor, a, v, &f.code)).await?;
         // A check-out that credited no time is told apart from one that did.
         Ok(if done.credited() { "out" } else { "out0" })
     } else {
-        activities::check_in(&s.db, actor, a, v, &f.code).await?;
+        s.codes.guarded(v, activities::check_in(&s.db, actor, a, v, &f.code)).await?;
         Ok("in")
     }
 }
