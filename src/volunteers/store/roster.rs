@@ -235,8 +235,23 @@ pub async fn register(
         } else if user.is_some() && existing.user_id != user {
             return Err(AppError::conflict("volunteer_linked", "该居民的志愿者档案已关联其他账号"));
         }
-        if let Some(t) = team {
-            add_member_in(&mut tx, &resident.district, t, existing.id).await?;
+        // Joining a team waits with the link: the record is not theirs until it is confirmed.
+        if let Some(t) = team.filter(|_| outcome != Registered::LinkRequested)
+            && add_member_in(&mut tx, &resident.district, t, existing.id).await?
+        {
+            audit::record(
+                &mut tx,
+                actor,
+                audit::Entry {
+                    district: &resident.district,
+                    action: "volunteer.team_join",
+                    target_kind: "volunteer_team",
+                    target_id: &t.to_string(),
+                    reason: "",
+                    detail: json!({"volunteer": existing.id}),
+                },
+            )
+            .await?;
         }
         tx.commit().await?;
         let v = volunteer(db, existing.id).await?.ok_or_else(AppError::internal)?;
