@@ -1,4 +1,5 @@
-//! The `gongzhi` command: serve, demo, migrate, user add, api-key add|revoke|list, points audit, keys new|rotate.
+//! The `gongzhi` command: serve, demo, migrate, user add, api-key add|revoke|list, points audit,
+//! audit verify|head, keys new|rotate.
 
 use std::path::PathBuf;
 
@@ -80,6 +81,30 @@ enum Command {
     Points {
         #[command(subcommand)]
         command: PointsCommand,
+    },
+    /// The audit log's hash chain (审计链).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the whole chain recomputing every hash; prints JSON, exits non-zero at the first broken row.
+    Verify {
+        #[command(flatten)]
+        common: Common,
+        /// A head signed off earlier, SEQ:HASH as `audit head` prints it (repeatable): that row must
+        /// still carry that hash, which also catches a chain recomputed from some row on.
+        #[arg(long = "expect", value_name = "SEQ:HASH")]
+        expect: Vec<gongzhi::audit::chain::Anchor>,
+    },
+    /// Print the chain head (seq, hash, when) as JSON, to be signed off and kept off the server.
+    #[command(alias = "export-head")]
+    Head {
+        #[command(flatten)]
+        common: Common,
     },
 }
 
@@ -258,6 +283,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if n > 0 {
                 println!("sealed {n} personal numbers stored before sealing or under an older key");
             }
+            gongzhi::audit::chain::adopt_unchained(&db).await?;
             gongzhi::app::serve(db, &s, |addr| {
                 if demo_banner {
                     print_demo_banner(addr)
@@ -269,7 +295,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate(c) => {
             let s = settings(cfg, &c, config::DEFAULT_DATABASE_URL)?;
-            Db::connect(&s.database_url).await?;
+            let db = Db::connect(&s.database_url).await?;
+            gongzhi::audit::chain::adopt_unchained(&db).await?;
+            db.close().await;
             println!("migrated {}", s.database_url);
             Ok(())
         }
@@ -281,6 +309,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let s = settings(cfg, &common, config::DEFAULT_DEMO_DATABASE_URL)?;
             let db = Db::connect(&s.database_url).await?;
+            gongzhi::audit::chain::adopt_unchained(&db).await?;
             if demo::is_loaded(&db).await? {
                 println!("demo district already in {}; serving it", s.database_url);
             } else {
@@ -357,7 +386,37 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", gongzhi::sealed::KeyRing::new_line(id));
             Ok(())
         }
+        Command::Audit { command } => audit(cfg, command).await,
     }
+}
+
+/// `audit verify` and `audit head`: rows written before the chain existed are chained first.
+async fn audit(cfg: Option<&std::path::Path>, command: AuditCommand) -> anyhow::Result<()> {
+    use gongzhi::audit::chain;
+    let (AuditCommand::Verify { common, .. } | AuditCommand::Head { common }) = &command;
+    let s = settings(cfg, common, config::DEFAULT_DATABASE_URL)?;
+    let db = Db::connect(&s.database_url).await?;
+    let result = async {
+        chain::adopt_unchained(&db).await?;
+        match &command {
+            AuditCommand::Verify { expect, .. } => {
+                let report = chain::verify(&db, expect).await?;
+                println!("{}", serde_json::to_string_pretty(&report)?);
+                if !report.ok {
+                    let at = report
+                        .broken
+                        .as_ref()
+                        .map_or(String::new(), |b| format!(" at seq {} ({})", b.seq, b.problem));
+                    anyhow::bail!("the audit chain does not verify{at} (审计链核验未通过)");
+                }
+            }
+            AuditCommand::Head { .. } => println!("{}", serde_json::to_string_pretty(&chain::export_head(&db).await?)?),
+        }
+        Ok(())
+    }
+    .await;
+    db.close().await;
+    result
 }
 
 async fn api_key(cfg: Option<&std::path::Path>, command: ApiKeyCommand) -> anyhow::Result<()> {

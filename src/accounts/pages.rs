@@ -255,6 +255,8 @@ async fn me_page(State(db): State<Db>, c: Console) -> PageResult {
 }
 
 pub struct AuditView {
+    /// The row's number in the audit chain.
+    seq: i64,
     at: String,
     actor: String,
     action: &'static str,
@@ -272,6 +274,10 @@ struct AuditPage {
     total: i64,
     actions: Vec<(&'static str, &'static str, bool)>,
     pager: String,
+    /// The audit chain's head: its row number and SHA-256, in groups of eight hex digits so that
+    /// it can be read out and wraps on a phone.
+    head_seq: i64,
+    head_hash: String,
 }
 
 #[derive(Deserialize)]
@@ -321,6 +327,7 @@ async fn audit_page(State(db): State<Db>, c: Console, Query(q): Query<AuditQuery
     for r in &rows {
         let (target, target_href) = audit_target(&db, r).await?;
         views.push(AuditView {
+            seq: r.seq,
             at: crate::time::when_ms(r.at_ms, now),
             actor: r.actor_name.clone(),
             action: audit::action_label(&r.action),
@@ -330,12 +337,22 @@ async fn audit_page(State(db): State<Db>, c: Console, Query(q): Query<AuditQuery
         });
     }
     let pager = pager(&format!("/console/audit?action={}", url_encode(&action)), page, per, total);
+    let head = audit::chain::head(&db).await?;
+    let head_hash = head
+        .hash
+        .as_bytes()
+        .chunks(8)
+        .map(|c| String::from_utf8_lossy(c))
+        .collect::<Vec<_>>()
+        .join(" ");
     Ok(AuditPage {
         chrome: Chrome::new(&c, "审计日志", "audit"),
         rows: views,
         total,
         actions: audit::ACTIONS.iter().map(|a| (a.0, a.1, a.0 == action)).collect(),
         pager,
+        head_seq: head.seq,
+        head_hash,
     }
     .into_response())
 }

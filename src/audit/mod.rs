@@ -1,10 +1,12 @@
 //! The audit log: every write and every reveal of personal data, in the writer's transaction.
 
+pub mod chain;
+
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::db::{Db, Tx, new_id, now_ms};
-use crate::{on_pool, on_tx};
+use crate::on_pool;
 
 /// Who acted: a signed-in person (by account id and names, whatever the account type), or the
 /// command line / demo loader.
@@ -141,31 +143,34 @@ pub struct Entry<'a> {
     pub detail: serde_json::Value,
 }
 
+/// Write one audit row as the next link of the audit chain ([`chain`]), in the writer's
+/// transaction. On PostgreSQL this locks the chain head until the transaction ends, so it is best
+/// the transaction's last write: the lock is then held briefly, and no transaction holding it
+/// waits for a row another writer holds while waiting for the head.
 pub async fn record(tx: &mut Tx, actor: Actor<'_>, e: Entry<'_>) -> sqlx::Result<()> {
-    let (actor_id, actor_name) = (actor.id(), actor.username());
-    on_tx!(tx, |c| sqlx::query(
-        "INSERT INTO audit_log (id, district, at_ms, actor_id, actor_name, action, target_kind, target_id, reason, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-    )
-    .bind(new_id())
-    .bind(e.district)
-    .bind(now_ms())
-    .bind(actor_id)
-    .bind(actor_name)
-    .bind(e.action)
-    .bind(e.target_kind)
-    .bind(e.target_id)
-    .bind(e.reason)
-    .bind(e.detail.to_string())
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    let detail = e.detail.to_string();
+    let content = chain::Content {
+        seq: 0,
+        id: new_id(),
+        district: e.district,
+        at_ms: now_ms(),
+        actor_id: actor.id(),
+        actor_name: actor.username(),
+        action: e.action,
+        target_kind: e.target_kind,
+        target_id: e.target_id,
+        reason: e.reason,
+        detail: &detail,
+    };
+    chain::append(tx, content).await?;
     Ok(())
 }
 
 #[derive(sqlx::FromRow, Serialize, utoipa::ToSchema, Debug)]
 pub struct AuditRow {
     pub id: Uuid,
+    /// The row's place in the audit chain (1, 2, 3 …, over the whole database).
+    pub seq: i64,
     pub at_ms: i64,
     pub actor_name: String,
     pub action: String,
@@ -179,7 +184,7 @@ pub async fn list(db: &Db, district: &str, action: Option<&str>, limit: i64, off
     let action = action.filter(|a| !a.is_empty());
     on_pool!(db, |p| {
         let rows = sqlx::query_as::<_, AuditRow>(
-            "SELECT id, at_ms, actor_name, action, target_kind, target_id, reason, detail FROM audit_log \
+            "SELECT id, seq, at_ms, actor_name, action, target_kind, target_id, reason, detail FROM audit_log \
              WHERE district = $1 AND ($2 IS NULL OR action = $2) ORDER BY at_ms DESC, id DESC LIMIT $3 OFFSET $4",
         )
         .bind(district)
@@ -275,6 +280,71 @@ mod tests {
         assert!(
             missing.is_empty(),
             "action codes written without words in audit::ACTIONS: {missing:?}"
+        );
+    }
+
+    /// Transactions that write after their audit row, so that on PostgreSQL they hold the chain
+    /// head while taking other row locks: (file under src/, function). Each can wait on a row
+    /// that a transaction waiting for the head holds (a deadlock PostgreSQL resolves by failing
+    /// one), and holds every other audited writer up meanwhile. Moving the audit row to just
+    /// before the commit removes the entry here (docs/next.md).
+    const WRITES_AFTER_AUDIT: [(&str, &str); 2] = [("volunteers/shops.rs", "redeem"), ("volunteers/store/roster.rs", "register")];
+
+    /// Every `audit::record` call and what follows it up to the next commit: `(file, function,
+    /// line, writes after it)`, where a write is any use of the transaction.
+    fn record_calls() -> Vec<(String, String, usize, bool)> {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        rust_files(&src, &mut files);
+        let mut out = Vec::new();
+        for f in files {
+            let rel = f.strip_prefix(&src).expect("under src").to_string_lossy().replace('\\', "/");
+            if rel.starts_with("audit/") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&f).expect("read source");
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                if !line.contains("audit::record(") {
+                    continue;
+                }
+                let function = lines[..i]
+                    .iter()
+                    .rev()
+                    .find_map(|l| l.split_once("fn ").filter(|(pre, _)| !pre.contains("//")))
+                    .map(|(_, rest)| rest.split(['(', '<']).next().unwrap_or("").to_string())
+                    .unwrap_or_default();
+                // The end of the call: the first `.await` at or after it.
+                let end = (i..lines.len()).find(|&j| lines[j].contains(".await")).expect("an awaited call");
+                let mut writes = false;
+                for l in &lines[end + 1..] {
+                    if l.contains(".commit()") || l.starts_with('}') {
+                        break;
+                    }
+                    writes |= l.contains("&mut tx") || l.contains("on_tx!(") || l.contains("(tx,");
+                }
+                out.push((rel.clone(), function, i + 1, writes));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn audit_rows_are_each_transactions_last_write_but_for_known_ones() {
+        let calls = record_calls();
+        assert!(calls.len() >= 30, "the scan found {} calls", calls.len());
+        // The scan sees a write after the audit row where there is one.
+        assert!(
+            calls.iter().any(|c| c.0 == "volunteers/shops.rs" && c.1 == "redeem" && c.3),
+            "{calls:?}"
+        );
+        let late: Vec<_> = calls
+            .iter()
+            .filter(|c| c.3 && !WRITES_AFTER_AUDIT.contains(&(c.0.as_str(), c.1.as_str())))
+            .collect();
+        assert!(
+            late.is_empty(),
+            "write the audit row last, just before the commit (it locks the chain head on PostgreSQL): {late:?}"
         );
     }
 
