@@ -526,19 +526,6 @@ pub async fn redeem(db: &Db, actor: Actor<'_>, r: &Redeem<'_>) -> AppResult<Rede
         postings: ledger::redeem(from, to, points),
         at_ms: now,
     };
-    audit::record(
-        &mut tx,
-        actor,
-        audit::Entry {
-            district,
-            action: "shop.redeem",
-            target_kind: "redemption",
-            target_id: &source,
-            reason: "",
-            detail: json!({"item": r.item.id, "quantity": r.quantity, "points": points, "volunteer": cr.volunteer_id}),
-        },
-    )
-    .await?;
     let txid = match store::post_in(&mut tx, &actor, &t).await {
         Ok(id) => id,
         Err(e) if e.code == "insufficient_points" => {
@@ -601,6 +588,21 @@ pub async fn redeem(db: &Db, actor: Actor<'_>, r: &Redeem<'_>) -> AppResult<Rede
         .bind(from)
         .fetch_one(c)
         .await)?;
+    // Last, so the audit chain's head is locked after the points and the stock (the lock order
+    // every writer keeps) and held only until the commit.
+    audit::record(
+        &mut tx,
+        actor,
+        audit::Entry {
+            district,
+            action: "shop.redeem",
+            target_kind: "redemption",
+            target_id: &source,
+            reason: "",
+            detail: json!({"item": r.item.id, "quantity": r.quantity, "points": points, "volunteer": cr.volunteer_id}),
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(Redeemed {
         row: RedemptionRow {

@@ -196,6 +196,9 @@ pub async fn register(
     if let Some(existing) = volunteer_of_resident(db, &resident.district, resident.id).await? {
         let mut tx = db.begin().await?;
         let mut outcome = Registered::Existing;
+        // What the audit row says, written last: the chain's head is locked after every other
+        // row this transaction touches (the lock order every writer keeps).
+        let mut entry: Option<(&str, &str, String, serde_json::Value)> = None;
         if let (Some(u), None) = (user, existing.user_id)
             && existing.link_requested_by == Some(u)
         {
@@ -218,19 +221,7 @@ pub async fn register(
                     "已有其他账号申请关联该志愿者档案，请到所在社区核实",
                 ));
             }
-            audit::record(
-                &mut tx,
-                actor,
-                audit::Entry {
-                    district: &resident.district,
-                    action: "volunteer.link_request",
-                    target_kind: "volunteer",
-                    target_id: &existing.id.to_string(),
-                    reason: "",
-                    detail: json!({"user": u}),
-                },
-            )
-            .await?;
+            entry = Some(("volunteer.link_request", "volunteer", existing.id.to_string(), json!({"user": u})));
             outcome = Registered::LinkRequested;
         } else if user.is_some() && existing.user_id != user {
             return Err(AppError::conflict("volunteer_linked", "该居民的志愿者档案已关联其他账号"));
@@ -239,16 +230,24 @@ pub async fn register(
         if let Some(t) = team.filter(|_| outcome != Registered::LinkRequested)
             && add_member_in(&mut tx, &resident.district, t, existing.id).await?
         {
+            entry = Some((
+                "volunteer.team_join",
+                "volunteer_team",
+                t.to_string(),
+                json!({"volunteer": existing.id}),
+            ));
+        }
+        if let Some((action, target_kind, target_id, detail)) = entry {
             audit::record(
                 &mut tx,
                 actor,
                 audit::Entry {
                     district: &resident.district,
-                    action: "volunteer.team_join",
-                    target_kind: "volunteer_team",
-                    target_id: &t.to_string(),
+                    action,
+                    target_kind,
+                    target_id: &target_id,
                     reason: "",
-                    detail: json!({"volunteer": existing.id}),
+                    detail,
                 },
             )
             .await?;
