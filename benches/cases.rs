@@ -127,13 +127,13 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
     support::percentile(sorted, p).as_secs_f64() * 1000.0
 }
 
-/// The step's successes are rows in the store, one each: the cases whose Idempotency-Key starts
-/// with `run_id` are counted.
+/// The step's successes are rows in the store, one each: the cases whose Idempotency-Key holds
+/// `run_id` are counted (the service stores a user's key as `u:{user}:{key}`).
 async fn ensure_stored(db: &Db, run_id: uuid::Uuid, engine: &str, what: &str, clients: usize, s: &Step) -> anyhow::Result<()> {
     let n: i64 = gongzhi::on_pool!(db, |p| sqlx::query_scalar(
         "SELECT COUNT(*) FROM cases WHERE idempotency_key LIKE $1"
     )
-    .bind(format!("{run_id}-%"))
+    .bind(format!("%{run_id}-%"))
     .fetch_one(p)
     .await)?;
     anyhow::ensure!(
