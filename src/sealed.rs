@@ -254,6 +254,14 @@ mod tests {
     }
 
     proptest! {
+        // A key file and a stored value are outside input too: read or refused, never a panic.
+        #[test]
+        fn any_key_file_or_stored_value_is_read_or_refused(text in "\\PC{0,120}|[0-9]{1,3}:[0-9a-f]{0,70}", stored in "s[0-9]{0,3}:[0-9a-fA-F]{0,90}|\\PC{0,40}") {
+            let _ = KeyRing::parse(&text);
+            let r = ring(&format!("1:{}", "5a".repeat(32)));
+            let _ = r.open(&stored);
+        }
+
         #[test]
         fn sealing_round_trips_and_hides_the_text(text in "[0-9X]{4,18}|\\PC{1,40}") {
             let r = ring(&format!("7:{}", "5a".repeat(32)));

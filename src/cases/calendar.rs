@@ -249,6 +249,24 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        // A holiday file is outside input (an admin's data dir): any text is a year or an error,
+        // never a panic, and a refused file leaves the calendar as it was.
+        #[test]
+        fn any_calendar_file_is_a_year_or_an_error(text in "\\PC{0,200}", year in 1990i32..2200, m in 0u32..14, d in 0u32..33, days in -3i32..40) {
+            let mut c = Calendar::built_in();
+            let before: Vec<i16> = c.years().collect();
+            let _ = c.add_year(&text);
+            let file = format!("year = {year}\n[[holidays]]\nname = \"节\"\nfrom = \"{year}-{m:02}-{d:02}\"\nto = \"{year}-{m:02}-{:02}\"\n", (d as i32 + days).max(0));
+            let mut c2 = Calendar::built_in();
+            if c2.add_year(&file).is_err() {
+                prop_assert_eq!(c2.years().collect::<Vec<_>>(), before);
+            }
+        }
+    }
+
+    proptest! {
         // For any start and N: the deadline keeps the time of day, falls on a working day, and
         // exactly N working days lie after the start date up to it.
         #[test]

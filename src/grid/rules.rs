@@ -270,6 +270,46 @@ mod tests {
         assert!((overlap_share(&half_out, &parent) - 0.5).abs() < 1e-9);
     }
 
+    /// Any JSON value, nested a few levels: what a client may send as a boundary.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            (-200.0f64..200.0).prop_map(|f| json!(f)),
+            "[a-zA-Z]{0,8}".prop_map(Value::from),
+            Just(json!("Polygon")),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::from),
+                (inner.clone(), proptest::collection::vec(inner, 0..6)).prop_map(|(t, c)| json!({"type": t, "coordinates": c})),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        // Outside input: any JSON is answered, never a panic; what is accepted is a valid,
+        // bounded polygon with its centre and box inside the plane's range.
+        #[test]
+        fn any_json_is_a_boundary_or_an_error(v in any_json(), ring in proptest::collection::vec((-180.0f64..180.0, -90.0f64..90.0), 0..12)) {
+            for candidate in [v.clone(), json!({"type": "Polygon", "coordinates": [ring.iter().map(|(x, y)| json!([x, y])).collect::<Vec<_>>()]})] {
+                if let Ok(b) = parse_boundary(&candidate) {
+                    prop_assert!(b.polygon.exterior().0.len() <= MAX_VERTICES + 1);
+                    prop_assert!(b.polygon.unsigned_area() > 0.0);
+                    prop_assert!(b.bbox.0 <= b.center.0 && b.center.0 <= b.bbox.2);
+                    prop_assert!(b.bbox.1 <= b.center.1 && b.center.1 <= b.bbox.3);
+                    // What is stored reads back as the same shape.
+                    let again = parse_boundary_text(&b.geojson).unwrap();
+                    prop_assert!((again.polygon.unsigned_area() - b.polygon.unsigned_area()).abs() <= 1e-9 * b.polygon.unsigned_area().max(1.0));
+                }
+            }
+            let _ = parse_boundary_text(&v.to_string()[..v.to_string().len() / 2]);
+        }
+    }
+
     proptest! {
         // The centre is inside the polygon for any star-shaped (concave included) ring.
         #[test]

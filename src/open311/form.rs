@@ -130,6 +130,39 @@ pub fn media_url(text: &str) -> Result<String, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        // Outside input: any bytes are read or refused as not UTF-8, never a panic; what is read
+        // holds only text that was in the request, and encoding a pair reads it back.
+        #[test]
+        fn any_body_is_read_or_refused(body in proptest::collection::vec(any::<u8>(), 0..200), query in "\\PC{0,40}") {
+            if let Ok(p) = Params::parse(Some(&query), &body) {
+                let _ = p.attributes();
+                let _ = p.get("description");
+            }
+            let _ = refuse_encoding(Some("application/json"), &body);
+        }
+
+        #[test]
+        fn an_encoded_pair_reads_back(key in "[a-z_]{1,12}", value in "\\PC{1,60}") {
+            let body: String = form_urlencoded::Serializer::new(String::new()).append_pair(&key, &value).finish();
+            let p = Params::parse(None, body.as_bytes()).unwrap();
+            // A value reads trimmed, and a blank one as absent.
+            let want = Some(value.trim()).filter(|v| !v.is_empty());
+            prop_assert_eq!(p.get(&key), want);
+        }
+
+        #[test]
+        fn media_urls_are_absolute_http_or_refused(text in "\\PC{0,80}|https?://[a-z0-9.\\-]{1,20}(/[\\PC]{0,20})?") {
+            if let Ok(u) = media_url(&text) {
+                prop_assert!(u.starts_with("http://") || u.starts_with("https://"), "{}", u);
+                prop_assert!(!u.contains(' ') && !u.contains('<') && !u.contains('"'), "{}", u);
+            }
+        }
+    }
 
     #[test]
     fn params_are_utf8_or_refused() {

@@ -666,6 +666,25 @@ pub async fn record_lookup(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        // Outside input: any search text is read or refused, never a panic, and what is read
+        // keeps its promise (a last four is four characters, a phone a mobile, an ID 18).
+        #[test]
+        fn any_search_text_is_read_or_refused(q in "\\PC{0,30}|[0-9０-９ \\-]{0,24}[xX]?") {
+            match parse_query(Some(&q)) {
+                Ok(Query::Tail4(t)) => prop_assert!(t.len() == 4 && t.bytes().all(|b| b.is_ascii_digit() || b == b'X')),
+                Ok(Query::Phone(p)) => prop_assert!(identity::parse_mobile(&p).is_some()),
+                Ok(Query::IdNumber(i)) => prop_assert_eq!(i.len(), 18),
+                Ok(Query::NamePrefix(n)) => prop_assert!(!n.is_empty() && n.chars().count() <= 20),
+                Ok(Query::Any) => prop_assert!(identity::half_width(&q).trim().is_empty()),
+                Err(e) => prop_assert_eq!(e.code, "invalid_query"),
+            }
+        }
+    }
 
     #[test]
     fn queries() {
