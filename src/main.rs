@@ -312,6 +312,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             gongzhi::audit::chain::adopt_unchained(&db).await?;
             if demo::is_loaded(&db).await? {
                 println!("demo district already in {}; serving it", s.database_url);
+                // A demo made by an earlier version holds its numbers in clear: seal them now.
+                let n = reseal(&db).await?;
+                if n > 0 {
+                    println!("sealed {n} personal numbers stored before sealing or under an older key");
+                }
             } else {
                 let report = demo::load(&db, scale, seed, true).await?;
                 println!("{report}");
