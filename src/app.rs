@@ -30,7 +30,7 @@ use crate::web::api::BearerAuth;
 use crate::web::client::TrustedProxies;
 use crate::web::metrics::{self, Metrics};
 use crate::web::serve::ServeOptions;
-use crate::{accounts, cases, grid, open311, registry, volunteers, web};
+use crate::{accounts, broadcasts, calls, cases, command, grid, open311, registry, volunteers, web};
 
 /// Everything the server holds; each feature gets its own part.
 #[derive(Clone)]
@@ -180,6 +180,9 @@ pub fn router(state: AppState) -> Router {
         public_url: state.public_url.clone(),
     };
     let accounts = state.accounts();
+    let broadcasts = broadcasts::BroadcastsState { db: state.db.clone() };
+    let calls = calls::CallsState { db: state.db.clone() };
+    let command = command::CommandState { db: state.db.clone() };
     let mut app = Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
         .merge(accounts::api::routes().with_state(accounts.clone()))
@@ -194,6 +197,9 @@ pub fn router(state: AppState) -> Router {
         .merge(open311::pages::routes().with_state(open311.clone()))
         .merge(volunteers::pages::routes().with_state(volunteers))
         .merge(open311::routes().with_state(open311))
+        .merge(broadcasts::routes().with_state(broadcasts))
+        .merge(calls::routes().with_state(calls))
+        .merge(command::routes().with_state(command))
         .route("/healthz", get(web::healthz).with_state(state.db.clone()));
     if state.metrics_on_main {
         app = app.route(

@@ -23,7 +23,8 @@ const LAYERS: &[&[&str]] = &[
     &["grid"],
     &["registry"],
     &["accounts", "cases"],
-    &["volunteers", "open311"],
+    &["volunteers", "open311", "broadcasts", "calls"],
+    &["command"],
     &["app", "demo"],
 ];
 
