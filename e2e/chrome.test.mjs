@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { BASE_URL, DISTRICT, PHONE, assertNoHorizontalOverflow, here, launch, login, newPage, shot, stepper } from './support.mjs';
 
 const ROLES = [
-  ['admin', `/console/grids/${DISTRICT}`],
+  ['admin', '/console/command'],
   ['street', '/console/inbox'],
   ['community', '/console/inbox'],
   ['compound', '/console/inbox'],

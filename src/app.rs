@@ -59,6 +59,8 @@ pub struct AppState {
     /// Who may read `/metrics`; `metrics_on_main` false when it has its own address.
     pub metrics_gate: metrics::Gate,
     pub metrics_on_main: bool,
+    /// Committed case changes, for the command centre's live screens.
+    pub case_feed: Arc<cases::events::CaseFeed>,
 }
 
 impl AppState {
@@ -83,6 +85,7 @@ impl AppState {
                 local_only: true,
             },
             metrics_on_main: true,
+            case_feed: Arc::default(),
         }
     }
 
@@ -156,6 +159,7 @@ impl AppState {
                 on_closed: vec![Arc::new(volunteers::case_points::PayCaseReported)],
             }),
             public_reports: self.public_reports.clone(),
+            feed: self.case_feed.clone(),
         }
     }
 }
@@ -182,7 +186,10 @@ pub fn router(state: AppState) -> Router {
     let accounts = state.accounts();
     let broadcasts = broadcasts::BroadcastsState { db: state.db.clone() };
     let calls = calls::CallsState { db: state.db.clone() };
-    let command = command::CommandState { db: state.db.clone() };
+    let command = command::CommandState {
+        db: state.db.clone(),
+        feed: state.case_feed.clone(),
+    };
     let mut app = Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
         .merge(accounts::api::routes().with_state(accounts.clone()))
@@ -309,13 +316,14 @@ pub async fn serve_on(
         registry::api::list_households, registry::api::get_household, registry::api::create_household,
         registry::api::list_units, registry::api::create_unit, registry::api::list_places, registry::api::list_devices,
         cases::api::list_categories, cases::api::preview_due, cases::api::report, cases::api::board, cases::api::get_case, cases::api::act, cases::api::assessment, cases::api::upload, cases::api::download, cases::api::merge, cases::api::create_category, cases::api::update_category,
+        command::api::dashboard, command::api::events,
         vol::volunteers::list_volunteers, vol::volunteers::get_volunteer, vol::volunteers::get_my_volunteer, vol::volunteers::register_volunteer, vol::volunteers::decide_link, vol::volunteers::list_teams, vol::volunteers::create_team, vol::volunteers::add_member,
         vol::activities::list_activities, vol::activities::create_activity, vol::activities::get_activity, vol::activities::sign_up, vol::activities::check_in, vol::activities::check_out, vol::activities::mark_attendance,
         vol::activities::list_themes, vol::activities::set_theme, vol::points::list_rules, vol::points::update_rule, vol::points::list_transactions, vol::points::correct, vol::points::audit_ledger, vol::points::summary,
         vol::shops::list_shops, vol::shops::create_shop, vol::shops::list_items, vol::shops::create_item, vol::shops::update_item, vol::shops::new_code, vol::shops::redeem,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"))
+    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"))
 )]
 pub struct ApiDoc;
 

@@ -7,12 +7,15 @@ pub mod attributes;
 pub mod calendar;
 pub mod categories;
 pub mod duplicates;
+pub mod events;
+pub mod figures;
 pub mod hooks;
 pub mod pages;
 pub mod permissions;
 pub mod place;
 pub mod service;
 pub mod store;
+pub mod tallies;
 pub mod workflow;
 
 use std::path::PathBuf;
@@ -40,6 +43,8 @@ pub struct CasesState {
     pub hooks: Arc<hooks::CaseHooks>,
     /// Reports from the public grid page, per client address and grid.
     pub public_reports: Arc<service::PublicReportGuard>,
+    /// Committed case changes, for the command centre's live screens.
+    pub feed: Arc<events::CaseFeed>,
 }
 
 impl FromRef<CasesState> for Db {

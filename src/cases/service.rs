@@ -415,6 +415,9 @@ pub async fn submit_named(
         }
     };
     let (c, replayed) = store::create(&s.db, actor, &row).await?;
+    if !replayed {
+        s.feed.publish(super::events::CaseEvent::of("reported", &c));
+    }
     if let (false, Some(a), Some(b)) = (replayed, c.lat, c.lng) {
         s.recent_reports.push(&c.district, &c.category_code, c.id, (a, b), c.reported_at);
     }
@@ -551,7 +554,9 @@ pub async fn act_as(s: &CasesState, p: &Principal, id: Uuid, action: &Action, ve
             24,
         )
         .as_millisecond();
-    store::act(&s.db, &s.hooks, p.actor(), &c, action, note, whistle_due).await
+    let done = store::act(&s.db, &s.hooks, p.actor(), &c, action, note, whistle_due).await?;
+    s.feed.publish(super::events::CaseEvent::of(action.name(), &done));
+    Ok(done)
 }
 
 /// Merge case `id` into `into`: both must be visible to the caller, and merging is a grid
@@ -562,7 +567,9 @@ pub async fn merge_as(s: &CasesState, p: &Principal, id: Uuid, into: Uuid) -> Ap
     if !permissions::may(p, &ctx.view(&dup), &Action::Accept) {
         return Err(AppError::forbidden());
     }
-    store::merge(&s.db, p.actor(), &dup, &into).await
+    let done = store::merge(&s.db, p.actor(), &dup, &into).await?;
+    s.feed.publish(super::events::CaseEvent::of("merge", &done));
+    Ok(done)
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -308,6 +308,17 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
     if let Some(hook) = n.on_reported {
         hook.reported(&mut tx, id, n.district).await?;
     }
+    let facts = super::tallies::Facts {
+        grid_code: n.grid_code.to_string(),
+        category: n.category_code.to_string(),
+        status: Status::Reported,
+        merged: false,
+        reported_at: n.reported_at,
+        due_at: n.due_at,
+        handled_at: None,
+        closed_at: None,
+    };
+    super::tallies::record(&mut tx, None, Some(&facts)).await?;
     insert_event(
         &mut tx,
         (id, n.district),
@@ -438,6 +449,14 @@ pub async fn act(
     if updated != 1 {
         return Err(AppError::conflict("concurrent_update", "案件刚被他人处理，请刷新后重试"));
     }
+    let was = super::tallies::Facts::of(c);
+    let now_facts = super::tallies::Facts {
+        status: after.status,
+        handled_at,
+        closed_at,
+        ..was.clone()
+    };
+    super::tallies::record(&mut tx, Some(&was), Some(&now_facts)).await?;
     match action {
         Action::Whistle { units } => {
             for u in units {
@@ -737,6 +756,13 @@ pub async fn merge(db: &Db, actor: Actor<'_>, dup: &CaseRow, into: &CaseRow) -> 
     if still != 1 {
         return Err(AppError::conflict("concurrent_update", "目标案件刚被他人处理，请刷新后重试"));
     }
+    let was = super::tallies::Facts::of(dup);
+    let merged = super::tallies::Facts {
+        status: Status::Declined,
+        merged: true,
+        ..was.clone()
+    };
+    super::tallies::record(&mut tx, Some(&was), Some(&merged)).await?;
     let note = format!("与案件 {} 合并办理", into.tracking_code);
     insert_event(
         &mut tx,

@@ -2,15 +2,25 @@
 //! (一网调度), the dashboard figures and the live event stream. It reads other features through
 //! their services.
 
+pub mod api;
+pub mod chart;
+pub mod pages;
+pub mod service;
+
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::FromRef;
+use axum::routing::get;
 
+use crate::cases::events::CaseFeed;
 use crate::db::Db;
 
-/// What the command centre's handlers need.
+/// What the command centre's handlers need: the database and the feed of committed case changes.
 #[derive(Clone)]
 pub struct CommandState {
     pub db: Db,
+    pub feed: Arc<CaseFeed>,
 }
 
 impl FromRef<CommandState> for Db {
@@ -22,4 +32,7 @@ impl FromRef<CommandState> for Db {
 /// The command centre's API and pages.
 pub fn routes() -> Router<CommandState> {
     Router::new()
+        .route("/api/v1/dashboard", get(api::dashboard))
+        .route("/api/v1/events", get(api::events))
+        .merge(pages::routes())
 }

@@ -564,6 +564,8 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     };
     let vplan = volunteers::plan(&p, v_sizes, teams, seed, crate::db::now_ms());
     let volunteer_summary = volunteers::insert(&mut tx, p.district_code, &vplan, &hash, &pb).await?;
+    // The command centre's running figures, from the cases just loaded in bulk.
+    crate::cases::tallies::rebuild(&mut tx).await?;
     crate::audit::record(
         &mut tx,
         crate::audit::Actor::System("demo"),

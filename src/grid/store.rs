@@ -505,3 +505,15 @@ pub async fn bump_counts(tx: &mut Tx, building_code: &str, households: i64, resi
     }
     Ok(())
 }
+
+/// Compounds (level 4) of a subtree that no property company manages (三无小区 candidates).
+pub async fn unmanaged_compounds(db: &Db, code: &str) -> sqlx::Result<i64> {
+    let upper = super::rules::subtree_upper(code);
+    crate::on_pool!(db, |p| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM grids WHERE code >= $1 AND code < $2 AND level = 4 AND property_company_id IS NULL"
+    )
+    .bind(code)
+    .bind(upper.as_str())
+    .fetch_one(p)
+    .await)
+}

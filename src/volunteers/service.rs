@@ -203,3 +203,46 @@ pub async fn activity_grid(s: &VolunteersState, p: &Principal, team: Option<&Tea
         _ => scope(s, p, wanted, Capability::ManageVolunteers).await,
     }
 }
+
+/// A subtree's volunteering on one day, for the command centre's panel.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct VolunteerDay {
+    /// Volunteers of the subtree who checked in to an activity starting that day.
+    pub active: i64,
+    /// Points earned by the subtree's volunteers that day (corrections and redemptions not counted).
+    pub points: i64,
+}
+
+/// Volunteering in `grid`'s subtree between `from_ms` and `to_ms` (one China day): read from the
+/// day's activities and transactions by their time indexes, never the whole ledger.
+pub async fn day_figures(db: &crate::db::Db, district: &str, grid: &str, from_ms: i64, to_ms: i64) -> sqlx::Result<VolunteerDay> {
+    let upper = crate::grid::rules::subtree_upper(grid);
+    let active_sql = "SELECT COUNT(DISTINCT s.volunteer_id) FROM volunteer_activities a \
+        JOIN activity_signups s ON s.activity_id = a.id JOIN volunteers v ON v.id = s.volunteer_id \
+        WHERE a.district = $1 AND a.starts_at >= $2 AND a.starts_at < $3 AND s.checked_in_at IS NOT NULL \
+        AND v.grid_code >= $4 AND v.grid_code < $5";
+    let points_sql = "SELECT CAST(COALESCE(SUM(pp.amount), 0) AS BIGINT) FROM points_transactions t \
+        JOIN points_postings pp ON pp.transaction_id = t.id \
+        JOIN points_accounts acc ON acc.id = pp.account_id AND acc.kind = 'volunteer' \
+        JOIN volunteers v ON v.id = acc.owner_id \
+        WHERE t.district = $1 AND t.at_ms >= $2 AND t.at_ms < $3 AND t.kind = 'earn' AND v.grid_code >= $4 AND v.grid_code < $5";
+    crate::on_pool!(db, |p| {
+        let active: i64 = sqlx::query_scalar(active_sql)
+            .bind(district)
+            .bind(from_ms)
+            .bind(to_ms)
+            .bind(grid)
+            .bind(upper.as_str())
+            .fetch_one(p)
+            .await?;
+        let points: i64 = sqlx::query_scalar(points_sql)
+            .bind(district)
+            .bind(from_ms)
+            .bind(to_ms)
+            .bind(grid)
+            .bind(upper.as_str())
+            .fetch_one(p)
+            .await?;
+        Ok(VolunteerDay { active, points })
+    })
+}

@@ -46,12 +46,18 @@ struct Entry {
 }
 
 /// Every console link, in the order the nav shows them.
-const NAV: [Entry; 11] = [
+const NAV: [Entry; 12] = [
     Entry {
         key: "me",
         label: "我的",
         href: |_| "/console/me".into(),
         shown: |p| holds(p, Role::Resident),
+    },
+    Entry {
+        key: "command",
+        label: "指挥中心",
+        href: |_| "/console/command".into(),
+        shown: |p| holds(p, Role::DistrictAdmin) || holds(p, Role::StreetStaff) || holds(p, Role::CommunityStaff),
     },
     Entry {
         key: "grid",
@@ -134,12 +140,12 @@ pub fn nav(p: &Principal) -> Vec<NavLink> {
         .collect()
 }
 
-/// Where `/console` sends this person: the district to its overview, grid workers, departments
+/// Where `/console` sends this person: the district to the command centre's screen, grid workers, departments
 /// and property companies to their 待办, a keeper to the till, a resident to 我的. With several
 /// posts the widest work wins; without any post, 我的 (who I am) is all there is to show.
 pub fn landing(p: &Principal) -> String {
     if holds(p, Role::DistrictAdmin) {
-        format!("/console/grids/{}", p.district)
+        "/console/command".into()
     } else if works_cases(p) {
         "/console/inbox".into()
     } else if holds(p, Role::ShopKeeper) {
@@ -197,7 +203,7 @@ mod tests {
 
     #[test]
     fn each_role_lands_on_its_work() {
-        assert_eq!(landing(&as_role(Role::DistrictAdmin)), "/console/grids/411602");
+        assert_eq!(landing(&as_role(Role::DistrictAdmin)), "/console/command");
         for r in [Role::StreetStaff, Role::CommunityStaff, Role::CompoundLeader, Role::BuildingOfficer] {
             assert_eq!(landing(&as_role(r)), "/console/inbox", "{r:?}");
         }
@@ -227,6 +233,7 @@ mod tests {
         assert_eq!(
             keys(Role::DistrictAdmin),
             [
+                "command",
                 "grid",
                 "inbox",
                 "cases",
@@ -241,7 +248,7 @@ mod tests {
         for r in [Role::StreetStaff, Role::CommunityStaff] {
             assert_eq!(
                 keys(r),
-                ["grid", "inbox", "cases", "residents", "volunteer", "assessment", "units"],
+                ["command", "grid", "inbox", "cases", "residents", "volunteer", "assessment", "units"],
                 "{r:?}"
             );
         }

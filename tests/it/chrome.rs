@@ -10,8 +10,9 @@ use crate::support::{App, apps, page, sign_in};
 const ROLES: [(&str, &str, &[&str]); 9] = [
     (
         "admin",
-        "/console/grids/411602",
+        "/console/command",
         &[
+            "指挥中心",
             "网格",
             "待办",
             "案件",
@@ -26,12 +27,12 @@ const ROLES: [(&str, &str, &[&str]); 9] = [
     (
         "street",
         "/console/inbox",
-        &["网格", "待办", "案件", "居民", "志愿服务", "考核", "组织单位"],
+        &["指挥中心", "网格", "待办", "案件", "居民", "志愿服务", "考核", "组织单位"],
     ),
     (
         "community",
         "/console/inbox",
-        &["网格", "待办", "案件", "居民", "志愿服务", "考核", "组织单位"],
+        &["指挥中心", "网格", "待办", "案件", "居民", "志愿服务", "考核", "组织单位"],
     ),
     ("compound", "/console/inbox", &["网格", "待办", "案件", "居民", "志愿服务"]),
     ("building", "/console/inbox", &["网格", "待办", "案件", "居民", "志愿服务"]),

@@ -5,6 +5,7 @@ mod accounts;
 mod audit_chain;
 mod cases;
 mod chrome;
+mod command;
 mod durability;
 mod grid;
 mod lowest_level;

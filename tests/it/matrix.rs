@@ -516,6 +516,13 @@ async fn send(app: &App, method: &Method, url: &str, token: Option<&str>, body: 
     };
     let r = req.send().await.unwrap();
     let st = r.status();
+    // An event stream never ends: its status and headers are the answer.
+    if r.headers()
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"))
+    {
+        return (st, Value::Null);
+    }
     let text = r.text().await.unwrap();
     (st, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
