@@ -9,7 +9,7 @@
 # are legible) with apt-get when missing, and the npm dependencies with
 # `npm ci` when e2e/node_modules is missing. Starts `gongzhi demo --scale small`
 # on a throw-away SQLite file bound to 127.0.0.1 on a free port, runs
-# `node --test e2e/*.test.mjs`, and always stops the
+# `node --test e2e/*.test.mjs` (or the files in GONGZHI_E2E_ONLY), and always stops the
 # server and deletes the database. Exits with the test run's exit code.
 # Screenshots: e2e/screenshots/.
 set -euo pipefail
@@ -100,7 +100,7 @@ log "server healthy after ${SECONDS}s"
 
 # --- the tests --------------------------------------------------------------------
 status=0
-(cd "$ROOT" && GONGZHI_E2E_URL="$URL" node --test e2e/*.test.mjs) || status=$?
+(cd "$ROOT" && GONGZHI_E2E_URL="$URL" node --test ${GONGZHI_E2E_ONLY:-e2e/*.test.mjs}) || status=$?
 if [[ $status -ne 0 ]]; then
   log "tests failed (exit $status); server log tail:"
   tail -n 30 "$SERVER_LOG" >&2 || true
