@@ -8,6 +8,7 @@ mod chrome;
 mod durability;
 mod grid;
 mod lowest_level;
+mod map_layers;
 mod matrix;
 mod open311;
 mod open311_conformance;
