@@ -16,12 +16,12 @@ use gongzhi::grid::locate::GridIndex;
 use rand::{RngExt, SeedableRng};
 use support::{Target, Targets};
 
-/// The deepest grid whose rectangle holds the point (edges inside; the lowest code among equals),
+/// The deepest grid whose boundary holds the point (edges inside; the lowest code among equals),
 /// by looking at every grid: what the index must answer.
 fn brute_force(grids: &[PGrid], lat: f64, lng: f64) -> Option<&str> {
     grids
         .iter()
-        .filter(|g| g.rect.min_lat <= lat && lat <= g.rect.max_lat && g.rect.min_lng <= lng && lng <= g.rect.max_lng)
+        .filter(|g| g.shape.contains(lat, lng))
         .max_by(|a, b| a.level.cmp(&b.level).then_with(|| b.code.cmp(&a.code)))
         .map(|g| g.code.as_str())
 }
@@ -32,7 +32,7 @@ fn main() -> anyhow::Result<()> {
     let rows: Vec<(String, i64, String)> = p
         .grids
         .iter()
-        .map(|g| (g.code.clone(), g.level, g.rect.geojson().to_string()))
+        .map(|g| (g.code.clone(), g.level, g.shape.geojson().to_string()))
         .collect();
     let t = Instant::now();
     let idx = GridIndex::build(rows.iter().map(|(c, l, b)| (c.as_str(), *l, b.as_str())));
@@ -50,13 +50,13 @@ fn main() -> anyhow::Result<()> {
         p.grids.len(),
         buildings.len()
     );
-    let root = p.grids[0].rect;
+    let (min_lng, min_lat, max_lng, max_lat) = p.grids[0].shape.bounds();
     // Every building: points well inside it are located to it.
     let mut inside = rand_chacha::ChaCha8Rng::seed_from_u64(2);
     let mut wrong = Vec::new();
     for b in &buildings {
         for _ in 0..3 {
-            let (lat, lng) = b.rect.random_point(&mut inside);
+            let (lat, lng) = b.shape.random_point(&mut inside);
             let got = idx.locate(lat, lng);
             if got != Some(b.code.as_str()) {
                 wrong.push(format!("({lat}, {lng}) in building {} located to {got:?}", b.code));
@@ -72,12 +72,7 @@ fn main() -> anyhow::Result<()> {
     );
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
     let points: Vec<(f64, f64)> = (0..10_000)
-        .map(|_| {
-            (
-                rng.random_range(root.min_lat..root.max_lat),
-                rng.random_range(root.min_lng..root.max_lng),
-            )
-        })
+        .map(|_| (rng.random_range(min_lat..max_lat), rng.random_range(min_lng..max_lng)))
         .collect();
     // The random points: the index agrees with a scan of every boundary, and finds each one.
     let mut wrong = Vec::new();

@@ -1,5 +1,5 @@
 //! The `gongzhi` command: serve, demo, migrate, user add, api-key add|revoke|list, points audit,
-//! audit verify|head, keys new|rotate.
+//! audit verify|head, keys new|rotate, map import.
 
 use std::path::PathBuf;
 
@@ -86,6 +86,34 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Base layers drawn under the grid maps (底图).
+    Map {
+        #[command(subcommand)]
+        command: MapCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MapCommand {
+    /// Import a GeoJSON FeatureCollection of roads, rivers, landmarks or areas (one transaction).
+    Import {
+        #[command(flatten)]
+        common: Common,
+        /// The GeoJSON file (WGS84 longitude, latitude).
+        file: PathBuf,
+        /// road, river (LineString/MultiLineString), landmark (Point), area (Polygon/MultiPolygon).
+        #[arg(long)]
+        kind: String,
+        /// The name of features without a `name` property.
+        #[arg(long)]
+        name: Option<String>,
+        /// Remove the district's features of this kind first.
+        #[arg(long)]
+        replace: bool,
+        /// The district's code, when the database holds more than one.
+        #[arg(long)]
+        district: Option<String>,
     },
 }
 
@@ -392,6 +420,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit { command } => audit(cfg, command).await,
+        Command::Map {
+            command:
+                MapCommand::Import {
+                    common,
+                    file,
+                    kind,
+                    name,
+                    replace,
+                    district,
+                },
+        } => {
+            let s = settings(cfg, &common, config::DEFAULT_DATABASE_URL)?;
+            let meta = std::fs::metadata(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            if meta.len() > gongzhi::grid::layers::MAX_BYTES as u64 {
+                anyhow::bail!("文件过大：最多 {} MB", gongzhi::grid::layers::MAX_BYTES / 1024 / 1024);
+            }
+            let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let db = Db::connect(&s.database_url).await?;
+            let r = gongzhi::grid::service::import_layers(
+                &db,
+                Actor::System("cli"),
+                district.as_deref(),
+                &kind,
+                text,
+                name.as_deref(),
+                replace,
+            )
+            .await;
+            db.close().await;
+            let r = r.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            println!("{}", serde_json::to_string(&r)?);
+            Ok(())
+        }
     }
 }
 

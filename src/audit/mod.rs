@@ -48,7 +48,7 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 53] = [
+pub const ACTIONS: [(&str, &str); 54] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
@@ -102,6 +102,7 @@ pub const ACTIONS: [(&str, &str); 53] = [
     ("shop.item_update", "修改兑换商品"),
     ("shop.redeem", "积分兑换"),
     ("demo.load", "载入演示数据"),
+    ("map.import", "导入底图"),
 ];
 
 /// The words for an action code; a code this version does not know (written by a newer one) is

@@ -92,11 +92,47 @@ pub fn tiles(d: &Dashboard) -> Vec<Tile> {
     ]
 }
 
-/// The node's map with each child coloured by its load; a click on a child drills down.
+/// Where a click on a child of the screen's map goes: that child's screen (drill-down).
+fn screen_href(code: &str) -> String {
+    format!("/console/command?grid={code}")
+}
+
+/// Open cases drawn as points on the screen's map, at most this many (most urgent first).
+const MAP_POINTS: i64 = 300;
+
+/// The node's map over the district's base layers, each child coloured and annotated by its load,
+/// open cases as points (overdue ones marked); a click on a child drills down.
 async fn screen_map(s: &CommandState, g: &crate::grid::GridRow, d: &Dashboard) -> crate::error::AppResult<String> {
     let kids = crate::grid::store::children(&s.db, &g.code, 500, 0).await?;
-    let _ = d;
-    Ok(crate::grid::pages::map_svg(g, &kids))
+    let base = crate::grid::service::base_layers(&s.db, g).await?;
+    let now = crate::db::now_ms();
+    let mut overlay = crate::grid::map::Overlay {
+        child_href: screen_href,
+        ..Default::default()
+    };
+    for k in &d.children {
+        overlay.fills.insert(k.code.clone(), service::load_class(k.open, k.overdue));
+        if k.open > 0 {
+            let note = if k.overdue > 0 {
+                format!("在办{} · 超期{}", k.open, k.overdue)
+            } else {
+                format!("在办{}", k.open)
+            };
+            overlay.notes.insert(k.code.clone(), note);
+        }
+    }
+    for c in crate::cases::figures::open_points(&s.db, &g.district, &g.code, MAP_POINTS).await? {
+        let (Some(lat), Some(lng)) = (c.lat, c.lng) else { continue };
+        let late = c.overdue(now);
+        overlay.points.push(crate::grid::map::MapPoint {
+            lat,
+            lng,
+            class: if late { "overdue" } else { "open" },
+            title: format!("{} {}{}", c.tracking_code, c.status_label(), if late { " · 已超期" } else { "" }),
+            href: Some(format!("/console/cases/{}", c.id)),
+        });
+    }
+    Ok(crate::grid::map::area_map_svg(g, &kids, &base, &overlay))
 }
 
 async fn screen(State(s): State<CommandState>, c: Console, Query(q): Query<GridQuery>) -> PageResult {

@@ -129,7 +129,7 @@ pub fn plan_cases(p: &Plan, n: usize, seed: u64, now_ms: i64, cal: &Calendar, un
         let (cat, _, texts) = *pick_weighted(&mut rng, MIX, |m| m.1);
         let def = DEFAULTS.iter().find(|d| d.0 == cat).expect("mix names seeded categories");
         let b = buildings[rng.random_range(0..buildings.len())];
-        let (lat, lng) = b.rect.random_point(&mut rng);
+        let (lat, lng) = b.shape.random_point(&mut rng);
         // Reports cluster in working hours.
         let days_ago = rng.random_range(0..365i64);
         let hour = *pick_weighted(

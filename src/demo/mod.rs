@@ -1,5 +1,7 @@
 //! The demo district: a deterministic Chuanhui at real scale (or one small street), loaded in one transaction.
 
+pub mod basemap;
+pub mod cells;
 pub mod history;
 pub mod names;
 pub mod plan;
@@ -144,7 +146,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     let mut rows = Vec::with_capacity(p.grids.len());
     let mut contacts = Vec::new();
     for g in &p.grids {
-        let b = rules::parse_boundary(&g.rect.geojson()).map_err(|e| anyhow::anyhow!("demo boundary {}: {e}", g.code))?;
+        let b = rules::parse_boundary(&g.shape.geojson()).map_err(|e| anyhow::anyhow!("demo boundary {}: {e}", g.code))?;
         rows.push(vec![
             V::T(g.code.clone()),
             V::T(p.district_code.into()),
@@ -581,11 +583,12 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     .await?;
     pb.set_message("提交");
     tx.commit().await?;
+    let base_features = basemap::load(db, &p, seed).await?;
     db.analyze().await?;
     pb.finish_and_clear();
     let count = |l: i64| p.grids.iter().filter(|g| g.level == l).count();
     Ok(format!(
-        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year; {}",
+        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}",
         started.elapsed().as_secs_f64(),
         planned.as_secs_f64(),
         count(2),
@@ -598,6 +601,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         p.places.len(),
         p.devices.len(),
         n_cases,
+        base_features,
         volunteer_summary
     ))
 }

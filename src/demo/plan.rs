@@ -1,4 +1,4 @@
-//! The demo district, planned in memory from a seed: grid tree with tiled boundaries, households,
+//! The demo district, planned in memory from a seed: grid tree with boundaries grown as cells, households,
 //! residents, organisations, places and devices. Pure: same seed, same district.
 
 use std::collections::HashSet;
@@ -7,65 +7,82 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use uuid::Uuid;
 
+use super::cells;
 use super::names::*;
 use crate::identity;
 
-/// A bounding rectangle in degrees.
-#[derive(Debug, Clone, Copy)]
-pub struct Rect {
-    pub min_lng: f64,
-    pub min_lat: f64,
-    pub max_lng: f64,
-    pub max_lat: f64,
-}
+/// A boundary in degrees: a convex ring of (lng, lat), the first point not repeated. Cells are
+/// grown from centres and clipped to the parent ([`super::cells`]), so children tile their parent.
+#[derive(Debug, Clone)]
+pub struct Shape(pub Vec<(f64, f64)>);
 
-impl Rect {
+/// Zhoukou's latitude: a degree of longitude is this share of a degree of latitude, so cells are
+/// grown in a plane where both run the same length.
+const LNG_SHRINK: f64 = 0.8327;
+
+impl Shape {
     pub fn geojson(&self) -> serde_json::Value {
-        let Rect {
-            min_lng: a,
-            min_lat: b,
-            max_lng: c,
-            max_lat: d,
-        } = *self;
-        serde_json::json!({"type": "Polygon", "coordinates": [[[a, b], [c, b], [c, d], [a, d], [a, b]]]})
-    }
-    fn inset(&self, share: f64) -> Rect {
-        let dx = (self.max_lng - self.min_lng) * share;
-        let dy = (self.max_lat - self.min_lat) * share;
-        Rect {
-            min_lng: self.min_lng + dx,
-            min_lat: self.min_lat + dy,
-            max_lng: self.max_lng - dx,
-            max_lat: self.max_lat - dy,
+        let mut ring: Vec<[f64; 2]> = self.0.iter().map(|&(x, y)| [x, y]).collect();
+        if let Some(&first) = ring.first() {
+            ring.push(first);
         }
+        serde_json::json!({"type": "Polygon", "coordinates": [ring]})
     }
+    fn plane(&self) -> Vec<cells::Pt> {
+        self.0.iter().map(|&(lng, lat)| (lng * LNG_SHRINK, lat)).collect()
+    }
+    fn from_plane(pts: &[cells::Pt]) -> Shape {
+        Shape(pts.iter().map(|&(x, y)| (x / LNG_SHRINK, y)).collect())
+    }
+    /// (min_lng, min_lat, max_lng, max_lat).
+    pub fn bounds(&self) -> (f64, f64, f64, f64) {
+        cells::bounds(&self.0)
+    }
+    /// Whether (lat, lng) lies inside.
+    pub fn contains(&self, lat: f64, lng: f64) -> bool {
+        cells::contains(&self.0, (lng, lat))
+    }
+    /// The shape shrunk to `share` of its size about its centre (a building's footprint in its cell).
+    fn shrunk(&self, share: f64) -> Shape {
+        Shape::from_plane(&cells::scaled(&self.plane(), share))
+    }
+    /// A random (lat, lng) well inside (in the shape shrunk to 80 % about its centre).
     pub fn random_point(&self, rng: &mut ChaCha8Rng) -> (f64, f64) {
-        let r = self.inset(0.1);
-        (rng.random_range(r.min_lat..r.max_lat), rng.random_range(r.min_lng..r.max_lng))
+        let (lng, lat) = cells::random_point(&cells::scaled(&self.0, 0.8), rng);
+        (lat, lng)
+    }
+    /// Cut into `n` cells grown from scattered centres, in reading order.
+    pub fn split(&self, n: usize, rng: &mut ChaCha8Rng) -> Vec<Shape> {
+        let parent = self.plane();
+        let sites = cells::sites(&parent, n.max(1), rng);
+        cells::voronoi(&parent, &sites).iter().map(|c| Shape::from_plane(c)).collect()
     }
 }
 
-/// Cut `r` into `n` non-overlapping rectangles that cover it (a guillotine treemap).
-pub fn tile(r: Rect, n: usize, rng: &mut ChaCha8Rng) -> Vec<Rect> {
-    if n <= 1 {
-        return vec![r];
-    }
-    let left = n / 2;
-    let share = (left as f64 / n as f64) * rng.random_range(0.85..1.15);
-    let share = share.clamp(0.15, 0.85);
-    // Compare sides in metres-ish so cuts run across the longer side.
-    let w = (r.max_lng - r.min_lng) * 0.83;
-    let h = r.max_lat - r.min_lat;
-    let (a, b) = if w >= h {
-        let x = r.min_lng + (r.max_lng - r.min_lng) * share;
-        (Rect { max_lng: x, ..r }, Rect { min_lng: x, ..r })
-    } else {
-        let y = r.min_lat + (r.max_lat - r.min_lat) * share;
-        (Rect { max_lat: y, ..r }, Rect { min_lat: y, ..r })
+/// The district's outline: a rough convex ring around (`lng`, `lat`), `r` degrees of latitude
+/// across, its vertices jittered so it is no circle.
+fn outline(lng: f64, lat: f64, r: f64, rng: &mut ChaCha8Rng) -> Shape {
+    let n = 11;
+    let pts: Vec<(f64, f64)> = (0..n)
+        .map(|i| {
+            let t = std::f64::consts::TAU * (i as f64 + rng.random_range(-0.2..0.2)) / n as f64;
+            let rr = r * rng.random_range(0.9..1.05);
+            (lng + rr * t.cos() / LNG_SHRINK, lat + rr * t.sin())
+        })
+        .collect();
+    Shape(pts)
+}
+
+/// A street's communities nearest the district's centre first: the villages, taken from the end
+/// of the list, then lie on the edge of town.
+fn town_first(mut cells: Vec<Shape>, root: &Shape) -> Vec<Shape> {
+    let (cx, cy) = cells::centroid(&root.plane());
+    let d = |s: &Shape| {
+        let (x, y) = cells::centroid(&s.plane());
+        (x - cx).powi(2) + (y - cy).powi(2)
     };
-    let mut out = tile(a, left, rng);
-    out.extend(tile(b, n - left, rng));
-    out
+    cells.sort_by(|a, b| d(a).total_cmp(&d(b)));
+    cells
 }
 
 /// Split `total` into `parts` positive shares, roughly by random weights.
@@ -92,7 +109,7 @@ pub struct PGrid {
     pub kind: &'static str,
     pub name: String,
     pub parent: Option<String>,
-    pub rect: Rect,
+    pub shape: Shape,
     pub contacts: Vec<(&'static str, String, String)>,
     pub children: i64,
     pub households: i64,
@@ -357,13 +374,8 @@ pub fn plan(sizes: Sizes, seed: u64) -> Plan {
         used_names: HashSet::new(),
     };
     let district_code = "411602";
-    // About 17 km x 17 km around the centre of Zhoukou.
-    let root = Rect {
-        min_lng: 114.56,
-        min_lat: 33.545,
-        max_lng: 114.74,
-        max_lat: 33.695,
-    };
+    // About 17 km across, around the centre of Zhoukou.
+    let root = outline(114.65, 33.62, 0.078, &mut g.rng);
     let mut grids: Vec<PGrid> = Vec::new();
     let leader = |g: &mut Gen, role: &'static str| {
         let male = g.rng.random_bool(0.6);
@@ -376,13 +388,13 @@ pub fn plan(sizes: Sizes, seed: u64) -> Plan {
         kind: "district",
         name: "川汇区".into(),
         parent: None,
-        rect: root,
+        shape: root.clone(),
         contacts: vec![district_leader],
         children: sizes.streets as i64,
         households: 0,
         residents: 0,
     });
-    let street_rects = tile(root, sizes.streets, &mut g.rng);
+    let street_rects = root.split(sizes.streets, &mut g.rng);
     let comm_per_street = split_counts(sizes.communities, sizes.streets, 1.4, &mut g.rng);
     let comp_per_comm = split_counts(sizes.compounds, sizes.communities, 1.8, &mut g.rng);
     let bld_per_comp = split_counts(sizes.buildings, sizes.compounds, 2.2, &mut g.rng);
@@ -404,13 +416,13 @@ pub fn plan(sizes: Sizes, seed: u64) -> Plan {
             kind: "street",
             name: sname.clone(),
             parent: Some(district_code.into()),
-            rect: *srect,
+            shape: srect.clone(),
             contacts: vec![l, d, ("officer", "街道综治中心".into(), ll)],
             children: comm_per_street[si] as i64,
             households: 0,
             residents: 0,
         });
-        let crects = tile(*srect, comm_per_street[si], &mut g.rng);
+        let crects = town_first(srect.split(comm_per_street[si], &mut g.rng), &root);
         let villages_here = (village_left.min(sizes.villages.div_ceil(sizes.streets))).min(crects.len().saturating_sub(1));
         village_left -= villages_here;
         for (k, crect) in crects.iter().enumerate() {
@@ -431,13 +443,13 @@ pub fn plan(sizes: Sizes, seed: u64) -> Plan {
                 kind: if is_village { "village" } else { "community" },
                 name: cname.clone(),
                 parent: Some(scode.clone()),
-                rect: *crect,
+                shape: crect.clone(),
                 contacts,
                 children: ncomp as i64,
                 households: 0,
                 residents: 0,
             });
-            let prects = tile(*crect, ncomp, &mut g.rng);
+            let prects = crect.split(ncomp, &mut g.rng);
             for (m, prect) in prects.iter().enumerate() {
                 let pcode = format!("{ccode}{:03}", m + 1);
                 let pname = if is_village {
@@ -457,14 +469,14 @@ pub fn plan(sizes: Sizes, seed: u64) -> Plan {
                     kind: if is_village { "natural_village" } else { "compound" },
                     name: pname.clone(),
                     parent: Some(ccode.clone()),
-                    rect: *prect,
+                    shape: prect.clone(),
                     contacts: vec![l],
                     children: nb as i64,
                     households: 0,
                     residents: 0,
                 });
                 // Buildings are footprints inside their cell, so the compound keeps open ground between them.
-                let brects = tile(*prect, nb, &mut g.rng);
+                let brects = prect.split(nb, &mut g.rng);
                 for (n, brect) in brects.iter().enumerate() {
                     let bcode = format!("{pcode}{:03}", n + 1);
                     let bname = if is_village {
@@ -480,7 +492,7 @@ pub fn plan(sizes: Sizes, seed: u64) -> Plan {
                         kind: if is_village { "group" } else { "building" },
                         name: bname.clone(),
                         parent: Some(pcode.clone()),
-                        rect: if is_village { *brect } else { brect.inset(0.12) },
+                        shape: if is_village { brect.clone() } else { brect.shrunk(0.72) },
                         contacts: vec![l],
                         children: 0,
                         households: 0,
@@ -891,7 +903,7 @@ fn places_and_devices(g: &mut Gen, grids: &[PGrid]) -> (Vec<PPlace>, Vec<PDevice
             } else {
                 kids[g.rng.random_range(0..kids.len())]
             };
-            let (lat, lng) = host.rect.random_point(&mut g.rng);
+            let (lat, lng) = host.shape.random_point(&mut g.rng);
             let id = g.uuid();
             places.push(PPlace {
                 id,
@@ -916,7 +928,7 @@ fn places_and_devices(g: &mut Gen, grids: &[PGrid]) -> (Vec<PPlace>, Vec<PDevice
         for (kind, n, label) in counts {
             for i in 0..n {
                 serial += 1;
-                let (lat, lng) = p.rect.random_point(&mut g.rng);
+                let (lat, lng) = p.shape.random_point(&mut g.rng);
                 let id = g.uuid();
                 devices.push(PDevice {
                     id,
@@ -970,7 +982,11 @@ mod tests {
     fn siblings_do_not_overlap() {
         use crate::grid::rules::{AREA_TOLERANCE, outside_share, overlap_share, parse_boundary};
         let p = plan(SMALL, 11);
-        let polys: Vec<_> = p.grids.iter().map(|g| parse_boundary(&g.rect.geojson()).unwrap().polygon).collect();
+        let polys: Vec<_> = p
+            .grids
+            .iter()
+            .map(|g| parse_boundary(&g.shape.geojson()).unwrap().polygon)
+            .collect();
         for (i, a) in p.grids.iter().enumerate() {
             if let Some(parent) = &a.parent {
                 let pi = p.grids.iter().position(|x| &x.code == parent).unwrap();
@@ -991,6 +1007,50 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn district_cells_partition_their_parents_and_hold_their_points() {
+        use crate::grid::rules::parse_boundary;
+        use geo::{Area, Intersects, Point};
+        let p = plan(DISTRICT, 20231);
+        let polys: Vec<_> = p.grids.iter().map(|g| parse_boundary(&g.shape.geojson()).unwrap()).collect();
+        let index: std::collections::HashMap<&str, usize> = p.grids.iter().enumerate().map(|(i, g)| (g.code.as_str(), i)).collect();
+        // Children's areas add up to their parent's (buildings are footprints: less).
+        let mut kids_area = vec![0.0; p.grids.len()];
+        for (i, g) in p.grids.iter().enumerate() {
+            if let Some(parent) = &g.parent {
+                kids_area[index[parent.as_str()]] += polys[i].polygon.unsigned_area();
+                // The cell's own centre (stored on the node) lies inside the parent.
+                let (lat, lng) = polys[i].center;
+                assert!(
+                    p.grids[index[parent.as_str()]].shape.contains(lat, lng) || g.level == 5,
+                    "{}",
+                    g.code
+                );
+            }
+        }
+        for (i, g) in p.grids.iter().enumerate().filter(|(_, g)| g.level < 4) {
+            let own = polys[i].polygon.unsigned_area();
+            assert!(
+                (kids_area[i] - own).abs() < own * 1e-4,
+                "{}: children {} of {own}",
+                g.code,
+                kids_area[i]
+            );
+        }
+        // Not a lattice: cells of a level differ in shape (vertex counts vary).
+        let sides: std::collections::HashSet<usize> = p.grids.iter().filter(|g| g.level == 4).map(|g| g.shape.0.len()).collect();
+        assert!(sides.len() >= 3, "{sides:?}");
+        // Places and devices lie inside the grid they are filed under.
+        for (grid, lat, lng) in p
+            .places
+            .iter()
+            .map(|x| (&x.grid, x.lat, x.lng))
+            .chain(p.devices.iter().map(|x| (&x.grid, x.lat, x.lng)))
+        {
+            assert!(polys[index[grid.as_str()]].polygon.intersects(&Point::new(lng, lat)), "{grid}");
         }
     }
 

@@ -126,7 +126,7 @@ mod tests {
         let rows: Vec<(String, i64, String)> = p
             .grids
             .iter()
-            .map(|g| (g.code.clone(), g.level, g.rect.geojson().to_string()))
+            .map(|g| (g.code.clone(), g.level, g.shape.geojson().to_string()))
             .collect();
         let idx = GridIndex::build(rows.iter().map(|(c, l, b)| (c.as_str(), *l, b.as_str())));
         (idx, p)
@@ -137,7 +137,7 @@ mod tests {
         let (idx, p) = index_of_small();
         assert_eq!(idx.len(), p.grids.len());
         for g in p.grids.iter().filter(|g| g.level == 5) {
-            let b = rules::parse_boundary(&g.rect.geojson()).unwrap();
+            let b = rules::parse_boundary(&g.shape.geojson()).unwrap();
             assert_eq!(idx.locate(b.center.0, b.center.1), Some(g.code.as_str()), "centre of {}", g.code);
         }
     }
@@ -145,11 +145,15 @@ mod tests {
     #[test]
     fn open_ground_falls_to_the_compound_and_outside_to_nothing() {
         let (idx, p) = index_of_small();
-        // Buildings are inset in their cells, so a compound's corner is open ground.
+        // Buildings are footprints shrunk inside their cells, so just inside a compound's corner is open ground.
         let compound = p.grids.iter().find(|g| g.kind == "compound").unwrap();
-        let r = compound.rect;
-        let lat = r.min_lat + (r.max_lat - r.min_lat) * 0.01;
-        let lng = r.min_lng + (r.max_lng - r.min_lng) * 0.01;
+        let corner = compound.shape.0[0];
+        let n = compound.shape.0.len() as f64;
+        let (cx, cy) = (
+            compound.shape.0.iter().map(|c| c.0).sum::<f64>() / n,
+            compound.shape.0.iter().map(|c| c.1).sum::<f64>() / n,
+        );
+        let (lng, lat) = (corner.0 + (cx - corner.0) * 0.01, corner.1 + (cy - corner.1) * 0.01);
         assert_eq!(idx.locate(lat, lng), Some(compound.code.as_str()));
         assert_eq!(idx.locate(0.0, 0.0), None);
         assert_eq!(idx.locate(33.0, 114.65), None);
@@ -160,15 +164,19 @@ mod tests {
         // Random points inside the district land in a grid whose ancestors all hold the point.
         use rand::{RngExt, SeedableRng};
         let (idx, p) = index_of_small();
-        let root = p.grids.iter().find(|g| g.level == 2).unwrap().rect;
+        let street = &p.grids.iter().find(|g| g.level == 2).unwrap().shape;
+        let (min_lng, min_lat, max_lng, max_lat) = street.bounds();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
         for _ in 0..2000 {
-            let lat = rng.random_range(root.min_lat..root.max_lat);
-            let lng = rng.random_range(root.min_lng..root.max_lng);
+            let lat = rng.random_range(min_lat..max_lat);
+            let lng = rng.random_range(min_lng..max_lng);
+            if !street.contains(lat, lng) {
+                continue;
+            }
             let code = idx.locate(lat, lng).expect("inside the street");
             assert!(code.len() >= 15, "at least a compound: {code}");
             for g in p.grids.iter().filter(|g| code.starts_with(g.code.as_str())) {
-                let b = rules::parse_boundary(&g.rect.geojson()).unwrap();
+                let b = rules::parse_boundary(&g.shape.geojson()).unwrap();
                 assert!(b.polygon.intersects(&Point::new(lng, lat)), "{} holds the point", g.code);
             }
         }

@@ -1,6 +1,7 @@
 //! The five-level grid (五级网格): nodes, boundaries, leaders and public contacts, point location.
 
 pub mod api;
+pub mod layers;
 pub mod locate;
 pub mod map;
 pub mod pages;

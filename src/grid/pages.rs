@@ -139,7 +139,8 @@ pub async fn render_grid(s: &GridState, c: &Console, code: &str, page: i64, back
             panels.push(html);
         }
     }
-    let map_svg = map_svg(&g, &kids);
+    let base = super::service::base_layers(&s.db, &g).await?;
+    let map_svg = super::map::area_map_svg(&g, &kids, &base, &super::map::Overlay::default());
     let can_manage = p.can(Capability::ManageGrid, &g.code);
     let edit_map = if can_manage { edit_map_svg(&g, &kids) } else { String::new() };
     let status = if back.panel_error.is_some() || back.edit_error.is_some() {
@@ -307,26 +308,9 @@ impl Projection {
     }
 }
 
-/// An SVG map of a node's boundary and its children's, drawn on the server: no tiles, no fonts.
+/// The node's labelled area map with its children, without base layers or overlay.
 pub fn map_svg(g: &GridRow, kids: &[GridRow]) -> String {
-    let Ok(own) = rules::parse_boundary_text(&g.boundary) else {
-        return String::new();
-    };
-    let pr = Projection::fit(own.bbox, 0.0);
-    let mut svg = pr.open_svg("map", &format!("{}网格图", g.name), "");
-    svg.push_str(&format!("<path class=\"self\" d=\"{}\"/>", pr.path(&own)));
-    for kid in kids {
-        if let Ok(b) = rules::parse_boundary_text(&kid.boundary) {
-            svg.push_str(&format!(
-                "<a href=\"/console/grids/{}\"><title>{}</title><path d=\"{}\"/></a>",
-                kid.code,
-                attr_escape(&kid.name),
-                pr.path(&b)
-            ));
-        }
-    }
-    svg.push_str("</svg>");
-    svg
+    super::map::area_map_svg(g, kids, &[], &super::map::Overlay::default())
 }
 
 /// The boundary editor's map: the children drawn for reference, room around the node to move its

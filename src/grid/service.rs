@@ -1,10 +1,14 @@
 //! Grid operations shared by the API, the pages and the features built on the grid: load a node
-//! within the caller's reach, create a child, update a node (and rebuild the point index).
+//! within the caller's reach, create a child, update a node (and rebuild the point index), import
+//! base layers and load those a map shows.
 
 use super::GridState;
+use super::layers::{self, BaseFeature};
+use super::map;
 use super::store::{self, GridRow, GridUpdate, NewGrid};
+use crate::audit::{self, Actor};
 use crate::auth::{Capability, Principal};
-use crate::db::Db;
+use crate::db::{Db, now_ms};
 use crate::error::{AppError, AppResult};
 
 /// Load a grid node the caller may use `cap` on; anything else is "not found".
@@ -40,4 +44,82 @@ pub async fn update(s: &GridState, p: &Principal, code: &str, up: &GridUpdate) -
     let g = store::update(&s.db, p.actor(), &g, up).await?;
     s.grid_index.invalidate().await;
     Ok(g)
+}
+
+/// What an import did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ImportReport {
+    pub district: String,
+    pub kind: String,
+    pub imported: usize,
+    pub replaced: u64,
+}
+
+/// Import a GeoJSON FeatureCollection of base-layer features of `kind` (底图导入) into `district`
+/// (or the database's only district): checked whole first, then stored in one transaction whose
+/// last write is its audit row. `replace` first removes the district's features of that kind.
+pub async fn import_layers(
+    db: &Db,
+    actor: Actor<'_>,
+    district: Option<&str>,
+    kind: &str,
+    text: String,
+    name: Option<&str>,
+    replace: bool,
+) -> AppResult<ImportReport> {
+    let district = match district {
+        Some(d) => d.to_string(),
+        None => {
+            let all = store::districts(db).await?;
+            match all.as_slice() {
+                [one] => one.clone(),
+                [] => return Err(AppError::invalid("no_district", "数据库中还没有区，请先建立区级网格")),
+                _ => {
+                    return Err(AppError::invalid(
+                        "which_district",
+                        format!("数据库中有多个区（{}），请用 --district 指定", all.join("、")),
+                    ));
+                }
+            }
+        }
+    };
+    let bbox = store::district_bbox(db, &district)
+        .await?
+        .ok_or_else(|| AppError::not_found("区"))?;
+    let (kind_owned, name_owned) = (kind.to_string(), name.map(str::to_string));
+    // Parsing a file of up to 20 MB is work for a blocking thread.
+    let features = tokio::task::spawn_blocking(move || layers::parse_collection(&text, &kind_owned, name_owned.as_deref(), bbox))
+        .await
+        .map_err(|e| anyhow::anyhow!("layer parse: {e}"))?
+        .map_err(|m| AppError::invalid("invalid_geojson", m))?;
+    let mut tx = db.begin().await?;
+    let replaced = store::insert_layers(&mut tx, &district, kind, &features, replace, now_ms()).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        audit::Entry {
+            district: &district,
+            action: "map.import",
+            target_kind: "district",
+            target_id: &district,
+            reason: "",
+            detail: serde_json::json!({"kind": kind, "features": features.len(), "replaced": replaced}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ImportReport {
+        district,
+        kind: kind.to_string(),
+        imported: features.len(),
+        replaced,
+    })
+}
+
+/// The base-layer features an area map of `g` shows (none when its boundary cannot be read).
+pub async fn base_layers(db: &Db, g: &GridRow) -> AppResult<Vec<BaseFeature>> {
+    match map::area_window(g) {
+        Some(w) => Ok(store::layers_in(db, &g.district, w).await?),
+        None => Ok(Vec::new()),
+    }
 }

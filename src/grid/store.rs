@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use super::layers::{BaseFeature, Geometry};
 use super::rules::{self, Boundary};
 use crate::audit::{self, Actor};
 use crate::db::{Db, Tx, new_id, now_ms};
@@ -516,4 +517,122 @@ pub async fn unmanaged_compounds(db: &Db, code: &str) -> sqlx::Result<i64> {
     .bind(upper.as_str())
     .fetch_one(p)
     .await)
+}
+
+#[derive(sqlx::FromRow)]
+struct LayerRow {
+    kind: String,
+    class: String,
+    name: String,
+    geometry: String,
+}
+
+/// The most base-layer features one map loads.
+pub const MAX_LAYER_ROWS: i64 = 20_000;
+
+/// The district's base-layer features whose box meets `window` (min_lat, min_lng, max_lat,
+/// max_lng): areas first, then rivers, roads, landmarks.
+pub async fn layers_in(db: &Db, district: &str, window: (f64, f64, f64, f64)) -> sqlx::Result<Vec<BaseFeature>> {
+    let (min_lat, min_lng, max_lat, max_lng) = window;
+    let rows = on_pool!(db, |p| sqlx::query_as::<_, LayerRow>(
+        "SELECT kind, class, name, geometry FROM map_layers WHERE district = $1 \
+         AND max_lng >= $2 AND min_lng <= $3 AND max_lat >= $4 AND min_lat <= $5 \
+         ORDER BY kind, id LIMIT $6"
+    )
+    .bind(district)
+    .bind(min_lng)
+    .bind(max_lng)
+    .bind(min_lat)
+    .bind(max_lat)
+    .bind(MAX_LAYER_ROWS)
+    .fetch_all(p)
+    .await)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let class = ["road", "river", "landmark", "green", "water"]
+                .into_iter()
+                .find(|c| *c == r.class)?;
+            Some(BaseFeature {
+                geometry: Geometry::from_geojson(&r.geometry)?,
+                kind: r.kind,
+                class,
+                name: r.name,
+            })
+        })
+        .collect())
+}
+
+/// Count of a district's base-layer features by kind.
+pub async fn layer_counts(db: &Db, district: &str) -> sqlx::Result<Vec<(String, i64)>> {
+    on_pool!(db, |p| sqlx::query_as::<_, (String, i64)>(
+        "SELECT kind, COUNT(*) FROM map_layers WHERE district = $1 GROUP BY kind ORDER BY kind"
+    )
+    .bind(district)
+    .fetch_all(p)
+    .await)
+}
+
+/// The box (min_lat, min_lng, max_lat, max_lng) of a district's root node.
+pub async fn district_bbox(db: &Db, district: &str) -> sqlx::Result<Option<(f64, f64, f64, f64)>> {
+    on_pool!(db, |p| sqlx::query_as::<_, (f64, f64, f64, f64)>(
+        "SELECT min_lat, min_lng, max_lat, max_lng FROM grids WHERE code = $1"
+    )
+    .bind(district)
+    .fetch_optional(p)
+    .await)
+}
+
+/// Every district's code.
+pub async fn districts(db: &Db) -> sqlx::Result<Vec<String>> {
+    on_pool!(db, |p| sqlx::query_scalar::<_, String>("SELECT code FROM districts ORDER BY code")
+        .fetch_all(p)
+        .await)
+}
+
+/// Store imported features of one kind in the open transaction, first removing the district's
+/// features of that kind when `replace`. Returns how many were removed.
+pub async fn insert_layers(
+    tx: &mut Tx,
+    district: &str,
+    kind: &str,
+    features: &[BaseFeature],
+    replace: bool,
+    now: i64,
+) -> sqlx::Result<u64> {
+    let removed = if replace {
+        on_tx!(&mut *tx, |c| sqlx::query(
+            "DELETE FROM map_layers WHERE district = $1 AND kind = $2"
+        )
+        .bind(district)
+        .bind(kind)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?
+    } else {
+        0
+    };
+    for f in features {
+        let (min_lat, min_lng, max_lat, max_lng) = f.geometry.bbox();
+        let geometry = f.geometry.to_geojson();
+        on_tx!(&mut *tx, |c| sqlx::query(
+            "INSERT INTO map_layers (id, district, kind, class, name, geometry, min_lat, min_lng, max_lat, max_lng, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        )
+        .bind(new_id())
+        .bind(district)
+        .bind(&f.kind)
+        .bind(f.class)
+        .bind(&f.name)
+        .bind(&geometry)
+        .bind(min_lat)
+        .bind(min_lng)
+        .bind(max_lat)
+        .bind(max_lng)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    }
+    Ok(removed)
 }

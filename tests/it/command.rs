@@ -242,6 +242,14 @@ async fn the_screen_page_shows_the_figures_and_drills_down() {
         let (st, svg) = page(&app, &admin, &format!("/console/command/map?grid={COMMUNITY}")).await;
         assert_eq!(st, StatusCode::OK);
         assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(80)]);
+        // Children drill down to their own screens and carry their load's colour; open cases are points.
+        assert!(svg.contains("/console/command?grid=411602001001001"), "drill-down links");
+        assert!(
+            ["calm", "busy", "alarm"].iter().any(|c| svg.contains(&format!("kid {c}"))),
+            "load colours: {}",
+            &svg[..svg.len().min(400)]
+        );
+        assert!(svg.contains("<circle class=\"pt"), "case points");
         let resident = sign_in(&app, "resident").await;
         let (st, _) = page(&app, &resident, "/console/command").await;
         assert_eq!(st, StatusCode::FORBIDDEN);

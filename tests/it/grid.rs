@@ -1,5 +1,7 @@
 //! The grid API and the public grid page.
 
+use geo::{BoundingRect, Contains, Intersects, Polygon, polygon};
+use gongzhi::grid::rules;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -73,9 +75,14 @@ async fn creating_a_grid_checks_code_kind_polygon_and_fit() {
     for app in apps().await {
         let t = app.token("admin").await;
         let (_, compound) = app.get("/api/v1/grids/411602001001001", &t).await;
-        let b = &compound["boundary"]["coordinates"][0];
-        let (min_lng, min_lat) = (b[0][0].as_f64().unwrap(), b[0][1].as_f64().unwrap());
-        let (max_lng, max_lat) = (b[2][0].as_f64().unwrap(), b[2][1].as_f64().unwrap());
+        // Boundaries are cells, not rectangles: work from the compound's box and find open ground.
+        let outline = rules::parse_boundary(&compound["boundary"]).unwrap();
+        let (min_lat, min_lng, max_lat, max_lng) = outline.bbox;
+        let (_, kids) = app.get("/api/v1/grids/411602001001001/children?per_page=100", &t).await;
+        let footprints: Vec<Value> = kids["items"].as_array().unwrap().iter().map(|k| k["boundary"].clone()).collect();
+        let buildings: Vec<_> = footprints.iter().map(|b| rules::parse_boundary(b).unwrap().polygon).collect();
+        let open_a = free_square(&outline.polygon, &buildings, None);
+        let open_b = free_square(&outline.polygon, &buildings, Some(&open_a));
         let existing = compound["counts"]["children"].as_i64().unwrap();
         let grids_before = app.count("grids").await;
         let audit_before = app.count("audit_log").await;
@@ -95,11 +102,8 @@ async fn creating_a_grid_checks_code_kind_polygon_and_fit() {
                 "invalid_boundary",
             ),
             (base(square(min_lng - 0.05, min_lat - 0.05, 0.01)), "boundary_outside_parent"),
-            // The whole compound overlaps the buildings already in it.
-            (
-                base(square(min_lng, min_lat, (max_lng - min_lng).min(max_lat - min_lat))),
-                "boundary_overlap",
-            ),
+            // The first building's own footprint overlaps it.
+            (base(footprints[0].clone()), "boundary_overlap"),
             (
                 {
                     let mut v = base(square(min_lng, min_lat, 0.0001));
@@ -141,12 +145,8 @@ async fn creating_a_grid_checks_code_kind_polygon_and_fit() {
         assert_eq!(app.count("grids").await, grids_before, "nothing half-written");
         assert_eq!(app.count("audit_log").await, audit_before);
 
-        // A small square in the open corner before the first footprint fits.
-        let (_, kids) = app.get("/api/v1/grids/411602001001001/children?per_page=1", &t).await;
-        let first = &kids["items"][0]["boundary"]["coordinates"][0][0];
-        let gap = (first[0].as_f64().unwrap() - min_lng).min(first[1].as_f64().unwrap() - min_lat);
-        assert!(gap > 0.0);
-        let ok = base(square(min_lng + gap * 0.1, min_lat + gap * 0.1, gap * 0.5));
+        // A small square on open ground between the footprints fits.
+        let ok = base(to_json(&open_a));
         let (st, v) = app.post("/api/v1/grids", &t, ok.clone()).await;
         assert_eq!(st, StatusCode::CREATED, "[{}] {v}", app.engine);
         assert_eq!(v["level"], 5);
@@ -161,7 +161,7 @@ async fn creating_a_grid_checks_code_kind_polygon_and_fit() {
         assert_eq!(app.count("audit_log").await, audit_before + 1);
 
         // Shrinking the compound so that it no longer holds its buildings is refused, unchanged.
-        let small = square(min_lng + gap * 0.1, min_lat + gap * 0.1, gap * 0.5);
+        let small = to_json(&open_a);
         let (st, v) = app
             .call(
                 reqwest::Method::PATCH,
@@ -188,7 +188,7 @@ async fn creating_a_grid_checks_code_kind_polygon_and_fit() {
         let racers: Vec<_> = (0..8)
             .map(|i| {
                 let (client, base, t) = (app.client.clone(), app.base.clone(), t.clone());
-                let mut body = base_for_race(&new_code, i, square(min_lng + gap * 0.7, min_lat + gap * 0.05, gap * 0.2));
+                let mut body = base_for_race(&new_code, i, to_json(&open_b));
                 body["leader"] = leader.clone();
                 tokio::spawn(async move {
                     let r = client
@@ -213,6 +213,28 @@ async fn creating_a_grid_checks_code_kind_polygon_and_fit() {
         }
         assert_eq!(created, 1, "[{}] one of the overlapping siblings", app.engine);
     }
+}
+
+/// A small square inside `parent` clear of every footprint and of `avoid`, found by a scan.
+fn free_square(parent: &Polygon<f64>, footprints: &[Polygon<f64>], avoid: Option<&Polygon<f64>>) -> Polygon<f64> {
+    let r = parent.bounding_rect().unwrap();
+    let side = r.width().min(r.height()) * 0.04;
+    for i in 1..40 {
+        for j in 1..40 {
+            let (x, y) = (r.min().x + r.width() * i as f64 / 40.0, r.min().y + r.height() * j as f64 / 40.0);
+            let sq = polygon![(x: x, y: y), (x: x + side, y: y), (x: x + side, y: y + side), (x: x, y: y + side), (x: x, y: y)];
+            // A margin round the square, so rounding to 1e-7 degrees cannot make it touch.
+            let grown = polygon![(x: x - side * 0.2, y: y - side * 0.2), (x: x + side * 1.2, y: y - side * 0.2), (x: x + side * 1.2, y: y + side * 1.2), (x: x - side * 0.2, y: y + side * 1.2), (x: x - side * 0.2, y: y - side * 0.2)];
+            if parent.contains(&grown) && !footprints.iter().chain(avoid).any(|b| b.intersects(&grown)) {
+                return sq;
+            }
+        }
+    }
+    panic!("no open ground in the compound");
+}
+
+fn to_json(p: &Polygon<f64>) -> Value {
+    serde_json::from_str(&rules::to_geojson(p)).unwrap()
 }
 
 /// A new building under 411602001001001 numbered after `taken`, `i` places on.

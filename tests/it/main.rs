@@ -9,6 +9,7 @@ mod command;
 mod durability;
 mod grid;
 mod lowest_level;
+mod map_layers;
 mod matrix;
 mod open311;
 mod open311_conformance;

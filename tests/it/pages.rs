@@ -22,7 +22,7 @@ async fn console_requires_sign_in_and_speaks_chinese() {
         let cookie = sign_in(&app, "admin").await;
         let (st, html) = page(&app, &cookie, "/console/grids/411602").await;
         assert_eq!(st, StatusCode::OK);
-        assert!(html.contains("lang=\"zh-CN\"") && html.contains("下级网格") && html.contains("<svg class=\"map\""));
+        assert!(html.contains("lang=\"zh-CN\"") && html.contains("下级网格") && html.contains("<svg class=\"map area-map\""));
         assert_eq!(outside_references(&html), Vec::<String>::new(), "nothing from outside");
         // Drill down: the district page links the street, the street its communities, …
         let mut code = "411602".to_string();
