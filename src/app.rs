@@ -311,7 +311,7 @@ pub async fn serve_on(
     info(title = "gongzhi 共治 API", description = "Party-led grassroots governance: grid, registry, accounts. Errors: HTTP status plus {\"error\":{\"code\",\"message\"}}."),
     paths(
         accounts::api::login, accounts::api::logout, accounts::api::me, accounts::api::change_password, accounts::api::create_user, accounts::api::list_audit,
-        grid::api::get_grid, grid::api::get_children, grid::api::create_grid, grid::api::update_grid,
+        grid::api::get_grid, grid::api::get_children, grid::api::create_grid, grid::api::update_grid, grid::api::get_layers,
         registry::api::list_residents, registry::api::get_resident, registry::api::create_resident, registry::api::set_tags, registry::api::reveal, registry::api::lookup_resident,
         registry::api::list_households, registry::api::get_household, registry::api::create_household,
         registry::api::list_units, registry::api::create_unit, registry::api::list_places, registry::api::list_devices,

@@ -1,4 +1,5 @@
-//! Grid API: read a node and its children; create children; change boundaries and leaders.
+//! Grid API: read a node and its children; create children; change boundaries and leaders; the
+//! base layers under a node's map.
 
 use axum::Router;
 use axum::extract::State;
@@ -21,6 +22,7 @@ pub fn routes() -> Router<GridState> {
         .route("/api/v1/grids", post(create_grid))
         .route("/api/v1/grids/{code}", get(get_grid).patch(update_grid))
         .route("/api/v1/grids/{code}/children", get(get_children))
+        .route("/api/v1/grids/{code}/layers", get(get_layers))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -164,4 +166,36 @@ pub async fn update_grid(
 ) -> AppResult<Json<Grid>> {
     let g = super::service::update(&s, &p, &code, &up).await?;
     Ok(Json(one(&s, &g).await?))
+}
+
+/// Base-layer features (底图) as GeoJSON: what the node's map shows under the grid.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LayerCollection {
+    /// Always `FeatureCollection`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// GeoJSON Features; `properties` holds `kind` (road, river, landmark, area), `class` (how it
+    /// is drawn: road, river, landmark, green, water) and `name`.
+    #[schema(value_type = Vec<Object>)]
+    pub features: Vec<serde_json::Value>,
+}
+
+#[utoipa::path(get, path = "/api/v1/grids/{code}/layers", tag = "grid",
+    params(("code" = String, Path, description = "Grid code")),
+    responses((status = 200, body = LayerCollection), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_layers(State(s): State<GridState>, p: Principal, Path(code): Path<String>) -> AppResult<Json<LayerCollection>> {
+    let g = load(&s.db, &p, &code, Capability::ReadGrid).await?;
+    let features = super::service::base_layers(&s.db, &g)
+        .await?
+        .into_iter()
+        .map(|f| {
+            let geometry: serde_json::Value = serde_json::from_str(&f.geometry.to_geojson()).unwrap_or_default();
+            serde_json::json!({"type": "Feature", "properties": {"kind": f.kind, "class": f.class, "name": f.name}, "geometry": geometry})
+        })
+        .collect();
+    Ok(Json(LayerCollection {
+        kind: "FeatureCollection",
+        features,
+    }))
 }

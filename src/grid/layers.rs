@@ -146,7 +146,7 @@ fn polygon(v: &Value) -> Result<Vec<Vec<(f64, f64)>>, String> {
     rings
         .iter()
         .map(|r| {
-            let ring = line(r, 4)?;
+            let ring = line(r, 4).map_err(|m| m.replace("线至少", "多边形的环至少"))?;
             if ring.first() != ring.last() {
                 return Err("多边形的环未闭合：首尾坐标应相同".into());
             }
@@ -387,6 +387,11 @@ mod tests {
             Some("园"),
         );
         assert!(err(&fc(vec![open]), "area").contains("未闭合"));
+        let triangle = feature(
+            json!({"type": "Polygon", "coordinates": [[[114.6, 33.6], [114.61, 33.6], [114.6, 33.6]]]}),
+            Some("园"),
+        );
+        assert!(err(&fc(vec![triangle]), "area").contains("多边形的环至少需要4个"));
         let short = feature(json!({"type": "LineString", "coordinates": [[114.6, 33.6]]}), None);
         assert!(err(&fc(vec![short]), "river").contains("至少需要2个"));
         let many: Vec<Vec<f64>> = (0..=MAX_FEATURE_VERTICES).map(|i| vec![114.6 + i as f64 * 1e-6, 33.6]).collect();

@@ -135,3 +135,25 @@ async fn the_grid_page_draws_a_labelled_map_over_the_base_layers() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_api_gives_the_layers_under_a_nodes_map() {
+    for app in apps().await {
+        let t = app.token("admin").await;
+        let (st, v) = app.get("/api/v1/grids/411602/layers", &t).await;
+        assert_eq!(st, 200, "[{}] {v}", app.engine);
+        assert_eq!(v["type"], "FeatureCollection");
+        let features = v["features"].as_array().unwrap();
+        let names: Vec<&str> = features.iter().map(|f| f["properties"]["name"].as_str().unwrap()).collect();
+        assert!(names.contains(&"沙颍河") && names.contains(&"区政府"), "[{}] {names:?}", app.engine);
+        let river = features.iter().find(|f| f["properties"]["name"] == "沙颍河").unwrap();
+        assert_eq!(
+            (river["properties"]["kind"].as_str(), river["geometry"]["type"].as_str()),
+            (Some("river"), Some("LineString"))
+        );
+        // A building's map window is small: fewer features than the district's.
+        let (st, b) = app.get("/api/v1/grids/411602001001001001/layers", &t).await;
+        assert_eq!(st, 200);
+        assert!(b["features"].as_array().unwrap().len() < features.len(), "[{}]", app.engine);
+    }
+}

@@ -223,6 +223,19 @@ mod tests {
     use crate::volunteers::ledger::{self, AccountKind};
 
     #[test]
+    fn unit_names_are_unique_at_district_scale() {
+        // units (district, kind, name) is unique: the demo must never draw a name twice.
+        let p = super::super::plan::plan(super::super::plan::DISTRICT, 20231);
+        let v = plan(&p, DISTRICT, super::super::plan::DISTRICT.volunteer_teams, 20231, 1_795_000_000_000);
+        let mut seen = std::collections::HashSet::new();
+        let names = p.units.iter().map(|u| (u.kind, u.name.as_str()));
+        let names = names.chain(v.units.iter().map(|u| (u.kind, u.name.as_str())));
+        for (kind, name) in names.chain(v.shops.iter().map(|s| (s.kind, s.name.as_str()))) {
+            assert!(seen.insert((kind, name)), "{kind} {name} twice");
+        }
+    }
+
+    #[test]
     fn the_small_plan_has_a_sound_ledger() {
         let p = super::super::plan::plan(super::super::plan::SMALL, 7);
         let now: i64 = 1_795_000_000_000;

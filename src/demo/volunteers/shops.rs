@@ -75,18 +75,29 @@ pub(super) fn shops_and_items(rng: &mut ChaCha8Rng, communities: &[&PGrid], size
             address: format!("{}党群服务中心一楼", c.name),
         });
     }
+    let mut taken = std::collections::HashSet::new();
     for i in 0..sizes.merchants {
-        let c = communities[rng.random_range(0..communities.len().max(1))];
         let kind = ["理发店", "早餐店", "眼镜店", "家电维修部", "便利店", "药店"][i % 6];
-        shops.push(VShop {
-            id: uuid_at(rng, year_ago),
-            kind: "merchant",
-            name: format!(
+        let mut at = rng.random_range(0..communities.len().max(1));
+        // Unit names are unique in a district: the same word and trade (every 30th merchant)
+        // drawn in the same community again moves on to the next community.
+        let (c, name) = loop {
+            let c = communities[at % communities.len().max(1)];
+            let name = format!(
                 "{}{}{}",
                 c.name.trim_end_matches("社区").trim_end_matches('村'),
                 ["惠民", "邻里", "红星", "和顺", "福满"][i % 5],
                 kind
-            ),
+            );
+            if taken.insert(name.clone()) || at >= i + communities.len() * 2 {
+                break (c, name);
+            }
+            at += 1;
+        };
+        shops.push(VShop {
+            id: uuid_at(rng, year_ago),
+            kind: "merchant",
+            name,
             grid: c.code.clone(),
             address: format!("{}临街商铺", c.name),
         });
