@@ -4,9 +4,10 @@ use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-const FILES: [(&str, &str, &str); 2] = [
+const FILES: [(&str, &str, &str); 3] = [
     ("app.css", "text/css; charset=utf-8", include_str!("../../static/app.css")),
     ("app.js", "text/javascript; charset=utf-8", include_str!("../../static/app.js")),
+    ("calls.js", "text/javascript; charset=utf-8", include_str!("../../static/calls.js")),
 ];
 
 /// The site icon: a red tile with a white grid (网格), drawn without fonts.
