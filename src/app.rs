@@ -139,14 +139,14 @@ impl AppState {
         grid::GridState {
             db: self.db.clone(),
             grid_index: self.grid_index.clone(),
-            // The registry shows a building's households on its grid page.
-            // …and calls show the node's people with call buttons.
+            // Calls show the node's people with call buttons (first: one click to reach them);
+            // the registry shows a building's households.
             panels: Arc::new([
-                Arc::new(registry::building::Households) as Arc<dyn grid::GridPanel>,
                 Arc::new(calls::pages::CallPanel {
                     hub: self.calls.clone(),
                     public_url: self.public_url.clone(),
-                }),
+                }) as Arc<dyn grid::GridPanel>,
+                Arc::new(registry::building::Households),
             ]),
             // The registry keeps units; a compound names its property company by id.
             units: Arc::new(registry::units::Directory),

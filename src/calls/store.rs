@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::rules::{self, Kind, Outcome};
 use crate::audit::{self, Actor};
-use crate::db::{Db, Tx};
+use crate::db::Db;
 use crate::{on_pool, on_tx};
 
 /// Grid roles that take calls (district … building); residents hold posts too, but not duties.
@@ -219,34 +219,4 @@ pub async fn list(db: &Db, district: &str, roots: &[String], limit: i64, offset:
         let total = c.fetch_one(p).await?;
         Ok((rows, total))
     })
-}
-
-/// Insert call log rows as they are (the demo's history), in the caller's transaction.
-pub async fn insert_logged(tx: &mut Tx, district: &str, rows: &[CallRow]) -> sqlx::Result<()> {
-    for r in rows {
-        on_tx!(&mut *tx, |t| {
-            sqlx::query(
-            "INSERT INTO calls (id, district, caller_id, caller_name, callee_id, callee_name, grid_code, target, kind, requested_at, answered_at, ended_at, outcome, duration_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        )
-        .bind(r.id)
-        .bind(district)
-        .bind(r.caller_id)
-        .bind(&r.caller_name)
-        .bind(r.callee_id)
-        .bind(&r.callee_name)
-        .bind(&r.grid_code)
-        .bind(&r.target)
-        .bind(&r.kind)
-        .bind(r.requested_at)
-        .bind(r.answered_at)
-        .bind(r.ended_at)
-        .bind(r.outcome.as_deref())
-        .bind(r.duration_ms)
-        .execute(t)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
-    }
-    Ok(())
 }

@@ -1,5 +1,6 @@
 //! The demo district: a deterministic Chuanhui at real scale (or one small street), loaded in one transaction.
 
+pub mod calls;
 pub mod history;
 pub mod names;
 pub mod plan;
@@ -564,6 +565,8 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     };
     let vplan = volunteers::plan(&p, v_sizes, teams, seed, crate::db::now_ms());
     let volunteer_summary = volunteers::insert(&mut tx, p.district_code, &vplan, &hash, &pb).await?;
+    pb.set_message("通话记录");
+    calls::insert(&mut tx, p.district_code, scale, seed, crate::db::now_ms(), &pb).await?;
     crate::audit::record(
         &mut tx,
         crate::audit::Actor::System("demo"),

@@ -468,3 +468,32 @@ mod futures_like {
         }
     }
 }
+
+#[tokio::test]
+async fn the_demo_holds_weeks_of_finished_calls() {
+    for app in apps().await {
+        let rows: Vec<(i64, Option<i64>, Option<i64>, Option<String>, i64)> = gongzhi::on_pool!(&app.db, |p| sqlx::query_as(
+            "SELECT requested_at, answered_at, ended_at, outcome, duration_ms FROM calls ORDER BY requested_at"
+        )
+        .fetch_all(p)
+        .await)
+        .unwrap();
+        assert!(rows.len() >= 20, "[{}] {} calls", app.engine, rows.len());
+        let span = rows.last().unwrap().0 - rows[0].0;
+        assert!(span > 30 * 86_400_000, "[{}] a month and more", app.engine);
+        let now = gongzhi::db::now_ms();
+        for (req, ans, end, outcome, d) in &rows {
+            let end = end.expect("every demo call ended");
+            assert!(*req <= end && end < now);
+            match outcome.as_deref() {
+                Some("answered") => assert!(*d > 0 && ans.is_some()),
+                Some("missed") | Some("declined") => assert_eq!((*d, *ans), (0, None)),
+                Some("failed") => {}
+                o => panic!("outcome {o:?}"),
+            }
+            assert_eq!(*d, gongzhi::calls::rules::duration_ms(*ans, end));
+        }
+        let (_, log) = log_of(&app, "admin", "").await;
+        assert_eq!(log["total"].as_i64().unwrap(), rows.len() as i64, "the district sees them all");
+    }
+}
