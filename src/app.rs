@@ -61,6 +61,8 @@ pub struct AppState {
     pub metrics_on_main: bool,
     /// Committed case changes, for the command centre's live screens.
     pub case_feed: Arc<cases::events::CaseFeed>,
+    /// Who is connected to the calls socket now, and the calls between them (一键智达).
+    pub calls: Arc<calls::hub::Hub>,
 }
 
 impl AppState {
@@ -86,6 +88,7 @@ impl AppState {
             },
             metrics_on_main: true,
             case_feed: Arc::default(),
+            calls: Arc::default(),
         }
     }
 
@@ -139,8 +142,15 @@ impl AppState {
         grid::GridState {
             db: self.db.clone(),
             grid_index: self.grid_index.clone(),
-            // The registry shows a building's households on its grid page.
-            panels: Arc::new([Arc::new(registry::building::Households) as Arc<dyn grid::GridPanel>]),
+            // Calls show the node's people with call buttons (first: one click to reach them);
+            // the registry shows a building's households.
+            panels: Arc::new([
+                Arc::new(calls::pages::CallPanel {
+                    hub: self.calls.clone(),
+                    public_url: self.public_url.clone(),
+                }) as Arc<dyn grid::GridPanel>,
+                Arc::new(registry::building::Households),
+            ]),
             // The registry keeps units; a compound names its property company by id.
             units: Arc::new(registry::units::Directory),
         }
@@ -185,10 +195,15 @@ pub fn router(state: AppState) -> Router {
     };
     let accounts = state.accounts();
     let broadcasts = broadcasts::BroadcastsState { db: state.db.clone() };
-    let calls = calls::CallsState { db: state.db.clone() };
+    let calls = calls::CallsState {
+        db: state.db.clone(),
+        hub: state.calls.clone(),
+        public_url: state.public_url.clone(),
+    };
     let command = command::CommandState {
         db: state.db.clone(),
         feed: state.case_feed.clone(),
+        calls: state.calls.clone(),
     };
     let mut app = Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
@@ -321,9 +336,10 @@ pub async fn serve_on(
         vol::activities::list_activities, vol::activities::create_activity, vol::activities::get_activity, vol::activities::sign_up, vol::activities::check_in, vol::activities::check_out, vol::activities::mark_attendance,
         vol::activities::list_themes, vol::activities::set_theme, vol::points::list_rules, vol::points::update_rule, vol::points::list_transactions, vol::points::correct, vol::points::audit_ledger, vol::points::summary,
         vol::shops::list_shops, vol::shops::create_shop, vol::shops::list_items, vol::shops::create_item, vol::shops::update_item, vol::shops::new_code, vol::shops::redeem,
+        calls::api::reachable, calls::api::list_calls, calls::socket::socket,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"))
+    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"))
 )]
 pub struct ApiDoc;
 

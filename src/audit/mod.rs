@@ -48,7 +48,7 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 54] = [
+pub const ACTIONS: [(&str, &str); 57] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
@@ -101,6 +101,9 @@ pub const ACTIONS: [(&str, &str); 54] = [
     ("shop.item_create", "新增兑换商品"),
     ("shop.item_update", "修改兑换商品"),
     ("shop.redeem", "积分兑换"),
+    ("call.ring", "发起通话"),
+    ("call.answer", "接听通话"),
+    ("call.end", "结束通话"),
     ("demo.load", "载入演示数据"),
     ("map.import", "导入底图"),
 ];
@@ -130,6 +133,7 @@ pub fn target_label(kind: &str) -> &'static str {
         "shop" => "爱心超市或商家",
         "shop_item" => "兑换商品",
         "redemption" => "兑换记录",
+        "call" => "通话",
         "district" => "全区",
         _ => "其他",
     }

@@ -27,7 +27,7 @@ pub struct GridQuery {
     responses((status = 200, body = Dashboard), (status = 401), (status = 403), (status = 404)))]
 pub async fn dashboard(State(s): State<CommandState>, p: Principal, Query(q): Query<GridQuery>) -> AppResult<Json<Dashboard>> {
     let g = service::node_for(&s.db, &p, q.grid.as_deref()).await?;
-    Ok(Json(service::dashboard(&s.db, &g).await?))
+    Ok(Json(service::dashboard(&s.db, &s.calls, &g).await?))
 }
 
 /// How long one event stream lasts before the browser reconnects (and signs in again with its

@@ -16,11 +16,14 @@ use axum::routing::get;
 use crate::cases::events::CaseFeed;
 use crate::db::Db;
 
-/// What the command centre's handlers need: the database and the feed of committed case changes.
+/// What the command centre's handlers need: the database, the feed of committed case changes and
+/// the calls' registry of who is connected.
 #[derive(Clone)]
 pub struct CommandState {
     pub db: Db,
     pub feed: Arc<CaseFeed>,
+    /// Who is connected for calls now (the screen's 在线 figures and call buttons).
+    pub calls: Arc<crate::calls::hub::Hub>,
 }
 
 impl FromRef<CommandState> for Db {

@@ -84,6 +84,12 @@ pub fn tiles(d: &Dashboard) -> Vec<Tile> {
             warn: c.reported_month > 0 && c.on_time_rate_month < 0.8,
         },
         Tile {
+            key: "online",
+            label: "在线网格员",
+            value: d.online.to_string(),
+            warn: false,
+        },
+        Tile {
             key: "volunteers_active",
             label: "今日志愿者在岗",
             value: d.volunteers.active.to_string(),
@@ -138,14 +144,14 @@ async fn screen_map(s: &CommandState, g: &crate::grid::GridRow, d: &Dashboard) -
 async fn screen(State(s): State<CommandState>, c: Console, Query(q): Query<GridQuery>) -> PageResult {
     let p = &c.principal;
     let g = service::node_for(&s.db, p, q.grid.as_deref()).await?;
-    let d = service::dashboard(&s.db, &g).await?;
+    let d = service::dashboard(&s.db, &s.calls, &g).await?;
     let crumbs = crate::grid::pages::crumbs(&s.db, &c, &g.code)
         .await?
         .into_iter()
         .filter(|(code, _)| p.can(crate::auth::Capability::ReadRegistry, code))
         .collect();
     let map = screen_map(&s, &g, &d).await?;
-    let people = service::reachable(&s.db, p, &g).await?;
+    let people = service::reachable(&s.db, &s.calls, p, &g).await?;
     let now = crate::db::now_ms();
     let open = crate::cases::figures::open_points(&s.db, &g.district, &g.code, 8).await?;
     let codes: Vec<String> = open.iter().map(|c| c.grid_code.clone()).collect();
@@ -182,7 +188,7 @@ async fn screen(State(s): State<CommandState>, c: Console, Query(q): Query<GridQ
 /// The map alone, for the screen to swap in when cases change.
 async fn map_fragment(State(s): State<CommandState>, c: Console, Query(q): Query<GridQuery>) -> PageResult {
     let g = service::node_for(&s.db, &c.principal, q.grid.as_deref()).await?;
-    let d = service::dashboard(&s.db, &g).await?;
+    let d = service::dashboard(&s.db, &s.calls, &g).await?;
     let svg = screen_map(&s, &g, &d).await?;
     let resp: Response = ([(axum::http::header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")], svg).into_response();
     Ok(resp)

@@ -78,6 +78,8 @@ pub struct Dashboard {
     pub children: Vec<ChildLoad>,
     pub latest: Vec<TickerItem>,
     pub volunteers: VolunteerDay,
+    /// Post-holders of the subtree connected for calls now (在线).
+    pub online: usize,
     /// RFC 3339
     pub generated_at: String,
 }
@@ -107,7 +109,7 @@ pub fn load_class(open: i64, overdue: i64) -> &'static str {
 }
 
 /// The dashboard of node `g` now.
-pub async fn dashboard(db: &Db, g: &GridRow) -> AppResult<Dashboard> {
+pub async fn dashboard(db: &Db, hub: &crate::calls::hub::Hub, g: &GridRow) -> AppResult<Dashboard> {
     let now = now_ms();
     let f = figures::of_node(db, &g.district, &g.code, now).await?;
     let cats = crate::cases::categories::list(db, &g.district).await?;
@@ -179,6 +181,7 @@ pub async fn dashboard(db: &Db, g: &GridRow) -> AppResult<Dashboard> {
             })
             .collect(),
         volunteers,
+        online: crate::calls::service::online_in(hub, &g.district, &g.code),
         generated_at: crate::time::rfc3339_ms(now),
     })
 }
@@ -193,11 +196,13 @@ pub struct Reachable {
     pub phone: Option<String>,
     /// The account, for a message or a live call.
     pub user_id: Option<Uuid>,
+    /// Connected for calls now.
+    pub online: bool,
 }
 
 /// The people of a grid node a duty officer can reach: its public contacts (phones shown in full
 /// to those who work that grid, masked to others) and the accounts holding posts there.
-pub async fn reachable(db: &Db, p: &Principal, g: &GridRow) -> AppResult<Vec<Reachable>> {
+pub async fn reachable(db: &Db, hub: &crate::calls::hub::Hub, p: &Principal, g: &GridRow) -> AppResult<Vec<Reachable>> {
     let full = p.can(Capability::ReadRegistry, &g.code);
     let contacts = crate::grid::store::contacts(db, std::slice::from_ref(&g.code)).await?;
     let mut out: Vec<Reachable> = contacts
@@ -213,6 +218,7 @@ pub async fn reachable(db: &Db, p: &Principal, g: &GridRow) -> AppResult<Vec<Rea
                 crate::identity::mask_phone(&c.phone)
             }),
             user_id: None,
+            online: false,
         })
         .collect();
     for (id, name, role) in crate::auth::store::holders_at(db, &g.code).await? {
@@ -221,6 +227,7 @@ pub async fn reachable(db: &Db, p: &Principal, g: &GridRow) -> AppResult<Vec<Rea
             role: crate::auth::Role::parse(&role).map(|r| r.label()).unwrap_or("岗位").to_string(),
             phone: None,
             user_id: Some(id),
+            online: hub.online(&g.district, id),
         });
     }
     Ok(out)

@@ -1,6 +1,7 @@
 //! The demo district: a deterministic Chuanhui at real scale (or one small street), loaded in one transaction.
 
 pub mod basemap;
+pub mod calls;
 pub mod cells;
 pub mod history;
 pub mod names;
@@ -568,6 +569,8 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     let volunteer_summary = volunteers::insert(&mut tx, p.district_code, &vplan, &hash, &pb).await?;
     // The command centre's running figures, from the cases just loaded in bulk.
     crate::cases::tallies::rebuild(&mut tx).await?;
+    pb.set_message("通话记录");
+    calls::insert(&mut tx, p.district_code, scale, seed, crate::db::now_ms(), &pb).await?;
     crate::audit::record(
         &mut tx,
         crate::audit::Actor::System("demo"),

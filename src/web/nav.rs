@@ -46,7 +46,7 @@ struct Entry {
 }
 
 /// Every console link, in the order the nav shows them.
-const NAV: [Entry; 12] = [
+const NAV: [Entry; 13] = [
     Entry {
         key: "me",
         label: "我的",
@@ -76,6 +76,13 @@ const NAV: [Entry; 12] = [
         label: "案件",
         href: |_| "/console/cases".into(),
         shown: works_cases,
+    },
+    Entry {
+        key: "calls",
+        label: "值班通话",
+        href: |_| "/console/calls".into(),
+        // Live calls (一键智达) are the five grid levels' duty.
+        shown: works_grid,
     },
     Entry {
         key: "residents",
@@ -237,6 +244,7 @@ mod tests {
                 "grid",
                 "inbox",
                 "cases",
+                "calls",
                 "residents",
                 "volunteer",
                 "assessment",
@@ -248,12 +256,22 @@ mod tests {
         for r in [Role::StreetStaff, Role::CommunityStaff] {
             assert_eq!(
                 keys(r),
-                ["command", "grid", "inbox", "cases", "residents", "volunteer", "assessment", "units"],
+                [
+                    "command",
+                    "grid",
+                    "inbox",
+                    "cases",
+                    "calls",
+                    "residents",
+                    "volunteer",
+                    "assessment",
+                    "units"
+                ],
                 "{r:?}"
             );
         }
         for r in [Role::CompoundLeader, Role::BuildingOfficer] {
-            assert_eq!(keys(r), ["grid", "inbox", "cases", "residents", "volunteer"], "{r:?}");
+            assert_eq!(keys(r), ["grid", "inbox", "cases", "calls", "residents", "volunteer"], "{r:?}");
         }
         for r in [Role::DepartmentHandler, Role::PropertyStaff] {
             assert_eq!(keys(r), ["inbox", "cases", "units"], "{r:?}");

@@ -84,7 +84,8 @@ pub async fn serve(listener: TcpListener, router: Router, opts: ServeOptions, sh
         let mut stop = stop_rx.clone();
         let done = done_rx.clone();
         tokio::spawn(async move {
-            let conn = builder.serve_connection(io, service);
+            // With upgrades: the calls' signalling socket is a WebSocket on this connection.
+            let conn = builder.serve_connection(io, service).with_upgrades();
             let mut conn = std::pin::pin!(conn);
             loop {
                 tokio::select! {

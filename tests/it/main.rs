@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit_chain;
+mod calls;
 mod cases;
 mod chrome;
 mod command;
