@@ -469,10 +469,13 @@ mod futures_like {
     }
 }
 
+/// requested, answered, ended, outcome, duration.
+type LoggedCall = (i64, Option<i64>, Option<i64>, Option<String>, i64);
+
 #[tokio::test]
 async fn the_demo_holds_weeks_of_finished_calls() {
     for app in apps().await {
-        let rows: Vec<(i64, Option<i64>, Option<i64>, Option<String>, i64)> = gongzhi::on_pool!(&app.db, |p| sqlx::query_as(
+        let rows: Vec<LoggedCall> = gongzhi::on_pool!(&app.db, |p| sqlx::query_as(
             "SELECT requested_at, answered_at, ended_at, outcome, duration_ms FROM calls ORDER BY requested_at"
         )
         .fetch_all(p)
