@@ -131,7 +131,7 @@ async fn run(s: CallsState, p: Principal, secret: String, mut socket: WebSocket)
                     break;
                 }
                 pings += 1;
-                if pings.is_multiple_of(SESSION_EVERY) && !matches!(crate::auth::store::principal_for(&s.db, &secret).await, Ok(Some(_))) {
+                if pings.is_multiple_of(SESSION_EVERY) && matches!(crate::auth::store::principal_for(&s.db, &secret).await, Ok(None)) {
                     // Signed out or expired: the socket goes with the session.
                     let _ = socket.send(Message::Close(None)).await;
                     break;
