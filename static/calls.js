@@ -82,7 +82,8 @@
       case 'ice': if (call && call.id === m.call) { addIce(m.candidate); } break;
       case 'ended':
         if (call && (call.id === m.call || !call.id)) {
-          var words = { answered: '通话结束', missed: m.reason === 'offline' ? '对方不在线，已记为未接' : '无人接听',
+          var missed = m.reason === 'offline' ? '对方不在线，已记为未接' : m.reason === 'busy' ? '对方正在通话中，已记为未接' : '无人接听';
+          var words = { answered: '通话结束', missed: missed,
             declined: '对方已拒绝', failed: '连接失败' }[m.outcome] || '通话结束';
           if (m.duration_ms) { words += '，时长 ' + clock(m.duration_ms); }
           endView(words);

@@ -141,10 +141,6 @@ pub const NO_CALL: Refusal = Refusal {
     code: "no_call",
     message: "通话不存在或已结束",
 };
-pub const CALLEE_BUSY: Refusal = Refusal {
-    code: "callee_busy",
-    message: "对方正在通话中",
-};
 
 /// Read one message: bounded, well-formed, with a target that parses.
 pub fn parse(text: &str) -> Result<ClientMsg, Refusal> {

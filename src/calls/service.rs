@@ -155,6 +155,7 @@ async fn ring(s: &CallsState, me: &Session, target: Target, kind: Kind) {
         return me.refuse(s, rules::BUSY, None);
     }
     let p = &me.principal;
+    let mut busy = false;
     // Who to ring, and what the log says about whom and where.
     let (rung, grid, callee, command) = match &target {
         Target::Person { user, grid } => {
@@ -175,10 +176,8 @@ async fn ring(s: &CallsState, me: &Session, target: Target, kind: Kind) {
                 return me.refuse(s, rules::NOT_REACHABLE, None);
             };
             let (free, any) = s.hub.free_conns_of(&d, *user);
-            if any && free.is_empty() {
-                s.hub.release(&d, me.conn, id);
-                return me.refuse(s, rules::CALLEE_BUSY, None);
-            }
+            // Connected but in another call: logged as missed, like a phone's busy line.
+            busy = any && free.is_empty();
             let rung = free.into_iter().map(|c| (c, *user)).collect::<Vec<_>>();
             (rung, grid.clone(), Some((h.user_id, h.name)), false)
         }
@@ -202,7 +201,7 @@ async fn ring(s: &CallsState, me: &Session, target: Target, kind: Kind) {
         at,
     };
     if rung.is_empty() {
-        // Nobody connected to ring: logged at once as missed (未接).
+        // Nobody free to ring: logged at once as missed (未接).
         s.hub.release(&d, me.conn, id);
         if let Err(e) = store::ring(&s.db, p.actor(), &new, Some(Outcome::Missed)).await {
             tracing::error!(error = %e, "logging a call");
@@ -211,7 +210,7 @@ async fn ring(s: &CallsState, me: &Session, target: Target, kind: Kind) {
         return s.hub.send(
             &d,
             me.conn,
-            &json!({"t": "ended", "call": id, "outcome": "missed", "reason": "offline"}),
+            &json!({"t": "ended", "call": id, "outcome": "missed", "reason": if busy { "busy" } else { "offline" }}),
         );
     }
     let live = Live {
@@ -284,10 +283,12 @@ async fn accept(s: &CallsState, me: &Session, id: Uuid) {
     l.answered_at = Some(at);
     l.callee = Some(me.me());
     // The others ringing stop: someone took it.
-    for (c, _) in std::mem::take(&mut l.rung) {
+    for (c, u) in std::mem::take(&mut l.rung) {
         if c != me.conn {
+            // Another of the same person's pages stops quietly; another person hears who took it.
+            let reason = if u == p.user_id { "answered_elsewhere" } else { "taken" };
             s.hub
-                .send(d, c, &json!({"t": "cancel", "call": id, "reason": "taken", "by": p.display_name}));
+                .send(d, c, &json!({"t": "cancel", "call": id, "reason": reason, "by": p.display_name}));
         }
     }
     s.hub

@@ -231,6 +231,15 @@ async fn an_answered_call_relays_only_between_its_parties_and_is_logged_with_its
             expect(&mut admin, "ice").await["candidate"]["candidate"],
             "candidate:1 1 udp 1 10.0.0.1 9 typ host"
         );
+        // Someone else calling the officer now finds the line busy: missed at once, no ring.
+        send(
+            &mut community,
+            json!({"t": "ring", "to": building_id, "grid": BUILDING, "kind": "voice"}),
+        )
+        .await;
+        let busy = expect(&mut community, "ended").await;
+        assert_eq!((busy["outcome"].as_str(), busy["reason"].as_str()), (Some("missed"), Some("busy")));
+        assert_eq!(ended_row(&app, busy["call"].as_str().unwrap()).await["outcome"], "missed");
         // …and a third person's message naming the call reaches no one.
         send(&mut community, json!({"t": "offer", "call": call, "sdp": "v=0 intruder"})).await;
         assert_eq!(expect(&mut community, "error").await["code"], "no_call");
@@ -469,10 +478,13 @@ mod futures_like {
     }
 }
 
+/// requested, answered, ended, outcome, duration.
+type LoggedCall = (i64, Option<i64>, Option<i64>, Option<String>, i64);
+
 #[tokio::test]
 async fn the_demo_holds_weeks_of_finished_calls() {
     for app in apps().await {
-        let rows: Vec<(i64, Option<i64>, Option<i64>, Option<String>, i64)> = gongzhi::on_pool!(&app.db, |p| sqlx::query_as(
+        let rows: Vec<LoggedCall> = gongzhi::on_pool!(&app.db, |p| sqlx::query_as(
             "SELECT requested_at, answered_at, ended_at, outcome, duration_ms FROM calls ORDER BY requested_at"
         )
         .fetch_all(p)
