@@ -166,17 +166,19 @@ pub fn layers(p: &Plan, seed: u64) -> Vec<(&'static str, Value)> {
             json!({"type": "LineString", "coordinates": river(meet, (max_lng + w * 0.05, cy - h * 0.25), 2.0, h * 0.035, &mut rng)}),
         ),
     ];
-    // Landmarks and parks at the centres of some communities, spread over the district.
-    // Each in a community of its own while there are enough, so no two names overlap.
+    // Landmarks and parks in some communities, spread over the district.
+    // Each in a community of its own while there are enough, so names seldom overlap.
     let mut communities: Vec<&super::plan::PGrid> = p.grids.iter().filter(|g| g.level == 3).collect();
     for i in (1..communities.len()).rev() {
         communities.swap(i, rng.random_range(0..=i));
     }
     let mut next = 0;
-    let mut spot = |_: &mut ChaCha8Rng| {
+    // Somewhere inside, not at the centre, where the community's own label goes.
+    let mut spot = |rng: &mut ChaCha8Rng| {
         let c = communities[next % communities.len()];
         next += 1;
-        cells::centroid(&c.shape.0)
+        let (lat, lng) = c.shape.random_point(rng);
+        (lng, lat)
     };
     let landmarks = LANDMARKS
         .iter()
