@@ -48,7 +48,7 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 53] = [
+pub const ACTIONS: [(&str, &str); 58] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
@@ -101,6 +101,11 @@ pub const ACTIONS: [(&str, &str); 53] = [
     ("shop.item_create", "新增兑换商品"),
     ("shop.item_update", "修改兑换商品"),
     ("shop.redeem", "积分兑换"),
+    ("broadcast.send", "发送通知或指令"),
+    ("broadcast.ack", "确认收到指令"),
+    ("broadcast.reply", "回复通知"),
+    ("broadcast.remind", "提醒未读"),
+    ("webhook.set", "设置外部群机器人"),
     ("demo.load", "载入演示数据"),
 ];
 
@@ -130,6 +135,8 @@ pub fn target_label(kind: &str) -> &'static str {
         "shop_item" => "兑换商品",
         "redemption" => "兑换记录",
         "district" => "全区",
+        "broadcast" => "通知",
+        "webhook" => "外部群机器人",
         _ => "其他",
     }
 }

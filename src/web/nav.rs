@@ -46,7 +46,7 @@ struct Entry {
 }
 
 /// Every console link, in the order the nav shows them.
-const NAV: [Entry; 11] = [
+const NAV: [Entry; 12] = [
     Entry {
         key: "me",
         label: "我的",
@@ -63,6 +63,13 @@ const NAV: [Entry; 11] = [
         key: "inbox",
         label: "待办",
         href: |_| "/console/inbox".into(),
+        shown: works_cases,
+    },
+    Entry {
+        key: "broadcasts",
+        label: "通知",
+        href: |_| "/console/broadcasts".into(),
+        // Grid workers send and receive; departments and property companies receive.
         shown: works_cases,
     },
     Entry {
@@ -229,6 +236,7 @@ mod tests {
             [
                 "grid",
                 "inbox",
+                "broadcasts",
                 "cases",
                 "residents",
                 "volunteer",
@@ -241,15 +249,24 @@ mod tests {
         for r in [Role::StreetStaff, Role::CommunityStaff] {
             assert_eq!(
                 keys(r),
-                ["grid", "inbox", "cases", "residents", "volunteer", "assessment", "units"],
+                [
+                    "grid",
+                    "inbox",
+                    "broadcasts",
+                    "cases",
+                    "residents",
+                    "volunteer",
+                    "assessment",
+                    "units"
+                ],
                 "{r:?}"
             );
         }
         for r in [Role::CompoundLeader, Role::BuildingOfficer] {
-            assert_eq!(keys(r), ["grid", "inbox", "cases", "residents", "volunteer"], "{r:?}");
+            assert_eq!(keys(r), ["grid", "inbox", "broadcasts", "cases", "residents", "volunteer"], "{r:?}");
         }
         for r in [Role::DepartmentHandler, Role::PropertyStaff] {
-            assert_eq!(keys(r), ["inbox", "cases", "units"], "{r:?}");
+            assert_eq!(keys(r), ["inbox", "broadcasts", "cases", "units"], "{r:?}");
         }
         assert_eq!(keys(Role::ShopKeeper), ["shop"]);
         assert_eq!(keys(Role::Resident), ["me", "volunteer"]);

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit_chain;
+mod broadcasts;
 mod cases;
 mod chrome;
 mod durability;
