@@ -232,21 +232,23 @@ impl Outbox {
     async fn claim(&self) -> sqlx::Result<Vec<Claimed>> {
         let now = now_ms();
         let until = now + self.settings.lease_ms;
-        // The outer conditions are checked again on the row as it is when locked, so of two
-        // processes choosing the same row only the first takes it.
-        let sql = |skip: &str| {
-            format!(
-                "UPDATE broadcast_outbox SET lease_until = $2, lease_owner = $3, attempts = attempts + 1 \
-                 WHERE id IN (SELECT id FROM broadcast_outbox WHERE state = 'pending' AND next_at <= $1 \
-                   AND (lease_until IS NULL OR lease_until <= $1) ORDER BY next_at LIMIT $4{skip}) \
-                 AND state = 'pending' AND (lease_until IS NULL OR lease_until <= $1) \
-                 RETURNING id, broadcast_id, webhook_id, attempts"
-            )
-        };
+        // SQLite has one writer, so choosing and leasing in one statement is enough. On
+        // PostgreSQL the rows are chosen once in a CTE, locked and skipping rows another process
+        // holds (a `LIMIT` subquery inside `IN (…)` may be run again and lease more than asked),
+        // and the lease's conditions are checked again on the locked row.
+        let lite = "UPDATE broadcast_outbox SET lease_until = $2, lease_owner = $3, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM broadcast_outbox WHERE state = 'pending' AND next_at <= $1 \
+               AND (lease_until IS NULL OR lease_until <= $1) ORDER BY next_at LIMIT $4) \
+             RETURNING id, broadcast_id, webhook_id, attempts";
+        let pg = "WITH due AS (SELECT id FROM broadcast_outbox WHERE state = 'pending' AND next_at <= $1 \
+               AND (lease_until IS NULL OR lease_until <= $1) ORDER BY next_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
+             UPDATE broadcast_outbox o SET lease_until = $2, lease_owner = $3, attempts = o.attempts + 1 FROM due \
+             WHERE o.id = due.id AND o.state = 'pending' AND (o.lease_until IS NULL OR o.lease_until <= $1) \
+             RETURNING o.id, o.broadcast_id, o.webhook_id, o.attempts";
         let mut tx = self.db.begin().await?;
         let rows = match &mut tx {
             Tx::Sqlite(t) => {
-                sqlx::query_as::<_, Claimed>(sqlx::AssertSqlSafe(sql("")))
+                sqlx::query_as::<_, Claimed>(lite)
                     .bind(now)
                     .bind(until)
                     .bind(&self.owner)
@@ -255,7 +257,7 @@ impl Outbox {
                     .await?
             }
             Tx::Pg(t) => {
-                sqlx::query_as::<_, Claimed>(sqlx::AssertSqlSafe(sql(" FOR UPDATE SKIP LOCKED")))
+                sqlx::query_as::<_, Claimed>(pg)
                     .bind(now)
                     .bind(until)
                     .bind(&self.owner)

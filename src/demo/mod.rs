@@ -1,5 +1,6 @@
 //! The demo district: a deterministic Chuanhui at real scale (or one small street), loaded in one transaction.
 
+pub mod broadcasts;
 pub mod history;
 pub mod names;
 pub mod plan;
@@ -564,6 +565,8 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     };
     let vplan = volunteers::plan(&p, v_sizes, teams, seed, crate::db::now_ms());
     let volunteer_summary = volunteers::insert(&mut tx, p.district_code, &vplan, &hash, &pb).await?;
+    pb.set_message("通知");
+    let broadcast_summary = broadcasts::insert(&mut tx, &p, &hash, seed, crate::db::now_ms()).await?;
     crate::audit::record(
         &mut tx,
         crate::audit::Actor::System("demo"),
@@ -583,7 +586,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.finish_and_clear();
     let count = |l: i64| p.grids.iter().filter(|g| g.level == l).count();
     Ok(format!(
-        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year; {}",
+        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year; {}; {}",
         started.elapsed().as_secs_f64(),
         planned.as_secs_f64(),
         count(2),
@@ -596,6 +599,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         p.places.len(),
         p.devices.len(),
         n_cases,
-        volunteer_summary
+        volunteer_summary,
+        broadcast_summary
     ))
 }

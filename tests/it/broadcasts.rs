@@ -18,6 +18,23 @@ const COMMUNITY: &str = "411602001001";
 const COMPOUND: &str = "411602001001001";
 const OTHER_COMMUNITY: &str = "411602001002";
 
+/// A known start: the demo's broadcasts and outside groups removed, and its leader accounts
+/// (`wg…`, which receive too) disabled, so only the demo accounts receive.
+async fn quiet(app: &App) {
+    for sql in [
+        "DELETE FROM broadcast_outbox",
+        "DELETE FROM broadcast_replies",
+        "DELETE FROM broadcast_recipients",
+        "DELETE FROM broadcasts",
+        "DELETE FROM grid_webhooks",
+        "UPDATE users SET disabled = TRUE WHERE username LIKE 'wg%'",
+    ] {
+        let mut tx = app.db.begin().await.unwrap();
+        gongzhi::on_tx!(&mut tx, |c| sqlx::query(sql).execute(&mut *c).await.map(|_| ())).unwrap();
+        tx.commit().await.unwrap();
+    }
+}
+
 async fn send(app: &App, token: &str, body: Value) -> (StatusCode, Value) {
     app.post("/api/v1/broadcasts", token, body).await
 }
@@ -41,6 +58,7 @@ fn names(rows: &[(String, String)]) -> Vec<&str> {
 async fn a_notice_reaches_the_subtree_or_the_levels_chosen_once_per_person() {
     for app in apps().await {
         let e = app.engine;
+        quiet(&app).await;
         let (admin, community, resident, department) = (
             app.token("admin").await,
             app.token("community").await,
@@ -174,6 +192,7 @@ async fn a_notice_reaches_the_subtree_or_the_levels_chosen_once_per_person() {
 async fn receipts_acknowledgements_replies_and_reminders() {
     for app in apps().await {
         let e = app.engine;
+        quiet(&app).await;
         let (admin, community, compound, building, property, street) = (
             app.token("admin").await,
             app.token("community").await,
@@ -326,6 +345,7 @@ async fn receipts_acknowledgements_replies_and_reminders() {
 async fn webhooks_are_set_by_node_managers_and_never_show_their_secret() {
     for app in apps().await {
         let e = app.engine;
+        quiet(&app).await;
         let (community, compound) = (app.token("community").await, app.token("compound").await);
         let url = format!("/api/v1/grids/{COMMUNITY}/webhooks");
         let secret = "SECabcdef0123456789";
@@ -420,6 +440,7 @@ fn dingtalk_signature_matches_an_independent_vector() {
 async fn pages_send_show_in_the_inbox_read_on_opening_and_remind() {
     for app in apps().await {
         let e = app.engine;
+        quiet(&app).await;
         let community = sign_in(&app, "community").await;
         let (st, html) = page(&app, &community, "/console/broadcasts").await;
         assert_eq!(st, StatusCode::OK, "[{e}]");
@@ -618,6 +639,7 @@ async fn a_receiver_down_then_up_gets_every_notice_exactly_once() {
     );
     for app in apps().await {
         let e = app.engine;
+        quiet(&app).await;
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
@@ -700,6 +722,7 @@ async fn a_receiver_down_then_up_gets_every_notice_exactly_once() {
 async fn a_delivery_is_given_up_after_its_attempts() {
     for app in apps().await {
         let e = app.engine;
+        quiet(&app).await;
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
@@ -737,5 +760,133 @@ async fn a_delivery_is_given_up_after_its_attempts() {
         );
         assert_eq!(d["last_error"], "无法连接");
         assert!(!b.to_string().contains("SHOULDNOTSHOW"));
+    }
+}
+
+/// The real binary, killed (SIGKILL) while a receiver is still answering one delivery, then
+/// restarted on the same database: no notice is lost, and none the receiver had answered before
+/// the kill is sent to it again (only the one in flight is, with the same delivery id).
+#[tokio::test]
+async fn a_server_killed_mid_delivery_loses_nothing_and_repeats_nothing_answered() {
+    use std::process::{Command, Stdio};
+    for (e, url, db) in crate::support::fresh_databases().await {
+        gongzhi::demo::load(&db, gongzhi::demo::Scale::Small, 7, false).await.unwrap();
+        for sql in ["DELETE FROM grid_webhooks"] {
+            let mut tx = db.begin().await.unwrap();
+            gongzhi::on_tx!(&mut tx, |c| sqlx::query(sql).execute(&mut *c).await.map(|_| ())).unwrap();
+            tx.commit().await.unwrap();
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let got = Arc::new(Mutex::new(Received::default()));
+        let server = receiver(listener, got.clone(), Duration::from_millis(700));
+        let hook_url = format!("http://127.0.0.1:{port}/generic");
+        let mut tx = db.begin().await.unwrap();
+        let row = gongzhi::broadcasts::store::HookRow {
+            district: "411602",
+            grid_code: COMMUNITY,
+            kind: "generic",
+            url: &hook_url,
+            secret: None,
+            enabled: true,
+        };
+        gongzhi::broadcasts::store::upsert_webhook(&mut tx, &row, gongzhi::db::now_ms())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let node = gongzhi::grid::store::get(&db, COMMUNITY).await.unwrap().unwrap();
+        for i in 0..6 {
+            let input = service::NewBroadcast {
+                grid: COMMUNITY.into(),
+                title: format!("重启测试{i}"),
+                body: "内容".into(),
+                ..Default::default()
+            };
+            let actor = gongzhi::audit::Actor::System("test");
+            service::send_as(&db, actor, None, "411602", &node, &input, gongzhi::db::now_ms())
+                .await
+                .unwrap();
+        }
+        let spawn = || {
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            Command::new(env!("CARGO_BIN_EXE_gongzhi"))
+                .args(["serve", "--database-url", &url, "--listen", &format!("127.0.0.1:{port}")])
+                .env("GONGZHI_OUTBOX_BATCH", "1")
+                .env("GONGZHI_OUTBOX_LEASE_MS", "3000")
+                .env("GONGZHI_OUTBOX_POLL_MS", "50")
+                .env("GONGZHI_OUTBOX_BASE_MS", "100")
+                .env("GONGZHI_OUTBOX_TIMEOUT_MS", "2000")
+                .env("GONGZHI_LOG", "gongzhi=info")
+                .stdout(Stdio::null())
+                .stderr(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(std::env::temp_dir().join(format!("gongzhi-outbox-kill-{e}.log")))
+                        .unwrap(),
+                )
+                .spawn()
+                .unwrap()
+        };
+        let mut first = spawn();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while got.lock().unwrap().answered.len() < 2 {
+            assert!(Instant::now() < deadline, "[{e}] the first server delivered nothing");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Kill while the next is at the receiver, which answers 700 ms after it came.
+        loop {
+            {
+                let g = got.lock().unwrap();
+                if g.requests.len() > g.answered.len() {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "[{e}] nothing in flight");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        first.kill().unwrap();
+        first.wait().unwrap();
+        let killed = Instant::now();
+        let in_flight = {
+            let g = got.lock().unwrap();
+            g.requests.len() - g.answered.len()
+        };
+        assert_eq!(in_flight, 1, "[{e}] one delivery in flight at the kill");
+        let mut second = spawn();
+        let count_delivered = || async {
+            gongzhi::on_pool!(&db, |p| sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM broadcast_outbox WHERE state = 'delivered'"
+            )
+            .fetch_one(p)
+            .await)
+            .unwrap()
+        };
+        while count_delivered().await < 6 {
+            assert!(Instant::now() < deadline, "[{e}] not all delivered after the restart");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let restarted_in = killed.elapsed();
+        second.kill().unwrap();
+        second.wait().unwrap();
+        server.abort();
+        let g = got.lock().unwrap();
+        assert_eq!(g.requests.len(), 6, "[{e}] every notice reached the receiver");
+        let before_kill: Vec<&String> = g
+            .answered
+            .iter()
+            .filter(|(_, at)| **at + Duration::from_millis(200) < killed)
+            .map(|(id, _)| id)
+            .collect();
+        assert!(before_kill.len() >= 2, "[{e}]");
+        for id in &before_kill {
+            assert_eq!(g.requests[*id], 1, "[{e}] {id} was answered before the kill and sent again");
+        }
+        let repeats: usize = g.requests.values().map(|n| n - 1).sum();
+        assert_eq!(repeats, 1, "[{e}] only the delivery in flight is sent again: {:?}", g.requests);
+        eprintln!(
+            "[{e}] killed with one delivery in flight: 6 notices delivered, {repeats} repeat (same delivery id), all delivered {restarted_in:?} after the kill"
+        );
     }
 }
