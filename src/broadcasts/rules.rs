@@ -54,21 +54,24 @@ pub fn kind_label(s: &str) -> &'static str {
     Kind::parse(s).unwrap_or(Kind::Notice).label()
 }
 
-/// NFKC-normalised, trimmed text of 1..=`max` characters; `multiline` keeps line breaks and tabs,
-/// every other control character is refused.
+/// Text of 1..=`max` characters, checked in its NFKC form (so full-width spaces count as blank and
+/// look-alike characters as what they look like); `multiline` keeps line breaks and tabs, every
+/// other control character is refused. What is kept is the text as typed, NFC-composed and
+/// trimmed: NFKC would turn Chinese full-width punctuation (，：（）) into ASCII.
 pub fn clean_text(raw: &str, max: usize, multiline: bool) -> Result<String, String> {
-    let text: String = raw.nfkc().collect::<String>().replace("\r\n", "\n");
-    let text = text.trim();
-    if text.is_empty() {
+    let text: String = raw.nfc().collect::<String>().replace("\r\n", "\n");
+    let checked: String = text.nfkc().collect();
+    let checked = checked.trim();
+    if checked.is_empty() {
         return Err("内容不能为空".into());
     }
-    if text.chars().count() > max {
+    if checked.chars().count() > max {
         return Err(format!("内容不能超过{max}字"));
     }
-    if text.chars().any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t'))) {
+    if checked.chars().any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t'))) {
         return Err("内容含有不可见的控制字符".into());
     }
-    Ok(text.to_string())
+    Ok(text.trim_matches(|c: char| c.is_whitespace()).to_string())
 }
 
 /// The level of a grid code by its length, if it is one of the five.
@@ -394,7 +397,8 @@ mod tests {
 
     #[test]
     fn text_is_normalised_bounded_and_not_empty() {
-        assert_eq!(clean_text("  ＡＢＣ　防汛 ", 10, false).unwrap(), "ABC 防汛");
+        assert_eq!(clean_text("  ＡＢＣ　防汛，注意 ", 10, false).unwrap(), "ＡＢＣ　防汛，注意");
+        assert_eq!(clean_text("e\u{301}", 10, false).unwrap(), "\u{e9}", "composed");
         assert!(clean_text(" \u{3000} ", 10, false).is_err());
         assert!(clean_text(&"汛".repeat(11), 10, false).is_err());
         assert_eq!(clean_text(&"汛".repeat(10), 10, false).unwrap().chars().count(), 10);

@@ -158,7 +158,7 @@ async fn a_notice_reaches_the_subtree_or_the_levels_chosen_once_per_person() {
         let (st, v) = send(
             &app,
             &community,
-            json!({"grid": COMMUNITY, "title": "ＡＢＣ 反诈", "body": "第一行\r\n第二行"}),
+            json!({"grid": COMMUNITY, "title": " ＡＢＣ 反诈\u{3000}", "body": "第一行，\r\n第二行"}),
         )
         .await;
         assert_eq!(st, StatusCode::CREATED);
@@ -167,7 +167,7 @@ async fn a_notice_reaches_the_subtree_or_the_levels_chosen_once_per_person() {
             .await;
         assert_eq!(
             (got["title"].as_str(), got["body"].as_str()),
-            (Some("ABC 反诈"), Some("第一行\n第二行")),
+            (Some("ＡＢＣ 反诈"), Some("第一行，\n第二行")),
             "[{e}]"
         );
         // Inboxes: the building has what reached it; the resident nothing.
