@@ -59,9 +59,6 @@ pub async fn send(
         },
     )
     .await?;
-    if sent.deliveries > 0 {
-        super::deliver::wake();
-    }
     Ok((
         StatusCode::CREATED,
         Json(SendResult {

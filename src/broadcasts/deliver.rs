@@ -328,9 +328,12 @@ async fn attempt(db: &Db, client: &Client, c: &Claimed, limit: Duration) -> Outc
             sent_at: &sent_at,
         },
     );
+    let Ok(plain_url) = crate::sealed::ring().open(&hook.url) else {
+        return Outcome::GiveUp("地址无法解开（密钥文件不含封存它的密钥）".into());
+    };
     let url = match kind {
-        HookKind::Dingtalk => rules::dingtalk_url(&hook.url, &secret, now_ms()),
-        _ => hook.url.clone(),
+        HookKind::Dingtalk => rules::dingtalk_url(&plain_url, &secret, now_ms()),
+        _ => plain_url.clone(),
     };
     let text = body.to_string();
     let mut headers = vec![(DELIVERY_HEADER, c.id.to_string())];
@@ -338,7 +341,7 @@ async fn attempt(db: &Db, client: &Client, c: &Claimed, limit: Duration) -> Outc
         // A generic receiver can check the body came from us: HMAC-SHA256 of it, keyed by the secret.
         headers.push(("X-Gongzhi-Signature", generic_signature(&secret, &text)));
     }
-    let shown = rules::redacted(&hook.url);
+    let shown = rules::redacted(&plain_url);
     match client.post_json(&url, &headers, text, limit).await {
         Ok((status, answer)) => {
             if !(200..300).contains(&status) {

@@ -230,12 +230,7 @@ async fn send_page(State(s): State<BroadcastsState>, c: Console, Form(f): Form<S
         kind: Some(f.kind.clone()),
     };
     match service::send(&s.db, &c.principal, &input).await {
-        Ok(sent) => {
-            if sent.deliveries > 0 {
-                super::deliver::wake();
-            }
-            Ok(Redirect::to(&format!("/console/broadcasts/{}?msg=sent", sent.id)).into_response())
-        }
+        Ok(sent) => Ok(Redirect::to(&format!("/console/broadcasts/{}?msg=sent", sent.id)).into_response()),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
             render_list(&s, &c, &ListQuery { box_: None, page: None }, f, Some(e)).await
         }

@@ -112,6 +112,9 @@ pub async fn send_as(
     )
     .await?;
     tx.commit().await?;
+    if !hooks.is_empty() {
+        super::deliver::wake();
+    }
     Ok(Sent {
         id,
         recipients: people.len() as i64,
@@ -306,10 +309,11 @@ pub struct WebhookView {
 }
 
 fn view(w: WebhookRow) -> WebhookView {
+    let url = crate::sealed::ring().open(&w.url).unwrap_or_default();
     WebhookView {
         id: w.id,
         kind: rules::HookKind::parse(&w.kind).unwrap_or(rules::HookKind::Generic),
-        url: rules::redacted(&w.url),
+        url: rules::redacted(&url),
         secret_set: !w.secret.is_empty(),
         enabled: w.enabled,
         updated_at: w.updated_at,
@@ -356,11 +360,13 @@ pub async fn set_webhook(db: &Db, p: &Principal, code: &str, input: &WebhookInpu
     };
     let enabled = input.enabled.unwrap_or(true);
     let mut tx = db.begin().await?;
+    // The address is sealed too: a robot's key travels in its query (WeCom `key`, DingTalk `access_token`).
+    let sealed_url = crate::sealed::ring().seal(&url);
     let row = store::HookRow {
         district: &p.district,
         grid_code: &g.code,
         kind: kind.as_str(),
-        url: &url,
+        url: &sealed_url,
         secret: secret.as_deref(),
         enabled,
     };

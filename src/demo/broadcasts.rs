@@ -413,11 +413,12 @@ pub async fn insert(tx: &mut Tx, p: &Plan, hash: &str, seed: u64, now: i64) -> a
     for (code, kind, url, secret) in hooks {
         let Some(code) = code else { continue };
         let sealed = (!secret.is_empty()).then(|| crate::sealed::ring().seal(secret));
+        let sealed_url = crate::sealed::ring().seal(url);
         let row = store::HookRow {
             district,
             grid_code: &code,
             kind,
-            url,
+            url: &sealed_url,
             secret: sealed.as_deref(),
             enabled: false,
         };

@@ -367,6 +367,12 @@ async fn webhooks_are_set_by_node_managers_and_never_show_their_secret() {
             .await)
         .unwrap();
         assert!(!stored.contains(secret) && stored.starts_with('s'), "[{e}] {stored}");
+        let stored_url: String =
+            gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar("SELECT url FROM grid_webhooks").fetch_one(p).await).unwrap();
+        assert!(
+            !stored_url.contains("TOKEN123") && gongzhi::sealed::ring().open(&stored_url).unwrap().contains("TOKEN123"),
+            "[{e}] the robot's token in the address is sealed too"
+        );
         assert_eq!(gongzhi::sealed::ring().open(&stored).unwrap(), secret);
         // Changing the address keeps the secret unless one is sent; "" removes it.
         let (_, w) = app
@@ -780,7 +786,9 @@ async fn a_server_killed_mid_delivery_loses_nothing_and_repeats_nothing_answered
         let port = listener.local_addr().unwrap().port();
         let got = Arc::new(Mutex::new(Received::default()));
         let server = receiver(listener, got.clone(), Duration::from_millis(700));
-        let hook_url = format!("http://127.0.0.1:{port}/generic");
+        let hook_url = gongzhi::sealed::ring().seal(&format!("http://127.0.0.1:{port}/generic"));
+        let log = std::env::temp_dir().join(format!("gongzhi-outbox-kill-{e}.log"));
+        let _ = std::fs::remove_file(&log);
         let mut tx = db.begin().await.unwrap();
         let row = gongzhi::broadcasts::store::HookRow {
             district: "411602",
@@ -811,6 +819,11 @@ async fn a_server_killed_mid_delivery_loses_nothing_and_repeats_nothing_answered
             let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
             Command::new(env!("CARGO_BIN_EXE_gongzhi"))
                 .args(["serve", "--database-url", &url, "--listen", &format!("127.0.0.1:{port}")])
+                // The keys the test sealed the address with (support installs the same ring).
+                .env(
+                    "GONGZHI_DATA_KEYS",
+                    std::env::var("GONGZHI_DATA_KEYS").unwrap_or_else(|_| format!("1:{}", "ab".repeat(32))),
+                )
                 .env("GONGZHI_OUTBOX_BATCH", "1")
                 .env("GONGZHI_OUTBOX_LEASE_MS", "3000")
                 .env("GONGZHI_OUTBOX_POLL_MS", "50")
