@@ -167,6 +167,8 @@ impl AppState {
             // Closing a case a resident volunteer reported pays their points (随手拍).
             hooks: Arc::new(CaseHooks {
                 on_closed: vec![Arc::new(volunteers::case_points::PayCaseReported)],
+                // Notices and instructions still owed show in the 待办.
+                inbox: vec![Arc::new(broadcasts::pages::OwedBroadcasts)],
             }),
             public_reports: self.public_reports.clone(),
             feed: self.case_feed.clone(),
@@ -287,7 +289,15 @@ pub async fn serve(db: Db, s: &crate::config::Settings, on_bound: impl FnOnce(So
         idle_timeout: Duration::from_secs(s.web.idle_timeout_secs),
         ..ServeOptions::default()
     };
-    serve_on(state, listener, metrics, opts, web::shutdown_signal()).await?;
+    // The broadcasts' outbox worker runs beside the server and stops with it.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let outbox = tokio::spawn(broadcasts::deliver::Outbox::new(db.clone(), broadcasts::deliver::Settings::from_env()?)?.run(stopped));
+    let shutdown = async move {
+        web::shutdown_signal().await;
+        let _ = stop.send(true);
+    };
+    serve_on(state, listener, metrics, opts, shutdown).await?;
+    let _ = outbox.await;
     db.close().await;
     Ok(())
 }
@@ -337,9 +347,10 @@ pub async fn serve_on(
         vol::activities::list_themes, vol::activities::set_theme, vol::points::list_rules, vol::points::update_rule, vol::points::list_transactions, vol::points::correct, vol::points::audit_ledger, vol::points::summary,
         vol::shops::list_shops, vol::shops::create_shop, vol::shops::list_items, vol::shops::create_item, vol::shops::update_item, vol::shops::new_code, vol::shops::redeem,
         calls::api::reachable, calls::api::list_calls, calls::socket::socket,
+        broadcasts::api::send, broadcasts::api::list, broadcasts::api::get, broadcasts::api::read, broadcasts::api::ack, broadcasts::api::reply, broadcasts::api::remind, broadcasts::api::list_webhooks, broadcasts::api::put_webhook,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"))
+    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"))
 )]
 pub struct ApiDoc;
 

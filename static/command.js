@@ -45,6 +45,28 @@
         ticker.appendChild(li);
       });
     }
+    var instr = root.querySelector('[data-instructions]');
+    if (instr) {
+      instr.textContent = '';
+      d.open_instructions.forEach(function (i) {
+        var li = document.createElement('li');
+        var a = document.createElement('a');
+        a.href = '/console/broadcasts/' + i.id;
+        a.textContent = i.title;
+        var s = document.createElement('span');
+        s.className = 'muted';
+        s.textContent = ' 已确认 ' + i.acknowledged + '/' + i.recipients;
+        li.appendChild(a);
+        li.appendChild(s);
+        instr.appendChild(li);
+      });
+      if (!d.open_instructions.length) {
+        var none = document.createElement('li');
+        none.className = 'muted';
+        none.textContent = '没有待确认的指令';
+        instr.appendChild(none);
+      }
+    }
     root.setAttribute('data-updated', d.generated_at);
   }
 

@@ -48,7 +48,7 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 57] = [
+pub const ACTIONS: [(&str, &str); 62] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
@@ -104,6 +104,11 @@ pub const ACTIONS: [(&str, &str); 57] = [
     ("call.ring", "发起通话"),
     ("call.answer", "接听通话"),
     ("call.end", "结束通话"),
+    ("broadcast.send", "发送通知或指令"),
+    ("broadcast.ack", "确认收到指令"),
+    ("broadcast.reply", "回复通知"),
+    ("broadcast.remind", "提醒未读"),
+    ("webhook.set", "设置外部群机器人"),
     ("demo.load", "载入演示数据"),
     ("map.import", "导入底图"),
 ];
@@ -135,6 +140,8 @@ pub fn target_label(kind: &str) -> &'static str {
         "redemption" => "兑换记录",
         "call" => "通话",
         "district" => "全区",
+        "broadcast" => "通知",
+        "webhook" => "外部群机器人",
         _ => "其他",
     }
 }

@@ -10,8 +10,9 @@ use uuid::Uuid;
 
 use super::store::CaseRow;
 use crate::audit::Actor;
-use crate::db::Tx;
+use crate::db::{Db, Tx};
 use crate::error::AppResult;
+use crate::web::session::Console;
 
 pub type HookFuture<'a> = Pin<Box<dyn Future<Output = AppResult<()>> + Send + 'a>>;
 
@@ -26,8 +27,17 @@ pub trait OnReported: Send + Sync {
     fn reported<'a>(&'a self, tx: &'a mut Tx, case_id: Uuid, district: &'a str) -> HookFuture<'a>;
 }
 
+/// A section a higher feature adds to the 待办 page (broadcasts adds the notices and instructions
+/// still owed), so the case loop names no feature built on it.
+pub trait InboxSection: Send + Sync {
+    /// The section's HTML for this person, or nothing.
+    fn render<'a>(&'a self, db: &'a Db, c: &'a Console) -> Pin<Box<dyn Future<Output = AppResult<Option<String>>> + Send + 'a>>;
+}
+
 /// The hooks the application registered.
 #[derive(Clone, Default)]
 pub struct CaseHooks {
     pub on_closed: Vec<Arc<dyn OnClosed>>,
+    /// Sections shown at the top of the 待办 page.
+    pub inbox: Vec<Arc<dyn InboxSection>>,
 }

@@ -67,6 +67,18 @@ pub struct TickerItem {
     pub alarm: bool,
 }
 
+/// An instruction still waiting for acknowledgements (shown until everyone has acknowledged).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OpenInstruction {
+    pub id: Uuid,
+    pub title: String,
+    pub grid: String,
+    /// RFC 3339
+    pub sent_at: String,
+    pub recipients: i64,
+    pub acknowledged: i64,
+}
+
 /// `GET /api/v1/dashboard`: one node's screen as JSON.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Dashboard {
@@ -80,6 +92,8 @@ pub struct Dashboard {
     pub volunteers: VolunteerDay,
     /// Post-holders of the subtree connected for calls now (在线).
     pub online: usize,
+    /// Instructions (指令) sent in the subtree that someone has still to acknowledge, newest first.
+    pub open_instructions: Vec<OpenInstruction>,
     /// RFC 3339
     pub generated_at: String,
 }
@@ -182,6 +196,19 @@ pub async fn dashboard(db: &Db, hub: &crate::calls::hub::Hub, g: &GridRow) -> Ap
             .collect(),
         volunteers,
         online: crate::calls::service::online_in(hub, &g.district, &g.code),
+        open_instructions: crate::broadcasts::service::open_instructions(db, &g.district, &g.code)
+            .await?
+            .into_iter()
+            .take(10)
+            .map(|i| OpenInstruction {
+                id: i.id,
+                title: i.title,
+                grid: i.grid,
+                sent_at: crate::time::rfc3339_ms(i.sent_at),
+                recipients: i.recipients,
+                acknowledged: i.acked,
+            })
+            .collect(),
         generated_at: crate::time::rfc3339_ms(now),
     })
 }

@@ -1,6 +1,7 @@
 //! The demo district: a deterministic Chuanhui at real scale (or one small street), loaded in one transaction.
 
 pub mod basemap;
+pub mod broadcasts;
 pub mod calls;
 pub mod cells;
 pub mod history;
@@ -571,6 +572,8 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     crate::cases::tallies::rebuild(&mut tx).await?;
     pb.set_message("通话记录");
     calls::insert(&mut tx, p.district_code, scale, seed, crate::db::now_ms(), &pb).await?;
+    pb.set_message("通知");
+    let broadcast_summary = broadcasts::insert(&mut tx, &p, &hash, seed, crate::db::now_ms()).await?;
     crate::audit::record(
         &mut tx,
         crate::audit::Actor::System("demo"),
@@ -591,7 +594,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.finish_and_clear();
     let count = |l: i64| p.grids.iter().filter(|g| g.level == l).count();
     Ok(format!(
-        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}",
+        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}",
         started.elapsed().as_secs_f64(),
         planned.as_secs_f64(),
         count(2),
@@ -605,6 +608,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         p.devices.len(),
         n_cases,
         base_features,
-        volunteer_summary
+        volunteer_summary,
+        broadcast_summary
     ))
 }

@@ -46,7 +46,7 @@ struct Entry {
 }
 
 /// Every console link, in the order the nav shows them.
-const NAV: [Entry; 13] = [
+const NAV: [Entry; 14] = [
     Entry {
         key: "me",
         label: "我的",
@@ -69,6 +69,13 @@ const NAV: [Entry; 13] = [
         key: "inbox",
         label: "待办",
         href: |_| "/console/inbox".into(),
+        shown: works_cases,
+    },
+    Entry {
+        key: "broadcasts",
+        label: "通知",
+        href: |_| "/console/broadcasts".into(),
+        // Grid workers send and receive; departments and property companies receive.
         shown: works_cases,
     },
     Entry {
@@ -243,6 +250,7 @@ mod tests {
                 "command",
                 "grid",
                 "inbox",
+                "broadcasts",
                 "cases",
                 "calls",
                 "residents",
@@ -260,6 +268,7 @@ mod tests {
                     "command",
                     "grid",
                     "inbox",
+                    "broadcasts",
                     "cases",
                     "calls",
                     "residents",
@@ -271,10 +280,14 @@ mod tests {
             );
         }
         for r in [Role::CompoundLeader, Role::BuildingOfficer] {
-            assert_eq!(keys(r), ["grid", "inbox", "cases", "calls", "residents", "volunteer"], "{r:?}");
+            assert_eq!(
+                keys(r),
+                ["grid", "inbox", "broadcasts", "cases", "calls", "residents", "volunteer"],
+                "{r:?}"
+            );
         }
         for r in [Role::DepartmentHandler, Role::PropertyStaff] {
-            assert_eq!(keys(r), ["inbox", "cases", "units"], "{r:?}");
+            assert_eq!(keys(r), ["inbox", "broadcasts", "cases", "units"], "{r:?}");
         }
         assert_eq!(keys(Role::ShopKeeper), ["shop"]);
         assert_eq!(keys(Role::Resident), ["me", "volunteer"]);

@@ -255,3 +255,47 @@ async fn the_screen_page_shows_the_figures_and_drills_down() {
         assert_eq!(st, StatusCode::FORBIDDEN);
     }
 }
+
+#[tokio::test]
+async fn an_instruction_shows_on_the_screen_until_acknowledged() {
+    for app in apps().await {
+        let community = app.token("community").await;
+        let (st, b) = app
+            .post(
+                "/api/v1/broadcasts",
+                &community,
+                json!({"grid": COMMUNITY, "kind": "instruction", "title": "今晚8点前排查飞线充电", "body": "请各楼栋长逐户排查并回复"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "[{}] {b}", app.engine);
+        let id = b["id"].as_str().unwrap().to_string();
+        let d = dashboard(&app, &community, COMMUNITY).await;
+        let open = d["open_instructions"].as_array().unwrap();
+        let it = open
+            .iter()
+            .find(|i| i["id"] == id.as_str())
+            .unwrap_or_else(|| panic!("[{}] {d}", app.engine));
+        assert_eq!(it["acknowledged"], 0);
+        assert!(it["recipients"].as_i64().unwrap() >= 1);
+        // Not on another community's screen.
+        let admin = app.token("admin").await;
+        let other = dashboard(&app, &admin, OUTSIDE_COMMUNITY).await;
+        assert!(
+            !other["open_instructions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["id"] == id.as_str())
+        );
+        // The screen's 下达指令 opens the send form at this node, as an instruction.
+        let cookie = sign_in(&app, "community").await;
+        let (_, html) = page(&app, &cookie, &format!("/console/command?grid={COMMUNITY}")).await;
+        assert!(html.contains("今晚8点前排查飞线充电"), "[{}] the screen lists it", app.engine);
+        let link = format!("/console/broadcasts?grid={COMMUNITY}&amp;kind=instruction");
+        assert!(html.contains(&link), "{link}");
+        let (st, form) = page(&app, &cookie, &format!("/console/broadcasts?grid={COMMUNITY}&kind=instruction")).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(form.contains(&format!("value=\"{COMMUNITY}\" selected")), "the node is chosen");
+        assert!(form.contains("value=\"instruction\" checked"), "as an instruction");
+    }
+}

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod audit_chain;
+mod broadcasts;
 mod calls;
 mod cases;
 mod chrome;

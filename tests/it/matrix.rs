@@ -388,6 +388,12 @@ async fn objects(app: &App) -> Objects {
     )
     .await;
 
+    // Broadcasts: an instruction at 阳光社区 to all its levels; one at 金桂社区 to its community level.
+    let body = json!({"grid": community_in, "title": "矩阵指令", "body": "x", "kind": "instruction"});
+    let broadcast_in = ok(app, Method::POST, "/api/v1/broadcasts", &admin, Some(body)).await["id"].clone();
+    let body = json!({"grid": community_out, "title": "矩阵通知", "body": "x", "levels": [3]});
+    let broadcast_out = ok(app, Method::POST, "/api/v1/broadcasts", &admin, Some(body)).await["id"].clone();
+
     let s = |v: &Value| v.as_str().unwrap().to_string();
     let now = gongzhi::db::now_ms();
     let fixed = HashMap::from([
@@ -414,6 +420,7 @@ async fn objects(app: &App) -> Objects {
         ("activity", s(&activities[0])),
         ("shop", shop_in),
         ("item", item_in),
+        ("broadcast", s(&broadcast_in)),
     ]);
     let outside = HashMap::from([
         ("building", building_out),
@@ -430,6 +437,7 @@ async fn objects(app: &App) -> Objects {
         ("activity", s(&activities[1])),
         ("shop", shop_out),
         ("item", item_out),
+        ("broadcast", s(&broadcast_out)),
     ]);
     Objects { fixed, inside, outside }
 }

@@ -251,6 +251,8 @@ struct InboxPage {
     /// May report a problem from here (grid people).
     can_report: bool,
     sections: Vec<InboxSection>,
+    /// Sections of features built on the case loop (`hooks::InboxSection`), as HTML.
+    extra: Vec<String>,
 }
 
 async fn inbox_rows(s: &CasesState, rows: Vec<CaseRow>) -> Result<Vec<InboxRow>, AppError> {
@@ -396,10 +398,15 @@ pub(super) async fn inbox(State(s): State<CasesState>, c: Console) -> PageResult
         ..base
     };
     sections.push(section(&s, "我上报的", "还没有上报过问题", mine, "/console/cases?mine=1".into()).await?);
+    let mut extra = Vec::new();
+    for hook in &s.hooks.inbox {
+        extra.extend(hook.render(&s.db, &c).await?);
+    }
     Ok(InboxPage {
         chrome: Chrome::new(&c, "待办", "inbox"),
         can_report: grid_post.is_some(),
         sections,
+        extra,
     }
     .into_response())
 }
