@@ -106,8 +106,10 @@ test('phone 390px: admin drills district → building → household → resident
     await page.goto(`${BASE_URL}/login`);
     await shot(page, 'phone-01-login');
     await login(page, 'admin');
-    await page.waitForURL(`**/console/grids/${DISTRICT}`).catch(() => {});
-    assert.equal(gridCode(page), DISTRICT, `after login expected /console/grids/${DISTRICT}, got ${here(page)}`);
+    // The district lands on the command centre's screen; its 网格 link opens the district's grid.
+    assert.equal(new URL(page.url()).pathname, '/console/command', `after login expected /console/command, got ${here(page)}`);
+    await page.goto(`${BASE_URL}/console/grids/${DISTRICT}`);
+    assert.equal(gridCode(page), DISTRICT, `expected /console/grids/${DISTRICT}, got ${here(page)}`);
   });
 
   await step('district page is zh-CN and lists 下级网格', async () => {
