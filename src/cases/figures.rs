@@ -177,8 +177,15 @@ pub async fn by_child(db: &Db, district: &str, grid: &str, child_len: usize, now
 /// Bounded by time so a quiet building never walks the whole district's history.
 pub async fn latest(db: &Db, district: &str, grid: &str, since_ms: i64, limit: i64) -> sqlx::Result<Vec<CaseRow>> {
     let upper = subtree_upper(grid);
+    // SQLite would take the (district, grid_code, reported_at) index for a wide subtree and sort
+    // the district's whole history; the week's reports by time are what bound this read.
+    let hint = if matches!(db, Db::Sqlite { .. }) {
+        " INDEXED BY cases_reported"
+    } else {
+        ""
+    };
     let sql = format!(
-        "SELECT {CASE_COLS} FROM cases WHERE district = $1 AND reported_at >= $2 AND grid_code >= $3 AND grid_code < $4 \
+        "SELECT {CASE_COLS} FROM cases{hint} WHERE district = $1 AND reported_at >= $2 AND grid_code >= $3 AND grid_code < $4 \
          ORDER BY reported_at DESC, id DESC LIMIT $5"
     );
     on_pool!(db, |p| sqlx::query_as::<_, CaseRow>(sqlx::AssertSqlSafe(sql.clone()))
