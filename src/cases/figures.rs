@@ -16,6 +16,16 @@ use crate::on_pool;
 /// The open statuses, spelled out so the (district, status, due_at) index serves the overdue count.
 const OPEN_STATUSES: &str = "('reported', 'accepted', 'dispatched', 'handling', 'handled', 'verified')";
 
+/// SQLite prefers the (district, status, grid_code) index for a subtree and then reads every open
+/// case's row for its deadline; the (district, status, due_at, grid_code) index answers alone.
+fn covering_hint(db: &Db) -> &'static str {
+    if matches!(db, Db::Sqlite { .. }) {
+        " INDEXED BY cases_status"
+    } else {
+        ""
+    }
+}
+
 /// Days in the trend line.
 pub const TREND_DAYS: i64 = 30;
 
@@ -80,8 +90,9 @@ pub async fn of_node(db: &Db, district: &str, grid: &str, now_ms: i64) -> sqlx::
                    WHERE grid_code = $1 AND day >= $2 GROUP BY category_code HAVING SUM(reported) > 0 \
                    ORDER BY 2 DESC, category_code LIMIT 5";
     let upper = subtree_upper(grid);
+    let hint = covering_hint(db);
     let overdue_sql = format!(
-        "SELECT COUNT(*) FROM cases WHERE district = $1 AND status IN {OPEN_STATUSES} AND due_at < $2 \
+        "SELECT COUNT(*) FROM cases{hint} WHERE district = $1 AND status IN {OPEN_STATUSES} AND due_at < $2 \
          AND grid_code >= $3 AND grid_code < $4"
     );
     let (days, top, overdue): (Vec<DayRow>, Vec<(String, i64)>, i64) = on_pool!(db, |p| {
@@ -139,10 +150,11 @@ pub async fn of_node(db: &Db, district: &str, grid: &str, now_ms: i64) -> sqlx::
 pub async fn by_child(db: &Db, district: &str, grid: &str, child_len: usize, now_ms: i64) -> sqlx::Result<BTreeMap<String, (i64, i64)>> {
     let upper = subtree_upper(grid);
     let len = child_len as i64;
+    let hint = covering_hint(db);
     let open_sql = "SELECT grid_code, CAST(SUM(open) AS BIGINT) FROM case_tallies \
                     WHERE day = $1 AND grid_code >= $2 AND grid_code < $3 AND LENGTH(grid_code) = $4 GROUP BY grid_code";
     let overdue_sql = format!(
-        "SELECT SUBSTR(grid_code, 1, {len}) AS node, COUNT(*) FROM cases WHERE district = $1 AND status IN {OPEN_STATUSES} \
+        "SELECT SUBSTR(grid_code, 1, {len}) AS node, COUNT(*) FROM cases{hint} WHERE district = $1 AND status IN {OPEN_STATUSES} \
          AND due_at < $2 AND grid_code >= $3 AND grid_code < $4 AND LENGTH(grid_code) >= {len} GROUP BY SUBSTR(grid_code, 1, {len})"
     );
     type Counts = Vec<(String, i64)>;
