@@ -16,6 +16,17 @@ use crate::on_pool;
 /// The open statuses, spelled out so the (district, status, due_at) index serves the overdue count.
 const OPEN_STATUSES: &str = "('reported', 'accepted', 'dispatched', 'handling', 'handled', 'verified')";
 
+/// The subtree condition of the overdue counts: for the whole district none at all (it holds
+/// every case), so neither engine takes the (district, status, grid_code) index and reads each
+/// open case's row; the parameters stay bound either way.
+fn scope_cond(grid: &str) -> &'static str {
+    if grid.len() <= crate::grid::rules::code_len(1) {
+        "CAST($3 AS TEXT) < CAST($4 AS TEXT)"
+    } else {
+        "grid_code >= $3 AND grid_code < $4"
+    }
+}
+
 /// SQLite prefers the (district, status, grid_code) index for a subtree and then reads every open
 /// case's row for its deadline; the (district, status, due_at, grid_code) index answers alone.
 fn covering_hint(db: &Db) -> &'static str {
@@ -92,8 +103,8 @@ pub async fn of_node(db: &Db, district: &str, grid: &str, now_ms: i64) -> sqlx::
     let upper = subtree_upper(grid);
     let hint = covering_hint(db);
     let overdue_sql = format!(
-        "SELECT COUNT(*) FROM cases{hint} WHERE district = $1 AND status IN {OPEN_STATUSES} AND due_at < $2 \
-         AND grid_code >= $3 AND grid_code < $4"
+        "SELECT COUNT(*) FROM cases{hint} WHERE district = $1 AND status IN {OPEN_STATUSES} AND due_at < $2 AND {scope}",
+        scope = scope_cond(grid)
     );
     let (days, top, overdue): (Vec<DayRow>, Vec<(String, i64)>, i64) = on_pool!(db, |p| {
         let days = sqlx::query_as::<_, DayRow>(sql)
@@ -146,26 +157,40 @@ pub async fn of_node(db: &Db, district: &str, grid: &str, now_ms: i64) -> sqlx::
     })
 }
 
-/// Open and overdue cases per child of `grid` (children's codes are `child_len` long).
-pub async fn by_child(db: &Db, district: &str, grid: &str, child_len: usize, now_ms: i64) -> sqlx::Result<BTreeMap<String, (i64, i64)>> {
+/// Open and overdue cases per child of `grid` (`children`: their codes, `child_len` long): open
+/// from each child's day-0 tallies by its key, overdue from the open cases' covering index.
+pub async fn by_child(
+    db: &Db,
+    district: &str,
+    grid: &str,
+    children: &[String],
+    child_len: usize,
+    now_ms: i64,
+) -> sqlx::Result<BTreeMap<String, (i64, i64)>> {
+    let mut out: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    if children.is_empty() {
+        return Ok(out);
+    }
     let upper = subtree_upper(grid);
     let len = child_len as i64;
     let hint = covering_hint(db);
-    let open_sql = "SELECT grid_code, CAST(SUM(open) AS BIGINT) FROM case_tallies \
-                    WHERE day = $1 AND grid_code >= $2 AND grid_code < $3 AND LENGTH(grid_code) = $4 GROUP BY grid_code";
+    let marks: Vec<String> = (0..children.len()).map(|i| format!("${}", i + 2)).collect();
+    let open_sql = format!(
+        "SELECT grid_code, CAST(SUM(open) AS BIGINT) FROM case_tallies WHERE day = $1 AND grid_code IN ({}) GROUP BY grid_code",
+        marks.join(", ")
+    );
     let overdue_sql = format!(
         "SELECT SUBSTR(grid_code, 1, {len}) AS node, COUNT(*) FROM cases{hint} WHERE district = $1 AND status IN {OPEN_STATUSES} \
-         AND due_at < $2 AND grid_code >= $3 AND grid_code < $4 AND LENGTH(grid_code) >= {len} GROUP BY SUBSTR(grid_code, 1, {len})"
+         AND due_at < $2 AND {scope} AND LENGTH(grid_code) >= {len} GROUP BY SUBSTR(grid_code, 1, {len})",
+        scope = scope_cond(grid)
     );
     type Counts = Vec<(String, i64)>;
     let (open, overdue): (Counts, Counts) = on_pool!(db, |p| {
-        let open = sqlx::query_as(open_sql)
-            .bind(OPEN_DAY)
-            .bind(grid)
-            .bind(upper.as_str())
-            .bind(len)
-            .fetch_all(p)
-            .await?;
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(open_sql.clone())).bind(OPEN_DAY);
+        for c in children {
+            q = q.bind(c.as_str());
+        }
+        let open = q.fetch_all(p).await?;
         let overdue = sqlx::query_as(sqlx::AssertSqlSafe(overdue_sql.clone()))
             .bind(district)
             .bind(now_ms)
@@ -175,7 +200,6 @@ pub async fn by_child(db: &Db, district: &str, grid: &str, child_len: usize, now
             .await?;
         Ok::<_, sqlx::Error>((open, overdue))
     })?;
-    let mut out: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for (code, n) in open {
         out.entry(code).or_default().0 = n;
     }

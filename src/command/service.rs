@@ -136,7 +136,8 @@ pub async fn dashboard(db: &Db, hub: &crate::calls::hub::Hub, g: &GridRow) -> Ap
     let mut children = Vec::new();
     if g.level < 5 {
         let kids = crate::grid::store::children(db, &g.code, 500, 0).await?;
-        let loads = figures::by_child(db, &g.district, &g.code, code_len(g.level + 1), now).await?;
+        let codes: Vec<String> = kids.iter().map(|k| k.code.clone()).collect();
+        let loads = figures::by_child(db, &g.district, &g.code, &codes, code_len(g.level + 1), now).await?;
         for k in kids {
             let (open, overdue) = loads.get(&k.code).copied().unwrap_or_default();
             children.push(ChildLoad {

@@ -191,7 +191,7 @@ impl Db {
                 // (the counts behind every search) visit the heap after a bulk load.
                 // Named tables only: a bare VACUUM would walk every schema in the database.
                 sqlx::query(
-                    "VACUUM ANALYZE grids, grid_contacts, households, residents, resident_tags, units, unit_grids, places, devices, cases, case_events, \
+                    "VACUUM ANALYZE grids, grid_contacts, households, residents, resident_tags, units, unit_grids, places, devices, cases, case_events, case_tallies, \
                      volunteers, volunteer_team_members, volunteer_activities, activity_signups, points_accounts, points_transactions, \
                      points_postings, redemptions, redemption_codes",
                 )
