@@ -271,15 +271,3 @@ pub async fn names_of(db: &Db, id: Uuid) -> sqlx::Result<Option<(String, String)
     .fetch_optional(p)
     .await)
 }
-
-/// Who holds a post at exactly this grid node (enabled accounts): id, name, role — for the
-/// command centre's grid panel.
-pub async fn holders_at(db: &Db, grid_code: &str) -> sqlx::Result<Vec<(Uuid, String, String)>> {
-    crate::on_pool!(db, |p| sqlx::query_as(
-        "SELECT u.id, u.display_name, po.role FROM posts po JOIN users u ON u.id = po.user_id \
-         WHERE po.grid_code = $1 AND NOT u.disabled ORDER BY po.role, u.display_name LIMIT 50"
-    )
-    .bind(grid_code)
-    .fetch_all(p)
-    .await)
-}

@@ -13,8 +13,7 @@ use crate::db::Db;
 use crate::grid::rules::subtree_upper;
 use crate::on_pool;
 
-/// The open statuses, spelled out so the (district, status, due_at) index serves the overdue count.
-const OPEN_STATUSES: &str = "('reported', 'accepted', 'dispatched', 'handling', 'handled', 'verified')";
+use super::store::OPEN_STATUSES_SQL as OPEN_STATUSES;
 
 /// The subtree condition of the overdue counts: for the whole district none at all (it holds
 /// every case), so neither engine takes the (district, status, grid_code) index and reads each

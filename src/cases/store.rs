@@ -552,6 +552,10 @@ pub async fn act(
     get(db, c.id).await?.ok_or_else(AppError::internal)
 }
 
+/// The open statuses as an SQL list, spelled out so the (district, status, due_at) index serves
+/// the overdue counts (the board's filter, the command centre's figures).
+pub const OPEN_STATUSES_SQL: &str = "('reported', 'accepted', 'dispatched', 'handling', 'handled', 'verified')";
+
 /// Filters for the case board.
 #[derive(Default)]
 pub struct CaseFilter<'a> {
@@ -619,7 +623,7 @@ fn where_of<'a>(f: &CaseFilter<'a>) -> (String, Vec<Arg<'a>>) {
     if let Some(at) = f.overdue_at {
         // Open statuses spelled out, so the (district, status, due_at) index serves it.
         cond(
-            "due_at < ? AND status IN ('reported', 'accepted', 'dispatched', 'handling', 'handled', 'verified')",
+            &format!("due_at < ? AND status IN {OPEN_STATUSES_SQL}"),
             vec![Arg::Int(at)],
             &mut args,
         );

@@ -108,15 +108,19 @@ const MAP_POINTS: i64 = 300;
 
 /// The node's map over the district's base layers, each child coloured and annotated by its load,
 /// open cases as points (overdue ones marked); a click on a child drills down.
-async fn screen_map(s: &CommandState, g: &crate::grid::GridRow, d: &Dashboard) -> crate::error::AppResult<String> {
-    let kids = crate::grid::store::children(&s.db, &g.code, 500, 0).await?;
+async fn screen_map(
+    s: &CommandState,
+    g: &crate::grid::GridRow,
+    kids: &[crate::grid::GridRow],
+    loads: &[ChildLoad],
+) -> crate::error::AppResult<String> {
     let base = crate::grid::service::base_layers(&s.db, g).await?;
     let now = crate::db::now_ms();
     let mut overlay = crate::grid::map::Overlay {
         child_href: screen_href,
         ..Default::default()
     };
-    for k in &d.children {
+    for k in loads {
         overlay.fills.insert(k.code.clone(), service::load_class(k.open, k.overdue));
         if k.open > 0 {
             let note = if k.overdue > 0 {
@@ -138,19 +142,19 @@ async fn screen_map(s: &CommandState, g: &crate::grid::GridRow, d: &Dashboard) -
             href: Some(format!("/console/cases/{}", c.id)),
         });
     }
-    Ok(crate::grid::map::area_map_svg(g, &kids, &base, &overlay))
+    Ok(crate::grid::map::area_map_svg(g, kids, &base, &overlay))
 }
 
 async fn screen(State(s): State<CommandState>, c: Console, Query(q): Query<GridQuery>) -> PageResult {
     let p = &c.principal;
     let g = service::node_for(&s.db, p, q.grid.as_deref()).await?;
-    let d = service::dashboard(&s.db, &s.calls, &g).await?;
+    let (d, kids) = service::dashboard_and_children(&s.db, &s.calls, &g).await?;
     let crumbs = crate::grid::pages::crumbs(&s.db, &c, &g.code)
         .await?
         .into_iter()
         .filter(|(code, _)| p.can(crate::auth::Capability::ReadRegistry, code))
         .collect();
-    let map = screen_map(&s, &g, &d).await?;
+    let map = screen_map(&s, &g, &kids, &d.children).await?;
     let people = service::reachable(&s.db, &s.calls, p, &g).await?;
     let now = crate::db::now_ms();
     let open = crate::cases::figures::open_points(&s.db, &g.district, &g.code, 8).await?;
@@ -188,8 +192,8 @@ async fn screen(State(s): State<CommandState>, c: Console, Query(q): Query<GridQ
 /// The map alone, for the screen to swap in when cases change.
 async fn map_fragment(State(s): State<CommandState>, c: Console, Query(q): Query<GridQuery>) -> PageResult {
     let g = service::node_for(&s.db, &c.principal, q.grid.as_deref()).await?;
-    let d = service::dashboard(&s.db, &s.calls, &g).await?;
-    let svg = screen_map(&s, &g, &d).await?;
+    let (kids, loads) = service::children_with_loads(&s.db, &g, crate::db::now_ms()).await?;
+    let svg = screen_map(&s, &g, &kids, &loads).await?;
     let resp: Response = ([(axum::http::header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")], svg).into_response();
     Ok(resp)
 }

@@ -122,8 +122,36 @@ pub fn load_class(open: i64, overdue: i64) -> &'static str {
     }
 }
 
+/// The children of `g` (with their boundaries, for the map) and each one's open and overdue cases.
+pub async fn children_with_loads(db: &Db, g: &GridRow, now: i64) -> AppResult<(Vec<GridRow>, Vec<ChildLoad>)> {
+    if g.level >= 5 {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let kids = crate::grid::store::children(db, &g.code, 500, 0).await?;
+    let codes: Vec<String> = kids.iter().map(|k| k.code.clone()).collect();
+    let loads = figures::by_child(db, &g.district, &g.code, &codes, code_len(g.level + 1), now).await?;
+    let children = kids
+        .iter()
+        .map(|k| {
+            let (open, overdue) = loads.get(&k.code).copied().unwrap_or_default();
+            ChildLoad {
+                code: k.code.clone(),
+                name: k.name.clone(),
+                open,
+                overdue,
+            }
+        })
+        .collect();
+    Ok((kids, children))
+}
+
 /// The dashboard of node `g` now.
 pub async fn dashboard(db: &Db, hub: &crate::calls::hub::Hub, g: &GridRow) -> AppResult<Dashboard> {
+    Ok(dashboard_and_children(db, hub, g).await?.0)
+}
+
+/// The dashboard, and the children's rows the screen draws its map from (read once for both).
+pub async fn dashboard_and_children(db: &Db, hub: &crate::calls::hub::Hub, g: &GridRow) -> AppResult<(Dashboard, Vec<GridRow>)> {
     let now = now_ms();
     let f = figures::of_node(db, &g.district, &g.code, now).await?;
     let cats = crate::cases::categories::list(db, &g.district).await?;
@@ -133,21 +161,7 @@ pub async fn dashboard(db: &Db, hub: &crate::calls::hub::Hub, g: &GridRow) -> Ap
             .map(|c| c.name.clone())
             .unwrap_or_else(|| code.to_string())
     };
-    let mut children = Vec::new();
-    if g.level < 5 {
-        let kids = crate::grid::store::children(db, &g.code, 500, 0).await?;
-        let codes: Vec<String> = kids.iter().map(|k| k.code.clone()).collect();
-        let loads = figures::by_child(db, &g.district, &g.code, &codes, code_len(g.level + 1), now).await?;
-        for k in kids {
-            let (open, overdue) = loads.get(&k.code).copied().unwrap_or_default();
-            children.push(ChildLoad {
-                code: k.code,
-                name: k.name,
-                open,
-                overdue,
-            });
-        }
-    }
+    let (kids, children) = children_with_loads(db, g, now).await?;
     let week_ago = now - 7 * 86_400_000;
     let latest = figures::latest(db, &g.district, &g.code, week_ago, 12).await?;
     let codes: Vec<String> = latest.iter().map(|c| c.grid_code.clone()).collect();
@@ -155,7 +169,7 @@ pub async fn dashboard(db: &Db, hub: &crate::calls::hub::Hub, g: &GridRow) -> Ap
     let today = day_of(now);
     let volunteers =
         crate::volunteers::service::day_figures(db, &g.district, &g.code, day_start_ms(today), day_start_ms(today + 1)).await?;
-    Ok(Dashboard {
+    let d = Dashboard {
         grid: GridRef {
             code: g.code.clone(),
             name: g.name.clone(),
@@ -211,7 +225,8 @@ pub async fn dashboard(db: &Db, hub: &crate::calls::hub::Hub, g: &GridRow) -> Ap
             })
             .collect(),
         generated_at: crate::time::rfc3339_ms(now),
-    })
+    };
+    Ok((d, kids))
 }
 
 /// Someone to reach at a grid: a public contact (with a phone) or a post-holder (an account).
@@ -249,13 +264,13 @@ pub async fn reachable(db: &Db, hub: &crate::calls::hub::Hub, p: &Principal, g: 
             online: false,
         })
         .collect();
-    for (id, name, role) in crate::auth::store::holders_at(db, &g.code).await? {
+    for h in crate::calls::store::post_holders(db, &g.code).await? {
         out.push(Reachable {
-            name,
-            role: crate::auth::Role::parse(&role).map(|r| r.label()).unwrap_or("岗位").to_string(),
+            role: crate::auth::Role::parse(&h.role).map(|r| r.label()).unwrap_or("岗位").to_string(),
+            name: h.name,
             phone: None,
-            user_id: Some(id),
-            online: hub.online(&g.district, id),
+            user_id: Some(h.user_id),
+            online: hub.online(&g.district, h.user_id),
         });
     }
     Ok(out)
