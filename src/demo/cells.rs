@@ -47,12 +47,16 @@ fn dedup(mut pts: Vec<Pt>) -> Vec<Pt> {
     pts
 }
 
-/// The Voronoi cell of every site, clipped to `parent` (convex). Cells partition the parent.
+/// The Voronoi cell of every site, clipped to `parent` (convex). Cells partition the parent; a
+/// site that repeats an earlier one gets an empty cell, so the region is not counted twice.
 pub fn voronoi(parent: &[Pt], sites: &[Pt]) -> Vec<Vec<Pt>> {
     sites
         .iter()
         .enumerate()
         .map(|(i, &a)| {
+            if sites[..i].contains(&a) {
+                return Vec::new();
+            }
             let mut cell = parent.to_vec();
             for (j, &b) in sites.iter().enumerate() {
                 if i != j && cell.len() >= 3 {
@@ -120,7 +124,9 @@ pub fn bounds(poly: &[Pt]) -> (f64, f64, f64, f64) {
     })
 }
 
-/// A random point inside `poly` (rejection in its bounding box; the centroid if unlucky).
+/// A random point inside `poly` (convex): rejection in its bounding box, and for a sliver that
+/// rejection keeps missing, a uniform point of a triangle of its fan. Never a fixed point such as
+/// the centroid: two sites drawn there would coincide and share one cell.
 pub fn random_point(poly: &[Pt], rng: &mut ChaCha8Rng) -> Pt {
     let (x0, y0, x1, y1) = bounds(poly);
     if x1 > x0 && y1 > y0 {
@@ -131,7 +137,30 @@ pub fn random_point(poly: &[Pt], rng: &mut ChaCha8Rng) -> Pt {
             }
         }
     }
-    centroid(poly)
+    if poly.len() < 3 {
+        return centroid(poly);
+    }
+    // Fan from the first vertex, a triangle picked by area, a point in it by reflected
+    // barycentric coordinates.
+    let areas: Vec<f64> = (1..poly.len() - 1)
+        .map(|i| signed_area(&[poly[0], poly[i], poly[i + 1]]).abs())
+        .collect();
+    let total: f64 = areas.iter().sum();
+    if total <= 0.0 {
+        return centroid(poly);
+    }
+    let mut pick = rng.random_range(0.0..total);
+    let mut i = 0;
+    while i + 1 < areas.len() && pick >= areas[i] {
+        pick -= areas[i];
+        i += 1;
+    }
+    let (a, b, c) = (poly[0], poly[i + 1], poly[i + 2]);
+    let (mut u, mut v) = (rng.random_range(0.0..1.0), rng.random_range(0.0..1.0));
+    if u + v > 1.0 {
+        (u, v) = (1.0 - u, 1.0 - v);
+    }
+    (a.0 + (b.0 - a.0) * u + (c.0 - a.0) * v, a.1 + (b.1 - a.1) * u + (c.1 - a.1) * v)
 }
 
 /// `n` centres scattered over `parent`: random points moved twice to their cell's centroid
@@ -190,6 +219,28 @@ mod tests {
                 assert!(c.len() >= 3 && contains(c, *p), "site {p:?} in its cell");
             }
         }
+    }
+
+    #[test]
+    fn a_sliver_still_gets_distinct_sites_and_disjoint_cells() {
+        // Found by `cells_never_overlap`: bounding-box rejection missed this triangle every time,
+        // every site fell on the centroid, and 13 equal cells each covered the whole.
+        let sliver: Vec<Pt> = vec![
+            (-17.41129376749288, -7.697613230693133),
+            (-16.724883984642034, -10.460912784445984),
+            (-6.183728480215829, -25.031134437021887),
+        ];
+        let mut rng = ChaCha8Rng::seed_from_u64(887);
+        let s = sites(&sliver, 13, &mut rng);
+        for (i, p) in s.iter().enumerate() {
+            assert!(contains(&sliver, *p), "{p:?} inside");
+            assert!(!s[..i].contains(p), "{p:?} drawn twice");
+        }
+        let sum: f64 = voronoi(&sliver, &s).iter().filter(|c| c.len() >= 3).map(|c| signed_area(c)).sum();
+        assert!((sum - signed_area(&sliver)).abs() < 1e-6 * signed_area(&sliver), "{sum}");
+        // Coincident sites: the first keeps the cell, the repeat gets none.
+        let cells = voronoi(&SQUARE, &[(5.0, 5.0), (5.0, 5.0)]);
+        assert_eq!((cells[0].len(), cells[1].len()), (4, 0));
     }
 
     #[test]
