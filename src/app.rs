@@ -337,7 +337,7 @@ pub async fn serve_on(
     paths(
         accounts::api::login, accounts::api::logout, accounts::api::me, accounts::api::change_password, accounts::api::create_user, accounts::api::list_audit,
         grid::api::get_grid, grid::api::get_children, grid::api::create_grid, grid::api::update_grid, grid::api::get_layers,
-        registry::api::list_residents, registry::api::get_resident, registry::api::create_resident, registry::api::set_tags, registry::api::reveal, registry::api::lookup_resident,
+        registry::api::list_residents, registry::api::get_resident, registry::api::create_resident, registry::api::set_tags, registry::api::link_account, registry::api::reveal, registry::api::lookup_resident,
         registry::api::list_households, registry::api::get_household, registry::api::create_household,
         registry::api::list_units, registry::api::create_unit, registry::api::list_places, registry::api::list_devices,
         cases::api::list_categories, cases::api::preview_due, cases::api::report, cases::api::board, cases::api::get_case, cases::api::act, cases::api::assessment, cases::api::upload, cases::api::download, cases::api::merge, cases::api::create_category, cases::api::update_category,

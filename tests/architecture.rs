@@ -24,6 +24,8 @@ const LAYERS: &[&[&str]] = &[
     &["registry"],
     &["accounts", "cases"],
     &["volunteers", "open311", "broadcasts", "calls"],
+    &["councils", "decisions"],
+    &["renovation"],
     &["command"],
     &["app", "demo"],
 ];

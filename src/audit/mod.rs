@@ -48,7 +48,7 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 62] = [
+pub const ACTIONS: [(&str, &str); 63] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
@@ -58,6 +58,7 @@ pub const ACTIONS: [(&str, &str); 62] = [
     ("resident.duplicate", "重复登记被拒"),
     ("resident.create", "登记居民"),
     ("resident.tags", "修改居民标签"),
+    ("resident.account_link", "关联居民本人账号"),
     ("household.create", "登记住户"),
     ("grid.create", "新建网格"),
     ("grid.update", "修改网格"),

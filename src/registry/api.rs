@@ -25,6 +25,7 @@ pub fn routes() -> Router<RegistryState> {
         .route("/api/v1/residents/lookup", post(lookup_resident))
         .route("/api/v1/residents/{id}", get(get_resident))
         .route("/api/v1/residents/{id}/tags", put(set_tags))
+        .route("/api/v1/residents/{id}/account", put(link_account))
         .route("/api/v1/residents/{id}/reveal", post(reveal))
         .route("/api/v1/households", get(list_households).post(create_household))
         .route("/api/v1/households/{id}", get(get_household))
@@ -175,6 +176,28 @@ pub async fn set_tags(
     let r = load_resident(&s, &p, id, Capability::WriteRegistry).await?;
     let r = residents::set_tags(&s.db, p.actor(), &r, &input.tags).await?;
     Ok(Json(resident_to_api(&r)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct AccountInput {
+    /// The resident's own account (a `resident` post), checked by the community in person.
+    pub username: String,
+}
+
+/// Link a resident to their own account, so features that act for them (opinions, owners'
+/// ballots) know who signs in.
+#[utoipa::path(put, path = "/api/v1/residents/{id}/account", tag = "registry", params(("id" = Uuid, Path)), request_body = AccountInput,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn link_account(
+    State(s): State<RegistryState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    Json(input): Json<AccountInput>,
+) -> AppResult<StatusCode> {
+    let r = load_resident(&s, &p, id, Capability::WriteRegistry).await?;
+    residents::link_account(&s.db, p.actor(), &r, &input.username).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

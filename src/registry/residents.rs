@@ -663,6 +663,77 @@ pub async fn record_lookup(
     Ok(())
 }
 
+/// The resident a signed-in account is (居民本人), if staff have linked one.
+pub async fn of_account(db: &Db, user_id: Uuid) -> sqlx::Result<Option<ResidentRow>> {
+    let row = on_pool!(db, |p| sqlx::query_as::<_, ResidentRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {RESIDENT_COLS} FROM resident_accounts a JOIN residents r ON r.id = a.resident_id WHERE a.user_id = $1"
+    )))
+    .bind(user_id)
+    .fetch_optional(p)
+    .await)?;
+    Ok(opened(row.into_iter().collect())?.pop())
+}
+
+/// The account linked to a resident, if any.
+pub async fn account_of(db: &Db, resident_id: Uuid) -> sqlx::Result<Option<Uuid>> {
+    on_pool!(db, |p| sqlx::query_scalar::<_, Uuid>(
+        "SELECT user_id FROM resident_accounts WHERE resident_id = $1"
+    )
+    .bind(resident_id)
+    .fetch_optional(p)
+    .await)
+}
+
+/// Link an account to the resident it belongs to, inside the caller's transaction. False when
+/// either side is linked already (to anything: a link is changed only by unlinking first).
+pub async fn link_account_in(tx: &mut Tx, district: &str, user_id: Uuid, resident_id: Uuid) -> sqlx::Result<bool> {
+    let n = on_tx!(tx, |c| sqlx::query(
+        "INSERT INTO resident_accounts (user_id, resident_id, district, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT DO NOTHING"
+    )
+    .bind(user_id)
+    .bind(resident_id)
+    .bind(district)
+    .bind(now_ms())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// Link a resident's own account (the community has checked the person): the account must be a
+/// resident's of the same district, and neither side may be linked already.
+pub async fn link_account(db: &Db, actor: Actor<'_>, r: &ResidentRow, username: &str) -> AppResult<()> {
+    let username = username.trim();
+    let user = crate::auth::store::user_by_name(db, username)
+        .await?
+        .filter(|u| u.district == r.district)
+        .ok_or_else(|| AppError::invalid("unknown_account", "没有这个账号"))?;
+    let posts = crate::auth::store::posts_of(db, user.id).await?;
+    if !posts.iter().any(|p| p.role == crate::auth::Role::Resident) {
+        return Err(AppError::invalid("not_a_resident_account", "只能关联居民账号"));
+    }
+    let mut tx = db.begin().await?;
+    if !link_account_in(&mut tx, &r.district, user.id, r.id).await? {
+        return Err(AppError::conflict("account_linked", "该居民或该账号已关联，须先解除原关联"));
+    }
+    audit::record(
+        &mut tx,
+        actor,
+        audit::Entry {
+            district: &r.district,
+            action: "resident.account_link",
+            target_kind: "resident",
+            target_id: &r.id.to_string(),
+            reason: "",
+            detail: json!({"user": user.id}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

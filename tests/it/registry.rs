@@ -1,6 +1,6 @@
 //! Residents, households and units through the API: search, masking, validation, reveal, audit.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::support::{apps, code, id_number};
@@ -789,4 +789,52 @@ async fn personal_numbers_are_not_in_the_database_in_clear() {
     assert!(
         number_runs(b"a13812345678b41160219800101123Xc").is_superset(&["13812345678".to_string(), "41160219800101123X".to_string()].into())
     );
+}
+
+/// A resident's own account is linked by the community, once, to a resident account only.
+#[tokio::test]
+async fn a_resident_account_is_linked_once_by_the_community() {
+    for app in apps().await {
+        let t = app.token("community").await;
+        let admin = app.token("admin").await;
+        let (_, list) = app.get("/api/v1/residents?per_page=2&grid=411602001001", &t).await;
+        let (a, b) = (list["items"][0]["id"].as_str().unwrap(), list["items"][1]["id"].as_str().unwrap());
+        let (st, _) = app
+            .call(
+                Method::PUT,
+                &format!("/api/v1/residents/{a}/account"),
+                Some(&t),
+                Some(json!({"username": "building"})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "a staff account is not a resident's");
+        let (st, _) = app
+            .post(
+                "/api/v1/users",
+                &admin,
+                json!({"username": "linktest01", "password": "Lin-k-test-2026", "role": "resident", "grid": "411602001001001001"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED);
+        let before = app.count("audit_log").await;
+        let link = |r: &str| format!("/api/v1/residents/{r}/account");
+        let (st, _) = app
+            .call(Method::PUT, &link(a), Some(&t), Some(json!({"username": "linktest01"})))
+            .await;
+        assert_eq!(st, StatusCode::NO_CONTENT);
+        assert_eq!(app.count("resident_accounts").await, 2, "the demo's resident and this one");
+        assert_eq!(app.count("audit_log").await, before + 1);
+        let (st, v) = app
+            .call(Method::PUT, &link(b), Some(&t), Some(json!({"username": "linktest01"})))
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "account_linked"), "one person per account");
+        let (st, v) = app
+            .call(Method::PUT, &link(a), Some(&t), Some(json!({"username": "resident"})))
+            .await;
+        assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "account_linked"), "one account per person");
+        assert_eq!(app.count("resident_accounts").await, 2);
+        let user: uuid::Uuid = gongzhi::auth::store::user_by_name(&app.db, "linktest01").await.unwrap().unwrap().id;
+        let me = gongzhi::registry::residents::of_account(&app.db, user).await.unwrap().unwrap();
+        assert_eq!(me.id.to_string(), a);
+    }
 }

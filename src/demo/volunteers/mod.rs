@@ -188,6 +188,17 @@ pub(super) async fn insert(
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
+        // The community has checked who the account is: it is that resident's own.
+        crate::on_tx!(&mut *tx, |c| sqlx::query(
+            "INSERT INTO resident_accounts (user_id, resident_id, district, created_at) \
+             SELECT id, $1, $2, $3 FROM users WHERE username = 'resident'"
+        )
+        .bind(x.resident)
+        .bind(district)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
         crate::on_tx!(&mut *tx, |c| sqlx::query(
             "UPDATE users SET display_name = $1 WHERE username = 'resident'"
         )
