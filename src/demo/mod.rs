@@ -4,6 +4,7 @@ pub mod basemap;
 pub mod broadcasts;
 pub mod calls;
 pub mod cells;
+pub mod councils;
 pub mod history;
 pub mod names;
 pub mod plan;
@@ -42,9 +43,13 @@ pub const ACCOUNTS: [(&str, &str, &str); 9] = [
     ("keeper", "shop_keeper", "第一家爱心超市的店员"),
 ];
 
+/// Residents who hold a post of a feature (a council's chair …); the authorisation matrix walks
+/// the accounts above, these have tests of their own.
+pub const FEATURE_ACCOUNTS: [(&str, &str, &str); 1] = [("council", "resident", "第一个小区党群议事会主任（居民本人账号）")];
+
 pub fn accounts_text() -> String {
     let mut s = format!("演示账号 demo accounts (password 密码: {DEMO_PASSWORD}):\n");
-    for (u, r, w) in ACCOUNTS {
+    for (u, r, w) in ACCOUNTS.iter().chain(FEATURE_ACCOUNTS.iter()) {
         s.push_str(&format!("  {u:<11} {r:<19} {w}\n"));
     }
     s
@@ -66,6 +71,7 @@ enum V {
     NullT,
     NullU,
     NullI,
+    B(bool),
 }
 
 /// Insert rows in multi-row statements, within the open transaction.
@@ -104,6 +110,7 @@ async fn bulk(tx: &mut Tx, table: &str, cols: &[&str], rows: Vec<Vec<V>>, pb: &P
                         V::NullT => q.bind(Option::<String>::None),
                         V::NullU => q.bind(Option::<Uuid>::None),
                         V::NullI => q.bind(Option::<i64>::None),
+                        V::B(b) => q.bind(*b),
                     };
                 }
             }
@@ -574,6 +581,9 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     calls::insert(&mut tx, p.district_code, scale, seed, crate::db::now_ms(), &pb).await?;
     pb.set_message("通知");
     let broadcast_summary = broadcasts::insert(&mut tx, &p, &hash, seed, crate::db::now_ms()).await?;
+    pb.set_message("议事会");
+    let council_cases: Vec<&history::HCase> = history.iter().filter(|c| c.source == "council").collect();
+    let council_summary = councils::insert(&mut tx, &p, &council_cases, &hash, seed, crate::db::now_ms()).await?;
     crate::audit::record(
         &mut tx,
         crate::audit::Actor::System("demo"),
@@ -594,7 +604,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.finish_and_clear();
     let count = |l: i64| p.grids.iter().filter(|g| g.level == l).count();
     Ok(format!(
-        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}",
+        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}",
         started.elapsed().as_secs_f64(),
         planned.as_secs_f64(),
         count(2),
@@ -609,6 +619,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         n_cases,
         base_features,
         volunteer_summary,
-        broadcast_summary
+        broadcast_summary,
+        council_summary
     ))
 }

@@ -394,6 +394,62 @@ async fn objects(app: &App) -> Objects {
     let body = json!({"grid": community_out, "title": "矩阵通知", "body": "x", "levels": [3]});
     let broadcast_out = ok(app, Method::POST, "/api/v1/broadcasts", &admin, Some(body)).await["id"].clone();
 
+    // Councils: building 1's compound's, and 金桂社区's first; an opinion, a meeting, a
+    // resolution and a vice-chair of each.
+    let council_of = |community: &'static str, compound: Option<&'static str>| {
+        let admin = admin.clone();
+        async move {
+            let list = ok(
+                app,
+                Method::GET,
+                &format!("/api/v1/councils?grid={community}&per_page=100"),
+                &admin,
+                None,
+            )
+            .await;
+            let c = list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| compound.is_none_or(|x| c["compound"] == x))
+                .expect("a council")
+                .clone();
+            let (id, code) = (c["id"].as_str().unwrap().to_string(), c["compound"].as_str().unwrap().to_string());
+            let first = |path: String| {
+                let admin = admin.clone();
+                async move {
+                    ok(app, Method::GET, &path, &admin, None).await["items"][0]["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                }
+            };
+            let opinion = first(format!("/api/v1/opinions?grid={code}")).await;
+            let meeting = first(format!("/api/v1/meetings?grid={code}")).await;
+            let resolution = first(format!("/api/v1/resolutions?grid={code}")).await;
+            let detail = ok(app, Method::GET, &format!("/api/v1/councils/{id}"), &admin, None).await;
+            let member = detail["members_list"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["post"] == "vice_chair" && m["ended_at"].is_null())
+                .expect("a vice-chair")["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            [
+                ("council", id),
+                ("compound", code),
+                ("opinion", opinion),
+                ("meeting", meeting),
+                ("resolution", resolution),
+                ("member", member),
+            ]
+        }
+    };
+    let councils_in = council_of(community_in, Some("411602001001001")).await;
+    let councils_out = council_of(community_out, None).await;
+
     let s = |v: &Value| v.as_str().unwrap().to_string();
     let now = gongzhi::db::now_ms();
     let fixed = HashMap::from([
@@ -405,7 +461,7 @@ async fn objects(app: &App) -> Objects {
         ("tomorrow", gongzhi::time::rfc3339_ms(now + 86_400_000)),
         ("tomorrow_end", gongzhi::time::rfc3339_ms(now + 93_600_000)),
     ]);
-    let inside = HashMap::from([
+    let mut inside = HashMap::from([
         ("building", building_in.to_string()),
         ("community", community_in.to_string()),
         ("resident", s(&r_in["id"])),
@@ -422,7 +478,7 @@ async fn objects(app: &App) -> Objects {
         ("item", item_in),
         ("broadcast", s(&broadcast_in)),
     ]);
-    let outside = HashMap::from([
+    let mut outside = HashMap::from([
         ("building", building_out),
         ("community", community_out.to_string()),
         ("resident", s(&r_out["id"])),
@@ -439,6 +495,8 @@ async fn objects(app: &App) -> Objects {
         ("item", item_out),
         ("broadcast", s(&broadcast_out)),
     ]);
+    inside.extend(councils_in);
+    outside.extend(councils_out);
     Objects { fixed, inside, outside }
 }
 

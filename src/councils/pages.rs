@@ -1,0 +1,9 @@
+//! Council pages.
+
+use axum::Router;
+
+use super::CouncilsState;
+
+pub fn routes() -> Router<CouncilsState> {
+    Router::new()
+}
