@@ -21,7 +21,9 @@
     var figs = {
       reported_today: c.reported_today, open: c.open, overdue: c.overdue, closed_today: c.closed_today,
       on_time_rate_month: pct(c.on_time_rate_month), reported_month: c.reported_month, on_time_month: c.on_time_month,
-      volunteers_active: d.volunteers.active, online: d.online, volunteers_points: d.volunteers.points
+      volunteers_active: d.volunteers.active, online: d.online, volunteers_points: d.volunteers.points,
+      council_meetings: d.councils.meetings_this_week, resolutions_overdue: d.councils.resolutions_overdue,
+      opinions_waiting: d.councils.opinions_waiting
     };
     Object.keys(figs).forEach(function (k) {
       root.querySelectorAll('[data-fig="' + k + '"]').forEach(function (el) { el.textContent = String(figs[k]); });

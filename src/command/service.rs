@@ -79,6 +79,15 @@ pub struct OpenInstruction {
     pub acknowledged: i64,
 }
 
+/// The councils of the subtree: meetings this week (Monday to Sunday), resolutions past their
+/// deadline and not done, opinions waiting 7 days or more for an answer.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CouncilWeek {
+    pub meetings_this_week: i64,
+    pub resolutions_overdue: i64,
+    pub opinions_waiting: i64,
+}
+
 /// `GET /api/v1/dashboard`: one node's screen as JSON.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Dashboard {
@@ -90,6 +99,8 @@ pub struct Dashboard {
     pub children: Vec<ChildLoad>,
     pub latest: Vec<TickerItem>,
     pub volunteers: VolunteerDay,
+    /// The councils' week (协商议事).
+    pub councils: CouncilWeek,
     /// Post-holders of the subtree connected for calls now (在线).
     pub online: usize,
     /// Instructions (指令) sent in the subtree that someone has still to acknowledge, newest first.
@@ -169,6 +180,8 @@ pub async fn dashboard_and_children(db: &Db, hub: &crate::calls::hub::Hub, g: &G
     let today = day_of(now);
     let volunteers =
         crate::volunteers::service::day_figures(db, &g.district, &g.code, day_start_ms(today), day_start_ms(today + 1)).await?;
+    let (meetings_this_week, resolutions_overdue, opinions_waiting) =
+        crate::councils::service::screen_figures(db, &g.district, &g.code, now).await?;
     let d = Dashboard {
         grid: GridRef {
             code: g.code.clone(),
@@ -210,6 +223,11 @@ pub async fn dashboard_and_children(db: &Db, hub: &crate::calls::hub::Hub, g: &G
             })
             .collect(),
         volunteers,
+        councils: CouncilWeek {
+            meetings_this_week,
+            resolutions_overdue,
+            opinions_waiting,
+        },
         online: crate::calls::service::online_in(hub, &g.district, &g.code),
         open_instructions: crate::broadcasts::service::open_instructions(db, &g.district, &g.code)
             .await?

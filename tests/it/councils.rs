@@ -368,6 +368,20 @@ async fn a_meeting_signs_in_once_pays_points_once_and_its_resolutions_follow_the
             .await;
         assert_eq!(st, StatusCode::OK);
         assert!(v["items"].as_array().unwrap().iter().all(|r| r["state"] == "overdue"), "{v}");
+        // The command screen counts the same.
+        let (_, d) = app.get("/api/v1/dashboard?grid=411602001001", &app.token("community").await).await;
+        assert_eq!(d["councils"]["resolutions_overdue"], v["total"], "{}", d["councils"]);
+        let (_, flagged) = app
+            .get("/api/v1/opinions?grid=411602001001&flagged=true", &app.token("community").await)
+            .await;
+        assert_eq!(d["councils"]["opinions_waiting"], flagged["total"]);
+        let now = gongzhi::db::now_ms();
+        if gongzhi::time::week_of(now).1 > now + 3_600_000 {
+            assert!(
+                d["councils"]["meetings_this_week"].as_i64().unwrap() >= 1,
+                "the meeting just held this week"
+            );
+        }
     }
 }
 
