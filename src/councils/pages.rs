@@ -120,6 +120,10 @@ struct HubPage {
     my_councils: Vec<(Uuid, String, &'static str)>,
     categories: &'static [&'static str],
     mine: Vec<OpinionLine>,
+    /// Buildings the caller records for (their own, those they head, their post's building).
+    record_grids: Vec<(String, String)>,
+    /// Opinions still waiting in those buildings (a head's or building officer's list).
+    building_open: Vec<OpinionLine>,
 }
 
 async fn hub(State(s): State<CouncilsState>, c: Console, Query(q): Query<Notice>) -> PageResult {
@@ -128,6 +132,7 @@ async fn hub(State(s): State<CouncilsState>, c: Console, Query(q): Query<Notice>
     let now = now_ms();
     let staff = p.has(crate::auth::Capability::ReadRegistry);
     let resident = a.resident.is_some() || p.posts.iter().any(|x| x.role == crate::auth::Role::Resident);
+    let officer = p.posts.iter().any(|x| x.role == crate::auth::Role::BuildingOfficer);
     if !staff && !resident {
         return Err(AppError::new(axum::http::StatusCode::FORBIDDEN, "forbidden", "您的岗位不使用议事协商").into());
     }
@@ -157,18 +162,52 @@ async fn hub(State(s): State<CouncilsState>, c: Console, Query(q): Query<Notice>
         }
     }
     let mine = if resident {
-        let (rows, _) = super::api::list_opinions(&s.db, p, None, None, false, 20, 0, now)
-            .await
-            .unwrap_or_default();
+        let (rows, _) = super::api::list_opinions(&s.db, p, None, None, false, 20, 0, now).await?;
         opinion_lines(&s, rows, now).await?
     } else {
         Vec::new()
     };
+    // Where the caller records: their own building, the buildings they head, a building post's.
+    let mut codes: Vec<String> = a.resident.iter().map(|r| r.grid_code.clone()).collect();
+    codes.extend(a.posts.iter().filter_map(|m| m.building_code.clone()));
+    codes.extend(
+        p.posts
+            .iter()
+            .filter(|x| x.role == crate::auth::Role::BuildingOfficer)
+            .filter_map(|x| x.grid_code.clone()),
+    );
+    codes.dedup();
+    let mut record_grids = Vec::new();
+    let mut building_open = Vec::new();
+    for code in codes.iter().take(10) {
+        if let Some(g) = crate::grid::store::get(&s.db, code).await? {
+            record_grids.push((g.code.clone(), g.name.clone()));
+        }
+    }
+    let heads_or_officer = !a.posts.iter().all(|m| m.building_code.is_none()) || p.posts.iter().any(|x| x.role == crate::auth::Role::BuildingOfficer);
+    if heads_or_officer {
+        for (code, _) in record_grids.iter().filter(|(c, _)| a.records_for_building(c)) {
+            let (rows, _) = store::opinions(
+                &s.db,
+                &store::OpinionFilter {
+                    district: &p.district,
+                    root: code,
+                    status: Some("open"),
+                    waiting_since: None,
+                    recorded_by: None,
+                    limit: 20,
+                    offset: 0,
+                },
+            )
+            .await?;
+            building_open.extend(opinion_lines(&s, rows, now).await?);
+        }
+    }
     Ok(HubPage {
         chrome: Chrome::new(&c, "议事协商", "councils"),
         notice: clip(&q.msg),
         error: clip(&q.err),
-        staff,
+        staff: staff && !officer,
         councils,
         total,
         pager: pager_html,
@@ -177,6 +216,8 @@ async fn hub(State(s): State<CouncilsState>, c: Console, Query(q): Query<Notice>
         my_councils,
         categories: &CATEGORIES,
         mine,
+        record_grids,
+        building_open,
     }
     .into_response())
 }

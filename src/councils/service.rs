@@ -58,6 +58,12 @@ impl<'a> Acting<'a> {
             .any(|m| m.council_id == council && Post::parse(&m.post).is_some_and(|post| f(m, post)))
     }
 
+    /// Whether the caller may read a building's opinions: a head of it, or staff over it.
+    pub fn records_for_building(&self, building: &str) -> bool {
+        self.p.can(Capability::ReadRegistry, building)
+            || self.posts.iter().any(|m| m.building_code.as_deref() == Some(building))
+    }
+
     /// Staff over the compound, or its chair or a vice-chair: may answer opinions, hold meetings,
     /// appoint members.
     pub fn leads(&self, c: &CouncilRow) -> bool {

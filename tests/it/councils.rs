@@ -449,8 +449,18 @@ async fn the_pages_let_each_role_do_its_part() {
         let (st, html) = page(&app, &cookie, &format!("/console/meetings/{meeting}/print")).await;
         assert_eq!(st, StatusCode::OK);
         assert!(html.contains("会议纪要"));
-        // The building officer's post is below the compound: the council is not theirs.
+        // The building officer's post is below the compound: the council is not theirs, but they
+        // record for their building and see what waits there.
         let cookie = sign_in(&app, "building").await;
+        let (st, html) = page(&app, &cookie, "/console/councils").await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(html.contains("name=\"grid\"") && html.contains("本楼栋待答复意见"), "{html}");
+        let csrf = crate::support::csrf_of(&html);
+        let form = [("csrf", csrf.as_str()), ("grid", "411602001001001001"), ("category", "安全隐患"), ("author", "李阿姨"), ("body", "单元门禁坏了一个月")];
+        let (_, _, to) = crate::support::post(&app, &cookie, "/console/councils/opinions", &form).await;
+        assert!(to.unwrap().contains("msg="));
+        let (_, html) = page(&app, &cookie, "/console/councils").await;
+        assert!(html.contains("单元门禁坏了一个月") && html.contains("李阿姨"));
         let (st, _) = page(&app, &cookie, &format!("/console/councils/{id}")).await;
         assert_eq!(st, StatusCode::NOT_FOUND);
     }
