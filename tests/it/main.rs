@@ -20,6 +20,7 @@ mod pages;
 mod phone;
 mod place;
 mod registry;
+mod renovation;
 mod scope;
 mod security;
 mod support;
