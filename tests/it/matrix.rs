@@ -394,6 +394,18 @@ async fn objects(app: &App) -> Objects {
     let body = json!({"grid": community_out, "title": "矩阵通知", "body": "x", "levels": [3]});
     let broadcast_out = ok(app, Method::POST, "/api/v1/broadcasts", &admin, Some(body)).await["id"].clone();
 
+    // Renovation: a project over building 1's compound and one over the outside building's, each
+    // with a plan v1 (the district creates them).
+    let (compound_in, compound_out) = (building_in[..15].to_string(), building_out[..15].to_string());
+    let mut renovation = Vec::new();
+    for c in [&compound_in, &compound_out] {
+        let body = json!({"title": "矩阵改造项目", "compounds": [c]});
+        let id = ok(app, Method::POST, "/api/v1/renovation/projects", &admin, Some(body)).await["id"].as_str().unwrap().to_string();
+        let path = format!("/api/v1/renovation/projects/{id}/plans");
+        ok(app, Method::POST, &path, &admin, Some(json!({"text": "矩阵方案"}))).await;
+        renovation.push(id);
+    }
+
     let s = |v: &Value| v.as_str().unwrap().to_string();
     let now = gongzhi::db::now_ms();
     let fixed = HashMap::from([
@@ -404,6 +416,7 @@ async fn objects(app: &App) -> Objects {
         ("now", gongzhi::time::rfc3339_ms(now)),
         ("tomorrow", gongzhi::time::rfc3339_ms(now + 86_400_000)),
         ("tomorrow_end", gongzhi::time::rfc3339_ms(now + 93_600_000)),
+        ("version", "1".to_string()),
     ]);
     let inside = HashMap::from([
         ("building", building_in.to_string()),
@@ -421,6 +434,8 @@ async fn objects(app: &App) -> Objects {
         ("shop", shop_in),
         ("item", item_in),
         ("broadcast", s(&broadcast_in)),
+        ("compound", compound_in),
+        ("renovation", renovation[0].clone()),
     ]);
     let outside = HashMap::from([
         ("building", building_out),
@@ -438,6 +453,8 @@ async fn objects(app: &App) -> Objects {
         ("shop", shop_out),
         ("item", item_out),
         ("broadcast", s(&broadcast_out)),
+        ("compound", compound_out),
+        ("renovation", renovation[1].clone()),
     ]);
     Objects { fixed, inside, outside }
 }
