@@ -270,13 +270,37 @@ pub async fn insert(tx: &mut Tx, p: &Plan, seed: u64, now: i64) -> anyhow::Resul
     bulk(
         tx,
         "renovation_projects",
-        &["id", "district", "grid_code", "title", "summary", "phase", "created_by_name", "created_at", "updated_at"],
+        &[
+            "id",
+            "district",
+            "grid_code",
+            "title",
+            "summary",
+            "phase",
+            "created_by_name",
+            "created_at",
+            "updated_at",
+        ],
         projects,
         &pb,
     )
     .await?;
-    bulk(tx, "renovation_compounds", &["project_id", "compound_code", "district"], comp_rows, &pb).await?;
-    bulk(tx, "renovation_phases", &["project_id", "phase", "actor_name", "changed_at"], phase_rows, &pb).await?;
+    bulk(
+        tx,
+        "renovation_compounds",
+        &["project_id", "compound_code", "district"],
+        comp_rows,
+        &pb,
+    )
+    .await?;
+    bulk(
+        tx,
+        "renovation_phases",
+        &["project_id", "phase", "actor_name", "changed_at"],
+        phase_rows,
+        &pb,
+    )
+    .await?;
     // Booleans as integers do not bind on PostgreSQL: plans go in unpublished, then one update.
     let published: Vec<(Uuid, i64)> = plan_rows
         .iter()
@@ -314,12 +338,28 @@ pub async fn insert(tx: &mut Tx, p: &Plan, seed: u64, now: i64) -> anyhow::Resul
     bulk(
         tx,
         "renovation_views",
-        &["round_id", "household_id", "district", "building_code", "view", "note", "recorded_by_name", "recorded_at"],
+        &[
+            "round_id",
+            "household_id",
+            "district",
+            "building_code",
+            "view",
+            "note",
+            "recorded_by_name",
+            "recorded_at",
+        ],
         view_rows,
         &pb,
     )
     .await?;
-    bulk(tx, "renovation_cases", &["project_id", "case_id", "district", "created_at"], case_rows, &pb).await?;
+    bulk(
+        tx,
+        "renovation_cases",
+        &["project_id", "case_id", "district", "created_at"],
+        case_rows,
+        &pb,
+    )
+    .await?;
     let total: usize = counts.values().sum();
     Ok(format!(
         "{total} renovation projects ({} done, {} in consultation, {} planning, {} construction, {} acceptance) with {n_views} households' views and {n_cases} problems linked as cases in {:.1}s",

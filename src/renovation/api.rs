@@ -116,7 +116,11 @@ pub struct Created {
 #[utoipa::path(post, path = "/api/v1/renovation/projects", tag = "renovation", request_body = CreateInput,
     responses((status = 201, body = Created), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn create(State(s): State<RenovationState>, p: Principal, Json(input): Json<CreateInput>) -> AppResult<(StatusCode, Json<Created>)> {
+pub async fn create(
+    State(s): State<RenovationState>,
+    p: Principal,
+    Json(input): Json<CreateInput>,
+) -> AppResult<(StatusCode, Json<Created>)> {
     let id = service::create(
         &s.db,
         &p,
@@ -374,7 +378,11 @@ pub struct RoundOpened {
 #[utoipa::path(post, path = "/api/v1/renovation/projects/{id}/rounds", tag = "renovation", params(("id" = Uuid, Path)),
     responses((status = 201, body = RoundOpened), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn open_round(State(s): State<RenovationState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<(StatusCode, Json<RoundOpened>)> {
+pub async fn open_round(
+    State(s): State<RenovationState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+) -> AppResult<(StatusCode, Json<RoundOpened>)> {
     let l = service::load(&s.db, &p, id).await?;
     let (id, number) = service::open_round(&s.db, &p, &l).await?;
     Ok((StatusCode::CREATED, Json(RoundOpened { id, number })))

@@ -108,7 +108,11 @@ async fn render_list(s: &RenovationState, c: &Console, q: &ListQuery, error: Opt
             title: r.title,
             phase: phase.label(),
             phase_key: phase.as_str(),
-            compounds: codes.iter().map(|c| names.get(c).cloned().unwrap_or_else(|| c.clone())).collect::<Vec<_>>().join("、"),
+            compounds: codes
+                .iter()
+                .map(|c| names.get(c).cloned().unwrap_or_else(|| c.clone()))
+                .collect::<Vec<_>>()
+                .join("、"),
             rate: t.overall.rate_text(),
             answered: t.overall.answered,
             households: t.overall.households,
@@ -156,7 +160,10 @@ async fn create_page(State(s): State<RenovationState>, c: Console, Form(f): Form
     let input = service::NewProject {
         title: f.title,
         summary: f.summary,
-        compounds: [f.compound, f.compound2, f.compound3].into_iter().filter(|x| !x.trim().is_empty()).collect(),
+        compounds: [f.compound, f.compound2, f.compound3]
+            .into_iter()
+            .filter(|x| !x.trim().is_empty())
+            .collect(),
     };
     match service::create(&s.db, &c.principal, &input).await {
         Ok(id) => Ok(Redirect::to(&format!("/console/renovation/{id}?msg=created")).into_response()),
@@ -443,7 +450,11 @@ async fn plan_page(State(s): State<RenovationState>, c: Console, Path(id): Path<
 async fn publish_page(State(s): State<RenovationState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<ActForm>) -> PageResult {
     let l = loaded(&s, &c, id, &f.csrf).await?;
     let version = super::api::parse_version(&f.version)?;
-    back(id, "", service::publish(&s.db, &c.principal, &l, version).await.map(|_| "published"))
+    back(
+        id,
+        "",
+        service::publish(&s.db, &c.principal, &l, version).await.map(|_| "published"),
+    )
 }
 
 async fn open_page(State(s): State<RenovationState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<ActForm>) -> PageResult {
@@ -469,7 +480,11 @@ async fn view_page(State(s): State<RenovationState>, c: Console, Path(id): Path<
         view: f.view,
         note: f.note,
     };
-    back(id, &extra, service::record_view(&s.db, &c.principal, &l, &input).await.map(|_| "recorded"))
+    back(
+        id,
+        &extra,
+        service::record_view(&s.db, &c.principal, &l, &input).await.map(|_| "recorded"),
+    )
 }
 
 async fn problem_page(State(s): State<RenovationState>, c: Console, Path(id): Path<Uuid>, Form(f): Form<ActForm>) -> PageResult {

@@ -20,7 +20,13 @@ pub enum Phase {
     Done,
 }
 
-pub const PHASES: [Phase; 5] = [Phase::Planning, Phase::Consultation, Phase::Construction, Phase::Acceptance, Phase::Done];
+pub const PHASES: [Phase; 5] = [
+    Phase::Planning,
+    Phase::Consultation,
+    Phase::Construction,
+    Phase::Acceptance,
+    Phase::Done,
+];
 
 impl Phase {
     pub fn as_str(self) -> &'static str {
@@ -113,7 +119,9 @@ impl View {
     }
 
     pub fn parse(s: &str) -> Option<View> {
-        [View::Agree, View::Disagree, View::Suggestion].into_iter().find(|v| v.as_str() == s)
+        [View::Agree, View::Disagree, View::Suggestion]
+            .into_iter()
+            .find(|v| v.as_str() == s)
     }
 
     pub fn label(self) -> &'static str {
@@ -147,7 +155,11 @@ impl Tally {
 
     /// The consultation rate (征求率) answered / households in per mille (0 when nobody is asked).
     pub fn rate_permille(&self) -> i64 {
-        if self.households <= 0 { 0 } else { self.answered * 1000 / self.households }
+        if self.households <= 0 {
+            0
+        } else {
+            self.answered * 1000 / self.households
+        }
     }
 
     /// The rate as a percentage with one decimal, "87.5".
@@ -158,7 +170,11 @@ impl Tally {
 
     /// As a fraction 0–1 for the API.
     pub fn rate(&self) -> f64 {
-        if self.households <= 0 { 0.0 } else { self.answered as f64 / self.households as f64 }
+        if self.households <= 0 {
+            0.0
+        } else {
+            self.answered as f64 / self.households as f64
+        }
     }
 }
 
@@ -197,7 +213,11 @@ pub fn clean_text(s: &str, max: usize, min: usize) -> Result<String, String> {
     let t = s.trim();
     let n = t.chars().count();
     if n < min {
-        return Err(if min <= 1 { "不能为空".into() } else { format!("至少{min}字") });
+        return Err(if min <= 1 {
+            "不能为空".into()
+        } else {
+            format!("至少{min}字")
+        });
     }
     if n > max {
         return Err(format!("不能超过{max}字"));
@@ -323,9 +343,36 @@ mod tests {
         views.insert(ids[3], View::Disagree);
         views.insert(Uuid::from_u128(99), View::Agree); // not asked
         let (per, all) = tally(&hh, &views);
-        assert_eq!(per["b1"], Tally { households: 3, answered: 2, agree: 1, disagree: 0, suggestions: 1 });
-        assert_eq!(per["b2"], Tally { households: 2, answered: 1, agree: 0, disagree: 1, suggestions: 0 });
-        assert_eq!(all, Tally { households: 5, answered: 3, agree: 1, disagree: 1, suggestions: 1 });
+        assert_eq!(
+            per["b1"],
+            Tally {
+                households: 3,
+                answered: 2,
+                agree: 1,
+                disagree: 0,
+                suggestions: 1
+            }
+        );
+        assert_eq!(
+            per["b2"],
+            Tally {
+                households: 2,
+                answered: 1,
+                agree: 0,
+                disagree: 1,
+                suggestions: 0
+            }
+        );
+        assert_eq!(
+            all,
+            Tally {
+                households: 5,
+                answered: 3,
+                agree: 1,
+                disagree: 1,
+                suggestions: 1
+            }
+        );
         assert_eq!(all.rate_permille(), 600);
         assert_eq!(all.rate_text(), "60.0");
         assert_eq!(Tally::default().rate_permille(), 0);

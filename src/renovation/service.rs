@@ -56,9 +56,11 @@ pub fn covers(p: &Principal, code: &str) -> bool {
 
 /// Does the caller see a project over `compounds`: a post at or above one of them, or inside one?
 pub fn sees(p: &Principal, compounds: &[String]) -> bool {
-    grid_posts(p)
-        .iter()
-        .any(|(root, _)| compounds.iter().any(|c| c.starts_with(root.as_str()) || root.starts_with(c.as_str())))
+    grid_posts(p).iter().any(|(root, _)| {
+        compounds
+            .iter()
+            .any(|c| c.starts_with(root.as_str()) || root.starts_with(c.as_str()))
+    })
 }
 
 /// A project with its compounds, as its reader may see it.
@@ -89,13 +91,19 @@ pub async fn load(db: &Db, p: &Principal, id: Uuid) -> AppResult<Loaded> {
     if !is_grid_staff(p) {
         return Err(AppError::forbidden());
     }
-    let project = store::get(db, &p.district, id).await?.ok_or_else(|| AppError::not_found("改造项目"))?;
+    let project = store::get(db, &p.district, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("改造项目"))?;
     let compounds = store::compounds(db, id).await?;
     if !sees(p, &compounds) {
         return Err(AppError::not_found("改造项目"));
     }
     let manage = manage_level(p, &project.grid_code);
-    Ok(Loaded { project, compounds, manage })
+    Ok(Loaded {
+        project,
+        compounds,
+        manage,
+    })
 }
 
 /// The node a list is for: the one asked for (which the caller must reach), else the caller's
@@ -115,7 +123,11 @@ pub async fn list_node(db: &Db, p: &Principal, grid: Option<&str>) -> AppResult<
                 .ok_or_else(|| AppError::not_found("网格"))?;
             node.code
         }
-        None => grid_posts(p).into_iter().min_by_key(|(_, l)| *l).map(|(r, _)| r).unwrap_or_default(),
+        None => grid_posts(p)
+            .into_iter()
+            .min_by_key(|(_, l)| *l)
+            .map(|(r, _)| r)
+            .unwrap_or_default(),
     };
     // A building (level 5, 18 digits) lists its compound's projects.
     Ok(if code.len() > 15 { code[..15].to_string() } else { code })
@@ -135,7 +147,12 @@ pub async fn create(db: &Db, p: &Principal, input: &NewProject) -> AppResult<Uui
     if !grid_posts(p).iter().any(|(_, l)| rules::manages(*l)) {
         return Err(AppError::forbidden());
     }
-    let mut codes: Vec<String> = input.compounds.iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
+    let mut codes: Vec<String> = input
+        .compounds
+        .iter()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect();
     codes.sort();
     codes.dedup();
     if codes.is_empty() || codes.len() > rules::COMPOUNDS_MAX {
@@ -163,8 +180,8 @@ pub async fn create(db: &Db, p: &Principal, input: &NewProject) -> AppResult<Uui
         return Err(AppError::forbidden());
     }
     let title = rules::clean_text(&input.title, rules::TITLE_MAX, 2).map_err(|m| AppError::invalid("invalid_title", format!("标题{m}")))?;
-    let summary = rules::clean_text(&input.summary, rules::SUMMARY_MAX, 0)
-        .map_err(|m| AppError::invalid("invalid_summary", format!("简介{m}")))?;
+    let summary =
+        rules::clean_text(&input.summary, rules::SUMMARY_MAX, 0).map_err(|m| AppError::invalid("invalid_summary", format!("简介{m}")))?;
     let id = new_id();
     let mut tx = db.begin().await?;
     store::insert_project(
@@ -398,7 +415,8 @@ pub async fn record_view(db: &Db, p: &Principal, l: &Loaded, input: &NewView) ->
     let view = View::parse(input.view.trim())
         .ok_or_else(|| AppError::invalid("invalid_view", "意见应为 agree（同意）、disagree（不同意）或 suggestion（有建议）"))?;
     let min = if view == View::Suggestion { 2 } else { 0 };
-    let note = rules::clean_text(&input.note, rules::NOTE_MAX, min).map_err(|m| AppError::invalid("invalid_note", format!("建议内容{m}")))?;
+    let note =
+        rules::clean_text(&input.note, rules::NOTE_MAX, min).map_err(|m| AppError::invalid("invalid_note", format!("建议内容{m}")))?;
     let now = now_ms();
     let mut tx = db.begin().await?;
     store::lock_project(&mut tx, l.project.id, now).await?;

@@ -400,7 +400,10 @@ async fn objects(app: &App) -> Objects {
     let mut renovation = Vec::new();
     for c in [&compound_in, &compound_out] {
         let body = json!({"title": "矩阵改造项目", "compounds": [c]});
-        let id = ok(app, Method::POST, "/api/v1/renovation/projects", &admin, Some(body)).await["id"].as_str().unwrap().to_string();
+        let id = ok(app, Method::POST, "/api/v1/renovation/projects", &admin, Some(body)).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let path = format!("/api/v1/renovation/projects/{id}/plans");
         ok(app, Method::POST, &path, &admin, Some(json!({"text": "矩阵方案"}))).await;
         renovation.push(id);

@@ -49,10 +49,12 @@ fn path(id: &str, tail: &str) -> String {
 }
 
 async fn audits(app: &App, action: &str) -> i64 {
-    gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_log WHERE action = $1")
-        .bind(action)
-        .fetch_one(p)
-        .await)
+    gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM audit_log WHERE action = $1"
+    )
+    .bind(action)
+    .fetch_one(p)
+    .await)
     .unwrap()
 }
 
@@ -75,7 +77,11 @@ async fn a_project_walks_its_phases_with_plans_rounds_views_and_problems() {
         let (st, v) = create(&app, &community, &[BUILDING]).await;
         assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "not_a_compound"), "[{e}] {v}");
         let (st, v) = app
-            .post("/api/v1/renovation/projects", &community, json!({"title": "", "compounds": [COMPOUND]}))
+            .post(
+                "/api/v1/renovation/projects",
+                &community,
+                json!({"title": "", "compounds": [COMPOUND]}),
+            )
             .await;
         assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_title"), "[{e}] {v}");
         let (st, v) = create(&app, &community, &[COMPOUND]).await;
@@ -87,26 +93,47 @@ async fn a_project_walks_its_phases_with_plans_rounds_views_and_problems() {
         assert_eq!(st, StatusCode::CREATED, "[{e}] {v}");
         let wide = v["id"].as_str().unwrap().to_string();
         let (_, d) = app.get(&path(&wide, ""), &community).await;
-        assert_eq!((d["grid"].as_str(), d["manages"].as_bool()), (Some("411602001"), Some(false)), "[{e}] {d}");
+        assert_eq!(
+            (d["grid"].as_str(), d["manages"].as_bool()),
+            (Some("411602001"), Some(false)),
+            "[{e}] {d}"
+        );
 
         // Listed for the community with its phase; the detail starts in 规划.
         let (st, list) = app.get("/api/v1/renovation/projects?grid=411602001001", &community).await;
         assert_eq!(st, StatusCode::OK, "[{e}] {list}");
-        let item = list["items"].as_array().unwrap().iter().find(|i| i["id"] == id).expect("listed").clone();
+        let item = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == id)
+            .expect("listed")
+            .clone();
         assert_eq!(item["phase"], "planning");
         assert_eq!(item["compounds"], json!([COMPOUND]));
         let (_, d) = app.get(&path(&id, ""), &building).await;
-        assert_eq!((d["phase"].as_str(), d["manages"].as_bool()), (Some("planning"), Some(false)), "[{e}] {d}");
+        assert_eq!(
+            (d["phase"].as_str(), d["manages"].as_bool()),
+            (Some("planning"), Some(false)),
+            "[{e}] {d}"
+        );
 
         // No skipping; a building officer moves nothing.
         let (st, v) = app.post(&path(&id, "/phase"), &community, json!({"to": "construction"})).await;
         assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "not_next_phase"), "[{e}] {v}");
-        assert_eq!(app.post(&path(&id, "/phase"), &building, json!({"to": "consultation"})).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(
+            app.post(&path(&id, "/phase"), &building, json!({"to": "consultation"})).await.0,
+            StatusCode::FORBIDDEN
+        );
 
         // Plans: v1, v2; publish v2 (then v1 replaces it).
-        let (st, v) = app.post(&path(&id, "/plans"), &community, json!({"text": "方案一：雨污分流"})).await;
+        let (st, v) = app
+            .post(&path(&id, "/plans"), &community, json!({"text": "方案一：雨污分流"}))
+            .await;
         assert_eq!((st, v["version"].as_i64()), (StatusCode::CREATED, Some(1)), "[{e}] {v}");
-        let (_, v) = app.post(&path(&id, "/plans"), &community, json!({"text": "方案二：雨污分流＋加装电梯"})).await;
+        let (_, v) = app
+            .post(&path(&id, "/plans"), &community, json!({"text": "方案二：雨污分流＋加装电梯"}))
+            .await;
         assert_eq!(v["version"], 2);
         // Opening a round before the consultation phase is refused.
         let (st, v) = app.post(&path(&id, "/rounds"), &community, json!({})).await;
@@ -115,7 +142,10 @@ async fn a_project_walks_its_phases_with_plans_rounds_views_and_problems() {
         assert_eq!((st, v["changed"].as_bool()), (StatusCode::OK, Some(true)), "[{e}] {v}");
         let (_, v) = app.post(&path(&id, "/plans/2/publish"), &community, json!({})).await;
         assert_eq!(v["changed"], false);
-        assert_eq!(app.post(&path(&id, "/plans/9/publish"), &community, json!({})).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(
+            app.post(&path(&id, "/plans/9/publish"), &community, json!({})).await.0,
+            StatusCode::NOT_FOUND
+        );
 
         let (st, v) = app.post(&path(&id, "/phase"), &community, json!({"to": "consultation"})).await;
         assert_eq!((st, v["phase"].as_str()), (StatusCode::OK, Some("consultation")), "[{e}] {v}");
@@ -135,16 +165,24 @@ async fn a_project_walks_its_phases_with_plans_rounds_views_and_problems() {
                 .await;
             assert_eq!((st, r["first"].as_bool()), (StatusCode::OK, Some(true)), "[{e}] {r}");
         }
-        let (st, r) = app.post(&path(&id, "/views"), &building, json!({"household": hh[1], "view": "agree"})).await;
+        let (st, r) = app
+            .post(&path(&id, "/views"), &building, json!({"household": hh[1], "view": "agree"}))
+            .await;
         assert_eq!((st, r["first"].as_bool()), (StatusCode::OK, Some(false)), "[{e}] {r}");
-        let (st, r) = app.post(&path(&id, "/views"), &building, json!({"household": hh[0], "view": "suggestion"})).await;
+        let (st, r) = app
+            .post(&path(&id, "/views"), &building, json!({"household": hh[0], "view": "suggestion"}))
+            .await;
         assert_eq!((st, code(&r)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_note"), "[{e}] {r}");
-        let (st, r) = app.post(&path(&id, "/views"), &building, json!({"household": hh[0], "view": "maybe"})).await;
+        let (st, r) = app
+            .post(&path(&id, "/views"), &building, json!({"household": hh[0], "view": "maybe"}))
+            .await;
         assert_eq!((st, code(&r)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_view"), "[{e}] {r}");
         // A household outside the project is not found.
         let far = households(&app, "411602001002001001").await;
         if let Some(f) = far.first() {
-            let (st, _) = app.post(&path(&id, "/views"), &community, json!({"household": f, "view": "agree"})).await;
+            let (st, _) = app
+                .post(&path(&id, "/views"), &community, json!({"household": f, "view": "agree"}))
+                .await;
             assert_eq!(st, StatusCode::NOT_FOUND, "[{e}]");
         }
         assert_eq!(audits(&app, "renovation.view").await, 5, "[{e}]");
@@ -153,9 +191,20 @@ async fn a_project_walks_its_phases_with_plans_rounds_views_and_problems() {
 
         // The tally: per building and overall, SQL against the pure function.
         let (_, d) = app.get(&path(&id, ""), &community).await;
-        let b1 = d["buildings"].as_array().unwrap().iter().find(|b| b["building"] == BUILDING).unwrap().clone();
+        let b1 = d["buildings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["building"] == BUILDING)
+            .unwrap()
+            .clone();
         assert_eq!(
-            (b1["answered"].as_i64(), b1["agree"].as_i64(), b1["disagree"].as_i64(), b1["suggestions"].as_i64()),
+            (
+                b1["answered"].as_i64(),
+                b1["agree"].as_i64(),
+                b1["disagree"].as_i64(),
+                b1["suggestions"].as_i64()
+            ),
             (Some(4), Some(3), Some(0), Some(1)),
             "[{e}] {b1}"
         );
@@ -176,7 +225,9 @@ async fn a_project_walks_its_phases_with_plans_rounds_views_and_problems() {
         assert_eq!(st, StatusCode::OK, "[{e}]");
         let (_, d) = app.get(&path(&id, ""), &community).await;
         assert!(d["rounds"][0]["closed_at"].is_string(), "[{e}] {d}");
-        let (st, v) = app.post(&path(&id, "/views"), &building, json!({"household": hh[0], "view": "agree"})).await;
+        let (st, v) = app
+            .post(&path(&id, "/views"), &building, json!({"household": hh[0], "view": "agree"}))
+            .await;
         assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "no_open_round"), "[{e}] {v}");
 
         // A problem in the work becomes a case linked to the project.
@@ -197,15 +248,28 @@ async fn a_project_walks_its_phases_with_plans_rounds_views_and_problems() {
         assert_eq!(d["cases"][0]["id"], case_id.as_str(), "[{e}] {d}");
         assert!(!d["cases"][0]["status"].as_str().unwrap().is_empty());
         let (st, v) = app
-            .post(&path(&id, "/problems"), &building, json!({"category": "SQ06", "description": "", "grid": BUILDING}))
+            .post(
+                &path(&id, "/problems"),
+                &building,
+                json!({"category": "SQ06", "description": "", "grid": BUILDING}),
+            )
             .await;
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "[{e}] {v}");
         assert_eq!(app.count("cases").await, cases_before + 1);
 
         // 施工 → 验收 (community) → 完成 (street); then nothing further, and the history has five dates.
-        assert_eq!(app.post(&path(&id, "/phase"), &community, json!({"to": "acceptance"})).await.0, StatusCode::OK);
-        assert_eq!(app.post(&path(&id, "/phase"), &community, json!({"to": "done"})).await.0, StatusCode::FORBIDDEN);
-        assert_eq!(app.post(&path(&id, "/phase"), &street, json!({"to": "done"})).await.0, StatusCode::OK);
+        assert_eq!(
+            app.post(&path(&id, "/phase"), &community, json!({"to": "acceptance"})).await.0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            app.post(&path(&id, "/phase"), &community, json!({"to": "done"})).await.0,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            app.post(&path(&id, "/phase"), &street, json!({"to": "done"})).await.0,
+            StatusCode::OK
+        );
         let (st, v) = app.post(&path(&id, "/phase"), &street, json!({"to": "planning"})).await;
         assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "not_next_phase"), "[{e}] {v}");
         let (_, d) = app.get(&path(&id, ""), &community).await;
@@ -226,7 +290,10 @@ async fn scope_a_community_sees_its_projects_another_gets_404_a_resident_403() {
         let resident = app.token("resident").await;
         let department = app.token("department").await;
         assert_eq!(app.get(&path(&id, ""), &other).await.0, StatusCode::NOT_FOUND, "[{e}]");
-        assert_eq!(app.post(&path(&id, "/plans"), &other, json!({"text": "越权方案"})).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(
+            app.post(&path(&id, "/plans"), &other, json!({"text": "越权方案"})).await.0,
+            StatusCode::NOT_FOUND
+        );
         assert_eq!(app.get(&path(&id, ""), &resident).await.0, StatusCode::FORBIDDEN, "[{e}]");
         assert_eq!(app.get("/api/v1/renovation/projects", &resident).await.0, StatusCode::FORBIDDEN);
         assert_eq!(app.get(&path(&id, ""), &department).await.0, StatusCode::FORBIDDEN);
@@ -242,7 +309,13 @@ async fn scope_a_community_sees_its_projects_another_gets_404_a_resident_403() {
         // A street sees every project of its communities, with phase and rate.
         let street = app.token("street").await;
         let (_, list) = app.get("/api/v1/renovation/projects?per_page=100", &street).await;
-        let item = list["items"].as_array().unwrap().iter().find(|i| i["id"] == id.as_str()).expect("street sees it").clone();
+        let item = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == id.as_str())
+            .expect("street sees it")
+            .clone();
         assert!(item["consultation_rate"].is_number() && item["phase"].is_string(), "[{e}] {item}");
         assert!(list["total"].as_i64().unwrap() >= 1);
     }
@@ -266,7 +339,12 @@ async fn the_pages_list_create_and_record_a_view() {
         .await;
         assert_eq!(st, StatusCode::SEE_OTHER, "[{e}]");
         let loc = loc.unwrap();
-        let id = loc.trim_start_matches("/console/renovation/").split('?').next().unwrap().to_string();
+        let id = loc
+            .trim_start_matches("/console/renovation/")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_string();
         let (_, html) = page(&app, &cookie, &loc).await;
         assert!(html.contains("页面改造项目") && html.contains("项目已创建"), "[{e}]");
         for (action, fields) in [
@@ -291,7 +369,13 @@ async fn the_pages_list_create_and_record_a_view() {
             &app,
             &bcookie,
             &format!("/console/renovation/{id}/views"),
-            &[("csrf", &bcsrf), ("household", &hh), ("view", "agree"), ("note", ""), ("building", BUILDING)],
+            &[
+                ("csrf", &bcsrf),
+                ("household", &hh),
+                ("view", "agree"),
+                ("note", ""),
+                ("building", BUILDING),
+            ],
         )
         .await;
         assert_eq!(st, StatusCode::SEE_OTHER, "[{e}]");
