@@ -353,7 +353,7 @@ pub async fn serve_on(
         vol::shops::list_shops, vol::shops::create_shop, vol::shops::list_items, vol::shops::create_item, vol::shops::update_item, vol::shops::new_code, vol::shops::redeem,
         calls::api::reachable, calls::api::list_calls, calls::socket::socket,
         broadcasts::api::send, broadcasts::api::list, broadcasts::api::get, broadcasts::api::read, broadcasts::api::ack, broadcasts::api::reply, broadcasts::api::remind, broadcasts::api::list_webhooks, broadcasts::api::put_webhook,
-        renovation::api::list, renovation::api::create, renovation::api::get, renovation::api::advance, renovation::api::add_plan, renovation::api::publish, renovation::api::open_round, renovation::api::close_round, renovation::api::record_view, renovation::api::report,
+        renovation::api::list, renovation::api::create, renovation::api::get, renovation::api::advance, renovation::api::add_plan, renovation::api::publish, renovation::api::upload, renovation::api::download, renovation::api::open_round, renovation::api::close_round, renovation::api::record_view, renovation::api::report,
     ),
     modifiers(&BearerAuth),
     tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "renovation"))

@@ -80,3 +80,19 @@ CREATE TABLE renovation_cases (
     created_at  BIGINT NOT NULL,
     PRIMARY KEY (project_id, case_id)
 );
+
+-- Files of a plan version (drawings, PDFs, photos), stored once per content hash under
+-- `<data dir>/renovation/`.
+CREATE TABLE renovation_plan_files (
+    project_id   UUID NOT NULL REFERENCES renovation_projects(id),
+    version      BIGINT NOT NULL,
+    district     TEXT COLLATE "C" NOT NULL,
+    sha256       TEXT COLLATE "C" NOT NULL,
+    mime         TEXT COLLATE "C" NOT NULL,
+    size         BIGINT NOT NULL,
+    name         TEXT COLLATE "C" NOT NULL,
+    uploaded_by  TEXT COLLATE "C" NOT NULL,
+    created_at   BIGINT NOT NULL,
+    PRIMARY KEY (project_id, version, sha256)
+);
+CREATE INDEX renovation_plan_files_sha ON renovation_plan_files(project_id, sha256);

@@ -48,7 +48,7 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 71] = [
+pub const ACTIONS: [(&str, &str); 72] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
@@ -120,6 +120,7 @@ pub const ACTIONS: [(&str, &str); 71] = [
     ("renovation.round_close", "结束改造征求意见"),
     ("renovation.view", "记录住户改造意见"),
     ("renovation.report", "改造中发现问题上报"),
+    ("renovation.file", "上传改造方案文件"),
 ];
 
 /// The words for an action code; a code this version does not know (written by a newer one) is

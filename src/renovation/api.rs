@@ -143,12 +143,38 @@ pub struct PhaseChange {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
+pub struct PlanFile {
+    pub sha256: String,
+    pub name: String,
+    /// application/pdf | image/jpeg | image/png | image/webp
+    pub mime: String,
+    pub size: i64,
+    /// `GET` it here.
+    pub url: String,
+    pub by: String,
+    pub at: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Plan {
     pub version: i64,
     pub body: String,
     pub published: bool,
     pub by: String,
     pub at: String,
+    pub files: Vec<PlanFile>,
+}
+
+fn plan_file(project: Uuid, f: super::files::FileRow) -> PlanFile {
+    PlanFile {
+        url: format!("/api/v1/renovation/projects/{project}/files/{}", f.sha256),
+        sha256: f.sha256,
+        name: f.name,
+        mime: f.mime,
+        size: f.size,
+        by: f.uploaded_by,
+        at: rfc3339_ms(f.created_at),
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -206,6 +232,7 @@ pub(super) async fn detail(s: &RenovationState, l: Loaded) -> AppResult<Project>
     let id = l.project.id;
     let t = service::current_tally(&s.db, id).await?;
     let phase = l.phase();
+    let mut files = super::files::list(&s.db, id).await?;
     Ok(Project {
         id,
         title: l.project.title,
@@ -230,6 +257,10 @@ pub(super) async fn detail(s: &RenovationState, l: Loaded) -> AppResult<Project>
             .await?
             .into_iter()
             .map(|x| Plan {
+                files: files
+                    .extract_if(.., |f| f.version == x.version)
+                    .map(|f| plan_file(id, f))
+                    .collect(),
                 version: x.version,
                 body: x.body,
                 published: x.published,
@@ -367,6 +398,63 @@ pub async fn publish(
     Ok(Json(Changed {
         changed: service::publish(&s.db, &p, &l, version).await?,
     }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct UploadQuery {
+    /// The file's name as shown (at most 100 characters).
+    pub name: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/renovation/projects/{id}/plans/{version}/files", tag = "renovation",
+    params(("id" = Uuid, Path), ("version" = String, Path), UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/pdf", description = "PDF, JPEG, PNG or WebP, at most 10 MB, recognised by content"),
+    responses((status = 201, body = PlanFile), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn upload(
+    State(s): State<RenovationState>,
+    p: Principal,
+    Path((id, version)): Path<(Uuid, String)>,
+    Query(q): Query<UploadQuery>,
+    body: axum::body::Bytes,
+) -> AppResult<(StatusCode, Json<PlanFile>)> {
+    let l = service::load(&s.db, &p, id).await?;
+    if l.manage.is_none() {
+        return Err(AppError::forbidden());
+    }
+    let version = parse_version(&version)?;
+    let f = super::files::add(&s.db, &s.cases.data_dir, &p, &l, version, q.name.as_deref().unwrap_or(""), &body).await?;
+    Ok((StatusCode::CREATED, Json(plan_file(id, f))))
+}
+
+#[utoipa::path(get, path = "/api/v1/renovation/projects/{id}/files/{sha256}", tag = "renovation", params(("id" = Uuid, Path), ("sha256" = String, Path)),
+    responses((status = 200, content_type = "application/pdf"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn download(
+    State(s): State<RenovationState>,
+    p: Principal,
+    Path((id, sha)): Path<(Uuid, String)>,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let l = service::load(&s.db, &p, id).await?;
+    let (mime, name, bytes) = super::files::read(&s.db, &s.cases.data_dir, l.project.id, &sha).await?;
+    // The name may be Chinese: RFC 5987 form, with a plain ASCII fallback.
+    let encoded: String = name
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, mime),
+            (axum::http::header::CACHE_CONTROL, "private, max-age=86400".to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"plan\"; filename*=UTF-8''{encoded}"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -2,6 +2,7 @@
 //! versions, opinion rounds with each household's view per building, and problems reported as cases.
 
 pub mod api;
+pub mod files;
 pub mod pages;
 pub mod rules;
 pub mod service;
@@ -35,6 +36,11 @@ pub fn routes() -> Router<RenovationState> {
         .route("/api/v1/renovation/projects/{id}/phase", post(api::advance))
         .route("/api/v1/renovation/projects/{id}/plans", post(api::add_plan))
         .route("/api/v1/renovation/projects/{id}/plans/{version}/publish", post(api::publish))
+        .route(
+            "/api/v1/renovation/projects/{id}/plans/{version}/files",
+            post(api::upload).layer(axum::extract::DefaultBodyLimit::max(files::MAX_BYTES + 1)),
+        )
+        .route("/api/v1/renovation/projects/{id}/files/{sha256}", get(api::download))
         .route("/api/v1/renovation/projects/{id}/rounds", post(api::open_round))
         .route("/api/v1/renovation/projects/{id}/rounds/close", post(api::close_round))
         .route("/api/v1/renovation/projects/{id}/views", post(api::record_view))

@@ -180,7 +180,14 @@ pub struct Step {
     pub when: String,
 }
 
+pub struct FileView {
+    pub url: String,
+    pub name: String,
+    pub size: String,
+}
+
 pub struct PlanView {
+    pub files: Vec<FileView>,
     pub version: i64,
     pub body: String,
     pub published: bool,
@@ -256,6 +263,7 @@ fn notice_of(msg: Option<&str>) -> &'static str {
         Some("closed") => "本轮征求意见已结束",
         Some("recorded") => "意见已记录",
         Some("reported") => "问题已上报为案件",
+        Some("uploaded") => "文件已上传",
         _ => "",
     }
 }
@@ -273,6 +281,8 @@ fn error_of(err: Option<&str>) -> Option<String> {
         "invalid_note" => "建议内容应为2至500字",
         "invalid_description" => "问题描述应为2至2000字",
         "unknown_category" => "请选择问题类别",
+        "invalid_file" => "只接受 PDF、JPEG、PNG 或 WebP 格式的文件",
+        "too_large" => "文件不能为空，且不超过10MB",
         _ => "操作未完成",
     };
     Some(m.into())
@@ -315,6 +325,7 @@ async fn detail_page(State(s): State<RenovationState>, c: Console, Path(id): Pat
         })
         .collect();
     let t = service::current_tally(&s.db, id).await?;
+    let mut files = super::files::list(&s.db, id).await?;
     let mut codes: Vec<String> = l.compounds.clone();
     codes.extend(t.buildings.iter().map(|(b, _)| b.clone()));
     let names = crate::grid::store::names(&s.db, &p.district, &codes).await?;
@@ -365,6 +376,18 @@ async fn detail_page(State(s): State<RenovationState>, c: Console, Path(id): Pat
             .into_iter()
             .rev()
             .map(|x| PlanView {
+                files: files
+                    .extract_if(.., |f| f.version == x.version)
+                    .map(|f| FileView {
+                        url: format!("/api/v1/renovation/projects/{id}/files/{}", f.sha256),
+                        name: f.name,
+                        size: if f.size >= 1024 * 1024 {
+                            format!("{:.1} MB", f.size as f64 / 1_048_576.0)
+                        } else {
+                            format!("{} KB", (f.size + 1023) / 1024)
+                        },
+                    })
+                    .collect(),
                 version: x.version,
                 body: x.body,
                 published: x.published,
@@ -425,7 +448,7 @@ struct ActForm {
 fn back(id: Uuid, extra: &str, r: AppResult<&'static str>) -> PageResult {
     match r {
         Ok(msg) => Ok(Redirect::to(&format!("/console/renovation/{id}?msg={msg}{extra}")).into_response()),
-        Err(e) if e.status.as_u16() == 409 || e.status.as_u16() == 422 || e.code == "phase_needs_street" => {
+        Err(e) if matches!(e.status.as_u16(), 409 | 413 | 415 | 422) || e.code == "phase_needs_street" => {
             Ok(Redirect::to(&format!("/console/renovation/{id}?err={}{extra}", e.code)).into_response())
         }
         Err(e) => Err(e.into()),
@@ -499,6 +522,38 @@ async fn problem_page(State(s): State<RenovationState>, c: Console, Path(id): Pa
     back(id, "", service::report(&s, &c.principal, &l, &input).await.map(|_| "reported"))
 }
 
+/// A plan file from the page's form (multipart: csrf, version, file).
+async fn file_page(State(s): State<RenovationState>, c: Console, Path(id): Path<Uuid>, req: axum::extract::Request) -> PageResult {
+    use axum::extract::FromRequest;
+    let unreadable = || AppError::invalid("invalid_form", "表单无法读取，请重试");
+    let mut parts = axum::extract::Multipart::from_request(req, &()).await.map_err(|_| unreadable())?;
+    let (mut csrf, mut version, mut name, mut bytes) = (String::new(), String::new(), String::new(), Vec::new());
+    while let Some(part) = parts.next_field().await.map_err(|_| unreadable())? {
+        let field = part.name().unwrap_or_default().to_string();
+        let file_name = part.file_name().map(str::to_string);
+        let data = part.bytes().await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::new(axum::http::StatusCode::PAYLOAD_TOO_LARGE, "too_large", "文件不能为空，且不超过10MB")
+            } else {
+                unreadable()
+            }
+        })?;
+        match field.as_str() {
+            "csrf" => csrf = String::from_utf8_lossy(&data).into_owned(),
+            "version" => version = String::from_utf8_lossy(&data).into_owned(),
+            "file" => {
+                name = file_name.unwrap_or_default();
+                bytes = data.to_vec();
+            }
+            _ => {}
+        }
+    }
+    let l = loaded(&s, &c, id, &csrf).await?;
+    let version = super::api::parse_version(&version)?;
+    let r = super::files::add(&s.db, &s.cases.data_dir, &c.principal, &l, version, &name, &bytes).await;
+    back(id, "", r.map(|_| "uploaded"))
+}
+
 pub fn routes() -> axum::Router<RenovationState> {
     use axum::routing::{get, post};
     axum::Router::new()
@@ -507,6 +562,10 @@ pub fn routes() -> axum::Router<RenovationState> {
         .route("/console/renovation/{id}/phase", post(advance_page))
         .route("/console/renovation/{id}/plans", post(plan_page))
         .route("/console/renovation/{id}/publish", post(publish_page))
+        .route(
+            "/console/renovation/{id}/files",
+            post(file_page).layer(axum::extract::DefaultBodyLimit::max(super::files::MAX_BYTES + 64 * 1024)),
+        )
         .route("/console/renovation/{id}/rounds", post(open_page))
         .route("/console/renovation/{id}/close", post(close_page))
         .route("/console/renovation/{id}/views", post(view_page))

@@ -406,7 +406,17 @@ async fn objects(app: &App) -> Objects {
             .to_string();
         let path = format!("/api/v1/renovation/projects/{id}/plans");
         ok(app, Method::POST, &path, &admin, Some(json!({"text": "矩阵方案"}))).await;
-        renovation.push(id);
+        let r = app
+            .client
+            .post(format!("{}/api/v1/renovation/projects/{id}/plans/1/files?name=plan.png", app.base))
+            .bearer_auth(&admin)
+            .body(PNG.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED, "[{}] setting up: a plan file", app.engine);
+        let sha = r.json::<Value>().await.unwrap()["sha256"].as_str().unwrap().to_string();
+        renovation.push((id, sha));
     }
 
     let s = |v: &Value| v.as_str().unwrap().to_string();
@@ -438,7 +448,8 @@ async fn objects(app: &App) -> Objects {
         ("item", item_in),
         ("broadcast", s(&broadcast_in)),
         ("compound", compound_in),
-        ("renovation", renovation[0].clone()),
+        ("renovation", renovation[0].0.clone()),
+        ("plan_file", renovation[0].1.clone()),
     ]);
     let outside = HashMap::from([
         ("building", building_out),
@@ -457,7 +468,8 @@ async fn objects(app: &App) -> Objects {
         ("item", item_out),
         ("broadcast", s(&broadcast_out)),
         ("compound", compound_out),
-        ("renovation", renovation[1].clone()),
+        ("renovation", renovation[1].0.clone()),
+        ("plan_file", renovation[1].1.clone()),
     ]);
     Objects { fixed, inside, outside }
 }

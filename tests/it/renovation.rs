@@ -135,6 +135,37 @@ async fn a_project_walks_its_phases_with_plans_rounds_views_and_problems() {
             .post(&path(&id, "/plans"), &community, json!({"text": "方案二：雨污分流＋加装电梯"}))
             .await;
         assert_eq!(v["version"], 2);
+        // Files on a version: a PDF by the community; not by the building officer, nor a text file.
+        let pdf = b"%PDF-1.4\n% 2 design drawing\n".to_vec();
+        let up = |token: &str, bytes: Vec<u8>, version: &str| {
+            let req = app
+                .client
+                .post(format!("{}{}", app.base, path(&id, &format!("/plans/{version}/files?name=总平面图.pdf"))))
+                .bearer_auth(token.to_string())
+                .body(bytes);
+            async move {
+                let r = req.send().await.unwrap();
+                (r.status(), r.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+        let (st, f) = up(&community, pdf.clone(), "2").await;
+        assert_eq!((st, f["mime"].as_str(), f["name"].as_str()), (StatusCode::CREATED, Some("application/pdf"), Some("总平面图.pdf")), "[{e}] {f}");
+        assert_eq!(up(&building, pdf.clone(), "2").await.0, StatusCode::FORBIDDEN, "[{e}]");
+        assert_eq!(up(&community, b"plain text".to_vec(), "2").await.0, StatusCode::UNSUPPORTED_MEDIA_TYPE, "[{e}]");
+        assert_eq!(up(&community, pdf.clone(), "7").await.0, StatusCode::NOT_FOUND, "[{e}]");
+        let r = app
+            .client
+            .get(format!("{}{}", app.base, f["url"].as_str().unwrap()))
+            .bearer_auth(&building)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "[{e}]");
+        assert_eq!(r.bytes().await.unwrap().to_vec(), pdf, "[{e}]");
+        let (_, d) = app.get(&path(&id, ""), &building).await;
+        assert_eq!(d["plans"][1]["files"][0]["sha256"], f["sha256"], "[{e}] {d}");
+        assert_eq!(d["plans"][0]["files"], json!([]), "[{e}]");
+
         // Opening a round before the consultation phase is refused.
         let (st, v) = app.post(&path(&id, "/rounds"), &community, json!({})).await;
         assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "not_in_consultation"), "[{e}] {v}");
