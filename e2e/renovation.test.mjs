@@ -1,7 +1,7 @@
 // Renovation consultations (老旧小区改造) in the browser at 390 px, against a live
 // `gongzhi demo --scale small` server (e2e/run.sh starts one): the community worker sees the
 // projects with their phase and consultation rate, creates one for the first compound, writes and
-// publishes a plan, moves it to 征求意见 and opens a round; the building officer picks the
+// publishes a plan with a drawing, moves it to 征求意见 and opens a round; the building officer picks the
 // building, a household and records 同意, and reports a problem found in the work as a case.
 // Screenshots: e2e/screenshots/renovation-*.png.
 import { test, before, after } from 'node:test';
@@ -49,6 +49,13 @@ test('a renovation project is created, consulted household by household, and a p
     const page = staff.page;
     await page.locator('#plan-form textarea[name="text"]').fill('更换雨污管网，修复破损路面。');
     await Promise.all([page.waitForURL(/msg=plan/), page.getByRole('button', { name: '保存方案' }).click()]);
+    await page.locator('.rv-upload input[type="file"]').first().setInputFiles({
+      name: '总平面图.pdf',
+      mimeType: 'application/pdf',
+      buffer: Buffer.from('%PDF-1.4\n% design drawing\n'),
+    });
+    await Promise.all([page.waitForURL(/msg=uploaded/), page.getByRole('button', { name: '上传文件' }).first().click()]);
+    assert.match(await page.locator('.rv-files').first().innerText(), /总平面图\.pdf/);
     await Promise.all([page.waitForURL(/msg=published/), page.getByRole('button', { name: '公示 v1' }).click()]);
     assert.match(await page.locator('#plans').innerText(), /已公示/);
     await Promise.all([page.waitForURL(/msg=advanced/), page.locator('#advance').click()]);
