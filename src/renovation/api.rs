@@ -257,10 +257,7 @@ pub(super) async fn detail(s: &RenovationState, l: Loaded) -> AppResult<Project>
             .await?
             .into_iter()
             .map(|x| Plan {
-                files: files
-                    .extract_if(.., |f| f.version == x.version)
-                    .map(|f| plan_file(id, f))
-                    .collect(),
+                files: files.extract_if(.., |f| f.version == x.version).map(|f| plan_file(id, f)).collect(),
                 version: x.version,
                 body: x.body,
                 published: x.published,
@@ -441,7 +438,13 @@ pub async fn download(
     // The name may be Chinese: RFC 5987 form, with a plain ASCII fallback.
     let encoded: String = name
         .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect();
     Ok((
         [

@@ -140,7 +140,11 @@ async fn a_project_walks_its_phases_with_plans_rounds_views_and_problems() {
         let up = |token: &str, bytes: Vec<u8>, version: &str| {
             let req = app
                 .client
-                .post(format!("{}{}", app.base, path(&id, &format!("/plans/{version}/files?name=总平面图.pdf"))))
+                .post(format!(
+                    "{}{}",
+                    app.base,
+                    path(&id, &format!("/plans/{version}/files?name=总平面图.pdf"))
+                ))
                 .bearer_auth(token.to_string())
                 .body(bytes);
             async move {
@@ -149,9 +153,17 @@ async fn a_project_walks_its_phases_with_plans_rounds_views_and_problems() {
             }
         };
         let (st, f) = up(&community, pdf.clone(), "2").await;
-        assert_eq!((st, f["mime"].as_str(), f["name"].as_str()), (StatusCode::CREATED, Some("application/pdf"), Some("总平面图.pdf")), "[{e}] {f}");
+        assert_eq!(
+            (st, f["mime"].as_str(), f["name"].as_str()),
+            (StatusCode::CREATED, Some("application/pdf"), Some("总平面图.pdf")),
+            "[{e}] {f}"
+        );
         assert_eq!(up(&building, pdf.clone(), "2").await.0, StatusCode::FORBIDDEN, "[{e}]");
-        assert_eq!(up(&community, b"plain text".to_vec(), "2").await.0, StatusCode::UNSUPPORTED_MEDIA_TYPE, "[{e}]");
+        assert_eq!(
+            up(&community, b"plain text".to_vec(), "2").await.0,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "[{e}]"
+        );
         assert_eq!(up(&community, pdf.clone(), "7").await.0, StatusCode::NOT_FOUND, "[{e}]");
         let r = app
             .client
