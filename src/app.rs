@@ -30,7 +30,7 @@ use crate::web::api::BearerAuth;
 use crate::web::client::TrustedProxies;
 use crate::web::metrics::{self, Metrics};
 use crate::web::serve::ServeOptions;
-use crate::{accounts, broadcasts, calls, cases, command, councils, grid, open311, registry, volunteers, web};
+use crate::{accounts, broadcasts, calls, cases, command, councils, grid, open311, registry, renovation, volunteers, web};
 
 /// Everything the server holds; each feature gets its own part.
 #[derive(Clone)]
@@ -215,6 +215,10 @@ pub fn router(state: AppState) -> Router {
         feed: state.case_feed.clone(),
         calls: state.calls.clone(),
     };
+    let renovation = renovation::RenovationState {
+        db: state.db.clone(),
+        cases: cases.clone(),
+    };
     let mut app = Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
         .merge(accounts::api::routes().with_state(accounts.clone()))
@@ -233,6 +237,7 @@ pub fn router(state: AppState) -> Router {
         .merge(calls::routes().with_state(calls))
         .merge(councils::routes().with_state(councils))
         .merge(command::routes().with_state(command))
+        .merge(renovation::routes().with_state(renovation))
         .route("/healthz", get(web::healthz).with_state(state.db.clone()));
     if state.metrics_on_main {
         app = app.route(
@@ -359,9 +364,10 @@ pub async fn serve_on(
         broadcasts::api::send, broadcasts::api::list, broadcasts::api::get, broadcasts::api::read, broadcasts::api::ack, broadcasts::api::reply, broadcasts::api::remind, broadcasts::api::list_webhooks, broadcasts::api::put_webhook,
         councils::api::list, councils::api::get, councils::api::appoint, councils::api::dismiss, councils::api::opinions, councils::api::record_opinion, councils::api::opinion, councils::api::answer,
         councils::api::schedule, councils::api::meetings, councils::api::meeting, councils::api::check_in, councils::api::mark_present, councils::api::minutes, councils::api::resolutions, councils::api::resolution_case, councils::api::resolution_done,
+        renovation::api::list, renovation::api::create, renovation::api::get, renovation::api::advance, renovation::api::add_plan, renovation::api::publish, renovation::api::upload, renovation::api::download, renovation::api::open_round, renovation::api::close_round, renovation::api::record_view, renovation::api::report,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"))
+    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"))
 )]
 pub struct ApiDoc;
 

@@ -17,6 +17,7 @@ pub mod grid;
 pub mod identity;
 pub mod open311;
 pub mod registry;
+pub mod renovation;
 pub mod sealed;
 pub mod time;
 pub mod volunteers;

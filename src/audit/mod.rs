@@ -48,7 +48,7 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 71] = [
+pub const ACTIONS: [(&str, &str); 80] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
@@ -120,6 +120,15 @@ pub const ACTIONS: [(&str, &str); 71] = [
     ("webhook.set", "设置外部群机器人"),
     ("demo.load", "载入演示数据"),
     ("map.import", "导入底图"),
+    ("renovation.create", "新建改造项目"),
+    ("renovation.advance", "改造项目进入下一阶段"),
+    ("renovation.plan", "保存改造方案版本"),
+    ("renovation.publish", "公示改造方案"),
+    ("renovation.round_open", "发起改造征求意见"),
+    ("renovation.round_close", "结束改造征求意见"),
+    ("renovation.view", "记录住户改造意见"),
+    ("renovation.report", "改造中发现问题上报"),
+    ("renovation.file", "上传改造方案文件"),
 ];
 
 /// The words for an action code; a code this version does not know (written by a newer one) is
@@ -151,6 +160,7 @@ pub fn target_label(kind: &str) -> &'static str {
         "district" => "全区",
         "broadcast" => "通知",
         "webhook" => "外部群机器人",
+        "renovation" => "改造项目",
         _ => "其他",
     }
 }

@@ -8,6 +8,7 @@ pub mod councils;
 pub mod history;
 pub mod names;
 pub mod plan;
+pub mod renovation;
 pub mod volunteers;
 
 use std::time::Instant;
@@ -584,6 +585,8 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.set_message("议事会");
     let council_cases: Vec<&history::HCase> = history.iter().filter(|c| c.source == "council").collect();
     let council_summary = councils::insert(&mut tx, &p, &council_cases, &hash, seed, crate::db::now_ms()).await?;
+    pb.set_message("老旧小区改造");
+    let renovation_summary = renovation::insert(&mut tx, &p, seed, crate::db::now_ms()).await?;
     crate::audit::record(
         &mut tx,
         crate::audit::Actor::System("demo"),
@@ -604,7 +607,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.finish_and_clear();
     let count = |l: i64| p.grids.iter().filter(|g| g.level == l).count();
     Ok(format!(
-        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}",
+        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}",
         started.elapsed().as_secs_f64(),
         planned.as_secs_f64(),
         count(2),
@@ -620,6 +623,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         base_features,
         volunteer_summary,
         broadcast_summary,
-        council_summary
+        council_summary,
+        renovation_summary
     ))
 }

@@ -21,6 +21,7 @@ mod pages;
 mod phone;
 mod place;
 mod registry;
+mod renovation;
 mod scope;
 mod security;
 mod support;

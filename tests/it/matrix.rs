@@ -439,7 +439,7 @@ async fn objects(app: &App) -> Objects {
                 .to_string();
             [
                 ("council", id),
-                ("compound", code),
+                ("council_grid", code),
                 ("opinion", opinion),
                 ("meeting", meeting),
                 ("resolution", resolution),
@@ -449,6 +449,30 @@ async fn objects(app: &App) -> Objects {
     };
     let councils_in = council_of(community_in, Some("411602001001001")).await;
     let councils_out = council_of(community_out, None).await;
+    // Renovation: a project over building 1's compound and one over the outside building's, each
+    // with a plan v1 (the district creates them).
+    let (compound_in, compound_out) = (building_in[..15].to_string(), building_out[..15].to_string());
+    let mut renovation = Vec::new();
+    for c in [&compound_in, &compound_out] {
+        let body = json!({"title": "矩阵改造项目", "compounds": [c]});
+        let id = ok(app, Method::POST, "/api/v1/renovation/projects", &admin, Some(body)).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let path = format!("/api/v1/renovation/projects/{id}/plans");
+        ok(app, Method::POST, &path, &admin, Some(json!({"text": "矩阵方案"}))).await;
+        let r = app
+            .client
+            .post(format!("{}/api/v1/renovation/projects/{id}/plans/1/files?name=plan.png", app.base))
+            .bearer_auth(&admin)
+            .body(PNG.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED, "[{}] setting up: a plan file", app.engine);
+        let sha = r.json::<Value>().await.unwrap()["sha256"].as_str().unwrap().to_string();
+        renovation.push((id, sha));
+    }
 
     let s = |v: &Value| v.as_str().unwrap().to_string();
     let now = gongzhi::db::now_ms();
@@ -460,6 +484,7 @@ async fn objects(app: &App) -> Objects {
         ("now", gongzhi::time::rfc3339_ms(now)),
         ("tomorrow", gongzhi::time::rfc3339_ms(now + 86_400_000)),
         ("tomorrow_end", gongzhi::time::rfc3339_ms(now + 93_600_000)),
+        ("version", "1".to_string()),
     ]);
     let mut inside = HashMap::from([
         ("building", building_in.to_string()),
@@ -477,6 +502,9 @@ async fn objects(app: &App) -> Objects {
         ("shop", shop_in),
         ("item", item_in),
         ("broadcast", s(&broadcast_in)),
+        ("compound", compound_in),
+        ("renovation", renovation[0].0.clone()),
+        ("plan_file", renovation[0].1.clone()),
     ]);
     let mut outside = HashMap::from([
         ("building", building_out),
@@ -494,6 +522,9 @@ async fn objects(app: &App) -> Objects {
         ("shop", shop_out),
         ("item", item_out),
         ("broadcast", s(&broadcast_out)),
+        ("compound", compound_out),
+        ("renovation", renovation[1].0.clone()),
+        ("plan_file", renovation[1].1.clone()),
     ]);
     inside.extend(councils_in);
     outside.extend(councils_out);
