@@ -30,7 +30,7 @@ use crate::web::api::BearerAuth;
 use crate::web::client::TrustedProxies;
 use crate::web::metrics::{self, Metrics};
 use crate::web::serve::ServeOptions;
-use crate::{accounts, broadcasts, calls, cases, command, grid, open311, registry, volunteers, web};
+use crate::{accounts, broadcasts, calls, cases, command, decisions, grid, open311, registry, volunteers, web};
 
 /// Everything the server holds; each feature gets its own part.
 #[derive(Clone)]
@@ -207,6 +207,10 @@ pub fn router(state: AppState) -> Router {
         feed: state.case_feed.clone(),
         calls: state.calls.clone(),
     };
+    let decisions = decisions::DecisionsState {
+        db: state.db.clone(),
+        data_dir: state.data_dir.clone(),
+    };
     let mut app = Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
         .merge(accounts::api::routes().with_state(accounts.clone()))
@@ -224,6 +228,7 @@ pub fn router(state: AppState) -> Router {
         .merge(broadcasts::routes().with_state(broadcasts))
         .merge(calls::routes().with_state(calls))
         .merge(command::routes().with_state(command))
+        .merge(decisions::routes().with_state(decisions))
         .route("/healthz", get(web::healthz).with_state(state.db.clone()));
     if state.metrics_on_main {
         app = app.route(
@@ -348,9 +353,10 @@ pub async fn serve_on(
         vol::shops::list_shops, vol::shops::create_shop, vol::shops::list_items, vol::shops::create_item, vol::shops::update_item, vol::shops::new_code, vol::shops::redeem,
         calls::api::reachable, calls::api::list_calls, calls::socket::socket,
         broadcasts::api::send, broadcasts::api::list, broadcasts::api::get, broadcasts::api::read, broadcasts::api::ack, broadcasts::api::reply, broadcasts::api::remind, broadcasts::api::list_webhooks, broadcasts::api::put_webhook,
+        decisions::api::preview, decisions::api::register, decisions::api::add_units, decisions::api::list, decisions::api::get, decisions::api::create, decisions::api::open, decisions::api::close, decisions::api::vote, decisions::api::paper, decisions::api::photo,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"))
+    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "decisions"))
 )]
 pub struct ApiDoc;
 

@@ -10,6 +10,7 @@ pub mod cases;
 pub mod command;
 pub mod config;
 pub mod db;
+pub mod decisions;
 pub mod demo;
 pub mod error;
 pub mod grid;

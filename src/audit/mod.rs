@@ -48,7 +48,7 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 63] = [
+pub const ACTIONS: [(&str, &str); 69] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
@@ -112,6 +112,12 @@ pub const ACTIONS: [(&str, &str); 63] = [
     ("webhook.set", "设置外部群机器人"),
     ("demo.load", "载入演示数据"),
     ("map.import", "导入底图"),
+    ("decision.register", "登记专有部分"),
+    ("decision.create", "新建业主共同决定事项"),
+    ("decision.open", "开始业主表决"),
+    ("decision.close", "结束业主表决并公布结果"),
+    ("decision.vote", "业主网上表决"),
+    ("decision.paper", "录入纸质表决票"),
 ];
 
 /// The words for an action code; a code this version does not know (written by a newer one) is
@@ -143,6 +149,7 @@ pub fn target_label(kind: &str) -> &'static str {
         "district" => "全区",
         "broadcast" => "通知",
         "webhook" => "外部群机器人",
+        "decision" => "业主共同决定",
         _ => "其他",
     }
 }

@@ -1,0 +1,4 @@
+//! Decisions pages (placeholder).
+use axum::Router;
+use super::DecisionsState;
+pub fn routes() -> Router<DecisionsState> { Router::new() }
