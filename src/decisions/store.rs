@@ -129,9 +129,11 @@ pub struct NewUnit {
     pub created_at: i64,
 }
 
-/// Insert units, 50 to a statement.
+/// Insert units in multi-row statements (short on SQLite, whose binding cost grows with the
+/// parameter count; long on PostgreSQL, fewer round trips).
 pub async fn insert_units(tx: &mut Tx, units: &[NewUnit]) -> sqlx::Result<()> {
-    for chunk in units.chunks(50) {
+    let per = if matches!(tx, Tx::Pg(_)) { 500 } else { 27 };
+    for chunk in units.chunks(per) {
         let mut sql = String::from(
             "INSERT INTO property_units (id, district, compound_code, building_code, label, area_centi, resident_id, owner_name, developer, owner_key, created_at) VALUES ",
         );
@@ -332,4 +334,37 @@ pub async fn upsert_ballot(
     .await
     .map(|_| ()))?;
     Ok(previous)
+}
+
+/// A ballot as the demo writes it in bulk.
+pub struct NewBallot {
+    pub decision_id: Uuid,
+    pub owner_key: String,
+    pub choice: &'static str,
+    pub cast_at: i64,
+}
+
+/// Insert ballots in multi-row statements (the demo).
+pub async fn insert_ballots(tx: &mut Tx, ballots: &[NewBallot]) -> sqlx::Result<()> {
+    let per = if matches!(tx, Tx::Pg(_)) { 1000 } else { 60 };
+    for chunk in ballots.chunks(per) {
+        let mut sql = String::from(
+            "INSERT INTO decision_ballots (decision_id, owner_key, choice, channel, photo_sha256, cast_by, cast_at, changes) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let n = i * 4;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(${}, ${}, ${}, 'online', '', NULL, ${}, 0)", n + 1, n + 2, n + 3, n + 4));
+        }
+        on_tx!(&mut *tx, |c| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for b in chunk {
+                q = q.bind(b.decision_id).bind(&b.owner_key).bind(b.choice).bind(b.cast_at);
+            }
+            q.execute(&mut *c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
 }

@@ -3,6 +3,7 @@
 pub mod basemap;
 pub mod broadcasts;
 pub mod calls;
+pub mod decisions;
 pub mod cells;
 pub mod history;
 pub mod names;
@@ -30,7 +31,7 @@ pub enum Scale {
 }
 
 /// The demo accounts: username, role, where.
-pub const ACCOUNTS: [(&str, &str, &str); 9] = [
+pub const ACCOUNTS: [(&str, &str, &str); 10] = [
     ("admin", "district_admin", "区指挥中心（川汇区 411602）"),
     ("street", "street_staff", "第一个街道"),
     ("community", "community_staff", "该街道的第一个社区"),
@@ -40,6 +41,7 @@ pub const ACCOUNTS: [(&str, &str, &str); 9] = [
     ("property", "property_staff", "第一家物业公司"),
     ("resident", "resident", "1号楼的居民，也是志愿者"),
     ("keeper", "shop_keeper", "第一家爱心超市的店员"),
+    ("owner", "resident", "第一个小区的业主，可参加业主表决"),
 ];
 
 pub fn accounts_text() -> String {
@@ -574,6 +576,8 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     calls::insert(&mut tx, p.district_code, scale, seed, crate::db::now_ms(), &pb).await?;
     pb.set_message("通知");
     let broadcast_summary = broadcasts::insert(&mut tx, &p, &hash, seed, crate::db::now_ms()).await?;
+    pb.set_message("业主表决");
+    let decision_summary = decisions::insert(&mut tx, &p, &hash, seed, crate::db::now_ms()).await?;
     crate::audit::record(
         &mut tx,
         crate::audit::Actor::System("demo"),
@@ -594,7 +598,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.finish_and_clear();
     let count = |l: i64| p.grids.iter().filter(|g| g.level == l).count();
     Ok(format!(
-        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}",
+        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}",
         started.elapsed().as_secs_f64(),
         planned.as_secs_f64(),
         count(2),
@@ -609,6 +613,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         n_cases,
         base_features,
         volunteer_summary,
-        broadcast_summary
+        broadcast_summary,
+        decision_summary
     ))
 }

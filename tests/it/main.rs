@@ -8,6 +8,7 @@ mod calls;
 mod cases;
 mod chrome;
 mod command;
+mod decisions;
 mod durability;
 mod grid;
 mod lowest_level;

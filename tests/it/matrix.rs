@@ -77,8 +77,12 @@ struct Row {
 
 /// The callers, in the table's column order: no token, then every demo account.
 fn callers() -> Vec<&'static str> {
-    std::iter::once("anon").chain(ACCOUNTS.iter().map(|a| a.0)).collect()
+    std::iter::once("anon").chain(ACCOUNTS.iter().map(|a| a.0).filter(|u| !NOT_IN_MATRIX.contains(u))).collect()
 }
+
+/// Demo accounts with no column of their own: `owner` is a resident like `resident`, walked by
+/// the decisions' own tests (it votes only on its compound's decisions, with its units).
+const NOT_IN_MATRIX: [&str; 1] = ["owner"];
 
 /// The table's cells split, without the outer pipes.
 fn cells_of(line: &str) -> Vec<String> {
@@ -664,7 +668,7 @@ async fn every_role_every_operation_inside_and_outside_its_scope() {
         };
         let (inside_vars, outside_vars) = (vars(false), vars(true));
         let mut tokens: Vec<Option<String>> = vec![None];
-        for (user, _, _) in ACCOUNTS {
+        for (user, _, _) in ACCOUNTS.iter().filter(|a| !NOT_IN_MATRIX.contains(&a.0)) {
             tokens.push(Some(app.token(user).await));
         }
         let tables = tables(&app).await;
