@@ -362,7 +362,7 @@ async fn five_hundred_owners_vote_at_once() {
         let part_area = scalar(
             &app,
             &format!(
-                "SELECT SUM(u.area_centi) FROM property_units u JOIN decision_ballots b ON b.owner_key = u.owner_key \
+                "SELECT CAST(SUM(u.area_centi) AS BIGINT) FROM property_units u JOIN decision_ballots b ON b.owner_key = u.owner_key \
                  WHERE u.compound_code = '{compound}' AND b.decision_id = {}",
                 lit(&app, did)
             ),
@@ -371,7 +371,7 @@ async fn five_hundred_owners_vote_at_once() {
         let yes_area = scalar(
             &app,
             &format!(
-                "SELECT SUM(u.area_centi) FROM property_units u JOIN decision_ballots b ON b.owner_key = u.owner_key \
+                "SELECT CAST(SUM(u.area_centi) AS BIGINT) FROM property_units u JOIN decision_ballots b ON b.owner_key = u.owner_key \
                  WHERE u.compound_code = '{compound}' AND b.decision_id = {} AND b.choice = 'yes'",
                 lit(&app, did)
             ),
