@@ -39,7 +39,10 @@ pub fn routes() -> Router<DecisionsState> {
         .route("/api/v1/decisions/{id}/open", post(api::open))
         .route("/api/v1/decisions/{id}/close", post(api::close))
         .route("/api/v1/decisions/{id}/vote", post(api::vote))
-        .route("/api/v1/decisions/{id}/paper", post(api::paper))
+        .route(
+            "/api/v1/decisions/{id}/paper",
+            post(api::paper).layer(axum::extract::DefaultBodyLimit::max(service::MAX_PHOTO + 1)),
+        )
         .route("/api/v1/decisions/{id}/ballots/{sha}", get(api::photo))
         .route("/api/v1/grids/{code}/property", get(api::register).post(api::add_units))
         .merge(pages::routes())

@@ -494,7 +494,7 @@ async fn cast(db: &Db, p: &Principal, d: &DecisionRow, owner_key: &str, c: Choic
     Ok(previous)
 }
 
-const MAX_PHOTO: usize = 10 * 1024 * 1024;
+pub const MAX_PHOTO: usize = 10 * 1024 * 1024;
 
 fn check_photo(bytes: &[u8]) -> AppResult<&'static str> {
     if bytes.is_empty() || bytes.len() > MAX_PHOTO {

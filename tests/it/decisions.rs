@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::support::{App, apps, code};
+use crate::support::{App, apps, code, csrf_of, page, post, sign_in};
 
 const COMPOUND: &str = "411602001001001";
 const OTHER_COMPOUND: &str = "411602001002001";
@@ -386,5 +386,51 @@ async fn five_hundred_owners_vote_at_once() {
         assert_eq!(t["approval"]["area"]["value"], json!(gongzhi::decisions::rules::format_area(yes_area)));
         assert_eq!(t["approval"]["owners"], json!({"value": 400, "of": 500, "met": true}));
         assert_eq!(t["rule"], "three_quarters");
+    }
+}
+
+/// The pages: an owner's list and ballot page (vote, change the vote), the committee's paper
+/// entry, and the public result with no names.
+#[tokio::test]
+async fn pages_for_owners_the_committee_and_the_public() {
+    for app in apps().await {
+        let e = app.engine;
+        let owner = sign_in(&app, "owner").await;
+        let (st, html) = page(&app, &owner, "/console/decisions").await;
+        assert_eq!(st, StatusCode::OK, "[{e}] {html}");
+        assert!(html.contains("我的房屋") && html.contains("表决中"), "[{e}]");
+        // The demo's open decision in the first compound.
+        let t = app.token("community").await;
+        let (_, l) = app.get(&format!("/api/v1/decisions?grid={COMPOUND}&per_page=100"), &t).await;
+        let open = l["items"].as_array().unwrap().iter().find(|x| x["status"] == "open").expect("an open decision").clone();
+        let id = open["id"].as_str().unwrap();
+        let (st, html) = page(&app, &owner, &format!("/console/decisions/{id}")).await;
+        assert_eq!(st, StatusCode::OK, "[{e}]");
+        assert!(html.contains("我的表决") && html.contains("需三分之二以上"), "[{e}]");
+        let csrf = csrf_of(&html);
+        let (st, _, loc) = post(&app, &owner, &format!("/console/decisions/{id}/vote"), &[("csrf", &csrf), ("choice", "yes")]).await;
+        assert_eq!((st, loc.as_deref()), (StatusCode::SEE_OTHER, Some(format!("/console/decisions/{id}?msg=voted").as_str())), "[{e}]");
+        let (_, html) = page(&app, &owner, &format!("/console/decisions/{id}")).await;
+        assert!(html.contains("<b id=\"my-choice\">同意</b>") && html.contains("更改我的意见"), "[{e}]");
+        post(&app, &owner, &format!("/console/decisions/{id}/vote"), &[("csrf", &csrf), ("choice", "abstain")]).await;
+        let (_, html) = page(&app, &owner, &format!("/console/decisions/{id}")).await;
+        assert!(html.contains("<b id=\"my-choice\">弃权</b>"), "[{e}]");
+
+        let compound = sign_in(&app, "compound").await;
+        let (st, html) = page(&app, &compound, &format!("/console/decisions/{id}/paper")).await;
+        assert_eq!(st, StatusCode::OK, "[{e}]");
+        assert!(html.contains("表决票照片"), "[{e}]");
+        let (st, _) = page(&app, &sign_in(&app, "department").await, &format!("/console/decisions/{id}/paper")).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "[{e}]");
+
+        let r = app.client.get(format!("{}/g/{COMPOUND}/decisions/{id}", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "[{e}] public, no sign-in");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("参与表决的业主人数") && !html.contains(&open["title"].as_str().unwrap().repeat(2)), "[{e}]");
+        let (_, me) = app.get("/api/v1/me", &app.token("owner").await).await;
+        let name = me["display_name"].as_str().unwrap_or("业主");
+        assert!(!html.contains(name), "[{e}] no owner's name on the public page");
+        let r = app.client.get(format!("{}/g/{OTHER_COMPOUND}/decisions/{id}", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "[{e}] only under its own compound");
     }
 }
