@@ -45,6 +45,7 @@ enum Outcome {
 }
 
 pub async fn insert(tx: &mut Tx, p: &Plan, password_hash: &str, seed: u64, now: i64) -> anyhow::Result<String> {
+    let started = std::time::Instant::now();
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x278);
     let district = p.district_code;
     // The compounds with an owners' committee, and the first compound.
@@ -273,7 +274,7 @@ pub async fn insert(tx: &mut Tx, p: &Plan, password_hash: &str, seed: u64, now: 
     }
     store::insert_ballots(tx, &ballots).await?;
     Ok(format!(
-        "a property register of {} exclusive units in {} compounds, {} owners' decisions ({} passed, {} failed on participation, {} failed on approval, {} open, {} drafts) with {} ballots",
+        "a property register of {} exclusive units in {} compounds, {} owners' decisions ({} passed, {} failed on participation, {} failed on approval, {} open, {} drafts) with {} ballots ({:.1}s)",
         units.len(),
         by_compound.len(),
         decisions.len(),
@@ -282,6 +283,7 @@ pub async fn insert(tx: &mut Tx, p: &Plan, password_hash: &str, seed: u64, now: 
         failed_a,
         open,
         drafts,
-        ballots.len()
+        ballots.len(),
+        started.elapsed().as_secs_f64()
     ))
 }
