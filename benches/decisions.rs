@@ -100,8 +100,17 @@ async fn run(engine: &'static str, targets: &mut Targets) -> anyhow::Result<()> 
     db.analyze().await?;
 
     // The pure rule, the register in memory.
-    let shares: Vec<UnitShare> = units.iter().map(|u| UnitShare { owner: &u.owner_key, area: u.area_centi }).collect();
-    let votes: HashMap<&str, Choice> = ballots.iter().map(|b| (b.owner_key.as_str(), Choice::parse(b.choice).unwrap())).collect();
+    let shares: Vec<UnitShare> = units
+        .iter()
+        .map(|u| UnitShare {
+            owner: &u.owner_key,
+            area: u.area_centi,
+        })
+        .collect();
+    let votes: HashMap<&str, Choice> = ballots
+        .iter()
+        .map(|b| (b.owner_key.as_str(), Choice::parse(b.choice).unwrap()))
+        .collect();
     let mut pure = Vec::new();
     let mut t = rules::tally(rules::Rule::ThreeQuarters, &shares, &votes);
     for _ in 0..200 {
@@ -124,7 +133,11 @@ async fn run(engine: &'static str, targets: &mut Targets) -> anyhow::Result<()> 
     let mut http = Vec::new();
     for _ in 0..30 {
         let s = Instant::now();
-        let v = ok_json("decision", client.get(format!("{base}/api/v1/decisions/{}", d.id)).bearer_auth(&admin)).await?;
+        let v = ok_json(
+            "decision",
+            client.get(format!("{base}/api/v1/decisions/{}", d.id)).bearer_auth(&admin),
+        )
+        .await?;
         http.push(s.elapsed());
         anyhow::ensure!(v["tally"]["participation"]["owners"]["total"] == t.total_owners, "[{engine}] {v}");
     }

@@ -433,7 +433,12 @@ pub struct VoteResult {
 #[utoipa::path(post, path = "/api/v1/decisions/{id}/vote", tag = "decisions", params(("id" = Uuid, Path)), request_body = VoteInput,
     responses((status = 200, body = VoteResult), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn vote(State(s): State<DecisionsState>, p: Principal, Path(id): Path<Uuid>, Json(input): Json<VoteInput>) -> AppResult<Json<VoteResult>> {
+pub async fn vote(
+    State(s): State<DecisionsState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    Json(input): Json<VoteInput>,
+) -> AppResult<Json<VoteResult>> {
     let previous = service::vote(&s.db, &p, id, &input.choice).await?;
     Ok(Json(VoteResult {
         choice: input.choice.trim().to_string(),
@@ -470,7 +475,11 @@ pub async fn paper(
 #[utoipa::path(get, path = "/api/v1/decisions/{id}/ballots/{sha}", tag = "decisions", params(("id" = Uuid, Path), ("sha" = String, Path)),
     responses((status = 200, content_type = "image/jpeg", body = Vec<u8>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn photo(State(s): State<DecisionsState>, p: Principal, Path((id, sha)): Path<(Uuid, String)>) -> AppResult<axum::response::Response> {
+pub async fn photo(
+    State(s): State<DecisionsState>,
+    p: Principal,
+    Path((id, sha)): Path<(Uuid, String)>,
+) -> AppResult<axum::response::Response> {
     use axum::response::IntoResponse;
     if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(AppError::not_found("照片"));

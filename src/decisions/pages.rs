@@ -195,7 +195,11 @@ async fn list_page(State(s): State<DecisionsState>, c: Console, Query(q): Query<
         chrome: Chrome::new(&c, "业主表决", "decisions"),
         lines,
         total,
-        pager: if staff { pager("/console/decisions", page, per, total) } else { String::new() },
+        pager: if staff {
+            pager("/console/decisions", page, per, total)
+        } else {
+            String::new()
+        },
         my_units,
         staff,
     }
@@ -324,19 +328,37 @@ struct PaperPage {
 
 async fn paper_form(s: &DecisionsState, c: &Console, id: Uuid, error: Option<String>) -> PageResult {
     let p = &c.principal;
-    let d = store::get(&s.db, &p.district, id).await?.ok_or_else(|| AppError::not_found("表决"))?;
+    let d = store::get(&s.db, &p.district, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("表决"))?;
     if !p.can(Capability::WriteRegistry, &d.compound_code) {
-        return Err(if p.has(Capability::WriteRegistry) { AppError::not_found("表决") } else { AppError::forbidden() }.into());
+        return Err(if p.has(Capability::WriteRegistry) {
+            AppError::not_found("表决")
+        } else {
+            AppError::forbidden()
+        }
+        .into());
     }
     let units = store::units(&s.db, &d.compound_code)
         .await?
         .into_iter()
         .map(|u| {
-            let whose = if u.developer { format!("（{}）", u.owner_name) } else { String::new() };
-            (u.label.clone(), format!("{} · {} 平方米{whose}", u.label, rules::format_area(u.area_centi)))
+            let whose = if u.developer {
+                format!("（{}）", u.owner_name)
+            } else {
+                String::new()
+            };
+            (
+                u.label.clone(),
+                format!("{} · {} 平方米{whose}", u.label, rules::format_area(u.area_centi)),
+            )
         })
         .collect();
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     Ok((
         status,
         PaperPage {
@@ -401,7 +423,9 @@ async fn public_page(State(s): State<DecisionsState>, Path((code, id)): Path<(St
     .fetch_optional(p)
     .await)?
     .ok_or_else(|| AppError::not_found("表决"))?;
-    let g = crate::grid::store::get(&s.db, &d.compound_code).await?.ok_or_else(|| AppError::not_found("小区"))?;
+    let g = crate::grid::store::get(&s.db, &d.compound_code)
+        .await?
+        .ok_or_else(|| AppError::not_found("小区"))?;
     let t = service::tally(&s.db, &d).await?;
     let (state, state_class) = status_label(&d);
     Ok(PublicPage {

@@ -128,7 +128,11 @@ pub fn parse_area(s: &str) -> Result<i64, AreaError> {
     if whole.len() > 7 {
         return Err(AreaError::OutOfRange);
     }
-    let w: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| AreaError::Malformed)? };
+    let w: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| AreaError::Malformed)?
+    };
     let f: i64 = match frac.len() {
         0 => 0,
         1 => frac.parse::<i64>().map_err(|_| AreaError::Malformed)? * 10,
@@ -345,15 +349,23 @@ mod tests {
         // The developer holds 8 units; three residents one each. Owners: 4.
         let mut u = units(&[("r1", 9000), ("r2", 9000), ("r3", 9000)]);
         for _ in 0..8 {
-            u.push(UnitShare { owner: "developer", area: 10000 });
+            u.push(UnitShare {
+                owner: "developer",
+                area: 10000,
+            });
         }
         let only_dev: HashMap<&str, Choice> = [("developer", Choice::Yes)].into();
         let t = tally(Rule::Majority, &u, &only_dev);
         assert_eq!((t.total_owners, t.part_owners), (4, 1));
         assert_eq!((t.total_area, t.part_area), (107000, 80000));
         assert!(t.participation_area_met && !t.participation_owners_met && !t.passed());
-        let all: HashMap<&str, Choice> =
-            [("developer", Choice::Yes), ("r1", Choice::No), ("r2", Choice::No), ("r3", Choice::Yes)].into();
+        let all: HashMap<&str, Choice> = [
+            ("developer", Choice::Yes),
+            ("r1", Choice::No),
+            ("r2", Choice::No),
+            ("r3", Choice::Yes),
+        ]
+        .into();
         let t = tally(Rule::Majority, &u, &all);
         // Owners 2 of 4 (not more than half), area 890 of 1070 (more than half).
         assert!(t.participation_met() && t.approval_area_met && !t.approval_owners_met && !t.passed());
@@ -423,7 +435,9 @@ mod tests {
         (participation, approval, participation && approval)
     }
 
-    const NAMES: [&str; 16] = ["o0", "o1", "o2", "o3", "o4", "o5", "o6", "o7", "o8", "o9", "o10", "o11", "o12", "o13", "o14", "o15"];
+    const NAMES: [&str; 16] = [
+        "o0", "o1", "o2", "o3", "o4", "o5", "o6", "o7", "o8", "o9", "o10", "o11", "o12", "o13", "o14", "o15",
+    ];
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]

@@ -86,7 +86,8 @@ pub struct PreviewUnit {
 
 /// The rule applied to a register and ballots sent in the request: nothing stored.
 pub fn preview(matter: i64, units: &[PreviewUnit], ballots: &HashMap<String, String>) -> AppResult<Tally> {
-    let rule = rules::rule_of(matter).ok_or_else(|| AppError::invalid("invalid_matter", "表决事项应为民法典第二百七十八条第一至九项之一（1–9）"))?;
+    let rule = rules::rule_of(matter)
+        .ok_or_else(|| AppError::invalid("invalid_matter", "表决事项应为民法典第二百七十八条第一至九项之一（1–9）"))?;
     if units.is_empty() {
         return Err(AppError::invalid("no_units", "请至少填写一个专有部分"));
     }
@@ -132,7 +133,10 @@ fn area_of(text: &str, n: usize) -> AppResult<i64> {
     rules::parse_area(text).map_err(|e| match e {
         rules::AreaError::Negative => AppError::invalid("negative_area", format!("第 {n} 个专有部分的面积不能为负数")),
         rules::AreaError::TooPrecise => AppError::invalid("area_precision", format!("第 {n} 个专有部分的面积最多两位小数")),
-        rules::AreaError::OutOfRange => AppError::invalid("area_out_of_range", format!("第 {n} 个专有部分的面积应大于0且不超过100000.00平方米")),
+        rules::AreaError::OutOfRange => AppError::invalid(
+            "area_out_of_range",
+            format!("第 {n} 个专有部分的面积应大于0且不超过100000.00平方米"),
+        ),
         rules::AreaError::Malformed => AppError::invalid("invalid_area", format!("第 {n} 个专有部分的面积应为数字，如 89.50")),
     })
 }
@@ -169,11 +173,17 @@ pub async fn add_units(db: &Db, p: &Principal, code: &str, input: &[AddUnit]) ->
         let n = i + 1;
         let building = u.building.trim();
         if !(building.starts_with(&g.code) && building.len() == g.code.len() + 3) {
-            return Err(AppError::invalid("invalid_building", format!("第 {n} 个专有部分的楼栋应为本小区的楼栋网格编码")));
+            return Err(AppError::invalid(
+                "invalid_building",
+                format!("第 {n} 个专有部分的楼栋应为本小区的楼栋网格编码"),
+            ));
         }
         let label = crate::identity::half_width(u.unit.trim());
         if label.is_empty() || label.chars().count() > 40 {
-            return Err(AppError::invalid("invalid_unit", format!("第 {n} 个专有部分的房号应为1至40个字，如 1-2-301")));
+            return Err(AppError::invalid(
+                "invalid_unit",
+                format!("第 {n} 个专有部分的房号应为1至40个字，如 1-2-301"),
+            ));
         }
         if !labels.insert(label.clone()) {
             return Err(AppError::invalid("duplicate_unit", format!("第 {n} 个专有部分的房号重复")));
@@ -217,14 +227,19 @@ pub async fn add_units(db: &Db, p: &Principal, code: &str, input: &[AddUnit]) ->
         .fetch_one(&mut *c)
         .await)?;
         if ok == 0 {
-            return Err(AppError::invalid("invalid_building", format!("楼栋 {} 不在本小区", r.building_code)));
+            return Err(AppError::invalid(
+                "invalid_building",
+                format!("楼栋 {} 不在本小区", r.building_code),
+            ));
         }
         if let Some(res) = r.resident_id {
-            let ok: i64 = crate::on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT COUNT(*) FROM residents WHERE id = $1 AND district = $2")
-                .bind(res)
-                .bind(&g.district)
-                .fetch_one(&mut *c)
-                .await)?;
+            let ok: i64 = crate::on_tx!(&mut tx, |c| sqlx::query_scalar(
+                "SELECT COUNT(*) FROM residents WHERE id = $1 AND district = $2"
+            )
+            .bind(res)
+            .bind(&g.district)
+            .fetch_one(&mut *c)
+            .await)?;
             if ok == 0 {
                 return Err(AppError::invalid("unknown_resident", "业主不是本区登记的居民"));
             }
@@ -232,10 +247,16 @@ pub async fn add_units(db: &Db, p: &Principal, code: &str, input: &[AddUnit]) ->
     }
     let existing: std::collections::HashSet<String> = store::existing_labels(&mut tx, &g.code).await?.into_iter().collect();
     if let Some(r) = rows.iter().find(|r| existing.contains(&r.label)) {
-        return Err(AppError::conflict("unit_exists", format!("房号 {} 已在本小区的专有部分登记中", r.label)));
+        return Err(AppError::conflict(
+            "unit_exists",
+            format!("房号 {} 已在本小区的专有部分登记中", r.label),
+        ));
     }
     if existing.len() + rows.len() > rules::MAX_UNITS {
-        return Err(AppError::invalid("too_many_units", format!("一个小区的专有部分最多 {} 个", rules::MAX_UNITS)));
+        return Err(AppError::invalid(
+            "too_many_units",
+            format!("一个小区的专有部分最多 {} 个", rules::MAX_UNITS),
+        ));
     }
     store::insert_units(&mut tx, &rows).await?;
     let area: i64 = rows.iter().map(|r| r.area_centi).sum();
@@ -278,7 +299,10 @@ pub async fn create(db: &Db, p: &Principal, d: &NewDecision) -> AppResult<Uuid> 
     scope(p, Capability::WriteRegistry, d.compound.trim(), "小区")?;
     let g = compound(db, p, d.compound.trim()).await?;
     if rules::rule_of(d.matter).is_none() {
-        return Err(AppError::invalid("invalid_matter", "表决事项应为民法典第二百七十八条第一至九项之一（1–9）"));
+        return Err(AppError::invalid(
+            "invalid_matter",
+            "表决事项应为民法典第二百七十八条第一至九项之一（1–9）",
+        ));
     }
     let title = d.title.trim();
     if title.is_empty() || title.chars().count() > MAX_TITLE {
@@ -291,7 +315,10 @@ pub async fn create(db: &Db, p: &Principal, d: &NewDecision) -> AppResult<Uuid> 
     let opens = instant(&d.opens_at, "invalid_opens_at")?;
     let closes = instant(&d.closes_at, "invalid_closes_at")?;
     if closes <= opens || closes - opens > MAX_WINDOW_MS {
-        return Err(AppError::invalid("invalid_window", "表决截止时间应晚于开始时间，且表决期不超过一年"));
+        return Err(AppError::invalid(
+            "invalid_window",
+            "表决截止时间应晚于开始时间，且表决期不超过一年",
+        ));
     }
     let now = now_ms();
     let row = DecisionRow {
@@ -465,12 +492,22 @@ pub async fn paper(db: &Db, dir: &Path, p: &Principal, id: Uuid, unit: &str, cho
     cast(db, p, &d, &owner.owner_key, c, "paper", &sha).await
 }
 
-async fn cast(db: &Db, p: &Principal, d: &DecisionRow, owner_key: &str, c: Choice, channel: &str, photo: &str) -> AppResult<Option<String>> {
+async fn cast(
+    db: &Db,
+    p: &Principal,
+    d: &DecisionRow,
+    owner_key: &str,
+    c: Choice,
+    channel: &str,
+    photo: &str,
+) -> AppResult<Option<String>> {
     let now = now_ms();
     voting(d, now)?;
     let mut tx = db.begin().await?;
     // Read again under the lock: a close between the read above and here wins.
-    let d = store::get_for_update(&mut tx, &d.district, d.id).await?.ok_or_else(|| AppError::not_found("表决"))?;
+    let d = store::get_for_update(&mut tx, &d.district, d.id)
+        .await?
+        .ok_or_else(|| AppError::not_found("表决"))?;
     voting(&d, now)?;
     if !store::owner_exists(&mut tx, &d.compound_code, owner_key).await? {
         return Err(AppError::not_found("表决"));

@@ -175,10 +175,12 @@ pub async fn insert_units(tx: &mut Tx, units: &[NewUnit]) -> sqlx::Result<()> {
 
 /// Labels of the compound already in the register, among `labels`.
 pub async fn existing_labels(tx: &mut Tx, compound: &str) -> sqlx::Result<Vec<String>> {
-    on_tx!(tx, |c| sqlx::query_scalar::<_, String>("SELECT label FROM property_units WHERE compound_code = $1")
-        .bind(compound)
-        .fetch_all(&mut *c)
-        .await)
+    on_tx!(tx, |c| sqlx::query_scalar::<_, String>(
+        "SELECT label FROM property_units WHERE compound_code = $1"
+    )
+    .bind(compound)
+    .fetch_all(&mut *c)
+    .await)
 }
 
 pub async fn get(db: &Db, district: &str, id: Uuid) -> sqlx::Result<Option<DecisionRow>> {
@@ -241,7 +243,8 @@ pub async fn list(db: &Db, district: &str, code: &str, limit: i64, offset: i64) 
 }
 
 pub async fn insert(tx: &mut Tx, d: &DecisionRow, created_by: Uuid) -> sqlx::Result<()> {
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO decisions (id, district, compound_code, matter, title, body, status, opens_at, closes_at, passed, created_by, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     )
@@ -260,7 +263,8 @@ pub async fn insert(tx: &mut Tx, d: &DecisionRow, created_by: Uuid) -> sqlx::Res
     .bind(d.updated_at)
     .execute(&mut *c)
     .await
-    .map(|_| ()))
+    .map(|_| ())
+    })
 }
 
 /// Move a decision from `from` to `to` (and keep the result when closing); false when it was not in `from`.
@@ -299,6 +303,7 @@ pub async fn ballots_tx(tx: &mut Tx, decision: Uuid) -> sqlx::Result<Vec<BallotR
 
 /// Cast or change an owner's ballot: one row per (decision, owner), the change counted. Returns
 /// the previous choice, if any.
+#[allow(clippy::too_many_arguments)]
 pub async fn upsert_ballot(
     tx: &mut Tx,
     decision: Uuid,

@@ -23,15 +23,51 @@ const DAY: i64 = 86_400_000;
 
 /// (matter, title, text).
 const SUBJECTS: [(i64, &str, &str); 9] = [
-    (1, "修订《业主大会议事规则》", "拟对业主大会议事规则第三章“表决方式”进行修订，增加电子投票方式，书面表决票与网上表决具有同等效力。"),
-    (2, "修改《管理规约》关于电动车停放的条款", "拟在管理规约中增加“电动自行车不得进入楼道和电梯，统一在充电棚停放充电”的规定。"),
-    (3, "选举第三届业主委员会", "第二届业主委员会任期届满，经筹备，提出第三届业主委员会委员候选人七名，请业主表决。"),
-    (4, "续聘物业服务企业", "现物业服务合同将于年底到期，业主委员会提议续聘现物业服务企业三年，物业费标准不变。"),
-    (5, "使用专项维修资金维修屋面防水", "3号楼、5号楼屋面渗漏严重，拟使用专项维修资金约18.6万元进行屋面防水维修，按受益面积分摊。"),
-    (6, "续筹专项维修资金", "小区专项维修资金余额不足首期交存额的30%，拟按每平方米20元续筹。"),
-    (7, "加装电梯", "拟为2号楼两个单元加装电梯，费用按楼层系数分摊，申请老旧小区改造补贴。"),
-    (8, "利用共有部分设置充电桩并收取场地费", "拟在小区东侧共有场地设置电动汽车充电桩12个，场地费收益归全体业主共有，计入公共收益账户。"),
-    (9, "小区大门及围墙改造方案", "拟对小区南大门及东侧围墙进行改造，增设人脸识别门禁，费用由公共收益列支。"),
+    (
+        1,
+        "修订《业主大会议事规则》",
+        "拟对业主大会议事规则第三章“表决方式”进行修订，增加电子投票方式，书面表决票与网上表决具有同等效力。",
+    ),
+    (
+        2,
+        "修改《管理规约》关于电动车停放的条款",
+        "拟在管理规约中增加“电动自行车不得进入楼道和电梯，统一在充电棚停放充电”的规定。",
+    ),
+    (
+        3,
+        "选举第三届业主委员会",
+        "第二届业主委员会任期届满，经筹备，提出第三届业主委员会委员候选人七名，请业主表决。",
+    ),
+    (
+        4,
+        "续聘物业服务企业",
+        "现物业服务合同将于年底到期，业主委员会提议续聘现物业服务企业三年，物业费标准不变。",
+    ),
+    (
+        5,
+        "使用专项维修资金维修屋面防水",
+        "3号楼、5号楼屋面渗漏严重，拟使用专项维修资金约18.6万元进行屋面防水维修，按受益面积分摊。",
+    ),
+    (
+        6,
+        "续筹专项维修资金",
+        "小区专项维修资金余额不足首期交存额的30%，拟按每平方米20元续筹。",
+    ),
+    (
+        7,
+        "加装电梯",
+        "拟为2号楼两个单元加装电梯，费用按楼层系数分摊，申请老旧小区改造补贴。",
+    ),
+    (
+        8,
+        "利用共有部分设置充电桩并收取场地费",
+        "拟在小区东侧共有场地设置电动汽车充电桩12个，场地费收益归全体业主共有，计入公共收益账户。",
+    ),
+    (
+        9,
+        "小区大门及围墙改造方案",
+        "拟对小区南大门及东侧围墙进行改造，增设人脸识别门禁，费用由公共收益列支。",
+    ),
 ];
 
 /// What a decision is made to show.
@@ -92,7 +128,12 @@ pub async fn insert(tx: &mut Tx, p: &Plan, password_hash: &str, seed: u64, now: 
         let area = rng.random_range(4_500..=16_000i64);
         let roll = rng.random_range(0..100);
         let (resident_id, owner_name, developer, key) = if roll < 6 {
-            (None, format!("{}置业有限公司", b.name.split('小').next().unwrap_or("川汇")), true, DEVELOPER_KEY.to_string())
+            (
+                None,
+                format!("{}置业有限公司", b.name.split('小').next().unwrap_or("川汇")),
+                true,
+                DEVELOPER_KEY.to_string(),
+            )
         } else if roll < 9 && last_head.contains_key(compound) && Some(resident) != taken {
             // An owner of two flats in the compound.
             let other = last_head[compound];
@@ -125,9 +166,11 @@ pub async fn insert(tx: &mut Tx, p: &Plan, password_hash: &str, seed: u64, now: 
     store::insert_units(tx, &units).await?;
 
     // The `owner` account: a resident owning a flat in the first compound (not the `resident`'s person).
-    let owner_unit = by_compound
-        .get(FIRST_COMPOUND)
-        .and_then(|ix| ix.iter().map(|&i| &units[i]).find(|u| u.resident_id.is_some() && u.resident_id != taken));
+    let owner_unit = by_compound.get(FIRST_COMPOUND).and_then(|ix| {
+        ix.iter()
+            .map(|&i| &units[i])
+            .find(|u| u.resident_id.is_some() && u.resident_id != taken)
+    });
     if let Some(u) = owner_unit {
         let resident = u.resident_id.unwrap_or_default();
         let r = p.residents.iter().find(|r| r.id == resident);
@@ -149,7 +192,13 @@ pub async fn insert(tx: &mut Tx, p: &Plan, password_hash: &str, seed: u64, now: 
 
     // Decisions: the first compound gets one of each state; then one each in up to 36 more compounds.
     let mut decisions: Vec<(DecisionRow, Outcome)> = Vec::new();
-    let first_states = [Outcome::OpenNow, Outcome::Passed, Outcome::FailsParticipation, Outcome::FailsApproval, Outcome::Draft];
+    let first_states = [
+        Outcome::OpenNow,
+        Outcome::Passed,
+        Outcome::FailsParticipation,
+        Outcome::FailsApproval,
+        Outcome::Draft,
+    ];
     let cycle = [
         Outcome::Passed,
         Outcome::FailsParticipation,
@@ -190,9 +239,9 @@ pub async fn insert(tx: &mut Tx, p: &Plan, password_hash: &str, seed: u64, now: 
                 .collect::<Vec<_>>(),
         );
         let (take, yes) = match outcome {
-            Outcome::Passed => (rng.random_range(78..95), if matter >= 6 && matter <= 8 { 88 } else { 72 }),
+            Outcome::Passed => (rng.random_range(78..95), if (6..=8).contains(&matter) { 88 } else { 72 }),
             Outcome::FailsParticipation => (rng.random_range(35..60), 70),
-            Outcome::FailsApproval => (rng.random_range(75..92), if matter >= 6 && matter <= 8 { 60 } else { 38 }),
+            Outcome::FailsApproval => (rng.random_range(75..92), if (6..=8).contains(&matter) { 60 } else { 38 }),
             Outcome::OpenNow => (rng.random_range(25..45), 65),
             Outcome::Draft => (0, 0),
         };
@@ -252,7 +301,8 @@ pub async fn insert(tx: &mut Tx, p: &Plan, password_hash: &str, seed: u64, now: 
         ));
     }
     for (d, _) in &decisions {
-        crate::on_tx!(&mut *tx, |c| sqlx::query(
+        crate::on_tx!(&mut *tx, |c| {
+            sqlx::query(
             "INSERT INTO decisions (id, district, compound_code, matter, title, body, status, opens_at, closes_at, passed, created_by, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, $12)"
         )
@@ -270,7 +320,8 @@ pub async fn insert(tx: &mut Tx, p: &Plan, password_hash: &str, seed: u64, now: 
         .bind(d.updated_at)
         .execute(&mut *c)
         .await
-        .map(|_| ()))?;
+        .map(|_| ())
+        })?;
     }
     store::insert_ballots(tx, &ballots).await?;
     Ok(format!(

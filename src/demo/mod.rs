@@ -3,8 +3,8 @@
 pub mod basemap;
 pub mod broadcasts;
 pub mod calls;
-pub mod decisions;
 pub mod cells;
+pub mod decisions;
 pub mod history;
 pub mod names;
 pub mod plan;

@@ -20,12 +20,19 @@ fn hours(h: i64) -> String {
 
 async fn exec(app: &App, sql: &str) {
     let mut tx = app.db.begin().await.unwrap();
-    gongzhi::on_tx!(&mut tx, |c| sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut *c).await.map(|_| ())).unwrap();
+    gongzhi::on_tx!(&mut tx, |c| sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(&mut *c)
+        .await
+        .map(|_| ()))
+    .unwrap();
     tx.commit().await.unwrap();
 }
 
 async fn scalar(app: &App, sql: &str) -> i64 {
-    gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(p).await).unwrap()
+    gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(p)
+        .await)
+    .unwrap()
 }
 
 #[tokio::test]
@@ -79,17 +86,31 @@ async fn preview_applies_the_rule_and_refuses_bad_input() {
             (unit("abc"), "invalid_area"),
             (unit("1.234"), "area_precision"),
             (unit("0"), "area_out_of_range"),
-            (json!({"matter": 10, "units": [{"unit": "a", "owner": "x", "area": "1"}]}), "invalid_matter"),
-            (json!({"matter": 0, "units": [{"unit": "a", "owner": "x", "area": "1"}]}), "invalid_matter"),
-            (json!({"matter": 1, "units": [{"unit": "a", "owner": "x", "area": "1"}], "ballots": {"y": "yes"}}), "unknown_owner"),
-            (json!({"matter": 1, "units": [{"unit": "a", "owner": "x", "area": "1"}], "ballots": {"x": "maybe"}}), "invalid_choice"),
+            (
+                json!({"matter": 10, "units": [{"unit": "a", "owner": "x", "area": "1"}]}),
+                "invalid_matter",
+            ),
+            (
+                json!({"matter": 0, "units": [{"unit": "a", "owner": "x", "area": "1"}]}),
+                "invalid_matter",
+            ),
+            (
+                json!({"matter": 1, "units": [{"unit": "a", "owner": "x", "area": "1"}], "ballots": {"y": "yes"}}),
+                "unknown_owner",
+            ),
+            (
+                json!({"matter": 1, "units": [{"unit": "a", "owner": "x", "area": "1"}], "ballots": {"x": "maybe"}}),
+                "invalid_choice",
+            ),
             (json!({"matter": 1, "units": []}), "no_units"),
         ] {
             let (st, v) = app.post("/api/v1/decisions/preview", &t, body.clone()).await;
             assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "[{e}] {body} → {v}");
             assert_eq!(code(&v), want, "[{e}] {body}");
         }
-        let many: Vec<Value> = (0..20_001).map(|i| json!({"unit": format!("u{i}"), "owner": format!("o{i}"), "area": "50"})).collect();
+        let many: Vec<Value> = (0..20_001)
+            .map(|i| json!({"unit": format!("u{i}"), "owner": format!("o{i}"), "area": "50"}))
+            .collect();
         let (st, v) = app.post("/api/v1/decisions/preview", &t, json!({"matter": 1, "units": many})).await;
         assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "too_many_units"), "[{e}]");
         let (st, _) = app.call(Method::POST, "/api/v1/decisions/preview", None, Some(unit("1"))).await;
@@ -111,7 +132,13 @@ async fn a_decision_from_draft_to_votes_with_its_scope() {
         assert_eq!(st, StatusCode::OK, "[{e}] {reg}");
         let n_units = reg["units"].as_array().unwrap().len();
         assert!(n_units > 10, "[{e}] the first compound has a register");
-        assert!(reg["units"].as_array().unwrap().iter().all(|u| u["area"].as_str().unwrap().split('.').nth(1).unwrap().len() == 2));
+        assert!(
+            reg["units"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|u| u["area"].as_str().unwrap().split('.').nth(1).unwrap().len() == 2)
+        );
         let (st, _) = app.get(&format!("/api/v1/grids/{OTHER_COMPOUND}/property"), &compound).await;
         assert_eq!(st, StatusCode::NOT_FOUND, "[{e}] another community's compound is hidden");
         let (st, _) = app.get(&format!("/api/v1/grids/{COMPOUND}/property"), &department).await;
@@ -154,24 +181,46 @@ async fn a_decision_from_draft_to_votes_with_its_scope() {
             .await;
         assert_eq!(st, StatusCode::CREATED, "[{e}] {v}");
         let id = v["id"].as_str().unwrap().to_string();
-        let (st, _) = app.post(&format!("/api/v1/decisions/{id}/vote"), &owner, json!({"choice": "yes"})).await;
+        let (st, _) = app
+            .post(&format!("/api/v1/decisions/{id}/vote"), &owner, json!({"choice": "yes"}))
+            .await;
         assert_eq!(st, StatusCode::NOT_FOUND, "[{e}] an owner does not see a draft");
-        let (st, _) = app.call(Method::POST, &format!("/api/v1/decisions/{id}/open"), Some(&compound), None).await;
+        let (st, _) = app
+            .call(Method::POST, &format!("/api/v1/decisions/{id}/open"), Some(&compound), None)
+            .await;
         assert_eq!(st, StatusCode::NO_CONTENT, "[{e}]");
-        let (st, v) = app.call(Method::POST, &format!("/api/v1/decisions/{id}/close"), Some(&compound), None).await;
-        assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "window_open"), "[{e}] not before the window ends");
+        let (st, v) = app
+            .call(Method::POST, &format!("/api/v1/decisions/{id}/close"), Some(&compound), None)
+            .await;
+        assert_eq!(
+            (st, code(&v)),
+            (StatusCode::CONFLICT, "window_open"),
+            "[{e}] not before the window ends"
+        );
 
-        let (st, v) = app.post(&format!("/api/v1/decisions/{id}/vote"), &owner, json!({"choice": "yes"})).await;
+        let (st, v) = app
+            .post(&format!("/api/v1/decisions/{id}/vote"), &owner, json!({"choice": "yes"}))
+            .await;
         assert_eq!(st, StatusCode::OK, "[{e}] {v}");
         assert_eq!(v["previous"], Value::Null);
-        let (st, v) = app.post(&format!("/api/v1/decisions/{id}/vote"), &owner, json!({"choice": "no"})).await;
+        let (st, v) = app
+            .post(&format!("/api/v1/decisions/{id}/vote"), &owner, json!({"choice": "no"}))
+            .await;
         assert_eq!((st, &v["previous"]), (StatusCode::OK, &json!("yes")), "[{e}] a change of vote");
-        let (st, v) = app.post(&format!("/api/v1/decisions/{id}/vote"), &owner, json!({"choice": "perhaps"})).await;
+        let (st, v) = app
+            .post(&format!("/api/v1/decisions/{id}/vote"), &owner, json!({"choice": "perhaps"}))
+            .await;
         assert_eq!((st, code(&v)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_choice"));
-        let (st, _) = app.post(&format!("/api/v1/decisions/{id}/vote"), &community, json!({"choice": "yes"})).await;
+        let (st, _) = app
+            .post(&format!("/api/v1/decisions/{id}/vote"), &community, json!({"choice": "yes"}))
+            .await;
         assert_eq!(st, StatusCode::FORBIDDEN, "[{e}] staff are not owners");
         let did = Uuid::parse_str(&id).unwrap();
-        let ballots = scalar(&app, &format!("SELECT COUNT(*) FROM decision_ballots WHERE decision_id = {}", lit(&app, did))).await;
+        let ballots = scalar(
+            &app,
+            &format!("SELECT COUNT(*) FROM decision_ballots WHERE decision_id = {}", lit(&app, did)),
+        )
+        .await;
         assert_eq!(ballots, 1, "[{e}] one ballot per owner");
         let audited = scalar(
             &app,
@@ -194,7 +243,14 @@ async fn a_decision_from_draft_to_votes_with_its_scope() {
         let url = format!("{}/api/v1/decisions/{id}/paper?unit=9-9-901&choice=yes", app.base);
         let r = app.client.post(&url).bearer_auth(&compound).body(png.clone()).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "[{e}] {}", r.text().await.unwrap());
-        let r = app.client.post(&url).bearer_auth(&compound).body(Vec::<u8>::new()).send().await.unwrap();
+        let r = app
+            .client
+            .post(&url)
+            .bearer_auth(&compound)
+            .body(Vec::<u8>::new())
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE, "[{e}]");
         let r = app
             .client
@@ -232,7 +288,9 @@ async fn a_decision_from_draft_to_votes_with_its_scope() {
         assert_eq!(st, StatusCode::NOT_FOUND, "[{e}]");
 
         // The demo's decisions of the compound: stored results agree with the tally.
-        let (_, l) = app.get(&format!("/api/v1/decisions?grid={COMPOUND}&per_page=100"), &community).await;
+        let (_, l) = app
+            .get(&format!("/api/v1/decisions?grid={COMPOUND}&per_page=100"), &community)
+            .await;
         for x in l["items"].as_array().unwrap() {
             if x["status"] == "closed" {
                 assert_eq!(x["passed"], x["tally"]["passed"], "[{e}] {x}");
@@ -248,8 +306,16 @@ async fn a_decision_from_draft_to_votes_with_its_scope() {
             .await;
         assert_eq!(st, StatusCode::CREATED);
         let oid = other["id"].as_str().unwrap();
-        app.call(Method::POST, &format!("/api/v1/decisions/{oid}/open"), Some(&app.token("street").await), None).await;
-        let (st, _) = app.post(&format!("/api/v1/decisions/{oid}/vote"), &owner, json!({"choice": "yes"})).await;
+        app.call(
+            Method::POST,
+            &format!("/api/v1/decisions/{oid}/open"),
+            Some(&app.token("street").await),
+            None,
+        )
+        .await;
+        let (st, _) = app
+            .post(&format!("/api/v1/decisions/{oid}/vote"), &owner, json!({"choice": "yes"}))
+            .await;
         assert_eq!(st, StatusCode::NOT_FOUND, "[{e}] not their compound");
         let (st, _) = app.get(&format!("/api/v1/decisions/{oid}"), &owner).await;
         assert_eq!(st, StatusCode::NOT_FOUND, "[{e}]");
@@ -299,7 +365,9 @@ async fn five_hundred_owners_vote_at_once() {
             let mut tx = app.db.begin().await.unwrap();
             let mut users = Vec::new();
             for (i, r) in residents.iter().enumerate() {
-                let uid = gongzhi::auth::store::insert_user(&mut tx, "411602", &format!("own{i:03}"), "业主", "x").await.unwrap();
+                let uid = gongzhi::auth::store::insert_user(&mut tx, "411602", &format!("own{i:03}"), "业主", "x")
+                    .await
+                    .unwrap();
                 gongzhi::auth::store::insert_post(&mut tx, "411602", uid, gongzhi::auth::Role::Resident, Some(&building), None)
                     .await
                     .unwrap();
@@ -316,7 +384,9 @@ async fn five_hundred_owners_vote_at_once() {
             }
             tx.commit().await.unwrap();
             for uid in users {
-                let (t, _) = gongzhi::auth::store::create_session(&app.db, uid, "bearer", Default::default()).await.unwrap();
+                let (t, _) = gongzhi::auth::store::create_session(&app.db, uid, "bearer", Default::default())
+                    .await
+                    .unwrap();
                 tokens.push(t);
             }
         }
@@ -325,7 +395,9 @@ async fn five_hundred_owners_vote_at_once() {
             .enumerate()
             .map(|(i, r)| json!({"building": building, "unit": format!("1-1-{i}"), "area": format!("{}.{:02}", 45 + i % 100, i % 100), "resident": r}))
             .collect();
-        let (st, v) = app.post(&format!("/api/v1/grids/{compound}/property"), &street, json!({"units": units})).await;
+        let (st, v) = app
+            .post(&format!("/api/v1/grids/{compound}/property"), &street, json!({"units": units}))
+            .await;
         assert_eq!(st, StatusCode::CREATED, "[{e}] {v}");
         let (_, v) = app
             .post(
@@ -335,13 +407,18 @@ async fn five_hundred_owners_vote_at_once() {
             )
             .await;
         let id = v["id"].as_str().unwrap().to_string();
-        let (st, _) = app.call(Method::POST, &format!("/api/v1/decisions/{id}/open"), Some(&street), None).await;
+        let (st, _) = app
+            .call(Method::POST, &format!("/api/v1/decisions/{id}/open"), Some(&street), None)
+            .await;
         assert_eq!(st, StatusCode::NO_CONTENT);
 
         let app = Arc::new(app);
         let vote = |i: usize, choice: &'static str| {
             let (app, t, id) = (app.clone(), tokens[i].clone(), id.clone());
-            tokio::spawn(async move { app.post(&format!("/api/v1/decisions/{id}/vote"), &t, json!({"choice": choice})).await })
+            tokio::spawn(async move {
+                app.post(&format!("/api/v1/decisions/{id}/vote"), &t, json!({"choice": choice}))
+                    .await
+            })
         };
         let first: Vec<_> = (0..N).map(|i| vote(i, ["yes", "yes", "yes", "no", "abstain"][i % 5])).collect();
         for h in first {
@@ -354,9 +431,17 @@ async fn five_hundred_owners_vote_at_once() {
             assert_eq!((st, &v["previous"]), (StatusCode::OK, &json!("no")), "[{e}]");
         }
         let did = Uuid::parse_str(&id).unwrap();
-        let ballots = scalar(&app, &format!("SELECT COUNT(*) FROM decision_ballots WHERE decision_id = {}", lit(&app, did))).await;
+        let ballots = scalar(
+            &app,
+            &format!("SELECT COUNT(*) FROM decision_ballots WHERE decision_id = {}", lit(&app, did)),
+        )
+        .await;
         assert_eq!(ballots, N as i64, "[{e}] one ballot per owner");
-        let audited = scalar(&app, &format!("SELECT COUNT(*) FROM audit_log WHERE action = 'decision.vote' AND target_id = '{id}'")).await;
+        let audited = scalar(
+            &app,
+            &format!("SELECT COUNT(*) FROM audit_log WHERE action = 'decision.vote' AND target_id = '{id}'"),
+        )
+        .await;
         assert_eq!(audited, (N + 100) as i64, "[{e}] every vote audited");
         // The recount, in SQL, from the ballots and the register.
         let part_area = scalar(
@@ -377,13 +462,30 @@ async fn five_hundred_owners_vote_at_once() {
             ),
         )
         .await;
-        let yes = scalar(&app, &format!("SELECT COUNT(*) FROM decision_ballots WHERE decision_id = {} AND choice = 'yes'", lit(&app, did))).await;
+        let yes = scalar(
+            &app,
+            &format!(
+                "SELECT COUNT(*) FROM decision_ballots WHERE decision_id = {} AND choice = 'yes'",
+                lit(&app, did)
+            ),
+        )
+        .await;
         assert_eq!(yes, 400, "[{e}] 300 yes and 100 changed to yes");
         let (_, d) = app.get(&format!("/api/v1/decisions/{id}"), &street).await;
         let t = &d["tally"];
-        assert_eq!(t["participation"]["owners"], json!({"value": 500, "total": 500, "met": true}), "[{e}]");
-        assert_eq!(t["participation"]["area"]["value"], json!(gongzhi::decisions::rules::format_area(part_area)));
-        assert_eq!(t["approval"]["area"]["value"], json!(gongzhi::decisions::rules::format_area(yes_area)));
+        assert_eq!(
+            t["participation"]["owners"],
+            json!({"value": 500, "total": 500, "met": true}),
+            "[{e}]"
+        );
+        assert_eq!(
+            t["participation"]["area"]["value"],
+            json!(gongzhi::decisions::rules::format_area(part_area))
+        );
+        assert_eq!(
+            t["approval"]["area"]["value"],
+            json!(gongzhi::decisions::rules::format_area(yes_area))
+        );
         assert_eq!(t["approval"]["owners"], json!({"value": 400, "of": 500, "met": true}));
         assert_eq!(t["rule"], "three_quarters");
     }
@@ -402,17 +504,42 @@ async fn pages_for_owners_the_committee_and_the_public() {
         // The demo's open decision in the first compound.
         let t = app.token("community").await;
         let (_, l) = app.get(&format!("/api/v1/decisions?grid={COMPOUND}&per_page=100"), &t).await;
-        let open = l["items"].as_array().unwrap().iter().find(|x| x["status"] == "open").expect("an open decision").clone();
+        let open = l["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["status"] == "open")
+            .expect("an open decision")
+            .clone();
         let id = open["id"].as_str().unwrap();
         let (st, html) = page(&app, &owner, &format!("/console/decisions/{id}")).await;
         assert_eq!(st, StatusCode::OK, "[{e}]");
         assert!(html.contains("我的表决") && html.contains("需三分之二以上"), "[{e}]");
         let csrf = csrf_of(&html);
-        let (st, _, loc) = post(&app, &owner, &format!("/console/decisions/{id}/vote"), &[("csrf", &csrf), ("choice", "yes")]).await;
-        assert_eq!((st, loc.as_deref()), (StatusCode::SEE_OTHER, Some(format!("/console/decisions/{id}?msg=voted").as_str())), "[{e}]");
+        let (st, _, loc) = post(
+            &app,
+            &owner,
+            &format!("/console/decisions/{id}/vote"),
+            &[("csrf", &csrf), ("choice", "yes")],
+        )
+        .await;
+        assert_eq!(
+            (st, loc.as_deref()),
+            (StatusCode::SEE_OTHER, Some(format!("/console/decisions/{id}?msg=voted").as_str())),
+            "[{e}]"
+        );
         let (_, html) = page(&app, &owner, &format!("/console/decisions/{id}")).await;
-        assert!(html.contains("<b id=\"my-choice\">同意</b>") && html.contains("更改我的意见"), "[{e}]");
-        post(&app, &owner, &format!("/console/decisions/{id}/vote"), &[("csrf", &csrf), ("choice", "abstain")]).await;
+        assert!(
+            html.contains("<b id=\"my-choice\">同意</b>") && html.contains("更改我的意见"),
+            "[{e}]"
+        );
+        post(
+            &app,
+            &owner,
+            &format!("/console/decisions/{id}/vote"),
+            &[("csrf", &csrf), ("choice", "abstain")],
+        )
+        .await;
         let (_, html) = page(&app, &owner, &format!("/console/decisions/{id}")).await;
         assert!(html.contains("<b id=\"my-choice\">弃权</b>"), "[{e}]");
 
@@ -423,14 +550,27 @@ async fn pages_for_owners_the_committee_and_the_public() {
         let (st, _) = page(&app, &sign_in(&app, "department").await, &format!("/console/decisions/{id}/paper")).await;
         assert_eq!(st, StatusCode::FORBIDDEN, "[{e}]");
 
-        let r = app.client.get(format!("{}/g/{COMPOUND}/decisions/{id}", app.base)).send().await.unwrap();
+        let r = app
+            .client
+            .get(format!("{}/g/{COMPOUND}/decisions/{id}", app.base))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::OK, "[{e}] public, no sign-in");
         let html = r.text().await.unwrap();
-        assert!(html.contains("参与表决的业主人数") && !html.contains(&open["title"].as_str().unwrap().repeat(2)), "[{e}]");
+        assert!(
+            html.contains("参与表决的业主人数") && !html.contains(&open["title"].as_str().unwrap().repeat(2)),
+            "[{e}]"
+        );
         let (_, me) = app.get("/api/v1/me", &app.token("owner").await).await;
         let name = me["display_name"].as_str().unwrap_or("业主");
         assert!(!html.contains(name), "[{e}] no owner's name on the public page");
-        let r = app.client.get(format!("{}/g/{OTHER_COMPOUND}/decisions/{id}", app.base)).send().await.unwrap();
+        let r = app
+            .client
+            .get(format!("{}/g/{OTHER_COMPOUND}/decisions/{id}", app.base))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "[{e}] only under its own compound");
     }
 }

@@ -77,7 +77,9 @@ struct Row {
 
 /// The callers, in the table's column order: no token, then every demo account.
 fn callers() -> Vec<&'static str> {
-    std::iter::once("anon").chain(ACCOUNTS.iter().map(|a| a.0).filter(|u| !NOT_IN_MATRIX.contains(u))).collect()
+    std::iter::once("anon")
+        .chain(ACCOUNTS.iter().map(|a| a.0).filter(|u| !NOT_IN_MATRIX.contains(u)))
+        .collect()
 }
 
 /// Demo accounts with no column of their own: `owner` is a resident like `resident`, walked by
@@ -406,11 +408,19 @@ async fn objects(app: &App) -> Objects {
         let now = gongzhi::db::now_ms();
         let body = json!({"compound": c, "matter": 4, "title": "矩阵表决", "body": "x",
             "opens_at": gongzhi::time::rfc3339_ms(now - 3_600_000), "closes_at": gongzhi::time::rfc3339_ms(now + 172_800_000)});
-        let id = ok(app, Method::POST, "/api/v1/decisions", &admin, Some(body)).await["id"].as_str().unwrap().to_string();
-        let (st, _) = app.call(Method::POST, &format!("/api/v1/decisions/{id}/open"), Some(&admin), None).await;
+        let id = ok(app, Method::POST, "/api/v1/decisions", &admin, Some(body)).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (st, _) = app
+            .call(Method::POST, &format!("/api/v1/decisions/{id}/open"), Some(&admin), None)
+            .await;
         assert_eq!(st, StatusCode::NO_CONTENT);
         let register = ok(app, Method::GET, &format!("/api/v1/grids/{c}/property"), &admin, None).await;
-        let unit = register["units"][0]["unit"].as_str().expect("the demo register has units").to_string();
+        let unit = register["units"][0]["unit"]
+            .as_str()
+            .expect("the demo register has units")
+            .to_string();
         let r = app
             .client
             .post(format!("{}/api/v1/decisions/{id}/paper", app.base))
