@@ -30,7 +30,7 @@ use crate::web::api::BearerAuth;
 use crate::web::client::TrustedProxies;
 use crate::web::metrics::{self, Metrics};
 use crate::web::serve::ServeOptions;
-use crate::{accounts, broadcasts, calls, cases, command, decisions, grid, open311, registry, volunteers, web};
+use crate::{accounts, broadcasts, calls, cases, command, councils, decisions, grid, open311, registry, volunteers, web};
 
 /// Everything the server holds; each feature gets its own part.
 #[derive(Clone)]
@@ -166,7 +166,11 @@ impl AppState {
             recent_reports: self.recent_reports.clone(),
             // Closing a case a resident volunteer reported pays their points (随手拍).
             hooks: Arc::new(CaseHooks {
-                on_closed: vec![Arc::new(volunteers::case_points::PayCaseReported)],
+                // A closed council case finishes the resolution it carried.
+                on_closed: vec![
+                    Arc::new(volunteers::case_points::PayCaseReported),
+                    Arc::new(councils::service::FinishResolutions),
+                ],
                 // Notices and instructions still owed show in the 待办.
                 inbox: vec![Arc::new(broadcasts::pages::OwedBroadcasts)],
             }),
@@ -202,6 +206,10 @@ pub fn router(state: AppState) -> Router {
         hub: state.calls.clone(),
         public_url: state.public_url.clone(),
     };
+    let councils = councils::CouncilsState {
+        db: state.db.clone(),
+        cases: cases.clone(),
+    };
     let command = command::CommandState {
         db: state.db.clone(),
         feed: state.case_feed.clone(),
@@ -227,6 +235,7 @@ pub fn router(state: AppState) -> Router {
         .merge(open311::routes().with_state(open311))
         .merge(broadcasts::routes().with_state(broadcasts))
         .merge(calls::routes().with_state(calls))
+        .merge(councils::routes().with_state(councils))
         .merge(command::routes().with_state(command))
         .merge(decisions::routes().with_state(decisions))
         .route("/healthz", get(web::healthz).with_state(state.db.clone()));
@@ -353,10 +362,12 @@ pub async fn serve_on(
         vol::shops::list_shops, vol::shops::create_shop, vol::shops::list_items, vol::shops::create_item, vol::shops::update_item, vol::shops::new_code, vol::shops::redeem,
         calls::api::reachable, calls::api::list_calls, calls::socket::socket,
         broadcasts::api::send, broadcasts::api::list, broadcasts::api::get, broadcasts::api::read, broadcasts::api::ack, broadcasts::api::reply, broadcasts::api::remind, broadcasts::api::list_webhooks, broadcasts::api::put_webhook,
+        councils::api::list, councils::api::get, councils::api::appoint, councils::api::dismiss, councils::api::opinions, councils::api::record_opinion, councils::api::opinion, councils::api::answer,
+        councils::api::schedule, councils::api::meetings, councils::api::meeting, councils::api::check_in, councils::api::mark_present, councils::api::minutes, councils::api::resolutions, councils::api::resolution_case, councils::api::resolution_done,
         decisions::api::preview, decisions::api::register, decisions::api::add_units, decisions::api::list, decisions::api::get, decisions::api::create, decisions::api::open, decisions::api::close, decisions::api::vote, decisions::api::paper, decisions::api::photo,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "decisions"))
+    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "decisions"))
 )]
 pub struct ApiDoc;
 

@@ -9,6 +9,7 @@ pub mod calls;
 pub mod cases;
 pub mod command;
 pub mod config;
+pub mod councils;
 pub mod db;
 pub mod decisions;
 pub mod demo;

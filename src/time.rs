@@ -72,8 +72,33 @@ pub fn rfc3339_ms(ms: i64) -> String {
     }
 }
 
+/// The China-time week (Monday 00:00 to the next Monday 00:00) holding `ms`.
+pub fn week_of(ms: i64) -> (i64, i64) {
+    let Ok(t) = Timestamp::from_millisecond(ms) else { return (ms, ms) };
+    let z = t.to_zoned(china());
+    let back = i64::from(z.weekday().to_monday_zero_offset());
+    let monday = z.date().checked_sub(jiff::Span::new().days(back)).unwrap_or(z.date());
+    match monday.to_zoned(china()) {
+        Ok(m) => {
+            let start = m.timestamp().as_millisecond();
+            (start, start + 7 * 86_400_000)
+        }
+        Err(_) => (ms, ms),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn weeks_run_from_monday_in_china() {
+        // Thursday 2026-11-26 10:00 China time; that Monday 00:00 is 2026-11-23T00:00+08:00.
+        let thu = "2026-11-26T10:00:00+08:00".parse::<jiff::Timestamp>().unwrap().as_millisecond();
+        let mon = "2026-11-23T00:00:00+08:00".parse::<jiff::Timestamp>().unwrap().as_millisecond();
+        assert_eq!(super::week_of(thu), (mon, mon + 7 * 86_400_000));
+        assert_eq!(super::week_of(mon), (mon, mon + 7 * 86_400_000));
+        assert_eq!(super::week_of(mon - 1).1, mon, "Sunday 23:59 is the week before");
+    }
+
     #[test]
     fn china_time() {
         // 2026-01-01T00:00:00Z is 08:00 in Shanghai.

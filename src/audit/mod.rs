@@ -48,7 +48,7 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 69] = [
+pub const ACTIONS: [(&str, &str); 77] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
@@ -59,6 +59,14 @@ pub const ACTIONS: [(&str, &str); 69] = [
     ("resident.create", "登记居民"),
     ("resident.tags", "修改居民标签"),
     ("resident.account_link", "关联居民本人账号"),
+    ("council.appoint", "议事会任职"),
+    ("council.dismiss", "议事会卸任"),
+    ("opinion.record", "记录居民意见"),
+    ("opinion.answer", "答复居民意见"),
+    ("council.meeting", "安排议事会议"),
+    ("council.checkin", "议事会议签到"),
+    ("council.minutes", "记录会议纪要"),
+    ("council.resolution_done", "决议办结"),
     ("household.create", "登记住户"),
     ("grid.create", "新建网格"),
     ("grid.update", "修改网格"),

@@ -112,6 +112,12 @@ pub enum Reporter<'a> {
         phone: &'a str,
         on_reported: &'a dyn super::hooks::OnReported,
     },
+    /// Staff turning a council's opinion or resolution into a case (source `council`); the
+    /// council's feature links it in the report's own transaction.
+    Council {
+        by: &'a Principal,
+        on_reported: &'a dyn super::hooks::OnReported,
+    },
 }
 
 /// Reports from the public grid page (随手拍, no account) per client address and per grid: a
@@ -194,6 +200,8 @@ pub enum Channel {
     Import,
     /// A city system through Open311.
     Client,
+    /// A council (议事会) passing on what residents raised.
+    Council,
 }
 
 /// A source says which channel a report came through, so only that channel may write it: staff
@@ -204,7 +212,8 @@ pub fn source_allowed(source: &str, channel: Channel) -> bool {
         "open311" => channel == Channel::Client,
         "resident" => matches!(channel, Channel::Resident | Channel::Staff | Channel::Import),
         "officer" => matches!(channel, Channel::Staff | Channel::Import),
-        "device" | "hotline" | "council" => channel == Channel::Import,
+        "council" => matches!(channel, Channel::Import | Channel::Council),
+        "device" | "hotline" => channel == Channel::Import,
         _ => false,
     }
 }
@@ -222,7 +231,7 @@ pub async fn submit_named(
     key: Option<&str>,
 ) -> AppResult<(CaseRow, bool, (String, String))> {
     let district = match &who {
-        Reporter::User(p) => p.district.as_str(),
+        Reporter::User(p) | Reporter::Council { by: p, .. } => p.district.as_str(),
         Reporter::Public { district, .. } => district,
         Reporter::Client { district, .. } => district,
     };
@@ -232,6 +241,7 @@ pub async fn submit_named(
             p.posts.iter().any(|x| x.role == Role::DistrictAdmin),
         ),
         Reporter::Public { .. } | Reporter::Client { .. } => (true, false),
+        Reporter::Council { .. } => (false, false),
     };
     let cat = categories::get(&s.db, district, input.category.trim())
         .await?
@@ -252,6 +262,7 @@ pub async fn submit_named(
     }
     let source = match &who {
         Reporter::Client { .. } => "open311",
+        Reporter::Council { .. } => "council",
         _ => input.source.as_deref().unwrap_or(if is_resident { "resident" } else { "officer" }),
     };
     if !SOURCES.contains(&source) {
@@ -259,6 +270,7 @@ pub async fn submit_named(
     }
     let channel = match &who {
         Reporter::Client { .. } => Channel::Client,
+        Reporter::Council { .. } => Channel::Council,
         Reporter::Public { .. } => Channel::Resident,
         Reporter::User(_) if is_resident => Channel::Resident,
         Reporter::User(_) if may_import => Channel::Import,
@@ -325,7 +337,7 @@ pub async fn submit_named(
     let level = (1..=5).rev().find(|l| rules::code_len(*l) <= grid_code.len()).unwrap_or(5);
     let due_at = due_for(&s.calendar, cat.limit(), reported_at);
     let (reporter_id, reporter_name, reporter_phone) = match &who {
-        Reporter::User(p) => (Some(p.user_id), p.display_name.clone(), String::new()),
+        Reporter::User(p) | Reporter::Council { by: p, .. } => (Some(p.user_id), p.display_name.clone(), String::new()),
         Reporter::Public { phone, .. } => {
             let phone = match phone.trim() {
                 "" => String::new(),
@@ -358,7 +370,7 @@ pub async fn submit_named(
     // and lands on its case; someone else's key with other words makes a case of its own and
     // never learns of the first.
     let scoped_key = key.map(|k| match &who {
-        Reporter::User(p) => format!("u:{}:{k}", p.user_id),
+        Reporter::User(p) | Reporter::Council { by: p, .. } => format!("u:{}:{k}", p.user_id),
         Reporter::Public { .. } => {
             let content = crate::auth::hash_secret(&format!("{}\u{1f}{}\u{1f}{}", cat.code, description, reporter_phone));
             format!("p:{grid_code}:{k}:{}", &content[..16])
@@ -401,13 +413,13 @@ pub async fn submit_named(
         attributes: &attributes,
         private,
         on_reported: match &who {
-            Reporter::Client { on_reported, .. } => Some(*on_reported),
+            Reporter::Client { on_reported, .. } | Reporter::Council { on_reported, .. } => Some(*on_reported),
             _ => None,
         },
     };
     let open311_actor;
     let actor = match &who {
-        Reporter::User(p) => p.actor(),
+        Reporter::User(p) | Reporter::Council { by: p, .. } => p.actor(),
         Reporter::Public { .. } => Actor::System("居民"),
         Reporter::Client { key_name, .. } => {
             open311_actor = format!("open311:{key_name}");
@@ -648,12 +660,12 @@ mod tests {
             ("resident", &[Resident, Staff, Import]),
             ("device", &[Import]),
             ("hotline", &[Import]),
-            ("council", &[Import]),
+            ("council", &[Import, Council]),
             ("open311", &[Client]),
         ];
         assert_eq!(table.map(|t| t.0), SOURCES, "every source has a row");
         for (source, allowed) in table {
-            for ch in [Resident, Staff, Import, Client] {
+            for ch in [Resident, Staff, Import, Client, Council] {
                 assert_eq!(source_allowed(source, ch), allowed.contains(&ch), "{source} by {ch:?}");
             }
         }

@@ -105,12 +105,14 @@ pub async fn insert(tx: &mut Tx, p: &Plan, password_hash: &str, seed: u64, now: 
             head.entry(r.household).or_insert(i);
         }
     }
-    // The resident the `resident` account is: not the `owner`.
-    let taken: Option<Uuid> = crate::on_tx!(&mut *tx, |c| sqlx::query_scalar::<_, Uuid>(
-        "SELECT a.resident_id FROM resident_accounts a JOIN users u ON u.id = a.user_id WHERE u.username = 'resident'"
+    // The residents other demo accounts are (`resident`, `council`): not the `owner`.
+    let taken: std::collections::HashSet<Uuid> = crate::on_tx!(&mut *tx, |c| sqlx::query_scalar::<_, Uuid>(
+        "SELECT resident_id FROM resident_accounts"
     )
-    .fetch_optional(&mut *c)
-    .await)?;
+    .fetch_all(&mut *c)
+    .await)?
+    .into_iter()
+    .collect();
 
     let mut units: Vec<NewUnit> = Vec::new();
     let mut by_compound: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -134,7 +136,7 @@ pub async fn insert(tx: &mut Tx, p: &Plan, password_hash: &str, seed: u64, now: 
                 true,
                 DEVELOPER_KEY.to_string(),
             )
-        } else if roll < 9 && last_head.contains_key(compound) && Some(resident) != taken {
+        } else if roll < 9 && last_head.contains_key(compound) && !taken.contains(&resident) {
             // An owner of two flats in the compound.
             let other = last_head[compound];
             (Some(other), String::new(), false, resident_key(other))
@@ -169,7 +171,7 @@ pub async fn insert(tx: &mut Tx, p: &Plan, password_hash: &str, seed: u64, now: 
     let owner_unit = by_compound.get(FIRST_COMPOUND).and_then(|ix| {
         ix.iter()
             .map(|&i| &units[i])
-            .find(|u| u.resident_id.is_some() && u.resident_id != taken)
+            .find(|u| u.resident_id.is_some_and(|r| !taken.contains(&r)))
     });
     if let Some(u) = owner_unit {
         let resident = u.resident_id.unwrap_or_default();

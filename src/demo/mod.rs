@@ -4,6 +4,7 @@ pub mod basemap;
 pub mod broadcasts;
 pub mod calls;
 pub mod cells;
+pub mod councils;
 pub mod decisions;
 pub mod history;
 pub mod names;
@@ -31,7 +32,7 @@ pub enum Scale {
 }
 
 /// The demo accounts: username, role, where.
-pub const ACCOUNTS: [(&str, &str, &str); 10] = [
+pub const ACCOUNTS: [(&str, &str, &str); 9] = [
     ("admin", "district_admin", "区指挥中心（川汇区 411602）"),
     ("street", "street_staff", "第一个街道"),
     ("community", "community_staff", "该街道的第一个社区"),
@@ -41,12 +42,18 @@ pub const ACCOUNTS: [(&str, &str, &str); 10] = [
     ("property", "property_staff", "第一家物业公司"),
     ("resident", "resident", "1号楼的居民，也是志愿者"),
     ("keeper", "shop_keeper", "第一家爱心超市的店员"),
-    ("owner", "resident", "第一个小区的业主，可参加业主表决"),
+];
+
+/// Residents who hold a post of a feature (a council's chair …); the authorisation matrix walks
+/// the accounts above, these have tests of their own.
+pub const FEATURE_ACCOUNTS: [(&str, &str, &str); 2] = [
+    ("council", "resident", "第一个小区党群议事会主任（居民本人账号）"),
+    ("owner", "resident", "第一个小区的业主，可参加业主表决（居民本人账号）"),
 ];
 
 pub fn accounts_text() -> String {
     let mut s = format!("演示账号 demo accounts (password 密码: {DEMO_PASSWORD}):\n");
-    for (u, r, w) in ACCOUNTS {
+    for (u, r, w) in ACCOUNTS.iter().chain(FEATURE_ACCOUNTS.iter()) {
         s.push_str(&format!("  {u:<11} {r:<19} {w}\n"));
     }
     s
@@ -68,6 +75,7 @@ enum V {
     NullT,
     NullU,
     NullI,
+    B(bool),
 }
 
 /// Insert rows in multi-row statements, within the open transaction.
@@ -106,6 +114,7 @@ async fn bulk(tx: &mut Tx, table: &str, cols: &[&str], rows: Vec<Vec<V>>, pb: &P
                         V::NullT => q.bind(Option::<String>::None),
                         V::NullU => q.bind(Option::<Uuid>::None),
                         V::NullI => q.bind(Option::<i64>::None),
+                        V::B(b) => q.bind(*b),
                     };
                 }
             }
@@ -576,6 +585,9 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     calls::insert(&mut tx, p.district_code, scale, seed, crate::db::now_ms(), &pb).await?;
     pb.set_message("通知");
     let broadcast_summary = broadcasts::insert(&mut tx, &p, &hash, seed, crate::db::now_ms()).await?;
+    pb.set_message("议事会");
+    let council_cases: Vec<&history::HCase> = history.iter().filter(|c| c.source == "council").collect();
+    let council_summary = councils::insert(&mut tx, &p, &council_cases, &hash, seed, crate::db::now_ms()).await?;
     pb.set_message("业主表决");
     let decision_summary = decisions::insert(&mut tx, &p, &hash, seed, crate::db::now_ms()).await?;
     crate::audit::record(
@@ -598,7 +610,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.finish_and_clear();
     let count = |l: i64| p.grids.iter().filter(|g| g.level == l).count();
     Ok(format!(
-        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}",
+        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}",
         started.elapsed().as_secs_f64(),
         planned.as_secs_f64(),
         count(2),
@@ -614,6 +626,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         base_features,
         volunteer_summary,
         broadcast_summary,
+        council_summary,
         decision_summary
     ))
 }

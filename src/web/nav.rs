@@ -46,7 +46,7 @@ struct Entry {
 }
 
 /// Every console link, in the order the nav shows them.
-const NAV: [Entry; 14] = [
+const NAV: [Entry; 15] = [
     Entry {
         key: "me",
         label: "我的",
@@ -90,6 +90,13 @@ const NAV: [Entry; 14] = [
         href: |_| "/console/calls".into(),
         // Live calls (一键智达) are the five grid levels' duty.
         shown: works_grid,
+    },
+    Entry {
+        key: "councils",
+        label: "议事协商",
+        href: |_| "/console/councils".into(),
+        // Grid staff answer residents' opinions; residents raise them and sign in to meetings.
+        shown: |p| works_grid(p) || holds(p, Role::Resident),
     },
     Entry {
         key: "residents",
@@ -253,6 +260,7 @@ mod tests {
                 "broadcasts",
                 "cases",
                 "calls",
+                "councils",
                 "residents",
                 "volunteer",
                 "assessment",
@@ -271,6 +279,7 @@ mod tests {
                     "broadcasts",
                     "cases",
                     "calls",
+                    "councils",
                     "residents",
                     "volunteer",
                     "assessment",
@@ -282,7 +291,16 @@ mod tests {
         for r in [Role::CompoundLeader, Role::BuildingOfficer] {
             assert_eq!(
                 keys(r),
-                ["grid", "inbox", "broadcasts", "cases", "calls", "residents", "volunteer"],
+                [
+                    "grid",
+                    "inbox",
+                    "broadcasts",
+                    "cases",
+                    "calls",
+                    "councils",
+                    "residents",
+                    "volunteer"
+                ],
                 "{r:?}"
             );
         }
@@ -290,7 +308,7 @@ mod tests {
             assert_eq!(keys(r), ["inbox", "broadcasts", "cases", "units"], "{r:?}");
         }
         assert_eq!(keys(Role::ShopKeeper), ["shop"]);
-        assert_eq!(keys(Role::Resident), ["me", "volunteer"]);
+        assert_eq!(keys(Role::Resident), ["me", "councils", "volunteer"]);
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod calls;
 mod cases;
 mod chrome;
 mod command;
+mod councils;
 mod decisions;
 mod durability;
 mod grid;

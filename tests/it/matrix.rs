@@ -77,14 +77,8 @@ struct Row {
 
 /// The callers, in the table's column order: no token, then every demo account.
 fn callers() -> Vec<&'static str> {
-    std::iter::once("anon")
-        .chain(ACCOUNTS.iter().map(|a| a.0).filter(|u| !NOT_IN_MATRIX.contains(u)))
-        .collect()
+    std::iter::once("anon").chain(ACCOUNTS.iter().map(|a| a.0)).collect()
 }
-
-/// Demo accounts with no column of their own: `owner` is a resident like `resident`, walked by
-/// the decisions' own tests (it votes only on its compound's decisions, with its units).
-const NOT_IN_MATRIX: [&str; 1] = ["owner"];
 
 /// The table's cells split, without the outer pipes.
 fn cells_of(line: &str) -> Vec<String> {
@@ -400,11 +394,67 @@ async fn objects(app: &App) -> Objects {
     let body = json!({"grid": community_out, "title": "矩阵通知", "body": "x", "levels": [3]});
     let broadcast_out = ok(app, Method::POST, "/api/v1/broadcasts", &admin, Some(body)).await["id"].clone();
 
-    // Owners' decisions: one open at the first compound, one at 金桂社区's first; a paper ballot
-    // with the same photo on each.
-    let (compound_in, compound_out) = ("411602001001001", "411602001002001");
+    // Councils: building 1's compound's, and 金桂社区's first; an opinion, a meeting, a
+    // resolution and a vice-chair of each.
+    let council_of = |community: &'static str, compound: Option<&'static str>| {
+        let admin = admin.clone();
+        async move {
+            let list = ok(
+                app,
+                Method::GET,
+                &format!("/api/v1/councils?grid={community}&per_page=100"),
+                &admin,
+                None,
+            )
+            .await;
+            let c = list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| compound.is_none_or(|x| c["compound"] == x))
+                .expect("a council")
+                .clone();
+            let (id, code) = (c["id"].as_str().unwrap().to_string(), c["compound"].as_str().unwrap().to_string());
+            let first = |path: String| {
+                let admin = admin.clone();
+                async move {
+                    ok(app, Method::GET, &path, &admin, None).await["items"][0]["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                }
+            };
+            let opinion = first(format!("/api/v1/opinions?grid={code}")).await;
+            let meeting = first(format!("/api/v1/meetings?grid={code}")).await;
+            let resolution = first(format!("/api/v1/resolutions?grid={code}")).await;
+            let detail = ok(app, Method::GET, &format!("/api/v1/councils/{id}"), &admin, None).await;
+            let member = detail["members_list"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["post"] == "vice_chair" && m["ended_at"].is_null())
+                .expect("a vice-chair")["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            [
+                ("council", id),
+                ("compound", code),
+                ("opinion", opinion),
+                ("meeting", meeting),
+                ("resolution", resolution),
+                ("member", member),
+            ]
+        }
+    };
+    let councils_in = council_of(community_in, Some("411602001001001")).await;
+    let councils_out = council_of(community_out, None).await;
+
+    // Owners' decisions: one open at the first compound, one at 金桂社区's first (both have a
+    // property register); a paper ballot with the same photo on each.
+    let (estate_in, estate_out) = ("411602001001001", "411602001002001");
     let mut decisions = Vec::new();
-    for c in [compound_in, compound_out] {
+    for c in [estate_in, estate_out] {
         let now = gongzhi::db::now_ms();
         let body = json!({"compound": c, "matter": 4, "title": "矩阵表决", "body": "x",
             "opens_at": gongzhi::time::rfc3339_ms(now - 3_600_000), "closes_at": gongzhi::time::rfc3339_ms(now + 172_800_000)});
@@ -450,7 +500,7 @@ async fn objects(app: &App) -> Objects {
         ("tomorrow", gongzhi::time::rfc3339_ms(now + 86_400_000)),
         ("tomorrow_end", gongzhi::time::rfc3339_ms(now + 93_600_000)),
     ]);
-    let inside = HashMap::from([
+    let mut inside = HashMap::from([
         ("building", building_in.to_string()),
         ("community", community_in.to_string()),
         ("resident", s(&r_in["id"])),
@@ -466,10 +516,8 @@ async fn objects(app: &App) -> Objects {
         ("shop", shop_in),
         ("item", item_in),
         ("broadcast", s(&broadcast_in)),
-        ("compound", compound_in.to_string()),
-        ("decision", decisions[0].clone()),
     ]);
-    let outside = HashMap::from([
+    let mut outside = HashMap::from([
         ("building", building_out),
         ("community", community_out.to_string()),
         ("resident", s(&r_out["id"])),
@@ -485,9 +533,11 @@ async fn objects(app: &App) -> Objects {
         ("shop", shop_out),
         ("item", item_out),
         ("broadcast", s(&broadcast_out)),
-        ("compound", compound_out.to_string()),
-        ("decision", decisions[1].clone()),
     ]);
+    inside.extend(councils_in);
+    outside.extend(councils_out);
+    inside.extend([("estate", estate_in.to_string()), ("decision", decisions[0].clone())]);
+    outside.extend([("estate", estate_out.to_string()), ("decision", decisions[1].clone())]);
     Objects { fixed, inside, outside }
 }
 
@@ -713,7 +763,7 @@ async fn every_role_every_operation_inside_and_outside_its_scope() {
         };
         let (inside_vars, outside_vars) = (vars(false), vars(true));
         let mut tokens: Vec<Option<String>> = vec![None];
-        for (user, _, _) in ACCOUNTS.iter().filter(|a| !NOT_IN_MATRIX.contains(&a.0)) {
+        for (user, _, _) in ACCOUNTS {
             tokens.push(Some(app.token(user).await));
         }
         let tables = tables(&app).await;
