@@ -11,6 +11,7 @@ pub mod command;
 pub mod config;
 pub mod councils;
 pub mod db;
+pub mod decisions;
 pub mod demo;
 pub mod error;
 pub mod grid;

@@ -48,7 +48,7 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 80] = [
+pub const ACTIONS: [(&str, &str); 86] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
@@ -129,6 +129,12 @@ pub const ACTIONS: [(&str, &str); 80] = [
     ("renovation.view", "记录住户改造意见"),
     ("renovation.report", "改造中发现问题上报"),
     ("renovation.file", "上传改造方案文件"),
+    ("decision.register", "登记专有部分"),
+    ("decision.create", "新建业主共同决定事项"),
+    ("decision.open", "开始业主表决"),
+    ("decision.close", "结束业主表决并公布结果"),
+    ("decision.vote", "业主网上表决"),
+    ("decision.paper", "录入纸质表决票"),
 ];
 
 /// The words for an action code; a code this version does not know (written by a newer one) is
@@ -161,6 +167,7 @@ pub fn target_label(kind: &str) -> &'static str {
         "broadcast" => "通知",
         "webhook" => "外部群机器人",
         "renovation" => "改造项目",
+        "decision" => "业主共同决定",
         _ => "其他",
     }
 }

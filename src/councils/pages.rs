@@ -111,6 +111,8 @@ struct HubPage {
     notice: String,
     error: String,
     staff: bool,
+    /// Any grid post: renovation projects are theirs to see.
+    grid_staff: bool,
     councils: Vec<CouncilLine>,
     total: i64,
     pager: String,
@@ -208,6 +210,7 @@ async fn hub(State(s): State<CouncilsState>, c: Console, Query(q): Query<Notice>
         notice: clip(&q.msg),
         error: clip(&q.err),
         staff: staff && !officer,
+        grid_staff: staff,
         councils,
         total,
         pager: pager_html,

@@ -5,6 +5,7 @@ pub mod broadcasts;
 pub mod calls;
 pub mod cells;
 pub mod councils;
+pub mod decisions;
 pub mod history;
 pub mod names;
 pub mod plan;
@@ -46,7 +47,10 @@ pub const ACCOUNTS: [(&str, &str, &str); 9] = [
 
 /// Residents who hold a post of a feature (a council's chair …); the authorisation matrix walks
 /// the accounts above, these have tests of their own.
-pub const FEATURE_ACCOUNTS: [(&str, &str, &str); 1] = [("council", "resident", "第一个小区党群议事会主任（居民本人账号）")];
+pub const FEATURE_ACCOUNTS: [(&str, &str, &str); 2] = [
+    ("council", "resident", "第一个小区党群议事会主任（居民本人账号）"),
+    ("owner", "resident", "第一个小区的业主，可参加业主表决（居民本人账号）"),
+];
 
 pub fn accounts_text() -> String {
     let mut s = format!("演示账号 demo accounts (password 密码: {DEMO_PASSWORD}):\n");
@@ -587,6 +591,8 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     let council_summary = councils::insert(&mut tx, &p, &council_cases, &hash, seed, crate::db::now_ms()).await?;
     pb.set_message("老旧小区改造");
     let renovation_summary = renovation::insert(&mut tx, &p, seed, crate::db::now_ms()).await?;
+    pb.set_message("业主表决");
+    let decision_summary = decisions::insert(&mut tx, &p, &hash, seed, crate::db::now_ms()).await?;
     crate::audit::record(
         &mut tx,
         crate::audit::Actor::System("demo"),
@@ -607,7 +613,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.finish_and_clear();
     let count = |l: i64| p.grids.iter().filter(|g| g.level == l).count();
     Ok(format!(
-        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}",
+        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}; {}",
         started.elapsed().as_secs_f64(),
         planned.as_secs_f64(),
         count(2),
@@ -624,6 +630,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         volunteer_summary,
         broadcast_summary,
         council_summary,
-        renovation_summary
+        renovation_summary,
+        decision_summary
     ))
 }

@@ -124,7 +124,7 @@ async fn render_list(s: &RenovationState, c: &Console, q: &ListQuery, error: Opt
         .any(|x| x.role.is_grid_role() && x.role.grid_level().is_some_and(super::rules::manages));
     let status = error.as_ref().map(|e| e.status).unwrap_or(axum::http::StatusCode::OK);
     let page = ListPage {
-        chrome: Chrome::new(c, "老旧小区改造", "renovation"),
+        chrome: Chrome::new(c, "老旧小区改造", "councils"),
         lines,
         total,
         pager: pager("/console/renovation", page, per, total),
@@ -363,7 +363,7 @@ async fn detail_page(State(s): State<RenovationState>, c: Console, Path(id): Pat
             .collect()
     };
     let page = DetailPage {
-        chrome: Chrome::new(&c, l.project.title.clone(), "renovation"),
+        chrome: Chrome::new(&c, l.project.title.clone(), "councils"),
         id,
         title: l.project.title.clone(),
         summary: l.project.summary.clone(),

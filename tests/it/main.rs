@@ -9,6 +9,7 @@ mod cases;
 mod chrome;
 mod command;
 mod councils;
+mod decisions;
 mod durability;
 mod grid;
 mod lowest_level;

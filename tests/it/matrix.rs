@@ -474,9 +474,48 @@ async fn objects(app: &App) -> Objects {
         renovation.push((id, sha));
     }
 
+    // Owners' decisions: one open at the first compound, one at 金桂社区's first (both have a
+    // property register); a paper ballot with the same photo on each.
+    let (estate_in, estate_out) = ("411602001001001", "411602001002001");
+    let mut decisions = Vec::new();
+    for c in [estate_in, estate_out] {
+        let now = gongzhi::db::now_ms();
+        let body = json!({"compound": c, "matter": 4, "title": "矩阵表决", "body": "x",
+            "opens_at": gongzhi::time::rfc3339_ms(now - 3_600_000), "closes_at": gongzhi::time::rfc3339_ms(now + 172_800_000)});
+        let id = ok(app, Method::POST, "/api/v1/decisions", &admin, Some(body)).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (st, _) = app
+            .call(Method::POST, &format!("/api/v1/decisions/{id}/open"), Some(&admin), None)
+            .await;
+        assert_eq!(st, StatusCode::NO_CONTENT);
+        let register = ok(app, Method::GET, &format!("/api/v1/grids/{c}/property"), &admin, None).await;
+        let unit = register["units"][0]["unit"]
+            .as_str()
+            .expect("the demo register has units")
+            .to_string();
+        let r = app
+            .client
+            .post(format!("{}/api/v1/decisions/{id}/paper", app.base))
+            .query(&[("unit", unit.as_str()), ("choice", "yes")])
+            .bearer_auth(&admin)
+            .body(PNG.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "paper ballot: {}", r.text().await.unwrap());
+        decisions.push(id);
+    }
+    let ballot_photo: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(PNG).iter().map(|b| format!("{b:02x}")).collect()
+    };
+
     let s = |v: &Value| v.as_str().unwrap().to_string();
     let now = gongzhi::db::now_ms();
     let fixed = HashMap::from([
+        ("ballot", ballot_photo),
         ("department", dept),
         ("company", company),
         ("category", "SQ03".to_string()),
@@ -528,6 +567,8 @@ async fn objects(app: &App) -> Objects {
     ]);
     inside.extend(councils_in);
     outside.extend(councils_out);
+    inside.extend([("estate", estate_in.to_string()), ("decision", decisions[0].clone())]);
+    outside.extend([("estate", estate_out.to_string()), ("decision", decisions[1].clone())]);
     Objects { fixed, inside, outside }
 }
 
