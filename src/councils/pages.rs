@@ -186,7 +186,8 @@ async fn hub(State(s): State<CouncilsState>, c: Console, Query(q): Query<Notice>
             record_grids.push((g.code.clone(), g.name.clone()));
         }
     }
-    let heads_or_officer = !a.posts.iter().all(|m| m.building_code.is_none()) || p.posts.iter().any(|x| x.role == crate::auth::Role::BuildingOfficer);
+    let heads_or_officer =
+        !a.posts.iter().all(|m| m.building_code.is_none()) || p.posts.iter().any(|x| x.role == crate::auth::Role::BuildingOfficer);
     if heads_or_officer {
         for (code, _) in record_grids.iter().filter(|(c, _)| a.records_for_building(c)) {
             let (rows, _) = store::opinions(

@@ -60,8 +60,7 @@ impl<'a> Acting<'a> {
 
     /// Whether the caller may read a building's opinions: a head of it, or staff over it.
     pub fn records_for_building(&self, building: &str) -> bool {
-        self.p.can(Capability::ReadRegistry, building)
-            || self.posts.iter().any(|m| m.building_code.as_deref() == Some(building))
+        self.p.can(Capability::ReadRegistry, building) || self.posts.iter().any(|m| m.building_code.as_deref() == Some(building))
     }
 
     /// Staff over the compound, or its chair or a vice-chair: may answer opinions, hold meetings,

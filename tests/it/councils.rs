@@ -456,7 +456,13 @@ async fn the_pages_let_each_role_do_its_part() {
         assert_eq!(st, StatusCode::OK);
         assert!(html.contains("name=\"grid\"") && html.contains("本楼栋待答复意见"), "{html}");
         let csrf = crate::support::csrf_of(&html);
-        let form = [("csrf", csrf.as_str()), ("grid", "411602001001001001"), ("category", "安全隐患"), ("author", "李阿姨"), ("body", "单元门禁坏了一个月")];
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("grid", "411602001001001001"),
+            ("category", "安全隐患"),
+            ("author", "李阿姨"),
+            ("body", "单元门禁坏了一个月"),
+        ];
         let (_, _, to) = crate::support::post(&app, &cookie, "/console/councils/opinions", &form).await;
         assert!(to.unwrap().contains("msg="));
         let (_, html) = page(&app, &cookie, "/console/councils").await;
