@@ -405,7 +405,7 @@ pub struct UploadQuery {
 
 #[utoipa::path(post, path = "/api/v1/renovation/projects/{id}/plans/{version}/files", tag = "renovation",
     params(("id" = Uuid, Path), ("version" = String, Path), UploadQuery),
-    request_body(content = Vec<u8>, content_type = "application/pdf", description = "PDF, JPEG, PNG or WebP, at most 10 MB, recognised by content"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "PDF, JPEG, PNG or WebP, at most 10 MB, recognised by content"),
     responses((status = 201, body = PlanFile), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn upload(
