@@ -96,6 +96,15 @@ pub async fn insert(tx: &mut Tx, p: &Plan, council_cases: &[&HCase], password_ha
             by_building.entry(r.grid).or_default().push(i);
         }
     }
+    // Each building's unit numbers, once (a scan of every household per building took seconds).
+    let mut units_of: HashMap<usize, Vec<i64>> = HashMap::new();
+    for h in &p.households {
+        units_of.entry(h.grid).or_default().push(h.unit_no);
+    }
+    for u in units_of.values_mut() {
+        u.sort();
+        u.dedup();
+    }
     let mut cases_by_compound: HashMap<&str, Vec<&HCase>> = HashMap::new();
     for c in council_cases {
         if c.grid.len() >= crate::grid::rules::code_len(4) {
@@ -210,9 +219,7 @@ pub async fn insert(tx: &mut Tx, p: &Plan, council_cases: &[&HCase], password_ha
             }
             member(res[rng.random_range(0..res.len())], "building_head", Some(b), None, year_ago, None);
             n_bheads += 1;
-            let mut units: Vec<i64> = p.households.iter().filter(|h| h.grid == b).map(|h| h.unit_no).collect();
-            units.sort();
-            units.dedup();
+            let units = units_of.get(&b).cloned().unwrap_or_default();
             for u in units {
                 if rng.random_bool(0.2) {
                     continue;

@@ -573,6 +573,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         let id = auth_store::insert_user(&mut tx, p.district_code, a.username, &a.display_name, &hash).await?;
         auth_store::insert_post(&mut tx, p.district_code, id, a.role, a.grid.as_deref(), a.unit).await?;
     }
+    tracing::info!(elapsed_s = started.elapsed().as_secs_f64(), "demo: before volunteers");
     pb.set_message("志愿服务");
     let (v_sizes, teams) = match scale {
         Scale::District => (volunteers::DISTRICT, plan::DISTRICT.volunteer_teams),
@@ -586,11 +587,14 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     calls::insert(&mut tx, p.district_code, scale, seed, crate::db::now_ms(), &pb).await?;
     pb.set_message("通知");
     let broadcast_summary = broadcasts::insert(&mut tx, &p, &hash, seed, crate::db::now_ms()).await?;
+    tracing::info!(elapsed_s = started.elapsed().as_secs_f64(), "demo: before councils");
     pb.set_message("议事会");
     let council_cases: Vec<&history::HCase> = history.iter().filter(|c| c.source == "council").collect();
     let council_summary = councils::insert(&mut tx, &p, &council_cases, &hash, seed, crate::db::now_ms()).await?;
+    tracing::info!(elapsed_s = started.elapsed().as_secs_f64(), "demo: councils done");
     pb.set_message("老旧小区改造");
     let renovation_summary = renovation::insert(&mut tx, &p, seed, crate::db::now_ms()).await?;
+    tracing::info!(elapsed_s = started.elapsed().as_secs_f64(), "demo: renovation done");
     pb.set_message("业主表决");
     let decision_summary = decisions::insert(&mut tx, &p, &hash, seed, crate::db::now_ms()).await?;
     crate::audit::record(
@@ -606,6 +610,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         },
     )
     .await?;
+    tracing::info!(elapsed_s = started.elapsed().as_secs_f64(), "demo: decisions done, committing");
     pb.set_message("提交");
     tx.commit().await?;
     let base_features = basemap::load(db, &p, seed).await?;
