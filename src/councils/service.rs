@@ -125,11 +125,7 @@ pub async fn council_for(db: &Db, a: &Acting<'_>, id: Uuid) -> AppResult<Council
 pub async fn council_to_lead(db: &Db, a: &Acting<'_>, id: Uuid) -> AppResult<CouncilRow> {
     let c = council_for(db, a, id).await?;
     if !a.leads(&c) {
-        return Err(AppError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "forbidden",
-            "只有议事会主任、副主任或社区、小区工作人员可以操作",
-        ));
+        return Err(forbidden("只有议事会主任、副主任或社区、小区工作人员可以操作"));
     }
     Ok(c)
 }
@@ -419,11 +415,7 @@ pub async fn answer_opinion(cases: &CasesState, a: &Acting<'_>, id: Uuid, input:
     let db = &cases.db;
     let (o, c) = opinion_for(db, a, id).await?;
     if !a.leads(&c) {
-        return Err(AppError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "forbidden",
-            "只有议事会主任、副主任或社区、小区工作人员可以答复意见",
-        ));
+        return Err(forbidden("只有议事会主任、副主任或社区、小区工作人员可以答复意见"));
     }
     let how =
         Answer::parse(&input.action).ok_or_else(|| AppError::invalid("invalid_action", "处理方式应为 agenda、case、merge 或 answer"))?;
@@ -684,13 +676,10 @@ async fn attend_in(tx: &mut Tx, actor: &Actor<'_>, m: &MeetingRow, r: &ResidentR
 /// A resident signs in with the meeting's code (by phone); their own compound's meetings, or any
 /// council they sit on. Returns the meeting and the points paid.
 pub async fn check_in(db: &Db, a: &Acting<'_>, code: &str) -> AppResult<(MeetingRow, Option<i64>)> {
-    let r = a.resident.as_ref().ok_or_else(|| {
-        AppError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "forbidden",
-            "请使用已由社区核实的居民本人账号签到",
-        )
-    })?;
+    let r = a
+        .resident
+        .as_ref()
+        .ok_or_else(|| forbidden("请使用已由社区核实的居民本人账号签到"))?;
     let code = rules::normalise_code(code);
     if code.len() != 6 {
         return Err(AppError::invalid("invalid_code", "签到码为6位数字"));
@@ -725,11 +714,7 @@ pub async fn check_in(db: &Db, a: &Acting<'_>, code: &str) -> AppResult<(Meeting
 pub async fn mark_present(db: &Db, a: &Acting<'_>, meeting: Uuid, resident: Uuid) -> AppResult<Option<i64>> {
     let (m, c) = meeting_for(db, a, meeting).await?;
     if !a.leads(&c) {
-        return Err(AppError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "forbidden",
-            "只有议事会主任、副主任或社区、小区工作人员可以代为签到",
-        ));
+        return Err(forbidden("只有议事会主任、副主任或社区、小区工作人员可以代为签到"));
     }
     let r = residents::get(db, resident)
         .await?
@@ -791,11 +776,7 @@ pub fn parse_due(raw: &str) -> AppResult<i64> {
 pub async fn record_minutes(db: &Db, a: &Acting<'_>, meeting: Uuid, n: &MinutesInput) -> AppResult<Vec<ResolutionRow>> {
     let (m, c) = meeting_for(db, a, meeting).await?;
     if !a.leads(&c) {
-        return Err(AppError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "forbidden",
-            "只有议事会主任、副主任或社区、小区工作人员可以记录纪要",
-        ));
+        return Err(forbidden("只有议事会主任、副主任或社区、小区工作人员可以记录纪要"));
     }
     let minutes = rules::text(&n.minutes, 2, 5000, "会议纪要").map_err(|e| AppError::invalid("invalid_minutes", e))?;
     if n.resolutions.len() > 20 {
@@ -879,11 +860,7 @@ impl OnReported for LinkResolution<'_> {
 pub async fn resolution_to_case(cases: &CasesState, a: &Acting<'_>, id: Uuid, category: &str) -> AppResult<CaseRow> {
     let (r, c) = resolution_for(&cases.db, a, id).await?;
     if !a.leads(&c) {
-        return Err(AppError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "forbidden",
-            "只有议事会主任、副主任或社区、小区工作人员可以转办",
-        ));
+        return Err(forbidden("只有议事会主任、副主任或社区、小区工作人员可以转办"));
     }
     if r.case_id.is_some() || r.done_at.is_some() {
         return Err(AppError::conflict("resolution_changed", "该决议已转案件或已办结"));
@@ -917,11 +894,7 @@ pub async fn resolution_to_case(cases: &CasesState, a: &Acting<'_>, id: Uuid, ca
 pub async fn finish_resolution(db: &Db, a: &Acting<'_>, id: Uuid, note: &str) -> AppResult<()> {
     let (r, c) = resolution_for(db, a, id).await?;
     if !a.leads(&c) {
-        return Err(AppError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "forbidden",
-            "只有议事会主任、副主任或社区、小区工作人员可以办结决议",
-        ));
+        return Err(forbidden("只有议事会主任、副主任或社区、小区工作人员可以办结决议"));
     }
     let note = rules::text(note, 2, 500, "办结说明").map_err(|e| AppError::invalid("invalid_note", e))?;
     let mut tx = db.begin().await?;

@@ -88,7 +88,6 @@ pub async fn insert(tx: &mut Tx, p: &Plan, council_cases: &[&HCase], password_ha
         .filter(|u| u.kind == "council")
         .filter_map(|u| p.grids.iter().position(|g| Some(&g.code) == u.grid.as_ref()))
         .collect();
-    let index_of: HashMap<&str, usize> = p.grids.iter().enumerate().map(|(i, g)| (g.code.as_str(), i)).collect();
     // Residents by building, adults only (born before 2006), household heads first.
     let mut by_building: HashMap<usize, Vec<usize>> = HashMap::new();
     for (i, r) in p.residents.iter().enumerate() {
@@ -371,7 +370,6 @@ pub async fn insert(tx: &mut Tx, p: &Plan, council_cases: &[&HCase], password_ha
             ]);
         }
     }
-    let _ = index_of;
     let made = Made {
         councils: councils.len(),
         building_heads: n_bheads,
