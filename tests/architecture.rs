@@ -24,8 +24,9 @@ const LAYERS: &[&[&str]] = &[
     &["registry"],
     &["accounts", "cases"],
     &["volunteers", "open311", "broadcasts", "calls"],
-    &["councils", "decisions"],
-    &["renovation"],
+    &["councils", "decisions", "party"],
+    &["renovation", "property"],
+    &["stars"],
     &["command"],
     &["app", "demo"],
 ];
