@@ -125,6 +125,23 @@ pub async fn get(db: &Db, id: Uuid) -> sqlx::Result<Option<CaseRow>> {
     .await)
 }
 
+/// Status and tracking code of each of `ids` that exists, in one query (lists that show where
+/// each of their rows' cases stands).
+pub async fn states(db: &Db, ids: &[Uuid]) -> sqlx::Result<Vec<(Uuid, String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!("SELECT id, status, tracking_code FROM cases WHERE id IN ({})", marks.join(", "));
+    on_pool!(db, |p| {
+        let mut q = sqlx::query_as::<_, (Uuid, String, String)>(sqlx::AssertSqlSafe(sql.clone()));
+        for id in ids {
+            q = q.bind(*id);
+        }
+        q.fetch_all(p).await
+    })
+}
+
 pub async fn by_tracking_code(db: &Db, code: &str) -> sqlx::Result<Option<CaseRow>> {
     on_pool!(db, |p| sqlx::query_as::<_, CaseRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {CASE_COLS} FROM cases WHERE tracking_code = $1"

@@ -254,11 +254,14 @@ pub async fn opinions(State(s): State<CouncilsState>, p: Principal, Query(q): Qu
     };
     let now = now_ms();
     let (rows, total) = list_opinions(&s.db, &p, q.grid.as_deref(), status, q.flagged == Some(true), limit, offset, now).await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for o in rows {
-        let case = service::case_state(&s.db, o.case_id).await?;
-        items.push(opinion_view(o, case, now));
-    }
+    let mut states = service::case_states(&s.db, rows.iter().filter_map(|o| o.case_id)).await?;
+    let items = rows
+        .into_iter()
+        .map(|o| {
+            let case = o.case_id.and_then(|id| states.remove(&id));
+            opinion_view(o, case, now)
+        })
+        .collect();
     Ok(Json(Paged { items, total }))
 }
 
@@ -420,11 +423,15 @@ pub async fn meeting(State(s): State<CouncilsState>, p: Principal, Path(id): Pat
     let a = Acting::of(&s.db, &p).await?;
     let (m, c) = service::meeting_for(&s.db, &a, id).await?;
     let now = now_ms();
-    let mut agenda = Vec::new();
-    for o in store::opinions_of_meeting(&s.db, m.id).await? {
-        let case = service::case_state(&s.db, o.case_id).await?;
-        agenda.push(opinion_view(o, case, now));
-    }
+    let opinions = store::opinions_of_meeting(&s.db, m.id).await?;
+    let states = service::case_states(&s.db, opinions.iter().filter_map(|o| o.case_id)).await?;
+    let agenda = opinions
+        .into_iter()
+        .map(|o| {
+            let case = o.case_id.and_then(|id| states.get(&id).cloned());
+            opinion_view(o, case, now)
+        })
+        .collect();
     let mut resolutions = Vec::new();
     for r in store::resolutions_of_meeting(&s.db, m.id).await? {
         resolutions.push(resolution_view(&s.db, r, now).await?);

@@ -90,10 +90,11 @@ struct OpinionLine {
 }
 
 async fn opinion_lines(s: &CouncilsState, rows: Vec<store::OpinionRow>, now: i64) -> Result<Vec<OpinionLine>, AppError> {
+    let states = service::case_states(&s.db, rows.iter().filter_map(|o| o.case_id)).await?;
     let mut out = Vec::with_capacity(rows.len());
     for o in rows {
         let when = when_ms(o.created_at, now);
-        let case = service::case_state(&s.db, o.case_id).await?;
+        let case = o.case_id.and_then(|id| states.get(&id).cloned());
         let case_label = case.as_ref().map(|c| format!("{} {}", c.2, c.1)).unwrap_or_default();
         out.push(OpinionLine {
             o: opinion_view(o, case, now),

@@ -932,13 +932,28 @@ impl OnClosed for FinishResolutions {
     }
 }
 
-/// A case's status and tracking code, for showing where an opinion or resolution stands.
-pub async fn case_state(db: &Db, id: Option<Uuid>) -> AppResult<Option<(String, String, String)>> {
+/// A case's status, its label and tracking code, for showing where an opinion or resolution stands.
+pub type CaseState = (String, String, String);
+
+/// A case's state, for showing where an opinion or resolution stands.
+pub async fn case_state(db: &Db, id: Option<Uuid>) -> AppResult<Option<CaseState>> {
     let Some(id) = id else { return Ok(None) };
-    Ok(crate::cases::store::get(db, id).await?.map(|c| {
-        let label = crate::cases::workflow::Status::parse(&c.status).map(|s| s.label()).unwrap_or("");
-        (c.status.clone(), label.to_string(), c.tracking_code)
-    }))
+    Ok(case_states(db, [id]).await?.remove(&id))
+}
+
+/// The states of the cases a list of opinions or resolutions points to, in one query.
+pub async fn case_states(db: &Db, ids: impl IntoIterator<Item = Uuid>) -> AppResult<std::collections::HashMap<Uuid, CaseState>> {
+    let mut ids: Vec<Uuid> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let rows = crate::cases::store::states(db, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, status, code)| {
+            let label = crate::cases::workflow::Status::parse(&status).map(|s| s.label()).unwrap_or("").to_string();
+            (id, (status, label, code))
+        })
+        .collect())
 }
 
 /// The command screen's council figures for a subtree: meetings this week (Monday to Sunday,

@@ -29,6 +29,12 @@ impl Engine {
     }
 }
 
+/// The SQLite writer's page cache, KiB.
+const WRITER_CACHE_KIB: i64 = 65_536;
+/// The writer's page cache while the demo loads in one transaction, KiB: the district's database
+/// is ~700 MB and fits, so nothing spills to the WAL before the commit.
+const BULK_LOAD_CACHE_KIB: i64 = 1_048_576;
+
 /// The database. SQLite writes go through a single-connection pool so that write transactions
 /// queue in-process instead of failing with SQLITE_BUSY; reads use a pool of their own.
 #[derive(Clone, Debug)]
@@ -95,7 +101,7 @@ impl Db {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
-                    .pragma("cache_size", "-65536")
+                    .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
                     .pragma("temp_store", "memory");
                 // The one writer syncs every commit to disk (synchronous=FULL): an acknowledged
                 // report survives a power cut, not only a crash of the process. On this machine
@@ -181,6 +187,20 @@ impl Db {
     }
 
     /// Refresh planner statistics after a bulk load.
+    /// Size the SQLite writer's page cache for one huge transaction (the demo's load): with the
+    /// usual 64 MB the load spills pages to the WAL mid-transaction and reads them back. `false`
+    /// puts the usual cache back and frees what the big one held. PostgreSQL: nothing to do.
+    pub async fn bulk_load_cache(&self, on: bool) -> sqlx::Result<()> {
+        if let Db::Sqlite { write, .. } = self {
+            let kib = if on { BULK_LOAD_CACHE_KIB } else { WRITER_CACHE_KIB };
+            sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA cache_size = -{kib}"))).execute(write).await?;
+            if !on {
+                sqlx::query("PRAGMA shrink_memory").execute(write).await?;
+            }
+        }
+        Ok(())
+    }
+
     pub async fn analyze(&self) -> sqlx::Result<()> {
         match self {
             Db::Sqlite { write, .. } => {
