@@ -373,7 +373,7 @@ pub fn validate(cfg: &Config) -> Result<(), String> {
 }
 
 /// Where a scorecard is in its year.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// 自评中
