@@ -37,7 +37,7 @@ async fn coverage(tx: &mut Tx, district: &str) -> anyhow::Result<HashMap<String,
         "SELECT substr(g.code, 1, {len}), COUNT(*), \
          COALESCE(SUM(CASE WHEN g.property_company_id IS NOT NULL \
            AND EXISTS (SELECT 1 FROM units u WHERE u.kind = 'owners_committee' AND u.grid_code = g.code) \
-           AND EXISTS (SELECT 1 FROM party_orgs o WHERE o.kind = 'branch' AND o.grid_code = g.code) THEN 1 ELSE 0 END), 0) \
+           AND EXISTS (SELECT 1 FROM party_orgs o WHERE o.district = g.district AND o.grid_code = g.code AND o.kind = 'branch') THEN 1 ELSE 0 END), 0) \
          FROM grids g WHERE g.district = $1 AND g.level = 4 GROUP BY substr(g.code, 1, {len})"
     )))
     .bind(district)

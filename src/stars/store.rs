@@ -196,7 +196,7 @@ pub async fn set_status(tx: &mut Tx, id: Uuid, from: &str, to: &str, column: Opt
         Some("submitted_at") => ", submitted_at = $4",
         Some("reviewed_at") => ", reviewed_at = $4",
         Some("rated_at") => ", rated_at = $4",
-        _ => ", updated_at = $4",
+        _ => "",
     };
     let sql = format!("UPDATE star_cards SET status = $3, updated_at = $4{stamp} WHERE id = $1 AND status = $2");
     let n = on_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(sql))
