@@ -79,7 +79,8 @@ test('a sent-back card is corrected, submitted, reviewed and rated', { timeout: 
     const page = community.page;
     await login(page, 'street');
     await page.goto(`${BASE_URL}/console/stars`);
-    assert.match(await page.locator('#st-streets').innerText(), /已提交/);
+    assert.equal(await page.locator('#st-streets tbody tr').count(), 1, 'one street, one line of counts');
+    assert.equal(await page.locator('#st-streets td[data-label="已提交"]').innerText(), '3');
     await checkPage(page, 'the street’s 五星支部创建');
     await shot(page, 'stars-street');
     await page.goto(`${BASE_URL}${CARD}`);
