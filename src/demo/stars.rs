@@ -26,14 +26,19 @@ const NOTES: [&str; 6] = [
     "存在短板，已制定整改措施",
 ];
 
-const BACK: [&str; 3] = ["佐证材料不全，请补充活动照片和台账", "自评分偏高，请对照细则重新评估", "请补充具体数据"];
+const BACK: [&str; 3] = [
+    "佐证材料不全，请补充活动照片和台账",
+    "自评分偏高，请对照细则重新评估",
+    "请补充具体数据",
+];
 
 const DENY: [&str; 3] = ["佐证材料不足，未达到授星标准", "群众满意度测评未达标", "年度重点任务未完成"];
 
 /// Coverage per community (compounds, covered), from the rows loaded before in this transaction.
 async fn coverage(tx: &mut Tx, district: &str) -> anyhow::Result<HashMap<String, (i64, i64)>> {
     let len = crate::grid::rules::code_len(3) as i64;
-    let rows: Vec<(String, i64, i64)> = on_tx!(&mut *tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let rows: Vec<(String, i64, i64)> = on_tx!(&mut *tx, |c| {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT substr(g.code, 1, {len}), COUNT(*), \
          COALESCE(SUM(CASE WHEN g.property_company_id IS NOT NULL \
            AND EXISTS (SELECT 1 FROM units u WHERE u.kind = 'owners_committee' AND u.grid_code = g.code) \
@@ -42,7 +47,8 @@ async fn coverage(tx: &mut Tx, district: &str) -> anyhow::Result<HashMap<String,
     )))
     .bind(district)
     .fetch_all(&mut *c)
-    .await)?;
+    .await
+    })?;
     Ok(rows.into_iter().map(|(c, n, k)| (c, (n, k))).collect())
 }
 
@@ -60,7 +66,12 @@ pub async fn insert(tx: &mut Tx, p: &Plan, seed: u64, now: i64) -> anyhow::Resul
     let mut counts: HashMap<Status, usize> = HashMap::new();
     let (mut awarded, mut prereq_denied) = (0usize, 0usize);
     let communities: Vec<_> = p.grids.iter().filter(|g| g.level == 3).collect();
-    let streets: HashMap<&str, &str> = p.grids.iter().filter(|g| g.level == 2).map(|g| (g.code.as_str(), g.name.as_str())).collect();
+    let streets: HashMap<&str, &str> = p
+        .grids
+        .iter()
+        .filter(|g| g.level == 2)
+        .map(|g| (g.code.as_str(), g.name.as_str()))
+        .collect();
     for (i, g) in communities.iter().enumerate() {
         let kind = Kind::of_grid_kind(g.kind);
         let stars = cfg.stars(kind);
@@ -137,7 +148,11 @@ pub async fn insert(tx: &mut Tx, p: &Plan, seed: u64, now: i64) -> anyhow::Resul
         if reviewed.is_none() {
             continue;
         }
-        let back = if status == Status::Returned { rng.random_range(0..stars.len()) } else { usize::MAX };
+        let back = if status == Status::Returned {
+            rng.random_range(0..stars.len())
+        } else {
+            usize::MAX
+        };
         let (compounds, covered) = cov.get(&g.code).copied().unwrap_or((0, 0));
         let f = Figures {
             compounds,
@@ -168,11 +183,18 @@ pub async fn insert(tx: &mut Tx, p: &Plan, seed: u64, now: i64) -> anyhow::Resul
                 V::T(s.code.clone()),
                 V::T(review.into()),
                 V::T(comment.into()),
-                V::T(format!("{}审核组", streets.get(g.parent.as_deref().unwrap_or("")).copied().unwrap_or("街道"))),
+                V::T(format!(
+                    "{}审核组",
+                    streets.get(g.parent.as_deref().unwrap_or("")).copied().unwrap_or("街道")
+                )),
                 at(reviewed),
                 rating,
                 V::T(reason),
-                V::T(if status == Status::Rated { "区委组织部".into() } else { String::new() }),
+                V::T(if status == Status::Rated {
+                    "区委组织部".into()
+                } else {
+                    String::new()
+                }),
                 at(rated),
             ]);
         }
@@ -181,7 +203,18 @@ pub async fn insert(tx: &mut Tx, p: &Plan, seed: u64, now: i64) -> anyhow::Resul
     bulk(
         tx,
         "star_cards",
-        &["id", "district", "grid_code", "year", "kind", "status", "submitted_at", "reviewed_at", "rated_at", "updated_at"],
+        &[
+            "id",
+            "district",
+            "grid_code",
+            "year",
+            "kind",
+            "status",
+            "submitted_at",
+            "reviewed_at",
+            "rated_at",
+            "updated_at",
+        ],
         cards,
         &pb,
     )
@@ -189,7 +222,16 @@ pub async fn insert(tx: &mut Tx, p: &Plan, seed: u64, now: i64) -> anyhow::Resul
     bulk(
         tx,
         "star_entries",
-        &["card_id", "star_code", "criterion", "score", "note", "links", "updated_by", "updated_at"],
+        &[
+            "card_id",
+            "star_code",
+            "criterion",
+            "score",
+            "note",
+            "links",
+            "updated_by",
+            "updated_at",
+        ],
         entries,
         &pb,
     )
@@ -213,7 +255,14 @@ pub async fn insert(tx: &mut Tx, p: &Plan, seed: u64, now: i64) -> anyhow::Resul
         &pb,
     )
     .await?;
-    bulk(tx, "star_snapshots", &["card_id", "quarter", "score", "body", "taken_at"], snapshots, &pb).await?;
+    bulk(
+        tx,
+        "star_snapshots",
+        &["card_id", "quarter", "score", "body", "taken_at"],
+        snapshots,
+        &pb,
+    )
+    .await?;
     let c = |s: Status| counts.get(&s).copied().unwrap_or(0);
     Ok(format!(
         "{n} five-star scorecards for {YEAR} ({} rated with {awarded} stars awarded and {prereq_denied} denied by a prerequisite, {} reviewed, {} submitted, {} sent back, {} in self-assessment)",

@@ -64,7 +64,12 @@ pub async fn get_config(State(s): State<StarsState>, p: Principal, Path(year): P
 #[utoipa::path(post, path = "/api/v1/stars/config/{year}", tag = "stars", params(("year" = String, Path)), request_body = Config,
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn save_config(State(s): State<StarsState>, p: Principal, Path(year): Path<String>, Json(cfg): Json<Config>) -> AppResult<StatusCode> {
+pub async fn save_config(
+    State(s): State<StarsState>,
+    p: Principal,
+    Path(year): Path<String>,
+    Json(cfg): Json<Config>,
+) -> AppResult<StatusCode> {
     let year = year_of(&year)?;
     service::save_config(&s.db, &p, year, &cfg).await?;
     Ok(StatusCode::NO_CONTENT)

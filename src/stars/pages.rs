@@ -156,7 +156,14 @@ async fn list_page(State(s): State<StarsState>, c: Console, Query(q): Query<Noti
             stars: i
                 .stars
                 .iter()
-                .map(|x| (x.name.clone(), outcome_key(x.status), x.status.label(), x.reason.clone().unwrap_or_default()))
+                .map(|x| {
+                    (
+                        x.name.clone(),
+                        outcome_key(x.status),
+                        x.status.label(),
+                        x.reason.clone().unwrap_or_default(),
+                    )
+                })
                 .collect(),
             grid: i.grid,
             name: i.name,
@@ -195,12 +202,18 @@ struct CardPage {
     base: String,
 }
 
-async fn card_page(State(s): State<StarsState>, c: Console, Path((grid, year)): Path<(String, String)>, Query(q): Query<Notice>) -> PageResult {
+async fn card_page(
+    State(s): State<StarsState>,
+    c: Console,
+    Path((grid, year)): Path<(String, String)>,
+    Query(q): Query<Notice>,
+) -> PageResult {
     let p = &c.principal;
     let year = rules::parse_year(&year).map_err(|m| AppError::invalid("invalid_year", m))?;
     let v = service::load(&s.db, p, &grid, year).await?;
     let status = v.status();
-    let may = |actor: Actor, action: rules::Action| service::acts_as(p, actor, &v.community.code) && rules::next(status, actor, action).is_ok();
+    let may =
+        |actor: Actor, action: rules::Action| service::acts_as(p, actor, &v.community.code) && rules::next(status, actor, action).is_ok();
     let assess = may(Actor::Community, rules::Action::Assess);
     let review = may(Actor::Street, rules::Action::Review { any_back: false });
     let rate = may(Actor::District, rules::Action::Rate);
@@ -246,7 +259,12 @@ async fn assess(State(s): State<StarsState>, c: Console, Path((grid, year)): Pat
             }
             let score = match rules::parse_score(raw) {
                 Ok(n) => n,
-                Err(m) => return back(&to, Err(AppError::invalid("invalid_score", format!("{}·{}：{m}", star.name, cr.name)))),
+                Err(m) => {
+                    return back(
+                        &to,
+                        Err(AppError::invalid("invalid_score", format!("{}·{}：{m}", star.name, cr.name))),
+                    );
+                }
             };
             // The page keeps the links the API recorded.
             let links: Vec<Link> = v
@@ -293,7 +311,13 @@ async fn review(State(s): State<StarsState>, c: Console, Path((grid, year)): Pat
     let r = service::review(&s.db, &c.principal, &grid, y, &ReviewInput { verdicts }).await;
     back(
         &to,
-        r.map(|st| if st == Status::Returned { "已退回社区修改" } else { "审核通过，已报区级评定" }),
+        r.map(|st| {
+            if st == Status::Returned {
+                "已退回社区修改"
+            } else {
+                "审核通过，已报区级评定"
+            }
+        }),
     )
 }
 
@@ -316,7 +340,12 @@ async fn rate(State(s): State<StarsState>, c: Console, Path((grid, year)): Path<
 }
 
 /// An evidence file from the card's form (multipart: csrf, star, file).
-async fn upload(State(s): State<StarsState>, c: Console, Path((grid, year)): Path<(String, String)>, req: axum::extract::Request) -> PageResult {
+async fn upload(
+    State(s): State<StarsState>,
+    c: Console,
+    Path((grid, year)): Path<(String, String)>,
+    req: axum::extract::Request,
+) -> PageResult {
     use axum::extract::FromRequest;
     let unreadable = || AppError::invalid("invalid_form", "表单无法读取，请重试");
     let mut parts = axum::extract::Multipart::from_request(req, &()).await.map_err(|_| unreadable())?;
@@ -398,7 +427,8 @@ async fn save_config(State(s): State<StarsState>, c: Console, Form(f): Form<Conf
     let to = format!("/console/stars/config?year={}", url_encode(&f.year));
     let r = async {
         let year = rules::parse_year(&f.year).map_err(|m| AppError::invalid("invalid_year", m))?;
-        let cfg: rules::Config = serde_json::from_str(&f.body).map_err(|_| AppError::invalid("invalid_config", "标准格式有误，请检查后再保存"))?;
+        let cfg: rules::Config =
+            serde_json::from_str(&f.body).map_err(|_| AppError::invalid("invalid_config", "标准格式有误，请检查后再保存"))?;
         service::save_config(&s.db, &c.principal, year, &cfg).await
     }
     .await;

@@ -83,7 +83,12 @@ impl Figures {
     /// The figure a criterion prefills, as text.
     pub fn text(&self, figure: &str) -> Option<String> {
         Some(match figure {
-            "case_closure" => format!("全年案件 {} 件，办结 {} 件，办结率 {}%", self.cases, self.cases_closed, self.closure_rate()),
+            "case_closure" => format!(
+                "全年案件 {} 件，办结 {} 件，办结率 {}%",
+                self.cases,
+                self.cases_closed,
+                self.closure_rate()
+            ),
             "volunteer_hours" => format!("志愿服务时长 {} 小时", self.volunteer_hours),
             "meetings_held" => format!("全年召开议事会议 {} 次", self.meetings_held),
             "coverage" => format!(
@@ -433,7 +438,9 @@ pub enum Action {
     Assess,
     Submit,
     /// The street's review of every star; `any_back` when at least one is sent back.
-    Review { any_back: bool },
+    Review {
+        any_back: bool,
+    },
     /// The district's rating of every star.
     Rate,
 }
@@ -623,23 +630,47 @@ mod tests {
         let f = Figures { covered: 9, ..figures() };
         assert_eq!(p.check(&f).unwrap_err(), "未实现红色物业全覆盖（已覆盖 9/10 个小区）");
         // A community without compounds has nothing left uncovered.
-        assert!(p.check(&Figures { compounds: 0, covered: 0, ..figures() }).is_ok());
+        assert!(
+            p.check(&Figures {
+                compounds: 0,
+                covered: 0,
+                ..figures()
+            })
+            .is_ok()
+        );
     }
 
     #[test]
     fn no_three_nos_prerequisite() {
         let p = Prerequisite::NoThreeNos;
         assert!(p.check(&figures()).is_ok());
-        assert!(p.check(&Figures { three_nos: 2, ..figures() }).unwrap_err().contains("2 个三无小区"));
+        assert!(
+            p.check(&Figures { three_nos: 2, ..figures() })
+                .unwrap_err()
+                .contains("2 个三无小区")
+        );
     }
 
     #[test]
     fn closure_rate_prerequisite() {
         let p = Prerequisite::MinClosureRate { percent: 90 };
         assert!(p.check(&figures()).is_ok());
-        assert!(p.check(&Figures { cases_closed: 89, ..figures() }).is_err());
+        assert!(
+            p.check(&Figures {
+                cases_closed: 89,
+                ..figures()
+            })
+            .is_err()
+        );
         // No cases at all: nothing left open.
-        assert!(p.check(&Figures { cases: 0, cases_closed: 0, ..figures() }).is_ok());
+        assert!(
+            p.check(&Figures {
+                cases: 0,
+                cases_closed: 0,
+                ..figures()
+            })
+            .is_ok()
+        );
     }
 
     #[test]
@@ -661,7 +692,10 @@ mod tests {
         assert_eq!(rating(sharing, &figures(), true, "").unwrap().0, Outcome::Awarded);
         // Denying without a prerequisite failing needs the district's reason.
         assert!(rating(sharing, &figures(), false, " ").is_err());
-        assert_eq!(rating(sharing, &figures(), false, "佐证不足").unwrap(), (Outcome::Denied, "佐证不足".into()));
+        assert_eq!(
+            rating(sharing, &figures(), false, "佐证不足").unwrap(),
+            (Outcome::Denied, "佐证不足".into())
+        );
     }
 
     #[test]
@@ -702,7 +736,10 @@ mod tests {
         assert!(parse_score("101").is_err() && parse_score("-1").is_err() && parse_score("x").is_err());
         assert_eq!(parse_year("２０２６"), Ok(2026));
         assert!(parse_year("1999").is_err());
-        assert_eq!((quarter_of_month(1), quarter_of_month(3), quarter_of_month(4), quarter_of_month(12)), (1, 1, 2, 4));
+        assert_eq!(
+            (quarter_of_month(1), quarter_of_month(3), quarter_of_month(4), quarter_of_month(12)),
+            (1, 1, 2, 4)
+        );
     }
 
     fn action() -> impl Strategy<Value = (Actor, Action)> {

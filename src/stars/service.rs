@@ -387,10 +387,7 @@ async fn snapshot(tx: &mut crate::db::Tx, card: &CardRow, stars: &[Star], now: i
     let mut total = 0.0;
     for s in stars {
         let v = rules::star_score(s, |c| {
-            entries
-                .iter()
-                .find(|e| e.star_code == s.code && e.criterion == c)
-                .map(|e| e.score)
+            entries.iter().find(|e| e.star_code == s.code && e.criterion == c).map(|e| e.score)
         });
         total += v;
         body.insert(s.code.clone(), json!((v * 10.0).round() / 10.0));
@@ -398,8 +395,22 @@ async fn snapshot(tx: &mut crate::db::Tx, card: &CardRow, stars: &[Star], now: i
     let score = if stars.is_empty() { 0.0 } else { total / stars.len() as f64 };
     let (y, q) = quarter_at(now);
     // A card of another year keeps its snapshots in that year's last quarter reached.
-    let q = if y == card.year { q } else if y > card.year { 4 } else { 1 };
-    store::snapshot(tx, card.id, q, (score * 10.0).round() / 10.0, &serde_json::Value::Object(body).to_string(), now).await?;
+    let q = if y == card.year {
+        q
+    } else if y > card.year {
+        4
+    } else {
+        1
+    };
+    store::snapshot(
+        tx,
+        card.id,
+        q,
+        (score * 10.0).round() / 10.0,
+        &serde_json::Value::Object(body).to_string(),
+        now,
+    )
+    .await?;
     Ok(())
 }
 
@@ -460,7 +471,14 @@ pub async fn assess(db: &Db, p: &Principal, grid: &str, year: i64, input: &Asses
         store::upsert_entry(&mut tx, card.id, r).await?;
     }
     snapshot(&mut tx, &card, stars, now).await?;
-    audit_card(&mut tx, p, "stars.assess", &card, json!({"grid": card.grid_code, "year": year, "entries": rows.len()})).await?;
+    audit_card(
+        &mut tx,
+        p,
+        "stars.assess",
+        &card,
+        json!({"grid": card.grid_code, "year": year, "entries": rows.len()}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(card)
 }
@@ -478,15 +496,31 @@ pub async fn submit(db: &Db, p: &Principal, grid: &str, year: i64) -> AppResult<
     let entries = store::entries(db, card.id).await?;
     let missing: Vec<&str> = stars
         .iter()
-        .filter(|s| !s.criteria.iter().all(|c| entries.iter().any(|e| e.star_code == s.code && e.criterion == c.code)))
+        .filter(|s| {
+            !s.criteria
+                .iter()
+                .all(|c| entries.iter().any(|e| e.star_code == s.code && e.criterion == c.code))
+        })
         .map(|s| s.name.as_str())
         .collect();
     if !missing.is_empty() {
-        return Err(AppError::invalid("incomplete", format!("以下星级的细则尚未全部自评：{}", missing.join("、"))));
+        return Err(AppError::invalid(
+            "incomplete",
+            format!("以下星级的细则尚未全部自评：{}", missing.join("、")),
+        ));
     }
     let now = now_ms();
     let mut tx = db.begin().await?;
-    if !store::set_status(&mut tx, card.id, status.as_str(), Status::Submitted.as_str(), Some("submitted_at"), now).await? {
+    if !store::set_status(
+        &mut tx,
+        card.id,
+        status.as_str(),
+        Status::Submitted.as_str(),
+        Some("submitted_at"),
+        now,
+    )
+    .await?
+    {
         return Err(AppError::conflict("card_changed", "该评星表刚被他人处理，请刷新后再看"));
     }
     snapshot(&mut tx, &card, stars, now).await?;
@@ -560,7 +594,14 @@ pub async fn review(db: &Db, p: &Principal, grid: &str, year: i64, input: &Revie
         store::review_star(&mut tx, card.id, star, verdict, c, &p.display_name, now).await?;
     }
     let backs: Vec<&str> = verdicts.iter().filter(|v| v.1 == "back").map(|v| v.0.as_str()).collect();
-    audit_card(&mut tx, p, "stars.review", &card, json!({"grid": card.grid_code, "year": year, "back": backs})).await?;
+    audit_card(
+        &mut tx,
+        p,
+        "stars.review",
+        &card,
+        json!({"grid": card.grid_code, "year": year, "back": backs}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(to)
 }
@@ -603,7 +644,12 @@ pub async fn rate(db: &Db, p: &Principal, grid: &str, year: i64, input: &RateInp
         let award = match r.rating.as_str() {
             "awarded" => true,
             "denied" => false,
-            _ => return Err(AppError::invalid("invalid_rating", "评定结果应为 awarded（授星）或 denied（不授星）")),
+            _ => {
+                return Err(AppError::invalid(
+                    "invalid_rating",
+                    "评定结果应为 awarded（授星）或 denied（不授星）",
+                ));
+            }
         };
         let reason = comment(&r.reason, "评定理由")?;
         let (o, why) = rules::rating(s, &f, award, &reason).map_err(|m| AppError::invalid("reason_required", m))?;
@@ -622,7 +668,14 @@ pub async fn rate(db: &Db, p: &Principal, grid: &str, year: i64, input: &RateInp
         store::rate_star(&mut tx, card.id, star, r, why, &p.display_name, now).await?;
     }
     let awarded = out.iter().filter(|x| x.1 == Outcome::Awarded).count();
-    audit_card(&mut tx, p, "stars.rate", &card, json!({"grid": card.grid_code, "year": year, "awarded": awarded})).await?;
+    audit_card(
+        &mut tx,
+        p,
+        "stars.rate",
+        &card,
+        json!({"grid": card.grid_code, "year": year, "awarded": awarded}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(out)
 }
@@ -654,7 +707,16 @@ fn store_file(dir: &Path, bytes: &[u8]) -> anyhow::Result<String> {
 
 /// Add an evidence file (PDF, JPEG, PNG or WebP up to 10 MB) to a star of the community's card.
 #[allow(clippy::too_many_arguments)]
-pub async fn add_file(db: &Db, dir: &Path, p: &Principal, grid: &str, year: i64, star: &str, name: &str, bytes: &[u8]) -> AppResult<FileRow> {
+pub async fn add_file(
+    db: &Db,
+    dir: &Path,
+    p: &Principal,
+    grid: &str,
+    year: i64,
+    star: &str,
+    name: &str,
+    bytes: &[u8],
+) -> AppResult<FileRow> {
     let year = check_year(year)?;
     let community = community(db, p, grid).await?;
     let existing = store::card(db, &p.district, &community.code, year).await?;

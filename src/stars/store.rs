@@ -88,15 +88,18 @@ pub struct RatingRow {
 }
 
 pub async fn config(db: &Db, district: &str, year: i64) -> sqlx::Result<Option<String>> {
-    on_pool!(db, |p| sqlx::query_scalar("SELECT body FROM star_configs WHERE district = $1 AND year = $2")
-        .bind(district)
-        .bind(year)
-        .fetch_optional(p)
-        .await)
+    on_pool!(db, |p| sqlx::query_scalar(
+        "SELECT body FROM star_configs WHERE district = $1 AND year = $2"
+    )
+    .bind(district)
+    .bind(year)
+    .fetch_optional(p)
+    .await)
 }
 
 pub async fn save_config(tx: &mut Tx, district: &str, year: i64, body: &str, by: &str, now: i64) -> sqlx::Result<()> {
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO star_configs (district, year, body, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (district, year) DO UPDATE SET body = excluded.body, updated_by = excluded.updated_by, updated_at = excluded.updated_at"
     )
@@ -107,7 +110,8 @@ pub async fn save_config(tx: &mut Tx, district: &str, year: i64, body: &str, by:
     .bind(now)
     .execute(&mut *c)
     .await
-    .map(|_| ()))?;
+    .map(|_| ())
+    })?;
     Ok(())
 }
 
@@ -229,7 +233,8 @@ pub async fn entries_tx(tx: &mut Tx, card: Uuid) -> sqlx::Result<Vec<EntryRow>> 
 }
 
 pub async fn upsert_entry(tx: &mut Tx, card: Uuid, e: &EntryRow) -> sqlx::Result<()> {
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO star_entries (card_id, star_code, criterion, score, note, links, updated_by, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (card_id, star_code, criterion) DO UPDATE SET \
          score = excluded.score, note = excluded.note, links = excluded.links, updated_by = excluded.updated_by, updated_at = excluded.updated_at"
@@ -244,7 +249,8 @@ pub async fn upsert_entry(tx: &mut Tx, card: Uuid, e: &EntryRow) -> sqlx::Result
     .bind(e.updated_at)
     .execute(&mut *c)
     .await
-    .map(|_| ()))?;
+    .map(|_| ())
+    })?;
     Ok(())
 }
 

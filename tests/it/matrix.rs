@@ -510,7 +510,10 @@ async fn objects(app: &App) -> Objects {
     // Five-star evidence: the same photo on `community`'s 2026 card (sent back, so still open).
     let r = app
         .client
-        .post(format!("{}/api/v1/stars/cards/{community_in}/2026/files?star=party&name=x.png", app.base))
+        .post(format!(
+            "{}/api/v1/stars/cards/{community_in}/2026/files?star=party&name=x.png",
+            app.base
+        ))
         .bearer_auth(&community)
         .body(PNG.to_vec())
         .send()

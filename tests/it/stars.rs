@@ -89,7 +89,12 @@ async fn the_list_has_the_issues_shape_and_follows_the_callers_scope() {
             second["stars"].as_array().unwrap().iter().all(|s| s["status"] != "pending"),
             "{second}"
         );
-        let names: Vec<&str> = items[0]["stars"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> = items[0]["stars"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
         assert_eq!(names, ["支部过硬", "宜业兴业", "平安法治", "共建共享", "幸福和谐"]);
         // Full-width digits read as a year.
         let (st, v2) = app.get("/api/v1/stars?year=２０２６", &admin).await;
@@ -122,17 +127,34 @@ async fn a_card_goes_from_self_assessment_through_a_send_back_to_its_rating() {
         assert_eq!(d["status"], "draft");
         assert_eq!(d["kind"], "urban");
         assert!(d["figures"]["compounds"].as_i64().unwrap() >= 1, "{d}");
-        let sharing = d["stars"].as_array().unwrap().iter().find(|s| s["code"] == "sharing").unwrap().clone();
-        assert!(sharing["criteria"][0]["figure"].as_str().unwrap().contains("红色物业覆盖"), "{sharing}");
+        let sharing = d["stars"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["code"] == "sharing")
+            .unwrap()
+            .clone();
+        assert!(
+            sharing["criteria"][0]["figure"].as_str().unwrap().contains("红色物业覆盖"),
+            "{sharing}"
+        );
 
         // Bad input changes nothing.
         let (audits, cards) = (app.count("audit_log").await, app.count("star_cards").await);
         let (st, e) = app
-            .post(&format!("{}/assessment", card(SUNSHINE)), &community, json!({"entries": [{"star": "party", "criterion": "organisation", "score": 101}]}))
+            .post(
+                &format!("{}/assessment", card(SUNSHINE)),
+                &community,
+                json!({"entries": [{"star": "party", "criterion": "organisation", "score": 101}]}),
+            )
             .await;
         assert_eq!((st, code(&e)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_score"));
         let (st, e) = app
-            .post(&format!("{}/assessment", card(SUNSHINE)), &community, json!({"entries": [{"star": "bogus", "criterion": "x", "score": 1}]}))
+            .post(
+                &format!("{}/assessment", card(SUNSHINE)),
+                &community,
+                json!({"entries": [{"star": "bogus", "criterion": "x", "score": 1}]}),
+            )
             .await;
         assert_eq!((st, code(&e)), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_star"));
         let nil = uuid::Uuid::nil();
@@ -149,7 +171,11 @@ async fn a_card_goes_from_self_assessment_through_a_send_back_to_its_rating() {
 
         // Part of it, then submitting too early.
         let (st, v) = app
-            .post(&format!("{}/assessment", card(SUNSHINE)), &community, json!({"entries": [{"star": "party", "criterion": "organisation", "score": 90}]}))
+            .post(
+                &format!("{}/assessment", card(SUNSHINE)),
+                &community,
+                json!({"entries": [{"star": "party", "criterion": "organisation", "score": 90}]}),
+            )
             .await;
         assert_eq!(st, StatusCode::OK, "{v}");
         assert_eq!(v["stars"][0]["criteria"][0]["score"], 90);
@@ -160,14 +186,20 @@ async fn a_card_goes_from_self_assessment_through_a_send_back_to_its_rating() {
         let (st, e) = app.post(&format!("{}/review", card(SUNSHINE)), &street, verdicts(&d, None)).await;
         assert_eq!((st, code(&e)), (StatusCode::CONFLICT, "wrong_state"));
 
-        let (st, _) = app.post(&format!("{}/assessment", card(SUNSHINE)), &community, all_entries(&d, 85)).await;
+        let (st, _) = app
+            .post(&format!("{}/assessment", card(SUNSHINE)), &community, all_entries(&d, 85))
+            .await;
         assert_eq!(st, StatusCode::OK);
         let (st, _) = app.post(&format!("{}/submit", card(SUNSHINE)), &community, json!({})).await;
         assert_eq!(st, StatusCode::NO_CONTENT);
         // Submitted: the community can no longer change it; the district cannot rate it yet.
-        let (st, e) = app.post(&format!("{}/assessment", card(SUNSHINE)), &community, all_entries(&d, 99)).await;
+        let (st, e) = app
+            .post(&format!("{}/assessment", card(SUNSHINE)), &community, all_entries(&d, 99))
+            .await;
         assert_eq!((st, code(&e)), (StatusCode::CONFLICT, "wrong_state"));
-        let (st, e) = app.post(&format!("{}/rating", card(SUNSHINE)), &admin, ratings(&d, "awarded", "")).await;
+        let (st, e) = app
+            .post(&format!("{}/rating", card(SUNSHINE)), &admin, ratings(&d, "awarded", ""))
+            .await;
         assert_eq!((st, code(&e)), (StatusCode::CONFLICT, "wrong_state"));
 
         // Sending back needs a comment; with one the card returns to the community.
@@ -175,13 +207,17 @@ async fn a_card_goes_from_self_assessment_through_a_send_back_to_its_rating() {
         no_comment["verdicts"][1]["comment"] = json!("");
         let (st, e) = app.post(&format!("{}/review", card(SUNSHINE)), &street, no_comment).await;
         assert_eq!((st, code(&e)), (StatusCode::UNPROCESSABLE_ENTITY, "comment_required"));
-        let (st, v) = app.post(&format!("{}/review", card(SUNSHINE)), &street, verdicts(&d, Some("business"))).await;
+        let (st, v) = app
+            .post(&format!("{}/review", card(SUNSHINE)), &street, verdicts(&d, Some("business")))
+            .await;
         assert_eq!((st, v["status"].as_str()), (StatusCode::OK, Some("returned")), "{v}");
         let d2 = detail(&app, &community, SUNSHINE).await;
         assert_eq!(d2["stars"][1]["review"]["verdict"], "back");
         assert_eq!(d2["stars"][1]["review"]["comment"], "请补充台账");
 
-        let (st, _) = app.post(&format!("{}/assessment", card(SUNSHINE)), &community, all_entries(&d, 88)).await;
+        let (st, _) = app
+            .post(&format!("{}/assessment", card(SUNSHINE)), &community, all_entries(&d, 88))
+            .await;
         assert_eq!(st, StatusCode::OK);
         let (st, _) = app.post(&format!("{}/submit", card(SUNSHINE)), &community, json!({})).await;
         assert_eq!(st, StatusCode::NO_CONTENT);
@@ -189,9 +225,13 @@ async fn a_card_goes_from_self_assessment_through_a_send_back_to_its_rating() {
         assert_eq!((st, v["status"].as_str()), (StatusCode::OK, Some("reviewed")));
 
         // Denying without a reason is refused; awarding everything lets the prerequisite decide 共建共享.
-        let (st, e) = app.post(&format!("{}/rating", card(SUNSHINE)), &admin, ratings(&d, "denied", "")).await;
+        let (st, e) = app
+            .post(&format!("{}/rating", card(SUNSHINE)), &admin, ratings(&d, "denied", ""))
+            .await;
         assert_eq!((st, code(&e)), (StatusCode::UNPROCESSABLE_ENTITY, "reason_required"));
-        let (st, v) = app.post(&format!("{}/rating", card(SUNSHINE)), &admin, ratings(&d, "awarded", "")).await;
+        let (st, v) = app
+            .post(&format!("{}/rating", card(SUNSHINE)), &admin, ratings(&d, "awarded", ""))
+            .await;
         assert_eq!(st, StatusCode::OK, "{v}");
         let figures = &d["figures"];
         let full = figures["covered"].as_i64() >= figures["compounds"].as_i64();
@@ -206,18 +246,27 @@ async fn a_card_goes_from_self_assessment_through_a_send_back_to_its_rating() {
         assert!(others.clone().all(|s| s["status"] == "awarded"), "{v}");
 
         // Rated is final, and the list shows the year's result.
-        let (st, e) = app.post(&format!("{}/rating", card(SUNSHINE)), &admin, ratings(&d, "awarded", "")).await;
+        let (st, e) = app
+            .post(&format!("{}/rating", card(SUNSHINE)), &admin, ratings(&d, "awarded", ""))
+            .await;
         assert_eq!((st, code(&e)), (StatusCode::CONFLICT, "wrong_state"));
         let (_, list) = app.get(&format!("/api/v1/stars?year={YEAR}&grid={SUNSHINE}"), &admin).await;
         assert_eq!(list["total"], 1);
-        let awarded = list["items"][0]["stars"].as_array().unwrap().iter().filter(|s| s["status"] == "awarded").count();
+        let awarded = list["items"][0]["stars"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["status"] == "awarded")
+            .count();
         assert_eq!(awarded, if full { 5 } else { 4 }, "{list}");
         let d = detail(&app, &community, SUNSHINE).await;
         assert_eq!((d["status"].as_str(), d["awarded"].as_i64()), (Some("rated"), Some(awarded as i64)));
         // Every step was audited.
-        let n: i64 = gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'stars.%'")
-            .fetch_one(p)
-            .await)
+        let n: i64 = gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'stars.%'"
+        )
+        .fetch_one(p)
+        .await)
         .unwrap();
         assert_eq!(n, 8, "[{}] assess×3, submit×2, review×2, rate×1", app.engine);
     }
@@ -227,7 +276,13 @@ async fn a_card_goes_from_self_assessment_through_a_send_back_to_its_rating() {
 async fn each_level_acts_only_on_its_own_cards() {
     for app in apps().await {
         let t = |u: &'static str| app.token(u);
-        let (community, street, admin, compound, department) = (t("community").await, t("street").await, t("admin").await, t("compound").await, t("department").await);
+        let (community, street, admin, compound, department) = (
+            t("community").await,
+            t("street").await,
+            t("admin").await,
+            t("compound").await,
+            t("department").await,
+        );
         let d = detail(&app, &admin, SUNSHINE).await;
         let body = all_entries(&d, 70);
         let before = app.count("star_entries").await;
@@ -261,7 +316,9 @@ async fn each_level_acts_only_on_its_own_cards() {
         let (st, _) = app.post(&format!("{}/review", card(SUNSHINE)), &street, verdicts(&d, None)).await;
         assert_eq!(st, StatusCode::OK);
         for (who, tok) in [("community", &community), ("street", &street)] {
-            let (st, _) = app.post(&format!("{}/rating", card(SUNSHINE)), tok, ratings(&d, "awarded", "")).await;
+            let (st, _) = app
+                .post(&format!("{}/rating", card(SUNSHINE)), tok, ratings(&d, "awarded", ""))
+                .await;
             assert_eq!(st, StatusCode::FORBIDDEN, "{who} rating");
         }
         // Configuration is the district's.
@@ -353,7 +410,10 @@ async fn pages_show_the_district_list_and_let_the_community_assess_in_chinese() 
         let admin = sign_in(&app, "admin").await;
         let (st, html) = page(&app, &admin, "/console/stars?year=2026").await;
         assert_eq!(st, StatusCode::OK);
-        assert!(html.contains("各街道情况") && html.contains("data-grid=\"411602001001\"") && html.contains("共建共享 · "), "{html}");
+        assert!(
+            html.contains("各街道情况") && html.contains("data-grid=\"411602001001\"") && html.contains("共建共享 · "),
+            "{html}"
+        );
         let (st, html) = page(&app, &admin, "/console/stars/config?year=2026").await;
         assert_eq!(st, StatusCode::OK);
         assert!(html.contains("修改标准") && html.contains("红色物业全覆盖"));
@@ -365,10 +425,22 @@ async fn pages_show_the_district_list_and_let_the_community_assess_in_chinese() 
         assert!(html.contains("保存自评") && html.contains("系统预填数据"), "{html}");
         let csrf = csrf_of(&html);
         // Full-width digits are read; an out-of-range score comes back as a Chinese error.
-        let (st, _, loc) = post(&app, &community, &format!("{path}/assessment"), &[("csrf", &csrf), ("score.party.organisation", "８０")]).await;
+        let (st, _, loc) = post(
+            &app,
+            &community,
+            &format!("{path}/assessment"),
+            &[("csrf", &csrf), ("score.party.organisation", "８０")],
+        )
+        .await;
         assert_eq!(st, StatusCode::SEE_OTHER);
         assert!(loc.unwrap().contains("msg="));
-        let (_, _, loc) = post(&app, &community, &format!("{path}/assessment"), &[("csrf", &csrf), ("score.party.organisation", "120")]).await;
+        let (_, _, loc) = post(
+            &app,
+            &community,
+            &format!("{path}/assessment"),
+            &[("csrf", &csrf), ("score.party.organisation", "120")],
+        )
+        .await;
         assert!(loc.unwrap().contains("err="));
         let d = detail(&app, &app.token("admin").await, SUNSHINE).await;
         assert_eq!(d["stars"][0]["criteria"][0]["score"], 80);
