@@ -30,7 +30,9 @@ use crate::web::api::BearerAuth;
 use crate::web::client::TrustedProxies;
 use crate::web::metrics::{self, Metrics};
 use crate::web::serve::ServeOptions;
-use crate::{accounts, broadcasts, calls, cases, command, councils, decisions, grid, open311, registry, renovation, volunteers, web};
+use crate::{
+    accounts, broadcasts, calls, cases, command, councils, decisions, grid, open311, registry, renovation, stars, volunteers, web,
+};
 
 /// Everything the server holds; each feature gets its own part.
 #[derive(Clone)]
@@ -223,6 +225,10 @@ pub fn router(state: AppState) -> Router {
         db: state.db.clone(),
         data_dir: state.data_dir.clone(),
     };
+    let stars = stars::StarsState {
+        db: state.db.clone(),
+        data_dir: state.data_dir.clone(),
+    };
     let mut app = Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
         .merge(accounts::api::routes().with_state(accounts.clone()))
@@ -243,6 +249,7 @@ pub fn router(state: AppState) -> Router {
         .merge(command::routes().with_state(command))
         .merge(renovation::routes().with_state(renovation))
         .merge(decisions::routes().with_state(decisions))
+        .merge(stars::routes().with_state(stars))
         .route("/healthz", get(web::healthz).with_state(state.db.clone()));
     if state.metrics_on_main {
         app = app.route(
@@ -371,9 +378,10 @@ pub async fn serve_on(
         councils::api::schedule, councils::api::meetings, councils::api::meeting, councils::api::check_in, councils::api::mark_present, councils::api::minutes, councils::api::resolutions, councils::api::resolution_case, councils::api::resolution_done,
         renovation::api::list, renovation::api::create, renovation::api::get, renovation::api::advance, renovation::api::add_plan, renovation::api::publish, renovation::api::upload, renovation::api::download, renovation::api::open_round, renovation::api::close_round, renovation::api::record_view, renovation::api::report,
         decisions::api::preview, decisions::api::register, decisions::api::add_units, decisions::api::list, decisions::api::get, decisions::api::create, decisions::api::open, decisions::api::close, decisions::api::vote, decisions::api::paper, decisions::api::photo,
+        stars::api::list, stars::api::get_config, stars::api::save_config, stars::api::card, stars::api::assess, stars::api::submit, stars::api::review, stars::api::rate, stars::api::upload, stars::api::download,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"))
+    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "stars"))
 )]
 pub struct ApiDoc;
 

@@ -48,7 +48,7 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 86] = [
+pub const ACTIONS: [(&str, &str); 92] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
@@ -135,6 +135,12 @@ pub const ACTIONS: [(&str, &str); 86] = [
     ("decision.close", "结束业主表决并公布结果"),
     ("decision.vote", "业主网上表决"),
     ("decision.paper", "录入纸质表决票"),
+    ("stars.config", "设置五星支部标准"),
+    ("stars.assess", "五星支部自评"),
+    ("stars.submit", "提交五星支部自评"),
+    ("stars.review", "街道审核五星支部"),
+    ("stars.rate", "区级评定五星支部"),
+    ("stars.file", "上传五星佐证材料"),
 ];
 
 /// The words for an action code; a code this version does not know (written by a newer one) is
@@ -168,6 +174,7 @@ pub fn target_label(kind: &str) -> &'static str {
         "webhook" => "外部群机器人",
         "renovation" => "改造项目",
         "decision" => "业主共同决定",
+        "star_card" => "五星评星表",
         _ => "其他",
     }
 }

@@ -10,6 +10,7 @@ pub mod history;
 pub mod names;
 pub mod plan;
 pub mod renovation;
+pub mod stars;
 pub mod volunteers;
 
 use std::time::Instant;
@@ -611,6 +612,10 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     tracing::info!(elapsed_s = started.elapsed().as_secs_f64(), "demo: renovation done");
     pb.set_message("业主表决");
     let decision_summary = decisions::insert(&mut tx, &p, &hash, seed, crate::db::now_ms()).await?;
+    tracing::info!(elapsed_s = started.elapsed().as_secs_f64(), "demo: before stars");
+    pb.set_message("五星支部");
+    let stars_summary = stars::insert(&mut tx, &p, seed, crate::db::now_ms()).await?;
+    tracing::info!(elapsed_s = started.elapsed().as_secs_f64(), "demo: stars done");
     crate::audit::record(
         &mut tx,
         crate::audit::Actor::System("demo"),
@@ -636,7 +641,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.finish_and_clear();
     let count = |l: i64| p.grids.iter().filter(|g| g.level == l).count();
     Ok(format!(
-        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}; {}",
+        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}; {}; {}",
         started.elapsed().as_secs_f64(),
         planned.as_secs_f64(),
         count(2),
@@ -654,6 +659,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         broadcast_summary,
         council_summary,
         renovation_summary,
-        decision_summary
+        decision_summary,
+        stars_summary
     ))
 }

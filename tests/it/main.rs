@@ -25,6 +25,7 @@ mod registry;
 mod renovation;
 mod scope;
 mod security;
+mod stars;
 mod support;
 mod volunteer_pages;
 mod volunteers;

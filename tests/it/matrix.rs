@@ -507,6 +507,19 @@ async fn objects(app: &App) -> Objects {
         assert_eq!(r.status(), StatusCode::OK, "paper ballot: {}", r.text().await.unwrap());
         decisions.push(id);
     }
+    // Five-star evidence: the same photo on `community`'s 2026 card (sent back, so still open).
+    let r = app
+        .client
+        .post(format!(
+            "{}/api/v1/stars/cards/{community_in}/2026/files?star=party&name=x.png",
+            app.base
+        ))
+        .bearer_auth(&community)
+        .body(PNG.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "five-star evidence: {}", r.text().await.unwrap());
     let ballot_photo: String = {
         use sha2::Digest;
         sha2::Sha256::digest(PNG).iter().map(|b| format!("{b:02x}")).collect()
@@ -524,6 +537,7 @@ async fn objects(app: &App) -> Objects {
         ("tomorrow", gongzhi::time::rfc3339_ms(now + 86_400_000)),
         ("tomorrow_end", gongzhi::time::rfc3339_ms(now + 93_600_000)),
         ("version", "1".to_string()),
+        ("stars_year", "2026".to_string()),
     ]);
     let mut inside = HashMap::from([
         ("building", building_in.to_string()),
