@@ -30,7 +30,9 @@ use crate::web::api::BearerAuth;
 use crate::web::client::TrustedProxies;
 use crate::web::metrics::{self, Metrics};
 use crate::web::serve::ServeOptions;
-use crate::{accounts, broadcasts, calls, cases, command, councils, decisions, grid, open311, registry, renovation, volunteers, web};
+use crate::{
+    accounts, broadcasts, calls, cases, command, councils, decisions, grid, open311, property, registry, renovation, volunteers, web,
+};
 
 /// Everything the server holds; each feature gets its own part.
 #[derive(Clone)]
@@ -223,6 +225,7 @@ pub fn router(state: AppState) -> Router {
         db: state.db.clone(),
         data_dir: state.data_dir.clone(),
     };
+    let property = property::PropertyState { db: state.db.clone() };
     let mut app = Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
         .merge(accounts::api::routes().with_state(accounts.clone()))
@@ -243,6 +246,7 @@ pub fn router(state: AppState) -> Router {
         .merge(command::routes().with_state(command))
         .merge(renovation::routes().with_state(renovation))
         .merge(decisions::routes().with_state(decisions))
+        .merge(property::routes().with_state(property))
         .route("/healthz", get(web::healthz).with_state(state.db.clone()));
     if state.metrics_on_main {
         app = app.route(
@@ -371,9 +375,11 @@ pub async fn serve_on(
         councils::api::schedule, councils::api::meetings, councils::api::meeting, councils::api::check_in, councils::api::mark_present, councils::api::minutes, councils::api::resolutions, councils::api::resolution_case, councils::api::resolution_done,
         renovation::api::list, renovation::api::create, renovation::api::get, renovation::api::advance, renovation::api::add_plan, renovation::api::publish, renovation::api::upload, renovation::api::download, renovation::api::open_round, renovation::api::close_round, renovation::api::record_view, renovation::api::report,
         decisions::api::preview, decisions::api::register, decisions::api::add_units, decisions::api::list, decisions::api::get, decisions::api::create, decisions::api::open, decisions::api::close, decisions::api::vote, decisions::api::paper, decisions::api::photo,
+        property::api::coverage, property::api::three_nos, property::api::update_compound, property::api::add_step, property::api::evaluations, property::api::publish, property::api::tasks, property::api::submit,
+        property::api::corrections, property::api::finish_correction, property::api::settings, property::api::save_settings, property::api::enter_fee, property::api::fee_trend, property::api::fees_below,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"))
+    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "property"))
 )]
 pub struct ApiDoc;
 

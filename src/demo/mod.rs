@@ -9,6 +9,7 @@ pub mod decisions;
 pub mod history;
 pub mod names;
 pub mod plan;
+pub mod property;
 pub mod renovation;
 pub mod volunteers;
 
@@ -597,6 +598,11 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     tracing::info!(elapsed_s = started.elapsed().as_secs_f64(), "demo: renovation done");
     pb.set_message("业主表决");
     let decision_summary = decisions::insert(&mut tx, &p, &hash, seed, crate::db::now_ms()).await?;
+    tracing::info!(elapsed_s = started.elapsed().as_secs_f64(), "demo: decisions done");
+    pb.set_message("红色物业");
+    let property_started = Instant::now();
+    let property_summary = property::insert(&mut tx, &p, seed, crate::db::now_ms()).await?;
+    tracing::info!(elapsed_s = property_started.elapsed().as_secs_f64(), "demo: red property stage");
     crate::audit::record(
         &mut tx,
         crate::audit::Actor::System("demo"),
@@ -618,7 +624,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.finish_and_clear();
     let count = |l: i64| p.grids.iter().filter(|g| g.level == l).count();
     Ok(format!(
-        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}; {}",
+        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}; {}; {}",
         started.elapsed().as_secs_f64(),
         planned.as_secs_f64(),
         count(2),
@@ -636,6 +642,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         broadcast_summary,
         council_summary,
         renovation_summary,
-        decision_summary
+        decision_summary,
+        property_summary
     ))
 }
