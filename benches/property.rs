@@ -92,7 +92,13 @@ async fn run(engine: &'static str, targets: &mut Targets) -> anyhow::Result<()> 
     let c = cookie(&client, &base, "admin").await?;
 
     let lat = reads(&client, &base, "/console/property", |r| r.header("cookie", &c), "三无小区").await?;
-    report(engine, "GET /console/property (district coverage page) as admin", &lat, targets, Some(200.0));
+    report(
+        engine,
+        "GET /console/property (district coverage page) as admin",
+        &lat,
+        targets,
+        Some(200.0),
+    );
     let lat = reads(
         &client,
         &base,
@@ -101,11 +107,23 @@ async fn run(engine: &'static str, targets: &mut Targets) -> anyhow::Result<()> 
         "\"summary\"",
     )
     .await?;
-    report(engine, "GET /api/v1/property/coverage?grid=411602 as admin", &lat, targets, Some(200.0));
+    report(
+        engine,
+        "GET /api/v1/property/coverage?grid=411602 as admin",
+        &lat,
+        targets,
+        Some(200.0),
+    );
     let last = gongzhi::property::rules::Quarter::of_ms(gongzhi::db::now_ms()).previous();
     let path = format!("/api/v1/property/evaluations?period={last}");
     let lat = reads(&client, &base, &path, |r| r.bearer_auth(&admin), "\"items\"").await?;
-    report(engine, "GET /api/v1/property/evaluations (last quarter) as admin", &lat, targets, None);
+    report(
+        engine,
+        "GET /api/v1/property/evaluations (last quarter) as admin",
+        &lat,
+        targets,
+        None,
+    );
     let path = format!("/property/lists?period={last}");
     let lat = reads(&client, &base, &path, |r| r, "红榜").await?;
     report(engine, "GET /property/lists (public)", &lat, targets, None);

@@ -10,6 +10,8 @@ CREATE TABLE property_compounds (
     service            TEXT NOT NULL DEFAULT 'none' CHECK (service IN ('none', 'management_committee', 'self')),
     supervising_unit_id BLOB REFERENCES units(id),
     responsible        TEXT NOT NULL DEFAULT '',
+    -- The owners' committee's term has lapsed or it was dissolved (业委会失效): it counts as none.
+    committee_lapsed   BOOLEAN NOT NULL DEFAULT FALSE,
     updated_at         BIGINT NOT NULL
 );
 CREATE INDEX property_compounds_district ON property_compounds(district, grid_code);

@@ -70,17 +70,26 @@ pub async fn insert(tx: &mut Tx, p: &Plan, seed: u64, now: i64) -> anyhow::Resul
         .collect();
     let name_of: HashMap<&str, &str> = p.grids.iter().map(|g| (g.code.as_str(), g.name.as_str())).collect();
 
-    // Compounds without a company and without a committee: the 三无 candidates. A handful stay
-    // 三无 (about one in 150, at least two), two more were 三无 and are fixed this year.
-    let bare: Vec<&str> = compounds
+    // Compounds without a company: the 三无 candidates, those without a committee first (the others'
+    // committees have lapsed, 业委会失效). About one in 150 stays 三无 (at least one); one more (two
+    // at district scale) was 三无 and is fixed this year.
+    let mut pool: Vec<&str> = compounds
         .iter()
+        .rev()
         .map(|c| c.code.as_str())
         .filter(|c| !company_of.contains_key(c) && !committees.contains(c))
         .collect();
-    let still = (compounds.len() / 150).max(2).min(bare.len());
-    let fixed = 2.min(bare.len() - still);
-    let three_nos: Vec<&str> = bare.iter().rev().take(still).copied().collect();
-    let repaired: Vec<&str> = bare.iter().rev().skip(still).take(fixed).copied().collect();
+    pool.extend(
+        compounds
+            .iter()
+            .rev()
+            .map(|c| c.code.as_str())
+            .filter(|c| !company_of.contains_key(c) && committees.contains(c)),
+    );
+    let still = (compounds.len() / 150).max(1).min(pool.len());
+    let fixed = (if compounds.len() >= 100 { 2 } else { 1 }).min(pool.len() - still);
+    let three_nos: Vec<&str> = pool[..still].to_vec();
+    let repaired: Vec<&str> = pool[still..still + fixed].to_vec();
 
     // Owners' committees where the plan lacks them: most managed compounds, and the first.
     let mut unit_rows = Vec::new();
@@ -147,6 +156,7 @@ pub async fn insert(tx: &mut Tx, p: &Plan, seed: u64, now: i64) -> anyhow::Resul
                 None => V::NullU,
             },
             V::T(responsible),
+            V::B(is_three_nos && committees.contains(code)),
             V::I(now),
         ]);
         if is_three_nos || was {
@@ -174,6 +184,7 @@ pub async fn insert(tx: &mut Tx, p: &Plan, seed: u64, now: i64) -> anyhow::Resul
             "service",
             "supervising_unit_id",
             "responsible",
+            "committee_lapsed",
             "updated_at",
         ],
         rows,

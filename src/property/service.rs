@@ -62,7 +62,7 @@ pub async fn coverage(db: &Db, district: &str, grid: &str) -> AppResult<Vec<Comp
             let c = rules::coverage(Facts {
                 has_company: row.company_id.is_some(),
                 stored: row.service.as_deref().and_then(Service::parse_stored).unwrap_or(Service::None),
-                owners_committee_unit: row.committee_unit,
+                owners_committee_unit: row.committee_unit && row.committee_lapsed != Some(true),
                 party_branch,
                 supervising_unit: row.supervising_unit_id.is_some(),
             });
@@ -137,6 +137,9 @@ pub struct CompoundUpdate {
     /// Who answers for the compound until it is managed (责任人), up to 64 characters.
     #[serde(default)]
     pub responsible: String,
+    /// Its owners' committee has lapsed or was dissolved (业委会失效): it counts as none.
+    #[serde(default)]
+    pub committee_lapsed: bool,
 }
 
 pub async fn update_compound(db: &Db, p: &Principal, code: &str, u: &CompoundUpdate) -> AppResult<CompoundCoverage> {
@@ -169,7 +172,7 @@ pub async fn update_compound(db: &Db, p: &Principal, code: &str, u: &CompoundUpd
             target_kind: "grid",
             target_id: &g.code,
             reason: "",
-            detail: json!({"service": service.as_str(), "supervising_unit": u.supervising_unit, "responsible": responsible}),
+            detail: json!({"service": service.as_str(), "supervising_unit": u.supervising_unit, "responsible": responsible, "committee_lapsed": u.committee_lapsed}),
         },
     )
     .await?;

@@ -20,6 +20,7 @@ pub struct CompoundRow {
     pub supervising_name: Option<String>,
     pub responsible: Option<String>,
     pub committee_unit: bool,
+    pub committee_lapsed: Option<bool>,
     pub steps: i64,
 }
 
@@ -28,7 +29,7 @@ pub async fn compounds_in(db: &Db, district: &str, grid: &str) -> sqlx::Result<V
     on_pool!(db, |p| sqlx::query_as::<_, CompoundRow>(
         "SELECT g.code, g.name, g.property_company_id AS company_id, u.name AS company_name, pc.service, \
          pc.supervising_unit_id, su.name AS supervising_name, pc.responsible, \
-         EXISTS (SELECT 1 FROM units o WHERE o.grid_code = g.code AND o.kind = 'owners_committee') AS committee_unit, \
+         EXISTS (SELECT 1 FROM units o WHERE o.grid_code = g.code AND o.kind = 'owners_committee') AS committee_unit, pc.committee_lapsed, \
          (SELECT COUNT(*) FROM property_steps s WHERE s.grid_code = g.code) AS steps \
          FROM grids g LEFT JOIN units u ON u.id = g.property_company_id \
          LEFT JOIN property_compounds pc ON pc.grid_code = g.code \
