@@ -153,16 +153,15 @@ pub async fn update_compound(db: &Db, p: &Principal, code: &str, u: &CompoundUpd
         return Err(AppError::invalid("unknown_unit", "没有这个监管单位"));
     }
     let mut tx = db.begin().await?;
-    store::upsert_compound(
-        &mut tx,
-        &g.district,
-        &g.code,
-        service.as_str(),
-        u.supervising_unit,
-        &responsible,
-        now_ms(),
-    )
-    .await?;
+    let settings = store::CompoundSettings {
+        district: &g.district,
+        code: &g.code,
+        service: service.as_str(),
+        supervising: u.supervising_unit,
+        responsible: &responsible,
+        committee_lapsed: u.committee_lapsed,
+    };
+    store::upsert_compound(&mut tx, &settings, now_ms()).await?;
     audit::record(
         &mut tx,
         p.actor(),

@@ -98,32 +98,36 @@ pub async fn insert_step(tx: &mut Tx, district: &str, s: &StepRow) -> sqlx::Resu
     Ok(())
 }
 
-/// Set a compound's service (without a company), supervising unit and responsible person.
-pub async fn upsert_compound(
-    tx: &mut Tx,
-    district: &str,
-    code: &str,
-    service: &str,
-    supervising: Option<Uuid>,
-    responsible: &str,
-    now: i64,
-) -> sqlx::Result<()> {
-    on_tx!(tx, |c| {
-        sqlx::query(
-        "INSERT INTO property_compounds (grid_code, district, service, supervising_unit_id, responsible, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (grid_code) DO UPDATE SET service = excluded.service, supervising_unit_id = excluded.supervising_unit_id, \
-         responsible = excluded.responsible, updated_at = excluded.updated_at"
+/// What red property keeps of a compound beyond the registry.
+pub struct CompoundSettings<'a> {
+    pub district: &'a str,
+    pub code: &'a str,
+    /// `none`, `management_committee` or `self`.
+    pub service: &'a str,
+    pub supervising: Option<Uuid>,
+    pub responsible: &'a str,
+    pub committee_lapsed: bool,
+}
+
+/// Set a compound's service (without a company), supervising unit, responsible person and
+/// whether its owners' committee has lapsed.
+pub async fn upsert_compound(tx: &mut Tx, s: &CompoundSettings<'_>, now: i64) -> sqlx::Result<()> {
+    on_tx!(tx, |c| sqlx::query(
+        "INSERT INTO property_compounds (grid_code, district, service, supervising_unit_id, responsible, committee_lapsed, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (grid_code) DO UPDATE SET service = excluded.service, \
+         supervising_unit_id = excluded.supervising_unit_id, responsible = excluded.responsible, \
+         committee_lapsed = excluded.committee_lapsed, updated_at = excluded.updated_at"
     )
-    .bind(code)
-    .bind(district)
-    .bind(service)
-    .bind(supervising)
-    .bind(responsible)
+    .bind(s.code)
+    .bind(s.district)
+    .bind(s.service)
+    .bind(s.supervising)
+    .bind(s.responsible)
+    .bind(s.committee_lapsed)
     .bind(now)
     .execute(c)
     .await
-    .map(|r| r.rows_affected())
-    })?;
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -554,6 +558,7 @@ pub struct FeeRow {
     pub updated_at: i64,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub async fn upsert_fee(
     tx: &mut Tx,
     district: &str,

@@ -99,6 +99,22 @@ async fn coverage_follows_service_committee_and_branch_and_a_street_sees_only_it
             .unwrap();
         assert_eq!(after.covered, before.covered + 1, "[{e}] the five-star feature's figure follows");
         assert_eq!(after.compounds, before.compounds);
+        // A lapsed owners' committee (业委会失效) counts as none.
+        let (st, v) = app
+            .call(
+                Method::PUT,
+                &format!("/api/v1/property/compounds/{COMPOUND}"),
+                Some(&community),
+                Some(json!({"service": "none", "committee_lapsed": true})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "[{e}] {v}");
+        assert_eq!(
+            (v["owners_committee"].as_bool(), v["covered"].as_bool()),
+            (Some(false), Some(false)),
+            "[{e}] {v}"
+        );
+        assert_eq!(v["three_nos"], false, "[{e}] it has a company");
         // Scope: a community is refused another community; the street sees both; a resident nothing.
         let (st, v) = app
             .get(&format!("/api/v1/property/coverage?grid={OUTSIDE_COMMUNITY}"), &community)
