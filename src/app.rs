@@ -31,7 +31,7 @@ use crate::web::client::TrustedProxies;
 use crate::web::metrics::{self, Metrics};
 use crate::web::serve::ServeOptions;
 use crate::{
-    accounts, broadcasts, calls, cases, command, councils, decisions, grid, open311, registry, renovation, stars, volunteers, web,
+    accounts, broadcasts, calls, cases, command, councils, decisions, grid, open311, property, registry, renovation, stars, volunteers, web,
 };
 
 /// Everything the server holds; each feature gets its own part.
@@ -229,6 +229,7 @@ pub fn router(state: AppState) -> Router {
         db: state.db.clone(),
         data_dir: state.data_dir.clone(),
     };
+    let property = property::PropertyState { db: state.db.clone() };
     let mut app = Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
         .merge(accounts::api::routes().with_state(accounts.clone()))
@@ -250,6 +251,7 @@ pub fn router(state: AppState) -> Router {
         .merge(renovation::routes().with_state(renovation))
         .merge(decisions::routes().with_state(decisions))
         .merge(stars::routes().with_state(stars))
+        .merge(property::routes().with_state(property))
         .route("/healthz", get(web::healthz).with_state(state.db.clone()));
     if state.metrics_on_main {
         app = app.route(
@@ -379,9 +381,11 @@ pub async fn serve_on(
         renovation::api::list, renovation::api::create, renovation::api::get, renovation::api::advance, renovation::api::add_plan, renovation::api::publish, renovation::api::upload, renovation::api::download, renovation::api::open_round, renovation::api::close_round, renovation::api::record_view, renovation::api::report,
         decisions::api::preview, decisions::api::register, decisions::api::add_units, decisions::api::list, decisions::api::get, decisions::api::create, decisions::api::open, decisions::api::close, decisions::api::vote, decisions::api::paper, decisions::api::photo,
         stars::api::list, stars::api::get_config, stars::api::save_config, stars::api::card, stars::api::assess, stars::api::submit, stars::api::review, stars::api::rate, stars::api::upload, stars::api::download,
+        property::api::coverage, property::api::three_nos, property::api::update_compound, property::api::add_step, property::api::evaluations, property::api::publish, property::api::tasks, property::api::submit,
+        property::api::corrections, property::api::finish_correction, property::api::settings, property::api::save_settings, property::api::enter_fee, property::api::fee_trend, property::api::fees_below,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "stars"))
+    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "property"), (name = "stars"))
 )]
 pub struct ApiDoc;
 

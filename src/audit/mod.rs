@@ -48,7 +48,7 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 92] = [
+pub const ACTIONS: [(&str, &str); 99] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
@@ -141,6 +141,13 @@ pub const ACTIONS: [(&str, &str); 92] = [
     ("stars.review", "街道审核五星支部"),
     ("stars.rate", "区级评定五星支部"),
     ("stars.file", "上传五星佐证材料"),
+    ("property.compound", "维护小区物业服务情况"),
+    ("property.step", "记录三无小区整治进展"),
+    ("property.score", "物业服务考评打分"),
+    ("property.publish", "公布物业红黑榜"),
+    ("property.correction_done", "物业整改完成"),
+    ("property.settings", "设置物业考评权重"),
+    ("property.fee", "填报物业费收缴率"),
 ];
 
 /// The words for an action code; a code this version does not know (written by a newer one) is

@@ -950,7 +950,10 @@ pub async fn case_states(db: &Db, ids: impl IntoIterator<Item = Uuid>) -> AppRes
     Ok(rows
         .into_iter()
         .map(|(id, status, code)| {
-            let label = crate::cases::workflow::Status::parse(&status).map(|s| s.label()).unwrap_or("").to_string();
+            let label = crate::cases::workflow::Status::parse(&status)
+                .map(|s| s.label())
+                .unwrap_or("")
+                .to_string();
             (id, (status, label, code))
         })
         .collect())

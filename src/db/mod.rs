@@ -193,7 +193,9 @@ impl Db {
     pub async fn bulk_load_cache(&self, on: bool) -> sqlx::Result<()> {
         if let Db::Sqlite { write, .. } = self {
             let kib = if on { BULK_LOAD_CACHE_KIB } else { WRITER_CACHE_KIB };
-            sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA cache_size = -{kib}"))).execute(write).await?;
+            sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA cache_size = -{kib}")))
+                .execute(write)
+                .await?;
             if !on {
                 sqlx::query("PRAGMA shrink_memory").execute(write).await?;
             }

@@ -9,6 +9,7 @@ pub mod decisions;
 pub mod history;
 pub mod names;
 pub mod plan;
+pub mod property;
 pub mod renovation;
 pub mod stars;
 pub mod volunteers;
@@ -159,7 +160,10 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     if matches!(tx, Tx::Sqlite(_)) {
         // Foreign keys checked once, at the commit: an immediate check makes SQLite keep a
         // statement journal for every multi-row insert. Reset by the commit itself.
-        on_tx!(&mut tx, |c| sqlx::query("PRAGMA defer_foreign_keys = ON").execute(c).await.map(|_| ()))?;
+        on_tx!(&mut tx, |c| sqlx::query("PRAGMA defer_foreign_keys = ON")
+            .execute(c)
+            .await
+            .map(|_| ()))?;
     }
     on_tx!(&mut tx, |c| sqlx::query(
         "INSERT INTO districts (code, name, created_at) VALUES ($1, $2, $3)"
@@ -612,6 +616,11 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     tracing::info!(elapsed_s = started.elapsed().as_secs_f64(), "demo: renovation done");
     pb.set_message("业主表决");
     let decision_summary = decisions::insert(&mut tx, &p, &hash, seed, crate::db::now_ms()).await?;
+    tracing::info!(elapsed_s = started.elapsed().as_secs_f64(), "demo: decisions done");
+    pb.set_message("红色物业");
+    let property_started = Instant::now();
+    let property_summary = property::insert(&mut tx, &p, seed, crate::db::now_ms()).await?;
+    tracing::info!(elapsed_s = property_started.elapsed().as_secs_f64(), "demo: red property stage");
     tracing::info!(elapsed_s = started.elapsed().as_secs_f64(), "demo: before stars");
     pb.set_message("五星支部");
     let stars_summary = stars::insert(&mut tx, &p, seed, crate::db::now_ms()).await?;
@@ -641,7 +650,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.finish_and_clear();
     let count = |l: i64| p.grids.iter().filter(|g| g.level == l).count();
     Ok(format!(
-        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}; {}; {}",
+        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}; {}; {}; {}",
         started.elapsed().as_secs_f64(),
         planned.as_secs_f64(),
         count(2),
@@ -660,6 +669,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         council_summary,
         renovation_summary,
         decision_summary,
+        property_summary,
         stars_summary
     ))
 }

@@ -46,7 +46,7 @@ struct Entry {
 }
 
 /// Every console link, in the order the nav shows them.
-const NAV: [Entry; 15] = [
+const NAV: [Entry; 16] = [
     Entry {
         key: "me",
         label: "我的",
@@ -97,6 +97,22 @@ const NAV: [Entry; 15] = [
         href: |_| "/console/councils".into(),
         // Grid staff answer residents' opinions; residents raise them and sign in to meetings.
         shown: |p| works_grid(p) || holds(p, Role::Resident),
+    },
+    Entry {
+        key: "property",
+        label: "红色物业",
+        href: |p| {
+            if works_grid(p) {
+                "/console/property".into()
+            } else if holds(p, Role::PropertyStaff) {
+                "/console/property/fees".into()
+            } else {
+                "/console/property/evaluate".into()
+            }
+        },
+        // Grid staff follow coverage and score; companies enter fees; residents on an owners'
+        // committee or leading a branch score.
+        shown: |p| works_grid(p) || holds(p, Role::PropertyStaff) || holds(p, Role::Resident),
     },
     Entry {
         key: "residents",
@@ -261,6 +277,7 @@ mod tests {
                 "cases",
                 "calls",
                 "councils",
+                "property",
                 "residents",
                 "volunteer",
                 "assessment",
@@ -280,6 +297,7 @@ mod tests {
                     "cases",
                     "calls",
                     "councils",
+                    "property",
                     "residents",
                     "volunteer",
                     "assessment",
@@ -298,17 +316,17 @@ mod tests {
                     "cases",
                     "calls",
                     "councils",
+                    "property",
                     "residents",
                     "volunteer"
                 ],
                 "{r:?}"
             );
         }
-        for r in [Role::DepartmentHandler, Role::PropertyStaff] {
-            assert_eq!(keys(r), ["inbox", "broadcasts", "cases", "units"], "{r:?}");
-        }
+        assert_eq!(keys(Role::DepartmentHandler), ["inbox", "broadcasts", "cases", "units"]);
+        assert_eq!(keys(Role::PropertyStaff), ["inbox", "broadcasts", "cases", "property", "units"]);
         assert_eq!(keys(Role::ShopKeeper), ["shop"]);
-        assert_eq!(keys(Role::Resident), ["me", "councils", "volunteer"]);
+        assert_eq!(keys(Role::Resident), ["me", "councils", "property", "volunteer"]);
     }
 
     #[test]
@@ -318,6 +336,8 @@ mod tests {
         assert_eq!(href(Role::BuildingOfficer, "volunteer").as_deref(), Some("/console/volunteers"));
         assert_eq!(href(Role::Resident, "volunteer").as_deref(), Some("/console/volunteer"));
         assert_eq!(href(Role::Resident, "me").as_deref(), Some("/console/me"));
+        assert_eq!(href(Role::PropertyStaff, "property").as_deref(), Some("/console/property/fees"));
+        assert_eq!(href(Role::StreetStaff, "property").as_deref(), Some("/console/property"));
         // Every role's landing is one of its own links, or 我的 (always open).
         for r in crate::auth::roles::ALL_ROLES {
             let land = landing(&as_role(r));

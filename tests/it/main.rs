@@ -21,6 +21,7 @@ mod open311_privacy;
 mod pages;
 mod phone;
 mod place;
+mod property;
 mod registry;
 mod renovation;
 mod scope;

@@ -527,7 +527,20 @@ async fn objects(app: &App) -> Objects {
 
     let s = |v: &Value| v.as_str().unwrap().to_string();
     let now = gongzhi::db::now_ms();
+    // Red property: the last quarter (published by the demo) and one of its black-list corrections.
+    let property_period = gongzhi::property::rules::Quarter::of_ms(now).previous().to_string();
+    let corrections = ok(
+        app,
+        Method::GET,
+        &format!("/api/v1/property/corrections?period={property_period}"),
+        &admin,
+        None,
+    )
+    .await;
+    let property_correction = s(&corrections[0]["id"]);
     let fixed = HashMap::from([
+        ("property_period", property_period),
+        ("property_correction", property_correction),
         ("ballot", ballot_photo),
         ("department", dept),
         ("company", company),
