@@ -34,22 +34,11 @@ const BACK: [&str; 3] = [
 
 const DENY: [&str; 3] = ["佐证材料不足，未达到授星标准", "群众满意度测评未达标", "年度重点任务未完成"];
 
-/// Coverage per community (compounds, covered), from the rows loaded before in this transaction.
+/// Compounds and covered compounds per community, by the red-property rule the pages apply.
 async fn coverage(tx: &mut Tx, district: &str) -> anyhow::Result<HashMap<String, (i64, i64)>> {
-    let len = crate::grid::rules::code_len(3) as i64;
-    let rows: Vec<(String, i64, i64)> = on_tx!(&mut *tx, |c| {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT substr(g.code, 1, {len}), COUNT(*), \
-         COALESCE(SUM(CASE WHEN g.property_company_id IS NOT NULL \
-           AND EXISTS (SELECT 1 FROM units u WHERE u.kind = 'owners_committee' AND u.grid_code = g.code) \
-           AND EXISTS (SELECT 1 FROM party_orgs o WHERE o.district = g.district AND o.grid_code = g.code AND o.kind = 'branch') THEN 1 ELSE 0 END), 0) \
-         FROM grids g WHERE g.district = $1 AND g.level = 4 GROUP BY substr(g.code, 1, {len})"
-    )))
-    .bind(district)
-    .fetch_all(&mut *c)
-    .await
-    })?;
-    Ok(rows.into_iter().map(|(c, n, k)| (c, (n, k))).collect())
+    let items = crate::property::service::coverage_in(tx, district, district).await?;
+    let per = crate::property::service::tally_by_prefix(&items, crate::grid::rules::code_len(3));
+    Ok(per.into_iter().map(|(c, t)| (c, (t.compounds, t.covered))).collect())
 }
 
 /// Insert the year's scorecards; the summary line says what was made.

@@ -13,7 +13,7 @@ use super::rules::{self, CaseFigures, Coverage, Evaluator, Facts, List, ListRule
 use super::store::{self, CompoundRow, ScoreRow, SettingsRow};
 use crate::audit;
 use crate::auth::{Capability, Principal, Role};
-use crate::db::{Db, new_id, now_ms};
+use crate::db::{Db, Tx, new_id, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::grid::rules::code_len;
 
@@ -55,8 +55,19 @@ impl CompoundCoverage {
 pub async fn coverage(db: &Db, district: &str, grid: &str) -> AppResult<Vec<CompoundCoverage>> {
     let rows = store::compounds_in(db, district, grid).await?;
     let branches = crate::party::service::compounds_with_branch(db, district, grid).await?;
-    Ok(rows
-        .into_iter()
+    Ok(judge(rows, &branches))
+}
+
+/// [`coverage`] inside a transaction, which sees what it wrote (the demo's load, whose five-star
+/// cards must agree with the coverage the pages will show).
+pub async fn coverage_in(tx: &mut Tx, district: &str, grid: &str) -> AppResult<Vec<CompoundCoverage>> {
+    let rows = store::compounds_in_tx(tx, district, grid).await?;
+    let branches = crate::party::service::compounds_with_branch_in(tx, district, grid).await?;
+    Ok(judge(rows, &branches))
+}
+
+fn judge(rows: Vec<CompoundRow>, branches: &BTreeSet<String>) -> Vec<CompoundCoverage> {
+    rows.into_iter()
         .map(|row| {
             let party_branch = branches.contains(&row.code);
             let c = rules::coverage(Facts {
@@ -68,7 +79,7 @@ pub async fn coverage(db: &Db, district: &str, grid: &str) -> AppResult<Vec<Comp
             });
             CompoundCoverage { row, party_branch, c }
         })
-        .collect())
+        .collect()
 }
 
 /// The figures of [`coverage`] for a subtree (a community, a street, the district).

@@ -26,22 +26,33 @@ pub struct CompoundRow {
 
 /// Every compound (kind `compound`, level 4) in the subtree of `grid`, in code order.
 pub async fn compounds_in(db: &Db, district: &str, grid: &str) -> sqlx::Result<Vec<CompoundRow>> {
-    on_pool!(db, |p| sqlx::query_as::<_, CompoundRow>(
-        "SELECT g.code, g.name, g.property_company_id AS company_id, u.name AS company_name, pc.service, \
+    on_pool!(db, |p| sqlx::query_as::<_, CompoundRow>(COMPOUNDS_IN)
+        .bind(district)
+        .bind(grid)
+        .bind(subtree_upper(grid))
+        .fetch_all(p)
+        .await)
+}
+
+/// [`compounds_in`] inside a transaction, which sees what it wrote (the demo's load).
+pub async fn compounds_in_tx(tx: &mut Tx, district: &str, grid: &str) -> sqlx::Result<Vec<CompoundRow>> {
+    on_tx!(tx, |c| sqlx::query_as::<_, CompoundRow>(COMPOUNDS_IN)
+        .bind(district)
+        .bind(grid)
+        .bind(subtree_upper(grid))
+        .fetch_all(c)
+        .await)
+}
+
+const COMPOUNDS_IN: &str =
+"SELECT g.code, g.name, g.property_company_id AS company_id, u.name AS company_name, pc.service, \
          pc.supervising_unit_id, su.name AS supervising_name, pc.responsible, \
          EXISTS (SELECT 1 FROM units o WHERE o.grid_code = g.code AND o.kind = 'owners_committee') AS committee_unit, pc.committee_lapsed, \
          (SELECT COUNT(*) FROM property_steps s WHERE s.grid_code = g.code) AS steps \
          FROM grids g LEFT JOIN units u ON u.id = g.property_company_id \
          LEFT JOIN property_compounds pc ON pc.grid_code = g.code \
          LEFT JOIN units su ON su.id = pc.supervising_unit_id \
-         WHERE g.district = $1 AND g.level = 4 AND g.kind = 'compound' AND g.code >= $2 AND g.code < $3 ORDER BY g.code"
-    )
-    .bind(district)
-    .bind(grid)
-    .bind(subtree_upper(grid))
-    .fetch_all(p)
-    .await)
-}
+         WHERE g.district = $1 AND g.level = 4 AND g.kind = 'compound' AND g.code >= $2 AND g.code < $3 ORDER BY g.code";
 
 /// The grid rows (with boundaries, for the map) of the compounds in a subtree.
 pub async fn compound_shapes(db: &Db, district: &str, grid: &str) -> sqlx::Result<Vec<crate::grid::GridRow>> {
