@@ -30,7 +30,7 @@ use crate::web::api::BearerAuth;
 use crate::web::client::TrustedProxies;
 use crate::web::metrics::{self, Metrics};
 use crate::web::serve::ServeOptions;
-use crate::{accounts, broadcasts, calls, cases, command, councils, decisions, grid, open311, registry, renovation, volunteers, web};
+use crate::{accounts, broadcasts, calls, cases, command, councils, decisions, grid, open311, party, registry, renovation, volunteers, web};
 
 /// Everything the server holds; each feature gets its own part.
 #[derive(Clone)]
@@ -173,6 +173,8 @@ impl AppState {
                 ],
                 // Notices and instructions still owed show in the 待办.
                 inbox: vec![Arc::new(broadcasts::pages::OwedBroadcasts)],
+                // The compound's public page shows its members with their posts (亮身份).
+                public: vec![Arc::new(party::pages::PublicPosts)],
             }),
             public_reports: self.public_reports.clone(),
             feed: self.case_feed.clone(),
@@ -223,6 +225,7 @@ pub fn router(state: AppState) -> Router {
         db: state.db.clone(),
         data_dir: state.data_dir.clone(),
     };
+    let party = party::PartyState { db: state.db.clone() };
     let mut app = Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
         .merge(accounts::api::routes().with_state(accounts.clone()))
@@ -243,6 +246,7 @@ pub fn router(state: AppState) -> Router {
         .merge(command::routes().with_state(command))
         .merge(renovation::routes().with_state(renovation))
         .merge(decisions::routes().with_state(decisions))
+        .merge(party::routes().with_state(party))
         .route("/healthz", get(web::healthz).with_state(state.db.clone()));
     if state.metrics_on_main {
         app = app.route(
@@ -371,9 +375,11 @@ pub async fn serve_on(
         councils::api::schedule, councils::api::meetings, councils::api::meeting, councils::api::check_in, councils::api::mark_present, councils::api::minutes, councils::api::resolutions, councils::api::resolution_case, councils::api::resolution_done,
         renovation::api::list, renovation::api::create, renovation::api::get, renovation::api::advance, renovation::api::add_plan, renovation::api::publish, renovation::api::upload, renovation::api::download, renovation::api::open_round, renovation::api::close_round, renovation::api::record_view, renovation::api::report,
         decisions::api::preview, decisions::api::register, decisions::api::add_units, decisions::api::list, decisions::api::get, decisions::api::create, decisions::api::open, decisions::api::close, decisions::api::vote, decisions::api::paper, decisions::api::photo,
+        party::api::list_orgs, party::api::create_org, party::api::get_org, party::api::list_members, party::api::create_member, party::api::get_member, party::api::report_in, party::api::assign,
+        party::api::take_post, party::api::set_consent, party::api::add_service, party::api::me, party::api::list_models, party::api::nominate, party::api::review, party::api::publish,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"))
+    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "party"))
 )]
 pub struct ApiDoc;
 

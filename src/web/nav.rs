@@ -46,7 +46,7 @@ struct Entry {
 }
 
 /// Every console link, in the order the nav shows them.
-const NAV: [Entry; 15] = [
+const NAV: [Entry; 16] = [
     Entry {
         key: "me",
         label: "我的",
@@ -97,6 +97,20 @@ const NAV: [Entry; 15] = [
         href: |_| "/console/councils".into(),
         // Grid staff answer residents' opinions; residents raise them and sign in to meetings.
         shown: |p| works_grid(p) || holds(p, Role::Resident),
+    },
+    Entry {
+        key: "party",
+        label: "党建",
+        href: |p| {
+            if works_grid(p) || holds(p, Role::DepartmentHandler) {
+                "/console/party".into()
+            } else {
+                "/console/party/me".into()
+            }
+        },
+        // Grid staff see their area's organisations and members, a department its members'
+        // report-in, a resident their own party page (党员本人).
+        shown: |p| works_grid(p) || holds(p, Role::DepartmentHandler) || holds(p, Role::Resident),
     },
     Entry {
         key: "residents",
@@ -261,6 +275,7 @@ mod tests {
                 "cases",
                 "calls",
                 "councils",
+                "party",
                 "residents",
                 "volunteer",
                 "assessment",
@@ -280,6 +295,7 @@ mod tests {
                     "cases",
                     "calls",
                     "councils",
+                    "party",
                     "residents",
                     "volunteer",
                     "assessment",
@@ -298,17 +314,17 @@ mod tests {
                     "cases",
                     "calls",
                     "councils",
+                    "party",
                     "residents",
                     "volunteer"
                 ],
                 "{r:?}"
             );
         }
-        for r in [Role::DepartmentHandler, Role::PropertyStaff] {
-            assert_eq!(keys(r), ["inbox", "broadcasts", "cases", "units"], "{r:?}");
-        }
+        assert_eq!(keys(Role::DepartmentHandler), ["inbox", "broadcasts", "cases", "party", "units"]);
+        assert_eq!(keys(Role::PropertyStaff), ["inbox", "broadcasts", "cases", "units"]);
         assert_eq!(keys(Role::ShopKeeper), ["shop"]);
-        assert_eq!(keys(Role::Resident), ["me", "councils", "volunteer"]);
+        assert_eq!(keys(Role::Resident), ["me", "councils", "party", "volunteer"]);
     }
 
     #[test]
@@ -318,6 +334,8 @@ mod tests {
         assert_eq!(href(Role::BuildingOfficer, "volunteer").as_deref(), Some("/console/volunteers"));
         assert_eq!(href(Role::Resident, "volunteer").as_deref(), Some("/console/volunteer"));
         assert_eq!(href(Role::Resident, "me").as_deref(), Some("/console/me"));
+        assert_eq!(href(Role::Resident, "party").as_deref(), Some("/console/party/me"));
+        assert_eq!(href(Role::DepartmentHandler, "party").as_deref(), Some("/console/party"));
         // Every role's landing is one of its own links, or 我的 (always open).
         for r in crate::auth::roles::ALL_ROLES {
             let land = landing(&as_role(r));
