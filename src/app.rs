@@ -30,7 +30,9 @@ use crate::web::api::BearerAuth;
 use crate::web::client::TrustedProxies;
 use crate::web::metrics::{self, Metrics};
 use crate::web::serve::ServeOptions;
-use crate::{accounts, broadcasts, calls, cases, command, councils, decisions, grid, open311, party, registry, renovation, volunteers, web};
+use crate::{
+    accounts, broadcasts, calls, cases, command, councils, decisions, grid, open311, party, registry, renovation, volunteers, web,
+};
 
 /// Everything the server holds; each feature gets its own part.
 #[derive(Clone)]

@@ -124,7 +124,13 @@ pub async fn insert(tx: &mut Tx, p: &Plan, small: bool, password_hash: &str, see
     // Organisations.
     let mut orgs: Vec<Vec<V>> = Vec::new();
     let mut org_at: HashMap<&str, Uuid> = HashMap::new();
-    let push_org = |orgs: &mut Vec<Vec<V>>, parent: Option<Uuid>, kind: &str, name: String, grid: Option<&str>, unit: Option<Uuid>, report: Option<(&str, String)>| {
+    let push_org = |orgs: &mut Vec<Vec<V>>,
+                    parent: Option<Uuid>,
+                    kind: &str,
+                    name: String,
+                    grid: Option<&str>,
+                    unit: Option<Uuid>,
+                    report: Option<(&str, String)>| {
         let id = new_id();
         orgs.push(vec![
             V::U(id),
@@ -142,7 +148,15 @@ pub async fn insert(tx: &mut Tx, p: &Plan, small: bool, password_hash: &str, see
         id
     };
     let root = p.grids.iter().find(|g| g.level == 1).expect("the district");
-    let committee = push_org(&mut orgs, None, "district_committee", format!("中共{}委员会", root.name), Some(&root.code), None, None);
+    let committee = push_org(
+        &mut orgs,
+        None,
+        "district_committee",
+        format!("中共{}委员会", root.name),
+        Some(&root.code),
+        None,
+        None,
+    );
     org_at.insert(&root.code, committee);
     let first_compound = p.grids.iter().find(|g| g.level == 4).map(|g| g.code.clone()).unwrap_or_default();
     let mut compound_ix = 0usize;
@@ -177,7 +191,15 @@ pub async fn insert(tx: &mut Tx, p: &Plan, small: bool, password_hash: &str, see
         let Some(serves) = u.serves.first() else { continue };
         let community = &serves[..crate::grid::rules::code_len(3).min(serves.len())];
         let parent = org_at.get(community).copied();
-        push_org(&mut orgs, parent, "branch", format!("{}党支部", u.name), None, Some(u.id), Some((community, day(now - 300 * DAY))));
+        push_org(
+            &mut orgs,
+            parent,
+            "branch",
+            format!("{}党支部", u.name),
+            None,
+            Some(u.id),
+            Some((community, day(now - 300 * DAY))),
+        );
         company_branches += 1;
     }
     // District units: the plan's departments, and more up to the figure.
@@ -207,7 +229,17 @@ pub async fn insert(tx: &mut Tx, p: &Plan, small: bool, password_hash: &str, see
     bulk(
         tx,
         "units",
-        &["id", "district", "kind", "name", "grid_code", "credit_code", "contact_name", "contact_phone", "created_at"],
+        &[
+            "id",
+            "district",
+            "kind",
+            "name",
+            "grid_code",
+            "credit_code",
+            "contact_name",
+            "contact_phone",
+            "created_at",
+        ],
         new_units,
         &pb,
     )
@@ -218,22 +250,38 @@ pub async fn insert(tx: &mut Tx, p: &Plan, small: bool, password_hash: &str, see
         // Each unit's branch reports to a community (单位党组织到社区报到).
         let c = compounds[(i * 7919) % compounds.len()];
         let community = c.parent.clone().unwrap_or_default();
-        let id = push_org(&mut orgs, Some(committee), "branch", format!("{name}机关党支部"), None, Some(*uid), Some((&community, day(now - 330 * DAY))));
+        let id = push_org(
+            &mut orgs,
+            Some(committee),
+            "branch",
+            format!("{name}机关党支部"),
+            None,
+            Some(*uid),
+            Some((&community, day(now - 330 * DAY))),
+        );
         unit_org.push(id);
     }
     let n_orgs = orgs.len();
     // The `party` account first: the first compound's branch names it as its secretary.
-    let taken: HashSet<Uuid> = crate::on_tx!(&mut *tx, |c| sqlx::query_scalar::<_, Uuid>("SELECT resident_id FROM resident_accounts")
-        .fetch_all(&mut *c)
-        .await)?
+    let taken: HashSet<Uuid> = crate::on_tx!(&mut *tx, |c| sqlx::query_scalar::<_, Uuid>(
+        "SELECT resident_id FROM resident_accounts"
+    )
+    .fetch_all(&mut *c)
+    .await)?
     .into_iter()
     .collect();
     let is_member = |r: &super::plan::PResident| r.tags.contains(&"党员");
-    let first_building = p.grids.iter().find(|g| g.level == 5 && g.code.starts_with(&first_compound)).map(|g| g.code.clone());
-    let secretary = p
-        .residents
+    let first_building = p
+        .grids
         .iter()
-        .find(|r| is_member(r) && !taken.contains(&r.id) && p.grids[r.grid].code.starts_with(&first_compound) && Some(&p.grids[r.grid].code) != first_building.as_ref());
+        .find(|g| g.level == 5 && g.code.starts_with(&first_compound))
+        .map(|g| g.code.clone());
+    let secretary = p.residents.iter().find(|r| {
+        is_member(r)
+            && !taken.contains(&r.id)
+            && p.grids[r.grid].code.starts_with(&first_compound)
+            && Some(&p.grids[r.grid].code) != first_building.as_ref()
+    });
     let member_acc = p
         .residents
         .iter()
@@ -255,7 +303,19 @@ pub async fn insert(tx: &mut Tx, p: &Plan, small: bool, password_hash: &str, see
     bulk(
         tx,
         "party_orgs",
-        &["id", "district", "parent_id", "kind", "name", "grid_code", "unit_id", "secretary_user_id", "report_grid", "reported_on", "created_at"],
+        &[
+            "id",
+            "district",
+            "parent_id",
+            "kind",
+            "name",
+            "grid_code",
+            "unit_id",
+            "secretary_user_id",
+            "report_grid",
+            "reported_on",
+            "created_at",
+        ],
         orgs,
         &pb,
     )
@@ -363,14 +423,25 @@ pub async fn insert(tx: &mut Tx, p: &Plan, small: bool, password_hash: &str, see
 
     // Posts: members of the first street (the `member` account first), consented; a few more there
     // without consent.
-    let member_id = accounts.iter().find(|a| a.0 == "member").and_then(|a| member_of_resident.get(&a.2)).copied();
-    let mut in_street: Vec<&(Uuid, usize, usize)> = resident_members.iter().filter(|m| p.grids[m.1].code.starts_with(&first_street)).collect();
+    let member_id = accounts
+        .iter()
+        .find(|a| a.0 == "member")
+        .and_then(|a| member_of_resident.get(&a.2))
+        .copied();
+    let mut in_street: Vec<&(Uuid, usize, usize)> = resident_members
+        .iter()
+        .filter(|m| p.grids[m.1].code.starts_with(&first_street))
+        .collect();
     in_street.sort_by_key(|m| (Some(m.0) != member_id, m.0));
     let mut posts = Vec::new();
     let mut with_post = Vec::new();
     for (i, m) in in_street.iter().take(f.posts + f.posts / 5).enumerate() {
         let building = &p.grids[m.1].code;
-        let (code, _) = if i == 0 { POSTS[0] } else { POSTS[rng.random_range(0..POSTS.len())] };
+        let (code, _) = if i == 0 {
+            POSTS[0]
+        } else {
+            POSTS[rng.random_range(0..POSTS.len())]
+        };
         let grid = if code == "building_center" {
             building.clone()
         } else {
@@ -392,7 +463,16 @@ pub async fn insert(tx: &mut Tx, p: &Plan, small: bool, password_hash: &str, see
     bulk(
         tx,
         "party_posts",
-        &["id", "district", "member_id", "post", "grid_code", "consent", "started_at", "ended_at"],
+        &[
+            "id",
+            "district",
+            "member_id",
+            "post",
+            "grid_code",
+            "consent",
+            "started_at",
+            "ended_at",
+        ],
         posts,
         &pb,
     )
@@ -436,7 +516,19 @@ pub async fn insert(tx: &mut Tx, p: &Plan, small: bool, password_hash: &str, see
     bulk(
         tx,
         "party_model_households",
-        &["id", "district", "year", "household_id", "member_id", "grid_code", "status", "reason", "created_at", "reviewed_at", "published_at"],
+        &[
+            "id",
+            "district",
+            "year",
+            "household_id",
+            "member_id",
+            "grid_code",
+            "status",
+            "reason",
+            "created_at",
+            "reviewed_at",
+            "published_at",
+        ],
         models,
         &pb,
     )
@@ -465,14 +557,27 @@ pub async fn insert(tx: &mut Tx, p: &Plan, small: bool, password_hash: &str, see
     }
     let posted: HashSet<Uuid> = with_post.into_iter().collect();
     for (id, g, _) in &resident_members {
-        let n = if posted.contains(id) { rng.random_range(18..=30) } else { rng.random_range(0..=3) };
+        let n = if posted.contains(id) {
+            rng.random_range(18..=30)
+        } else {
+            rng.random_range(0..=3)
+        };
         add(&mut rng, *id, &p.grids[*g].code, n, &mut service);
     }
     let n_service = service.len();
     bulk(
         tx,
         "party_service",
-        &["id", "district", "member_id", "grid_code", "served_on", "minutes", "what", "created_at"],
+        &[
+            "id",
+            "district",
+            "member_id",
+            "grid_code",
+            "served_on",
+            "minutes",
+            "what",
+            "created_at",
+        ],
         service,
         &pb,
     )

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::PartyState;
 use super::rules::{self, ModelStatus, ReportStatus};
-use super::service::{self, Acting, Assign, NewMember, NewOrg, NewPost, NewService, Nominate, Publish, Review, ReportIn};
+use super::service::{self, Acting, Assign, NewMember, NewOrg, NewPost, NewService, Nominate, Publish, ReportIn, Review};
 use super::store::{self, MemberRow, ModelRow, OrgRow, PostRow, ServiceRow};
 use crate::auth::{Capability, Principal, Role};
 use crate::db::now_ms;
@@ -277,12 +277,21 @@ pub async fn org_detail(s: &PartyState, a: &Acting<'_>, o: OrgRow) -> AppResult<
         Some(g) if g.len() >= crate::grid::rules::code_len(4) => store::posts_in(&s.db, &o.district, g, false, 200).await?,
         _ => Vec::new(),
     };
-    let children = store::children(&s.db, o.id).await?.into_iter().filter(|c| a.reads_org(c)).map(org_view).collect();
+    let children = store::children(&s.db, o.id)
+        .await?
+        .into_iter()
+        .filter(|c| a.reads_org(c))
+        .map(org_view)
+        .collect();
     Ok(OrgDetail {
         children,
         members_list: members.into_iter().map(|m| member_view(m, now)).collect(),
         posts: posts.into_iter().map(|p| post_view(p, now)).collect(),
-        service: store::service_of_org(&s.db, o.id, 50).await?.into_iter().map(service_view).collect(),
+        service: store::service_of_org(&s.db, o.id, 50)
+            .await?
+            .into_iter()
+            .map(service_view)
+            .collect(),
         org: org_view(o),
     })
 }
@@ -401,7 +410,12 @@ pub async fn get_member(State(s): State<PartyState>, p: Principal, Path(id): Pat
 #[utoipa::path(post, path = "/api/v1/party/members/{id}/report", tag = "party", params(("id" = Uuid, Path)), request_body = ReportIn,
     responses((status = 200, body = Member), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn report_in(State(s): State<PartyState>, p: Principal, Path(id): Path<Uuid>, Json(r): Json<ReportIn>) -> AppResult<Json<Member>> {
+pub async fn report_in(
+    State(s): State<PartyState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    Json(r): Json<ReportIn>,
+) -> AppResult<Json<Member>> {
     let a = Acting::of(&s.db, &p).await?;
     let m = service::report_in(&s.db, &a, id, &r).await?;
     Ok(Json(member_view(m, now_ms())))
@@ -438,7 +452,12 @@ pub struct Consent {
 #[utoipa::path(post, path = "/api/v1/party/posts/{id}/consent", tag = "party", params(("id" = Uuid, Path)), request_body = Consent,
     responses((status = 200, body = PostView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn set_consent(State(s): State<PartyState>, p: Principal, Path(id): Path<Uuid>, Json(c): Json<Consent>) -> AppResult<Json<PostView>> {
+pub async fn set_consent(
+    State(s): State<PartyState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    Json(c): Json<Consent>,
+) -> AppResult<Json<PostView>> {
     let a = Acting::of(&s.db, &p).await?;
     let row = service::set_consent(&s.db, &a, id, c.consent).await?;
     Ok(Json(post_view(row, now_ms())))
@@ -490,7 +509,10 @@ pub async fn list_models(State(s): State<PartyState>, p: Principal, Query(q): Qu
     let year = rules::year(q.year.unwrap_or_else(this_year)).map_err(|e| AppError::invalid("invalid_year", e))?;
     let status = q.status.as_deref().filter(|x| !x.is_empty());
     if status.is_some_and(|x| ModelStatus::parse(x).is_none()) {
-        return Err(AppError::invalid("invalid_status", "状态应为 nominated、approved、refused 或 published"));
+        return Err(AppError::invalid(
+            "invalid_status",
+            "状态应为 nominated、approved、refused 或 published",
+        ));
     }
     let (rows, total) = store::models_in(&s.db, &p.district, &root, year, status, limit, offset).await?;
     Ok(Json(Paged {
@@ -515,7 +537,12 @@ pub async fn nominate(State(s): State<PartyState>, p: Principal, Json(n): Json<N
 #[utoipa::path(post, path = "/api/v1/party/model-households/{id}/review", tag = "party", params(("id" = Uuid, Path)), request_body = Review,
     responses((status = 200, body = ModelHousehold), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn review(State(s): State<PartyState>, p: Principal, Path(id): Path<Uuid>, Json(r): Json<Review>) -> AppResult<Json<ModelHousehold>> {
+pub async fn review(
+    State(s): State<PartyState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    Json(r): Json<Review>,
+) -> AppResult<Json<ModelHousehold>> {
     let a = Acting::of(&s.db, &p).await?;
     Ok(Json(model_view(service::review(&s.db, &a, id, &r).await?)))
 }

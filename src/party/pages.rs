@@ -114,7 +114,11 @@ async fn hub(State(s): State<PartyState>, c: Console, Query(q): Query<Notice>) -
     let (mut orgs, mut org_total, mut org_pager) = (Vec::new(), 0, String::new());
     let (mut unit_name, mut unit_counts) = (String::new(), (0, 0));
     let mpage = page_number(q.mpage);
-    let suffix = if status.is_empty() { String::new() } else { format!("?status={status}") };
+    let suffix = if status.is_empty() {
+        String::new()
+    } else {
+        format!("?status={status}")
+    };
     let (root, unit) = if staff {
         let root = service::list_root(p, None)?;
         let page = page_number(q.page);

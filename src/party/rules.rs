@@ -87,9 +87,14 @@ impl ReportStatus {
     }
 
     pub fn parse(s: &str) -> Option<ReportStatus> {
-        [ReportStatus::Reported, ReportStatus::Due, ReportStatus::Overdue, ReportStatus::Resident]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+        [
+            ReportStatus::Reported,
+            ReportStatus::Due,
+            ReportStatus::Overdue,
+            ReportStatus::Resident,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
     }
 }
 
@@ -164,7 +169,11 @@ pub fn past_date(raw: &str, today: &str) -> Result<String, &'static str> {
     if !ok {
         return Err("日期格式应为 2026-05-01");
     }
-    let (y, m, d) = (s[..4].parse().unwrap_or(0), s[5..7].parse().unwrap_or(0), s[8..].parse().unwrap_or(0));
+    let (y, m, d) = (
+        s[..4].parse().unwrap_or(0),
+        s[5..7].parse().unwrap_or(0),
+        s[8..].parse().unwrap_or(0),
+    );
     if y < 2000 || !crate::identity::valid_date(y, m, d) {
         return Err("日期无效");
     }
@@ -205,9 +214,14 @@ impl ModelStatus {
     }
 
     pub fn parse(s: &str) -> Option<ModelStatus> {
-        [ModelStatus::Nominated, ModelStatus::Approved, ModelStatus::Refused, ModelStatus::Published]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+        [
+            ModelStatus::Nominated,
+            ModelStatus::Approved,
+            ModelStatus::Refused,
+            ModelStatus::Published,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
     }
 }
 
@@ -269,12 +283,29 @@ mod tests {
 
     #[test]
     fn a_parent_is_higher_and_above() {
-        assert!(parent_fits("working_committee", Some("411602001"), "committee", Some("411602001001")));
+        assert!(parent_fits(
+            "working_committee",
+            Some("411602001"),
+            "committee",
+            Some("411602001001")
+        ));
         assert!(parent_fits("committee", Some("411602001001"), "branch", Some("411602001001001")));
-        assert!(!parent_fits("committee", Some("411602001001"), "branch", Some("411602001002001")), "another community");
-        assert!(!parent_fits("branch", Some("411602001001001"), "committee", Some("411602001001")), "a lower kind");
-        assert!(!parent_fits("committee", Some("411602001001"), "committee", Some("411602001001")), "the same node");
-        assert!(parent_fits("committee", Some("411602001001"), "branch", None), "a unit branch under a community");
+        assert!(
+            !parent_fits("committee", Some("411602001001"), "branch", Some("411602001002001")),
+            "another community"
+        );
+        assert!(
+            !parent_fits("branch", Some("411602001001001"), "committee", Some("411602001001")),
+            "a lower kind"
+        );
+        assert!(
+            !parent_fits("committee", Some("411602001001"), "committee", Some("411602001001")),
+            "the same node"
+        );
+        assert!(
+            parent_fits("committee", Some("411602001001"), "branch", None),
+            "a unit branch under a community"
+        );
         assert!(!parent_fits("branch", Some("411602001001001"), "branch", None));
         assert!(!parent_fits("branch", None, "branch", Some("411602001001001")));
     }
@@ -287,7 +318,12 @@ mod tests {
         assert_eq!(report_status(true, None, reg, reg + 30 * DAY), ReportStatus::Due);
         assert_eq!(report_status(true, None, reg, reg + 30 * DAY + 1), ReportStatus::Overdue);
         assert_eq!(report_status(true, Some(""), reg, reg + DAY), ReportStatus::Due);
-        for s in [ReportStatus::Reported, ReportStatus::Due, ReportStatus::Overdue, ReportStatus::Resident] {
+        for s in [
+            ReportStatus::Reported,
+            ReportStatus::Due,
+            ReportStatus::Overdue,
+            ReportStatus::Resident,
+        ] {
             assert_eq!(ReportStatus::parse(s.as_str()), Some(s));
         }
     }

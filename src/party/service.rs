@@ -177,7 +177,10 @@ pub async fn org_for(db: &Db, a: &Acting<'_>, id: Uuid) -> AppResult<OrgRow> {
 
 /// A member the caller may see, or 404 / 403.
 pub async fn member_for(db: &Db, a: &Acting<'_>, id: Uuid) -> AppResult<MemberRow> {
-    match store::member(db, id, &year_window(now_ms())).await?.filter(|m| m.district == a.p.district) {
+    match store::member(db, id, &year_window(now_ms()))
+        .await?
+        .filter(|m| m.district == a.p.district)
+    {
         Some(m) if a.reads_member(&m) => Ok(m),
         _ => Err(a.not_visible()),
     }
@@ -208,7 +211,15 @@ fn text(raw: &str, min: usize, max: usize, code: &'static str, what: &str) -> Ap
     Ok(t.to_string())
 }
 
-async fn audit_last(tx: &mut Tx, actor: Actor<'_>, district: &str, action: &str, kind: &str, id: impl ToString, detail: serde_json::Value) -> AppResult<()> {
+async fn audit_last(
+    tx: &mut Tx,
+    actor: Actor<'_>,
+    district: &str,
+    action: &str,
+    kind: &str,
+    id: impl ToString,
+    detail: serde_json::Value,
+) -> AppResult<()> {
     audit::record(
         tx,
         actor,
@@ -311,7 +322,16 @@ pub async fn create_org(db: &Db, a: &Acting<'_>, n: &NewOrg) -> AppResult<OrgRow
         },
     )
     .await?;
-    audit_last(&mut tx, p.actor(), &p.district, "party.org_create", "party_org", id, json!({"kind": n.kind, "grid": grid, "unit": n.unit})).await?;
+    audit_last(
+        &mut tx,
+        p.actor(),
+        &p.district,
+        "party.org_create",
+        "party_org",
+        id,
+        json!({"kind": n.kind, "grid": grid, "unit": n.unit}),
+    )
+    .await?;
     tx.commit().await?;
     store::org(db, id).await?.ok_or_else(AppError::internal)
 }
@@ -527,16 +547,29 @@ pub async fn report_in(db: &Db, a: &Acting<'_>, id: Uuid, r: &ReportIn) -> AppRe
         None => today,
     };
     let mut tx = db.begin().await?;
-    on_tx!(&mut tx, |c| sqlx::query("UPDATE party_members SET report_grid = $1, reported_on = $2 WHERE id = $3")
-        .bind(&g.code)
-        .bind(&date)
-        .bind(m.id)
-        .execute(c)
-        .await
-        .map(|_| ()))?;
-    audit_last(&mut tx, a.p.actor(), &m.district, "party.report", "party_member", m.id, json!({"grid": g.code, "date": date})).await?;
+    on_tx!(&mut tx, |c| sqlx::query(
+        "UPDATE party_members SET report_grid = $1, reported_on = $2 WHERE id = $3"
+    )
+    .bind(&g.code)
+    .bind(&date)
+    .bind(m.id)
+    .execute(c)
+    .await
+    .map(|_| ()))?;
+    audit_last(
+        &mut tx,
+        a.p.actor(),
+        &m.district,
+        "party.report",
+        "party_member",
+        m.id,
+        json!({"grid": g.code, "date": date}),
+    )
+    .await?;
     tx.commit().await?;
-    store::member(db, m.id, &year_window(now_ms())).await?.ok_or_else(AppError::internal)
+    store::member(db, m.id, &year_window(now_ms()))
+        .await?
+        .ok_or_else(AppError::internal)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -564,15 +597,28 @@ pub async fn assign(db: &Db, a: &Acting<'_>, id: Uuid, r: &Assign) -> AppResult<
         .filter(|g| g.district == m.district && (g.level == 4 || g.level == 5))
         .ok_or_else(|| AppError::invalid("invalid_grid", "分包对象应为一个小区或楼栋"))?;
     let mut tx = db.begin().await?;
-    on_tx!(&mut tx, |c| sqlx::query("UPDATE party_members SET assigned_grid = $1, cadre = TRUE WHERE id = $2")
-        .bind(&g.code)
-        .bind(m.id)
-        .execute(c)
-        .await
-        .map(|_| ()))?;
-    audit_last(&mut tx, a.p.actor(), &m.district, "party.assign", "party_member", m.id, json!({"grid": g.code})).await?;
+    on_tx!(&mut tx, |c| sqlx::query(
+        "UPDATE party_members SET assigned_grid = $1, cadre = TRUE WHERE id = $2"
+    )
+    .bind(&g.code)
+    .bind(m.id)
+    .execute(c)
+    .await
+    .map(|_| ()))?;
+    audit_last(
+        &mut tx,
+        a.p.actor(),
+        &m.district,
+        "party.assign",
+        "party_member",
+        m.id,
+        json!({"grid": g.code}),
+    )
+    .await?;
     tx.commit().await?;
-    store::member(db, m.id, &year_window(now_ms())).await?.ok_or_else(AppError::internal)
+    store::member(db, m.id, &year_window(now_ms()))
+        .await?
+        .ok_or_else(AppError::internal)
 }
 
 /// The compound (level-4 code) of a grid code at level 4 or 5.
@@ -613,7 +659,8 @@ pub async fn take_post(db: &Db, a: &Acting<'_>, id: Uuid, n: &NewPost) -> AppRes
     if !rules::post_grid_fits(&n.post, g.level) {
         return Err(AppError::invalid("invalid_grid", "楼栋党员中心户设在楼栋，其他岗位设在小区或楼栋"));
     }
-    let belongs = Acting::member_places(&m).any(|x| x.starts_with(compound) || (x.len() < compound.len() && compound.starts_with(x.as_str())));
+    let belongs =
+        Acting::member_places(&m).any(|x| x.starts_with(compound) || (x.len() < compound.len() && compound.starts_with(x.as_str())));
     if !belongs {
         return Err(AppError::invalid("not_here", "该党员不在本小区居住、报到或分包"));
     }
@@ -632,7 +679,16 @@ pub async fn take_post(db: &Db, a: &Acting<'_>, id: Uuid, n: &NewPost) -> AppRes
     .execute(c)
     .await
     .map(|_| ()))?;
-    audit_last(&mut tx, a.p.actor(), &m.district, "party.post", "party_member", m.id, json!({"post": n.post, "label": label, "grid": g.code, "consent": n.consent})).await?;
+    audit_last(
+        &mut tx,
+        a.p.actor(),
+        &m.district,
+        "party.post",
+        "party_member",
+        m.id,
+        json!({"post": n.post, "label": label, "grid": g.code, "consent": n.consent}),
+    )
+    .await?;
     tx.commit().await?;
     store::post(db, pid).await?.ok_or_else(AppError::internal)
 }
@@ -656,7 +712,16 @@ pub async fn set_consent(db: &Db, a: &Acting<'_>, post: Uuid, consent: bool) -> 
         .execute(c)
         .await
         .map(|_| ()))?;
-    audit_last(&mut tx, a.p.actor(), &m.district, "party.consent", "party_member", m.id, json!({"post": row.id, "consent": consent})).await?;
+    audit_last(
+        &mut tx,
+        a.p.actor(),
+        &m.district,
+        "party.consent",
+        "party_member",
+        m.id,
+        json!({"post": row.id, "consent": consent}),
+    )
+    .await?;
     tx.commit().await?;
     store::post(db, row.id).await?.ok_or_else(AppError::internal)
 }
@@ -717,7 +782,16 @@ pub async fn add_service(db: &Db, a: &Acting<'_>, id: Uuid, n: &NewService) -> A
         },
     )
     .await?;
-    audit_last(&mut tx, a.p.actor(), &m.district, "party.service", "party_member", m.id, json!({"minutes": minutes, "served_on": served_on})).await?;
+    audit_last(
+        &mut tx,
+        a.p.actor(),
+        &m.district,
+        "party.service",
+        "party_member",
+        m.id,
+        json!({"minutes": minutes, "served_on": served_on}),
+    )
+    .await?;
     tx.commit().await?;
     let (rows, _) = store::service_of(db, m.id, 50, 0).await?;
     rows.into_iter().find(|s| s.id == sid).ok_or_else(AppError::internal)
@@ -766,12 +840,15 @@ pub async fn nominate(db: &Db, a: &Acting<'_>, n: &Nominate) -> AppResult<ModelR
         });
     }
     let year = rules::year(n.year).map_err(|e| AppError::invalid("invalid_year", e))?;
-    let member: Option<Uuid> = on_pool!(db, |c| sqlx::query_scalar(
+    let member: Option<Uuid> =
+        on_pool!(db, |c| {
+            sqlx::query_scalar(
         "SELECT m.id FROM party_members m JOIN residents r ON r.id = m.resident_id WHERE r.household_id = $1 ORDER BY m.created_at LIMIT 1"
     )
     .bind(hh.id)
     .fetch_optional(c)
-    .await)?;
+    .await
+        })?;
     let member = member.ok_or_else(|| AppError::invalid("no_party_member", "该住户没有登记的党员"))?;
     let id = new_id();
     let mut tx = db.begin().await?;
@@ -794,7 +871,16 @@ pub async fn nominate(db: &Db, a: &Acting<'_>, n: &Nominate) -> AppResult<ModelR
         Err(e) if crate::db::is_unique_violation(&e) => return Err(AppError::conflict("already_nominated", "该住户本年度已推荐")),
         r => r?,
     };
-    audit_last(&mut tx, p.actor(), &p.district, "party.model_nominate", "household", hh.id, json!({"year": year})).await?;
+    audit_last(
+        &mut tx,
+        p.actor(),
+        &p.district,
+        "party.model_nominate",
+        "household",
+        hh.id,
+        json!({"year": year}),
+    )
+    .await?;
     tx.commit().await?;
     store::model(db, id).await?.ok_or_else(AppError::internal)
 }
@@ -838,7 +924,8 @@ pub async fn review(db: &Db, a: &Acting<'_>, id: Uuid, r: &Review) -> AppResult<
         }
     })?;
     let mut tx = db.begin().await?;
-    let n = on_tx!(&mut tx, |c| sqlx::query(
+    let n = on_tx!(&mut tx, |c| {
+        sqlx::query(
         "UPDATE party_model_households SET status = $1, reason = $2, reviewed_by = $3, reviewed_at = $4 WHERE id = $5 AND status = 'nominated'"
     )
     .bind(to.as_str())
@@ -848,11 +935,21 @@ pub async fn review(db: &Db, a: &Acting<'_>, id: Uuid, r: &Review) -> AppResult<
     .bind(x.id)
     .execute(c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     if n != 1 {
         return Err(AppError::conflict("already_reviewed", "该示范户已审核"));
     }
-    audit_last(&mut tx, p.actor(), &p.district, "party.model_review", "household", x.household_id, json!({"year": x.year, "status": to.as_str(), "reason": reason})).await?;
+    audit_last(
+        &mut tx,
+        p.actor(),
+        &p.district,
+        "party.model_review",
+        "household",
+        x.household_id,
+        json!({"year": x.year, "status": to.as_str(), "reason": reason}),
+    )
+    .await?;
     tx.commit().await?;
     store::model(db, x.id).await?.ok_or_else(AppError::internal)
 }
@@ -891,7 +988,16 @@ pub async fn publish(db: &Db, a: &Acting<'_>, r: &Publish) -> AppResult<u64> {
     if n == 0 {
         return Err(AppError::conflict("nothing_to_publish", "没有审核通过、待公布的示范户"));
     }
-    audit_last(&mut tx, p.actor(), &p.district, "party.model_publish", "grid", grid, json!({"grid": grid, "year": year, "published": n})).await?;
+    audit_last(
+        &mut tx,
+        p.actor(),
+        &p.district,
+        "party.model_publish",
+        "grid",
+        grid,
+        json!({"grid": grid, "year": year, "published": n}),
+    )
+    .await?;
     tx.commit().await?;
     Ok(n)
 }

@@ -33,10 +33,12 @@ const ORG_SELECT: &str = "SELECT o.id, o.district, o.parent_id, o.kind, o.name, 
      LEFT JOIN users us ON us.id = o.secretary_user_id";
 
 pub async fn org(db: &Db, id: Uuid) -> sqlx::Result<Option<OrgRow>> {
-    on_pool!(db, |p| sqlx::query_as::<_, OrgRow>(sqlx::AssertSqlSafe(format!("{ORG_SELECT} WHERE o.id = $1")))
-        .bind(id)
-        .fetch_optional(p)
-        .await)
+    on_pool!(db, |p| sqlx::query_as::<_, OrgRow>(sqlx::AssertSqlSafe(format!(
+        "{ORG_SELECT} WHERE o.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(p)
+    .await)
 }
 
 /// Organisations at a node of `root`'s subtree, or at a unit reporting into it; highest first.
@@ -69,10 +71,12 @@ pub async fn orgs_in(db: &Db, district: &str, root: &str, kind: Option<&str>, li
 
 /// The organisations of a unit (its party branch).
 pub async fn orgs_of_unit(db: &Db, unit: Uuid) -> sqlx::Result<Vec<OrgRow>> {
-    on_pool!(db, |p| sqlx::query_as::<_, OrgRow>(sqlx::AssertSqlSafe(format!("{ORG_SELECT} WHERE o.unit_id = $1 ORDER BY o.name")))
-        .bind(unit)
-        .fetch_all(p)
-        .await)
+    on_pool!(db, |p| sqlx::query_as::<_, OrgRow>(sqlx::AssertSqlSafe(format!(
+        "{ORG_SELECT} WHERE o.unit_id = $1 ORDER BY o.name"
+    )))
+    .bind(unit)
+    .fetch_all(p)
+    .await)
 }
 
 /// The branch at a compound (its own node), if any.
@@ -110,7 +114,8 @@ pub struct NewOrgRow<'a> {
 }
 
 pub async fn insert_org(tx: &mut Tx, o: &NewOrgRow<'_>) -> sqlx::Result<()> {
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO party_orgs (id, district, parent_id, kind, name, grid_code, unit_id, secretary_user_id, report_grid, reported_on, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     )
@@ -127,7 +132,8 @@ pub async fn insert_org(tx: &mut Tx, o: &NewOrgRow<'_>) -> sqlx::Result<()> {
     .bind(o.now)
     .execute(c)
     .await
-    .map(|_| ()))
+    .map(|_| ())
+    })
 }
 
 #[derive(sqlx::FromRow, Debug, Clone)]
@@ -167,19 +173,25 @@ fn member_sql(where_: &str, tail: &str) -> String {
 }
 
 pub async fn member(db: &Db, id: Uuid, since: &str) -> sqlx::Result<Option<MemberRow>> {
-    on_pool!(db, |p| sqlx::query_as::<_, MemberRow>(sqlx::AssertSqlSafe(member_sql("m.id = $2", "")))
-        .bind(since)
-        .bind(id)
-        .fetch_optional(p)
-        .await)
+    on_pool!(db, |p| sqlx::query_as::<_, MemberRow>(sqlx::AssertSqlSafe(member_sql(
+        "m.id = $2",
+        ""
+    )))
+    .bind(since)
+    .bind(id)
+    .fetch_optional(p)
+    .await)
 }
 
 pub async fn member_of_resident(db: &Db, resident: Uuid, since: &str) -> sqlx::Result<Option<MemberRow>> {
-    on_pool!(db, |p| sqlx::query_as::<_, MemberRow>(sqlx::AssertSqlSafe(member_sql("m.resident_id = $2", "")))
-        .bind(since)
-        .bind(resident)
-        .fetch_optional(p)
-        .await)
+    on_pool!(db, |p| sqlx::query_as::<_, MemberRow>(sqlx::AssertSqlSafe(member_sql(
+        "m.resident_id = $2",
+        ""
+    )))
+    .bind(since)
+    .bind(resident)
+    .fetch_optional(p)
+    .await)
 }
 
 /// What a member list reads.
@@ -207,19 +219,22 @@ pub async fn members(db: &Db, f: &MemberFilter<'_>) -> sqlx::Result<(Vec<MemberR
     let reported = f.reported.map(i64::from);
     let cadre = f.cadre.map(i64::from);
     on_pool!(db, |p| {
-        let rows = sqlx::query_as::<_, MemberRow>(sqlx::AssertSqlSafe(member_sql(where_, "ORDER BY m.kind, m.name, m.id LIMIT $9 OFFSET $10")))
-            .bind(f.since)
-            .bind(f.district)
-            .bind(f.root)
-            .bind(&upper)
-            .bind(f.unit)
-            .bind(f.org)
-            .bind(reported)
-            .bind(cadre)
-            .bind(f.limit)
-            .bind(f.offset)
-            .fetch_all(p)
-            .await?;
+        let rows = sqlx::query_as::<_, MemberRow>(sqlx::AssertSqlSafe(member_sql(
+            where_,
+            "ORDER BY m.kind, m.name, m.id LIMIT $9 OFFSET $10",
+        )))
+        .bind(f.since)
+        .bind(f.district)
+        .bind(f.root)
+        .bind(&upper)
+        .bind(f.unit)
+        .bind(f.org)
+        .bind(reported)
+        .bind(cadre)
+        .bind(f.limit)
+        .bind(f.offset)
+        .fetch_all(p)
+        .await?;
         let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM party_members m WHERE $1 = $1 AND {where_}"
         )))
@@ -264,10 +279,12 @@ const POST_SELECT: &str = "SELECT p.id, p.member_id, p.post, p.grid_code, p.cons
      g.name AS grid_name FROM party_posts p JOIN party_members m ON m.id = p.member_id JOIN grids g ON g.code = p.grid_code";
 
 pub async fn post(db: &Db, id: Uuid) -> sqlx::Result<Option<PostRow>> {
-    on_pool!(db, |p| sqlx::query_as::<_, PostRow>(sqlx::AssertSqlSafe(format!("{POST_SELECT} WHERE p.id = $1")))
-        .bind(id)
-        .fetch_optional(p)
-        .await)
+    on_pool!(db, |p| sqlx::query_as::<_, PostRow>(sqlx::AssertSqlSafe(format!(
+        "{POST_SELECT} WHERE p.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(p)
+    .await)
 }
 
 pub async fn posts_of(db: &Db, member: Uuid) -> sqlx::Result<Vec<PostRow>> {
@@ -360,7 +377,8 @@ pub struct NewServiceRow<'a> {
 }
 
 pub async fn insert_service(tx: &mut Tx, s: &NewServiceRow<'_>) -> sqlx::Result<()> {
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO party_service (id, district, member_id, grid_code, served_on, minutes, what, activity_id, case_id, recorded_by, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     )
@@ -377,7 +395,8 @@ pub async fn insert_service(tx: &mut Tx, s: &NewServiceRow<'_>) -> sqlx::Result<
     .bind(s.now)
     .execute(c)
     .await
-    .map(|_| ()))
+    .map(|_| ())
+    })
 }
 
 #[derive(sqlx::FromRow, Debug, Clone)]
@@ -402,10 +421,12 @@ const MODEL_SELECT: &str = "SELECT x.id, x.district, x.year, x.household_id, x.m
      JOIN households h ON h.id = x.household_id JOIN party_members m ON m.id = x.member_id";
 
 pub async fn model(db: &Db, id: Uuid) -> sqlx::Result<Option<ModelRow>> {
-    on_pool!(db, |p| sqlx::query_as::<_, ModelRow>(sqlx::AssertSqlSafe(format!("{MODEL_SELECT} WHERE x.id = $1")))
-        .bind(id)
-        .fetch_optional(p)
-        .await)
+    on_pool!(db, |p| sqlx::query_as::<_, ModelRow>(sqlx::AssertSqlSafe(format!(
+        "{MODEL_SELECT} WHERE x.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(p)
+    .await)
 }
 
 pub async fn models_in(
@@ -449,7 +470,8 @@ pub async fn models_in(
 /// The newest year with published model households in a subtree, and those households.
 pub async fn published_in(db: &Db, district: &str, root: &str, limit: i64) -> sqlx::Result<Vec<ModelRow>> {
     let upper = subtree_upper(root);
-    on_pool!(db, |p| sqlx::query_as::<_, ModelRow>(sqlx::AssertSqlSafe(format!(
+    on_pool!(db, |p| {
+        sqlx::query_as::<_, ModelRow>(sqlx::AssertSqlSafe(format!(
         "{MODEL_SELECT} WHERE x.district = $1 AND x.grid_code >= $2 AND x.grid_code < $3 AND x.status = 'published' \
          AND x.year = (SELECT MAX(y.year) FROM party_model_households y WHERE y.district = $1 AND y.grid_code >= $2 AND y.grid_code < $3 AND y.status = 'published') \
          ORDER BY x.grid_code, h.address LIMIT $4"
@@ -459,5 +481,6 @@ pub async fn published_in(db: &Db, district: &str, root: &str, limit: i64) -> sq
     .bind(&upper)
     .bind(limit)
     .fetch_all(p)
-    .await)
+    .await
+    })
 }
