@@ -170,7 +170,7 @@ pub async fn insert(tx: &mut Tx, p: &Plan, small: bool, password_hash: &str, see
             4 => {
                 compound_ix += 1;
                 // A few compounds have no branch yet (coverage has gaps).
-                if g.code != first_compound && compound_ix % 23 == 0 {
+                if g.code != first_compound && compound_ix.is_multiple_of(23) {
                     without_branch += 1;
                     continue;
                 }
@@ -185,7 +185,7 @@ pub async fn insert(tx: &mut Tx, p: &Plan, small: bool, password_hash: &str, see
     // Branches in about a third of the property companies, under the community they first serve.
     let mut company_branches = 0;
     for (i, u) in p.units.iter().filter(|u| u.kind == "property_company").enumerate() {
-        if i % 3 != 0 {
+        if !i.is_multiple_of(3) {
             continue;
         }
         let Some(serves) = u.serves.first() else { continue };

@@ -29,14 +29,14 @@ fn rank(kind: &str) -> Option<usize> {
 /// community's 党委, 党总支 or 党支部 at a community, a branch at a compound; a unit's organisation
 /// (property company, co-building unit) is a committee, general branch or branch.
 pub fn kind_fits(kind: &str, level: Option<i64>) -> bool {
-    match (kind, level) {
-        ("district_committee", Some(1)) => true,
-        ("working_committee", Some(2)) => true,
-        ("committee" | "general_branch" | "branch", Some(3)) => true,
-        ("branch", Some(4)) => true,
-        ("committee" | "general_branch" | "branch", None) => true,
-        _ => false,
-    }
+    matches!(
+        (kind, level),
+        ("district_committee", Some(1))
+            | ("working_committee", Some(2))
+            | ("committee" | "general_branch" | "branch", Some(3))
+            | ("branch", Some(4))
+            | ("committee" | "general_branch" | "branch", None)
+    )
 }
 
 /// Whether `parent` may lead `child`: a higher kind, and for a grid organisation at a node above

@@ -840,15 +840,14 @@ pub async fn nominate(db: &Db, a: &Acting<'_>, n: &Nominate) -> AppResult<ModelR
         });
     }
     let year = rules::year(n.year).map_err(|e| AppError::invalid("invalid_year", e))?;
-    let member: Option<Uuid> =
-        on_pool!(db, |c| {
-            sqlx::query_scalar(
+    let member: Option<Uuid> = on_pool!(db, |c| {
+        sqlx::query_scalar(
         "SELECT m.id FROM party_members m JOIN residents r ON r.id = m.resident_id WHERE r.household_id = $1 ORDER BY m.created_at LIMIT 1"
     )
     .bind(hh.id)
     .fetch_optional(c)
     .await
-        })?;
+    })?;
     let member = member.ok_or_else(|| AppError::invalid("no_party_member", "该住户没有登记的党员"))?;
     let id = new_id();
     let mut tx = db.begin().await?;
