@@ -31,7 +31,8 @@ use crate::web::client::TrustedProxies;
 use crate::web::metrics::{self, Metrics};
 use crate::web::serve::ServeOptions;
 use crate::{
-    accounts, broadcasts, calls, cases, command, councils, decisions, grid, open311, property, registry, renovation, stars, volunteers, web,
+    accounts, broadcasts, calls, cases, command, councils, decisions, grid, open311, party, property, registry, renovation, stars,
+    volunteers, web,
 };
 
 /// Everything the server holds; each feature gets its own part.
@@ -175,6 +176,8 @@ impl AppState {
                 ],
                 // Notices and instructions still owed show in the 待办.
                 inbox: vec![Arc::new(broadcasts::pages::OwedBroadcasts)],
+                // The compound's public page shows its members with their posts (亮身份).
+                public: vec![Arc::new(party::pages::PublicPosts)],
             }),
             public_reports: self.public_reports.clone(),
             feed: self.case_feed.clone(),
@@ -230,6 +233,7 @@ pub fn router(state: AppState) -> Router {
         data_dir: state.data_dir.clone(),
     };
     let property = property::PropertyState { db: state.db.clone() };
+    let party = party::PartyState { db: state.db.clone() };
     let mut app = Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
         .merge(accounts::api::routes().with_state(accounts.clone()))
@@ -252,6 +256,7 @@ pub fn router(state: AppState) -> Router {
         .merge(decisions::routes().with_state(decisions))
         .merge(stars::routes().with_state(stars))
         .merge(property::routes().with_state(property))
+        .merge(party::routes().with_state(party))
         .route("/healthz", get(web::healthz).with_state(state.db.clone()));
     if state.metrics_on_main {
         app = app.route(
@@ -383,9 +388,11 @@ pub async fn serve_on(
         stars::api::list, stars::api::get_config, stars::api::save_config, stars::api::card, stars::api::assess, stars::api::submit, stars::api::review, stars::api::rate, stars::api::upload, stars::api::download,
         property::api::coverage, property::api::three_nos, property::api::update_compound, property::api::add_step, property::api::evaluations, property::api::publish, property::api::tasks, property::api::submit,
         property::api::corrections, property::api::finish_correction, property::api::settings, property::api::save_settings, property::api::enter_fee, property::api::fee_trend, property::api::fees_below,
+        party::api::list_orgs, party::api::create_org, party::api::get_org, party::api::list_members, party::api::create_member, party::api::get_member, party::api::report_in, party::api::assign,
+        party::api::take_post, party::api::set_consent, party::api::add_service, party::api::me, party::api::list_models, party::api::nominate, party::api::review, party::api::publish,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "property"), (name = "stars"))
+    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "party"), (name = "property"), (name = "stars"))
 )]
 pub struct ApiDoc;
 

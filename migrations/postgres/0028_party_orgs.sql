@@ -11,6 +11,9 @@ CREATE TABLE party_orgs (
     grid_code            TEXT COLLATE "C" REFERENCES grids(code),
     unit_id              UUID REFERENCES units(id),
     secretary_user_id    UUID REFERENCES users(id),
+    -- 双报到: a unit's organisation reports to a community or compound (the date it did).
+    report_grid          TEXT COLLATE "C" REFERENCES grids(code),
+    reported_on          TEXT,
     created_at           BIGINT NOT NULL,
     CHECK ((grid_code IS NULL) <> (unit_id IS NULL))
 );

@@ -48,7 +48,7 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 99] = [
+pub const ACTIONS: [(&str, &str); 109] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
@@ -148,6 +148,16 @@ pub const ACTIONS: [(&str, &str); 99] = [
     ("property.correction_done", "物业整改完成"),
     ("property.settings", "设置物业考评权重"),
     ("property.fee", "填报物业费收缴率"),
+    ("party.org_create", "设立党组织"),
+    ("party.member_create", "登记党员"),
+    ("party.report", "党员双报到"),
+    ("party.assign", "下沉党员干部分包"),
+    ("party.post", "党员设岗定责"),
+    ("party.consent", "党员亮身份公示意愿"),
+    ("party.service", "记录党员服务"),
+    ("party.model_nominate", "推荐党员示范户"),
+    ("party.model_review", "审核党员示范户"),
+    ("party.model_publish", "公布党员示范户"),
 ];
 
 /// The words for an action code; a code this version does not know (written by a newer one) is
@@ -182,6 +192,8 @@ pub fn target_label(kind: &str) -> &'static str {
         "renovation" => "改造项目",
         "decision" => "业主共同决定",
         "star_card" => "五星评星表",
+        "party_org" => "党组织",
+        "party_member" => "党员",
         _ => "其他",
     }
 }

@@ -34,10 +34,23 @@ pub trait InboxSection: Send + Sync {
     fn render<'a>(&'a self, db: &'a Db, c: &'a Console) -> Pin<Box<dyn Future<Output = AppResult<Option<String>>> + Send + 'a>>;
 }
 
+/// A section a higher feature adds to the public grid page `/g/{code}` (party adds the members
+/// shown with their posts and the model households), so the case loop names no feature built on it.
+pub trait PublicSection: Send + Sync {
+    /// The section's HTML for the node, or nothing. No login: only what may be public.
+    fn render<'a>(
+        &'a self,
+        db: &'a Db,
+        g: &'a crate::grid::GridRow,
+    ) -> Pin<Box<dyn Future<Output = AppResult<Option<String>>> + Send + 'a>>;
+}
+
 /// The hooks the application registered.
 #[derive(Clone, Default)]
 pub struct CaseHooks {
     pub on_closed: Vec<Arc<dyn OnClosed>>,
     /// Sections shown at the top of the 待办 page.
     pub inbox: Vec<Arc<dyn InboxSection>>,
+    /// Sections shown on the public grid page, after the property company.
+    pub public: Vec<Arc<dyn PublicSection>>,
 }

@@ -8,6 +8,7 @@ pub mod councils;
 pub mod decisions;
 pub mod history;
 pub mod names;
+pub mod party;
 pub mod plan;
 pub mod property;
 pub mod renovation;
@@ -49,9 +50,11 @@ pub const ACCOUNTS: [(&str, &str, &str); 9] = [
 
 /// Residents who hold a post of a feature (a council's chair …); the authorisation matrix walks
 /// the accounts above, these have tests of their own.
-pub const FEATURE_ACCOUNTS: [(&str, &str, &str); 2] = [
+pub const FEATURE_ACCOUNTS: [(&str, &str, &str); 4] = [
     ("council", "resident", "第一个小区党群议事会主任（居民本人账号）"),
     ("owner", "resident", "第一个小区的业主，可参加业主表决（居民本人账号）"),
+    ("party", "resident", "第一个小区党支部书记，党员（居民本人账号）"),
+    ("member", "resident", "住在1号楼的党员，楼栋党员中心户（居民本人账号）"),
 ];
 
 pub fn accounts_text() -> String {
@@ -617,6 +620,10 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.set_message("业主表决");
     let decision_summary = decisions::insert(&mut tx, &p, &hash, seed, crate::db::now_ms()).await?;
     tracing::info!(elapsed_s = started.elapsed().as_secs_f64(), "demo: decisions done");
+    pb.set_message("党建");
+    let party_started = Instant::now();
+    let party_summary = party::insert(&mut tx, &p, scale == Scale::Small, &hash, seed, crate::db::now_ms()).await?;
+    tracing::info!(elapsed_s = party_started.elapsed().as_secs_f64(), "demo: party stage");
     pb.set_message("红色物业");
     let property_started = Instant::now();
     let property_summary = property::insert(&mut tx, &p, seed, crate::db::now_ms()).await?;
@@ -650,7 +657,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.finish_and_clear();
     let count = |l: i64| p.grids.iter().filter(|g| g.level == l).count();
     Ok(format!(
-        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}; {}; {}; {}",
+        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}; {}; {}; {}; {}",
         started.elapsed().as_secs_f64(),
         planned.as_secs_f64(),
         count(2),
@@ -669,6 +676,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         council_summary,
         renovation_summary,
         decision_summary,
+        party_summary,
         property_summary,
         stars_summary
     ))

@@ -648,7 +648,7 @@ fn family(g: &mut Gen, h_idx: usize, b_idx: usize, village: bool, out: &mut Vec<
     let push = |g: &mut Gen, age: u32, male: bool, surname: &str, relation: &'static str, out: &mut Vec<PResident>| {
         let birth = g.birth(age);
         let mut tags: Vec<&'static str> = Vec::new();
-        if age >= 18 && g.rng.random_bool(0.065) {
+        if age >= 18 && g.rng.random_bool(0.05) {
             tags.push("党员");
         }
         if (16..75).contains(&age) && g.rng.random_bool(0.09) {

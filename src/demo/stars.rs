@@ -11,7 +11,6 @@ use rand_chacha::ChaCha8Rng;
 use super::plan::Plan;
 use super::{V, bulk};
 use crate::db::{Tx, new_id};
-use crate::on_tx;
 use crate::stars::rules::{self, Figures, Kind, Outcome, Status};
 
 /// The demo's year.

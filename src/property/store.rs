@@ -44,8 +44,7 @@ pub async fn compounds_in_tx(tx: &mut Tx, district: &str, grid: &str) -> sqlx::R
         .await)
 }
 
-const COMPOUNDS_IN: &str =
-"SELECT g.code, g.name, g.property_company_id AS company_id, u.name AS company_name, pc.service, \
+const COMPOUNDS_IN: &str = "SELECT g.code, g.name, g.property_company_id AS company_id, u.name AS company_name, pc.service, \
          pc.supervising_unit_id, su.name AS supervising_name, pc.responsible, \
          EXISTS (SELECT 1 FROM units o WHERE o.grid_code = g.code AND o.kind = 'owners_committee') AS committee_unit, pc.committee_lapsed, \
          (SELECT COUNT(*) FROM property_steps s WHERE s.grid_code = g.code) AS steps \

@@ -46,7 +46,7 @@ struct Entry {
 }
 
 /// Every console link, in the order the nav shows them.
-const NAV: [Entry; 16] = [
+const NAV: [Entry; 17] = [
     Entry {
         key: "me",
         label: "我的",
@@ -97,6 +97,20 @@ const NAV: [Entry; 16] = [
         href: |_| "/console/councils".into(),
         // Grid staff answer residents' opinions; residents raise them and sign in to meetings.
         shown: |p| works_grid(p) || holds(p, Role::Resident),
+    },
+    Entry {
+        key: "party",
+        label: "党建",
+        href: |p| {
+            if works_grid(p) || holds(p, Role::DepartmentHandler) {
+                "/console/party".into()
+            } else {
+                "/console/party/me".into()
+            }
+        },
+        // Grid staff see their area's organisations and members, a department its members'
+        // report-in, a resident their own party page (党员本人).
+        shown: |p| works_grid(p) || holds(p, Role::DepartmentHandler) || holds(p, Role::Resident),
     },
     Entry {
         key: "property",
@@ -277,6 +291,7 @@ mod tests {
                 "cases",
                 "calls",
                 "councils",
+                "party",
                 "property",
                 "residents",
                 "volunteer",
@@ -297,6 +312,7 @@ mod tests {
                     "cases",
                     "calls",
                     "councils",
+                    "party",
                     "property",
                     "residents",
                     "volunteer",
@@ -316,6 +332,7 @@ mod tests {
                     "cases",
                     "calls",
                     "councils",
+                    "party",
                     "property",
                     "residents",
                     "volunteer"
@@ -323,10 +340,10 @@ mod tests {
                 "{r:?}"
             );
         }
-        assert_eq!(keys(Role::DepartmentHandler), ["inbox", "broadcasts", "cases", "units"]);
+        assert_eq!(keys(Role::DepartmentHandler), ["inbox", "broadcasts", "cases", "party", "units"]);
         assert_eq!(keys(Role::PropertyStaff), ["inbox", "broadcasts", "cases", "property", "units"]);
         assert_eq!(keys(Role::ShopKeeper), ["shop"]);
-        assert_eq!(keys(Role::Resident), ["me", "councils", "property", "volunteer"]);
+        assert_eq!(keys(Role::Resident), ["me", "councils", "party", "property", "volunteer"]);
     }
 
     #[test]
@@ -338,6 +355,8 @@ mod tests {
         assert_eq!(href(Role::Resident, "me").as_deref(), Some("/console/me"));
         assert_eq!(href(Role::PropertyStaff, "property").as_deref(), Some("/console/property/fees"));
         assert_eq!(href(Role::StreetStaff, "property").as_deref(), Some("/console/property"));
+        assert_eq!(href(Role::Resident, "party").as_deref(), Some("/console/party/me"));
+        assert_eq!(href(Role::DepartmentHandler, "party").as_deref(), Some("/console/party"));
         // Every role's landing is one of its own links, or 我的 (always open).
         for r in crate::auth::roles::ALL_ROLES {
             let land = landing(&as_role(r));

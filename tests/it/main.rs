@@ -19,6 +19,7 @@ mod open311;
 mod open311_conformance;
 mod open311_privacy;
 mod pages;
+mod party;
 mod phone;
 mod place;
 mod property;

@@ -596,7 +596,68 @@ async fn objects(app: &App) -> Objects {
     outside.extend(councils_out);
     inside.extend([("estate", estate_in.to_string()), ("decision", decisions[0].clone())]);
     outside.extend([("estate", estate_out.to_string()), ("decision", decisions[1].clone())]);
+    let (party_in, party_out) = (
+        party_objects(app, &admin, "411602001001001", "411602001001001001").await,
+        party_objects(app, &admin, "411602001002", "411602001002").await,
+    );
+    inside.extend(party_in);
+    outside.extend(party_out);
     Objects { fixed, inside, outside }
+}
+
+/// Party objects at a place: the first compound branch under `org_at`, a resident member living
+/// under `member_at`, a post the district gives them at their compound, and a model household
+/// nominated for 2025 (the demo's are this year's).
+async fn party_objects(app: &App, admin: &str, org_at: &str, member_at: &str) -> [(&'static str, String); 4] {
+    let one = |sql: String| async move {
+        gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar::<_, uuid::Uuid>(sqlx::AssertSqlSafe(sql.clone()))
+            .fetch_one(p)
+            .await)
+        .unwrap_or_else(|e| panic!("[{}] {sql}: {e}", app.engine))
+        .to_string()
+    };
+    let org = one(format!(
+        "SELECT id FROM party_orgs WHERE kind = 'branch' AND grid_code LIKE '{org_at}%' ORDER BY grid_code LIMIT 1"
+    ))
+    .await;
+    let member = one(format!(
+        "SELECT id FROM party_members WHERE kind = 'resident' AND grid_code LIKE '{member_at}%' ORDER BY grid_code, id LIMIT 1"
+    ))
+    .await;
+    let detail = ok(app, Method::GET, &format!("/api/v1/party/members/{member}"), admin, None).await;
+    let resident = ok(
+        app,
+        Method::GET,
+        &format!("/api/v1/residents/{}", detail["resident"].as_str().unwrap()),
+        admin,
+        None,
+    )
+    .await;
+    let household = resident["household_id"].as_str().unwrap().to_string();
+    let compound = detail["grid"].as_str().unwrap()[..15].to_string();
+    let body = json!({"post": "policy", "grid": compound, "consent": false});
+    let post = ok(
+        app,
+        Method::POST,
+        &format!("/api/v1/party/members/{member}/posts"),
+        admin,
+        Some(body),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = json!({"household": household, "year": 2025});
+    let model = ok(app, Method::POST, "/api/v1/party/model-households", admin, Some(body)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    [
+        ("party_org", org),
+        ("party_member", member),
+        ("party_post", post),
+        ("party_model", model),
+    ]
 }
 
 /// Every table but the sessions (signing in and out is part of the matrix).

@@ -37,6 +37,8 @@ struct PublicPage {
     kind_label: &'static str,
     chain: Vec<PublicLevel>,
     property: Option<crate::grid::CompanyCard>,
+    /// Sections of features built on the case loop (`hooks::PublicSection`), as HTML.
+    sections: Vec<String>,
     key: String,
     groups: Vec<categories::ChoiceGroup>,
     max_photos: usize,
@@ -109,6 +111,10 @@ async fn render_public(s: &CasesState, code: &str, error: Option<String>, form: 
             name: x.name,
         })
         .collect();
+    let mut sections = Vec::new();
+    for hook in &s.hooks.public {
+        sections.extend(hook.render(&s.db, &g).await?);
+    }
     let all = categories::list(&s.db, &g.district).await?;
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -121,6 +127,7 @@ async fn render_public(s: &CasesState, code: &str, error: Option<String>, form: 
         kind_label: rules::kind_label(&g.kind),
         chain,
         property,
+        sections,
         key: crate::db::new_id().to_string(),
         field_sets: all
             .iter()
