@@ -4,6 +4,7 @@
 //! code, attendance, minutes and resolutions) with its printable 会议纪要, and the public
 //! resolutions of a compound (公示).
 
+use crate::web::pages::back_to as back;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
@@ -42,22 +43,6 @@ pub fn routes() -> Router<CouncilsState> {
         .route("/console/resolutions/{id}/case", post(resolution_case))
         .route("/console/resolutions/{id}/done", post(resolution_done))
         .route("/g/{code}/council", get(public_page))
-}
-
-/// Back to `to` with a notice, or with the error's Chinese message (bad input never loses the page).
-fn back(to: &str, r: Result<&str, AppError>) -> PageResult {
-    let sep = if to.contains('?') { '&' } else { '?' };
-    Ok(match r {
-        Ok(msg) => Redirect::to(&format!("{to}{sep}msg={}", url_encode(msg))).into_response(),
-        Err(e)
-            if e.status.is_client_error()
-                && e.status != axum::http::StatusCode::NOT_FOUND
-                && e.status != axum::http::StatusCode::FORBIDDEN =>
-        {
-            Redirect::to(&format!("{to}{sep}err={}", url_encode(&e.message))).into_response()
-        }
-        Err(e) => return Err(e.into()),
-    })
 }
 
 #[derive(Deserialize, Default)]

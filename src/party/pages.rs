@@ -3,6 +3,7 @@
 //! page (我的党员: report-in, posts, service and the form to add one, assigned compound), a branch's
 //! page, and the consented posts and model households on the compound's public page.
 
+use crate::web::pages::back_to as back;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -26,7 +27,7 @@ use crate::db::{Db, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::grid::GridRow;
 use crate::web::extract::{Path, Query};
-use crate::web::pages::{Chrome, PageResult, page_number, pager, url_encode};
+use crate::web::pages::{Chrome, PageResult, page_number, pager};
 use crate::web::session::{Console, check_csrf};
 
 pub fn routes() -> Router<PartyState> {
@@ -36,21 +37,6 @@ pub fn routes() -> Router<PartyState> {
         .route("/console/party/me/service", post(add_my_service))
         .route("/console/party/orgs/{id}", get(org_page))
         .route("/console/party/models/{id}/review", post(review_model))
-}
-
-fn back(to: &str, r: Result<&str, AppError>) -> PageResult {
-    let sep = if to.contains('?') { '&' } else { '?' };
-    Ok(match r {
-        Ok(msg) => Redirect::to(&format!("{to}{sep}msg={}", url_encode(msg))).into_response(),
-        Err(e)
-            if e.status.is_client_error()
-                && e.status != axum::http::StatusCode::NOT_FOUND
-                && e.status != axum::http::StatusCode::FORBIDDEN =>
-        {
-            Redirect::to(&format!("{to}{sep}err={}", url_encode(&e.message))).into_response()
-        }
-        Err(e) => return Err(e.into()),
-    })
 }
 
 #[derive(Deserialize, Default)]

@@ -2,6 +2,7 @@
 //! list and its steps, the evaluation form of each evaluator, the red and black list (console,
 //! with corrections and publication, and public), and a company's fee collection entry.
 
+use crate::web::pages::back_to as back;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
@@ -34,22 +35,6 @@ pub fn routes() -> Router<PropertyState> {
         .route("/console/property/corrections/{id}/done", post(finish_correction))
         .route("/console/property/fees", get(fees_page).post(enter_fee))
         .route("/property/lists", get(public_lists))
-}
-
-/// Back to `to` with a notice, or with the error's Chinese message (bad input never loses the page).
-fn back(to: &str, r: Result<&str, AppError>) -> PageResult {
-    let sep = if to.contains('?') { '&' } else { '?' };
-    Ok(match r {
-        Ok(msg) => Redirect::to(&format!("{to}{sep}msg={}", url_encode(msg))).into_response(),
-        Err(e)
-            if e.status.is_client_error()
-                && e.status != axum::http::StatusCode::NOT_FOUND
-                && e.status != axum::http::StatusCode::FORBIDDEN =>
-        {
-            Redirect::to(&format!("{to}{sep}err={}", url_encode(&e.message))).into_response()
-        }
-        Err(e) => return Err(e.into()),
-    })
 }
 
 #[derive(Deserialize, Default)]

@@ -2,6 +2,7 @@
 //! street), a community's scorecard with its self-assessment, evidence upload, the street's review
 //! and the district's rating, and the district's configuration of the year's stars.
 
+use crate::web::pages::back_to as back;
 use std::collections::BTreeMap;
 
 use askama::Template;
@@ -9,7 +10,7 @@ use askama_web::WebTemplate;
 use axum::Form;
 use axum::Router;
 use axum::extract::State;
-use axum::response::{IntoResponse, Redirect};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
@@ -36,22 +37,6 @@ pub fn routes() -> Router<StarsState> {
             post(upload).layer(axum::extract::DefaultBodyLimit::max(service::MAX_BYTES + 64 * 1024)),
         )
         .route("/console/stars/{grid}/{year}/files/{sha256}", get(download))
-}
-
-/// Back to `to` with a notice, or with the error's Chinese message (bad input never loses the page).
-fn back(to: &str, r: Result<&str, AppError>) -> PageResult {
-    let sep = if to.contains('?') { '&' } else { '?' };
-    Ok(match r {
-        Ok(msg) => Redirect::to(&format!("{to}{sep}msg={}", url_encode(msg))).into_response(),
-        Err(e)
-            if e.status.is_client_error()
-                && e.status != axum::http::StatusCode::NOT_FOUND
-                && e.status != axum::http::StatusCode::FORBIDDEN =>
-        {
-            Redirect::to(&format!("{to}{sep}err={}", url_encode(&e.message))).into_response()
-        }
-        Err(e) => return Err(e.into()),
-    })
 }
 
 #[derive(Deserialize, Default)]

@@ -161,6 +161,19 @@ pub fn pager(base: &str, page: i64, per_page: i64, total: i64) -> String {
     s
 }
 
+/// Back to `to` with a notice, or with the error's Chinese message, so bad input never loses the
+/// page; refusals and missing rows are not form errors and render as error pages.
+pub fn back_to(to: &str, r: Result<&str, AppError>) -> PageResult {
+    let sep = if to.contains('?') { '&' } else { '?' };
+    Ok(match r {
+        Ok(msg) => axum::response::Redirect::to(&format!("{to}{sep}msg={}", url_encode(msg))).into_response(),
+        Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND && e.status != StatusCode::FORBIDDEN => {
+            axum::response::Redirect::to(&format!("{to}{sep}err={}", url_encode(&e.message))).into_response()
+        }
+        Err(e) => return Err(e.into()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::pager;
