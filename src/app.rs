@@ -31,8 +31,8 @@ use crate::web::client::TrustedProxies;
 use crate::web::metrics::{self, Metrics};
 use crate::web::serve::ServeOptions;
 use crate::{
-    accounts, broadcasts, calls, cases, command, councils, decisions, grid, open311, party, property, registry, renovation, stars,
-    volunteers, web,
+    accounts, broadcasts, calls, cases, command, councils, decisions, grid, open311, party, property, registry, renovation, services,
+    stars, volunteers, web,
 };
 
 /// Everything the server holds; each feature gets its own part.
@@ -234,6 +234,10 @@ pub fn router(state: AppState) -> Router {
     };
     let property = property::PropertyState { db: state.db.clone() };
     let party = party::PartyState { db: state.db.clone() };
+    let services = services::ServicesState {
+        db: state.db.clone(),
+        cases: cases.clone(),
+    };
     let mut app = Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
         .merge(accounts::api::routes().with_state(accounts.clone()))
@@ -257,6 +261,7 @@ pub fn router(state: AppState) -> Router {
         .merge(stars::routes().with_state(stars))
         .merge(property::routes().with_state(property))
         .merge(party::routes().with_state(party))
+        .merge(services::routes().with_state(services))
         .route("/healthz", get(web::healthz).with_state(state.db.clone()));
     if state.metrics_on_main {
         app = app.route(
@@ -392,7 +397,7 @@ pub async fn serve_on(
         party::api::take_post, party::api::set_consent, party::api::add_service, party::api::me, party::api::list_models, party::api::nominate, party::api::review, party::api::publish,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "party"), (name = "property"), (name = "stars"))
+    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "party"), (name = "property"), (name = "stars"), (name = "services"))
 )]
 pub struct ApiDoc;
 

@@ -22,6 +22,7 @@ pub mod property;
 pub mod registry;
 pub mod renovation;
 pub mod sealed;
+pub mod services;
 pub mod stars;
 pub mod time;
 pub mod volunteers;

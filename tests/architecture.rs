@@ -25,7 +25,7 @@ const LAYERS: &[&[&str]] = &[
     &["accounts", "cases"],
     &["volunteers", "open311", "broadcasts", "calls"],
     &["councils", "decisions", "party"],
-    &["renovation", "property"],
+    &["renovation", "property", "services"],
     &["stars"],
     &["command"],
     &["app", "demo"],

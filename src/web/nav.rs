@@ -46,7 +46,7 @@ struct Entry {
 }
 
 /// Every console link, in the order the nav shows them.
-const NAV: [Entry; 17] = [
+const NAV: [Entry; 18] = [
     Entry {
         key: "me",
         label: "我的",
@@ -127,6 +127,13 @@ const NAV: [Entry; 17] = [
         // Grid staff follow coverage and score; companies enter fees; residents on an owners'
         // committee or leading a branch score.
         shown: |p| works_grid(p) || holds(p, Role::PropertyStaff) || holds(p, Role::Resident),
+    },
+    Entry {
+        key: "services",
+        label: "为民服务",
+        href: |_| "/console/services".into(),
+        // Grid staff run the services; residents book rooms, and some are proxy agents.
+        shown: |p| works_grid(p) || holds(p, Role::Resident),
     },
     Entry {
         key: "residents",
@@ -293,6 +300,7 @@ mod tests {
                 "councils",
                 "party",
                 "property",
+                "services",
                 "residents",
                 "volunteer",
                 "assessment",
@@ -314,6 +322,7 @@ mod tests {
                     "councils",
                     "party",
                     "property",
+                    "services",
                     "residents",
                     "volunteer",
                     "assessment",
@@ -334,6 +343,7 @@ mod tests {
                     "councils",
                     "party",
                     "property",
+                    "services",
                     "residents",
                     "volunteer"
                 ],
@@ -343,7 +353,10 @@ mod tests {
         assert_eq!(keys(Role::DepartmentHandler), ["inbox", "broadcasts", "cases", "party", "units"]);
         assert_eq!(keys(Role::PropertyStaff), ["inbox", "broadcasts", "cases", "property", "units"]);
         assert_eq!(keys(Role::ShopKeeper), ["shop"]);
-        assert_eq!(keys(Role::Resident), ["me", "councils", "party", "property", "volunteer"]);
+        assert_eq!(
+            keys(Role::Resident),
+            ["me", "councils", "party", "property", "services", "volunteer"]
+        );
     }
 
     #[test]

@@ -1,0 +1,53 @@
+//! Services for residents (为民服务): the four lists, red proxy service, dispute mediation, care
+//! visits, and service sites with room booking. One feature; each part in its own folder.
+
+pub mod care;
+pub mod lists;
+pub mod mediation;
+pub mod pages;
+pub mod proxy;
+pub mod sites;
+
+use axum::Router;
+use axum::extract::FromRef;
+
+use crate::auth::Principal;
+use crate::cases::CasesState;
+use crate::db::Db;
+
+/// What the services' handlers need: the database, and the case loop to open cases from a
+/// visit, a referral or a need.
+#[derive(Clone)]
+pub struct ServicesState {
+    pub db: Db,
+    pub cases: CasesState,
+}
+
+impl FromRef<ServicesState> for Db {
+    fn from_ref(s: &ServicesState) -> Db {
+        s.db.clone()
+    }
+}
+
+/// One part of the services, as the hub page `/console/services` lists it.
+pub struct Part {
+    pub title: &'static str,
+    pub blurb: &'static str,
+    pub href: &'static str,
+    /// Whether this person has work in the part (the part's own checks still decide each action).
+    pub shown: fn(&Principal) -> bool,
+}
+
+/// The parts, in the order the hub shows them. Each part adds its own line.
+pub const PARTS: &[Part] = &[];
+
+/// The services' API and pages.
+pub fn routes() -> Router<ServicesState> {
+    Router::new()
+        .merge(lists::routes())
+        .merge(sites::routes())
+        .merge(proxy::routes())
+        .merge(mediation::routes())
+        .merge(care::routes())
+        .merge(pages::routes())
+}
