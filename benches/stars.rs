@@ -12,74 +12,10 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use gongzhi::demo;
-use support::{Target, Targets, percentile};
-
-/// Sequential reads of each page.
-const READS: usize = 200;
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-/// Sequential GETs of `path` with `auth` applied: sorted latencies; each body must hold `expect`.
-async fn reads(
-    client: &reqwest::Client,
-    base: &str,
-    path: &str,
-    auth: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
-    expect: &str,
-) -> anyhow::Result<Vec<Duration>> {
-    let mut lat = Vec::with_capacity(READS);
-    for i in 0..READS + 5 {
-        let t = Instant::now();
-        let body = support::ok_bytes(path, auth(client.get(format!("{base}{path}")))).await?;
-        let d = t.elapsed();
-        anyhow::ensure!(
-            String::from_utf8_lossy(&body).contains(expect),
-            "{path}: no “{expect}” in the answer"
-        );
-        // The first few warm the caches and the connection.
-        if i >= 5 {
-            lat.push(d);
-        }
-    }
-    lat.sort();
-    Ok(lat)
-}
-
-/// The console's session cookie for `user`.
-async fn cookie(client: &reqwest::Client, base: &str, user: &str) -> anyhow::Result<String> {
-    let r = client
-        .post(format!("{base}/login"))
-        .form(&[("username", user), ("password", demo::DEMO_PASSWORD)])
-        .send()
-        .await?;
-    let c = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().to_string())
-        .collect::<Vec<_>>()
-        .join("; ");
-    anyhow::ensure!(!c.is_empty(), "console sign-in as {user} gave no cookie");
-    Ok(c)
-}
-
-fn report(engine: &str, what: &str, lat: &[Duration], targets: &mut Targets, target_ms: Option<f64>) {
-    let (p50, p99) = (ms(percentile(lat, 0.5)), ms(percentile(lat, 0.99)));
-    println!(
-        "[{engine}] {what} ×{}: p50 {p50:.2} ms, p99 {p99:.2} ms, max {:.2} ms",
-        lat.len(),
-        ms(*lat.last().unwrap_or(&Duration::ZERO))
-    );
-    if let Some(x) = target_ms {
-        targets.check(&format!("[{engine}] {what} p99"), p99, Target::Below(x), "ms");
-    }
-}
+use support::{Targets, cookie, reads, report};
 
 async fn run(engine: &'static str, targets: &mut Targets) -> anyhow::Result<()> {
     let db = support::fresh(engine).await?;

@@ -112,6 +112,72 @@ pub async fn login(client: &reqwest::Client, base: &str, user: &str) -> anyhow::
     non_empty_str(&what, &v, "token")
 }
 
+/// Sequential reads of a page in `reads`: the first few warm the caches and are not counted.
+pub const READS: usize = 200;
+const WARM_UP: usize = 5;
+
+/// Milliseconds as a number.
+pub fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// `READS` sequential GETs of `path` with `auth` applied: sorted latencies; each body must hold `expect`.
+pub async fn reads(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    auth: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    expect: &str,
+) -> anyhow::Result<Vec<Duration>> {
+    let mut lat = Vec::with_capacity(READS);
+    for i in 0..READS + WARM_UP {
+        let t = std::time::Instant::now();
+        let body = ok_bytes(path, auth(client.get(format!("{base}{path}")))).await?;
+        let d = t.elapsed();
+        anyhow::ensure!(
+            String::from_utf8_lossy(&body).contains(expect),
+            "{path}: no “{expect}” in the answer"
+        );
+        if i >= WARM_UP {
+            lat.push(d);
+        }
+    }
+    lat.sort();
+    Ok(lat)
+}
+
+/// The console's session cookie for the demo account `user`.
+pub async fn cookie(client: &reqwest::Client, base: &str, user: &str) -> anyhow::Result<String> {
+    let r = client
+        .post(format!("{base}/login"))
+        .form(&[("username", user), ("password", gongzhi::demo::DEMO_PASSWORD)])
+        .send()
+        .await?;
+    let c = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().to_string())
+        .collect::<Vec<_>>()
+        .join("; ");
+    anyhow::ensure!(!c.is_empty(), "console sign-in as {user} gave no cookie");
+    Ok(c)
+}
+
+/// Print p50, p99 and max of sorted latencies; with a target, check p99 against it.
+pub fn report(engine: &str, what: &str, lat: &[Duration], targets: &mut Targets, target_ms: Option<f64>) {
+    let (p50, p99) = (millis(percentile(lat, 0.5)), millis(percentile(lat, 0.99)));
+    println!(
+        "[{engine}] {what} ×{}: p50 {p50:.2} ms, p99 {p99:.2} ms, max {:.2} ms",
+        lat.len(),
+        millis(*lat.last().unwrap_or(&Duration::ZERO))
+    );
+    if let Some(x) = target_ms {
+        targets.check(&format!("[{engine}] {what} p99"), p99, Target::Below(x), "ms");
+    }
+}
+
 /// How a measured figure must compare with its target.
 #[derive(Clone, Copy)]
 pub enum Target {
