@@ -82,16 +82,15 @@ fn report(engine: &str, what: &str, lat: &[Duration], targets: &mut Targets, tar
 /// Give the `building` account 29 more buildings of the first street: those with the most
 /// care-tagged people, so the list is as long as a busy officer's.
 async fn thirty_buildings(db: &gongzhi::db::Db) -> anyhow::Result<i64> {
-    let codes: Vec<String> =
-        gongzhi::on_pool!(db, |p| {
-            sqlx::query_scalar::<_, String>(
+    let codes: Vec<String> = gongzhi::on_pool!(db, |p| {
+        sqlx::query_scalar::<_, String>(
         "SELECT grid_code FROM care_due WHERE grid_code >= '411602001' AND grid_code < '411602002' AND grid_code <> '411602001001001001' \
          GROUP BY grid_code ORDER BY COUNT(*) DESC, grid_code LIMIT $1"
     )
     .bind(BUILDINGS - 1)
     .fetch_all(p)
     .await
-        })?;
+    })?;
     let mut tx = db.begin().await?;
     for code in &codes {
         gongzhi::on_tx!(&mut tx, |c| sqlx::query(
