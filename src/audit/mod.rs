@@ -48,7 +48,7 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 109] = [
+pub const ACTIONS: [(&str, &str); 111] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
@@ -158,6 +158,8 @@ pub const ACTIONS: [(&str, &str); 109] = [
     ("party.model_nominate", "推荐党员示范户"),
     ("party.model_review", "审核党员示范户"),
     ("party.model_publish", "公布党员示范户"),
+    ("care.visit", "记录关爱走访"),
+    ("care.schedule", "设置关爱走访周期"),
 ];
 
 /// The words for an action code; a code this version does not know (written by a newer one) is

@@ -39,7 +39,12 @@ pub struct Part {
 }
 
 /// The parts, in the order the hub shows them. Each part adds its own line.
-pub const PARTS: &[Part] = &[];
+pub const PARTS: &[Part] = &[Part {
+    title: "关爱走访",
+    blurb: "独居老人、残疾人、低保等关爱对象按周期走访，逾期提醒小区和社区",
+    href: "/console/services/care",
+    shown: |p| p.has(crate::auth::Capability::ReadRegistry),
+}];
 
 /// The services' API and pages.
 pub fn routes() -> Router<ServicesState> {

@@ -27,6 +27,7 @@ mod registry;
 mod renovation;
 mod scope;
 mod security;
+mod services_care;
 mod stars;
 mod support;
 mod volunteer_pages;

@@ -1,10 +1,23 @@
-//! Care visits (关爱走访): who is due a visit by their tags' schedule, and the visits building officers record.
+//! Care visits (关爱走访): residents with care tags visited on the district's schedule per tag,
+//! the building officer's due list, visits with place and photo, escalation to the compound and
+//! the community.
+
+pub mod api;
+pub mod pages;
+pub mod rules;
+pub mod service;
+pub mod store;
 
 use axum::Router;
+use axum::routing::{get, post};
 
 use super::ServicesState;
 
-/// This part's API and pages.
+/// Care visits' API and pages.
 pub fn routes() -> Router<ServicesState> {
     Router::new()
+        .route("/api/v1/care/due", get(api::due))
+        .route("/api/v1/care/visits", post(api::record))
+        .route("/api/v1/care/schedules", get(api::schedules).put(api::save_schedule))
+        .merge(pages::routes())
 }
