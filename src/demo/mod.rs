@@ -12,6 +12,7 @@ pub mod party;
 pub mod plan;
 pub mod property;
 pub mod renovation;
+pub mod services_lists;
 pub mod stars;
 pub mod volunteers;
 
@@ -632,6 +633,8 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.set_message("五星支部");
     let stars_summary = stars::insert(&mut tx, &p, seed, crate::db::now_ms()).await?;
     tracing::info!(elapsed_s = started.elapsed().as_secs_f64(), "demo: stars done");
+    pb.set_message("四张清单、服务阵地");
+    let services_lists_summary = services_lists::insert(&mut tx, &p, seed, crate::db::now_ms()).await?;
     crate::audit::record(
         &mut tx,
         crate::audit::Actor::System("demo"),
@@ -657,7 +660,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.finish_and_clear();
     let count = |l: i64| p.grids.iter().filter(|g| g.level == l).count();
     Ok(format!(
-        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}; {}; {}; {}; {}",
+        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}; {}; {}; {}; {}; {}",
         started.elapsed().as_secs_f64(),
         planned.as_secs_f64(),
         count(2),
@@ -678,6 +681,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         decision_summary,
         party_summary,
         property_summary,
-        stars_summary
+        stars_summary,
+        services_lists_summary
     ))
 }

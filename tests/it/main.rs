@@ -27,6 +27,8 @@ mod registry;
 mod renovation;
 mod scope;
 mod security;
+mod services_lists;
+mod services_sites;
 mod stars;
 mod support;
 mod volunteer_pages;
