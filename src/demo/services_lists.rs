@@ -1,6 +1,6 @@
 //! The demo's four lists and service sites (四张清单, 服务阵地): for every community ~60 needs,
 //! ~12 resources (its volunteer teams, party members, shops, co-building units), 30 projects
-//! (120 in the first street) most with results; sites at streets, communities and compounds with
+//! (40 a community in the first street) most with results; sites at streets, communities and compounds with
 //! rooms, a year of bookings and four weeks ahead, and a year of receptions.
 
 use std::time::Instant;
@@ -89,6 +89,7 @@ pub async fn insert(tx: &mut Tx, p: &Plan, seed: u64, now: i64) -> anyhow::Resul
     let day = 86_400_000i64;
     let c3 = crate::grid::rules::code_len(3);
     let communities: Vec<_> = p.grids.iter().filter(|g| g.level == 3).collect();
+    let first_street = p.grids.iter().find(|g| g.level == 2).map(|g| g.code.clone()).unwrap_or_default();
     let teams: Vec<(String, String)> = crate::on_tx!(&mut *tx, |c| sqlx::query_as::<_, (String, String)>(
         "SELECT name, grid_code FROM volunteer_teams WHERE district = $1 ORDER BY name"
     )
@@ -167,7 +168,8 @@ pub async fn insert(tx: &mut Tx, p: &Plan, seed: u64, now: i64) -> anyhow::Resul
             add_res(&mut rng, "unit", n.into(), kind_of(k), per);
         }
         // Needs: two per project, plus some still waiting for a resource.
-        let n_projects = 30usize;
+        // The first street is the seeds' pilot: 40 projects a community there.
+        let n_projects = if g.code.starts_with(&first_street) { 40usize } else { 30 };
         let n_needs = n_projects * 2 + rng.random_range(6..14);
         let mut need_ids: Vec<(Uuid, &'static str)> = Vec::new();
         for i in 0..n_needs {
@@ -237,8 +239,7 @@ pub async fn insert(tx: &mut Tx, p: &Plan, seed: u64, now: i64) -> anyhow::Resul
         }
     }
     let (n_needs, n_resources, n_projects, n_results) = (needs.len(), resources.len(), projects.len(), results.len());
-    let first_street = p.grids.iter().find(|g| g.level == 2).map(|g| g.code.clone()).unwrap_or_default();
-    let first_street_projects = communities.iter().filter(|g| g.code.starts_with(&first_street)).count() * 30;
+    let first_street_projects = communities.iter().filter(|g| g.code.starts_with(&first_street)).count() * 40;
     bulk(
         tx,
         "service_needs",

@@ -117,8 +117,8 @@ mod tests {
         assert_eq!(slots(NOW + H, NOW + 2 * H, NOW), Ok(vec![NOW + H, NOW + H + SLOT_MS]));
         assert_eq!(slots(NOW + H + 60_000, NOW + 2 * H, NOW), Err(SlotError::Unaligned));
         assert_eq!(slots(NOW + H, NOW + H, NOW), Err(SlotError::Empty));
-        assert_eq!(slots(NOW + H, NOW + 13 * H, NOW), Err(SlotError::TooLong));
-        assert_eq!(slots(NOW + H, NOW + 13 * H - SLOT_MS, NOW).map(|s| s.len()), Ok(23));
+        assert_eq!(slots(NOW + H, NOW + 13 * H + SLOT_MS, NOW), Err(SlotError::TooLong));
+        assert_eq!(slots(NOW + H, NOW + 13 * H, NOW).map(|s| s.len()), Ok(24), "twelve hours exactly");
         assert_eq!(slots(NOW - SLOT_MS, NOW + H, NOW), Err(SlotError::Past));
         assert_eq!(slots(NOW + 181 * 24 * H, NOW + 181 * 24 * H + H, NOW), Err(SlotError::TooFar));
     }
