@@ -691,10 +691,13 @@ async fn counts(app: &App, tables: &[String]) -> Vec<(String, i64)> {
         .map(|t| format!("SELECT '{t}', COUNT(*) FROM {t}"))
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
-    gongzhi::on_pool!(&app.db, |p| sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql.clone()))
+    let mut rows = gongzhi::on_pool!(&app.db, |p| sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql.clone()))
         .fetch_all(p)
         .await)
-    .unwrap()
+    .unwrap();
+    // A UNION ALL keeps no order: PostgreSQL's parallel append returns its branches as they end.
+    rows.sort();
+    rows
 }
 
 /// Sort an answer into the table's outcomes, or say why it is no outcome at all.
