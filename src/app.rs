@@ -177,7 +177,7 @@ impl AppState {
                 // Notices and instructions still owed show in the 待办.
                 inbox: vec![Arc::new(broadcasts::pages::OwedBroadcasts)],
                 // The compound's public page shows its members with their posts (亮身份).
-                public: vec![Arc::new(party::pages::PublicPosts)],
+                public: vec![Arc::new(party::pages::PublicPosts), Arc::new(services::sites::pages::PublicSites)],
             }),
             public_reports: self.public_reports.clone(),
             feed: self.case_feed.clone(),
@@ -396,6 +396,7 @@ pub async fn serve_on(
         party::api::list_orgs, party::api::create_org, party::api::get_org, party::api::list_members, party::api::create_member, party::api::get_member, party::api::report_in, party::api::assign,
         party::api::take_post, party::api::set_consent, party::api::add_service, party::api::me, party::api::list_models, party::api::nominate, party::api::review, party::api::publish,
         services::care::api::due, services::care::api::record, services::care::api::schedules, services::care::api::save_schedule,
+        services::lists::api::needs, services::lists::api::resources, services::lists::api::projects, services::lists::api::results, services::sites::api::sites, services::sites::api::book,
     ),
     modifiers(&BearerAuth),
     tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "party"), (name = "property"), (name = "stars"), (name = "services"))

@@ -48,7 +48,7 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 111] = [
+pub const ACTIONS: [(&str, &str); 119] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
@@ -160,6 +160,14 @@ pub const ACTIONS: [(&str, &str); 111] = [
     ("party.model_publish", "公布党员示范户"),
     ("care.visit", "记录关爱走访"),
     ("care.schedule", "设置关爱走访周期"),
+    ("services.need", "登记服务需求"),
+    ("services.resource", "登记服务资源"),
+    ("services.project", "建立服务项目"),
+    ("services.result", "登记项目成果"),
+    ("services.booking", "预约功能室"),
+    ("services.booking_cancel", "取消功能室预约"),
+    ("services.reception", "登记接访"),
+    ("services.reception_close", "接访办结"),
 ];
 
 /// The words for an action code; a code this version does not know (written by a newer one) is

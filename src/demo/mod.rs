@@ -13,6 +13,7 @@ pub mod plan;
 pub mod property;
 pub mod renovation;
 pub mod services_care;
+pub mod services_lists;
 pub mod stars;
 pub mod volunteers;
 
@@ -685,6 +686,10 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     let care_started = Instant::now();
     let care_summary = services_care::insert(&mut tx, &p, seed, crate::db::now_ms()).await?;
     tracing::info!(elapsed_s = care_started.elapsed().as_secs_f64(), "demo: services care stage");
+    pb.set_message("四张清单、服务阵地");
+    let lists_started = Instant::now();
+    let services_lists_summary = services_lists::insert(&mut tx, &p, seed, crate::db::now_ms()).await?;
+    tracing::info!(elapsed_s = lists_started.elapsed().as_secs_f64(), "demo: services lists stage");
     crate::audit::record(
         &mut tx,
         crate::audit::Actor::System("demo"),
@@ -710,7 +715,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.finish_and_clear();
     let count = |l: i64| p.grids.iter().filter(|g| g.level == l).count();
     Ok(format!(
-        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}; {}; {}; {}; {}; {}",
+        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}",
         started.elapsed().as_secs_f64(),
         planned.as_secs_f64(),
         count(2),
@@ -732,6 +737,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         party_summary,
         property_summary,
         stars_summary,
-        care_summary
+        care_summary,
+        services_lists_summary
     ))
 }

@@ -39,12 +39,26 @@ pub struct Part {
 }
 
 /// The parts, in the order the hub shows them. Each part adds its own line.
-pub const PARTS: &[Part] = &[Part {
-    title: "关爱走访",
-    blurb: "独居老人、残疾人、低保等关爱对象按周期走访，逾期提醒小区和社区",
-    href: "/console/services/care",
-    shown: |p| p.has(crate::auth::Capability::ReadRegistry),
-}];
+pub const PARTS: &[Part] = &[
+    Part {
+        title: "四张清单",
+        blurb: "需求、资源、项目、成果：居民需求对接资源立项，办结登记成果",
+        href: "/console/services/lists",
+        shown: lists::pages::shown,
+    },
+    Part {
+        title: "关爱走访",
+        blurb: "独居老人、残疾人、低保等关爱对象按周期走访，逾期提醒小区和社区",
+        href: "/console/services/care",
+        shown: |p| p.has(crate::auth::Capability::ReadRegistry),
+    },
+    Part {
+        title: "服务阵地",
+        blurb: "党群服务中心、新时代文明实践站等阵地的开放时间、功能室预约和接访登记",
+        href: "/console/services/sites",
+        shown: sites::pages::shown,
+    },
+];
 
 /// The services' API and pages.
 pub fn routes() -> Router<ServicesState> {

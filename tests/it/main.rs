@@ -28,6 +28,8 @@ mod renovation;
 mod scope;
 mod security;
 mod services_care;
+mod services_lists;
+mod services_sites;
 mod stars;
 mod support;
 mod volunteer_pages;

@@ -602,6 +602,17 @@ async fn objects(app: &App) -> Objects {
     );
     inside.extend(party_in);
     outside.extend(party_out);
+    // Service sites: each community's 党群服务中心 (the demo's).
+    for (grid, side) in [(community_in, &mut inside), (community_out, &mut outside)] {
+        let v = ok(app, Method::GET, &format!("/api/v1/sites?grid={grid}&per_page=100"), &admin, None).await;
+        let site = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["grid"] == grid && x["kind"] == "party_center")
+            .unwrap_or_else(|| panic!("[{}] a centre at {grid}", app.engine));
+        side.insert("site", s(&site["id"]));
+    }
     Objects { fixed, inside, outside }
 }
 
@@ -680,10 +691,13 @@ async fn counts(app: &App, tables: &[String]) -> Vec<(String, i64)> {
         .map(|t| format!("SELECT '{t}', COUNT(*) FROM {t}"))
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
-    gongzhi::on_pool!(&app.db, |p| sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql.clone()))
+    let mut rows = gongzhi::on_pool!(&app.db, |p| sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql.clone()))
         .fetch_all(p)
         .await)
-    .unwrap()
+    .unwrap();
+    // A UNION ALL keeps no order: PostgreSQL's parallel append returns its branches as they end.
+    rows.sort();
+    rows
 }
 
 /// Sort an answer into the table's outcomes, or say why it is no outcome at all.
