@@ -27,6 +27,8 @@ mod registry;
 mod renovation;
 mod scope;
 mod security;
+mod services_mediation;
+mod services_proxy;
 mod stars;
 mod support;
 mod volunteer_pages;
