@@ -397,6 +397,9 @@ pub async fn serve_on(
         party::api::take_post, party::api::set_consent, party::api::add_service, party::api::me, party::api::list_models, party::api::nominate, party::api::review, party::api::publish,
         services::care::api::due, services::care::api::record, services::care::api::schedules, services::care::api::save_schedule,
         services::lists::api::needs, services::lists::api::resources, services::lists::api::projects, services::lists::api::results, services::sites::api::sites, services::sites::api::book,
+        services::proxy::api::kinds, services::proxy::api::save_kind, services::proxy::api::list, services::proxy::api::watch, services::proxy::api::create, services::proxy::api::get_one,
+        services::proxy::api::take, services::proxy::api::add_step, services::proxy::api::hand_over, services::proxy::api::confirm, services::proxy::api::give_back, services::proxy::api::finish, services::proxy::api::rate,
+        services::mediation::api::list, services::mediation::api::create, services::mediation::api::get_one, services::mediation::api::add_session, services::mediation::api::decide, services::mediation::api::follow_up, services::mediation::api::counts,
     ),
     modifiers(&BearerAuth),
     tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "party"), (name = "property"), (name = "stars"), (name = "services"))

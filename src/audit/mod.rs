@@ -48,7 +48,7 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 119] = [
+pub const ACTIONS: [(&str, &str); 132] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
@@ -168,6 +168,19 @@ pub const ACTIONS: [(&str, &str); 119] = [
     ("services.booking_cancel", "取消功能室预约"),
     ("services.reception", "登记接访"),
     ("services.reception_close", "接访办结"),
+    ("proxy.kind", "维护红色代办事项目录"),
+    ("proxy.create", "登记红色代办事项"),
+    ("proxy.take", "领办红色代办事项"),
+    ("proxy.step", "记录代办进展"),
+    ("proxy.hand_over", "登记代办材料交接"),
+    ("proxy.confirm", "居民确认材料交接"),
+    ("proxy.return", "登记代办材料归还"),
+    ("proxy.done", "红色代办事项办结"),
+    ("proxy.rate", "录入居民对代办的评价"),
+    ("mediation.create", "登记矛盾纠纷"),
+    ("mediation.session", "记录纠纷调解"),
+    ("mediation.outcome", "记录纠纷调解结果"),
+    ("mediation.follow_up", "纠纷调解回访"),
 ];
 
 /// The words for an action code; a code this version does not know (written by a newer one) is
@@ -204,6 +217,9 @@ pub fn target_label(kind: &str) -> &'static str {
         "star_card" => "五星评星表",
         "party_org" => "党组织",
         "party_member" => "党员",
+        "proxy_kind" => "代办事项目录",
+        "proxy_matter" => "红色代办事项",
+        "dispute" => "矛盾纠纷",
         _ => "其他",
     }
 }

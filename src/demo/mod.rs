@@ -14,6 +14,7 @@ pub mod property;
 pub mod renovation;
 pub mod services_care;
 pub mod services_lists;
+pub mod services_proxy;
 pub mod stars;
 pub mod volunteers;
 
@@ -52,11 +53,17 @@ pub const ACCOUNTS: [(&str, &str, &str); 9] = [
 
 /// Residents who hold a post of a feature (a council's chair …); the authorisation matrix walks
 /// the accounts above, these have tests of their own.
-pub const FEATURE_ACCOUNTS: [(&str, &str, &str); 4] = [
+pub const FEATURE_ACCOUNTS: [(&str, &str, &str); 6] = [
     ("council", "resident", "第一个小区党群议事会主任（居民本人账号）"),
     ("owner", "resident", "第一个小区的业主，可参加业主表决（居民本人账号）"),
     ("party", "resident", "第一个小区党支部书记，党员（居民本人账号）"),
     ("member", "resident", "住在1号楼的党员，楼栋党员中心户（居民本人账号）"),
+    (
+        "agent",
+        "community_staff",
+        "第一个社区的社区工作者，红色代办员（演示回执确认码 123456）",
+    ),
+    ("mediator", "community_staff", "第一个社区的社区工作者，社区人民调解委员会调解员"),
 ];
 
 pub fn accounts_text() -> String {
@@ -687,9 +694,9 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     let care_summary = services_care::insert(&mut tx, &p, seed, crate::db::now_ms()).await?;
     tracing::info!(elapsed_s = care_started.elapsed().as_secs_f64(), "demo: services care stage");
     pb.set_message("四张清单、服务阵地");
-    let lists_started = Instant::now();
     let services_lists_summary = services_lists::insert(&mut tx, &p, seed, crate::db::now_ms()).await?;
-    tracing::info!(elapsed_s = lists_started.elapsed().as_secs_f64(), "demo: services lists stage");
+    pb.set_message("红色代办、矛盾调解");
+    let services_proxy_summary = services_proxy::insert(&mut tx, &p, &hash, seed, crate::db::now_ms()).await?;
     crate::audit::record(
         &mut tx,
         crate::audit::Actor::System("demo"),
@@ -715,7 +722,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.finish_and_clear();
     let count = |l: i64| p.grids.iter().filter(|g| g.level == l).count();
     Ok(format!(
-        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}",
+        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}",
         started.elapsed().as_secs_f64(),
         planned.as_secs_f64(),
         count(2),
@@ -738,6 +745,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         property_summary,
         stars_summary,
         care_summary,
-        services_lists_summary
+        services_lists_summary,
+        services_proxy_summary
     ))
 }

@@ -58,6 +58,18 @@ pub const PARTS: &[Part] = &[
         href: "/console/services/sites",
         shown: sites::pages::shown,
     },
+    Part {
+        title: "红色代办",
+        blurb: "为独居老人、残疾人等代办社保、医保、救助等事项，材料交接双方确认",
+        href: "/console/services/proxy",
+        shown: |p| p.has(crate::auth::Capability::ReadRegistry),
+    },
+    Part {
+        title: "矛盾调解",
+        blurb: "人民调解：登记纠纷、调解记录、调解协议书、转办与回访，按月统计",
+        href: "/console/services/mediation",
+        shown: |p| p.has(crate::auth::Capability::ManageGrid),
+    },
 ];
 
 /// The services' API and pages.

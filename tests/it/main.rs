@@ -30,6 +30,8 @@ mod security;
 mod services_care;
 mod services_lists;
 mod services_sites;
+mod services_mediation;
+mod services_proxy;
 mod stars;
 mod support;
 mod volunteer_pages;

@@ -613,7 +613,47 @@ async fn objects(app: &App) -> Objects {
             .unwrap_or_else(|| panic!("[{}] a centre at {grid}", app.engine));
         side.insert("site", s(&site["id"]));
     }
+    inside.extend(services_proxy_objects(app, "411602001001001001").await);
+    outside.extend(services_proxy_objects(app, "411602001002").await);
     Objects { fixed, inside, outside }
+}
+
+/// Red proxy and mediation objects under `at` (the demo's): a matter in hand (taken by its
+/// agent, a document held), that document, and an open dispute of the place's community.
+async fn services_proxy_objects(app: &App, at: &str) -> [(&'static str, String); 3] {
+    let upper = format!("{at}:");
+    let community = at[..12].to_string();
+    let community_upper = format!("{community}:");
+    let (matter, document, dispute): (uuid::Uuid, uuid::Uuid, uuid::Uuid) = gongzhi::on_pool!(&app.db, |p| {
+        let matter: uuid::Uuid = sqlx::query_scalar(
+            "SELECT m.id FROM proxy_matters m WHERE m.status = 'taken' AND m.grid_code >= $1 AND m.grid_code < $2 \
+             AND EXISTS (SELECT 1 FROM proxy_documents d WHERE d.matter_id = m.id AND d.state = 'held') ORDER BY m.created_at DESC LIMIT 1",
+        )
+        .bind(at)
+        .bind(&upper)
+        .fetch_one(p)
+        .await
+        .unwrap_or_else(|e| panic!("[{}] a proxy matter under {at}: {e}", app.engine));
+        let document: uuid::Uuid = sqlx::query_scalar("SELECT id FROM proxy_documents WHERE matter_id = $1 AND state = 'held' LIMIT 1")
+            .bind(matter)
+            .fetch_one(p)
+            .await
+            .unwrap();
+        let dispute: uuid::Uuid = sqlx::query_scalar(
+            "SELECT id FROM disputes WHERE status = 'open' AND grid_code >= $1 AND grid_code < $2 ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(&community)
+        .bind(&community_upper)
+        .fetch_one(p)
+        .await
+        .unwrap_or_else(|e| panic!("[{}] an open dispute in {community}: {e}", app.engine));
+        (matter, document, dispute)
+    });
+    [
+        ("proxy_matter", matter.to_string()),
+        ("proxy_document", document.to_string()),
+        ("dispute", dispute.to_string()),
+    ]
 }
 
 /// Party objects at a place: the first compound branch under `org_at`, a resident member living
