@@ -169,7 +169,13 @@ async fn bulk(tx: &mut Tx, table: &str, cols: &[&str], rows: Vec<Vec<V>>, pb: &P
             .await
             .map(|_| ()))?;
     }
-    tracing::debug!(table, rows = n_rows, reindexed = n_indexes, elapsed_ms = started.elapsed().as_millis() as u64, "demo: bulk");
+    tracing::debug!(
+        table,
+        rows = n_rows,
+        reindexed = n_indexes,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "demo: bulk"
+    );
     Ok(())
 }
 
@@ -344,13 +350,8 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         .residents
         .iter()
         .map(|r| {
-            for t in &r.tags {
-                tags.push(vec![
-                    V::U(r.id),
-                    V::S(p.district_code),
-                    V::S(*t),
-                    V::T(code_of(r.grid)),
-                ]);
+            for &t in &r.tags {
+                tags.push(vec![V::U(r.id), V::S(p.district_code), V::S(t), V::T(code_of(r.grid))]);
             }
             vec![
                 V::U(r.id),
@@ -503,8 +504,8 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
             // The timeline names the unit, as a dispatch on the console writes it (派至…), and the
             // unit's own steps are signed by it.
             let unit = c.unit.and_then(|u| unit_names.get(&u).copied());
-            for (at, action, actor, note) in &c.events {
-                let (actor, note) = match (*action, unit) {
+            for (at, action, actor, note) in c.events.iter().map(|(at, action, actor, note)| (at, *action, actor, note)) {
+                let (actor, note) = match (action, unit) {
                     ("dispatch", Some(u)) => (actor.clone(), format!("派至{u}")),
                     ("start" | "handle", Some(u)) if actor == "承办单位" => (u.to_string(), note.clone()),
                     _ => (actor.clone(), note.clone()),
@@ -515,7 +516,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
                     V::S(p.district_code),
                     V::I(*at),
                     V::T(actor),
-                    V::S(*action),
+                    V::S(action),
                     V::T(note),
                 ]);
             }

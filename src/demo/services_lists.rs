@@ -346,7 +346,7 @@ pub async fn insert(tx: &mut Tx, p: &Plan, seed: u64, now: i64) -> anyhow::Resul
     }
     for g in &communities {
         let c = add_site(
-            *g,
+            g,
             "party_center",
             format!("{}党群服务中心", g.name),
             "周一至周六 8:30–18:00",
@@ -356,7 +356,7 @@ pub async fn insert(tx: &mut Tx, p: &Plan, seed: u64, now: i64) -> anyhow::Resul
         );
         centres.push(c);
         add_site(
-            *g,
+            g,
             "civilization",
             format!("{}新时代文明实践站", g.name),
             "周一至周日 9:00–21:00",
@@ -366,7 +366,7 @@ pub async fn insert(tx: &mut Tx, p: &Plan, seed: u64, now: i64) -> anyhow::Resul
         );
         if rng.random_range(0..2) == 0 {
             add_site(
-                *g,
+                g,
                 "day_care",
                 format!("{}日间照料中心", g.name),
                 "周一至周五 8:00–18:00",

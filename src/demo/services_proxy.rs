@@ -24,6 +24,9 @@ pub const DEMO_SLIP_CODE: &str = "123456";
 
 const DAY: i64 = 86_400_000;
 
+/// A staff member of the demo: id and name.
+type Named = (Uuid, String);
+
 const TERMS: [(&str, &str); 5] = [
     (
         "neighbour",
@@ -63,7 +66,7 @@ pub async fn insert(tx: &mut Tx, p: &Plan, password_hash: &str, seed: u64, now: 
     // Other communities' agents and mediators: records only (disabled, no password).
     let communities: Vec<&str> = p.grids.iter().filter(|g| g.level == 3).map(|g| g.code.as_str()).collect();
     let (mut users, mut committee) = (Vec::new(), Vec::new());
-    let mut staff: HashMap<&str, ((Uuid, String), (Uuid, String))> = HashMap::new();
+    let mut staff: HashMap<&str, (Named, Named)> = HashMap::new();
     for c in &communities {
         let pick = |rng: &mut ChaCha8Rng| {
             format!(

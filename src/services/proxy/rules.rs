@@ -296,11 +296,9 @@ mod tests {
             let mut status = Status::Taken;
             for o in ops {
                 match o {
-                    Op::Hand { person } => {
-                        if status == Status::Taken {
-                            docs.push(handed(person));
-                            person_has_it.push(false);
-                        }
+                    Op::Hand { person } if status == Status::Taken => {
+                        docs.push(handed(person));
+                        person_has_it.push(false);
                     }
                     Op::Confirm(i) if i < docs.len() => {
                         let before = docs[i];
