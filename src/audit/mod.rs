@@ -220,6 +220,11 @@ pub fn target_label(kind: &str) -> &'static str {
         "proxy_kind" => "代办事项目录",
         "proxy_matter" => "红色代办事项",
         "dispute" => "矛盾纠纷",
+        "service_need" => "服务需求",
+        "service_resource" => "服务资源",
+        "service_project" => "服务项目",
+        "room_booking" => "功能室预约",
+        "site_reception" => "接访登记",
         _ => "其他",
     }
 }

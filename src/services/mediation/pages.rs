@@ -139,17 +139,31 @@ struct CreateForm {
     party1: String,
     #[serde(default)]
     party2: String,
-    mediator: Option<Uuid>,
+    /// Empty for 本人 (the select's first option): a plain `Option<Uuid>` would refuse the form.
+    #[serde(default)]
+    mediator: String,
 }
 
 async fn create(State(s): State<ServicesState>, c: Console, Form(f): Form<CreateForm>) -> PageResult {
     check_csrf(&c, &f.csrf)?;
+    let mediators = match f.mediator.trim() {
+        "" => Vec::new(),
+        m => match Uuid::parse_str(m) {
+            Ok(id) => vec![id],
+            Err(_) => {
+                return back_to(
+                    "/console/services/mediation",
+                    Err(AppError::invalid("invalid_mediator", "请选择调解员")),
+                );
+            }
+        },
+    };
     let n = NewDispute {
         grid: f.grid,
         kind: f.kind,
         summary: f.summary,
         parties: vec![f.party1, f.party2],
-        mediators: f.mediator.into_iter().collect(),
+        mediators,
     };
     match service::create(&s.db, &c.principal, &n).await {
         Ok(d) => back_to(&format!("/console/services/mediation/{}", d.id), Ok("已登记纠纷")),
