@@ -65,7 +65,7 @@ pub async fn insert(tx: &mut Tx, p: &Plan, password_hash: &str, seed: u64, now: 
 
     // Other communities' agents and mediators: records only (disabled, no password).
     let communities: Vec<&str> = p.grids.iter().filter(|g| g.level == 3).map(|g| g.code.as_str()).collect();
-    let (mut users, mut committee) = (Vec::new(), Vec::new());
+    let (mut users, mut posts, mut committee) = (Vec::new(), Vec::new(), Vec::new());
     let mut staff: HashMap<&str, (Named, Named)> = HashMap::new();
     for c in &communities {
         let pick = |rng: &mut ChaCha8Rng| {
@@ -89,6 +89,15 @@ pub async fn insert(tx: &mut Tx, p: &Plan, password_hash: &str, seed: u64, now: 
                     V::B(true),
                     V::I(now),
                 ]);
+                // Every account holds a post: a community worker of the community.
+                posts.push(vec![
+                    V::U(new_id()),
+                    V::T(district.to_string()),
+                    V::U(u.0),
+                    V::S(Role::CommunityStaff.as_str()),
+                    V::T(c.to_string()),
+                    V::I(now),
+                ]);
             }
             (a, m)
         };
@@ -108,6 +117,14 @@ pub async fn insert(tx: &mut Tx, p: &Plan, password_hash: &str, seed: u64, now: 
             "created_at",
         ],
         users,
+        &pb,
+    )
+    .await?;
+    bulk(
+        tx,
+        "posts",
+        &["id", "district", "user_id", "role", "grid_code", "created_at"],
+        posts,
         &pb,
     )
     .await?;
