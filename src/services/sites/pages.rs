@@ -151,6 +151,17 @@ struct SitePage {
 }
 
 /// `09:30` for each half hour of the day.
+/// The API names a clashing slot also in RFC 3339 for programs, in full-width brackets; a person
+/// reads the China-time part.
+fn for_people(mut e: AppError) -> AppError {
+    if let (Some(a), Some(z)) = (e.message.find('（'), e.message.find('）'))
+        && a < z
+    {
+        e.message.replace_range(a..z + '）'.len_utf8(), "");
+    }
+    e
+}
+
 fn half_hours() -> Vec<String> {
     (0..48).map(|i| format!("{:02}:{:02}", i / 2, (i % 2) * 30)).collect()
 }
@@ -279,7 +290,13 @@ async fn book(State(s): State<ServicesState>, c: Console, Path(id): Path<Uuid>, 
         end: china_instant(&f.date, &f.end),
         purpose: f.purpose,
     };
-    back_to(&to, service::book(&s.db, &c.principal, id, &b).await.map(|_| "预约成功"))
+    back_to(
+        &to,
+        service::book(&s.db, &c.principal, id, &b)
+            .await
+            .map(|_| "预约成功")
+            .map_err(for_people),
+    )
 }
 
 #[derive(Deserialize)]
