@@ -11,73 +11,13 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use gongzhi::demo;
-use support::{Target, Targets, percentile};
+use support::{Targets, cookie, reads, report};
 
-/// Sequential reads of each path.
-const READS: usize = 300;
 /// The officer's buildings.
 const BUILDINGS: i64 = 30;
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-async fn reads(
-    client: &reqwest::Client,
-    base: &str,
-    path: &str,
-    auth: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
-    expect: &str,
-) -> anyhow::Result<Vec<Duration>> {
-    let mut lat = Vec::with_capacity(READS);
-    for i in 0..READS + 5 {
-        let t = Instant::now();
-        let body = support::ok_bytes(path, auth(client.get(format!("{base}{path}")))).await?;
-        let d = t.elapsed();
-        anyhow::ensure!(
-            String::from_utf8_lossy(&body).contains(expect),
-            "{path}: no “{expect}” in the answer"
-        );
-        if i >= 5 {
-            lat.push(d);
-        }
-    }
-    lat.sort();
-    Ok(lat)
-}
-
-async fn cookie(client: &reqwest::Client, base: &str, user: &str) -> anyhow::Result<String> {
-    let r = client
-        .post(format!("{base}/login"))
-        .form(&[("username", user), ("password", demo::DEMO_PASSWORD)])
-        .send()
-        .await?;
-    let c = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().to_string())
-        .collect::<Vec<_>>()
-        .join("; ");
-    anyhow::ensure!(!c.is_empty(), "console sign-in as {user} gave no cookie");
-    Ok(c)
-}
-
-fn report(engine: &str, what: &str, lat: &[Duration], targets: &mut Targets, target_ms: Option<f64>) {
-    let (p50, p99) = (ms(percentile(lat, 0.5)), ms(percentile(lat, 0.99)));
-    println!(
-        "[{engine}] {what} ×{}: median {p50:.2} ms, p99 {p99:.2} ms, max {:.2} ms",
-        lat.len(),
-        ms(*lat.last().unwrap_or(&Duration::ZERO))
-    );
-    if let Some(x) = target_ms {
-        targets.check(&format!("[{engine}] {what} p99"), p99, Target::Below(x), "ms");
-    }
-}
 
 /// Give the `building` account 29 more buildings of the first street: those with the most
 /// care-tagged people, so the list is as long as a busy officer's.
