@@ -7,7 +7,7 @@
 // status code. Screenshots: e2e/screenshots/council-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertNoHorizontalOverflow, BASE_URL, here, launch, login, newPage, PASSWORD, PHONE, shot, stepper } from './support.mjs';
+import { BASE_URL, checkChinesePage, launch, login, newPage, PASSWORD, PHONE, shot, stepper } from './support.mjs';
 
 const ISO = /\d{4}-\d\d-\d\dT\d\d:/;
 // Status, kind and post codes of the feature's API, which the pages must show in Chinese.
@@ -23,14 +23,7 @@ after(async () => {
 });
 
 // The checks every page of the walk passes.
-async function checkPage(page, what) {
-  const text = await page.locator('body').innerText();
-  for (const [name, re] of [['an ISO timestamp', ISO], ['an English status code', CODES]]) {
-    const m = text.match(re);
-    assert.ok(!m, `${what} (${here(page)}) shows ${name}: ${m && m[0]}`);
-  }
-  await assertNoHorizontalOverflow(page, what);
-}
+const checkPage = (page, what) => checkChinesePage(page, what, CODES, 'body');
 
 // How many opinions the resident has recorded, through the API.
 async function myOpinionCount() {

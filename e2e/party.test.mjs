@@ -8,7 +8,7 @@
 // e2e/screenshots/party-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertNoHorizontalOverflow, BASE_URL, here, launch, login, newPage, PASSWORD, PHONE, shot, stepper } from './support.mjs';
+import { BASE_URL, checkChinesePage, launch, login, newPage, PASSWORD, PHONE, shot, stepper } from './support.mjs';
 
 const ISO = /\d{4}-\d\d-\d\dT\d\d:/;
 const CODES = /\b(in_service|resident|reported|overdue|due|building_center|policy|mediation|branch|general_branch|committee|working_committee|nominated|published)\b/;
@@ -21,14 +21,7 @@ after(async () => {
   await browser?.close();
 });
 
-async function checkPage(page, what) {
-  const text = await page.locator('body').innerText();
-  for (const [name, re] of [['an ISO timestamp', ISO], ['an English code', CODES]]) {
-    const m = text.match(re);
-    assert.ok(!m, `${what} (${here(page)}) shows ${name}: ${m && m[0]}`);
-  }
-  await assertNoHorizontalOverflow(page, what);
-}
+const checkPage = (page, what) => checkChinesePage(page, what, CODES, 'body');
 
 // The member's service records, through the API.
 async function serviceTotal() {

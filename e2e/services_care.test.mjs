@@ -7,7 +7,7 @@
 // sideways, shows an ISO timestamp or an English code. Screenshots: e2e/screenshots/care-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertNoHorizontalOverflow, BASE_URL, here, launch, login, newPage, PHONE, shot, stepper } from './support.mjs';
+import { BASE_URL, checkChinesePage, launch, login, newPage, PHONE, shot, stepper } from './support.mjs';
 
 const ISO = /\d{4}-\d\d-\d\dT\d\d:/;
 const CODES = /\b(in_building|outside|unknown|good|fair|poor|absent|compound|community|week|month)\b/;
@@ -22,14 +22,7 @@ after(async () => {
   await browser?.close();
 });
 
-async function checkPage(page, what) {
-  const text = await page.locator('main').innerText();
-  for (const [name, re] of [['an ISO timestamp', ISO], ['an English code', CODES]]) {
-    const m = text.match(re);
-    assert.ok(!m, `${what} (${here(page)}) shows ${name}: ${m && m[0]}`);
-  }
-  await assertNoHorizontalOverflow(page, what);
-}
+const checkPage = (page, what) => checkChinesePage(page, what, CODES);
 
 const fullWidth = (s) => [...s].map((c) => (/\d/.test(c) ? String.fromCharCode(0xff10 + Number(c)) : c)).join('');
 

@@ -5,7 +5,7 @@
 // sideways, shows an ISO timestamp or an English code. Screenshots: e2e/screenshots/lists-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertNoHorizontalOverflow, BASE_URL, here, launch, login, newPage, PHONE, shot, stepper } from './support.mjs';
+import { BASE_URL, checkChinesePage, launch, login, newPage, PHONE, shot, stepper } from './support.mjs';
 
 const ISO = /\d{4}-\d\d-\d\dT\d\d:/;
 const CODES = /\b(waiting|planned|met|meals_bathing|daily_care|legal_aid|urgent|normal|volunteer_team|party_member|merchant)\b/;
@@ -18,14 +18,7 @@ after(async () => {
   await browser?.close();
 });
 
-async function checkPage(page, what) {
-  const text = await page.locator('main').innerText();
-  for (const [name, re] of [['an ISO timestamp', ISO], ['an English code', CODES]]) {
-    const m = text.match(re);
-    assert.ok(!m, `${what} (${here(page)}) shows ${name}: ${m && m[0]}`);
-  }
-  await assertNoHorizontalOverflow(page, what);
-}
+const checkPage = (page, what) => checkChinesePage(page, what, CODES);
 
 test('the community matches a need to a resource and records the result; a resident asks', { timeout: 120_000 }, async (t) => {
   const staff = await newPage(browser, PHONE, true);

@@ -5,7 +5,7 @@
 // Screenshots: e2e/screenshots/services-mediation-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertNoHorizontalOverflow, BASE_URL, here, launch, login, newPage, PHONE, shot, stepper } from './support.mjs';
+import { assertNoHorizontalOverflow, BASE_URL, checkChinesePage, launch, login, newPage, PHONE, shot, stepper } from './support.mjs';
 
 const ISO = /\d{4}-\d\d-\d\dT\d\d:/;
 
@@ -17,12 +17,7 @@ after(async () => {
   await browser?.close();
 });
 
-async function checkPage(page, what) {
-  const text = await page.locator('main').innerText();
-  const m = text.match(ISO);
-  assert.ok(!m, `${what} (${here(page)}) shows an ISO timestamp: ${m && m[0]}`);
-  await assertNoHorizontalOverflow(page, what);
-}
+const checkPage = (page, what) => checkChinesePage(page, what, null);
 
 async function act(page, form, button) {
   await Promise.all([page.waitForURL((u) => u.searchParams.has('msg')), form.getByRole('button', { name: button }).click()]);

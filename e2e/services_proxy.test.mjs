@@ -6,7 +6,7 @@
 // timestamp or an English code. Screenshots: e2e/screenshots/services-proxy-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertNoHorizontalOverflow, here, launch, login, newPage, PHONE, shot, stepper } from './support.mjs';
+import { checkChinesePage, launch, login, newPage, PHONE, shot, stepper } from './support.mjs';
 
 const ISO = /\d{4}-\d\d-\d\dT\d\d:/;
 const CODES = /\b(offered|held|return_offered|returned|open|taken|done|in_person|phone|building_officer|documents_held)\b/;
@@ -19,14 +19,7 @@ after(async () => {
   await browser?.close();
 });
 
-async function checkPage(page, what) {
-  const text = await page.locator('main').innerText();
-  for (const [name, re] of [['an ISO timestamp', ISO], ['an English code', CODES]]) {
-    const m = text.match(re);
-    assert.ok(!m, `${what} (${here(page)}) shows ${name}: ${m && m[0]}`);
-  }
-  await assertNoHorizontalOverflow(page, what);
-}
+const checkPage = (page, what) => checkChinesePage(page, what, CODES);
 
 async function act(page, form, button, ok) {
   await Promise.all([page.waitForURL((u) => u.searchParams.has(ok ? 'msg' : 'err')), form.getByRole('button', { name: button }).click()]);

@@ -6,7 +6,7 @@
 // Screenshots: e2e/screenshots/sites-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertNoHorizontalOverflow, BASE_URL, here, launch, login, newPage, PHONE, shot, stepper } from './support.mjs';
+import { assertNoHorizontalOverflow, BASE_URL, checkChinesePage, launch, login, newPage, PHONE, shot, stepper } from './support.mjs';
 
 const ISO = /\d{4}-\d\d-\d\dT\d\d:/;
 const CODES = /\b(party_center|civilization|warm_station|cool_space|day_care|staff|council|resident|handled|referred|room_taken)\b/;
@@ -19,14 +19,7 @@ after(async () => {
   await browser?.close();
 });
 
-async function checkPage(page, what) {
-  const text = await page.locator('main').innerText();
-  for (const [name, re] of [['an ISO timestamp', ISO], ['an English code', CODES]]) {
-    const m = text.match(re);
-    assert.ok(!m, `${what} (${here(page)}) shows ${name}: ${m && m[0]}`);
-  }
-  await assertNoHorizontalOverflow(page, what);
-}
+const checkPage = (page, what) => checkChinesePage(page, what, CODES);
 
 test('a resident books and cancels a room; staff keep the reception log; the public page', { timeout: 120_000 }, async (t) => {
   const resident = await newPage(browser, PHONE, true);

@@ -1,5 +1,6 @@
 // Shared helpers for the browser tests: launch Debian's Chromium, open a page at a size, sign in,
-// check for sideways scrolling at 390 px, and run steps that stop after the first failure.
+// check a page for sideways scrolling at 390 px, ISO timestamps and English codes, and run steps
+// that stop after the first failure.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -56,6 +57,22 @@ export async function login(page, username) {
     const err = await page.locator('.error').allInnerTexts();
     assert.fail(`login as ${username} did not reach /console (still on ${path}; error shown: ${err.join(' ') || 'none'})`);
   }
+}
+
+/** An RFC 3339 instant, which a page must show as a China-time date instead. */
+export const ISO_INSTANT = /\d{4}-\d\d-\d\dT\d\d:/;
+
+/**
+ * What every page a person reads must pass: no ISO timestamp and none of `codes` (the feature's
+ * English API codes, a RegExp, or null) in the text of `scope`, and no sideways scroll.
+ */
+export async function checkChinesePage(page, what, codes, scope = 'main') {
+  const text = await page.locator(scope).innerText();
+  for (const [name, re] of [['an ISO timestamp', ISO_INSTANT], ['an English code', codes]]) {
+    const m = re && text.match(re);
+    assert.ok(!m, `${what} (${here(page)}) shows ${name}: ${m && m[0]}`);
+  }
+  await assertNoHorizontalOverflow(page, what);
 }
 
 export async function assertNoHorizontalOverflow(page, what) {

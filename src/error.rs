@@ -36,6 +36,10 @@ impl AppError {
     pub fn forbidden() -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", "您的岗位无权进行此操作")
     }
+    /// Forbidden, saying what this role may not do.
+    pub fn forbidden_to(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
     pub fn not_found(what: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what}不存在或不在您的管辖范围内"))
     }

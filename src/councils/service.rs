@@ -90,10 +90,6 @@ fn hidden() -> AppError {
     AppError::not_found("该议事会或记录")
 }
 
-fn forbidden(message: &str) -> AppError {
-    AppError::new(axum::http::StatusCode::FORBIDDEN, "forbidden", message)
-}
-
 impl Acting<'_> {
     /// Whether the caller reads some council (staff over a registry, or a council's member): one
     /// who does is told "not found" for another's, one who does not "forbidden".
@@ -105,7 +101,7 @@ impl Acting<'_> {
         if self.reads_some() {
             hidden()
         } else {
-            forbidden("您的岗位不能查看议事会")
+            AppError::forbidden_to("您的岗位不能查看议事会")
         }
     }
 }
@@ -125,7 +121,7 @@ pub async fn council_for(db: &Db, a: &Acting<'_>, id: Uuid) -> AppResult<Council
 pub async fn council_to_lead(db: &Db, a: &Acting<'_>, id: Uuid) -> AppResult<CouncilRow> {
     let c = council_for(db, a, id).await?;
     if !a.leads(&c) {
-        return Err(forbidden("只有议事会主任、副主任或社区、小区工作人员可以操作"));
+        return Err(AppError::forbidden_to("只有议事会主任、副主任或社区、小区工作人员可以操作"));
     }
     Ok(c)
 }
@@ -133,7 +129,7 @@ pub async fn council_to_lead(db: &Db, a: &Acting<'_>, id: Uuid) -> AppResult<Cou
 /// The grid a list reads: the one asked for if the caller reads it, else the caller's own widest.
 pub fn list_root(p: &Principal, grid: Option<&str>) -> AppResult<String> {
     if !p.has(Capability::ReadRegistry) {
-        return Err(forbidden("该角色不能查看议事会"));
+        return Err(AppError::forbidden_to("该角色不能查看议事会"));
     }
     match grid.map(str::trim).filter(|g| !g.is_empty()) {
         Some(g) if p.can(Capability::ReadRegistry, g) => Ok(g.to_string()),
@@ -142,7 +138,7 @@ pub fn list_root(p: &Principal, grid: Option<&str>) -> AppResult<String> {
             .roots(Capability::ReadRegistry)
             .into_iter()
             .next()
-            .ok_or_else(|| forbidden("该角色不能查看议事会")),
+            .ok_or_else(|| AppError::forbidden_to("该角色不能查看议事会")),
     }
 }
 
@@ -274,7 +270,7 @@ pub struct NewOpinion {
 /// Record an opinion (民情民意).
 pub async fn record_opinion(db: &Db, a: &Acting<'_>, n: &NewOpinion) -> AppResult<OpinionRow> {
     if !(a.p.has(Capability::WriteRegistry) || a.resident.is_some() || !a.posts.is_empty()) {
-        return Err(forbidden("请使用居民本人账号或网格工作人员账号记录意见"));
+        return Err(AppError::forbidden_to("请使用居民本人账号或网格工作人员账号记录意见"));
     }
     let grid = match n.grid.as_deref().map(str::trim).filter(|g| !g.is_empty()) {
         Some(g) => g.to_string(),
@@ -415,7 +411,7 @@ pub async fn answer_opinion(cases: &CasesState, a: &Acting<'_>, id: Uuid, input:
     let db = &cases.db;
     let (o, c) = opinion_for(db, a, id).await?;
     if !a.leads(&c) {
-        return Err(forbidden("只有议事会主任、副主任或社区、小区工作人员可以答复意见"));
+        return Err(AppError::forbidden_to("只有议事会主任、副主任或社区、小区工作人员可以答复意见"));
     }
     let how =
         Answer::parse(&input.action).ok_or_else(|| AppError::invalid("invalid_action", "处理方式应为 agenda、case、merge 或 answer"))?;
@@ -679,7 +675,7 @@ pub async fn check_in(db: &Db, a: &Acting<'_>, code: &str) -> AppResult<(Meeting
     let r = a
         .resident
         .as_ref()
-        .ok_or_else(|| forbidden("请使用已由社区核实的居民本人账号签到"))?;
+        .ok_or_else(|| AppError::forbidden_to("请使用已由社区核实的居民本人账号签到"))?;
     let code = rules::normalise_code(code);
     if code.len() != 6 {
         return Err(AppError::invalid("invalid_code", "签到码为6位数字"));
@@ -714,7 +710,7 @@ pub async fn check_in(db: &Db, a: &Acting<'_>, code: &str) -> AppResult<(Meeting
 pub async fn mark_present(db: &Db, a: &Acting<'_>, meeting: Uuid, resident: Uuid) -> AppResult<Option<i64>> {
     let (m, c) = meeting_for(db, a, meeting).await?;
     if !a.leads(&c) {
-        return Err(forbidden("只有议事会主任、副主任或社区、小区工作人员可以代为签到"));
+        return Err(AppError::forbidden_to("只有议事会主任、副主任或社区、小区工作人员可以代为签到"));
     }
     let r = residents::get(db, resident)
         .await?
@@ -776,7 +772,7 @@ pub fn parse_due(raw: &str) -> AppResult<i64> {
 pub async fn record_minutes(db: &Db, a: &Acting<'_>, meeting: Uuid, n: &MinutesInput) -> AppResult<Vec<ResolutionRow>> {
     let (m, c) = meeting_for(db, a, meeting).await?;
     if !a.leads(&c) {
-        return Err(forbidden("只有议事会主任、副主任或社区、小区工作人员可以记录纪要"));
+        return Err(AppError::forbidden_to("只有议事会主任、副主任或社区、小区工作人员可以记录纪要"));
     }
     let minutes = rules::text(&n.minutes, 2, 5000, "会议纪要").map_err(|e| AppError::invalid("invalid_minutes", e))?;
     if n.resolutions.len() > 20 {
@@ -860,7 +856,7 @@ impl OnReported for LinkResolution<'_> {
 pub async fn resolution_to_case(cases: &CasesState, a: &Acting<'_>, id: Uuid, category: &str) -> AppResult<CaseRow> {
     let (r, c) = resolution_for(&cases.db, a, id).await?;
     if !a.leads(&c) {
-        return Err(forbidden("只有议事会主任、副主任或社区、小区工作人员可以转办"));
+        return Err(AppError::forbidden_to("只有议事会主任、副主任或社区、小区工作人员可以转办"));
     }
     if r.case_id.is_some() || r.done_at.is_some() {
         return Err(AppError::conflict("resolution_changed", "该决议已转案件或已办结"));
@@ -894,7 +890,7 @@ pub async fn resolution_to_case(cases: &CasesState, a: &Acting<'_>, id: Uuid, ca
 pub async fn finish_resolution(db: &Db, a: &Acting<'_>, id: Uuid, note: &str) -> AppResult<()> {
     let (r, c) = resolution_for(db, a, id).await?;
     if !a.leads(&c) {
-        return Err(forbidden("只有议事会主任、副主任或社区、小区工作人员可以办结决议"));
+        return Err(AppError::forbidden_to("只有议事会主任、副主任或社区、小区工作人员可以办结决议"));
     }
     let note = rules::text(note, 2, 500, "办结说明").map_err(|e| AppError::invalid("invalid_note", e))?;
     let mut tx = db.begin().await?;

@@ -335,7 +335,7 @@ pub async fn list_members(State(s): State<PartyState>, p: Principal, Query(q): Q
         Some(u) => {
             if !a.at_unit(u) && !p.can(Capability::ReadRegistry, &p.district) {
                 return Err(if a.handler_units().is_empty() && !p.has(Capability::ReadRegistry) {
-                    service::forbidden("该角色不能查看党员")
+                    AppError::forbidden_to("该角色不能查看党员")
                 } else {
                     AppError::not_found("该单位")
                 });
@@ -482,7 +482,7 @@ pub async fn add_service(
     security(("bearer" = [])))]
 pub async fn me(State(s): State<PartyState>, p: Principal) -> AppResult<Json<MemberDetail>> {
     if !p.posts.iter().any(|x| x.role == Role::Resident) {
-        return Err(service::forbidden("只有居民本人账号有“我的党员”页"));
+        return Err(AppError::forbidden_to("只有居民本人账号有“我的党员”页"));
     }
     let a = Acting::of(&s.db, &p).await?;
     let m = a.member.ok_or_else(|| AppError::not_found("您的党员信息"))?;

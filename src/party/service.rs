@@ -69,10 +69,6 @@ pub fn today() -> String {
     crate::time::day_ms(now_ms())
 }
 
-pub(crate) fn forbidden(message: &str) -> AppError {
-    AppError::new(axum::http::StatusCode::FORBIDDEN, "forbidden", message)
-}
-
 fn hidden() -> AppError {
     AppError::not_found("该党组织或党员")
 }
@@ -122,7 +118,7 @@ impl<'a> Acting<'a> {
         if self.reads_some() {
             hidden()
         } else {
-            forbidden("您的岗位不能查看党建工作")
+            AppError::forbidden_to("您的岗位不能查看党建工作")
         }
     }
 
@@ -201,7 +197,7 @@ pub async fn member_for(db: &Db, a: &Acting<'_>, id: Uuid) -> AppResult<MemberRo
 /// The grid a list reads: the one asked for if the caller reads it, else the caller's widest.
 pub fn list_root(p: &Principal, grid: Option<&str>) -> AppResult<String> {
     if !p.has(Capability::ReadRegistry) {
-        return Err(forbidden("该角色不能查看党组织和党员"));
+        return Err(AppError::forbidden_to("该角色不能查看党组织和党员"));
     }
     match grid.map(str::trim).filter(|g| !g.is_empty()) {
         Some(g) if p.can(Capability::ReadRegistry, g) => Ok(g.to_string()),
@@ -210,7 +206,7 @@ pub fn list_root(p: &Principal, grid: Option<&str>) -> AppResult<String> {
             .roots(Capability::ReadRegistry)
             .into_iter()
             .next()
-            .ok_or_else(|| forbidden("该角色不能查看党组织和党员")),
+            .ok_or_else(|| AppError::forbidden_to("该角色不能查看党组织和党员")),
     }
 }
 
@@ -269,7 +265,7 @@ pub async fn create_org(db: &Db, a: &Acting<'_>, n: &NewOrg) -> AppResult<OrgRow
     let grid = n.grid.as_deref().map(str::trim).filter(|g| !g.is_empty());
     let where_ = grid.unwrap_or(&p.district);
     if !p.has(Capability::ManageGrid) {
-        return Err(forbidden("只有区、街道、社区工作人员可以设立党组织"));
+        return Err(AppError::forbidden_to("只有区、街道、社区工作人员可以设立党组织"));
     }
     if !p.can(Capability::ManageGrid, where_) {
         return Err(AppError::not_found("该网格"));
@@ -375,7 +371,7 @@ pub async fn create_member(db: &Db, a: &Acting<'_>, n: &NewMember) -> AppResult<
     match (n.resident, n.unit) {
         (Some(rid), None) => {
             if !p.has(Capability::WriteRegistry) {
-                return Err(forbidden("只有网格工作人员可以登记居民党员"));
+                return Err(AppError::forbidden_to("只有网格工作人员可以登记居民党员"));
             }
             let r = residents::get(db, rid)
                 .await?
@@ -413,7 +409,7 @@ pub async fn create_member(db: &Db, a: &Acting<'_>, n: &NewMember) -> AppResult<
         (None, Some(uid)) => {
             if !a.at_unit(uid) && !p.can(Capability::WriteUnits, &p.district) {
                 return Err(if a.handler_units().is_empty() && !p.has(Capability::WriteUnits) {
-                    forbidden("只有本单位或区级工作人员可以登记在职党员")
+                    AppError::forbidden_to("只有本单位或区级工作人员可以登记在职党员")
                 } else {
                     AppError::not_found("该单位")
                 });
@@ -544,7 +540,7 @@ pub async fn report_in(db: &Db, a: &Acting<'_>, id: Uuid, r: &ReportIn) -> AppRe
     let grid = r.grid.trim();
     let at_grid = a.p.can(Capability::WriteRegistry, grid);
     if !(a.is_member(&m) || m.unit_id.is_some_and(|u| a.at_unit(u)) || at_grid) {
-        return Err(forbidden("只有本人、所在单位或报到社区可以登记报到"));
+        return Err(AppError::forbidden_to("只有本人、所在单位或报到社区可以登记报到"));
     }
     if m.kind != "in_service" {
         return Err(AppError::invalid("not_in_service", "居住地党员无须双报到"));
@@ -596,7 +592,7 @@ pub async fn assign(db: &Db, a: &Acting<'_>, id: Uuid, r: &Assign) -> AppResult<
     let m = member_for(db, a, id).await?;
     let grid = r.grid.trim();
     if !a.p.has(Capability::ManageGrid) {
-        return Err(forbidden("只有区、街道、社区工作人员可以分包"));
+        return Err(AppError::forbidden_to("只有区、街道、社区工作人员可以分包"));
     }
     if !a.p.can(Capability::ManageGrid, grid) {
         return Err(AppError::not_found("该网格"));
@@ -660,7 +656,7 @@ pub async fn take_post(db: &Db, a: &Acting<'_>, id: Uuid, n: &NewPost) -> AppRes
         return Err(if a.p.has(Capability::WriteRegistry) {
             AppError::not_found("该网格")
         } else {
-            forbidden("只有小区、社区工作人员或小区党支部书记可以设岗")
+            AppError::forbidden_to("只有小区、社区工作人员或小区党支部书记可以设岗")
         });
     }
     let label = rules::post_label(&n.post).ok_or_else(|| AppError::invalid("invalid_post", "没有这个岗位"))?;
@@ -712,7 +708,7 @@ pub async fn set_consent(db: &Db, a: &Acting<'_>, post: Uuid, consent: bool) -> 
     let Some(row) = row else { return Err(a.not_visible()) };
     let m = member_for(db, a, row.member_id).await?;
     if !(a.is_member(&m) || a.p.can(Capability::WriteRegistry, &row.grid_code)) {
-        return Err(forbidden("只有党员本人或小区工作人员可以更改公示意愿"));
+        return Err(AppError::forbidden_to("只有党员本人或小区工作人员可以更改公示意愿"));
     }
     if row.ended_at.is_some() {
         return Err(AppError::conflict("post_ended", "该岗位已结束"));
@@ -756,7 +752,7 @@ pub struct NewService {
 pub async fn add_service(db: &Db, a: &Acting<'_>, id: Uuid, n: &NewService) -> AppResult<store::ServiceRow> {
     let m = member_for(db, a, id).await?;
     if !a.acts_for_member(&m) {
-        return Err(forbidden("只有党员本人、所在单位或网格工作人员可以记录服务"));
+        return Err(AppError::forbidden_to("只有党员本人、所在单位或网格工作人员可以记录服务"));
     }
     let hours = match &n.hours {
         serde_json::Value::String(s) => s.clone(),
@@ -837,7 +833,7 @@ pub async fn nominate(db: &Db, a: &Acting<'_>, n: &Nominate) -> AppResult<ModelR
         return Err(if p.has(Capability::WriteRegistry) || a.member.is_some() {
             AppError::not_found("该住户")
         } else {
-            forbidden("只有网格工作人员或小区党支部书记可以推荐示范户")
+            AppError::forbidden_to("只有网格工作人员或小区党支部书记可以推荐示范户")
         });
     };
     let secretary = match compound_of(&hh.grid_code) {
@@ -848,7 +844,7 @@ pub async fn nominate(db: &Db, a: &Acting<'_>, n: &Nominate) -> AppResult<ModelR
         return Err(if p.has(Capability::WriteRegistry) {
             AppError::not_found("该住户")
         } else {
-            forbidden("只有网格工作人员或小区党支部书记可以推荐示范户")
+            AppError::forbidden_to("只有网格工作人员或小区党支部书记可以推荐示范户")
         });
     }
     let year = rules::year(n.year).map_err(|e| AppError::invalid("invalid_year", e))?;
@@ -908,7 +904,7 @@ fn reviews(p: &Principal) -> AppResult<()> {
     if p.has(Capability::ManageGrid) {
         Ok(())
     } else {
-        Err(forbidden("只有区、街道、社区工作人员可以审核示范户"))
+        Err(AppError::forbidden_to("只有区、街道、社区工作人员可以审核示范户"))
     }
 }
 

@@ -16,10 +16,6 @@ use crate::time::{day_ms, rfc3339_ms};
 use crate::web::api::PageQuery;
 use crate::web::extract::{Json, Path, Query};
 
-fn forbidden(message: &str) -> AppError {
-    AppError::new(StatusCode::FORBIDDEN, "forbidden", message)
-}
-
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct CoverageQuery {
     /// A grid node (street, community, compound); by default the caller's own.
@@ -209,7 +205,7 @@ fn reads_evaluations(p: &Principal) -> AppResult<()> {
     if p.has(Capability::ReadUnits) {
         Ok(())
     } else {
-        Err(forbidden("该角色不能查看物业考评，红黑榜见公示页面"))
+        Err(AppError::forbidden_to("该角色不能查看物业考评，红黑榜见公示页面"))
     }
 }
 

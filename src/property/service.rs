@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -16,10 +15,6 @@ use crate::auth::{Capability, Principal, Role};
 use crate::db::{Db, Tx, new_id, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::grid::rules::code_len;
-
-fn forbidden(message: &str) -> AppError {
-    AppError::new(StatusCode::FORBIDDEN, "forbidden", message)
-}
 
 /// Coverage of a subtree, for the five-star rule (a community with `covered < compounds` cannot
 /// be awarded 共建共享).
@@ -114,7 +109,7 @@ pub fn tally_by_prefix(items: &[CompoundCoverage], len: usize) -> BTreeMap<Strin
 /// The node a coverage read covers: the one asked for if the caller reads it, else their widest.
 pub fn read_root(p: &Principal, grid: Option<&str>) -> AppResult<String> {
     if !p.has(Capability::ReadRegistry) {
-        return Err(forbidden("该角色不能查看红色物业覆盖情况"));
+        return Err(AppError::forbidden_to("该角色不能查看红色物业覆盖情况"));
     }
     match grid.map(str::trim).filter(|g| !g.is_empty()) {
         Some(g) if p.can(Capability::ReadRegistry, g) => Ok(g.to_string()),
@@ -123,14 +118,14 @@ pub fn read_root(p: &Principal, grid: Option<&str>) -> AppResult<String> {
             .roots(Capability::ReadRegistry)
             .into_iter()
             .next()
-            .ok_or_else(|| forbidden("该角色不能查看红色物业覆盖情况")),
+            .ok_or_else(|| AppError::forbidden_to("该角色不能查看红色物业覆盖情况")),
     }
 }
 
 /// A compound the caller manages (ManageGrid over it: community, street, district), or 404/403.
 async fn compound_to_manage(db: &Db, p: &Principal, code: &str) -> AppResult<crate::grid::GridRow> {
     if !p.has(Capability::ManageGrid) {
-        return Err(forbidden("只有社区、街道或区级工作人员可以维护小区物业情况"));
+        return Err(AppError::forbidden_to("只有社区、街道或区级工作人员可以维护小区物业情况"));
     }
     let g = crate::grid::store::get(db, code)
         .await?
@@ -464,7 +459,7 @@ pub async fn submit(db: &Db, p: &Principal, n: &NewSheet) -> AppResult<ScoreRow>
         return Err(if tasks_exist(db, p).await? {
             AppError::not_found("该小区的考评")
         } else {
-            forbidden("您不是该小区物业服务的考评人")
+            AppError::forbidden_to("您不是该小区物业服务的考评人")
         });
     }
     let company = g
@@ -626,7 +621,7 @@ pub async fn ranking(db: &Db, district: &str, q: Quarter) -> AppResult<(Vec<Stan
 /// (整改) per black company due at the end of the following month, and the removal flags.
 pub async fn publish(db: &Db, p: &Principal, q: Quarter) -> AppResult<Vec<Standing>> {
     if !p.posts.iter().any(|x| x.role == Role::DistrictAdmin) {
-        return Err(forbidden("只有区级管理员可以公布考评结果"));
+        return Err(AppError::forbidden_to("只有区级管理员可以公布考评结果"));
     }
     if q >= Quarter::of_ms(now_ms()) {
         return Err(AppError::invalid("period_open", "季度结束后才能公布考评结果"));
@@ -699,7 +694,7 @@ pub async fn tracks(db: &Db, p: &Principal, company: Uuid) -> AppResult<bool> {
 /// Mark a correction done with a note.
 pub async fn finish_correction(db: &Db, p: &Principal, id: Uuid, note: &str) -> AppResult<store::CorrectionRow> {
     if !p.posts.iter().any(|x| matches!(x.role, Role::DistrictAdmin | Role::StreetStaff)) {
-        return Err(forbidden("整改由街道跟踪、区级确认"));
+        return Err(AppError::forbidden_to("整改由街道跟踪、区级确认"));
     }
     let c = store::correction(db, id)
         .await?
@@ -748,7 +743,7 @@ pub struct SettingsInput {
 
 pub async fn save_settings(db: &Db, p: &Principal, i: &SettingsInput) -> AppResult<SettingsRow> {
     if !p.posts.iter().any(|x| x.role == Role::DistrictAdmin) {
-        return Err(forbidden("只有区级管理员可以设置考评权重"));
+        return Err(AppError::forbidden_to("只有区级管理员可以设置考评权重"));
     }
     let w = [i.w_street, i.w_community, i.w_committee, i.w_branch];
     if w.iter().any(|x| !(0..=100).contains(x)) || w.iter().all(|x| *x == 0) {
@@ -815,7 +810,7 @@ pub struct NewFee {
 pub async fn enter_fee(db: &Db, p: &Principal, n: &NewFee) -> AppResult<store::FeeRow> {
     let units = company_units(p);
     if units.is_empty() {
-        return Err(forbidden("物业费收缴率由物业公司填报"));
+        return Err(AppError::forbidden_to("物业费收缴率由物业公司填报"));
     }
     let g = crate::grid::store::get(db, n.compound.trim())
         .await?
@@ -864,7 +859,7 @@ pub async fn fee_trend(db: &Db, p: &Principal, code: &str) -> AppResult<(crate::
         return Err(if p.has(Capability::ReadRegistry) || !company_units(p).is_empty() {
             AppError::not_found("该小区")
         } else {
-            forbidden("该角色不能查看物业费收缴率")
+            AppError::forbidden_to("该角色不能查看物业费收缴率")
         });
     }
     let rows = store::fees_of(db, &g.district, &g.code, 12).await?;

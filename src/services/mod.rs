@@ -11,9 +11,10 @@ pub mod sites;
 use axum::Router;
 use axum::extract::FromRef;
 
-use crate::auth::Principal;
+use crate::auth::{Capability, Principal};
 use crate::cases::CasesState;
 use crate::db::Db;
+use crate::error::{AppError, AppResult};
 
 /// What the services' handlers need: the database, and the case loop to open cases from a
 /// visit, a referral or a need.
@@ -81,4 +82,17 @@ pub fn routes() -> Router<ServicesState> {
         .merge(mediation::routes())
         .merge(care::routes())
         .merge(pages::routes())
+}
+
+/// The node a part's list reads: `grid` when given and within the caller's `cap`, else the first
+/// node their posts give them; `refusal` says, in Chinese, what a role without `cap` may not see.
+pub fn scope_root(p: &Principal, grid: Option<&str>, cap: Capability, refusal: &str) -> AppResult<String> {
+    if !p.has(cap) {
+        return Err(AppError::forbidden_to(refusal));
+    }
+    match grid.map(str::trim).filter(|g| !g.is_empty()) {
+        Some(g) if p.can(cap, g) => Ok(g.to_string()),
+        Some(_) => Err(AppError::not_found("该网格")),
+        None => p.roots(cap).into_iter().next().ok_or_else(|| AppError::forbidden_to(refusal)),
+    }
 }

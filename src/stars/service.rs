@@ -17,10 +17,6 @@ use crate::cases::attachments::sha256_hex;
 use crate::db::{Db, new_id, now_ms};
 use crate::error::{AppError, AppResult};
 
-fn forbidden(message: &str) -> AppError {
-    AppError::new(axum::http::StatusCode::FORBIDDEN, "forbidden", message)
-}
-
 fn holds(p: &Principal, role: Role, grid: &str) -> bool {
     p.posts
         .iter()
@@ -77,7 +73,7 @@ fn reads_some(p: &Principal) -> AppResult<()> {
     if p.has(Capability::ReadRegistry) {
         Ok(())
     } else {
-        Err(forbidden("您的岗位不能查看五星支部创建"))
+        Err(AppError::forbidden_to("您的岗位不能查看五星支部创建"))
     }
 }
 
@@ -86,7 +82,7 @@ pub async fn save_config(db: &Db, p: &Principal, year: i64, cfg: &Config) -> App
     reads_some(p)?;
     let year = check_year(year)?;
     if !acts_as(p, Actor::District, &p.district) {
-        return Err(forbidden("只有区级可以设置五星标准"));
+        return Err(AppError::forbidden_to("只有区级可以设置五星标准"));
     }
     rules::validate(cfg).map_err(|m| AppError::invalid("invalid_config", m))?;
     let body = serde_json::to_string(cfg).map_err(|e| anyhow::anyhow!("config: {e}"))?;
@@ -119,7 +115,7 @@ pub fn list_root(p: &Principal, grid: Option<&str>) -> AppResult<String> {
             .roots(Capability::ReadRegistry)
             .into_iter()
             .next()
-            .ok_or_else(|| forbidden("您的岗位不能查看五星支部创建")),
+            .ok_or_else(|| AppError::forbidden_to("您的岗位不能查看五星支部创建")),
     }
 }
 
@@ -298,7 +294,7 @@ pub async fn load(db: &Db, p: &Principal, grid: &str, year: i64) -> AppResult<Ca
 
 fn refused(r: Refusal, actor: Actor, status: Status) -> AppError {
     match r {
-        Refusal::NotYours => forbidden(match actor {
+        Refusal::NotYours => AppError::forbidden_to(match actor {
             Actor::Community => "只有本社区（村）可以自评和提交",
             Actor::Street => "只有所属街道可以审核",
             Actor::District => "只有区级可以评定",

@@ -281,3 +281,63 @@ async fn who_may_do_what() {
         assert!(html.contains("材料交接回执") && html.contains("代办员保管中"));
     }
 }
+
+/// A slip code is six digits: wrong guesses at one matter are held back after five, and while
+/// the matter waits even the right code is refused, so an agent cannot guess a confirmation.
+#[tokio::test]
+async fn wrong_slip_codes_are_throttled_per_matter() {
+    for app in apps().await {
+        let agent = app.token("agent").await;
+        let resident = resident_in(&app, &agent, BUILDING).await;
+        let kind = first_kind(&app, &agent).await;
+        let (st, m) = app
+            .post(
+                "/api/v1/proxy/matters",
+                &agent,
+                json!({"resident": resident, "kind": kind, "via": "in_person"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "[{}] {m}", app.engine);
+        let id = m["id"].as_str().unwrap().to_string();
+        let slip = m["code"].as_str().unwrap().to_string();
+        let (st, _) = app.post(&format!("/api/v1/proxy/matters/{id}/take"), &agent, json!({})).await;
+        assert_eq!(st, StatusCode::OK);
+        let wrong = if slip == "123456" { "654321" } else { "123456" };
+        let hand_over = |code: String| {
+            let (app, agent, id) = (&app, &agent, &id);
+            async move {
+                app.post(
+                    &format!("/api/v1/proxy/matters/{id}/documents"),
+                    agent,
+                    json!({"name": "户口本", "code": code}),
+                )
+                .await
+            }
+        };
+        for i in 0..5 {
+            let (st, v) = hand_over(wrong.to_string()).await;
+            assert_eq!(
+                (st, code(&v)),
+                (StatusCode::UNPROCESSABLE_ENTITY, "wrong_code"),
+                "[{}] try {i}",
+                app.engine
+            );
+        }
+        let (st, v) = hand_over(wrong.to_string()).await;
+        assert_eq!(
+            (st, code(&v)),
+            (StatusCode::TOO_MANY_REQUESTS, "too_many_code_attempts"),
+            "[{}] {v}",
+            app.engine
+        );
+        assert!(v["error"]["message"].as_str().unwrap_or("").contains("分钟后再试"), "{v}");
+        let (st, v) = hand_over(slip.clone()).await;
+        assert_eq!(
+            (st, code(&v)),
+            (StatusCode::TOO_MANY_REQUESTS, "too_many_code_attempts"),
+            "the right code waits too"
+        );
+        let (_, v) = app.get(&format!("/api/v1/proxy/matters/{id}"), &agent).await;
+        assert_eq!(v["documents"].as_array().map(Vec::len), Some(0), "nothing written: {v}");
+    }
+}

@@ -47,8 +47,48 @@ struct Notice {
     level: Option<String>,
 }
 
+/// What a list says when it shows only the first `MAX_LINES`.
+fn more(total: usize) -> String {
+    if total > MAX_LINES {
+        format!("下面列出最靠前的{MAX_LINES}人；按网格查看全部。")
+    } else {
+        String::new()
+    }
+}
+
 fn clip(s: &Option<String>) -> String {
     s.as_deref().unwrap_or("").chars().take(200).collect()
+}
+
+/// The most people a due or escalation list shows; a wider list says how many more and offers
+/// its child nodes to narrow it.
+const MAX_LINES: usize = 200;
+
+/// A child node of a wide list: its link, name, people and overdue.
+struct Branch {
+    href: String,
+    name: String,
+    people: usize,
+    overdue: usize,
+}
+
+/// The child nodes of a list wider than `MAX_LINES`, named; empty when the list fits.
+async fn branches(s: &ServicesState, district: &str, items: &[DueItem], roots: &[String], base: &str) -> Result<Vec<Branch>, AppError> {
+    if items.len() <= MAX_LINES {
+        return Ok(Vec::new());
+    }
+    let counts = service::per_child(items, roots);
+    let codes: Vec<String> = counts.iter().map(|c| c.0.clone()).collect();
+    let names = crate::grid::store::names(&s.db, district, &codes).await?;
+    Ok(counts
+        .into_iter()
+        .map(|(code, people, overdue)| Branch {
+            name: names.get(&code).cloned().unwrap_or_else(|| code.clone()),
+            href: format!("{base}grid={}", url_encode(&code)),
+            people,
+            overdue,
+        })
+        .collect())
 }
 
 /// A line of a due or escalation list.
@@ -90,6 +130,8 @@ struct ListPage {
     heading: String,
     intro: String,
     lines: Vec<Line>,
+    /// Where a list too long to show goes down (by child node).
+    branches: Vec<Branch>,
     escalations: bool,
     can_visit: bool,
     settings: bool,
@@ -104,15 +146,22 @@ async fn today_page(State(s): State<ServicesState>, c: Console, Query(q): Query<
     let today = rules::day_of_ms(now);
     let items = service::due_by(service::due(&s.db, &s.cases.calendar, &p.district, &roots, today).await?, today);
     let overdue = items.iter().filter(|i| i.standing.overdue_days > 0).count();
-    let lines = lines(&s, &p.district, &items, now).await?;
+    let branches = branches(&s, &p.district, &items, &roots, "/console/services/care?").await?;
+    let lines = lines(&s, &p.district, &items[..items.len().min(MAX_LINES)], now).await?;
     let wide = roots.iter().any(|r| r.len() < 18);
     Ok(ListPage {
         chrome: Chrome::new(&c, "今日走访", "services"),
         notice: clip(&q.msg),
         error: clip(&q.err),
         heading: "今日走访".into(),
-        intro: format!("今天应走访{}人，其中逾期{}人。逾期最久的排在最前。", lines.len(), overdue),
+        intro: format!(
+            "今天应走访{}人，其中逾期{}人。逾期最久的排在最前。{}",
+            items.len(),
+            overdue,
+            more(items.len())
+        ),
         lines,
+        branches,
         escalations: wide,
         can_visit: p.has(Capability::WriteRegistry),
         settings: p.can(Capability::ManageGrid, &p.district),
@@ -136,7 +185,9 @@ async fn escalations_page(State(s): State<ServicesState>, c: Console, Query(q): 
     let today = rules::day_of_ms(now);
     let items = service::escalated(service::due(&s.db, &s.cases.calendar, &p.district, &roots, today).await?, level);
     let overdue = items.len();
-    let lines = lines(&s, &p.district, &items, now).await?;
+    let base = format!("/console/services/care/escalations?level={}&", level.as_str());
+    let branches = branches(&s, &p.district, &items, &roots, &base).await?;
+    let lines = lines(&s, &p.district, &items[..items.len().min(MAX_LINES)], now).await?;
     let (heading, intro) = match level {
         Escalation::Community => (
             "上报社区的逾期走访",
@@ -152,8 +203,9 @@ async fn escalations_page(State(s): State<ServicesState>, c: Console, Query(q): 
         notice: clip(&q.msg),
         error: clip(&q.err),
         heading: heading.into(),
-        intro: format!("{intro}共{overdue}人。"),
+        intro: format!("{intro}共{overdue}人。{}", more(overdue)),
         lines,
+        branches,
         escalations: true,
         can_visit: p.has(Capability::WriteRegistry),
         settings: p.can(Capability::ManageGrid, &p.district),

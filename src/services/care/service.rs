@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use axum::http::StatusCode;
 use jiff::civil::Date;
 use serde_json::json;
 use uuid::Uuid;
@@ -18,15 +17,11 @@ use crate::cases::calendar::Calendar;
 use crate::db::{Db, new_id, now_ms};
 use crate::error::{AppError, AppResult};
 
-fn forbidden(message: &str) -> AppError {
-    AppError::new(StatusCode::FORBIDDEN, "forbidden", message)
-}
-
 /// The grid roots a due list covers: the node asked for if the caller reads it, else all of theirs
 /// (a building officer's several buildings).
 pub fn read_roots(p: &Principal, grid: Option<&str>) -> AppResult<Vec<String>> {
     if !p.has(Capability::ReadRegistry) {
-        return Err(forbidden("该角色不能查看关爱走访名单"));
+        return Err(AppError::forbidden_to("该角色不能查看关爱走访名单"));
     }
     match grid.map(str::trim).filter(|g| !g.is_empty()) {
         Some(g) if g.len() <= 32 && p.can(Capability::ReadRegistry, g) => Ok(vec![g.to_string()]),
@@ -126,6 +121,31 @@ pub fn due_by(items: Vec<DueItem>, until: Date) -> Vec<DueItem> {
     items.into_iter().filter(|i| i.standing.due <= until).collect()
 }
 
+/// How many of `items` fall under each child node of the root they are under, with how many of
+/// those are overdue: a wide list's way down (a district holds tens of thousands of care-tagged
+/// people, more than a page can show). Children in code order; items at a root itself are left out.
+pub fn per_child(items: &[DueItem], roots: &[String]) -> Vec<(String, usize, usize)> {
+    let mut counts: std::collections::BTreeMap<String, (usize, usize)> = std::collections::BTreeMap::new();
+    for i in items {
+        let Some(root) = roots.iter().filter(|r| i.grid.starts_with(r.as_str())).max_by_key(|r| r.len()) else {
+            continue;
+        };
+        let Some(level) = (1..=5).find(|l| crate::grid::rules::code_len(*l) == root.len()) else {
+            continue;
+        };
+        let width = crate::grid::rules::code_len(level + 1);
+        if level >= 5 || i.grid.len() < width {
+            continue;
+        }
+        let e = counts.entry(i.grid[..width].to_string()).or_default();
+        e.0 += 1;
+        if i.standing.overdue_days > 0 {
+            e.1 += 1;
+        }
+    }
+    counts.into_iter().map(|(code, (n, late))| (code, n, late)).collect()
+}
+
 /// Those escalated at least to `level`.
 pub fn escalated(items: Vec<DueItem>, level: Escalation) -> Vec<DueItem> {
     items.into_iter().filter(|i| i.standing.escalation >= level).collect()
@@ -158,7 +178,7 @@ pub fn check_position(lat: Option<f64>, lng: Option<f64>) -> AppResult<Option<(f
 /// A resident the caller may visit (WriteRegistry over their building), or 403/404.
 async fn resident_to_visit(db: &Db, p: &Principal, id: Uuid) -> AppResult<crate::registry::residents::ResidentRow> {
     if !p.has(Capability::WriteRegistry) {
-        return Err(forbidden("该角色不能记录关爱走访"));
+        return Err(AppError::forbidden_to("该角色不能记录关爱走访"));
     }
     crate::registry::residents::get(db, id)
         .await?
@@ -347,7 +367,7 @@ fn yes() -> bool {
 /// schedule at once.
 pub async fn save_schedule(db: &Db, p: &Principal, input: &ScheduleInput) -> AppResult<Schedule> {
     if !p.can(Capability::ManageGrid, &p.district) {
-        return Err(forbidden("只有区级管理员可以设置关爱走访周期"));
+        return Err(AppError::forbidden_to("只有区级管理员可以设置关爱走访周期"));
     }
     let tag = rules::care_tag(input.tag.trim())
         .ok_or_else(|| AppError::invalid("unknown_tag", format!("关爱标签应为：{}", CARE_TAGS.join("、"))))?;
@@ -404,7 +424,7 @@ pub async fn visit_case(
     description: &str,
 ) -> AppResult<crate::cases::store::CaseRow> {
     if !p.has(Capability::WriteRegistry) {
-        return Err(forbidden("该角色不能从走访记录上报问题"));
+        return Err(AppError::forbidden_to("该角色不能从走访记录上报问题"));
     }
     let v = store::visit(&s.db, visit_id)
         .await?
@@ -423,4 +443,56 @@ pub async fn visit_case(
     };
     let (case, _) = crate::cases::service::submit(s, crate::cases::service::Reporter::User(p), &new, None).await?;
     Ok(case)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(grid: &str, overdue_days: i64) -> DueItem {
+        DueItem {
+            resident: Uuid::now_v7(),
+            name: "张三".into(),
+            tag: "独居老人",
+            grid: grid.into(),
+            standing: rules::Standing {
+                due: jiff::civil::date(2026, 11, 2),
+                overdue_days,
+                escalation: Escalation::None,
+            },
+            last_visit_at: None,
+        }
+    }
+
+    #[test]
+    fn a_wide_list_counts_each_child_of_its_root() {
+        let items = [
+            item("411602001001001001", 0),
+            item("411602001001002001", 3),
+            item("411602001001002002", 0),
+            item("411602002001001001", 1),
+            item("411602001001", 0),
+        ];
+        // Under the district: one line per street.
+        assert_eq!(
+            per_child(&items, &["411602".into()]),
+            vec![("411602001".into(), 4, 1), ("411602002".into(), 1, 1)]
+        );
+        // Under a community: its compounds; a person filed at the community itself is not counted.
+        assert_eq!(
+            per_child(&items, &["411602001001".into()]),
+            vec![("411602001001001".into(), 1, 0), ("411602001001002".into(), 2, 1)]
+        );
+        // Two roots: each item goes under the root it is in.
+        assert_eq!(
+            per_child(&items, &["411602001001002".into(), "411602002".into()]),
+            vec![
+                ("411602001001002001".into(), 1, 1),
+                ("411602001001002002".into(), 1, 0),
+                ("411602002001".into(), 1, 1)
+            ]
+        );
+        // A building has no children.
+        assert!(per_child(&items, &["411602001001001001".into()]).is_empty());
+    }
 }

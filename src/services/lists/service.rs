@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use axum::http::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -13,10 +12,6 @@ use crate::audit;
 use crate::auth::{Capability, Principal, Role};
 use crate::db::{Db, Tx, new_id, now_ms};
 use crate::error::{AppError, AppResult};
-
-fn forbidden(message: &str) -> AppError {
-    AppError::new(StatusCode::FORBIDDEN, "forbidden", message)
-}
 
 fn invalid(code: &'static str) -> impl Fn(String) -> AppError {
     move |m| AppError::invalid(code, m)
@@ -60,7 +55,7 @@ pub async fn add_need_in(tx: &mut Tx, p: &Principal, need: NewNeed) -> Result<Uu
         if p.has(Capability::WriteRegistry) {
             return Err(AppError::not_found("该网格"));
         }
-        return Err(forbidden("只有网格工作人员或居民本人可以登记需求"));
+        return Err(AppError::forbidden_to("只有网格工作人员或居民本人可以登记需求"));
     }
     let (district, _) = store::grid_in(tx, &grid)
         .await?
@@ -84,9 +79,9 @@ pub async fn add_need_in(tx: &mut Tx, p: &Principal, need: NewNeed) -> Result<Uu
         // A resident: for themself only, at their own home, as a resident's request.
         let me = store::resident_of_account(tx, p.user_id)
             .await?
-            .ok_or_else(|| forbidden("您的账号尚未关联居民信息，请联系社区登记"))?;
+            .ok_or_else(|| AppError::forbidden_to("您的账号尚未关联居民信息，请联系社区登记"))?;
         if need.resident.is_some_and(|r| r != me) {
-            return Err(forbidden("居民只能为自己登记需求"));
+            return Err(AppError::forbidden_to("居民只能为自己登记需求"));
         }
         let (_, home) = store::resident_in(tx, me).await?.ok_or_else(|| AppError::not_found("该居民"))?;
         if !home.starts_with(&grid) {
@@ -142,7 +137,7 @@ pub async fn add_need(db: &Db, p: &Principal, need: NewNeed) -> AppResult<Uuid> 
 /// else their widest.
 pub fn read_root(p: &Principal, grid: Option<&str>) -> AppResult<String> {
     if !p.has(Capability::ReadRegistry) {
-        return Err(forbidden("该角色不能查看四张清单"));
+        return Err(AppError::forbidden_to("该角色不能查看四张清单"));
     }
     match grid.map(str::trim).filter(|g| !g.is_empty()) {
         Some(g) if p.can(Capability::ReadRegistry, g) => Ok(g.to_string()),
@@ -151,7 +146,7 @@ pub fn read_root(p: &Principal, grid: Option<&str>) -> AppResult<String> {
             .roots(Capability::ReadRegistry)
             .into_iter()
             .next()
-            .ok_or_else(|| forbidden("该角色不能查看四张清单")),
+            .ok_or_else(|| AppError::forbidden_to("该角色不能查看四张清单")),
     }
 }
 
@@ -299,7 +294,7 @@ pub async fn results(db: &Db, district: &str, grid: &str, limit: i64, offset: i6
 /// street, district staff).
 async fn node_to_manage(tx: &mut Tx, p: &Principal, grid: &str) -> AppResult<String> {
     if !p.has(Capability::ManageGrid) {
-        return Err(forbidden("只有社区、街道或区级工作人员可以维护资源、项目和成果"));
+        return Err(AppError::forbidden_to("只有社区、街道或区级工作人员可以维护资源、项目和成果"));
     }
     let grid = grid.trim();
     let (district, _) = store::grid_in(tx, grid)

@@ -2,7 +2,6 @@
 //! with its parties and mediators, sessions, the outcome (an agreement, or a referral — to a
 //! department, to court, or as a private case), the follow-up visit, and the street's counts.
 
-use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -16,10 +15,6 @@ use crate::db::{Db, Tx, new_id, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::grid::rules::code_len;
 use crate::services::ServicesState;
-
-fn forbidden(message: &str) -> AppError {
-    AppError::new(StatusCode::FORBIDDEN, "forbidden", message)
-}
 
 fn text(raw: &str, min: usize, max: usize, code: &'static str, what: &str) -> AppResult<String> {
     let t = raw.trim();
@@ -76,7 +71,7 @@ pub async fn dispute_for(db: &Db, p: &Principal, id: Uuid) -> AppResult<(Dispute
     if p.has(Capability::ManageGrid) {
         Err(AppError::not_found("该纠纷"))
     } else {
-        Err(forbidden("该角色不能查看矛盾纠纷调解"))
+        Err(AppError::forbidden_to("该角色不能查看矛盾纠纷调解"))
     }
 }
 
@@ -103,7 +98,9 @@ pub async fn create(db: &Db, p: &Principal, n: &NewDispute) -> AppResult<Dispute
         None => false,
     };
     if !p.has(Capability::ManageGrid) && !member {
-        return Err(forbidden("只有人民调解委员会成员或社区、街道、区级工作人员可以登记纠纷"));
+        return Err(AppError::forbidden_to(
+            "只有人民调解委员会成员或社区、街道、区级工作人员可以登记纠纷",
+        ));
     }
     let g = crate::grid::store::get(db, &grid)
         .await?
@@ -172,7 +169,7 @@ pub async fn create(db: &Db, p: &Principal, n: &NewDispute) -> AppResult<Dispute
 async fn as_mediator(db: &Db, tx: &mut Tx, p: &Principal, id: Uuid) -> AppResult<DisputeRow> {
     let (_, a) = dispute_for(db, p, id).await?;
     if !a.mediator {
-        return Err(forbidden("只有承办该纠纷的调解员可以记录"));
+        return Err(AppError::forbidden_to("只有承办该纠纷的调解员可以记录"));
     }
     store::lock(tx, id).await?.ok_or_else(|| AppError::not_found("该纠纷"))
 }
@@ -378,16 +375,5 @@ pub async fn follow_up(db: &Db, p: &Principal, id: Uuid, n: &NewFollowUp) -> App
 
 /// The node a list or count covers: the one asked for if the caller manages it, else their widest.
 pub fn list_root(p: &Principal, grid: Option<&str>) -> AppResult<String> {
-    if !p.has(Capability::ManageGrid) {
-        return Err(forbidden("该角色不能查看矛盾纠纷调解统计"));
-    }
-    match grid.map(str::trim).filter(|g| !g.is_empty()) {
-        Some(g) if p.can(Capability::ManageGrid, g) => Ok(g.to_string()),
-        Some(_) => Err(AppError::not_found("该网格")),
-        None => p
-            .roots(Capability::ManageGrid)
-            .into_iter()
-            .next()
-            .ok_or_else(|| forbidden("该角色不能查看矛盾纠纷调解统计")),
-    }
+    crate::services::scope_root(p, grid, Capability::ManageGrid, "该角色不能查看矛盾纠纷调解统计")
 }

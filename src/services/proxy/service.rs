@@ -15,10 +15,6 @@ use crate::cases::calendar::Calendar;
 use crate::db::{Db, Tx, new_id, now_ms};
 use crate::error::{AppError, AppResult};
 
-fn forbidden(message: &str) -> AppError {
-    AppError::new(StatusCode::FORBIDDEN, "forbidden", message)
-}
-
 fn text(raw: &str, min: usize, max: usize, code: &'static str, what: &str) -> AppResult<String> {
     let t = raw.trim();
     let n = t.chars().count();
@@ -71,7 +67,7 @@ fn yes() -> bool {
 
 pub async fn save_kind(db: &Db, p: &Principal, k: &NewKind) -> AppResult<KindRow> {
     if !may_edit_kinds(p) {
-        return Err(forbidden("只有区级工作人员可以维护代办事项目录"));
+        return Err(AppError::forbidden_to("只有区级工作人员可以维护代办事项目录"));
     }
     let name = text(&k.name, 2, 40, "invalid_name", "事项名称")?;
     let documents = text(&crate::identity::half_width(&k.documents), 0, 400, "invalid_documents", "所需材料")?;
@@ -116,7 +112,7 @@ pub struct NewMatter {
 /// once, stored only as a hash; the person confirms each hand-over and return with it.
 pub async fn create(db: &Db, cal: &Calendar, p: &Principal, n: &NewMatter) -> AppResult<(MatterRow, String)> {
     if !p.has(Capability::WriteRegistry) {
-        return Err(forbidden("只有网格工作人员可以登记代办事项"));
+        return Err(AppError::forbidden_to("只有网格工作人员可以登记代办事项"));
     }
     let person = store::person(db, n.resident)
         .await?
@@ -185,7 +181,7 @@ pub async fn matter_for(db: &Db, p: &Principal, id: Uuid) -> AppResult<MatterRow
     match store::matter(db, id).await? {
         Some(m) if readable(p, &m) => Ok(m),
         _ if p.has(Capability::ReadRegistry) => Err(AppError::not_found("该代办事项")),
-        _ => Err(forbidden("该角色不能查看红色代办")),
+        _ => Err(AppError::forbidden_to("该角色不能查看红色代办")),
     }
 }
 
@@ -193,7 +189,7 @@ pub async fn matter_for(db: &Db, p: &Principal, id: Uuid) -> AppResult<MatterRow
 async fn as_agent(db: &Db, tx: &mut Tx, p: &Principal, id: Uuid) -> AppResult<MatterRow> {
     let m = matter_for(db, p, id).await?;
     if m.agent_id != Some(p.user_id) {
-        return Err(forbidden("只有领办该事项的代办员可以办理"));
+        return Err(AppError::forbidden_to("只有领办该事项的代办员可以办理"));
     }
     store::lock_matter(tx, id).await?.ok_or_else(|| AppError::not_found("该代办事项"))
 }
@@ -206,7 +202,7 @@ fn status(m: &MatterRow) -> Status {
 pub async fn take(db: &Db, p: &Principal, id: Uuid) -> AppResult<()> {
     let m = matter_for(db, p, id).await?;
     if !p.can(Capability::WriteRegistry, &m.grid_code) {
-        return Err(forbidden("只有该居民所在网格的工作人员可以领办"));
+        return Err(AppError::forbidden_to("只有该居民所在网格的工作人员可以领办"));
     }
     let mut tx = db.begin().await?;
     if !store::take(&mut tx, id, p.user_id, &p.display_name, now_ms()).await? {
@@ -241,15 +237,31 @@ pub async fn add_step(db: &Db, p: &Principal, id: Uuid, n: &NewStep) -> AppResul
     Ok(())
 }
 
-/// The person's code, checked against the matter's hash: `None` when none was entered.
+/// Wrong slip codes per matter: a million codes can be guessed, so five free tries, then waits
+/// that double from a minute up to a quarter of an hour (the volunteers' check-in policy). Held
+/// by the process, like the sign-in throttle: a restart forgives, which a guesser cannot cause.
+static SLIP_TRIES: std::sync::LazyLock<crate::web::throttle::Throttle<Uuid>> =
+    std::sync::LazyLock::new(|| crate::web::throttle::Throttle::new(crate::volunteers::service::CODE_POLICY));
+
+/// The person's code, checked against the matter's hash: `None` when none was entered. A wrong
+/// code counts against the matter; while it waits, even the right one is refused.
 fn person_code(m: &MatterRow, raw: Option<&str>) -> AppResult<bool> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(false),
         Some(raw) => {
             let code = rules::slip_code(raw).ok_or_else(|| AppError::invalid("invalid_code", "确认码应为6位数字"))?;
+            if let Err(wait) = SLIP_TRIES.attempt(&m.id) {
+                let minutes = wait.as_secs().div_ceil(60).max(1);
+                return Err(AppError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_code_attempts",
+                    format!("确认码输错次数过多，请{minutes}分钟后再试"),
+                ));
+            }
             if rules::code_hash(m.id, &code) != m.code_hash {
                 return Err(AppError::invalid("wrong_code", "确认码不对：请核对居民手中回执上的6位确认码"));
             }
+            SLIP_TRIES.clear(&m.id);
             Ok(true)
         }
     }
@@ -416,7 +428,7 @@ pub struct Rating {
 pub async fn rate(db: &Db, p: &Principal, id: Uuid, r: &Rating) -> AppResult<()> {
     let m = matter_for(db, p, id).await?;
     if m.agent_id != Some(p.user_id) && !p.can(Capability::WriteRegistry, &m.grid_code) {
-        return Err(forbidden("只有代办员或该居民所在网格的工作人员可以代为录入评价"));
+        return Err(AppError::forbidden_to("只有代办员或该居民所在网格的工作人员可以代为录入评价"));
     }
     if !person_code(&m, Some(&r.code))? {
         return Err(AppError::invalid("code_required", "请输入居民回执上的6位确认码"));
@@ -435,16 +447,5 @@ pub async fn rate(db: &Db, p: &Principal, id: Uuid, r: &Rating) -> AppResult<()>
 
 /// The node a list covers: the one asked for if the caller reads it, else their widest.
 pub fn list_root(p: &Principal, grid: Option<&str>) -> AppResult<String> {
-    if !p.has(Capability::ReadRegistry) {
-        return Err(forbidden("该角色不能查看红色代办"));
-    }
-    match grid.map(str::trim).filter(|g| !g.is_empty()) {
-        Some(g) if p.can(Capability::ReadRegistry, g) => Ok(g.to_string()),
-        Some(_) => Err(AppError::not_found("该网格")),
-        None => p
-            .roots(Capability::ReadRegistry)
-            .into_iter()
-            .next()
-            .ok_or_else(|| forbidden("该角色不能查看红色代办")),
-    }
+    crate::services::scope_root(p, grid, Capability::ReadRegistry, "该角色不能查看红色代办")
 }

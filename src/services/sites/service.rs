@@ -1,7 +1,6 @@
 //! Service sites' operations, shared by the API, the pages and the demo: which sites serve a
 //! node, booking a room (one transaction holding the booking's slots), cancelling, receptions.
 
-use axum::http::StatusCode;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -12,10 +11,6 @@ use crate::auth::{Capability, Principal, Role};
 use crate::db::{Db, is_unique_violation, new_id, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::time::{minute_ms, rfc3339_ms};
-
-fn forbidden(message: &str) -> AppError {
-    AppError::new(StatusCode::FORBIDDEN, "forbidden", message)
-}
 
 /// The node a read of sites covers: the one asked for if the caller sees it, else their widest.
 pub fn read_root(p: &Principal, grid: Option<&str>) -> AppResult<String> {
@@ -84,7 +79,7 @@ pub fn standing(p: &Principal, s: &SiteRow) -> Option<Standing> {
 pub async fn site_for(db: &Db, p: &Principal, id: Uuid) -> AppResult<(SiteRow, Standing)> {
     let bookers = p.posts.iter().any(|x| x.role.is_grid_role() || x.role == Role::Resident);
     if !bookers {
-        return Err(forbidden("该角色不能预约服务阵地"));
+        return Err(AppError::forbidden_to("该角色不能预约服务阵地"));
     }
     let s = store::site(db, id).await?.ok_or_else(|| AppError::not_found("该服务阵地"))?;
     let st = standing(p, &s).ok_or_else(|| AppError::not_found("该服务阵地"))?;
@@ -223,7 +218,7 @@ pub struct NewReception {
 pub async fn receive(db: &Db, p: &Principal, site: Uuid, n: &NewReception) -> AppResult<Uuid> {
     let (s, st) = site_for(db, p, site).await?;
     if st != Standing::Staff {
-        return Err(forbidden("只有工作人员可以登记接访"));
+        return Err(AppError::forbidden_to("只有工作人员可以登记接访"));
     }
     let text = rules::text;
     let visitor = text(&n.visitor, 1, 32, "来访人").map_err(|m| AppError::invalid("invalid_visitor", m))?;
