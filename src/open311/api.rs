@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::Open311State;
 use super::form::{self, Params};
 use super::format::{self, Format};
-use super::keys::{self, ApiKey, Caller};
+use crate::apikeys::{self as keys, ApiKey, Caller};
 use super::privacy;
 use super::store::{self, Origin, Search};
 use crate::cases::attributes::check_answers;

@@ -2,7 +2,7 @@
 //! the form body and the query string, the spec's errors, keys (CLI and scope), privacy.
 
 use gongzhi::audit::Actor;
-use gongzhi::open311::keys;
+use gongzhi::apikeys as keys;
 use quick_xml::events::Event;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
