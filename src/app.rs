@@ -18,21 +18,21 @@ use utoipa::OpenApi;
 
 use crate::accounts::AccountsState;
 use crate::accounts::service::LoginGuard;
+use crate::apikeys::RateLimiter;
 use crate::auth::store::SessionPolicy;
 use crate::cases::calendar::Calendar;
 use crate::cases::duplicates::RecentReports;
 use crate::cases::hooks::CaseHooks;
 use crate::db::Db;
 use crate::grid::locate::SharedIndex;
-use crate::apikeys::RateLimiter;
 use crate::volunteers::api as vol;
 use crate::web::api::BearerAuth;
 use crate::web::client::TrustedProxies;
 use crate::web::metrics::{self, Metrics};
 use crate::web::serve::ServeOptions;
 use crate::{
-    accounts, alarms, broadcasts, calls, cases, command, councils, decisions, grid, open311, party, property, registry, renovation, services,
-    stars, volunteers, web,
+    accounts, alarms, broadcasts, calls, cases, command, councils, decisions, grid, open311, party, property, registry, renovation,
+    services, stars, volunteers, web,
 };
 
 /// Everything the server holds; each feature gets its own part.

@@ -360,7 +360,10 @@ mod tests {
         assert_eq!((d.mqtt_url, d.alarm_window_minutes), (None, 10));
         let file: FileSettings = toml::from_str("mqtt_url = 'mqtt://b:1883'\nmqtt_topic_prefix = 'x/y'\nalarm_window_minutes = 5").unwrap();
         let d = DeviceSettings::resolve(&file, |_| None).unwrap();
-        assert_eq!((d.mqtt_url.as_deref(), d.mqtt_topic_prefix.as_str(), d.alarm_window_minutes), (Some("mqtt://b:1883"), "x/y", 5));
+        assert_eq!(
+            (d.mqtt_url.as_deref(), d.mqtt_topic_prefix.as_str(), d.alarm_window_minutes),
+            (Some("mqtt://b:1883"), "x/y", 5)
+        );
         let env = |name: &str| (name == "GONGZHI_MQTT_URL").then(|| "mqtt://env".to_string());
         assert_eq!(DeviceSettings::resolve(&file, env).unwrap().mqtt_url.as_deref(), Some("mqtt://env"));
         let env = |name: &str| (name == "GONGZHI_ALARM_WINDOW_MINUTES").then(|| "0".to_string());

@@ -59,7 +59,8 @@ async fn gateway(s: &AlarmsState, headers: &HeaderMap, q: &KeyQuery) -> AppResul
 
 /// The serial in the path, normalised; the device, which must lie in the key's grid subtree.
 async fn device_in_scope(s: &AlarmsState, key: &ApiKey, serial: &str) -> AppResult<String> {
-    let serial = rules::normalise_serial(serial).ok_or_else(|| AppError::invalid("invalid_serial", "设备编号应为1至64位字母、数字或 - _ . :"))?;
+    let serial =
+        rules::normalise_serial(serial).ok_or_else(|| AppError::invalid("invalid_serial", "设备编号应为1至64位字母、数字或 - _ . :"))?;
     if let Some(d) = store::device(&s.db, &key.district, &serial).await?
         && !d.grid_code.starts_with(&key.grid_code)
     {
@@ -90,7 +91,11 @@ pub async fn post_alarm(
     let key = gateway(&s, &headers, &q).await?;
     let serial = device_in_scope(&s, &key, &serial).await?;
     if body.len() > rules::MAX_PAYLOAD {
-        return Err(AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "告警内容不超过8KB"));
+        return Err(AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "告警内容不超过8KB",
+        ));
     }
     let r = service::receive(&s, &key.district, &serial, &body, Via::Http).await?;
     match r.outcome.as_str() {
@@ -207,8 +212,15 @@ pub async fn overview(State(s): State<AlarmsState>, p: Principal, Query(q): Quer
 pub async fn overview_of(s: &AlarmsState, p: &Principal, grid: Option<&str>, limit: i64) -> AppResult<Overview> {
     let root = service::root_of(p, grid)?;
     let now = now_ms();
-    let alarms = store::recent(&s.db, &p.district, &root, limit).await?.into_iter().map(alarm_view).collect();
-    let last_30_days = store::counts(&s.db, &p.district, &root, now - 30 * 86_400_000).await?.into_iter().collect();
+    let alarms = store::recent(&s.db, &p.district, &root, limit)
+        .await?
+        .into_iter()
+        .map(alarm_view)
+        .collect();
+    let last_30_days = store::counts(&s.db, &p.district, &root, now - 30 * 86_400_000)
+        .await?
+        .into_iter()
+        .collect();
     let (devices, never_heard) = store::device_counts(&s.db, &p.district, &root).await?;
     let offline = service::offline(s, &p.district, &root, now, 200).await?;
     Ok(Overview {

@@ -56,8 +56,9 @@ pub fn parse_url(text: &str, prefix: &str) -> anyhow::Result<MqttSettings> {
     })
 }
 
-/// Handlers at work at once: alarms of different devices are stored side by side.
-const WORKERS: usize = 16;
+/// Handlers at work at once: alarms of different devices are stored side by side (more than a
+/// broker sends unacknowledged at once — Mosquitto: 20 — so the event loop never waits for one).
+const WORKERS: usize = 64;
 
 /// Subscribe until `stop` turns true. The event loop is polled in this task; each message is
 /// handled in its own task (at most [`WORKERS`] at once) and acknowledged after it is stored. A
@@ -75,7 +76,10 @@ pub fn spawn(state: AlarmsState, m: MqttSettings, mut stop: tokio::sync::watch::
         }
         let (client, mut events) = AsyncClient::new(opts, 1024);
         let workers = Arc::new(tokio::sync::Semaphore::new(WORKERS));
-        let topics = [format!("{}/+/devices/+/alarm", m.prefix), format!("{}/+/devices/+/heartbeat", m.prefix)];
+        let topics = [
+            format!("{}/+/devices/+/alarm", m.prefix),
+            format!("{}/+/devices/+/heartbeat", m.prefix),
+        ];
         let mut backoff = Duration::from_millis(250);
         tracing::info!(host = %m.host, port = m.port, prefix = %m.prefix, "MQTT subscriber starting");
         loop {
@@ -153,7 +157,10 @@ mod tests {
         let m = parse_url("mqtt://127.0.0.1:1884?client_id=gz-1", "gongzhi").unwrap();
         assert_eq!((m.host.as_str(), m.port, m.client_id.as_str()), ("127.0.0.1", 1884, "gz-1"));
         let m = parse_url("mqtt://u:p@broker", "a/b/").unwrap();
-        assert_eq!((m.port, m.prefix.as_str(), m.username.as_deref(), m.password.as_deref()), (1883, "a/b", Some("u"), Some("p")));
+        assert_eq!(
+            (m.port, m.prefix.as_str(), m.username.as_deref(), m.password.as_deref()),
+            (1883, "a/b", Some("u"), Some("p"))
+        );
         assert_eq!(m.client_id, "gongzhi-server");
         assert!(parse_url("mqtts://broker", "gongzhi").is_err());
         assert!(parse_url("http://broker", "gongzhi").is_err());

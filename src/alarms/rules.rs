@@ -123,11 +123,14 @@ pub fn parse_alarm(payload: &[u8], now_ms: i64) -> Result<Alarm, Malformed> {
         Ok(r) => r,
         Err(_) => return Err(bad("not_json")),
     };
-    let text = |v: &Option<serde_json::Value>| v.as_ref().and_then(|v| v.as_str()).map(|s| s.nfkc().collect::<String>().trim().to_string());
+    let text = |v: &Option<serde_json::Value>| {
+        v.as_ref()
+            .and_then(|v| v.as_str())
+            .map(|s| s.nfkc().collect::<String>().trim().to_string())
+    };
     let kind = text(&raw.kind).unwrap_or_default();
-    let kind_ok = !kind.is_empty()
-        && kind.len() <= MAX_KIND
-        && kind.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let kind_ok =
+        !kind.is_empty() && kind.len() <= MAX_KIND && kind.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     let detail: String = text(&raw.detail)
         .unwrap_or_default()
         .chars()
@@ -135,12 +138,18 @@ pub fn parse_alarm(payload: &[u8], now_ms: i64) -> Result<Alarm, Malformed> {
         .take(MAX_DETAIL)
         .collect();
     let level = match &raw.level {
-        Some(v) => v.as_i64().or_else(|| v.as_str().and_then(|s| s.nfkc().collect::<String>().trim().parse().ok())),
+        Some(v) => v
+            .as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.nfkc().collect::<String>().trim().parse().ok())),
         None => None,
     };
     let mut m = Malformed {
         why: "",
-        kind: if kind_ok { kind.clone() } else { kind.chars().take(MAX_KIND).collect() },
+        kind: if kind_ok {
+            kind.clone()
+        } else {
+            kind.chars().take(MAX_KIND).collect()
+        },
         detail: detail.clone(),
         level: level.filter(|l| (1..=3).contains(l)),
     };
@@ -161,7 +170,12 @@ pub fn parse_alarm(payload: &[u8], now_ms: i64) -> Result<Alarm, Malformed> {
         m.why = "at_out_of_range";
         return Err(m);
     }
-    Ok(Alarm { kind, at_ms, detail, level })
+    Ok(Alarm {
+        kind,
+        at_ms,
+        detail,
+        level,
+    })
 }
 
 /// The open case a device's last alarm went to: its case, when that alarm was, and whether the
@@ -270,13 +284,25 @@ mod tests {
         assert_eq!(why("not json"), "not_json");
         assert_eq!(why("[1,2]"), "not_json");
         assert_eq!(why(r#"{"at":"2026-09-21T10:00:00+08:00","level":1}"#), "invalid_kind");
-        assert_eq!(why(r#"{"kind":"Smoke!","at":"2026-09-21T10:00:00+08:00","level":1}"#), "invalid_kind");
-        assert_eq!(why(r#"{"kind":"smoke","at":"2026-09-21T10:00:00+08:00","level":4}"#), "invalid_level");
+        assert_eq!(
+            why(r#"{"kind":"Smoke!","at":"2026-09-21T10:00:00+08:00","level":1}"#),
+            "invalid_kind"
+        );
+        assert_eq!(
+            why(r#"{"kind":"smoke","at":"2026-09-21T10:00:00+08:00","level":4}"#),
+            "invalid_level"
+        );
         assert_eq!(why(r#"{"kind":"smoke","at":"2026-09-21T10:00:00+08:00"}"#), "invalid_level");
         assert_eq!(why(r#"{"kind":"smoke","at":"yesterday","level":1}"#), "invalid_at");
         assert_eq!(why(r#"{"kind":"smoke","at":"2026-09-21T10:00:00","level":1}"#), "invalid_at");
-        assert_eq!(why(r#"{"kind":"smoke","at":"2026-09-21T11:00:00+08:00","level":1}"#), "at_out_of_range");
-        assert_eq!(why(r#"{"kind":"smoke","at":"2024-09-21T11:00:00+08:00","level":1}"#), "at_out_of_range");
+        assert_eq!(
+            why(r#"{"kind":"smoke","at":"2026-09-21T11:00:00+08:00","level":1}"#),
+            "at_out_of_range"
+        );
+        assert_eq!(
+            why(r#"{"kind":"smoke","at":"2024-09-21T11:00:00+08:00","level":1}"#),
+            "at_out_of_range"
+        );
         let big = format!(r#"{{"kind":"smoke","detail":"{}"}}"#, "x".repeat(MAX_PAYLOAD));
         assert_eq!(why(&big), "payload_too_large");
         // What could be read is kept with the refusal.
@@ -290,7 +316,11 @@ mod tests {
         assert_eq!(merge_into::<i32>(None, NOW, 600_000), None);
         assert_eq!(merge_into(last(NOW - 600_000, true), NOW, 600_000), Some(7));
         assert_eq!(merge_into(last(NOW - 600_001, true), NOW, 600_000), None);
-        assert_eq!(merge_into(last(NOW - 1, false), NOW, 600_000), None, "a closed case is not added to");
+        assert_eq!(
+            merge_into(last(NOW - 1, false), NOW, 600_000),
+            None,
+            "a closed case is not added to"
+        );
         assert_eq!(merge_into(last(NOW + 5_000, true), NOW, 600_000), Some(7), "a late delivery");
     }
 

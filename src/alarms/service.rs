@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::AlarmsState;
 use super::rules::{self, Topic};
 use super::store::{self, NewAlarm};
-use super::AlarmsState;
 use crate::audit::{self, Actor};
 use crate::auth::{Capability, Principal, Role};
 use crate::cases::hooks::{HookFuture, OnReported};
@@ -389,7 +389,12 @@ pub struct OfflineDevice {
 pub async fn offline(s: &AlarmsState, district: &str, root: &str, now: i64, limit: usize) -> AppResult<Vec<OfflineDevice>> {
     let periods = store::periods(&s.db, district).await?;
     let period_of = |kind: &str| periods.iter().find(|p| p.0 == kind).map_or(rules::FALLBACK_PERIOD_MINUTES, |p| p.1);
-    let shortest = periods.iter().map(|p| p.1).chain([rules::FALLBACK_PERIOD_MINUTES]).min().unwrap_or(1);
+    let shortest = periods
+        .iter()
+        .map(|p| p.1)
+        .chain([rules::FALLBACK_PERIOD_MINUTES])
+        .min()
+        .unwrap_or(1);
     let rows = store::silent_since(&s.db, district, root, now - shortest * 60_000, 5_000).await?;
     Ok(rows
         .into_iter()
@@ -463,7 +468,10 @@ pub async fn save_settings(s: &AlarmsState, p: &Principal, new: &Settings) -> Ap
     let mut kinds: Vec<store::KindRule> = Vec::new();
     for k in &new.kinds {
         let kind: String = k.kind.nfkc().collect::<String>().trim().to_string();
-        if kind.is_empty() || kind.len() > rules::MAX_KIND || !kind.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        if kind.is_empty()
+            || kind.len() > rules::MAX_KIND
+            || !kind.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
             return Err(AppError::invalid("invalid_kind", "告警类型应为1至32位小写字母、数字或下划线"));
         }
         if kinds.iter().any(|x| x.0 == kind) {
@@ -475,7 +483,10 @@ pub async fn save_settings(s: &AlarmsState, p: &Principal, new: &Settings) -> Ap
         }
         let category = k.category.trim().to_string();
         if !category.is_empty() && !cats.iter().any(|c| c.code == category && c.is_leaf() && c.active) {
-            return Err(AppError::invalid("unknown_category", format!("问题类别「{category}」不存在或不是启用的小类")));
+            return Err(AppError::invalid(
+                "unknown_category",
+                format!("问题类别「{category}」不存在或不是启用的小类"),
+            ));
         }
         kinds.push((kind, label, category));
     }

@@ -151,7 +151,8 @@ pub struct NewAlarm {
 
 /// Store an alarm; `false` when one with its fingerprint is there already.
 pub async fn insert(tx: &mut Tx, a: &NewAlarm) -> sqlx::Result<bool> {
-    let n = on_tx!(tx, |c| sqlx::query(
+    let n = on_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO device_alarms (id, district, serial, device_id, grid_code, kind, level, at_ms, detail, received_at, via, case_id, outcome, why, fingerprint) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (fingerprint) DO NOTHING"
     )
@@ -172,13 +173,15 @@ pub async fn insert(tx: &mut Tx, a: &NewAlarm) -> sqlx::Result<bool> {
     .bind(&a.fingerprint)
     .execute(c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     Ok(n == 1)
 }
 
 /// Note that a device was heard at `at` (never moving its time back).
 pub async fn seen(tx: &mut Tx, device: Uuid, district: &str, at: i64) -> sqlx::Result<()> {
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO device_seen (device_id, district, last_seen_at) VALUES ($1, $2, $3) ON CONFLICT (device_id) DO UPDATE SET \
          last_seen_at = CASE WHEN excluded.last_seen_at > device_seen.last_seen_at THEN excluded.last_seen_at ELSE device_seen.last_seen_at END"
     )
@@ -187,7 +190,8 @@ pub async fn seen(tx: &mut Tx, device: Uuid, district: &str, at: i64) -> sqlx::R
     .bind(at)
     .execute(c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
@@ -215,7 +219,8 @@ pub struct AlarmRow {
 pub async fn recent(db: &Db, district: &str, root: &str, limit: i64) -> sqlx::Result<Vec<AlarmRow>> {
     let upper = subtree_upper(root);
     let whole = root == district;
-    on_pool!(db, |p| sqlx::query_as::<_, AlarmRow>(
+    on_pool!(db, |p| {
+        sqlx::query_as::<_, AlarmRow>(
         "SELECT a.id, a.serial, d.name AS device_name, a.grid_code, a.kind, a.level, a.at_ms, a.detail, a.received_at, a.via, a.case_id, \
          c.tracking_code, a.outcome, a.why FROM device_alarms a LEFT JOIN devices d ON d.id = a.device_id LEFT JOIN cases c ON c.id = a.case_id \
          WHERE a.district = $1 AND ((a.grid_code >= $2 AND a.grid_code < $3) OR ($4 AND a.grid_code IS NULL)) \
@@ -227,7 +232,8 @@ pub async fn recent(db: &Db, district: &str, root: &str, limit: i64) -> sqlx::Re
     .bind(whole)
     .bind(limit)
     .fetch_all(p)
-    .await)
+    .await
+    })
 }
 
 /// Alarms per outcome since `since` under `root`; unknown serials and malformed payloads of no

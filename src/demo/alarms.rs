@@ -51,7 +51,16 @@ pub async fn insert(tx: &mut Tx, p: &Plan, history: &[HCase], seed: u64, now: i6
     }
     let mut alarms: Vec<Vec<V>> = Vec::new();
     let mut events: Vec<Vec<V>> = Vec::new();
-    let row = |id: uuid::Uuid, serial: String, device: Option<usize>, kind: &str, level: Option<i64>, at: i64, detail: String, case: Option<uuid::Uuid>, outcome: &'static str, why: &'static str| {
+    let row = |id: uuid::Uuid,
+               serial: String,
+               device: Option<usize>,
+               kind: &str,
+               level: Option<i64>,
+               at: i64,
+               detail: String,
+               case: Option<uuid::Uuid>,
+               outcome: &'static str,
+               why: &'static str| {
         let d = device.map(|i| &p.devices[i]);
         vec![
             V::U(id),
@@ -75,11 +84,24 @@ pub async fn insert(tx: &mut Tx, p: &Plan, history: &[HCase], seed: u64, now: i6
     let (mut linked, mut repeats) = (0, 0);
     for c in history.iter().filter(|c| c.source == "device") {
         let Some(kind) = kind_of(c.category) else { continue };
-        let Some(devs) = by_compound.get(&c.grid[..c.grid.len().min(15)]) else { continue };
+        let Some(devs) = by_compound.get(&c.grid[..c.grid.len().min(15)]) else {
+            continue;
+        };
         let dev = devs[rng.random_range(0..devs.len())];
         let level = rng.random_range(1..=3);
         let text = detail(&mut rng, kind);
-        alarms.push(row(new_id(), p.devices[dev].serial.clone(), Some(dev), kind, Some(level), c.reported_at - 2_000, text.clone(), Some(c.id), "opened", ""));
+        alarms.push(row(
+            new_id(),
+            p.devices[dev].serial.clone(),
+            Some(dev),
+            kind,
+            Some(level),
+            c.reported_at - 2_000,
+            text.clone(),
+            Some(c.id),
+            "opened",
+            "",
+        ));
         linked += 1;
         if rng.random_range(0..4) == 0 {
             for k in 1..=rng.random_range(1..4i64) {
@@ -89,7 +111,18 @@ pub async fn insert(tx: &mut Tx, p: &Plan, history: &[HCase], seed: u64, now: i6
                     p.devices[dev].name, p.devices[dev].serial
                 );
                 let id = new_id();
-                alarms.push(row(id, p.devices[dev].serial.clone(), Some(dev), kind, Some(level), at, text.clone(), Some(c.id), "merged", ""));
+                alarms.push(row(
+                    id,
+                    p.devices[dev].serial.clone(),
+                    Some(dev),
+                    kind,
+                    Some(level),
+                    at,
+                    text.clone(),
+                    Some(c.id),
+                    "merged",
+                    "",
+                ));
                 events.push(vec![
                     V::U(new_id()),
                     V::U(c.id),
@@ -115,12 +148,34 @@ pub async fn insert(tx: &mut Tx, p: &Plan, history: &[HCase], seed: u64, now: i6
                 if p.devices.is_empty() {
                     continue;
                 }
-                alarms.push(row(new_id(), p.devices[dev].serial.clone(), Some(dev), "gas", Some(1), at, "燃气浓度偏高".into(), None, "unmapped", "kind_not_mapped"));
+                alarms.push(row(
+                    new_id(),
+                    p.devices[dev].serial.clone(),
+                    Some(dev),
+                    "gas",
+                    Some(1),
+                    at,
+                    "燃气浓度偏高".into(),
+                    None,
+                    "unmapped",
+                    "kind_not_mapped",
+                ));
                 kept += 1;
             }
             6..=7 => {
                 let serial = format!("XX{:07}", rng.random_range(0..10_000_000));
-                alarms.push(row(new_id(), serial, None, "smoke", Some(2), at, "烟雾浓度超标".into(), None, "unknown_device", ""));
+                alarms.push(row(
+                    new_id(),
+                    serial,
+                    None,
+                    "smoke",
+                    Some(2),
+                    at,
+                    "烟雾浓度超标".into(),
+                    None,
+                    "unknown_device",
+                    "",
+                ));
                 refused += 1;
             }
             _ => {
@@ -128,7 +183,18 @@ pub async fn insert(tx: &mut Tx, p: &Plan, history: &[HCase], seed: u64, now: i6
                     continue;
                 }
                 let dev = rng.random_range(0..p.devices.len());
-                alarms.push(row(new_id(), p.devices[dev].serial.clone(), Some(dev), "smoke", None, at, String::new(), None, "malformed", "invalid_level"));
+                alarms.push(row(
+                    new_id(),
+                    p.devices[dev].serial.clone(),
+                    Some(dev),
+                    "smoke",
+                    None,
+                    at,
+                    String::new(),
+                    None,
+                    "malformed",
+                    "invalid_level",
+                ));
                 refused += 1;
             }
         }
@@ -138,7 +204,20 @@ pub async fn insert(tx: &mut Tx, p: &Plan, history: &[HCase], seed: u64, now: i6
         tx,
         "device_alarms",
         &[
-            "id", "district", "serial", "device_id", "grid_code", "kind", "level", "at_ms", "detail", "received_at", "via", "case_id", "outcome", "why",
+            "id",
+            "district",
+            "serial",
+            "device_id",
+            "grid_code",
+            "kind",
+            "level",
+            "at_ms",
+            "detail",
+            "received_at",
+            "via",
+            "case_id",
+            "outcome",
+            "why",
             "fingerprint",
         ],
         alarms,
