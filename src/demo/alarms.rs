@@ -73,7 +73,7 @@ pub async fn insert(tx: &mut Tx, p: &Plan, history: &[HCase], seed: u64, now: i6
             V::I(at),
             V::T(detail),
             V::I(at + 300),
-            V::S(if at % 3 == 0 { "http" } else { "mqtt" }),
+            V::S("demo"),
             case.map_or(V::NullU, V::U),
             V::S(outcome),
             V::S(why),
