@@ -229,9 +229,8 @@ pub async fn append_if_open(
     detail: serde_json::Value,
 ) -> sqlx::Result<bool> {
     let now = now_ms();
-    let open =
-        on_tx!(tx, |c| {
-            sqlx::query(
+    let open = on_tx!(tx, |c| {
+        sqlx::query(
         "UPDATE cases SET updated_at = $1 WHERE id = $2 AND district = $3 AND status NOT IN ('closed', 'declined') AND merged_into IS NULL"
     )
     .bind(now)
@@ -240,7 +239,7 @@ pub async fn append_if_open(
     .execute(c)
     .await
     .map(|r| r.rows_affected())
-        })?;
+    })?;
     if open != 1 {
         return Ok(false);
     }
