@@ -56,6 +56,9 @@ pub fn parse_url(text: &str, prefix: &str) -> anyhow::Result<MqttSettings> {
     })
 }
 
+/// The largest packet read from the broker (1 MiB).
+pub const MAX_PACKET: usize = 1024 * 1024;
+
 /// Handlers at work at once: alarms of different devices are stored side by side (more than a
 /// broker sends unacknowledged at once — Mosquitto: 20 — so the event loop never waits for one).
 const WORKERS: usize = 64;
@@ -70,7 +73,10 @@ pub fn spawn(state: AlarmsState, m: MqttSettings, mut stop: tokio::sync::watch::
         opts.set_clean_session(false)
             .set_manual_acks(true)
             .set_keep_alive(Duration::from_secs(30))
-            .set_max_packet_size(64 * 1024, 64 * 1024);
+            // Bigger than any alarm (refused above 8 KB, and then stored as malformed and
+            // acknowledged): a packet over this breaks the connection, and the broker would send it
+            // again on every session, so set the broker's `max_packet_size` to this or less.
+            .set_max_packet_size(MAX_PACKET, 64 * 1024);
         if let (Some(u), Some(p)) = (&m.username, &m.password) {
             opts.set_credentials(u.clone(), p.clone());
         }
