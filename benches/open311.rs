@@ -40,7 +40,7 @@ async fn timed(
 async fn run(engine: &'static str, scale: Scale) -> anyhow::Result<()> {
     let db = support::fresh(engine).await?;
     gongzhi::demo::load(&db, scale, 20231, false).await?;
-    let (_, secret) = gongzhi::open311::keys::add(&db, Actor::System("bench"), "411602", "bench", 10_000)
+    let (_, secret) = gongzhi::apikeys::add(&db, Actor::System("bench"), "411602", "bench", 10_000)
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
     let (root, server) = support::serve(&db).await?;

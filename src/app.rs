@@ -18,21 +18,21 @@ use utoipa::OpenApi;
 
 use crate::accounts::AccountsState;
 use crate::accounts::service::LoginGuard;
+use crate::apikeys::RateLimiter;
 use crate::auth::store::SessionPolicy;
 use crate::cases::calendar::Calendar;
 use crate::cases::duplicates::RecentReports;
 use crate::cases::hooks::CaseHooks;
 use crate::db::Db;
 use crate::grid::locate::SharedIndex;
-use crate::open311::keys::RateLimiter;
 use crate::volunteers::api as vol;
 use crate::web::api::BearerAuth;
 use crate::web::client::TrustedProxies;
 use crate::web::metrics::{self, Metrics};
 use crate::web::serve::ServeOptions;
 use crate::{
-    accounts, broadcasts, calls, cases, command, councils, decisions, grid, open311, party, property, registry, renovation, services,
-    stars, volunteers, web,
+    accounts, alarms, broadcasts, calls, cases, command, councils, decisions, grid, open311, party, property, registry, renovation,
+    services, stars, volunteers, web,
 };
 
 /// Everything the server holds; each feature gets its own part.
@@ -66,6 +66,11 @@ pub struct AppState {
     pub case_feed: Arc<cases::events::CaseFeed>,
     /// Who is connected to the calls socket now, and the calls between them (一键智达).
     pub calls: Arc<calls::hub::Hub>,
+    /// Device alarms received by this process, and the per-device order they are handled in.
+    pub alarm_counters: Arc<alarms::service::Counters>,
+    pub alarm_locks: Arc<alarms::service::DeviceLocks>,
+    /// A device's repeats within this many minutes join its open case.
+    pub alarm_window_minutes: i64,
 }
 
 impl AppState {
@@ -92,6 +97,9 @@ impl AppState {
             metrics_on_main: true,
             case_feed: Arc::default(),
             calls: Arc::default(),
+            alarm_counters: Arc::default(),
+            alarm_locks: Arc::default(),
+            alarm_window_minutes: crate::config::DEFAULT_ALARM_WINDOW_MINUTES,
         }
     }
 
@@ -134,6 +142,23 @@ impl AppState {
     pub fn with_duplicate_rule(mut self, meters: f64, hours: i64) -> Self {
         self.duplicate_rule = (meters, hours);
         self
+    }
+
+    pub fn with_alarm_window(mut self, minutes: i64) -> Self {
+        self.alarm_window_minutes = minutes;
+        self
+    }
+
+    /// The device alarms' state (the subscriber and the routes share it).
+    pub fn alarms(&self) -> alarms::AlarmsState {
+        alarms::AlarmsState {
+            db: self.db.clone(),
+            cases: self.cases(),
+            counters: self.alarm_counters.clone(),
+            locks: self.alarm_locks.clone(),
+            window_ms: self.alarm_window_minutes * 60_000,
+            limits: self.open311_limits.clone(),
+        }
     }
 
     pub fn with_data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -238,6 +263,7 @@ pub fn router(state: AppState) -> Router {
         db: state.db.clone(),
         cases: cases.clone(),
     };
+    let alarms = state.alarms();
     let mut app = Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
         .merge(accounts::api::routes().with_state(accounts.clone()))
@@ -262,6 +288,7 @@ pub fn router(state: AppState) -> Router {
         .merge(property::routes().with_state(property))
         .merge(party::routes().with_state(party))
         .merge(services::routes().with_state(services))
+        .merge(alarms::routes().with_state(alarms))
         .route("/healthz", get(web::healthz).with_state(state.db.clone()));
     if state.metrics_on_main {
         app = app.route(
@@ -305,6 +332,7 @@ pub async fn serve(db: Db, s: &crate::config::Settings, on_bound: impl FnOnce(So
     let mut state = AppState::new(db.clone())
         .with_data_dir(&s.data_dir)
         .with_duplicate_rule(s.duplicate_meters, s.duplicate_hours)
+        .with_alarm_window(s.devices.alarm_window_minutes)
         .with_web(&s.web)?;
     state.calendar = Arc::new(Calendar::with_updates(&s.data_dir.join("calendar"))?);
     let listener = tokio::net::TcpListener::bind(&s.listen).await?;
@@ -329,6 +357,15 @@ pub async fn serve(db: Db, s: &crate::config::Settings, on_bound: impl FnOnce(So
     };
     // The broadcasts' outbox worker runs beside the server and stops with it.
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    // The MQTT subscriber (设备告警), when a broker is configured, also stops with it.
+    let mqtt = match &s.devices.mqtt_url {
+        Some(url) => Some(alarms::mqtt::spawn(
+            state.alarms(),
+            alarms::mqtt::parse_url(url, &s.devices.mqtt_topic_prefix)?,
+            stopped.clone(),
+        )),
+        None => None,
+    };
     let outbox = tokio::spawn(broadcasts::deliver::Outbox::new(db.clone(), broadcasts::deliver::Settings::from_env()?)?.run(stopped));
     let shutdown = async move {
         web::shutdown_signal().await;
@@ -336,6 +373,9 @@ pub async fn serve(db: Db, s: &crate::config::Settings, on_bound: impl FnOnce(So
     };
     serve_on(state, listener, metrics, opts, shutdown).await?;
     let _ = outbox.await;
+    if let Some(m) = mqtt {
+        let _ = m.await;
+    }
     db.close().await;
     Ok(())
 }
@@ -400,9 +440,10 @@ pub async fn serve_on(
         services::proxy::api::kinds, services::proxy::api::save_kind, services::proxy::api::list, services::proxy::api::watch, services::proxy::api::create, services::proxy::api::get_one,
         services::proxy::api::take, services::proxy::api::add_step, services::proxy::api::hand_over, services::proxy::api::confirm, services::proxy::api::give_back, services::proxy::api::finish, services::proxy::api::rate,
         services::mediation::api::list, services::mediation::api::create, services::mediation::api::get_one, services::mediation::api::add_session, services::mediation::api::decide, services::mediation::api::follow_up, services::mediation::api::counts,
+        alarms::api::post_alarm, alarms::api::post_heartbeat, alarms::api::overview, alarms::api::get_settings, alarms::api::put_settings,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "party"), (name = "property"), (name = "stars"), (name = "services"))
+    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "party"), (name = "property"), (name = "stars"), (name = "services"), (name = "alarms"))
 )]
 pub struct ApiDoc;
 

@@ -38,6 +38,54 @@ pub struct FileSettings {
     pub header_timeout_secs: Option<u64>,
     /// A connection on which nothing moves for this many seconds is closed.
     pub idle_timeout_secs: Option<u64>,
+    /// The MQTT broker devices publish alarms to, e.g. `mqtt://127.0.0.1:1883?client_id=gongzhi-1`.
+    pub mqtt_url: Option<String>,
+    /// Topics are `{prefix}/{district}/devices/{serial}/alarm|heartbeat`.
+    pub mqtt_topic_prefix: Option<String>,
+    /// A device's repeated alarms within this many minutes join its open case.
+    pub alarm_window_minutes: Option<i64>,
+}
+
+/// Device alarms: where to subscribe, and the window that merges repeats.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceSettings {
+    /// Off when unset.
+    pub mqtt_url: Option<String>,
+    pub mqtt_topic_prefix: String,
+    pub alarm_window_minutes: i64,
+}
+
+pub const DEFAULT_MQTT_TOPIC_PREFIX: &str = "gongzhi";
+pub const DEFAULT_ALARM_WINDOW_MINUTES: i64 = 10;
+
+impl Default for DeviceSettings {
+    fn default() -> Self {
+        DeviceSettings {
+            mqtt_url: None,
+            mqtt_topic_prefix: DEFAULT_MQTT_TOPIC_PREFIX.to_string(),
+            alarm_window_minutes: DEFAULT_ALARM_WINDOW_MINUTES,
+        }
+    }
+}
+
+impl DeviceSettings {
+    /// Environment (read through `env`) first, then the file, then defaults; the window in 1..=1440.
+    pub fn resolve(file: &FileSettings, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<DeviceSettings> {
+        let text = |name: &str, file: &Option<String>| env(name).or_else(|| file.clone()).filter(|v| !v.trim().is_empty());
+        Ok(DeviceSettings {
+            mqtt_url: text("GONGZHI_MQTT_URL", &file.mqtt_url).map(|u| u.trim().to_string()),
+            mqtt_topic_prefix: text("GONGZHI_MQTT_TOPIC_PREFIX", &file.mqtt_topic_prefix)
+                .map(|p| p.trim().to_string())
+                .unwrap_or_else(|| DEFAULT_MQTT_TOPIC_PREFIX.to_string()),
+            alarm_window_minutes: bounded(
+                "GONGZHI_ALARM_WINDOW_MINUTES / alarm_window_minutes",
+                env("GONGZHI_ALARM_WINDOW_MINUTES"),
+                file.alarm_window_minutes,
+                DEFAULT_ALARM_WINDOW_MINUTES,
+                1..=1440,
+            )?,
+        })
+    }
 }
 
 /// The HTTP side: metrics, proxies, sessions, connection timeouts.
@@ -113,6 +161,8 @@ pub struct Settings {
     /// Where clients reach the server (Open311's discovery names it); `None`: `http://{listen}`.
     pub public_url: Option<String>,
     pub web: WebSettings,
+    /// MQTT and the alarm window.
+    pub devices: DeviceSettings,
 }
 
 /// Read the TOML file if one is named (flag or GONGZHI_CONFIG) or `gongzhi.toml` exists here.
@@ -143,6 +193,7 @@ pub fn resolve(
     default_db: &str,
 ) -> anyhow::Result<Settings> {
     let web = WebSettings::resolve(&file, |name| std::env::var(name).ok())?;
+    let devices = DeviceSettings::resolve(&file, |name| std::env::var(name).ok())?;
     let public_url = public_url.or(file.public_url).map(|u| checked_public_url(&u)).transpose()?;
     Ok(Settings {
         database_url: database_url.or(file.database_url).unwrap_or_else(|| default_db.to_string()),
@@ -169,6 +220,7 @@ pub fn resolve(
             .map(PathBuf::from),
         public_url,
         web,
+        devices,
     })
 }
 
@@ -299,6 +351,23 @@ mod tests {
             WebSettings::resolve(&file, env).is_err(),
             "the idle timeout stays above the handlers' 30 s"
         );
+    }
+
+    #[test]
+    fn device_settings() {
+        let d = DeviceSettings::resolve(&FileSettings::default(), |_| None).unwrap();
+        assert_eq!(d, DeviceSettings::default());
+        assert_eq!((d.mqtt_url, d.alarm_window_minutes), (None, 10));
+        let file: FileSettings = toml::from_str("mqtt_url = 'mqtt://b:1883'\nmqtt_topic_prefix = 'x/y'\nalarm_window_minutes = 5").unwrap();
+        let d = DeviceSettings::resolve(&file, |_| None).unwrap();
+        assert_eq!(
+            (d.mqtt_url.as_deref(), d.mqtt_topic_prefix.as_str(), d.alarm_window_minutes),
+            (Some("mqtt://b:1883"), "x/y", 5)
+        );
+        let env = |name: &str| (name == "GONGZHI_MQTT_URL").then(|| "mqtt://env".to_string());
+        assert_eq!(DeviceSettings::resolve(&file, env).unwrap().mqtt_url.as_deref(), Some("mqtt://env"));
+        let env = |name: &str| (name == "GONGZHI_ALARM_WINDOW_MINUTES").then(|| "0".to_string());
+        assert!(DeviceSettings::resolve(&file, env).is_err());
     }
 
     #[test]

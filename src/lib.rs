@@ -1,6 +1,8 @@
 //! gongzhi (共治): party-led grassroots governance — five-level grid, registry, accounts, console and API.
 
 pub mod accounts;
+pub mod alarms;
+pub mod apikeys;
 pub mod app;
 pub mod audit;
 pub mod auth;

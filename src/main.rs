@@ -174,7 +174,7 @@ enum ApiKeyCommand {
         #[arg(long)]
         name: String,
         /// Requests allowed per minute.
-        #[arg(long, default_value_t = gongzhi::open311::keys::DEFAULT_PER_MINUTE)]
+        #[arg(long, default_value_t = gongzhi::apikeys::DEFAULT_PER_MINUTE)]
         per_minute: i64,
     },
     /// End a key, named by its id or by the key itself.
@@ -486,7 +486,7 @@ async fn audit(cfg: Option<&std::path::Path>, command: AuditCommand) -> anyhow::
 }
 
 async fn api_key(cfg: Option<&std::path::Path>, command: ApiKeyCommand) -> anyhow::Result<()> {
-    use gongzhi::open311::keys;
+    use gongzhi::apikeys as keys;
     let common = match &command {
         ApiKeyCommand::Add { common, .. } | ApiKeyCommand::Revoke { common, .. } | ApiKeyCommand::List { common } => common,
     };

@@ -48,7 +48,7 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 132] = [
+pub const ACTIONS: [(&str, &str); 133] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
@@ -181,6 +181,7 @@ pub const ACTIONS: [(&str, &str); 132] = [
     ("mediation.session", "记录纠纷调解"),
     ("mediation.outcome", "记录纠纷调解结果"),
     ("mediation.follow_up", "纠纷调解回访"),
+    ("alarm_settings.update", "修改设备告警设置"),
 ];
 
 /// The words for an action code; a code this version does not know (written by a newer one) is
@@ -220,6 +221,7 @@ pub fn target_label(kind: &str) -> &'static str {
         "proxy_kind" => "代办事项目录",
         "proxy_matter" => "红色代办事项",
         "dispute" => "矛盾纠纷",
+        "alarm_settings" => "设备告警设置",
         "service_need" => "服务需求",
         "service_resource" => "服务资源",
         "service_project" => "服务项目",

@@ -118,6 +118,13 @@ pub enum Reporter<'a> {
         by: &'a Principal,
         on_reported: &'a dyn super::hooks::OnReported,
     },
+    /// A registered device's alarm (source `device`): who it is on the timeline (`设备 …`), its
+    /// district, and what the alarms feature writes in the report's transaction (the alarm row).
+    Device {
+        name: &'a str,
+        district: &'a str,
+        on_reported: &'a dyn super::hooks::OnReported,
+    },
 }
 
 /// Reports from the public grid page (随手拍, no account) per client address and per grid: a
@@ -202,6 +209,8 @@ pub enum Channel {
     Client,
     /// A council (议事会) passing on what residents raised.
     Council,
+    /// A registered device raising an alarm (设备告警), over MQTT or a gateway's HTTP call.
+    Device,
 }
 
 /// A source says which channel a report came through, so only that channel may write it: staff
@@ -213,7 +222,8 @@ pub fn source_allowed(source: &str, channel: Channel) -> bool {
         "resident" => matches!(channel, Channel::Resident | Channel::Staff | Channel::Import),
         "officer" => matches!(channel, Channel::Staff | Channel::Import),
         "council" => matches!(channel, Channel::Import | Channel::Council),
-        "device" | "hotline" => channel == Channel::Import,
+        "device" => matches!(channel, Channel::Import | Channel::Device),
+        "hotline" => channel == Channel::Import,
         _ => false,
     }
 }
@@ -233,7 +243,7 @@ pub async fn submit_named(
     let district = match &who {
         Reporter::User(p) | Reporter::Council { by: p, .. } => p.district.as_str(),
         Reporter::Public { district, .. } => district,
-        Reporter::Client { district, .. } => district,
+        Reporter::Client { district, .. } | Reporter::Device { district, .. } => district,
     };
     let (is_resident, may_import) = match &who {
         Reporter::User(p) => (
@@ -241,7 +251,7 @@ pub async fn submit_named(
             p.posts.iter().any(|x| x.role == Role::DistrictAdmin),
         ),
         Reporter::Public { .. } | Reporter::Client { .. } => (true, false),
-        Reporter::Council { .. } => (false, false),
+        Reporter::Council { .. } | Reporter::Device { .. } => (false, false),
     };
     let cat = categories::get(&s.db, district, input.category.trim())
         .await?
@@ -263,6 +273,7 @@ pub async fn submit_named(
     let source = match &who {
         Reporter::Client { .. } => "open311",
         Reporter::Council { .. } => "council",
+        Reporter::Device { .. } => "device",
         _ => input.source.as_deref().unwrap_or(if is_resident { "resident" } else { "officer" }),
     };
     if !SOURCES.contains(&source) {
@@ -271,6 +282,7 @@ pub async fn submit_named(
     let channel = match &who {
         Reporter::Client { .. } => Channel::Client,
         Reporter::Council { .. } => Channel::Council,
+        Reporter::Device { .. } => Channel::Device,
         Reporter::Public { .. } => Channel::Resident,
         Reporter::User(_) if is_resident => Channel::Resident,
         Reporter::User(_) if may_import => Channel::Import,
@@ -354,6 +366,7 @@ pub async fn submit_named(
             let phone: String = phone.trim().chars().take(32).collect();
             (None, name, phone)
         }
+        Reporter::Device { name, .. } => (None, name.chars().take(64).collect(), String::new()),
     };
     let duplicate_of = match (lat, lng) {
         (Some(a), Some(b)) => {
@@ -375,8 +388,8 @@ pub async fn submit_named(
             let content = crate::auth::hash_secret(&format!("{}\u{1f}{}\u{1f}{}", cat.code, description, reporter_phone));
             format!("p:{grid_code}:{k}:{}", &content[..16])
         }
-        // Open311 keys come already scoped by the API key (`o311:{key id}:…`).
-        Reporter::Client { .. } => k.to_string(),
+        // Open311 keys come already scoped by the API key (`o311:{key id}:…`); a device's by its serial.
+        Reporter::Client { .. } | Reporter::Device { .. } => k.to_string(),
     });
     let key = scoped_key.as_deref();
     let (lat_s, lng_s) = (format!("{lat:?}"), format!("{lng:?}"));
@@ -413,7 +426,9 @@ pub async fn submit_named(
         attributes: &attributes,
         private,
         on_reported: match &who {
-            Reporter::Client { on_reported, .. } | Reporter::Council { on_reported, .. } => Some(*on_reported),
+            Reporter::Client { on_reported, .. } | Reporter::Council { on_reported, .. } | Reporter::Device { on_reported, .. } => {
+                Some(*on_reported)
+            }
             _ => None,
         },
     };
@@ -425,6 +440,7 @@ pub async fn submit_named(
             open311_actor = format!("open311:{key_name}");
             Actor::System(&open311_actor)
         }
+        Reporter::Device { name, .. } => Actor::System(name),
     };
     let (c, replayed) = store::create(&s.db, actor, &row).await?;
     if !replayed {
@@ -658,14 +674,14 @@ mod tests {
         let table: [(&str, &[Channel]); 6] = [
             ("officer", &[Staff, Import]),
             ("resident", &[Resident, Staff, Import]),
-            ("device", &[Import]),
+            ("device", &[Import, Device]),
             ("hotline", &[Import]),
             ("council", &[Import, Council]),
             ("open311", &[Client]),
         ];
         assert_eq!(table.map(|t| t.0), SOURCES, "every source has a row");
         for (source, allowed) in table {
-            for ch in [Resident, Staff, Import, Client, Council] {
+            for ch in [Resident, Staff, Import, Client, Council, Device] {
                 assert_eq!(source_allowed(source, ch), allowed.contains(&ch), "{source} by {ch:?}");
             }
         }

@@ -216,6 +216,37 @@ async fn insert_event(
     Ok(())
 }
 
+/// In the caller's transaction: add a step to a case when it is still open (not closed, declined
+/// or merged), locking its row; `false` when it is not open any more (nothing written). A device's
+/// repeated alarm (`alarm`) uses it, so the alarm's row and its timeline step commit together.
+pub async fn append_if_open(
+    tx: &mut Tx,
+    (case_id, district): (Uuid, &str),
+    at: i64,
+    actor: &Actor<'_>,
+    action: &str,
+    note: &str,
+    detail: serde_json::Value,
+) -> sqlx::Result<bool> {
+    let now = now_ms();
+    let open = on_tx!(tx, |c| {
+        sqlx::query(
+        "UPDATE cases SET updated_at = $1 WHERE id = $2 AND district = $3 AND status NOT IN ('closed', 'declined') AND merged_into IS NULL"
+    )
+    .bind(now)
+    .bind(case_id)
+    .bind(district)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    if open != 1 {
+        return Ok(false);
+    }
+    insert_event(tx, (case_id, district), at, actor, action, note, detail).await?;
+    Ok(true)
+}
+
 /// Seal reporters' phones not sealed with the current key yet (stored before sealing, or with an
 /// older key), a batch per transaction. Returns how many rows changed.
 pub async fn reseal_reporter_phones(db: &Db, batch: i64) -> anyhow::Result<u64> {

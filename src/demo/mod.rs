@@ -1,5 +1,6 @@
 //! The demo district: a deterministic Chuanhui at real scale (or one small street), loaded in one transaction.
 
+pub mod alarms;
 pub mod basemap;
 pub mod broadcasts;
 pub mod calls;
@@ -698,6 +699,8 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     let services_lists_summary = services_lists::insert(&mut tx, &p, seed, crate::db::now_ms()).await?;
     pb.set_message("红色代办、矛盾调解");
     let services_proxy_summary = services_proxy::insert(&mut tx, &p, &hash, seed, crate::db::now_ms()).await?;
+    pb.set_message("设备告警");
+    let alarms_summary = alarms::insert(&mut tx, &p, &history, seed, crate::db::now_ms()).await?;
     crate::audit::record(
         &mut tx,
         crate::audit::Actor::System("demo"),
@@ -723,7 +726,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.finish_and_clear();
     let count = |l: i64| p.grids.iter().filter(|g| g.level == l).count();
     Ok(format!(
-        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}",
+        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}",
         started.elapsed().as_secs_f64(),
         planned.as_secs_f64(),
         count(2),
@@ -747,6 +750,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         stars_summary,
         care_summary,
         services_lists_summary,
-        services_proxy_summary
+        services_proxy_summary,
+        alarms_summary
     ))
 }

@@ -3,7 +3,6 @@
 pub mod api;
 pub mod form;
 pub mod format;
-pub mod keys;
 pub mod pages;
 pub mod privacy;
 pub mod store;
@@ -25,7 +24,7 @@ pub struct Open311State {
     pub db: Db,
     pub cases: CasesState,
     /// Open311 requests per key, and reads per client address without a key, a minute, in this process.
-    pub open311_limits: Arc<keys::RateLimiter>,
+    pub open311_limits: Arc<crate::apikeys::RateLimiter>,
     /// Where clients reach this server (`public_url`): the discovery document names it.
     pub public_url: Arc<str>,
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::Open311State;
-use super::keys;
+use crate::apikeys as keys;
 use crate::auth::Capability;
 use crate::error::AppError;
 use crate::web::extract::Path;

@@ -2,6 +2,7 @@
 //! GONGZHI_TEST_DATABASE_URL is set — on PostgreSQL too, in a fresh schema per test.
 
 mod accounts;
+mod alarms;
 mod audit_chain;
 mod broadcasts;
 mod calls;

@@ -1,8 +1,8 @@
 //! Open311 GeoReport v2: every endpoint in JSON and XML (parsed with a real XML parser), POST from
 //! the form body and the query string, the spec's errors, keys (CLI and scope), privacy.
 
+use gongzhi::apikeys as keys;
 use gongzhi::audit::Actor;
-use gongzhi::open311::keys;
 use quick_xml::events::Event;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

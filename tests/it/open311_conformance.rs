@@ -437,6 +437,7 @@ pub(crate) async fn serve_like_production(app: &App, public_url: Option<&str>) -
         public_url: public_url.map(String::from),
         key_file: None,
         web: gongzhi::config::WebSettings::resolve(&Default::default(), |_| None).unwrap(),
+        devices: Default::default(),
     };
     let (tx, rx) = tokio::sync::oneshot::channel::<SocketAddr>();
     let db = app.db.clone();

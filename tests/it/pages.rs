@@ -646,14 +646,14 @@ async fn api_keys_page_is_the_districts_and_checks_its_forms() {
         .await;
         let at = html.find("id=\"new-key\"").expect("the new key is shown");
         let secret: String = html[at..].split('>').nth(1).unwrap().chars().take(43).collect();
-        let key = gongzhi::open311::keys::find(&app.db, &secret)
+        let key = gongzhi::apikeys::find(&app.db, &secret)
             .await
             .unwrap()
             .expect("the shown key works");
         assert_eq!((key.grid_code.as_str(), key.per_minute), ("411602001", 30));
         let (st, _, loc) = post(&app, &admin, &format!("/console/api-keys/{}/revoke", key.id), &[("csrf", &csrf)]).await;
         assert_eq!((st, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/console/api-keys")));
-        assert!(gongzhi::open311::keys::find(&app.db, &secret).await.unwrap().is_none(), "revoked");
+        assert!(gongzhi::apikeys::find(&app.db, &secret).await.unwrap().is_none(), "revoked");
         let (_, html) = page(&app, &admin, "/console/api-keys").await;
         assert!(html.contains("已停用"));
 

@@ -128,7 +128,7 @@ async fn the_case_page_shows_the_place_the_map_the_link_and_the_answers() {
         assert!(answer_shown(&html, "所在楼层", "未填写") && answer_shown(&html, "车辆类型", "未填写"));
 
         // Through Open311 with an address and no point: the address is shown apart.
-        let key = gongzhi::open311::keys::add(&app.db, Actor::System("test"), "411602", "测试接入", 100)
+        let key = gongzhi::apikeys::add(&app.db, Actor::System("test"), "411602", "测试接入", 100)
             .await
             .unwrap()
             .1;

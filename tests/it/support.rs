@@ -101,12 +101,19 @@ pub async fn apps() -> Vec<App> {
 }
 
 pub async fn start(engine: &'static str, url: String, db: Db) -> App {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
     let files = std::env::temp_dir()
         .join("gongzhi-tests")
         .join(format!("files-{}", uuid::Uuid::now_v7()));
-    let router = gongzhi::app::router(gongzhi::app::AppState::new(db.clone()).with_data_dir(files));
+    start_state(engine, url, gongzhi::app::AppState::new(db).with_data_dir(files)).await
+}
+
+/// Serve a given application state (a test that also runs something beside the server, such as
+/// the MQTT subscriber, shares the state with it).
+pub async fn start_state(engine: &'static str, url: String, state: gongzhi::app::AppState) -> App {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let db = state.db.clone();
+    let router = gongzhi::app::router(state);
     // The production serving path: connection info (client addresses), header and idle timeouts.
     let server = tokio::spawn(async move {
         gongzhi::web::serve::serve(listener, router, Default::default(), std::future::pending())

@@ -285,6 +285,7 @@ fn step_label(action: &str) -> &'static str {
         "rate" => "您已评价",
         "merge" => "已与同一问题的其他反映合并办理",
         "outcome" => "办理结果",
+        "alarm" => "设备再次告警",
         _ => "办理中",
     }
 }

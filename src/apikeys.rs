@@ -1,5 +1,5 @@
-//! Open311 API keys: issue (shown once, stored as a hash), revoke, look up; rate limits per key and,
-//! for reads without a key, per client address.
+//! API keys (接入密钥) for systems that call in — Open311 clients and device gateways: issue (shown
+//! once, stored as a hash), revoke, look up; rate limits per key and, for reads without a key, per client address.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
