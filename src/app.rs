@@ -31,8 +31,8 @@ use crate::web::client::TrustedProxies;
 use crate::web::metrics::{self, Metrics};
 use crate::web::serve::ServeOptions;
 use crate::{
-    accounts, broadcasts, calls, cases, command, councils, decisions, grid, open311, party, property, registry, renovation, services,
-    stars, volunteers, web,
+    accounts, broadcasts, calls, cases, command, councils, decisions, grid, open311, party, property, registry, renovation, routing,
+    services, stars, volunteers, web,
 };
 
 /// Everything the server holds; each feature gets its own part.
@@ -66,6 +66,8 @@ pub struct AppState {
     pub case_feed: Arc<cases::events::CaseFeed>,
     /// Who is connected to the calls socket now, and the calls between them (一键智达).
     pub calls: Arc<calls::hub::Hub>,
+    /// Each district's routing model, loaded once (智能分派).
+    pub routing_models: Arc<routing::service::Models>,
 }
 
 impl AppState {
@@ -92,6 +94,7 @@ impl AppState {
             metrics_on_main: true,
             case_feed: Arc::default(),
             calls: Arc::default(),
+            routing_models: Arc::default(),
         }
     }
 
@@ -178,6 +181,10 @@ impl AppState {
                 inbox: vec![Arc::new(broadcasts::pages::OwedBroadcasts)],
                 // The compound's public page shows its members with their posts (亮身份).
                 public: vec![Arc::new(party::pages::PublicPosts), Arc::new(services::sites::pages::PublicSites)],
+                // A report without a category is filed (and above the threshold dispatched) by routing.
+                router: Some(Arc::new(routing::service::AutoRoute {
+                    models: self.routing_models.clone(),
+                })),
             }),
             public_reports: self.public_reports.clone(),
             feed: self.case_feed.clone(),
@@ -234,6 +241,10 @@ pub fn router(state: AppState) -> Router {
     };
     let property = property::PropertyState { db: state.db.clone() };
     let party = party::PartyState { db: state.db.clone() };
+    let routing = routing::RoutingState {
+        db: state.db.clone(),
+        models: state.routing_models.clone(),
+    };
     let services = services::ServicesState {
         db: state.db.clone(),
         cases: cases.clone(),
@@ -262,6 +273,7 @@ pub fn router(state: AppState) -> Router {
         .merge(property::routes().with_state(property))
         .merge(party::routes().with_state(party))
         .merge(services::routes().with_state(services))
+        .merge(routing::routes().with_state(routing))
         .route("/healthz", get(web::healthz).with_state(state.db.clone()));
     if state.metrics_on_main {
         app = app.route(
@@ -329,6 +341,18 @@ pub async fn serve(db: Db, s: &crate::config::Settings, on_bound: impl FnOnce(So
     };
     // The broadcasts' outbox worker runs beside the server and stops with it.
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    // A district with closed cases and no routing model gets one, in the background.
+    let train_db = db.clone();
+    tokio::spawn(async move {
+        match routing::service::train_missing(&train_db).await {
+            Ok(done) => {
+                for t in done {
+                    tracing::info!(district = %t.district, examples = t.examples, ms = t.millis as u64, "routing model trained");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e.message, "routing model not trained"),
+        }
+    });
     let outbox = tokio::spawn(broadcasts::deliver::Outbox::new(db.clone(), broadcasts::deliver::Settings::from_env()?)?.run(stopped));
     let shutdown = async move {
         web::shutdown_signal().await;
@@ -400,9 +424,10 @@ pub async fn serve_on(
         services::proxy::api::kinds, services::proxy::api::save_kind, services::proxy::api::list, services::proxy::api::watch, services::proxy::api::create, services::proxy::api::get_one,
         services::proxy::api::take, services::proxy::api::add_step, services::proxy::api::hand_over, services::proxy::api::confirm, services::proxy::api::give_back, services::proxy::api::finish, services::proxy::api::rate,
         services::mediation::api::list, services::mediation::api::create, services::mediation::api::get_one, services::mediation::api::add_session, services::mediation::api::decide, services::mediation::api::follow_up, services::mediation::api::counts,
+        routing::api::suggest, routing::api::get_settings, routing::api::put_settings,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "party"), (name = "property"), (name = "stars"), (name = "services"))
+    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "party"), (name = "property"), (name = "stars"), (name = "services"), (name = "routing"))
 )]
 pub struct ApiDoc;
 

@@ -23,7 +23,7 @@ const LAYERS: &[&[&str]] = &[
     &["grid"],
     &["registry"],
     &["accounts", "cases"],
-    &["volunteers", "open311", "broadcasts", "calls"],
+    &["volunteers", "open311", "broadcasts", "calls", "routing"],
     &["councils", "decisions", "party"],
     &["renovation", "property", "services"],
     &["stars"],

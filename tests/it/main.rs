@@ -33,6 +33,7 @@ mod services_mediation;
 mod services_proxy;
 mod services_sites;
 mod stars;
+mod routing;
 mod support;
 mod volunteer_pages;
 mod volunteers;

@@ -136,6 +136,7 @@ fn action_label_of(a: &str) -> &'static str {
         "rate" => "评价",
         "merge" => "合并",
         "outcome" => "办理结果",
+        "route" => "智能归类",
         _ => "办理",
     }
 }
