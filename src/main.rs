@@ -499,7 +499,10 @@ async fn routing(cfg: Option<&std::path::Path>, command: RoutingCommand) -> anyh
         match &command {
             RoutingCommand::Train { .. } => {
                 for d in &districts {
-                    match service::train(&db, d).await.map_err(|e| anyhow::anyhow!("{} ({})", e.message, e.code))? {
+                    match service::train(&db, d)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{} ({})", e.message, e.code))?
+                    {
                         Some(t) => println!(
                             "district {}: trained on {} closed cases, {} categories, {} features, temperature {}, {} ms",
                             t.district, t.examples, t.categories, t.vocabulary, t.temperature, t.millis
@@ -515,7 +518,10 @@ async fn routing(cfg: Option<&std::path::Path>, command: RoutingCommand) -> anyh
                     let e = service::evaluate(&db, d, &reports, *seed)
                         .await
                         .map_err(|e| anyhow::anyhow!("{} ({})", e.message, e.code))?;
-                    println!("district {d}: trained on {} closed cases, tested on the other fifth (seed {seed})", e.trained_on);
+                    println!(
+                        "district {d}: trained on {} closed cases, tested on the other fifth (seed {seed})",
+                        e.trained_on
+                    );
                     println!("  {}", e.held_out.0.line("held-out cases, category"));
                     println!("  {}", e.held_out.1.line("held-out cases, category and unit"));
                     println!("  {}", e.reports.line("residents' reports, category"));

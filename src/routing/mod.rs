@@ -29,7 +29,8 @@ impl FromRef<RoutingState> for Db {
 
 /// The routing API.
 pub fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route("/api/v1/routing/suggest", post(api::suggest))
-        .route("/api/v1/routing/settings", axum::routing::get(api::get_settings).put(api::put_settings))
+    Router::new().route("/api/v1/routing/suggest", post(api::suggest)).route(
+        "/api/v1/routing/settings",
+        axum::routing::get(api::get_settings).put(api::put_settings),
+    )
 }

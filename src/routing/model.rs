@@ -115,7 +115,12 @@ pub struct Suggestion {
 /// Units need this many closed cases under a prefix before the prefix speaks for itself.
 const MIN_UNIT_CASES: u32 = 3;
 
-fn counts_of(examples: &[&Example], labels: &[String], index: &mut HashMap<String, u32>, vocab: &mut Vec<String>) -> Vec<HashMap<u32, u32>> {
+fn counts_of(
+    examples: &[&Example],
+    labels: &[String],
+    index: &mut HashMap<String, u32>,
+    vocab: &mut Vec<String>,
+) -> Vec<HashMap<u32, u32>> {
     let mut counts = vec![HashMap::new(); labels.len()];
     for e in examples {
         let Ok(l) = labels.binary_search(&e.category) else { continue };
@@ -182,10 +187,7 @@ pub fn train(examples: &[Example], prefixes: &[usize]) -> Model {
                 .map(|(lj, right)| -softmax(lj, t)[*right].max(1e-12).ln())
                 .sum::<f64>()
         };
-        temperature = TEMPERATURES
-            .into_iter()
-            .min_by(|a, b| loss(*a).total_cmp(&loss(*b)))
-            .unwrap_or(1.0);
+        temperature = TEMPERATURES.into_iter().min_by(|a, b| loss(*a).total_cmp(&loss(*b))).unwrap_or(1.0);
     }
     let rest = counts_of(&check, &labels, &mut index, &mut vocab);
     for (l, c) in rest.into_iter().enumerate() {
@@ -405,7 +407,12 @@ mod tests {
             let g = if i % 2 == 0 { "411602001001001" } else { "411602002001001" };
             v.push(ex(&format!("{i}号楼下垃圾桶满了没人清运，臭得很"), "SQ01", g, Some(1)));
             v.push(ex(&format!("楼道里有人拉飞线给电动车充电，第{i}次了"), "SQ03", g, Some(2)));
-            v.push(ex(&format!("路灯不亮，{i}号路口晚上黑乎乎的"), "BJ01", g, Some(if i % 2 == 0 { 3 } else { 4 })));
+            v.push(ex(
+                &format!("路灯不亮，{i}号路口晚上黑乎乎的"),
+                "BJ01",
+                g,
+                Some(if i % 2 == 0 { 3 } else { 4 }),
+            ));
         }
         v
     }
@@ -434,7 +441,10 @@ mod tests {
         assert!(s.windows(2).all(|w| w[0].category_confidence >= w[1].category_confidence));
         let sum: f64 = s.iter().map(|x| x.category_confidence).sum();
         assert!(sum <= 1.0 + 1e-9, "{sum}");
-        assert!(s.iter().all(|x| (0.0..=1.0).contains(&x.confidence) && x.confidence <= x.category_confidence + 1e-12));
+        assert!(
+            s.iter()
+                .all(|x| (0.0..=1.0).contains(&x.confidence) && x.confidence <= x.category_confidence + 1e-12)
+        );
         let s = c.suggest("垃圾桶满了", "", 3, |c| c != "SQ01");
         assert!(s.iter().all(|x| x.category != "SQ01") && s.len() == 2);
     }
@@ -444,7 +454,10 @@ mod tests {
         let m = train(&tiny(), &[12, 15]);
         let back: Model = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
         let (a, b) = (Classifier::new(m), Classifier::new(back));
-        assert_eq!(a.suggest("路灯不亮", "411602001001", 3, |_| true), b.suggest("路灯不亮", "411602001001", 3, |_| true));
+        assert_eq!(
+            a.suggest("路灯不亮", "411602001001", 3, |_| true),
+            b.suggest("路灯不亮", "411602001001", 3, |_| true)
+        );
     }
 
     #[test]

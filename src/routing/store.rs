@@ -38,33 +38,41 @@ pub async fn closed_cases(db: &Db, district: &str, limit: i64) -> sqlx::Result<V
 
 /// Every district with a closed case.
 pub async fn districts(db: &Db) -> sqlx::Result<Vec<String>> {
-    on_pool!(db, |p| sqlx::query_scalar("SELECT code FROM districts ORDER BY code").fetch_all(p).await)
+    on_pool!(db, |p| sqlx::query_scalar("SELECT code FROM districts ORDER BY code")
+        .fetch_all(p)
+        .await)
 }
 
 /// When the district's model was trained, if it has one.
 pub async fn trained_at(db: &Db, district: &str) -> sqlx::Result<Option<(i64, i64)>> {
-    on_pool!(db, |p| sqlx::query_as("SELECT trained_at, examples FROM routing_models WHERE district = $1")
-        .bind(district)
-        .fetch_optional(p)
-        .await)
+    on_pool!(db, |p| sqlx::query_as(
+        "SELECT trained_at, examples FROM routing_models WHERE district = $1"
+    )
+    .bind(district)
+    .fetch_optional(p)
+    .await)
 }
 
 /// The stored model (JSON) and when it was trained.
 pub async fn model(db: &Db, district: &str) -> sqlx::Result<Option<(i64, String)>> {
-    on_pool!(db, |p| sqlx::query_as("SELECT trained_at, model FROM routing_models WHERE district = $1")
-        .bind(district)
-        .fetch_optional(p)
-        .await)
+    on_pool!(db, |p| sqlx::query_as(
+        "SELECT trained_at, model FROM routing_models WHERE district = $1"
+    )
+    .bind(district)
+    .fetch_optional(p)
+    .await)
 }
 
 /// Store (or replace) the district's model.
 pub async fn save_model(db: &Db, district: &str, examples: i64, model: &str) -> AppResult<i64> {
     let mut tx = db.begin().await?;
     // Strictly later than the model it replaces, so every process sees the change.
-    let before: Option<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT trained_at FROM routing_models WHERE district = $1")
-        .bind(district)
-        .fetch_optional(c)
-        .await)?;
+    let before: Option<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar(
+        "SELECT trained_at FROM routing_models WHERE district = $1"
+    )
+    .bind(district)
+    .fetch_optional(c)
+    .await)?;
     let at = now_ms().max(before.map_or(0, |b| b + 1));
     on_tx!(&mut tx, |c| sqlx::query(
         "INSERT INTO routing_models (district, trained_at, examples, model) VALUES ($1, $2, $3, $4) \
