@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{App, apps, code};
+use crate::support::{App, apps, code, page, sign_in};
 
 const DISTRICT: &str = "411602";
 /// Building 1 of the first compound (the `building` account's).
@@ -210,6 +210,21 @@ async fn a_report_without_a_category_is_dispatched_by_itself_only_above_the_thre
             "{c}"
         );
         assert!(timeline(&c).contains("待人工派遣"), "{}", timeline(&c));
+        // Its dispatch form asks for the unit suggestions (static/app.js fills them in).
+        let id = c["id"].as_str().unwrap();
+        let community = app.token("community").await;
+        let (st, v) = app
+            .post(&format!("/api/v1/cases/{id}/actions"), &community, json!({"action": "accept"}))
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let cookie = sign_in(&app, "community").await;
+        let (st, html) = page(&app, &cookie, &format!("/console/cases/{id}")).await;
+        assert_eq!(st, StatusCode::OK);
+        assert!(
+            html.contains("data-routing-suggest data-mode=\"unit\"") && html.contains(&format!("data-grid=\"{BUILDING}\"")),
+            "[{}] no unit suggestions on the dispatch form",
+            app.engine
+        );
         if confidence < 0.99 {
             let above = ((confidence * 100.0).floor() + 1.0) / 100.0;
             let (st, _) = app
