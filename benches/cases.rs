@@ -216,6 +216,7 @@ async fn run(engine: &'static str, targets: &mut Targets) -> anyhow::Result<()> 
                     attributes: "{}",
                     private: false,
                     on_reported: None,
+                    routed: None,
                 };
                 match store::create(&db, Actor::System("loadgen"), &row).await {
                     Ok((_, false)) => Ok(()),

@@ -31,7 +31,7 @@ use crate::web::client::TrustedProxies;
 use crate::web::metrics::{self, Metrics};
 use crate::web::serve::ServeOptions;
 use crate::{
-    accounts, alarms, broadcasts, calls, cases, command, councils, decisions, grid, open311, party, property, registry, renovation,
+    accounts, alarms, broadcasts, calls, cases, command, councils, decisions, grid, open311, party, property, registry, renovation, routing,
     services, stars, volunteers, web,
 };
 
@@ -71,6 +71,8 @@ pub struct AppState {
     pub alarm_locks: Arc<alarms::service::DeviceLocks>,
     /// A device's repeats within this many minutes join its open case.
     pub alarm_window_minutes: i64,
+    /// Each district's routing model, loaded once (智能分派).
+    pub routing_models: Arc<routing::service::Models>,
 }
 
 impl AppState {
@@ -100,6 +102,7 @@ impl AppState {
             alarm_counters: Arc::default(),
             alarm_locks: Arc::default(),
             alarm_window_minutes: crate::config::DEFAULT_ALARM_WINDOW_MINUTES,
+            routing_models: Arc::default(),
         }
     }
 
@@ -203,6 +206,10 @@ impl AppState {
                 inbox: vec![Arc::new(broadcasts::pages::OwedBroadcasts)],
                 // The compound's public page shows its members with their posts (亮身份).
                 public: vec![Arc::new(party::pages::PublicPosts), Arc::new(services::sites::pages::PublicSites)],
+                // A report without a category is filed (and above the threshold dispatched) by routing.
+                router: Some(Arc::new(routing::service::AutoRoute {
+                    models: self.routing_models.clone(),
+                })),
             }),
             public_reports: self.public_reports.clone(),
             feed: self.case_feed.clone(),
@@ -259,6 +266,10 @@ pub fn router(state: AppState) -> Router {
     };
     let property = property::PropertyState { db: state.db.clone() };
     let party = party::PartyState { db: state.db.clone() };
+    let routing = routing::RoutingState {
+        db: state.db.clone(),
+        models: state.routing_models.clone(),
+    };
     let services = services::ServicesState {
         db: state.db.clone(),
         cases: cases.clone(),
@@ -289,6 +300,7 @@ pub fn router(state: AppState) -> Router {
         .merge(party::routes().with_state(party))
         .merge(services::routes().with_state(services))
         .merge(alarms::routes().with_state(alarms))
+        .merge(routing::routes().with_state(routing))
         .route("/healthz", get(web::healthz).with_state(state.db.clone()));
     if state.metrics_on_main {
         app = app.route(
@@ -366,6 +378,18 @@ pub async fn serve(db: Db, s: &crate::config::Settings, on_bound: impl FnOnce(So
         )),
         None => None,
     };
+    // A district with closed cases and no routing model gets one, in the background.
+    let train_db = db.clone();
+    tokio::spawn(async move {
+        match routing::service::train_missing(&train_db).await {
+            Ok(done) => {
+                for t in done {
+                    tracing::info!(district = %t.district, examples = t.examples, ms = t.millis as u64, "routing model trained");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e.message, "routing model not trained"),
+        }
+    });
     let outbox = tokio::spawn(broadcasts::deliver::Outbox::new(db.clone(), broadcasts::deliver::Settings::from_env()?)?.run(stopped));
     let shutdown = async move {
         web::shutdown_signal().await;
@@ -441,9 +465,10 @@ pub async fn serve_on(
         services::proxy::api::take, services::proxy::api::add_step, services::proxy::api::hand_over, services::proxy::api::confirm, services::proxy::api::give_back, services::proxy::api::finish, services::proxy::api::rate,
         services::mediation::api::list, services::mediation::api::create, services::mediation::api::get_one, services::mediation::api::add_session, services::mediation::api::decide, services::mediation::api::follow_up, services::mediation::api::counts,
         alarms::api::post_alarm, alarms::api::post_heartbeat, alarms::api::overview, alarms::api::get_settings, alarms::api::put_settings,
+        routing::api::suggest, routing::api::get_settings, routing::api::put_settings,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "party"), (name = "property"), (name = "stars"), (name = "services"), (name = "alarms"))
+    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "party"), (name = "property"), (name = "stars"), (name = "services"), (name = "alarms"), (name = "routing"))
 )]
 pub struct ApiDoc;
 

@@ -23,6 +23,7 @@ pub mod party;
 pub mod property;
 pub mod registry;
 pub mod renovation;
+pub mod routing;
 pub mod sealed;
 pub mod services;
 pub mod stars;

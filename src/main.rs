@@ -1,5 +1,5 @@
 //! The `gongzhi` command: serve, demo, migrate, user add, api-key add|revoke|list, points audit,
-//! audit verify|head, keys new|rotate, map import.
+//! audit verify|head, keys new|rotate, map import, routing train|evaluate.
 
 use std::path::PathBuf;
 
@@ -91,6 +91,34 @@ enum Command {
     Map {
         #[command(subcommand)]
         command: MapCommand,
+    },
+    /// Routing free-text reports (智能分派): retrain the models, or measure them.
+    Routing {
+        #[command(subcommand)]
+        command: RoutingCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RoutingCommand {
+    /// Retrain and store each district's model from its closed cases (or one district's).
+    Train {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        district: Option<String>,
+    },
+    /// Print the figures: accuracy on held-out closed cases (a fifth, fixed seed) and on the
+    /// residents' reports file (text TAB category per line).
+    Evaluate {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        district: Option<String>,
+        #[arg(long, default_value = "tests/data/routing_reports.tsv")]
+        reports: PathBuf,
+        #[arg(long, default_value_t = 20231)]
+        seed: u64,
     },
 }
 
@@ -420,6 +448,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit { command } => audit(cfg, command).await,
+        Command::Routing { command } => routing(cfg, command).await,
         Command::Map {
             command:
                 MapCommand::Import {
@@ -457,6 +486,58 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// `audit verify` and `audit head`: rows written before the chain existed are chained first.
+async fn routing(cfg: Option<&std::path::Path>, command: RoutingCommand) -> anyhow::Result<()> {
+    use gongzhi::routing::{service, store};
+    let (RoutingCommand::Train { common, district } | RoutingCommand::Evaluate { common, district, .. }) = &command;
+    let s = settings(cfg, common, config::DEFAULT_DATABASE_URL)?;
+    let db = Db::connect(&s.database_url).await?;
+    let result = async {
+        let districts = match district {
+            Some(d) => vec![d.clone()],
+            None => store::districts(&db).await?,
+        };
+        match &command {
+            RoutingCommand::Train { .. } => {
+                for d in &districts {
+                    match service::train(&db, d)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{} ({})", e.message, e.code))?
+                    {
+                        Some(t) => println!(
+                            "district {}: trained on {} closed cases, {} categories, {} features, temperature {}, {} ms",
+                            t.district, t.examples, t.categories, t.vocabulary, t.temperature, t.millis
+                        ),
+                        None => println!("district {d}: no closed cases, no model"),
+                    }
+                }
+            }
+            RoutingCommand::Evaluate { reports, seed, .. } => {
+                let text = std::fs::read_to_string(reports).map_err(|e| anyhow::anyhow!("{}: {e}", reports.display()))?;
+                let reports = service::parse_reports(&text);
+                for d in &districts {
+                    let e = service::evaluate(&db, d, &reports, *seed)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{} ({})", e.message, e.code))?;
+                    println!(
+                        "district {d}: trained on {} closed cases, tested on the other fifth (seed {seed})",
+                        e.trained_on
+                    );
+                    println!("  {}", e.held_out.0.line("held-out cases, category"));
+                    println!("  {}", e.held_out.1.line("held-out cases, category and unit"));
+                    println!("  {}", e.reports.line("residents' reports, category"));
+                    for (c, right, n) in &e.by_category {
+                        println!("    {c}: {right}/{n}");
+                    }
+                }
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    db.close().await;
+    result
+}
+
 async fn audit(cfg: Option<&std::path::Path>, command: AuditCommand) -> anyhow::Result<()> {
     use gongzhi::audit::chain;
     let (AuditCommand::Verify { common, .. } | AuditCommand::Head { common }) = &command;

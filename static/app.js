@@ -171,3 +171,72 @@ document.addEventListener('click', function (e) {
     draw();
   });
 })();
+
+// 智能分派: the top three suggestions for what was written, from /api/v1/routing/suggest. On the
+// report form (no category chosen yet) a click picks the category; on the dispatch form, the unit.
+(function () {
+  var boxes = document.querySelectorAll('[data-routing-suggest]');
+  if (!boxes.length) { return; }
+  var pct = function (x) { return Math.floor(x * 100) + '%'; };
+  var show = function (box, text, grid) {
+    fetch('/api/v1/routing/suggest', {
+      method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': box.getAttribute('data-csrf') },
+      body: JSON.stringify({ text: text, grid: /^[0-9]{0,18}$/.test(grid) ? grid : '' })
+    }).then(function (r) { return r.ok ? r.json() : null; }).then(function (j) {
+      box.textContent = '';
+      if (!j || !j.suggestions.length) { box.hidden = true; return; }
+      var unitMode = box.getAttribute('data-mode') === 'unit';
+      var head = document.createElement('p');
+      head.className = 'muted';
+      head.textContent = unitMode ? '智能分派建议（点选填入承办单位）：' : '智能分派建议（点选填入问题类别）：';
+      box.appendChild(head);
+      j.suggestions.forEach(function (s) {
+        if (unitMode && !s.unit) { return; }
+        var b = document.createElement('button');
+        b.type = 'button';
+        b.className = 'secondary suggestion';
+        var unit = s.unit ? s.unit.name : '暂无常办单位';
+        b.textContent = unitMode
+          ? unit + ' · ' + s.category.name + ' · 置信度 ' + pct(s.confidence)
+          : s.category.name + ' · ' + unit + ' · 置信度 ' + pct(s.category_confidence);
+        b.setAttribute('data-pick', unitMode ? s.unit.id : s.category.code);
+        box.appendChild(b);
+      });
+      box.hidden = false;
+    }).catch(function () { box.hidden = true; });
+  };
+  boxes.forEach(function (box) {
+    if (box.getAttribute('data-mode') === 'unit') {
+      show(box, box.getAttribute('data-text') || '', box.getAttribute('data-grid') || '');
+      return;
+    }
+    var form = box.form || box.closest('form');
+    var text = form.querySelector('[data-routing-text]');
+    var select = form.querySelector('select[name=category]');
+    var timer = null;
+    var ask = function () {
+      var t = text.value.trim();
+      if (select.value || t.length < 4) { box.hidden = true; return; }
+      show(box, t, (form.querySelector('input[name=grid]') || {}).value || '');
+    };
+    text.addEventListener('input', function () { clearTimeout(timer); timer = setTimeout(ask, 500); });
+    select.addEventListener('change', ask);
+    ask();
+  });
+  document.addEventListener('click', function (e) {
+    var b = e.target.closest && e.target.closest('[data-routing-suggest] [data-pick]');
+    if (!b) { return; }
+    var box = b.closest('[data-routing-suggest]');
+    var form = box.closest('form');
+    var select = form.querySelector(box.getAttribute('data-mode') === 'unit' ? 'select[name=unit]' : 'select[name=category]');
+    var value = b.getAttribute('data-pick');
+    if (![].some.call(select.options, function (o) { return o.value === value; })) {
+      b.textContent += '（不在可选范围内）';
+      return;
+    }
+    select.value = value;
+    select.dispatchEvent(new Event('change', { bubbles: true }));
+    if (box.getAttribute('data-mode') !== 'unit') { box.hidden = true; }
+  });
+})();

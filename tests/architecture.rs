@@ -24,7 +24,7 @@ const LAYERS: &[&[&str]] = &[
     &["apikeys"],
     &["registry"],
     &["accounts", "cases"],
-    &["volunteers", "open311", "broadcasts", "calls", "alarms"],
+    &["volunteers", "open311", "broadcasts", "calls", "alarms", "routing"],
     &["councils", "decisions", "party"],
     &["renovation", "property", "services"],
     &["stars"],

@@ -48,7 +48,7 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 133] = [
+pub const ACTIONS: [(&str, &str); 135] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
@@ -182,6 +182,8 @@ pub const ACTIONS: [(&str, &str); 133] = [
     ("mediation.outcome", "记录纠纷调解结果"),
     ("mediation.follow_up", "纠纷调解回访"),
     ("alarm_settings.update", "修改设备告警设置"),
+    ("routing.train", "训练智能分派模型"),
+    ("routing.settings", "设置智能分派"),
 ];
 
 /// The words for an action code; a code this version does not know (written by a newer one) is

@@ -290,6 +290,10 @@ pub async fn report(
         h.insert("idempotent-replayed", "true".parse().map_err(|_| AppError::internal())?);
         return Ok((StatusCode::CREATED, h, Json(case_json(&s, &c, &p).await?)));
     }
+    // Routed (智能分派): filed, maybe dispatched, with the router's line in the timeline.
+    if input.category.trim().is_empty() {
+        return Ok((StatusCode::CREATED, h, Json(case_json(&s, &c, &p).await?)));
+    }
     // A new case: everything the answer needs is at hand.
     let at = crate::time::rfc3339_ms(c.reported_at);
     let case = Case {

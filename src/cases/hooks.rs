@@ -1,6 +1,6 @@
 //! Hooks that features built on the case loop register, to act inside a case's own transaction
 //! without the case loop naming them: closing a case pays volunteer points; an Open311 report keeps
-//! what its client sent.
+//! what its client sent; a report without a category is routed (智能分派).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -45,6 +45,39 @@ pub trait PublicSection: Send + Sync {
     ) -> Pin<Box<dyn Future<Output = AppResult<Option<String>>> + Send + 'a>>;
 }
 
+/// What a router suggests for a report that came without a category.
+#[derive(Debug, Clone)]
+pub struct Routed {
+    /// A leaf category code.
+    pub category: String,
+    /// The unit that most often handled that category near the report's grid.
+    pub unit: Option<Uuid>,
+    /// The chance that category and unit are both right (0..=1).
+    pub confidence: f64,
+    /// The district's auto-dispatch threshold, or none when auto-dispatch is off.
+    pub threshold: Option<f64>,
+}
+
+impl Routed {
+    /// Whether the report goes to the unit by itself.
+    pub fn dispatch(&self) -> bool {
+        self.unit.is_some() && self.threshold.is_some_and(|t| self.confidence >= t)
+    }
+}
+
+/// Suggests a category and a unit for a report's text (the routing feature), so the case loop can
+/// file and dispatch a report that came without a category without naming that feature.
+pub trait Router: Send + Sync {
+    /// The best suggestion, or none when the district has no model yet.
+    fn route<'a>(
+        &'a self,
+        db: &'a Db,
+        district: &'a str,
+        grid: &'a str,
+        text: &'a str,
+    ) -> Pin<Box<dyn Future<Output = AppResult<Option<Routed>>> + Send + 'a>>;
+}
+
 /// The hooks the application registered.
 #[derive(Clone, Default)]
 pub struct CaseHooks {
@@ -53,4 +86,6 @@ pub struct CaseHooks {
     pub inbox: Vec<Arc<dyn InboxSection>>,
     /// Sections shown on the public grid page, after the property company.
     pub public: Vec<Arc<dyn PublicSection>>,
+    /// Files (and above the district's threshold, dispatches) reports that came without a category.
+    pub router: Option<Arc<dyn Router>>,
 }

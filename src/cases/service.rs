@@ -53,7 +53,9 @@ pub fn due_for(cal: &Calendar, limit: Option<Limit>, from_ms: i64) -> i64 {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewCase {
-    /// A leaf category code, e.g. `SQ03` (飞线充电).
+    /// A leaf category code, e.g. `SQ03` (飞线充电). Empty: the district's routing model files the
+    /// report (智能分派) and, above the district's threshold, dispatches it to the suggested unit.
+    #[serde(default)]
     pub category: String,
     pub description: String,
     pub lat: Option<f64>,
@@ -253,15 +255,22 @@ pub async fn submit_named(
         Reporter::Public { .. } | Reporter::Client { .. } => (true, false),
         Reporter::Council { .. } | Reporter::Device { .. } => (false, false),
     };
-    let cat = categories::get(&s.db, district, input.category.trim())
-        .await?
-        .filter(|c| c.is_leaf() && c.active)
-        .ok_or_else(|| {
-            AppError::invalid(
-                "unknown_category",
-                format!("问题类别「{}」不存在（请使用小类编码）", input.category),
-            )
-        })?;
+    // No category: the router (智能分派) files it once the grid is known.
+    let given = input.category.trim();
+    let chosen = match given {
+        "" => None,
+        code => Some(
+            categories::get(&s.db, district, code)
+                .await?
+                .filter(|c| c.is_leaf() && c.active)
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        "unknown_category",
+                        format!("问题类别「{}」不存在（请使用小类编码）", input.category),
+                    )
+                })?,
+        ),
+    };
     let description = input.description.trim();
     let (min, max) = match who {
         Reporter::Client { .. } => (1, CLIENT_DESCRIPTION_MAX),
@@ -342,9 +351,17 @@ pub async fn submit_named(
             "该位置不在此接入密钥的网格范围内",
         ));
     }
+    let (cat, routed) = match chosen {
+        Some(c) => (c, None),
+        None => route(s, district, &grid_code, description).await?,
+    };
     let answers: std::collections::BTreeMap<String, Vec<String>> =
         input.attributes.iter().flatten().map(|(k, v)| (k.clone(), v.values())).collect();
-    let attributes = super::attributes::check_answers(&cat.fields(), &answers)?.to_string();
+    // A routed report answered no category's questions.
+    let attributes = match routed {
+        Some(_) => "{}".to_string(),
+        None => super::attributes::check_answers(&cat.fields(), &answers)?.to_string(),
+    };
     let private = input.private.unwrap_or(false) || super::attributes::PRIVATE_CATEGORIES.contains(&cat.code.as_str());
     let level = (1..=5).rev().find(|l| rules::code_len(*l) <= grid_code.len()).unwrap_or(5);
     let due_at = due_for(&s.calendar, cat.limit(), reported_at);
@@ -431,6 +448,11 @@ pub async fn submit_named(
             }
             _ => None,
         },
+        routed: routed.as_ref().map(|r| store::AutoRouted {
+            unit: r.unit,
+            note: &r.note,
+            confidence: r.confidence,
+        }),
     };
     let open311_actor;
     let actor = match &who {
@@ -454,6 +476,50 @@ pub async fn submit_named(
         return Err(AppError::conflict("idempotency_key_in_use", "该 Idempotency-Key 已被使用"));
     }
     Ok((c, replayed, (cat.name.clone(), grid_name)))
+}
+
+/// What the router decided for a report without a category: the timeline's words and the unit.
+struct RoutedReport {
+    unit: Option<Uuid>,
+    note: String,
+    confidence: f64,
+}
+
+/// File a report that came without a category by the router's best suggestion, and dispatch it to
+/// the suggested unit when the district's threshold allows (the unit must still take work).
+async fn route(
+    s: &CasesState,
+    district: &str,
+    grid_code: &str,
+    description: &str,
+) -> AppResult<(categories::CategoryRow, Option<RoutedReport>)> {
+    let required = || AppError::invalid("category_required", "请选择问题类别");
+    let Some(router) = &s.hooks.router else {
+        return Err(required());
+    };
+    let r = router.route(&s.db, district, grid_code, description).await?.ok_or_else(required)?;
+    let cat = categories::get(&s.db, district, &r.category)
+        .await?
+        .filter(|c| c.is_leaf() && c.active)
+        .ok_or_else(required)?;
+    let unit = match r.unit.filter(|_| r.dispatch()) {
+        Some(u) => units::get(&s.db, u)
+            .await?
+            .filter(|x| x.district == district && matches!(x.kind.as_str(), "department" | "property_company" | "community")),
+        None => None,
+    };
+    // Whole percent, rounded down: never more sure than the model is.
+    let pct = (r.confidence * 100.0).floor().clamp(0.0, 100.0);
+    let note = match &unit {
+        Some(x) => format!("系统按智能分派建议归类为「{}」并派往{}（置信度 {pct}%）", cat.name, x.name),
+        None => format!("系统按智能分派建议归类为「{}」（置信度 {pct}%），待人工派遣", cat.name),
+    };
+    let routed = RoutedReport {
+        unit: unit.map(|x| x.id),
+        note,
+        confidence: r.confidence,
+    };
+    Ok((cat, Some(routed)))
 }
 
 /// What the who-may rules need to know about a stored case beyond its row.

@@ -106,6 +106,17 @@ pub struct NewCaseRow<'a> {
     pub private: bool,
     /// Written in the report's transaction by the feature the report came through (Open311).
     pub on_reported: Option<&'a dyn super::hooks::OnReported>,
+    /// Filed by the router (智能分派): the timeline line, and the unit when it dispatched the report.
+    pub routed: Option<AutoRouted<'a>>,
+}
+
+/// What the router did with a report that came without a category.
+pub struct AutoRouted<'a> {
+    /// Dispatched to this unit at once (its confidence passed the district's threshold).
+    pub unit: Option<Uuid>,
+    /// The timeline's words, e.g. 系统按智能分派建议派往…（置信度 93%）.
+    pub note: &'a str,
+    pub confidence: f64,
 }
 
 /// A short code a resident can read out on the phone: no 0/O, 1/I.
@@ -307,12 +318,15 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
     let id = new_id();
     let now = now_ms();
     let code = tracking_code();
+    // A report the router dispatched is dispatched from the start (立案 and 派遣 by the system).
+    let unit = n.routed.as_ref().and_then(|r| r.unit);
+    let status = if unit.is_some() { Status::Dispatched } else { Status::Reported };
     let mut tx = db.begin().await?;
     let inserted = on_tx!(&mut tx, |c| {
         sqlx::query(
         "INSERT INTO cases (id, district, tracking_code, category_code, description, lat, lng, grid_code, level, source, status, \
-         reporter_id, reporter_name, reporter_phone, idempotency_key, reported_at, due_at, updated_at, duplicate_of, attributes, private, idempotency_fingerprint) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'reported', $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+         reporter_id, reporter_name, reporter_phone, idempotency_key, reported_at, due_at, updated_at, duplicate_of, attributes, private, idempotency_fingerprint, unit_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $22, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $23)"
     )
     .bind(id)
     .bind(n.district)
@@ -336,6 +350,8 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
     .bind(n.attributes)
     .bind(n.private)
     .bind(n.idempotency_fingerprint)
+    .bind(status.as_str())
+    .bind(unit)
     .execute(c)
     .await
     .map(|r| r.rows_affected())
@@ -359,7 +375,7 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
     let facts = super::tallies::Facts {
         grid_code: n.grid_code.to_string(),
         category: n.category_code.to_string(),
-        status: Status::Reported,
+        status,
         merged: false,
         reported_at: n.reported_at,
         due_at: n.due_at,
@@ -377,6 +393,18 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
         json!({"source": n.source, "grid": n.grid_code}),
     )
     .await?;
+    if let Some(r) = &n.routed {
+        insert_event(
+            &mut tx,
+            (id, n.district),
+            now.max(n.reported_at),
+            &Actor::System("智能分派"),
+            if r.unit.is_some() { "dispatch" } else { "route" },
+            r.note,
+            json!({"category": n.category_code, "unit": r.unit, "confidence": r.confidence}),
+        )
+        .await?;
+    }
     audit::record(
         &mut tx,
         actor,
@@ -386,7 +414,10 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
             target_kind: "case",
             target_id: &id.to_string(),
             reason: "",
-            detail: json!({"category": n.category_code}),
+            detail: match &n.routed {
+                Some(r) => json!({"category": n.category_code, "routed": {"unit": r.unit, "confidence": r.confidence}}),
+                None => json!({"category": n.category_code}),
+            },
         },
     )
     .await?;
@@ -403,8 +434,8 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
         grid_code: n.grid_code.to_string(),
         level: n.level,
         source: n.source.to_string(),
-        status: "reported".into(),
-        unit_id: None,
+        status: status.as_str().into(),
+        unit_id: unit,
         rework: 0,
         supervisions: 0,
         rating: None,

@@ -301,7 +301,8 @@ pub fn plan_cases(p: &Plan, n: usize, seed: u64, now_ms: i64, cal: &Calendar, un
             id,
             tracking_code,
             category: def.0,
-            description: texts[rng.random_range(0..texts.len())].to_string(),
+            // The draw stays, so the rest of the year is as before; the words vary per case.
+            description: super::descriptions::describe(def.0, &raw, texts[rng.random_range(0..texts.len())]),
             lat,
             lng,
             grid: b.code.clone(),

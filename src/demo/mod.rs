@@ -7,6 +7,7 @@ pub mod calls;
 pub mod cells;
 pub mod councils;
 pub mod decisions;
+pub mod descriptions;
 pub mod history;
 pub mod names;
 pub mod party;

@@ -26,6 +26,7 @@ mod place;
 mod property;
 mod registry;
 mod renovation;
+mod routing;
 mod scope;
 mod security;
 mod services_care;

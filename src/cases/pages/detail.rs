@@ -137,6 +137,7 @@ fn action_label_of(a: &str) -> &'static str {
         "merge" => "合并",
         "outcome" => "办理结果",
         "alarm" => "设备再次告警",
+        "route" => "智能归类",
         _ => "办理",
     }
 }
