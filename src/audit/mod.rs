@@ -48,7 +48,7 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 132] = [
+pub const ACTIONS: [(&str, &str); 134] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
@@ -181,6 +181,8 @@ pub const ACTIONS: [(&str, &str); 132] = [
     ("mediation.session", "记录纠纷调解"),
     ("mediation.outcome", "记录纠纷调解结果"),
     ("mediation.follow_up", "纠纷调解回访"),
+    ("ledger.export_full", "导出含完整个人信息的台账"),
+    ("ledger.import", "批量导入台账"),
 ];
 
 /// The words for an action code; a code this version does not know (written by a newer one) is
@@ -225,6 +227,7 @@ pub fn target_label(kind: &str) -> &'static str {
         "service_project" => "服务项目",
         "room_booking" => "功能室预约",
         "site_reception" => "接访登记",
+        "ledger" => "台账",
         _ => "其他",
     }
 }

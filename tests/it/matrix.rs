@@ -551,6 +551,8 @@ async fn objects(app: &App) -> Objects {
         ("tomorrow_end", gongzhi::time::rfc3339_ms(now + 93_600_000)),
         ("version", "1".to_string()),
         ("stars_year", "2026".to_string()),
+        ("residents_xlsx", "residents.xlsx".to_string()),
+        ("residents_ledger", "residents".to_string()),
     ]);
     let mut inside = HashMap::from([
         ("building", building_in.to_string()),
