@@ -14,8 +14,8 @@ use std::io::Cursor;
 use std::time::Instant;
 
 use calamine::{Reader, Xlsx};
-use std::io::Write;
 use gongzhi::demo::{self, Scale};
+use std::io::Write;
 use support::{Target, Targets, login};
 
 /// A line of /proc/self/status in kB (VmRSS, VmHWM).
@@ -82,13 +82,21 @@ async fn run(engine: &'static str, scale: Scale, targets: &mut Targets) -> anyho
     );
     let mut wb = Xlsx::new(Cursor::new(std::fs::read(&path)?))?;
     let _ = std::fs::remove_file(&path);
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or_else(|| anyhow::anyhow!("[{engine}] no sheet"))??;
+    let range = wb.worksheet_range_at(0).ok_or_else(|| anyhow::anyhow!("[{engine}] no sheet"))??;
     let rows = range.height() as i64 - 1;
     anyhow::ensure!(rows == residents, "[{engine}] {rows} rows read back, {residents} residents");
-    targets.check(&format!("[{engine}] residents export, time"), elapsed.as_secs_f64(), Target::Below(15.0), "s");
-    targets.check(&format!("[{engine}] residents export, extra RSS"), extra_mb, Target::Below(100.0), "MB");
+    targets.check(
+        &format!("[{engine}] residents export, time"),
+        elapsed.as_secs_f64(),
+        Target::Below(15.0),
+        "s",
+    );
+    targets.check(
+        &format!("[{engine}] residents export, extra RSS"),
+        extra_mb,
+        Target::Below(100.0),
+        "MB",
+    );
     server.abort();
     db.close().await;
     Ok(())

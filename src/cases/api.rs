@@ -393,7 +393,11 @@ pub async fn board_scope(db: &crate::db::Db, p: &Principal, q: &BoardQuery) -> A
     let mine = q.mine == Some(true);
     let own_unit = p.posts.iter().find_map(|x| x.unit_id);
     let grid = match q.grid.as_deref().filter(|g| !g.is_empty()) {
-        Some(g) => Some(crate::grid::service::load(db, p, g, crate::auth::Capability::ReadRegistry).await?.code),
+        Some(g) => Some(
+            crate::grid::service::load(db, p, g, crate::auth::Capability::ReadRegistry)
+                .await?
+                .code,
+        ),
         None => p.roots(crate::auth::Capability::ReadRegistry).into_iter().next(),
     };
     let (grid, unit) = match (mine, grid.is_some(), own_unit) {

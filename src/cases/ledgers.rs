@@ -94,7 +94,12 @@ impl Export for Cases {
                             c.grid_code.clone().into(),
                             grids.get(&c.grid_code).cloned().unwrap_or_default().into(),
                             source_label(&c.source).into(),
-                            (if c.merged_into.is_some() { "已合并" } else { status.map_or("", Status::label) }).into(),
+                            (if c.merged_into.is_some() {
+                                "已合并"
+                            } else {
+                                status.map_or("", Status::label)
+                            })
+                            .into(),
                             c.unit_id.and_then(|u| units.get(&u).cloned()).unwrap_or_default().into(),
                             minute_ms(c.reported_at).into(),
                             when(r.dispatched_at).into(),
@@ -225,7 +230,11 @@ impl Import for HotlineImport {
                     errors.push(RowError::new(rec.row, h(0), format!("与第{first}行的工单编号重复")));
                 }
                 if !leaves.contains(rec.get(1)) {
-                    errors.push(RowError::new(rec.row, h(1), format!("问题类别「{}」不存在（请使用小类编码）", rec.get(1))));
+                    errors.push(RowError::new(
+                        rec.row,
+                        h(1),
+                        format!("问题类别「{}」不存在（请使用小类编码）", rec.get(1)),
+                    ));
                 }
                 if !(2..=2000).contains(&rec.get(2).chars().count()) {
                     errors.push(RowError::new(rec.row, h(2), "问题描述应为2至2000字"));
@@ -281,7 +290,16 @@ impl Import for HotlineImport {
             for (ticket, case) in &fresh {
                 let (_, replayed) = service::submit(&self.cases, Reporter::User(p), case, Some(&key_of(ticket)))
                     .await
-                    .map_err(|e| AppError::new(e.status, e.code, format!("工单{ticket}未能导入（此前的工单已导入，可修改后重新导入，已导入的不会重复）：{}", e.message)))?;
+                    .map_err(|e| {
+                        AppError::new(
+                            e.status,
+                            e.code,
+                            format!(
+                                "工单{ticket}未能导入（此前的工单已导入，可修改后重新导入，已导入的不会重复）：{}",
+                                e.message
+                            ),
+                        )
+                    })?;
                 if replayed {
                     out.skipped += 1;
                 } else {

@@ -78,7 +78,10 @@ pub async fn export(State(s): State<LedgersState>, p: Principal, Path(file): Pat
         }
     }
     if full && !ledger.has_personal() {
-        return Err(AppError::invalid("no_personal_data", "该台账没有需要脱敏的个人信息，无需导出完整版"));
+        return Err(AppError::invalid(
+            "no_personal_data",
+            "该台账没有需要脱敏的个人信息，无需导出完整版",
+        ));
     }
     let ctx = ExportCtx {
         db: s.db.clone(),
@@ -107,7 +110,11 @@ pub async fn template(State(s): State<LedgersState>, p: Principal, Path(name): P
         tracing::error!(error = %e, "template");
         AppError::internal()
     })?;
-    Ok(xlsx_response(Body::from(bytes), &format!("{}-template", imp.name()), &format!("{}导入模板", imp.title())))
+    Ok(xlsx_response(
+        Body::from(bytes),
+        &format!("{}-template", imp.name()),
+        &format!("{}导入模板", imp.title()),
+    ))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

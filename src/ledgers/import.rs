@@ -105,7 +105,11 @@ pub fn normalise(s: &str) -> String {
 
 /// A header as written, without the required mark or spaces.
 fn header_key(s: &str) -> String {
-    normalise(s).trim_end_matches(['*', '＊']).chars().filter(|c| !c.is_whitespace()).collect()
+    normalise(s)
+        .trim_end_matches(['*', '＊'])
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
 }
 
 /// Excel's day number to a date (`2024-03-01`, with the time when it has one).
@@ -155,7 +159,12 @@ pub fn read(bytes: &[u8], columns: &[Column]) -> AppResult<(Vec<Record>, Vec<Row
             format!("文件不能超过{}MB", MAX_BYTES / 1024 / 1024),
         ));
     }
-    let not_xlsx = || AppError::invalid("not_xlsx", "请上传Excel工作簿（.xlsx），可先下载模板填写；.xls或CSV请在Excel中另存为.xlsx");
+    let not_xlsx = || {
+        AppError::invalid(
+            "not_xlsx",
+            "请上传Excel工作簿（.xlsx），可先下载模板填写；.xls或CSV请在Excel中另存为.xlsx",
+        )
+    };
     if !bytes.starts_with(b"PK\x03\x04") {
         return Err(not_xlsx());
     }
@@ -168,13 +177,20 @@ pub fn read(bytes: &[u8], columns: &[Column]) -> AppResult<(Vec<Record>, Vec<Row
     };
     let header_row = first_row + 1;
     let first_col = range.start().map_or(0, |(_, c)| c) as usize;
-    let keys: Vec<String> = header.iter().map(|d| cell_text(d).map(|s| header_key(&s)).unwrap_or_default()).collect();
+    let keys: Vec<String> = header
+        .iter()
+        .map(|d| cell_text(d).map(|s| header_key(&s)).unwrap_or_default())
+        .collect();
     let mut errors = Vec::new();
     let mut at: Vec<Option<usize>> = Vec::with_capacity(columns.len());
     for c in columns {
         let found = keys.iter().position(|k| k == c.header).map(|i| i + first_col);
         if found.is_none() && c.required {
-            errors.push(RowError::new(header_row, c.header, format!("缺少必填列「{}」（请使用模板的列名）", c.header)));
+            errors.push(RowError::new(
+                header_row,
+                c.header,
+                format!("缺少必填列「{}」（请使用模板的列名）", c.header),
+            ));
         }
         at.push(found);
     }
@@ -206,7 +222,10 @@ pub fn read(bytes: &[u8], columns: &[Column]) -> AppResult<(Vec<Record>, Vec<Row
             continue;
         }
         if records.len() >= MAX_ROWS {
-            return Err(AppError::invalid("too_many_rows", format!("一次最多导入{MAX_ROWS}行，请分成几个文件")));
+            return Err(AppError::invalid(
+                "too_many_rows",
+                format!("一次最多导入{MAX_ROWS}行，请分成几个文件"),
+            ));
         }
         records.push(Record { row: excel_row, cells });
     }
@@ -250,11 +269,22 @@ mod tests {
 
     #[test]
     fn headers_map_in_any_order_and_rows_keep_their_numbers() {
-        let f = sheet(&[&["手机号", "姓名＊", "备注"], &["13812345678", "张三", "x"], &["", "", ""], &["", "李四", ""]]);
+        let f = sheet(&[
+            &["手机号", "姓名＊", "备注"],
+            &["13812345678", "张三", "x"],
+            &["", "", ""],
+            &["", "李四", ""],
+        ]);
         let (recs, errs) = read(&f, COLS).unwrap();
         assert!(errs.is_empty(), "{errs:?}");
         assert_eq!(recs.len(), 2);
-        assert_eq!(recs[0], Record { row: 2, cells: vec!["张三".into(), "13812345678".into()] });
+        assert_eq!(
+            recs[0],
+            Record {
+                row: 2,
+                cells: vec!["张三".into(), "13812345678".into()]
+            }
+        );
         assert_eq!(recs[1].row, 4, "an empty row is skipped but counted");
     }
 

@@ -130,7 +130,9 @@ impl ExportRequest {
     /// The list's own query parameters, read as its API reads them (`full`, `reason` and unknown
     /// names are ignored).
     pub fn params<T: DeserializeOwned>(&self) -> AppResult<T> {
-        let uri: axum::http::Uri = format!("/?{}", self.query).parse().map_err(|_| AppError::bad_request("查询参数有误"))?;
+        let uri: axum::http::Uri = format!("/?{}", self.query)
+            .parse()
+            .map_err(|_| AppError::bad_request("查询参数有误"))?;
         axum::extract::Query::<T>::try_from_uri(&uri)
             .map(|q| q.0)
             .map_err(|e| AppError::invalid("invalid_query", format!("查询参数有误：{}", e.body_text())))

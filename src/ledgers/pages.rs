@@ -45,7 +45,7 @@ async fn imports(State(s): State<LedgersState>, c: Console) -> PageResult {
         })
         .collect();
     if choices.is_empty() {
-        return Err(crate::error::AppError::forbidden());
+        return Err(crate::error::AppError::forbidden().into());
     }
     Ok(ImportsPage {
         chrome: Chrome::new(&c, "批量导入", "residents"),

@@ -15,7 +15,7 @@ use crate::db::{Db, Tx, new_id, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::grid::{GridRow, store as grids};
 use crate::identity::{self, mask_id_number, mask_phone};
-use crate::ledgers::{self, BoxFuture, Cell, Column, Export, ExportCtx, Import, Outcome, Record, RowError, Sink, Writer};
+use crate::ledgers::{self, BoxFuture, Column, Export, ExportCtx, Import, Outcome, Record, RowError, Sink, Writer};
 use crate::{on_pool, on_tx};
 
 /// Rows read from a paged list at a time.
@@ -186,7 +186,15 @@ impl Export for Households {
                             let (rows, _) = residents::households_in(&db, &code, limit, offset).await?;
                             Ok(rows
                                 .into_iter()
-                                .map(|h| vec![h.grid_code.into(), h.unit_no.into(), h.room.into(), h.address.into(), h.members.into()])
+                                .map(|h| {
+                                    vec![
+                                        h.grid_code.into(),
+                                        h.unit_no.into(),
+                                        h.room.into(),
+                                        h.address.into(),
+                                        h.members.into(),
+                                    ]
+                                })
                                 .collect())
                         }
                     })
@@ -378,7 +386,11 @@ struct Buildings<'a> {
 
 impl<'a> Buildings<'a> {
     fn new(db: &'a Db, p: &'a Principal) -> Self {
-        Buildings { db, p, seen: HashMap::new() }
+        Buildings {
+            db,
+            p,
+            seen: HashMap::new(),
+        }
     }
 
     /// The building, or the Chinese reason it cannot be used (never saying whether an
@@ -409,7 +421,14 @@ struct RoomKey {
     room: String,
 }
 
-fn check_room(rec: &Record, unit_col: usize, room_col: usize, unit_h: &str, room_h: &str, errors: &mut Vec<RowError>) -> Option<(i64, String)> {
+fn check_room(
+    rec: &Record,
+    unit_col: usize,
+    room_col: usize,
+    unit_h: &str,
+    room_h: &str,
+    errors: &mut Vec<RowError>,
+) -> Option<(i64, String)> {
     let unit_no = match rec.get(unit_col).trim_end_matches("单元").parse::<i64>() {
         Ok(n) if (1..=99).contains(&n) => Some(n),
         _ => {
@@ -426,29 +445,39 @@ fn check_room(rec: &Record, unit_col: usize, room_col: usize, unit_h: &str, room
 }
 
 async fn household_at(tx: &mut Tx, key: &RoomKey) -> sqlx::Result<Option<HouseholdRow>> {
-    on_tx!(tx, |c| sqlx::query_as::<_, HouseholdRow>(
+    on_tx!(tx, |c| {
+        sqlx::query_as::<_, HouseholdRow>(
         "SELECT id, district, grid_code, unit_no, room, address, members FROM households WHERE grid_code = $1 AND unit_no = $2 AND room = $3"
     )
     .bind(&key.grid)
     .bind(key.unit_no)
     .bind(&key.room)
     .fetch_optional(c)
-    .await)
+    .await
+    })
 }
 
 async fn household_at_pool(db: &Db, key: &RoomKey) -> sqlx::Result<Option<HouseholdRow>> {
-    on_pool!(db, |c| sqlx::query_as::<_, HouseholdRow>(
+    on_pool!(db, |c| {
+        sqlx::query_as::<_, HouseholdRow>(
         "SELECT id, district, grid_code, unit_no, room, address, members FROM households WHERE grid_code = $1 AND unit_no = $2 AND room = $3"
     )
     .bind(&key.grid)
     .bind(key.unit_no)
     .bind(&key.room)
     .fetch_optional(c)
-    .await)
+    .await
+    })
 }
 
 /// Insert a household in the import's transaction (its address from the grid chain).
-async fn insert_household(tx: &mut Tx, db: &Db, building: &GridRow, key: &RoomKey, chains: &mut HashMap<String, String>) -> AppResult<HouseholdRow> {
+async fn insert_household(
+    tx: &mut Tx,
+    db: &Db,
+    building: &GridRow,
+    key: &RoomKey,
+    chains: &mut HashMap<String, String>,
+) -> AppResult<HouseholdRow> {
     if !chains.contains_key(&building.code) {
         let chain = grids::chain(db, &building.code).await?;
         let prefix: Vec<&str> = chain.iter().skip(1).map(|g| g.name.as_str()).collect();
@@ -456,7 +485,8 @@ async fn insert_household(tx: &mut Tx, db: &Db, building: &GridRow, key: &RoomKe
     }
     let address = format!("{}{}单元{}室", chains[&building.code], key.unit_no, key.room);
     let id = new_id();
-    on_tx!(tx, |c| sqlx::query(
+    on_tx!(tx, |c| {
+        sqlx::query(
         "INSERT INTO households (id, district, grid_code, unit_no, room, address, members, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)"
     )
     .bind(id)
@@ -468,7 +498,8 @@ async fn insert_household(tx: &mut Tx, db: &Db, building: &GridRow, key: &RoomKe
     .bind(now_ms())
     .execute(c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     Ok(HouseholdRow {
         id,
         district: building.district.clone(),
@@ -543,7 +574,10 @@ struct ResidentLine {
 }
 
 fn split_tags(s: &str) -> Vec<String> {
-    s.split(['、', ',', '，', ';', '；', ' ']).filter(|t| !t.is_empty()).map(String::from).collect()
+    s.split(['、', ',', '，', ';', '；', ' '])
+        .filter(|t| !t.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 impl Import for ResidentsImport {
@@ -607,7 +641,8 @@ impl Import for ResidentsImport {
                         Vec::new()
                     }
                 };
-                let (Some((id_number, birth_date, gender)), Some(phone), Some(building), Some((unit_no, room))) = (id, phone, building, room)
+                let (Some((id_number, birth_date, gender)), Some(phone), Some(building), Some((unit_no, room))) =
+                    (id, phone, building, room)
                 else {
                     continue;
                 };
@@ -655,7 +690,7 @@ impl Import for ResidentsImport {
                 errors,
                 ..Outcome::default()
             };
-            if !out.errors.is_empty() || dry_run {
+            if !out.errors.is_empty() || dry_run || lines.is_empty() {
                 return Ok(out);
             }
             let mut tx = db.begin().await?;
@@ -687,12 +722,14 @@ impl Import for ResidentsImport {
                 counts.entry(line.building.code.clone()).or_default().1 += 1;
             }
             for (id, n) in &members {
-                on_tx!(&mut tx, |c| sqlx::query("UPDATE households SET members = members + $1 WHERE id = $2")
-                    .bind(n)
-                    .bind(id)
-                    .execute(c)
-                    .await
-                    .map(|r| r.rows_affected()))?;
+                on_tx!(&mut tx, |c| sqlx::query(
+                    "UPDATE households SET members = members + $1 WHERE id = $2"
+                )
+                .bind(n)
+                .bind(id)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))?;
             }
             for (code, (hh, rs)) in &counts {
                 grids::bump_counts(&mut tx, code, *hh, *rs).await?;
@@ -783,7 +820,7 @@ impl Import for HouseholdsImport {
                 errors,
                 ..Outcome::default()
             };
-            if !out.errors.is_empty() || dry_run {
+            if !out.errors.is_empty() || dry_run || lines.is_empty() {
                 return Ok(out);
             }
             let mut tx = db.begin().await?;

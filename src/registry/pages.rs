@@ -184,6 +184,12 @@ async fn render_residents(
     } else {
         StatusCode::OK
     };
+    let export_href = format!(
+        "/api/v1/exports/residents.xlsx?grid={}&q={}&tag={}",
+        g.code,
+        url_encode(&l.q),
+        url_encode(l.tag.as_deref().unwrap_or(""))
+    );
     let html = ResidentsPage {
         chrome: Chrome::new(c, "居民信息", "residents"),
         crumbs: crumbs(&s.db, c, &g.code).await?,
@@ -196,12 +202,7 @@ async fn render_residents(
         error,
         notice: l.notice,
         can_lookup: c.principal.can(Capability::RevealPersonal, &g.code),
-        export_href: format!(
-            "/api/v1/exports/residents.xlsx?grid={}&q={}&tag={}",
-            g.code,
-            url_encode(&l.q),
-            url_encode(l.tag.as_deref().unwrap_or(""))
-        ),
+        export_href,
         can_import: c.principal.has(Capability::WriteRegistry),
         number: l.number,
         reason: l.reason,

@@ -47,7 +47,15 @@ impl Export for Volunteers {
         "志愿者台账"
     }
     fn headers(&self) -> &'static [&'static str] {
-        &["姓名", "所在网格", "登记方式", "已关联账号", "积分余额", "服务时长（小时）", "登记时间"]
+        &[
+            "姓名",
+            "所在网格",
+            "登记方式",
+            "已关联账号",
+            "积分余额",
+            "服务时长（小时）",
+            "登记时间",
+        ]
     }
     fn open(&self, ctx: ExportCtx) -> BoxFuture<'static, AppResult<Writer>> {
         let s = self.state.clone();
@@ -175,7 +183,16 @@ impl Export for Attendance {
         "志愿活动出勤台账"
     }
     fn headers(&self) -> &'static [&'static str] {
-        &["活动", "活动开始", "志愿者", "状态", "签到时间", "签退时间", "服务时长（分钟）", "获得积分"]
+        &[
+            "活动",
+            "活动开始",
+            "志愿者",
+            "状态",
+            "签到时间",
+            "签退时间",
+            "服务时长（分钟）",
+            "获得积分",
+        ]
     }
     fn open(&self, ctx: ExportCtx) -> BoxFuture<'static, AppResult<Writer>> {
         let s = self.state.clone();

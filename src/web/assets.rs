@@ -13,7 +13,11 @@ const FILES: [(&str, &str, &str); 5] = [
         include_str!("../../static/command.js"),
     ),
     ("calls.js", "text/javascript; charset=utf-8", include_str!("../../static/calls.js")),
-    ("imports.js", "text/javascript; charset=utf-8", include_str!("../../static/imports.js")),
+    (
+        "imports.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/imports.js"),
+    ),
 ];
 
 /// The site icon: a red tile with a white grid (网格), drawn without fonts.

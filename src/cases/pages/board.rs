@@ -163,8 +163,22 @@ async fn render_board(s: &CasesState, c: &Console, q: BoardQuery) -> PageResult 
         ("status", status.clone().unwrap_or_default()),
         ("category", url_encode(category.as_deref().unwrap_or(""))),
         ("overdue", if overdue { "true".to_string() } else { String::new() }),
-        ("grid", if grid != root { grid.clone().unwrap_or_default() } else { String::new() }),
-        ("unit", if grid.is_some() { unit_filter.map(|u| u.to_string()).unwrap_or_default() } else { String::new() }),
+        (
+            "grid",
+            if grid != root {
+                grid.clone().unwrap_or_default()
+            } else {
+                String::new()
+            },
+        ),
+        (
+            "unit",
+            if grid.is_some() {
+                unit_filter.map(|u| u.to_string()).unwrap_or_default()
+            } else {
+                String::new()
+            },
+        ),
     ] {
         if !v.is_empty() {
             export_href.push_str(&format!("{k}={v}&"));
