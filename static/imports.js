@@ -49,7 +49,7 @@
       if (!body) { status.textContent = '上传失败，请稍后重试'; return; }
       if (body.error) { status.textContent = body.error.message; return; }
       if (body.errors && body.errors.length) {
-        status.textContent = '共' + body.rows + '行，其中' + body.errors.length + '处有问题，未保存任何一行。请改正后重新检查。';
+        status.textContent = (body.rows ? '共' + body.rows + '行，其中' : '文件中有') + body.errors.length + '处问题，未保存任何一行。请改正后重新检查。';
         body.errors.forEach(function (e) {
           var tr = document.createElement('tr');
           cell(tr, e.row); cell(tr, e.column); cell(tr, e.message);

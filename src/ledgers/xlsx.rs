@@ -136,9 +136,12 @@ pub fn stream(title: &'static str, headers: &'static [&'static str], writer: Wri
             let _ = bytes_tx.blocking_send(Err(std::io::Error::other("export failed")));
         }
     });
-    Body::from_stream(futures_util::stream::unfold(bytes_rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    }))
+    // Fused: a layer (compression) may poll once more after the end.
+    Body::from_stream(
+        futures_util::StreamExt::fuse(futures_util::stream::unfold(bytes_rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        })),
+    )
 }
 
 /// The import template: the headers on the first sheet (required ones marked ＊, columns of
