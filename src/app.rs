@@ -308,6 +308,7 @@ pub fn ledger_registry(cases: cases::CasesState, volunteers: volunteers::Volunte
             Arc::new(volunteers::ledgers::Activities),
             Arc::new(volunteers::ledgers::Attendance { state: volunteers.clone() }),
             Arc::new(volunteers::ledgers::Points { state: volunteers }),
+            Arc::new(services::mediation::ledgers::Disputes),
         ],
         vec![
             Arc::new(reg::ResidentsImport),

@@ -137,11 +137,10 @@ pub fn stream(title: &'static str, headers: &'static [&'static str], writer: Wri
         }
     });
     // Fused: a layer (compression) may poll once more after the end.
-    Body::from_stream(
-        futures_util::StreamExt::fuse(futures_util::stream::unfold(bytes_rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item, rx))
-        })),
-    )
+    Body::from_stream(futures_util::StreamExt::fuse(futures_util::stream::unfold(
+        bytes_rx,
+        |mut rx| async move { rx.recv().await.map(|item| (item, rx)) },
+    )))
 }
 
 /// The import template: the headers on the first sheet (required ones marked ＊, columns of

@@ -92,8 +92,21 @@ async fn every_export_reads_back_with_its_lists_total_and_chinese_headers() {
                 rows[0]
             );
         }
-        // A community's staff export their own community only: same total as their list.
+        // Disputes: the list (a plain array, the newest 200) as the community's staff see it.
         let ct = app.token("community").await;
+        let (st, listed) = app.get("/api/v1/mediation/disputes", &ct).await;
+        assert_eq!(st, StatusCode::OK);
+        let (st, rows) = export(&app, &ct, "/api/v1/exports/disputes.xlsx").await;
+        assert_eq!(st, StatusCode::OK, "[{}] disputes", app.engine);
+        assert_eq!(rows.len() - 1, listed.as_array().unwrap().len(), "[{}] disputes", app.engine);
+        let bt = app.token("resident").await;
+        assert_eq!(
+            export(&app, &bt, "/api/v1/exports/disputes.xlsx").await.0,
+            StatusCode::FORBIDDEN,
+            "[{}]",
+            app.engine
+        );
+        // A community's staff export their own community only: same total as their list.
         let (_, listed) = app.get("/api/v1/residents?per_page=1", &ct).await;
         let (_, rows) = export(&app, &ct, "/api/v1/exports/residents.xlsx").await;
         assert_eq!(rows.len() as i64 - 1, listed["total"].as_i64().unwrap(), "[{}]", app.engine);
