@@ -304,6 +304,7 @@ pub fn ledger_registry(cases: cases::CasesState, volunteers: volunteers::Volunte
             Arc::new(reg::Places),
             Arc::new(reg::Devices),
             Arc::new(cases::ledgers::Cases),
+            Arc::new(cases::ledgers::Assessment { cases: cases.clone() }),
             Arc::new(volunteers::ledgers::Volunteers { state: volunteers.clone() }),
             Arc::new(volunteers::ledgers::Activities),
             Arc::new(volunteers::ledgers::Attendance { state: volunteers.clone() }),

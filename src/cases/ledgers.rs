@@ -120,6 +120,64 @@ impl Export for Cases {
     }
 }
 
+/// 考核排名台账: the assessment report (`GET /api/v1/assessment`, `by`, `from`, `to`), one row a
+/// unit, street or community, as the API ranks them.
+pub struct Assessment {
+    pub cases: CasesState,
+}
+
+impl Export for Assessment {
+    fn name(&self) -> &'static str {
+        "assessment"
+    }
+    fn title(&self) -> &'static str {
+        "考核排名台账"
+    }
+    fn headers(&self) -> &'static [&'static str] {
+        &[
+            "名次",
+            "名称",
+            "受理数",
+            "结案数",
+            "按期处置率",
+            "结案率",
+            "返工率",
+            "满意率",
+            "平均处置时长（小时）",
+            "综合得分",
+        ]
+    }
+    fn open(&self, ctx: ExportCtx) -> BoxFuture<'static, AppResult<Writer>> {
+        let s = self.cases.clone();
+        Box::pin(async move {
+            let q: super::api::AssessmentQuery = ctx.req.params()?;
+            let report = service::assessment_for(&s, &ctx.principal, &q.by, q.from.as_deref(), q.to.as_deref()).await?;
+            Ok(Box::new(move |mut sink: Sink| {
+                Box::pin(async move {
+                    let pct = |x: f64| (x * 1000.0).round() / 10.0;
+                    for r in report.items {
+                        let f = r.figures;
+                        sink.push(vec![
+                            (r.rank as i64).into(),
+                            r.name.into(),
+                            f.received.into(),
+                            f.closed.into(),
+                            pct(f.on_time_rate).into(),
+                            pct(f.closure_rate).into(),
+                            pct(f.rework_rate).into(),
+                            pct(f.satisfaction_rate).into(),
+                            ((f.mean_handling_hours * 10.0).round() / 10.0).into(),
+                            ((f.score * 1000.0).round() / 1000.0).into(),
+                        ])
+                        .await?;
+                    }
+                    Ok(sink)
+                }) as BoxFuture<'static, AppResult<Sink>>
+            }) as Writer)
+        })
+    }
+}
+
 type Names = (HashMap<String, String>, HashMap<Uuid, String>, HashMap<String, String>);
 
 /// Category, unit and grid names of a district, read once per export.

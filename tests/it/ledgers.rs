@@ -76,6 +76,18 @@ async fn every_export_reads_back_with_its_lists_total_and_chinese_headers() {
             ("activities.xlsx", "/api/v1/activities"),
             ("points.xlsx", "/api/v1/points/transactions"),
         ];
+        // The assessment ranks every unit (a list without `total`).
+        let (st, report) = app.get("/api/v1/assessment?by=unit&from=2020-01-01", &t).await;
+        assert_eq!(st, StatusCode::OK);
+        let (st, rows) = export(&app, &t, "/api/v1/exports/assessment.xlsx?by=unit&from=2020-01-01").await;
+        assert_eq!(st, StatusCode::OK, "[{}] assessment", app.engine);
+        assert_eq!(
+            rows.len() - 1,
+            report["items"].as_array().unwrap().len(),
+            "[{}] assessment",
+            app.engine
+        );
+        assert!(rows.len() > 1);
         for (file, list) in pairs {
             let sep = if list.contains('?') { '&' } else { '?' };
             let (st, listed) = app.get(&format!("{list}{sep}per_page=1"), &t).await;
