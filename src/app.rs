@@ -314,6 +314,7 @@ pub fn ledger_registry(cases: cases::CasesState, volunteers: volunteers::Volunte
         vec![
             Arc::new(reg::ResidentsImport),
             Arc::new(reg::HouseholdsImport),
+            Arc::new(reg::UnitsImport),
             Arc::new(cases::ledgers::HotlineImport { cases }),
         ],
     )

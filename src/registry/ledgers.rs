@@ -876,3 +876,184 @@ mod tests {
         assert_eq!(errs[1].column, "房号");
     }
 }
+
+/// 单位批量导入: units and organisations; the natural key is the kind and the name (a unit of
+/// that kind and name is skipped, as the registry refuses a second one).
+pub struct UnitsImport;
+
+const UNIT_COLUMNS: &[Column] = &[
+    Column {
+        header: "名称",
+        required: true,
+        example: "阳光物业服务有限公司",
+        note: "不超过64字",
+    },
+    Column {
+        header: "类型",
+        required: true,
+        example: "物业公司",
+        note: "职能部门、物业公司、社区居委会、党组织、业主委员会、党群议事会、志愿服务队、商会、爱心超市、爱心商家",
+    },
+    Column {
+        header: "所在网格编码",
+        required: false,
+        example: "411602001001001",
+        note: "单位所在的网格（区直部门可不填），须在您的管辖范围内",
+    },
+    Column {
+        header: "统一社会信用代码",
+        required: false,
+        example: "91411602MA44XXXXXX",
+        note: "18位，物业公司必填",
+    },
+    Column {
+        header: "联系人",
+        required: false,
+        example: "李四",
+        note: "",
+    },
+    Column {
+        header: "联系电话",
+        required: false,
+        example: "0394-8123456",
+        note: "手机或座机",
+    },
+];
+
+struct UnitLine {
+    kind: &'static str,
+    name: String,
+    grid: Option<String>,
+    credit: Option<String>,
+    contact_name: String,
+    phone: String,
+}
+
+impl Import for UnitsImport {
+    fn name(&self) -> &'static str {
+        "units"
+    }
+    fn title(&self) -> &'static str {
+        "单位"
+    }
+    fn columns(&self) -> &'static [Column] {
+        UNIT_COLUMNS
+    }
+    fn allowed(&self, p: &Principal) -> bool {
+        p.has(Capability::WriteUnits)
+    }
+    fn run<'a>(&'a self, db: &'a Db, p: &'a Principal, records: Vec<Record>, dry_run: bool) -> BoxFuture<'a, AppResult<Outcome>> {
+        Box::pin(async move {
+            let h = |i: usize| UNIT_COLUMNS[i].header;
+            let mut errors = Vec::new();
+            let mut seen: HashMap<(&'static str, String), u32> = HashMap::new();
+            let mut lines = Vec::new();
+            let mut skipped = 0;
+            for rec in &records {
+                let before = errors.len();
+                let name = rec.get(0).to_string();
+                if name.is_empty() || name.chars().count() > 64 {
+                    errors.push(RowError::new(rec.row, h(0), "单位名称不能为空且不超过64字"));
+                }
+                let kind = units::UNIT_KINDS
+                    .iter()
+                    .find(|k| k.0 == rec.get(1) || k.1 == rec.get(1))
+                    .map(|k| k.0);
+                if kind.is_none() {
+                    errors.push(RowError::new(rec.row, h(1), format!("单位类型应为：{}", UNIT_COLUMNS[1].note)));
+                }
+                let grid = Some(rec.get(2).to_string()).filter(|g| !g.is_empty());
+                if let Some(g) = grid.as_deref() {
+                    let ok = grids::get(db, g)
+                        .await?
+                        .is_some_and(|x| x.district == p.district && p.can(Capability::WriteUnits, &x.code));
+                    if !ok {
+                        errors.push(RowError::new(rec.row, h(2), "网格编码不存在或不在您的管辖范围内"));
+                    }
+                }
+                let credit = match Some(rec.get(3)).filter(|c| !c.is_empty()) {
+                    Some(c) => match identity::parse_credit_code(c) {
+                        Ok(c) => Some(c),
+                        Err(m) => {
+                            errors.push(RowError::new(rec.row, h(3), m));
+                            None
+                        }
+                    },
+                    None if kind == Some("property_company") => {
+                        errors.push(RowError::new(rec.row, h(3), "物业公司须填写统一社会信用代码"));
+                        None
+                    }
+                    None => None,
+                };
+                let phone = if rec.get(5).is_empty() {
+                    String::new()
+                } else {
+                    identity::parse_contact_phone(rec.get(5)).unwrap_or_else(|| {
+                        errors.push(RowError::new(rec.row, h(5), "联系电话格式不正确"));
+                        String::new()
+                    })
+                };
+                let Some(kind) = kind else { continue };
+                if let Some(first) = seen.insert((kind, name.clone()), rec.row) {
+                    errors.push(RowError::new(rec.row, h(0), format!("与第{first}行是同一单位")));
+                    continue;
+                }
+                if errors.len() > before {
+                    continue;
+                }
+                let (existing, _) = units::list(db, &p.district, Some(kind), None, Some(&name), 100, 0).await?;
+                if existing.iter().any(|u| u.name == name) {
+                    skipped += 1;
+                    continue;
+                }
+                lines.push(UnitLine {
+                    kind,
+                    name,
+                    grid,
+                    credit,
+                    contact_name: rec.get(4).to_string(),
+                    phone,
+                });
+            }
+            let mut out = Outcome {
+                rows: records.len(),
+                skipped,
+                errors,
+                ..Outcome::default()
+            };
+            if !out.errors.is_empty() || dry_run || lines.is_empty() {
+                return Ok(out);
+            }
+            let mut tx = db.begin().await?;
+            let now = now_ms();
+            for u in &lines {
+                on_tx!(&mut tx, |c| sqlx::query(
+                    "INSERT INTO units (id, district, kind, name, grid_code, credit_code, contact_name, contact_phone, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                )
+                .bind(new_id())
+                .bind(&p.district)
+                .bind(u.kind)
+                .bind(&u.name)
+                .bind(&u.grid)
+                .bind(&u.credit)
+                .bind(&u.contact_name)
+                .bind(&u.phone)
+                .bind(now)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))
+                .map_err(|e| {
+                    if crate::db::is_unique_violation(&e) {
+                        AppError::conflict("import_conflict", "导入期间有人登记了相同的单位，请重新检查后再导入")
+                    } else {
+                        e.into()
+                    }
+                })?;
+            }
+            out.created = lines.len();
+            ledgers::audit_import(&mut tx, p, "units", out.created, out.skipped).await?;
+            tx.commit().await?;
+            Ok(out)
+        })
+    }
+}

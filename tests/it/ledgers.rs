@@ -422,6 +422,34 @@ async fn templates_carry_the_columns_and_households_and_hotline_tickets_import_o
         }
         assert_eq!(app.count("households").await, before + 2, "[{}]", app.engine);
 
+        // Units: a bad credit code and an unknown kind are row errors; the good file stores each
+        // unit once, its kind read from the Chinese name.
+        let units_before = app.count("units").await;
+        let header = row(&["名称", "类型", "所在网格编码", "统一社会信用代码", "联系人", "联系电话"]);
+        let (st, out) = import(
+            &app,
+            &t,
+            "units",
+            false,
+            book(&[
+                header.clone(),
+                row(&["导入物业", "物业公司", "", "911111111111111111", "", ""]),
+                row(&["导入商会", "不存在的类型", "", "", "", ""]),
+            ]),
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "[{}] {out}", app.engine);
+        assert_eq!(out["errors"].as_array().unwrap().len(), 2, "[{}] {out}", app.engine);
+        let file = book(&[
+            header,
+            row(&["导入志愿服务队", "志愿服务队", "411602001001", "", "王五", "13900000011"]),
+        ]);
+        for _ in 0..2 {
+            let (st, out) = import(&app, &t, "units", false, file.clone()).await;
+            assert_eq!(st, StatusCode::OK, "[{}] {out}", app.engine);
+        }
+        assert_eq!(app.count("units").await, units_before + 1, "[{}] one unit", app.engine);
+
         // Hotline tickets become hotline cases dated when the hotline took them, once each.
         let cases_before = app.count("cases").await;
         let header = row(&["工单编号", "问题类别编码", "问题描述", "网格编码", "受理时间"]);
