@@ -847,36 +847,6 @@ impl Import for HouseholdsImport {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tags_split_on_what_people_type() {
-        assert_eq!(split_tags("党员、志愿者"), vec!["党员", "志愿者"]);
-        assert_eq!(split_tags("党员,志愿者；低保"), vec!["党员", "志愿者", "低保"]);
-        assert!(split_tags("").is_empty());
-    }
-
-    #[test]
-    fn rooms_are_checked_with_their_columns() {
-        let rec = Record {
-            row: 7,
-            cells: vec!["2单元".into(), "301室".into()],
-        };
-        let mut errs = Vec::new();
-        assert_eq!(check_room(&rec, 0, 1, "单元", "房号", &mut errs), Some((2, "301".into())));
-        let rec = Record {
-            row: 8,
-            cells: vec!["0".into(), "".into()],
-        };
-        assert_eq!(check_room(&rec, 0, 1, "单元", "房号", &mut errs), None);
-        assert_eq!(errs.len(), 2);
-        assert_eq!((errs[0].row, errs[0].column.as_str()), (8, "单元"));
-        assert_eq!(errs[1].column, "房号");
-    }
-}
-
 /// 单位批量导入: units and organisations; the natural key is the kind and the name (a unit of
 /// that kind and name is skipped, as the registry refuses a second one).
 pub struct UnitsImport;
@@ -1055,5 +1025,35 @@ impl Import for UnitsImport {
             tx.commit().await?;
             Ok(out)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_split_on_what_people_type() {
+        assert_eq!(split_tags("党员、志愿者"), vec!["党员", "志愿者"]);
+        assert_eq!(split_tags("党员,志愿者；低保"), vec!["党员", "志愿者", "低保"]);
+        assert!(split_tags("").is_empty());
+    }
+
+    #[test]
+    fn rooms_are_checked_with_their_columns() {
+        let rec = Record {
+            row: 7,
+            cells: vec!["2单元".into(), "301室".into()],
+        };
+        let mut errs = Vec::new();
+        assert_eq!(check_room(&rec, 0, 1, "单元", "房号", &mut errs), Some((2, "301".into())));
+        let rec = Record {
+            row: 8,
+            cells: vec!["0".into(), "".into()],
+        };
+        assert_eq!(check_room(&rec, 0, 1, "单元", "房号", &mut errs), None);
+        assert_eq!(errs.len(), 2);
+        assert_eq!((errs[0].row, errs[0].column.as_str()), (8, "单元"));
+        assert_eq!(errs[1].column, "房号");
     }
 }
