@@ -31,8 +31,8 @@ use crate::web::client::TrustedProxies;
 use crate::web::metrics::{self, Metrics};
 use crate::web::serve::ServeOptions;
 use crate::{
-    accounts, alarms, broadcasts, calls, cases, command, councils, decisions, grid, open311, party, property, registry, renovation, routing,
-    services, stars, volunteers, web,
+    accounts, alarms, broadcasts, calls, cases, command, councils, decisions, grid, ledgers, open311, party, property, registry,
+    renovation, routing, services, stars, volunteers, web,
 };
 
 /// Everything the server holds; each feature gets its own part.
@@ -275,6 +275,10 @@ pub fn router(state: AppState) -> Router {
         cases: cases.clone(),
     };
     let alarms = state.alarms();
+    let ledger_state = ledgers::LedgersState {
+        db: state.db.clone(),
+        ledgers: ledger_registry(cases.clone(), volunteers.clone()),
+    };
     let mut app = Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
         .merge(accounts::api::routes().with_state(accounts.clone()))
@@ -301,6 +305,7 @@ pub fn router(state: AppState) -> Router {
         .merge(services::routes().with_state(services))
         .merge(alarms::routes().with_state(alarms))
         .merge(routing::routes().with_state(routing))
+        .merge(ledgers::routes().with_state(ledger_state))
         .route("/healthz", get(web::healthz).with_state(state.db.clone()));
     if state.metrics_on_main {
         app = app.route(
@@ -325,6 +330,33 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
         // Outermost, so timeouts and caught panics carry the headers too.
         .layer(axum::middleware::map_response(web::security_headers))
+}
+
+/// The Excel ledgers (台账) each feature defines, registered here so the kit names no feature.
+pub fn ledger_registry(cases: cases::CasesState, volunteers: volunteers::VolunteersState) -> ledgers::Ledgers {
+    use registry::ledgers as reg;
+    ledgers::Ledgers::new(
+        vec![
+            Arc::new(reg::Residents),
+            Arc::new(reg::Households),
+            Arc::new(reg::Units),
+            Arc::new(reg::Places),
+            Arc::new(reg::Devices),
+            Arc::new(cases::ledgers::Cases),
+            Arc::new(cases::ledgers::Assessment { cases: cases.clone() }),
+            Arc::new(volunteers::ledgers::Volunteers { state: volunteers.clone() }),
+            Arc::new(volunteers::ledgers::Activities),
+            Arc::new(volunteers::ledgers::Attendance { state: volunteers.clone() }),
+            Arc::new(volunteers::ledgers::Points { state: volunteers }),
+            Arc::new(services::mediation::ledgers::Disputes),
+        ],
+        vec![
+            Arc::new(reg::ResidentsImport),
+            Arc::new(reg::HouseholdsImport),
+            Arc::new(reg::UnitsImport),
+            Arc::new(cases::ledgers::HotlineImport { cases }),
+        ],
+    )
 }
 
 /// `/metrics` alone, for its own address (`metrics_listen`): open to whoever reaches that
@@ -466,9 +498,10 @@ pub async fn serve_on(
         services::mediation::api::list, services::mediation::api::create, services::mediation::api::get_one, services::mediation::api::add_session, services::mediation::api::decide, services::mediation::api::follow_up, services::mediation::api::counts,
         alarms::api::post_alarm, alarms::api::post_heartbeat, alarms::api::overview, alarms::api::get_settings, alarms::api::put_settings,
         routing::api::suggest, routing::api::get_settings, routing::api::put_settings,
+        ledgers::api::export, ledgers::api::template, ledgers::api::import,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "party"), (name = "property"), (name = "stars"), (name = "services"), (name = "alarms"), (name = "routing"))
+    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "party"), (name = "property"), (name = "stars"), (name = "services"), (name = "alarms"), (name = "routing"), (name = "ledgers"))
 )]
 pub struct ApiDoc;
 

@@ -18,6 +18,7 @@ pub mod demo;
 pub mod error;
 pub mod grid;
 pub mod identity;
+pub mod ledgers;
 pub mod open311;
 pub mod party;
 pub mod property;

@@ -20,6 +20,7 @@ const LAYERS: &[&[&str]] = &[
     &["audit"],
     &["auth"],
     &["web"],
+    &["ledgers"],
     &["grid"],
     &["apikeys"],
     &["registry"],

@@ -48,7 +48,7 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 135] = [
+pub const ACTIONS: [(&str, &str); 137] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
@@ -184,6 +184,8 @@ pub const ACTIONS: [(&str, &str); 135] = [
     ("alarm_settings.update", "修改设备告警设置"),
     ("routing.train", "训练智能分派模型"),
     ("routing.settings", "设置智能分派"),
+    ("ledger.export_full", "导出含完整个人信息的台账"),
+    ("ledger.import", "批量导入台账"),
 ];
 
 /// The words for an action code; a code this version does not know (written by a newer one) is
@@ -229,6 +231,7 @@ pub fn target_label(kind: &str) -> &'static str {
         "service_project" => "服务项目",
         "room_booking" => "功能室预约",
         "site_reception" => "接访登记",
+        "ledger" => "台账",
         _ => "其他",
     }
 }

@@ -364,26 +364,41 @@ pub struct BoardQuery {
     pub per_page: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(BoardQuery),
-    responses((status = 200, body = Paged<Case>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn board(State(s): State<CasesState>, p: Principal, Query(q): Query<BoardQuery>) -> AppResult<Json<Paged<Case>>> {
-    let (limit, offset) = PageQuery {
-        page: q.page,
-        per_page: q.per_page,
+/// Whose cases a board query reads, decided once for the board and its Excel ledger: grid staff
+/// their subtree, unit staff what is dispatched to their unit, anyone what they reported.
+pub struct BoardScope {
+    pub grid: Option<String>,
+    pub unit: Option<Uuid>,
+    pub mine: bool,
+}
+
+impl BoardScope {
+    /// The board's filter for this scope (no page).
+    pub fn filter<'a>(&'a self, p: &'a Principal, q: &'a BoardQuery) -> CaseFilter<'a> {
+        CaseFilter {
+            district: &p.district,
+            grid: self.grid.as_deref(),
+            status: q.status.as_deref().filter(|x| !x.is_empty()),
+            category: q.category.as_deref().filter(|x| !x.is_empty()),
+            unit: self.unit,
+            overdue_at: q.overdue.filter(|o| *o).map(|_| crate::db::now_ms()),
+            reporter: self.mine.then_some(p.user_id),
+            ..Default::default()
+        }
     }
-    .limits()?;
+}
+
+pub async fn board_scope(db: &crate::db::Db, p: &Principal, q: &BoardQuery) -> AppResult<BoardScope> {
     if let Some(st) = q.status.as_deref().filter(|x| !x.is_empty())
         && Status::parse(st).is_none()
     {
         return Err(AppError::invalid("invalid_status", format!("未知状态「{st}」")));
     }
     let mine = q.mine == Some(true);
-    // Grid staff see their subtree; unit staff see what is dispatched to their unit; anyone
-    // sees what they reported.
     let own_unit = p.posts.iter().find_map(|x| x.unit_id);
     let grid = match q.grid.as_deref().filter(|g| !g.is_empty()) {
         Some(g) => Some(
-            crate::grid::service::load(&s.db, &p, g, crate::auth::Capability::ReadRegistry)
+            crate::grid::service::load(db, p, g, crate::auth::Capability::ReadRegistry)
                 .await?
                 .code,
         ),
@@ -395,17 +410,22 @@ pub async fn board(State(s): State<CasesState>, p: Principal, Query(q): Query<Bo
         (false, false, Some(u)) => (None, Some(u)),
         (false, false, None) => return Err(AppError::forbidden()),
     };
+    Ok(BoardScope { grid, unit, mine })
+}
+
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(BoardQuery),
+    responses((status = 200, body = Paged<Case>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn board(State(s): State<CasesState>, p: Principal, Query(q): Query<BoardQuery>) -> AppResult<Json<Paged<Case>>> {
+    let (limit, offset) = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .limits()?;
+    let scope = board_scope(&s.db, &p, &q).await?;
     let f = CaseFilter {
-        district: &p.district,
-        grid: grid.as_deref(),
-        status: q.status.as_deref().filter(|x| !x.is_empty()),
-        category: q.category.as_deref().filter(|x| !x.is_empty()),
-        unit,
-        overdue_at: q.overdue.filter(|o| *o).map(|_| crate::db::now_ms()),
-        reporter: mine.then_some(p.user_id),
         limit,
         offset,
-        ..Default::default()
+        ..scope.filter(&p, &q)
     };
     let (rows, total) = store::list(&s.db, &f).await?;
     let mut items = Vec::with_capacity(rows.len());

@@ -10,6 +10,7 @@ pub mod duplicates;
 pub mod events;
 pub mod figures;
 pub mod hooks;
+pub mod ledgers;
 pub mod pages;
 pub mod permissions;
 pub mod place;

@@ -230,6 +230,12 @@ pub fn source_allowed(source: &str, channel: Channel) -> bool {
     }
 }
 
+/// Whether this user already sent a report with this idempotency key (scoped as `submit` scopes
+/// it), e.g. a hotline ticket imported before.
+pub async fn idempotency_seen(db: &crate::db::Db, p: &crate::auth::Principal, key: &str) -> sqlx::Result<bool> {
+    store::key_used(db, &p.district, &format!("u:{}:{key}", p.user_id)).await
+}
+
 /// Validate and store a report. Shared by the API, the console and the public grid page.
 pub async fn submit(s: &CasesState, who: Reporter<'_>, input: &NewCase, key: Option<&str>) -> AppResult<(CaseRow, bool)> {
     submit_named(s, who, input, key).await.map(|(c, replayed, _)| (c, replayed))

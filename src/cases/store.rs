@@ -162,6 +162,11 @@ pub async fn by_tracking_code(db: &Db, code: &str) -> sqlx::Result<Option<CaseRo
     .await)
 }
 
+/// Whether a (scoped) idempotency key was used in the district.
+pub async fn key_used(db: &Db, district: &str, key: &str) -> sqlx::Result<bool> {
+    Ok(by_key(db, district, key).await?.is_some())
+}
+
 async fn by_key(db: &Db, district: &str, key: &str) -> sqlx::Result<Option<CaseRow>> {
     on_pool!(db, |p| sqlx::query_as::<_, CaseRow>(sqlx::AssertSqlSafe(format!(
         "SELECT {CASE_COLS} FROM cases WHERE district = $1 AND idempotency_key = $2"
@@ -911,4 +916,36 @@ mod tests {
         assert!(matches!(args[4], Arg::Id(x) if x == me));
         assert!(!sql.contains("IS NULL OR"), "no condition that hides an index");
     }
+}
+
+/// A case as its Excel ledger reads it: the row and when it was first dispatched.
+#[derive(sqlx::FromRow)]
+pub struct CaseExportRow {
+    #[sqlx(flatten)]
+    pub c: CaseRow,
+    pub dispatched_at: Option<i64>,
+}
+
+/// The board's cases — its filter and order, every page — streamed into an Excel ledger's sink,
+/// each with its first dispatch (from the timeline's index).
+pub async fn export(
+    db: &Db,
+    f: &CaseFilter<'_>,
+    sink: &mut crate::ledgers::Sink,
+    row: impl Fn(CaseExportRow) -> crate::ledgers::Row + Send + Sync,
+) -> crate::error::AppResult<()> {
+    use futures_util::TryStreamExt;
+    let (where_, args) = where_of(f);
+    let order = if f.by_due { "due_at, id" } else { "reported_at DESC, id DESC" };
+    let sql = format!(
+        "SELECT {CASE_COLS}, (SELECT MIN(e.at_ms) FROM case_events e WHERE e.case_id = cases.id AND e.action = 'dispatch') AS dispatched_at \
+         FROM cases WHERE {where_} ORDER BY {order}"
+    );
+    on_pool!(db, |p| {
+        let mut rows = bind_args!(sqlx::query_as::<_, CaseExportRow>(sqlx::AssertSqlSafe(sql)), &args).fetch(p);
+        while let Some(r) = rows.try_next().await? {
+            sink.push(row(r)).await?;
+        }
+        Ok::<(), crate::error::AppError>(())
+    })
 }

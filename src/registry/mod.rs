@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod building;
+pub mod ledgers;
 pub mod pages;
 pub mod residents;
 pub mod service;

@@ -84,6 +84,10 @@ struct ResidentsPage {
     notice: Option<String>,
     /// May look a person up by a whole number here (查看完整信息的岗位).
     can_lookup: bool,
+    /// The Excel ledger of this list, with its filters (导出Excel).
+    export_href: String,
+    /// May import residents (批量导入).
+    can_import: bool,
     number: String,
     reason: String,
 }
@@ -180,6 +184,12 @@ async fn render_residents(
     } else {
         StatusCode::OK
     };
+    let export_href = format!(
+        "/api/v1/exports/residents.xlsx?grid={}&q={}&tag={}",
+        g.code,
+        url_encode(&l.q),
+        url_encode(l.tag.as_deref().unwrap_or(""))
+    );
     let html = ResidentsPage {
         chrome: Chrome::new(c, "居民信息", "residents"),
         crumbs: crumbs(&s.db, c, &g.code).await?,
@@ -192,6 +202,8 @@ async fn render_residents(
         error,
         notice: l.notice,
         can_lookup: c.principal.can(Capability::RevealPersonal, &g.code),
+        export_href,
+        can_import: c.principal.has(Capability::WriteRegistry),
         number: l.number,
         reason: l.reason,
     };
@@ -455,6 +467,8 @@ struct UnitsPage {
     q: String,
     kinds: Vec<(&'static str, &'static str, bool)>,
     pager: String,
+    /// The Excel ledger of this list, with its filters (导出Excel).
+    export_href: String,
 }
 
 #[derive(Deserialize)]
@@ -490,6 +504,7 @@ async fn units_page(State(s): State<RegistryState>, c: Console, Query(q): Query<
         q: text,
         kinds: units::UNIT_KINDS.iter().map(|k| (k.0, k.1, kind.as_deref() == Some(k.0))).collect(),
         pager: pager(&base, page, per, total),
+        export_href: base.replacen("/console/units?", "/api/v1/exports/units.xlsx?", 1),
     }
     .into_response())
 }
@@ -504,6 +519,8 @@ struct ThingsPage {
     rows: Vec<Vec<String>>,
     total: i64,
     pager: String,
+    /// The Excel ledger of this list (导出Excel).
+    export_href: String,
 }
 
 #[derive(Deserialize)]
@@ -536,6 +553,7 @@ async fn places_page(State(s): State<RegistryState>, c: Console, Query(q): Query
         headers: vec!["名称", "类型", "地址", "位置"],
         rows,
         total,
+        export_href: format!("/api/v1/exports/places.xlsx?grid={}", g.code),
         pager: pager(&format!("/console/places?grid={}", g.code), page, per, total),
     }
     .into_response())
@@ -561,6 +579,7 @@ async fn devices_page(State(s): State<RegistryState>, c: Console, Query(q): Quer
         headers: vec!["名称", "类型", "编号", "状态"],
         rows,
         total,
+        export_href: format!("/api/v1/exports/devices.xlsx?grid={}", g.code),
         pager: pager(&format!("/console/devices?grid={}", g.code), page, per, total),
     }
     .into_response())

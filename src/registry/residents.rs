@@ -27,7 +27,7 @@ pub struct ResidentRow {
     pub created_at: i64,
 }
 
-const RESIDENT_COLS: &str =
+pub const RESIDENT_COLS: &str =
     "r.id, r.district, r.household_id, r.grid_code, r.name, r.gender, r.birth_date, r.id_number, r.phone, r.relation, r.tags, r.created_at";
 
 impl ResidentRow {
@@ -109,8 +109,18 @@ pub struct ResidentFilter<'a> {
     pub offset: i64,
 }
 
-/// Search residents in a grid subtree. Returns the page and the total count.
-pub async fn search(db: &Db, f: &ResidentFilter<'_>, subtree_residents: i64) -> sqlx::Result<(Vec<ResidentRow>, i64)> {
+/// A search's SQL pieces: the tables, the conditions, their values in placeholder order, the
+/// order of the list, and a cheaper count when a tag alone is asked. The list, its count and the
+/// Excel export all read these, so they can never filter differently.
+pub struct FilterSql {
+    pub from: &'static str,
+    pub where_: String,
+    pub vals: Vec<String>,
+    pub order: &'static str,
+    pub count_from_tags: Option<String>,
+}
+
+pub fn filter_sql(f: &ResidentFilter<'_>) -> FilterSql {
     // Conditions and their values, in placeholder order.
     let mut conds: Vec<String> = vec!["r.district = $1".into(), "r.grid_code >= $2".into(), "r.grid_code < $3".into()];
     let mut vals: Vec<String> = vec![f.district.into(), f.grid.into(), rules::subtree_upper(f.grid)];
@@ -167,7 +177,24 @@ pub async fn search(db: &Db, f: &ResidentFilter<'_>, subtree_residents: i64) -> 
         }
         None => "residents r",
     };
-    let where_ = conds.join(" AND ");
+    FilterSql {
+        from,
+        where_: conds.join(" AND "),
+        vals,
+        order,
+        count_from_tags,
+    }
+}
+
+/// Search residents in a grid subtree. Returns the page and the total count.
+pub async fn search(db: &Db, f: &ResidentFilter<'_>, subtree_residents: i64) -> sqlx::Result<(Vec<ResidentRow>, i64)> {
+    let FilterSql {
+        from,
+        where_,
+        vals,
+        order,
+        count_from_tags,
+    } = filter_sql(f);
     let n = vals.len();
     let page_sql = format!(
         "SELECT {RESIDENT_COLS} FROM {from} WHERE {where_} ORDER BY {order} LIMIT ${} OFFSET ${}",
@@ -197,7 +224,7 @@ pub async fn search(db: &Db, f: &ResidentFilter<'_>, subtree_residents: i64) -> 
 }
 
 /// Rows as read, their ID numbers and phones opened with the keys in use.
-fn opened(mut rows: Vec<ResidentRow>) -> sqlx::Result<Vec<ResidentRow>> {
+pub fn opened(mut rows: Vec<ResidentRow>) -> sqlx::Result<Vec<ResidentRow>> {
     let ring = crate::sealed::ring();
     for r in &mut rows {
         r.id_number = ring.open(&r.id_number).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;

@@ -11,11 +11,16 @@ use crate::grid::service::load as load_grid;
 
 /// The grid a list is scoped to: the one asked for (if in scope) or the caller's first root.
 pub async fn scope_grid(s: &RegistryState, p: &Principal, grid: Option<&str>, cap: Capability) -> AppResult<crate::grid::GridRow> {
+    scope_grid_in(&s.db, p, grid, cap).await
+}
+
+/// [`scope_grid`] with the database alone (for the Excel ledgers).
+pub async fn scope_grid_in(db: &crate::db::Db, p: &Principal, grid: Option<&str>, cap: Capability) -> AppResult<crate::grid::GridRow> {
     let code = match grid.filter(|g| !g.is_empty()) {
         Some(g) => g.to_string(),
         None => p.roots(cap).into_iter().next().ok_or_else(AppError::forbidden)?,
     };
-    load_grid(&s.db, p, &code, cap).await
+    load_grid(db, p, &code, cap).await
 }
 
 pub async fn load_resident(s: &RegistryState, p: &Principal, id: Uuid, cap: Capability) -> AppResult<ResidentRow> {

@@ -4,6 +4,7 @@ pub mod activities;
 pub mod api;
 pub mod case_points;
 pub mod ledger;
+pub mod ledgers;
 pub mod manage_pages;
 pub mod pages;
 pub mod rules;

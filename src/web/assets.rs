@@ -4,7 +4,7 @@ use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-const FILES: [(&str, &str, &str); 4] = [
+const FILES: [(&str, &str, &str); 5] = [
     ("app.css", "text/css; charset=utf-8", include_str!("../../static/app.css")),
     ("app.js", "text/javascript; charset=utf-8", include_str!("../../static/app.js")),
     (
@@ -13,6 +13,11 @@ const FILES: [(&str, &str, &str); 4] = [
         include_str!("../../static/command.js"),
     ),
     ("calls.js", "text/javascript; charset=utf-8", include_str!("../../static/calls.js")),
+    (
+        "imports.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/imports.js"),
+    ),
 ];
 
 /// The site icon: a red tile with a white grid (网格), drawn without fonts.

@@ -13,6 +13,7 @@ mod councils;
 mod decisions;
 mod durability;
 mod grid;
+mod ledgers;
 mod lowest_level;
 mod map_layers;
 mod matrix;

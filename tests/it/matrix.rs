@@ -552,6 +552,8 @@ async fn objects(app: &App) -> Objects {
         ("version", "1".to_string()),
         ("stars_year", "2026".to_string()),
         ("serial", "CH0000001".to_string()),
+        ("residents_xlsx", "residents.xlsx".to_string()),
+        ("residents_ledger", "residents".to_string()),
     ]);
     let mut inside = HashMap::from([
         ("building", building_in.to_string()),

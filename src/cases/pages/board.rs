@@ -47,6 +47,8 @@ struct BoardPage {
     grid_filter: String,
     pager: String,
     notice: Option<String>,
+    /// The Excel ledger of this board, with its filters (导出Excel).
+    export_href: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -155,6 +157,34 @@ async fn render_board(s: &CasesState, c: &Console, q: BoardQuery) -> PageResult 
         },
         unit_filter.map(|u| u.to_string()).unwrap_or_default()
     );
+    let mut export_href = String::from("/api/v1/exports/cases.xlsx?");
+    for (k, v) in [
+        ("mine", if mine { "1".to_string() } else { String::new() }),
+        ("status", status.clone().unwrap_or_default()),
+        ("category", url_encode(category.as_deref().unwrap_or(""))),
+        ("overdue", if overdue { "true".to_string() } else { String::new() }),
+        (
+            "grid",
+            if grid != root {
+                grid.clone().unwrap_or_default()
+            } else {
+                String::new()
+            },
+        ),
+        (
+            "unit",
+            if grid.is_some() {
+                unit_filter.map(|u| u.to_string()).unwrap_or_default()
+            } else {
+                String::new()
+            },
+        ),
+    ] {
+        if !v.is_empty() {
+            export_href.push_str(&format!("{k}={v}&"));
+        }
+    }
+    let export_href = export_href.trim_end_matches(['&', '?']).to_string();
     let all_units = if grid.is_some() {
         department_units(s, &p.district).await?
     } else {
@@ -185,6 +215,7 @@ async fn render_board(s: &CasesState, c: &Console, q: BoardQuery) -> PageResult 
         units: if can_dispatch { all_units } else { Vec::new() },
         pager: pager(&base, page, per, total),
         notice: q.done,
+        export_href,
     };
     Ok(html.into_response())
 }

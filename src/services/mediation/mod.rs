@@ -1,6 +1,7 @@
 //! Dispute mediation (矛盾纠纷调解): disputes, sessions, agreements, referrals and follow-up visits.
 
 pub mod api;
+pub mod ledgers;
 pub mod pages;
 pub mod rules;
 pub mod service;

@@ -76,24 +76,18 @@ pub struct LedgerQuery {
     pub per_page: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/v1/points/transactions", tag = "points", params(LedgerQuery),
-    responses((status = 200, body = Paged<Transaction>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn list_transactions(
-    State(s): State<VolunteersState>,
-    p: Principal,
-    Query(q): Query<LedgerQuery>,
-) -> AppResult<Json<Paged<Transaction>>> {
-    let (limit, offset) = page(q.page, q.per_page)?;
-    let account = match (q.volunteer, q.shop) {
+/// Whose transactions a points-ledger query reads (the list and its Excel ledger): a volunteer's,
+/// a shop's, the whole district's for auditors, else the caller's own.
+pub async fn ledger_account(s: &VolunteersState, p: &Principal, q: &LedgerQuery) -> AppResult<Option<Uuid>> {
+    Ok(match (q.volunteer, q.shop) {
         (Some(v), _) => {
-            let v = visible_volunteer(&s, &p, v).await?;
+            let v = visible_volunteer(s, p, v).await?;
             Some(v.account_id.unwrap_or_else(Uuid::nil))
         }
         (None, Some(sh)) => {
-            let shop = load_shop(&s, &p, sh).await?;
-            if !may_manage_shop(&p, &shop) {
-                return Err(refuse(&p, Capability::ManageShops, "爱心超市或商家"));
+            let shop = load_shop(s, p, sh).await?;
+            if !may_manage_shop(p, &shop) {
+                return Err(refuse(p, Capability::ManageShops, "爱心超市或商家"));
             }
             Some(
                 store::account_of(&s.db, &p.district, AccountKind::Shop, shop.id)
@@ -103,8 +97,20 @@ pub async fn list_transactions(
             )
         }
         (None, None) if p.has(Capability::ReadAudit) => None,
-        (None, None) => Some(my_volunteer(&s, &p).await?.account_id.unwrap_or_else(Uuid::nil)),
-    };
+        (None, None) => Some(my_volunteer(s, p).await?.account_id.unwrap_or_else(Uuid::nil)),
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/points/transactions", tag = "points", params(LedgerQuery),
+    responses((status = 200, body = Paged<Transaction>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_transactions(
+    State(s): State<VolunteersState>,
+    p: Principal,
+    Query(q): Query<LedgerQuery>,
+) -> AppResult<Json<Paged<Transaction>>> {
+    let (limit, offset) = page(q.page, q.per_page)?;
+    let account = ledger_account(&s, &p, &q).await?;
     let (rows, total) = store::transactions(&s.db, &p.district, account, limit, offset).await?;
     let items = rows
         .into_iter()

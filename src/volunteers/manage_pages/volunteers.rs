@@ -52,6 +52,8 @@ struct VolunteersPage {
     pager: String,
     /// Accounts waiting for the community to confirm their link (待核实的账号关联): id, name, since.
     requests: Vec<(Uuid, String, String)>,
+    /// The Excel ledger of this list, with its search (导出Excel).
+    export_href: String,
 }
 
 #[derive(Deserialize)]
@@ -92,6 +94,7 @@ pub(super) async fn volunteers_page(State(s): State<VolunteersState>, c: Console
         chrome: Chrome::new(&c, "志愿者", "volunteer"),
         nav: subnav(p, "volunteers"),
         pager: pager(&format!("/console/volunteers?q={}", url_encode(name.trim())), page, per, total),
+        export_href: format!("/api/v1/exports/volunteers.xlsx?q={}", url_encode(name.trim())),
         q: name,
         rows: rows.iter().map(volunteer_view).collect(),
         total,
