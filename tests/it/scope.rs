@@ -34,7 +34,11 @@ async fn every_endpoint_requires_login() {
             let (st, body) = app.call(method.clone(), &path, None, Some(json!({}))).await;
             assert_eq!(st, StatusCode::UNAUTHORIZED, "[{}] {method} {path}", app.engine);
             // Gateways' device calls take an API key, never a session, and say which they lack.
-            let want = if path.starts_with("/api/v1/devices/") { "api_key_required" } else { "unauthorized" };
+            let want = if path.starts_with("/api/v1/devices/") {
+                "api_key_required"
+            } else {
+                "unauthorized"
+            };
             assert_eq!(code(&body), want, "[{}] {method} {path}", app.engine);
             // A made-up token is no better than none.
             let (st, _) = app.call(method.clone(), &path, Some("not-a-token"), Some(json!({}))).await;
