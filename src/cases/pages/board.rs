@@ -159,7 +159,7 @@ async fn render_board(s: &CasesState, c: &Console, q: BoardQuery) -> PageResult 
     );
     let mut export_href = String::from("/api/v1/exports/cases.xlsx?");
     for (k, v) in [
-        ("mine", if mine { "1".to_string() } else { String::new() }),
+        ("mine", if mine { "true".to_string() } else { String::new() }),
         ("status", status.clone().unwrap_or_default()),
         ("category", url_encode(category.as_deref().unwrap_or(""))),
         ("overdue", if overdue { "true".to_string() } else { String::new() }),
