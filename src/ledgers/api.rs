@@ -127,7 +127,7 @@ pub struct ImportQuery {
 /// Every bad row is reported (`422` with `errors`); with none, a real import stores every row in
 /// one transaction, and rows already stored by an earlier import are skipped, not doubled.
 #[utoipa::path(post, path = "/api/v1/imports/{ledger}", tag = "ledgers", params(("ledger" = String, Path), ImportQuery),
-    request_body(content = Vec<u8>, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "the filled .xlsx template, at most 20 MB, recognised by content (any Content-Type)"),
     responses((status = 200, body = Outcome), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 422, description = "bad rows (an Outcome with errors) or a file that is not .xlsx (ErrorBody)", body = Outcome)),
     security(("bearer" = [])))]
