@@ -354,6 +354,7 @@ pub fn ledger_registry(cases: cases::CasesState, volunteers: volunteers::Volunte
             Arc::new(reg::ResidentsImport),
             Arc::new(reg::HouseholdsImport),
             Arc::new(reg::UnitsImport),
+            Arc::new(reg::DevicesImport),
             Arc::new(cases::ledgers::HotlineImport { cases }),
         ],
     )

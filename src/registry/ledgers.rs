@@ -1028,6 +1028,205 @@ impl Import for UnitsImport {
     }
 }
 
+/// Devices (设施设备台账): the serial is the natural key, so a second import of a file skips the
+/// devices it already stored; a device without a position sits at its grid node's centre.
+pub struct DevicesImport;
+
+const DEVICE_COLUMNS: &[Column] = &[
+    Column {
+        header: "序列号",
+        required: true,
+        example: "CH0012345",
+        note: "设备上报告警时用的编号，字母、数字、-或_，不超过64位，全区唯一",
+    },
+    Column {
+        header: "名称",
+        required: true,
+        example: "1号楼1单元烟感",
+        note: "不超过64字",
+    },
+    Column {
+        header: "类型",
+        required: true,
+        example: "烟感报警器",
+        note: "电动车充电桩、监控摄像头、烟感报警器、门禁道闸、井盖",
+    },
+    Column {
+        header: "网格编码",
+        required: true,
+        example: "411602001001001001",
+        note: "设备所在的网格（通常是楼栋或小区），须在您的管辖范围内",
+    },
+    Column {
+        header: "纬度",
+        required: false,
+        example: "33.62",
+        note: "与经度同填或同不填；不填则取网格中心",
+    },
+    Column {
+        header: "经度",
+        required: false,
+        example: "114.65",
+        note: "",
+    },
+];
+
+struct DeviceLine {
+    serial: String,
+    name: String,
+    kind: &'static str,
+    grid: String,
+    lat: f64,
+    lng: f64,
+}
+
+/// Whether a device with this serial is already registered in the district.
+async fn device_exists(db: &Db, district: &str, serial: &str) -> sqlx::Result<bool> {
+    on_pool!(db, |p| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM devices WHERE district = $1 AND serial = $2"
+    )
+    .bind(district)
+    .bind(serial)
+    .fetch_one(p)
+    .await
+    .map(|n| n > 0))
+}
+
+impl Import for DevicesImport {
+    fn name(&self) -> &'static str {
+        "devices"
+    }
+    fn title(&self) -> &'static str {
+        "设施设备"
+    }
+    fn columns(&self) -> &'static [Column] {
+        DEVICE_COLUMNS
+    }
+    fn allowed(&self, p: &Principal) -> bool {
+        p.has(Capability::WriteRegistry)
+    }
+    fn run<'a>(&'a self, db: &'a Db, p: &'a Principal, records: Vec<Record>, dry_run: bool) -> BoxFuture<'a, AppResult<Outcome>> {
+        Box::pin(async move {
+            let h = |i: usize| DEVICE_COLUMNS[i].header;
+            let mut errors = Vec::new();
+            let mut seen: HashMap<String, u32> = HashMap::new();
+            let mut grids_seen: HashMap<String, Option<GridRow>> = HashMap::new();
+            let mut lines = Vec::new();
+            let mut skipped = 0;
+            for rec in &records {
+                let before = errors.len();
+                let serial = rec.get(0).to_string();
+                let serial_ok =
+                    !serial.is_empty() && serial.len() <= 64 && serial.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                if !serial_ok {
+                    errors.push(RowError::new(rec.row, h(0), "序列号应为1至64位字母、数字、-或_"));
+                }
+                let name = rec.get(1).to_string();
+                if name.is_empty() || name.chars().count() > 64 {
+                    errors.push(RowError::new(rec.row, h(1), "名称不能为空且不超过64字"));
+                }
+                let kind = units::DEVICE_KINDS
+                    .iter()
+                    .find(|k| k.0 == rec.get(2) || k.1 == rec.get(2))
+                    .map(|k| k.0);
+                if kind.is_none() {
+                    errors.push(RowError::new(rec.row, h(2), format!("类型应为：{}", DEVICE_COLUMNS[2].note)));
+                }
+                let code = rec.get(3).to_string();
+                if !grids_seen.contains_key(&code) {
+                    let g = if code.is_empty() || code.len() > 32 {
+                        None
+                    } else {
+                        grids::get(db, &code)
+                            .await?
+                            .filter(|g| g.district == p.district && p.can(Capability::WriteRegistry, &g.code))
+                    };
+                    grids_seen.insert(code.clone(), g);
+                }
+                let grid = grids_seen.get(&code).cloned().flatten();
+                if grid.is_none() {
+                    errors.push(RowError::new(rec.row, h(3), "网格编码不存在或不在您的管辖范围内"));
+                }
+                let number = |i: usize| -> Result<Option<f64>, ()> {
+                    match rec.get(i) {
+                        "" => Ok(None),
+                        t => t.parse::<f64>().map(Some).map_err(|_| ()),
+                    }
+                };
+                let position = match (number(4), number(5)) {
+                    (Ok(None), Ok(None)) => grid.as_ref().map(|g| (g.center_lat, g.center_lng)),
+                    (Ok(Some(a)), Ok(Some(b))) if (-90.0..=90.0).contains(&a) && (-180.0..=180.0).contains(&b) => Some((a, b)),
+                    _ => {
+                        errors.push(RowError::new(rec.row, h(4), "纬度、经度应同填或同不填，且为有效的数值"));
+                        None
+                    }
+                };
+                if serial_ok && let Some(first) = seen.insert(serial.clone(), rec.row) {
+                    errors.push(RowError::new(rec.row, h(0), format!("与第{first}行的序列号相同")));
+                    continue;
+                }
+                let (Some(kind), Some(grid), Some((lat, lng))) = (kind, grid, position) else {
+                    continue;
+                };
+                if errors.len() > before {
+                    continue;
+                }
+                if device_exists(db, &p.district, &serial).await? {
+                    skipped += 1;
+                    continue;
+                }
+                lines.push(DeviceLine {
+                    serial,
+                    name,
+                    kind,
+                    grid: grid.code,
+                    lat,
+                    lng,
+                });
+            }
+            let mut out = Outcome {
+                rows: records.len(),
+                skipped,
+                errors,
+                ..Outcome::default()
+            };
+            if !out.errors.is_empty() || dry_run || lines.is_empty() {
+                return Ok(out);
+            }
+            let mut tx = db.begin().await?;
+            let now = now_ms();
+            for d in &lines {
+                on_tx!(&mut tx, |c| sqlx::query(
+                    "INSERT INTO devices (id, district, grid_code, kind, name, serial, lat, lng, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                )
+                .bind(new_id())
+                .bind(&p.district)
+                .bind(&d.grid)
+                .bind(d.kind)
+                .bind(&d.name)
+                .bind(&d.serial)
+                .bind(d.lat)
+                .bind(d.lng)
+                .bind(now)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected()))
+                .map_err(|e| {
+                    if crate::db::is_unique_violation(&e) {
+                        AppError::conflict("import_conflict", "导入期间有人登记了相同序列号的设备，请重新检查后再导入")
+                    } else {
+                        e.into()
+                    }
+                })?;
+            }
+            out.created = lines.len();
+            ledgers::audit_import(&mut tx, p, "devices", out.created, out.skipped).await?;
+            tx.commit().await?;
+            Ok(out)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -487,3 +487,73 @@ async fn templates_carry_the_columns_and_households_and_hotline_tickets_import_o
         assert_eq!(st, StatusCode::FORBIDDEN);
     }
 }
+
+/// Devices (设施设备): a file with a bad row (unknown kind, a serial twice, half a position, a
+/// grid out of reach) stores nothing and names each; the corrected file stores each device once,
+/// at its grid's centre when it has no position, and a second import skips them; the alarms
+/// feature then knows them by serial.
+#[tokio::test]
+async fn a_device_import_stores_each_serial_once_or_nothing() {
+    for app in apps().await {
+        let community = app.token("community").await; // community_staff at 411602001001
+        let (st, rows) = export(&app, &community, "/api/v1/imports/devices/template.xlsx").await;
+        assert_eq!((st, rows[0][0].as_str()), (StatusCode::OK, "序列号＊"), "[{}]", app.engine);
+        let before = app.count("devices").await;
+        let header = row(&["序列号", "名称", "类型", "网格编码", "纬度", "经度"]);
+        let building = "411602001001001001";
+        let (st, out) = import(
+            &app,
+            &community,
+            "devices",
+            false,
+            book(&[
+                header.clone(),
+                row(&["IMP-0001", "1号楼烟感", "烟感报警器", building, "", ""]),
+                row(&["IMP-0002", "不明设备", "雷达", building, "", ""]),
+                row(&["IMP-0001", "重复", "井盖", building, "", ""]),
+                row(&["IMP-0003", "半个位置", "井盖", building, "33.6", ""]),
+                row(&["IMP-0004", "别的社区", "井盖", "411602001002", "", ""]),
+            ]),
+        )
+        .await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "[{}] {out}", app.engine);
+        let bad: Vec<(u64, String)> = out["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["row"].as_u64().unwrap(), e["column"].as_str().unwrap().to_string()))
+            .collect();
+        assert_eq!(
+            bad,
+            vec![(3, "类型".into()), (4, "序列号".into()), (5, "纬度".into()), (6, "网格编码".into())],
+            "[{}] {out}",
+            app.engine
+        );
+        assert_eq!(app.count("devices").await, before, "[{}] nothing stored", app.engine);
+        let file = book(&[
+            header,
+            row(&["IMP-0001", "1号楼烟感", "烟感报警器", building, "", ""]),
+            row(&["IMP-0003", "1号楼井盖", "well", building, "33.61", "114.64"]),
+        ]);
+        let (st, out) = import(&app, &community, "devices", false, file.clone()).await;
+        assert_eq!((st, out["created"].as_u64()), (StatusCode::OK, Some(2)), "[{}] {out}", app.engine);
+        let (st, out) = import(&app, &community, "devices", false, file).await;
+        assert_eq!((st, out["skipped"].as_u64()), (StatusCode::OK, Some(2)), "[{}] {out}", app.engine);
+        assert_eq!(app.count("devices").await, before + 2, "[{}] each once", app.engine);
+        let (st, list) = app.get(&format!("/api/v1/devices?grid={building}&per_page=100"), &community).await;
+        assert_eq!(st, StatusCode::OK, "[{}] {list}", app.engine);
+        let imported = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["serial"] == "IMP-0001")
+            .cloned()
+            .expect("listed");
+        assert_eq!(imported["kind"], "fire_alarm", "{imported}");
+        assert!(imported["lat"].as_f64().unwrap() > 0.0, "at its grid's centre: {imported}");
+        // A resident may not import.
+        let resident = app.token("resident").await;
+        let (st, _) = import(&app, &resident, "devices", true, book(&[row(&["序列号"])])).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "[{}]", app.engine);
+    }
+}
