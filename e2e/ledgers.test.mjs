@@ -93,3 +93,64 @@ test('export a filtered residents ledger and check imports at 390 px', { timeout
     assert.ok(await page.locator('#import-errors').isHidden());
   });
 });
+
+test('every list page links its Excel ledger, and the file downloads', { timeout: 180_000 }, async (t) => {
+  const { page } = await newPage(browser, PHONE, true);
+  const step = stepper(t, page);
+
+  await step('the community: party members, the four lists, proxy matters, volunteers\' hours, alarms', async () => {
+    await login(page, 'community');
+    for (const [path, selector, ledger] of [
+      ['/console/party', '#export-party-members', 'party_members'],
+      ['/console/party?status=unreported', '#export-party-members', 'party_members.xlsx?status=unreported'],
+      ['/console/services/lists', '#export-lists a:first-child', 'needs.xlsx?grid=411602001001'],
+      ['/console/services/lists', '#export-lists a:last-child', 'results.xlsx?grid=411602001001'],
+      ['/console/services/proxy', '#export-proxy', 'proxy_matters'],
+      ['/console/points', '#export-points-volunteers', 'volunteers.xlsx?grid='],
+      ['/console/alarms', '#export-alarms', 'alarms.xlsx?grid='],
+      ['/console/services/care', '#export-care', 'care_due'],
+    ]) {
+      await page.goto(`${BASE_URL}${path}`);
+      await checkPage(page, path);
+      const link = page.locator(selector);
+      assert.match(await link.innerText(), /导出/, `${path}: ${selector}`);
+      const href = await link.getAttribute('href');
+      assert.ok(href.startsWith(`/api/v1/exports/${ledger}`), `${path}: ${href}`);
+      await download(page, href);
+    }
+    await shot(page, 'ledgers-points');
+  });
+
+  await step('the district: the month\'s activities and attendance, the points ledger, 12345 import', async () => {
+    await page.context().clearCookies();
+    await login(page, 'admin');
+    await page.goto(`${BASE_URL}/console/activities`);
+    await checkPage(page, 'activities');
+    for (const id of ['#export-activities', '#export-attendance']) {
+      const href = await page.locator(id).getAttribute('href');
+      assert.match(href, /from=\d{4}-\d\d-01&to=\d{4}-\d\d-01/, href);
+      await download(page, href);
+    }
+    await page.goto(`${BASE_URL}/console/points`);
+    await download(page, await page.locator('#export-points-ledger').getAttribute('href'));
+    await page.goto(`${BASE_URL}/console/cases`);
+    await page.locator('#import-hotline').click();
+    await page.waitForURL((u) => u.pathname === '/console/imports');
+    assert.equal(await page.locator('#import-template').getAttribute('href'), '/api/v1/imports/hotline/template.xlsx');
+    assert.match(await page.locator('#import-columns').innerText(), /工单编号＊/);
+    await checkPage(page, 'imports for 12345');
+  });
+
+  await step('an agent exports the matters they took', async () => {
+    await page.context().clearCookies();
+    await login(page, 'agent');
+    await page.goto(`${BASE_URL}/console/services/proxy`);
+    await checkPage(page, 'proxy as an agent');
+    const mine = page.locator('#export-proxy-mine');
+    if ((await page.locator('#proxy-mine li:not(.muted)').count()) > 0) {
+      await download(page, await mine.getAttribute('href'));
+    } else {
+      assert.equal(await mine.count(), 0, 'no link to an empty file');
+    }
+  });
+});

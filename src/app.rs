@@ -277,7 +277,7 @@ pub fn router(state: AppState) -> Router {
     let alarms = state.alarms();
     let ledger_state = ledgers::LedgersState {
         db: state.db.clone(),
-        ledgers: ledger_registry(cases.clone(), volunteers.clone()),
+        ledgers: ledger_registry(cases.clone(), volunteers.clone(), services.clone()),
     };
     let mut app = Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
@@ -333,7 +333,11 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The Excel ledgers (台账) each feature defines, registered here so the kit names no feature.
-pub fn ledger_registry(cases: cases::CasesState, volunteers: volunteers::VolunteersState) -> ledgers::Ledgers {
+pub fn ledger_registry(
+    cases: cases::CasesState,
+    volunteers: volunteers::VolunteersState,
+    services: services::ServicesState,
+) -> ledgers::Ledgers {
     use registry::ledgers as reg;
     ledgers::Ledgers::new(
         vec![
@@ -349,6 +353,14 @@ pub fn ledger_registry(cases: cases::CasesState, volunteers: volunteers::Volunte
             Arc::new(volunteers::ledgers::Attendance { state: volunteers.clone() }),
             Arc::new(volunteers::ledgers::Points { state: volunteers }),
             Arc::new(services::mediation::ledgers::Disputes),
+            Arc::new(services::lists::ledgers::Needs),
+            Arc::new(services::lists::ledgers::Resources),
+            Arc::new(services::lists::ledgers::Projects),
+            Arc::new(services::lists::ledgers::Results),
+            Arc::new(services::proxy::ledgers::Matters),
+            Arc::new(services::care::ledgers::Due { state: services }),
+            Arc::new(party::ledgers::Members),
+            Arc::new(alarms::ledgers::Alarms),
         ],
         vec![
             Arc::new(reg::ResidentsImport),

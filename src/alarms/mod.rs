@@ -2,6 +2,7 @@
 //! points, over MQTT and a gateway's HTTP call, become cases; heartbeats show which devices are offline.
 
 pub mod api;
+pub mod ledgers;
 pub mod mqtt;
 pub mod pages;
 pub mod rules;

@@ -217,6 +217,11 @@ pub struct AlarmRow {
 /// The newest alarms of devices under `root` (and, when `root` is the district, those of no
 /// known device), newest first.
 pub async fn recent(db: &Db, district: &str, root: &str, limit: i64) -> sqlx::Result<Vec<AlarmRow>> {
+    recent_page(db, district, root, limit, 0).await
+}
+
+/// [`recent`] from `offset` on (the ledger pages through them all).
+pub async fn recent_page(db: &Db, district: &str, root: &str, limit: i64, offset: i64) -> sqlx::Result<Vec<AlarmRow>> {
     let upper = subtree_upper(root);
     let whole = root == district;
     on_pool!(db, |p| {
@@ -224,13 +229,14 @@ pub async fn recent(db: &Db, district: &str, root: &str, limit: i64) -> sqlx::Re
         "SELECT a.id, a.serial, d.name AS device_name, a.grid_code, a.kind, a.level, a.at_ms, a.detail, a.received_at, a.via, a.case_id, \
          c.tracking_code, a.outcome, a.why FROM device_alarms a LEFT JOIN devices d ON d.id = a.device_id LEFT JOIN cases c ON c.id = a.case_id \
          WHERE a.district = $1 AND ((a.grid_code >= $2 AND a.grid_code < $3) OR ($4 AND a.grid_code IS NULL)) \
-         ORDER BY a.received_at DESC, a.id DESC LIMIT $5"
+         ORDER BY a.received_at DESC, a.id DESC LIMIT $5 OFFSET $6"
     )
     .bind(district)
     .bind(root)
     .bind(&upper)
     .bind(whole)
     .bind(limit)
+    .bind(offset)
     .fetch_all(p)
     .await
     })

@@ -345,25 +345,35 @@ impl Import for HotlineImport {
             if !out.errors.is_empty() || dry_run {
                 return Ok(out);
             }
+            // Every ticket checked as a report (category, grid, deadline), then all stored in one
+            // transaction: a failure stores none of them.
+            let mut checked = Vec::with_capacity(fresh.len());
             for (ticket, case) in &fresh {
-                let (_, replayed) = service::submit(&self.cases, Reporter::User(p), case, Some(&key_of(ticket)))
-                    .await
-                    .map_err(|e| {
-                        AppError::new(
-                            e.status,
-                            e.code,
-                            format!(
-                                "工单{ticket}未能导入（此前的工单已导入，可修改后重新导入，已导入的不会重复）：{}",
-                                e.message
-                            ),
-                        )
-                    })?;
-                if replayed {
-                    out.skipped += 1;
-                } else {
-                    out.created += 1;
-                }
+                let key = key_of(ticket);
+                checked.push(
+                    service::check(&self.cases, Reporter::User(p), case, Some(&key))
+                        .await
+                        .map_err(|e| {
+                            AppError::new(
+                                e.status,
+                                e.code,
+                                format!("工单{ticket}未能导入（本次未导入任何工单）：{}", e.message),
+                            )
+                        })?,
+                );
             }
+            let mut tx = db.begin().await?;
+            let rows = service::insert_all(&mut tx, &checked).await.map_err(|e| {
+                AppError::new(
+                    e.status,
+                    e.code,
+                    format!("导入未完成，本次未导入任何工单，请稍后重试：{}", e.message),
+                )
+            })?;
+            out.created = rows.len();
+            crate::ledgers::audit_import(&mut tx, p, "hotline", out.created, out.skipped).await?;
+            tx.commit().await?;
+            service::announced(&self.cases, &rows);
             Ok(out)
         })
     }

@@ -97,6 +97,7 @@ pub const CLIENT_DESCRIPTION_MAX: usize = 4600;
 pub const SOURCES: [&str; 6] = ["officer", "resident", "device", "hotline", "council", "open311"];
 
 /// Who is reporting: a signed-in person, or a resident from a public grid page.
+#[derive(Clone, Copy)]
 pub enum Reporter<'a> {
     User(&'a Principal),
     /// No account: the district is the grid's; a phone is optional (for a call back).
@@ -248,6 +249,118 @@ pub async fn submit_named(
     input: &NewCase,
     key: Option<&str>,
 ) -> AppResult<(CaseRow, bool, (String, String))> {
+    let r = check(s, who, input, key).await?;
+    let (c, replayed) = store::create(&s.db, r.actor(), &r.row()).await?;
+    if !replayed {
+        announce(s, &c);
+    }
+    if replayed && c.reporter_id != r.reporter_id {
+        // Someone else's key: say nothing about their case.
+        return Err(AppError::conflict("idempotency_key_in_use", "该 Idempotency-Key 已被使用"));
+    }
+    Ok((c, replayed, (r.category_name, r.grid_name)))
+}
+
+/// Tell the live feed and the duplicate finder about a stored report (after its commit).
+fn announce(s: &CasesState, c: &CaseRow) {
+    s.feed.publish(super::events::CaseEvent::of("reported", c));
+    if let (Some(a), Some(b)) = (c.lat, c.lng) {
+        s.recent_reports.push(&c.district, &c.category_code, c.id, (a, b), c.reported_at);
+    }
+}
+
+/// A report checked and ready to store: everything its row holds, owned (see [`check`]).
+pub struct Checked<'a> {
+    who: Reporter<'a>,
+    actor_name: String,
+    district: String,
+    category_code: String,
+    category_name: String,
+    description: String,
+    lat: Option<f64>,
+    lng: Option<f64>,
+    grid_code: String,
+    grid_name: String,
+    level: i64,
+    source: String,
+    reporter_id: Option<Uuid>,
+    reporter_name: String,
+    reporter_phone: String,
+    key: Option<String>,
+    fingerprint: Option<String>,
+    reported_at: i64,
+    due_at: i64,
+    duplicate_of: Option<Uuid>,
+    attributes: String,
+    private: bool,
+    routed: Option<RoutedReport>,
+}
+
+impl Checked<'_> {
+    /// The row `store::create` (or `store::insert_in`) writes.
+    pub fn row(&self) -> NewCaseRow<'_> {
+        NewCaseRow {
+            duplicate_of: self.duplicate_of,
+            district: &self.district,
+            category_code: &self.category_code,
+            description: &self.description,
+            lat: self.lat,
+            lng: self.lng,
+            grid_code: &self.grid_code,
+            level: self.level,
+            source: &self.source,
+            reporter_id: self.reporter_id,
+            reporter_name: &self.reporter_name,
+            reporter_phone: &self.reporter_phone,
+            idempotency_key: self.key.as_deref(),
+            idempotency_fingerprint: self.fingerprint.as_deref(),
+            reported_at: self.reported_at,
+            due_at: self.due_at,
+            attributes: &self.attributes,
+            private: self.private,
+            on_reported: match &self.who {
+                Reporter::Client { on_reported, .. } | Reporter::Council { on_reported, .. } | Reporter::Device { on_reported, .. } => {
+                    Some(*on_reported)
+                }
+                _ => None,
+            },
+            routed: self.routed.as_ref().map(|r| store::AutoRouted {
+                unit: r.unit,
+                note: &r.note,
+                confidence: r.confidence,
+            }),
+        }
+    }
+
+    /// Who the timeline and the audit log name.
+    pub fn actor(&self) -> Actor<'_> {
+        match &self.who {
+            Reporter::User(p) | Reporter::Council { by: p, .. } => p.actor(),
+            _ => Actor::System(&self.actor_name),
+        }
+    }
+}
+
+/// Store reports checked before, in the caller's transaction (an import: all or nothing). Keys
+/// must be fresh (a used key fails the transaction); the caller commits, then calls [`announced`].
+pub async fn insert_all(tx: &mut crate::db::Tx, checked: &[Checked<'_>]) -> AppResult<Vec<CaseRow>> {
+    let mut rows = Vec::with_capacity(checked.len());
+    for r in checked {
+        rows.push(store::insert_in(tx, r.actor(), &r.row()).await?);
+    }
+    Ok(rows)
+}
+
+/// After the commit of [`insert_all`]: the feed and the duplicate finder learn of the reports.
+pub fn announced(s: &CasesState, rows: &[CaseRow]) {
+    for c in rows {
+        announce(s, c);
+    }
+}
+
+/// Validate a report and resolve what it names (category, grid, router, duplicates, deadline),
+/// without writing. Shared by [`submit_named`] and imports that store many in one transaction.
+pub async fn check<'a>(s: &CasesState, who: Reporter<'a>, input: &NewCase, key: Option<&str>) -> AppResult<Checked<'a>> {
     let district = match &who {
         Reporter::User(p) | Reporter::Council { by: p, .. } => p.district.as_str(),
         Reporter::Public { district, .. } => district,
@@ -429,59 +542,37 @@ pub async fn submit_named(
             if private { "private" } else { "" },
         ])
     });
-    let row = NewCaseRow {
-        duplicate_of,
-        district,
-        category_code: &cat.code,
-        description,
+    let actor_name = match &who {
+        Reporter::Public { .. } => "居民".to_string(),
+        Reporter::Client { key_name, .. } => format!("open311:{key_name}"),
+        Reporter::Device { name, .. } => name.to_string(),
+        Reporter::User(_) | Reporter::Council { .. } => String::new(),
+    };
+    Ok(Checked {
+        who,
+        actor_name,
+        district: district.to_string(),
+        category_code: cat.code.clone(),
+        category_name: cat.name.clone(),
+        description: description.to_string(),
         lat,
         lng,
-        grid_code: &grid_code,
+        grid_code,
+        grid_name,
         level,
-        source,
+        source: source.to_string(),
         reporter_id,
-        reporter_name: &reporter_name,
-        reporter_phone: &reporter_phone,
-        idempotency_key: key,
-        idempotency_fingerprint: fingerprint.as_deref(),
+        reporter_name,
+        reporter_phone,
+        key: key.map(str::to_string),
+        fingerprint,
         reported_at,
         due_at,
-        attributes: &attributes,
+        duplicate_of,
+        attributes,
         private,
-        on_reported: match &who {
-            Reporter::Client { on_reported, .. } | Reporter::Council { on_reported, .. } | Reporter::Device { on_reported, .. } => {
-                Some(*on_reported)
-            }
-            _ => None,
-        },
-        routed: routed.as_ref().map(|r| store::AutoRouted {
-            unit: r.unit,
-            note: &r.note,
-            confidence: r.confidence,
-        }),
-    };
-    let open311_actor;
-    let actor = match &who {
-        Reporter::User(p) | Reporter::Council { by: p, .. } => p.actor(),
-        Reporter::Public { .. } => Actor::System("居民"),
-        Reporter::Client { key_name, .. } => {
-            open311_actor = format!("open311:{key_name}");
-            Actor::System(&open311_actor)
-        }
-        Reporter::Device { name, .. } => Actor::System(name),
-    };
-    let (c, replayed) = store::create(&s.db, actor, &row).await?;
-    if !replayed {
-        s.feed.publish(super::events::CaseEvent::of("reported", &c));
-    }
-    if let (false, Some(a), Some(b)) = (replayed, c.lat, c.lng) {
-        s.recent_reports.push(&c.district, &c.category_code, c.id, (a, b), c.reported_at);
-    }
-    if replayed && c.reporter_id != reporter_id {
-        // Someone else's key: say nothing about their case.
-        return Err(AppError::conflict("idempotency_key_in_use", "该 Idempotency-Key 已被使用"));
-    }
-    Ok((c, replayed, (cat.name.clone(), grid_name)))
+        routed,
+    })
 }
 
 /// What the router decided for a report without a category: the timeline's words and the unit.

@@ -320,14 +320,38 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
         same_request(db, existing.id, n.idempotency_fingerprint).await?;
         return Ok((existing, true));
     }
+    let mut tx = db.begin().await?;
+    match insert_in(&mut tx, actor, n).await {
+        Ok(row) => {
+            tx.commit().await?;
+            Ok((row, false))
+        }
+        // Two copies of one upload raced: the other one won; answer with its case.
+        Err(e) if e.code == KEY_RACE && n.idempotency_key.is_some() => {
+            drop(tx);
+            let existing = by_key(db, n.district, n.idempotency_key.unwrap_or_default())
+                .await?
+                .ok_or_else(AppError::internal)?;
+            same_request(db, existing.id, n.idempotency_fingerprint).await?;
+            Ok((existing, true))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The code of a report whose idempotency key another transaction stored first.
+const KEY_RACE: &str = "idempotency_key_race";
+
+/// Write a new report in the caller's transaction: the case, its hook's rows, tallies, timeline
+/// and audit row; the row as written. A key stored meanwhile fails with [`KEY_RACE`].
+pub async fn insert_in(tx: &mut Tx, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<CaseRow> {
     let id = new_id();
     let now = now_ms();
     let code = tracking_code();
     // A report the router dispatched is dispatched from the start (立案 and 派遣 by the system).
     let unit = n.routed.as_ref().and_then(|r| r.unit);
     let status = if unit.is_some() { Status::Dispatched } else { Status::Reported };
-    let mut tx = db.begin().await?;
-    let inserted = on_tx!(&mut tx, |c| {
+    let inserted = on_tx!(tx, |c| {
         sqlx::query(
         "INSERT INTO cases (id, district, tracking_code, category_code, description, lat, lng, grid_code, level, source, status, \
          reporter_id, reporter_name, reporter_phone, idempotency_key, reported_at, due_at, updated_at, duplicate_of, attributes, private, idempotency_fingerprint, unit_id) \
@@ -363,19 +387,13 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
     });
     match inserted {
         Ok(_) => {}
-        // Two copies of one upload raced: the other one won; answer with its case.
         Err(e) if crate::db::is_unique_violation(&e) && n.idempotency_key.is_some() => {
-            drop(tx);
-            let existing = by_key(db, n.district, n.idempotency_key.unwrap_or_default())
-                .await?
-                .ok_or_else(AppError::internal)?;
-            same_request(db, existing.id, n.idempotency_fingerprint).await?;
-            return Ok((existing, true));
+            return Err(AppError::conflict(KEY_RACE, "该 Idempotency-Key 已被使用"));
         }
         Err(e) => return Err(e.into()),
     }
     if let Some(hook) = n.on_reported {
-        hook.reported(&mut tx, id, n.district).await?;
+        hook.reported(tx, id, n.district).await?;
     }
     let facts = super::tallies::Facts {
         grid_code: n.grid_code.to_string(),
@@ -387,9 +405,9 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
         handled_at: None,
         closed_at: None,
     };
-    super::tallies::record(&mut tx, None, Some(&facts)).await?;
+    super::tallies::record(tx, None, Some(&facts)).await?;
     insert_event(
-        &mut tx,
+        tx,
         (id, n.district),
         n.reported_at,
         &actor,
@@ -400,7 +418,7 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
     .await?;
     if let Some(r) = &n.routed {
         insert_event(
-            &mut tx,
+            tx,
             (id, n.district),
             now.max(n.reported_at),
             &Actor::System("智能分派"),
@@ -411,7 +429,7 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
         .await?;
     }
     audit::record(
-        &mut tx,
+        tx,
         actor,
         audit::Entry {
             district: n.district,
@@ -426,7 +444,6 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
         },
     )
     .await?;
-    tx.commit().await?;
     // The row as written: no need to read it back.
     let row = CaseRow {
         id,
@@ -457,7 +474,7 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
         attributes: n.attributes.to_string(),
         private: n.private,
     };
-    Ok((row, false))
+    Ok(row)
 }
 
 /// The workflow state of a stored case.

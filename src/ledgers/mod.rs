@@ -259,6 +259,21 @@ pub async fn audit_import(tx: &mut crate::db::Tx, p: &Principal, ledger: &str, c
     Ok(())
 }
 
+/// The writer of a list that pages by offset (see [`paged`]): what most exports return from
+/// `open` once their checks passed.
+pub fn paged_writer<F, Fut>(per: i64, page: F) -> Writer
+where
+    F: FnMut(i64, i64) -> Fut + Send + 'static,
+    Fut: Future<Output = AppResult<Vec<Row>>> + Send + 'static,
+{
+    Box::new(move |mut sink: Sink| {
+        Box::pin(async move {
+            paged(&mut sink, per, page).await?;
+            Ok(sink)
+        }) as BoxFuture<'static, AppResult<Sink>>
+    })
+}
+
 /// Rows of a list that pages by offset, `per` at a time, into the sink: for lists of thousands
 /// of rows that already have a paged store function (their filters then stay the list's own).
 pub async fn paged<F, Fut>(sink: &mut Sink, per: i64, mut page: F) -> AppResult<()>

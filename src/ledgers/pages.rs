@@ -9,6 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 
 use super::LedgersState;
+use crate::web::extract::Query;
 use crate::web::pages::{Chrome, PageResult};
 use crate::web::session::Console;
 
@@ -32,8 +33,14 @@ struct ImportsPage {
     max_rows: usize,
 }
 
-async fn imports(State(s): State<LedgersState>, c: Console) -> PageResult {
-    let choices: Vec<Choice> = s
+#[derive(serde::Deserialize)]
+struct ImportsQuery {
+    /// The ledger to offer first (a page's 批量导入 link names its own).
+    ledger: Option<String>,
+}
+
+async fn imports(State(s): State<LedgersState>, c: Console, Query(q): Query<ImportsQuery>) -> PageResult {
+    let mut choices: Vec<Choice> = s
         .ledgers
         .imports
         .iter()
@@ -44,6 +51,8 @@ async fn imports(State(s): State<LedgersState>, c: Console) -> PageResult {
             columns: i.columns().iter().map(|c| c.header_label()).collect::<Vec<_>>().join("、"),
         })
         .collect();
+    // Stable: the others keep their order behind the one asked for.
+    choices.sort_by_key(|x| Some(x.name) != q.ledger.as_deref());
     if choices.is_empty() {
         return Err(crate::error::AppError::forbidden().into());
     }

@@ -319,12 +319,10 @@ pub struct MemberQuery {
     pub per_page: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/v1/party/members", tag = "party", params(MemberQuery),
-    responses((status = 200, body = Paged<Member>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn list_members(State(s): State<PartyState>, p: Principal, Query(q): Query<MemberQuery>) -> AppResult<Json<Paged<Member>>> {
-    let (limit, offset) = limits(q.page, q.per_page)?;
-    let a = Acting::of(&s.db, &p).await?;
+/// The member list's subtree and report-in filter from its query, checked as the list checks
+/// them (the list and its ledger both read them here).
+pub async fn member_filter(db: &crate::db::Db, p: &Principal, q: &MemberQuery) -> AppResult<(Option<String>, Option<bool>)> {
+    let a = Acting::of(db, p).await?;
     let reported = match q.status.as_deref().filter(|x| !x.is_empty()) {
         None => None,
         Some("reported") => Some(true),
@@ -342,8 +340,17 @@ pub async fn list_members(State(s): State<PartyState>, p: Principal, Query(q): Q
             }
             None
         }
-        None => Some(service::list_root(&p, q.grid.as_deref())?),
+        None => Some(service::list_root(p, q.grid.as_deref())?),
     };
+    Ok((root, reported))
+}
+
+#[utoipa::path(get, path = "/api/v1/party/members", tag = "party", params(MemberQuery),
+    responses((status = 200, body = Paged<Member>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_members(State(s): State<PartyState>, p: Principal, Query(q): Query<MemberQuery>) -> AppResult<Json<Paged<Member>>> {
+    let (limit, offset) = limits(q.page, q.per_page)?;
+    let (root, reported) = member_filter(&s.db, &p, &q).await?;
     let now = now_ms();
     let since = service::year_window(now);
     let (rows, total) = store::members(

@@ -4,6 +4,7 @@
 //! households (党员示范户).
 
 pub mod api;
+pub mod ledgers;
 pub mod pages;
 pub mod rules;
 pub mod service;

@@ -68,6 +68,8 @@ struct HubPage {
     member_pager: String,
     /// (code, label, on) of the member filter.
     filters: Vec<(&'static str, &'static str, bool)>,
+    /// The member ledger with the list's filter (党员台账).
+    export_href: String,
     /// A department's own members (its handler).
     unit_name: String,
     unit_counts: (i64, i64),
@@ -134,6 +136,19 @@ async fn hub(State(s): State<PartyState>, c: Console, Query(q): Query<Notice>) -
         },
     )
     .await?;
+    let mut export = vec![match status {
+        "reported" | "unreported" => format!("status={status}"),
+        "cadre" => "cadre=true".to_string(),
+        _ => String::new(),
+    }];
+    if let Some(u) = unit {
+        export.push(format!("unit={u}"));
+    }
+    export.retain(|x| !x.is_empty());
+    let export_href = match export.join("&") {
+        q if q.is_empty() => "/api/v1/exports/party_members.xlsx".to_string(),
+        q => format!("/api/v1/exports/party_members.xlsx?{q}"),
+    };
     let member_pager = pager(&format!("/console/party{suffix}"), mpage, 20, member_total).replace("page=", "mpage=");
     let reviews = p.has(Capability::ManageGrid);
     let year = api::this_year();
@@ -167,6 +182,7 @@ async fn hub(State(s): State<PartyState>, c: Console, Query(q): Query<Notice>) -
         member_total,
         member_pager,
         filters,
+        export_href,
         unit_name,
         unit_counts,
         reviews,

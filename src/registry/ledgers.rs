@@ -178,30 +178,24 @@ impl Export for Households {
             let q: GridPageQuery = ctx.req.params()?;
             let g = scope_grid_in(&ctx.db, &ctx.principal, q.grid.as_deref(), Capability::ReadRegistry).await?;
             let db = ctx.db.clone();
-            Ok(Box::new(move |mut sink: Sink| {
-                Box::pin(async move {
-                    ledgers::paged(&mut sink, PAGE, |limit, offset| {
-                        let (db, code) = (db.clone(), g.code.clone());
-                        async move {
-                            let (rows, _) = residents::households_in(&db, &code, limit, offset).await?;
-                            Ok(rows
-                                .into_iter()
-                                .map(|h| {
-                                    vec![
-                                        h.grid_code.into(),
-                                        h.unit_no.into(),
-                                        h.room.into(),
-                                        h.address.into(),
-                                        h.members.into(),
-                                    ]
-                                })
-                                .collect())
-                        }
-                    })
-                    .await?;
-                    Ok(sink)
-                }) as BoxFuture<'static, AppResult<Sink>>
-            }) as Writer)
+            Ok(ledgers::paged_writer(PAGE, move |limit, offset| {
+                let (db, code) = (db.clone(), g.code.clone());
+                async move {
+                    let (rows, _) = residents::households_in(&db, &code, limit, offset).await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|h| {
+                            vec![
+                                h.grid_code.into(),
+                                h.unit_no.into(),
+                                h.room.into(),
+                                h.address.into(),
+                                h.members.into(),
+                            ]
+                        })
+                        .collect())
+                }
+            }))
         })
     }
 }
@@ -239,37 +233,30 @@ impl Export for Units {
             };
             let db = ctx.db.clone();
             let name = q.q.clone();
-            Ok(Box::new(move |mut sink: Sink| {
-                Box::pin(async move {
-                    ledgers::paged(&mut sink, PAGE, |limit, offset| {
-                        let (db, p, kind, grid, name) = (db.clone(), p.clone(), kind.clone(), grid.clone(), name.clone());
-                        async move {
-                            let (rows, _) =
-                                units::list(&db, &p.district, kind.as_deref(), grid.as_deref(), name.as_deref(), limit, offset).await?;
-                            Ok(rows
-                                .into_iter()
-                                .map(|u| {
-                                    let phone = if contact_visible(&p, &u) {
-                                        u.contact_phone.clone()
-                                    } else {
-                                        mask_phone(&u.contact_phone)
-                                    };
-                                    vec![
-                                        u.name.into(),
-                                        units::unit_kind_label(&u.kind).into(),
-                                        u.grid_code.into(),
-                                        u.credit_code.into(),
-                                        u.contact_name.into(),
-                                        phone.into(),
-                                    ]
-                                })
-                                .collect())
-                        }
-                    })
-                    .await?;
-                    Ok(sink)
-                }) as BoxFuture<'static, AppResult<Sink>>
-            }) as Writer)
+            Ok(ledgers::paged_writer(PAGE, move |limit, offset| {
+                let (db, p, kind, grid, name) = (db.clone(), p.clone(), kind.clone(), grid.clone(), name.clone());
+                async move {
+                    let (rows, _) = units::list(&db, &p.district, kind.as_deref(), grid.as_deref(), name.as_deref(), limit, offset).await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|u| {
+                            let phone = if contact_visible(&p, &u) {
+                                u.contact_phone.clone()
+                            } else {
+                                mask_phone(&u.contact_phone)
+                            };
+                            vec![
+                                u.name.into(),
+                                units::unit_kind_label(&u.kind).into(),
+                                u.grid_code.into(),
+                                u.credit_code.into(),
+                                u.contact_name.into(),
+                                phone.into(),
+                            ]
+                        })
+                        .collect())
+                }
+            }))
         })
     }
 }
@@ -292,31 +279,25 @@ impl Export for Places {
             let q: GridPageQuery = ctx.req.params()?;
             let g = scope_grid_in(&ctx.db, &ctx.principal, q.grid.as_deref(), Capability::ReadRegistry).await?;
             let db = ctx.db.clone();
-            Ok(Box::new(move |mut sink: Sink| {
-                Box::pin(async move {
-                    ledgers::paged(&mut sink, PAGE, |limit, offset| {
-                        let (db, g) = (db.clone(), g.clone());
-                        async move {
-                            let (rows, _) = units::places_in(&db, &g.district, &g.code, limit, offset).await?;
-                            Ok(rows
-                                .into_iter()
-                                .map(|r| {
-                                    vec![
-                                        r.name.into(),
-                                        units::place_kind_label(&r.kind).into(),
-                                        r.grid_code.into(),
-                                        r.address.into(),
-                                        r.lat.into(),
-                                        r.lng.into(),
-                                    ]
-                                })
-                                .collect())
-                        }
-                    })
-                    .await?;
-                    Ok(sink)
-                }) as BoxFuture<'static, AppResult<Sink>>
-            }) as Writer)
+            Ok(ledgers::paged_writer(PAGE, move |limit, offset| {
+                let (db, g) = (db.clone(), g.clone());
+                async move {
+                    let (rows, _) = units::places_in(&db, &g.district, &g.code, limit, offset).await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|r| {
+                            vec![
+                                r.name.into(),
+                                units::place_kind_label(&r.kind).into(),
+                                r.grid_code.into(),
+                                r.address.into(),
+                                r.lat.into(),
+                                r.lng.into(),
+                            ]
+                        })
+                        .collect())
+                }
+            }))
         })
     }
 }
@@ -344,32 +325,26 @@ impl Export for Devices {
             let q: GridPageQuery = ctx.req.params()?;
             let g = scope_grid_in(&ctx.db, &ctx.principal, q.grid.as_deref(), Capability::ReadRegistry).await?;
             let db = ctx.db.clone();
-            Ok(Box::new(move |mut sink: Sink| {
-                Box::pin(async move {
-                    ledgers::paged(&mut sink, PAGE, |limit, offset| {
-                        let (db, g) = (db.clone(), g.clone());
-                        async move {
-                            let (rows, _) = units::devices_in(&db, &g.district, &g.code, limit, offset).await?;
-                            Ok(rows
-                                .into_iter()
-                                .map(|r| {
-                                    vec![
-                                        r.serial.into(),
-                                        r.name.into(),
-                                        units::device_kind_label(&r.kind).into(),
-                                        r.grid_code.into(),
-                                        device_status_label(&r.status).into(),
-                                        r.lat.into(),
-                                        r.lng.into(),
-                                    ]
-                                })
-                                .collect())
-                        }
-                    })
-                    .await?;
-                    Ok(sink)
-                }) as BoxFuture<'static, AppResult<Sink>>
-            }) as Writer)
+            Ok(ledgers::paged_writer(PAGE, move |limit, offset| {
+                let (db, g) = (db.clone(), g.clone());
+                async move {
+                    let (rows, _) = units::devices_in(&db, &g.district, &g.code, limit, offset).await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|r| {
+                            vec![
+                                r.serial.into(),
+                                r.name.into(),
+                                units::device_kind_label(&r.kind).into(),
+                                r.grid_code.into(),
+                                device_status_label(&r.status).into(),
+                                r.lat.into(),
+                                r.lng.into(),
+                            ]
+                        })
+                        .collect())
+                }
+            }))
         })
     }
 }

@@ -521,6 +521,8 @@ struct ThingsPage {
     pager: String,
     /// The Excel ledger of this list (导出Excel).
     export_href: String,
+    /// Its import (批量导入), for those who may write the registry.
+    import_href: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -554,6 +556,7 @@ async fn places_page(State(s): State<RegistryState>, c: Console, Query(q): Query
         rows,
         total,
         export_href: format!("/api/v1/exports/places.xlsx?grid={}", g.code),
+        import_href: None,
         pager: pager(&format!("/console/places?grid={}", g.code), page, per, total),
     }
     .into_response())
@@ -580,6 +583,10 @@ async fn devices_page(State(s): State<RegistryState>, c: Console, Query(q): Quer
         rows,
         total,
         export_href: format!("/api/v1/exports/devices.xlsx?grid={}", g.code),
+        import_href: c
+            .principal
+            .has(Capability::WriteRegistry)
+            .then(|| "/console/imports?ledger=devices".to_string()),
         pager: pager(&format!("/console/devices?grid={}", g.code), page, per, total),
     }
     .into_response())

@@ -63,41 +63,35 @@ impl Export for Volunteers {
             let q: VolunteerQuery = ctx.req.params()?;
             let p = ctx.principal.clone();
             let grid = scope(&s, &p, q.grid.as_deref(), Capability::ReadVolunteers).await?;
-            Ok(Box::new(move |mut sink: Sink| {
-                Box::pin(async move {
-                    ledgers::paged(&mut sink, PAGE, |limit, offset| {
-                        let (s, p, grid, name) = (s.clone(), p.clone(), grid.clone(), q.q.clone());
-                        let team = q.team;
-                        async move {
-                            let f = VolunteerFilter {
-                                district: &p.district,
-                                grid: Some(&grid),
-                                team,
-                                name: name.as_deref(),
-                                limit,
-                                offset,
-                            };
-                            let (rows, _) = store::volunteers(&s.db, &f).await?;
-                            Ok(rows
-                                .into_iter()
-                                .map(|v| {
-                                    vec![
-                                        v.name.into(),
-                                        v.grid_code.into(),
-                                        via_label(&v.registered_via).into(),
-                                        (if v.user_id.is_some() { "是" } else { "否" }).into(),
-                                        v.balance.into(),
-                                        ((v.minutes as f64 / 6.0).round() / 10.0).into(),
-                                        minute_ms(v.created_at).into(),
-                                    ]
-                                })
-                                .collect())
-                        }
-                    })
-                    .await?;
-                    Ok(sink)
-                }) as BoxFuture<'static, AppResult<Sink>>
-            }) as Writer)
+            Ok(ledgers::paged_writer(PAGE, move |limit, offset| {
+                let (s, p, grid, name) = (s.clone(), p.clone(), grid.clone(), q.q.clone());
+                let team = q.team;
+                async move {
+                    let f = VolunteerFilter {
+                        district: &p.district,
+                        grid: Some(&grid),
+                        team,
+                        name: name.as_deref(),
+                        limit,
+                        offset,
+                    };
+                    let (rows, _) = store::volunteers(&s.db, &f).await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|v| {
+                            vec![
+                                v.name.into(),
+                                v.grid_code.into(),
+                                via_label(&v.registered_via).into(),
+                                (if v.user_id.is_some() { "是" } else { "否" }).into(),
+                                v.balance.into(),
+                                ((v.minutes as f64 / 6.0).round() / 10.0).into(),
+                                minute_ms(v.created_at).into(),
+                            ]
+                        })
+                        .collect())
+                }
+            }))
         })
     }
 }
@@ -128,43 +122,37 @@ impl Export for Activities {
             let (from, to) = activity_times(&q)?;
             let p = ctx.principal.clone();
             let db = ctx.db.clone();
-            Ok(Box::new(move |mut sink: Sink| {
-                Box::pin(async move {
-                    ledgers::paged(&mut sink, PAGE, |limit, offset| {
-                        let (db, p, grid) = (db.clone(), p.clone(), q.grid.clone());
-                        let team = q.team;
-                        async move {
-                            let f = ActivityFilter {
-                                district: &p.district,
-                                grid: grid.as_deref().filter(|g| !g.is_empty()),
-                                team,
-                                from,
-                                to,
-                                limit,
-                                offset,
-                            };
-                            let (rows, _) = activities::list(&db, &f).await?;
-                            Ok(rows
-                                .into_iter()
-                                .map(|a| {
-                                    vec![
-                                        a.title.into(),
-                                        a.grid_code.into(),
-                                        a.place.into(),
-                                        minute_ms(a.starts_at).into(),
-                                        minute_ms(a.ends_at).into(),
-                                        a.capacity.into(),
-                                        a.signed_up.into(),
-                                        (if a.status == "open" { "进行中" } else { "已取消" }).into(),
-                                    ]
-                                })
-                                .collect())
-                        }
-                    })
-                    .await?;
-                    Ok(sink)
-                }) as BoxFuture<'static, AppResult<Sink>>
-            }) as Writer)
+            Ok(ledgers::paged_writer(PAGE, move |limit, offset| {
+                let (db, p, grid) = (db.clone(), p.clone(), q.grid.clone());
+                let team = q.team;
+                async move {
+                    let f = ActivityFilter {
+                        district: &p.district,
+                        grid: grid.as_deref().filter(|g| !g.is_empty()),
+                        team,
+                        from,
+                        to,
+                        limit,
+                        offset,
+                    };
+                    let (rows, _) = activities::list(&db, &f).await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|a| {
+                            vec![
+                                a.title.into(),
+                                a.grid_code.into(),
+                                a.place.into(),
+                                minute_ms(a.starts_at).into(),
+                                minute_ms(a.ends_at).into(),
+                                a.capacity.into(),
+                                a.signed_up.into(),
+                                (if a.status == "open" { "进行中" } else { "已取消" }).into(),
+                            ]
+                        })
+                        .collect())
+                }
+            }))
         })
     }
 }
@@ -264,46 +252,40 @@ impl Export for Points {
             let q: LedgerQuery = ctx.req.params()?;
             let p = ctx.principal.clone();
             let account = ledger_account(&s, &p, &q).await?;
-            Ok(Box::new(move |mut sink: Sink| {
-                Box::pin(async move {
-                    ledgers::paged(&mut sink, PAGE, |limit, offset| {
-                        let (s, p) = (s.clone(), p.clone());
-                        async move {
-                            let (rows, _) = store::transactions(&s.db, &p.district, account, limit, offset).await?;
-                            Ok(rows
-                                .into_iter()
-                                .map(|(t, postings)| {
-                                    // The account's own change; on the whole ledger, the change to
-                                    // whoever is not the issuer.
-                                    let change: i64 = postings
-                                        .iter()
-                                        .filter(|x| match account {
-                                            Some(a) => x.account_id == a,
-                                            None => x.account_kind != "issuer",
-                                        })
-                                        .map(|x| x.amount)
-                                        .sum();
-                                    vec![
-                                        minute_ms(t.at_ms).into(),
-                                        match t.kind.as_str() {
-                                            "earn" => "发放",
-                                            "redeem" => "兑换",
-                                            "correction" => "更正",
-                                            _ => "其他",
-                                        }
-                                        .into(),
-                                        t.line().into(),
-                                        change.into(),
-                                        t.actor_name.into(),
-                                    ]
+            Ok(ledgers::paged_writer(PAGE, move |limit, offset| {
+                let (s, p) = (s.clone(), p.clone());
+                async move {
+                    let (rows, _) = store::transactions(&s.db, &p.district, account, limit, offset).await?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|(t, postings)| {
+                            // The account's own change; on the whole ledger, the change to
+                            // whoever is not the issuer.
+                            let change: i64 = postings
+                                .iter()
+                                .filter(|x| match account {
+                                    Some(a) => x.account_id == a,
+                                    None => x.account_kind != "issuer",
                                 })
-                                .collect())
-                        }
-                    })
-                    .await?;
-                    Ok(sink)
-                }) as BoxFuture<'static, AppResult<Sink>>
-            }) as Writer)
+                                .map(|x| x.amount)
+                                .sum();
+                            vec![
+                                minute_ms(t.at_ms).into(),
+                                match t.kind.as_str() {
+                                    "earn" => "发放",
+                                    "redeem" => "兑换",
+                                    "correction" => "更正",
+                                    _ => "其他",
+                                }
+                                .into(),
+                                t.line().into(),
+                                change.into(),
+                                t.actor_name.into(),
+                            ]
+                        })
+                        .collect())
+                }
+            }))
         })
     }
 }

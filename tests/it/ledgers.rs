@@ -75,6 +75,16 @@ async fn every_export_reads_back_with_its_lists_total_and_chinese_headers() {
             ("volunteers.xlsx", "/api/v1/volunteers"),
             ("activities.xlsx", "/api/v1/activities"),
             ("points.xlsx", "/api/v1/points/transactions"),
+            ("party_members.xlsx", "/api/v1/party/members"),
+            ("party_members.xlsx?status=reported", "/api/v1/party/members?status=reported"),
+            ("party_members.xlsx?cadre=true", "/api/v1/party/members?cadre=true"),
+            ("needs.xlsx", "/api/v1/needs"),
+            ("resources.xlsx", "/api/v1/resources"),
+            ("projects.xlsx", "/api/v1/projects"),
+            ("results.xlsx", "/api/v1/results"),
+            ("needs.xlsx?grid=411602001001", "/api/v1/needs?grid=411602001001"),
+            ("care_due.xlsx", "/api/v1/care/due"),
+            ("care_due.xlsx?within=7", "/api/v1/care/due?within=7"),
         ];
         // The assessment ranks every unit (a list without `total`).
         let (st, report) = app.get("/api/v1/assessment?by=unit&from=2020-01-01", &t).await;
@@ -103,6 +113,40 @@ async fn every_export_reads_back_with_its_lists_total_and_chinese_headers() {
                 app.engine,
                 rows[0]
             );
+        }
+        // Device alarms: every stored alarm of the district (the list shows the newest 200).
+        let alarms = app.count("device_alarms").await;
+        let (st, rows) = export(&app, &t, "/api/v1/exports/alarms.xlsx").await;
+        assert_eq!(st, StatusCode::OK, "[{}] alarms", app.engine);
+        assert_eq!(rows.len() as i64 - 1, alarms, "[{}] alarms", app.engine);
+        assert!(alarms > 0, "[{}] the demo has alarms", app.engine);
+        // Proxy matters (代办): the list (a plain array, at most 500) of the subtree, by status,
+        // and an agent's own; names masked in the subtree's file, as in its list.
+        for q in ["", "?status=done", "?status=open"] {
+            let (st, listed) = app.get(&format!("/api/v1/proxy/matters{q}"), &t).await;
+            assert_eq!(st, StatusCode::OK);
+            let n = listed.as_array().unwrap().len();
+            assert!(n < 500, "the demo's matters fit the list");
+            let (st, rows) = export(&app, &t, &format!("/api/v1/exports/proxy_matters.xlsx{q}")).await;
+            assert_eq!(st, StatusCode::OK, "[{}] proxy {q}", app.engine);
+            assert_eq!(rows.len() - 1, n, "[{}] proxy {q}", app.engine);
+            for (r, m) in rows.iter().skip(1).zip(listed.as_array().unwrap()) {
+                assert_eq!(r[1], m["person"].as_str().unwrap(), "[{}] masked as listed", app.engine);
+            }
+        }
+        assert!(export(&app, &t, "/api/v1/exports/proxy_matters.xlsx").await.1.len() > 1);
+        let (st, _) = export(&app, &t, "/api/v1/exports/proxy_matters.xlsx?status=lost").await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        let at = app.token("agent").await;
+        let (_, mine) = app.get("/api/v1/proxy/matters?mine=true", &at).await;
+        let (st, rows) = export(&app, &at, "/api/v1/exports/proxy_matters.xlsx?mine=true").await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(rows.len() - 1, mine.as_array().unwrap().len(), "[{}] an agent's own", app.engine);
+        // The four lists and party members: a resident reads none of them.
+        let rt = app.token("resident").await;
+        for f in ["needs", "resources", "projects", "results", "party_members", "proxy_matters"] {
+            let (st, _) = export(&app, &rt, &format!("/api/v1/exports/{f}.xlsx")).await;
+            assert_eq!(st, StatusCode::FORBIDDEN, "[{}] resident: {f}", app.engine);
         }
         // Disputes: the list (a plain array, the newest 200) as the community's staff see it.
         let ct = app.token("community").await;
@@ -481,6 +525,49 @@ async fn templates_carry_the_columns_and_households_and_hotline_tickets_import_o
         .await)
         .unwrap();
         assert!(hotline >= 1, "[{}]", app.engine);
+        // All or nothing: a ticket whose category now asks a required question (which a hotline
+        // row cannot answer) fails the file, and the good ticket beside it is not stored either.
+        let (st, v) = app
+            .call(
+                reqwest::Method::PATCH,
+                "/api/v1/case-categories/SQ07",
+                Some(&t),
+                Some(serde_json::json!({"fields": [{"code": "floor", "datatype": "number", "required": true, "description": "所在楼层"}]})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let before = app.count("cases").await;
+        let mixed = book(&[
+            row(&["工单编号", "问题类别编码", "问题描述", "网格编码", "受理时间"]),
+            row(&["T-003", "SQ03", "三楼楼道有人飞线充电", building, "2026-11-22 10:00"]),
+            row(&["T-004", "SQ07", "楼道里堆满了纸箱", building, "2026-11-22 11:00"]),
+        ]);
+        let (st, out) = import(&app, &t, "hotline", false, mixed.clone()).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "[{}] {out}", app.engine);
+        assert_eq!(out["error"]["code"], "attribute_required", "[{}] {out}", app.engine);
+        assert!(
+            out["error"]["message"].as_str().unwrap().contains("T-004"),
+            "[{}] {out}",
+            app.engine
+        );
+        assert_eq!(app.count("cases").await, before, "[{}] nothing stored", app.engine);
+        let (st, _) = app
+            .call(
+                reqwest::Method::PATCH,
+                "/api/v1/case-categories/SQ07",
+                Some(&t),
+                Some(serde_json::json!({"fields": []})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        let (st, out) = import(&app, &t, "hotline", false, mixed).await;
+        assert_eq!(st, StatusCode::OK, "[{}] {out}", app.engine);
+        assert_eq!(
+            (out["created"].as_i64(), app.count("cases").await),
+            (Some(2), before + 2),
+            "[{}] {out}",
+            app.engine
+        );
         // Only the district imports hotline tickets.
         let ct = app.token("community").await;
         let (st, _) = import(&app, &ct, "hotline", true, good).await;

@@ -49,6 +49,8 @@ struct BoardPage {
     notice: Option<String>,
     /// The Excel ledger of this board, with its filters (导出Excel).
     export_href: String,
+    /// The district's 12345 import (批量导入).
+    may_import: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -216,6 +218,7 @@ async fn render_board(s: &CasesState, c: &Console, q: BoardQuery) -> PageResult 
         pager: pager(&base, page, per, total),
         notice: q.done,
         export_href,
+        may_import: c.principal.posts.iter().any(|x| x.role == crate::auth::Role::DistrictAdmin),
     };
     Ok(html.into_response())
 }

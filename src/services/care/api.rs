@@ -66,16 +66,9 @@ pub struct DuePage {
     pub total: i64,
 }
 
-#[utoipa::path(get, path = "/api/v1/care/due", tag = "services", params(DueQuery),
-    responses((status = 200, body = DuePage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub async fn due(State(s): State<ServicesState>, p: Principal, Query(q): Query<DueQuery>) -> AppResult<Json<DuePage>> {
-    let (limit, offset) = PageQuery {
-        page: q.page,
-        per_page: q.per_page,
-    }
-    .limits()?;
-    let roots = service::read_roots(&p, q.grid.as_deref())?;
+/// The due list the query asks for, every item (the list pages it; its ledger writes it all).
+pub async fn due_items(s: &ServicesState, p: &Principal, q: &DueQuery) -> AppResult<Vec<DueItem>> {
+    let roots = service::read_roots(p, q.grid.as_deref())?;
     let within = q.within.unwrap_or(0);
     if !(0..=31).contains(&within) {
         return Err(AppError::invalid("invalid_within", "提前天数应为0至31"));
@@ -93,6 +86,19 @@ pub async fn due(State(s): State<ServicesState>, p: Principal, Query(q): Query<D
     if let Some(l) = level {
         items = service::escalated(items, l);
     }
+    Ok(items)
+}
+
+#[utoipa::path(get, path = "/api/v1/care/due", tag = "services", params(DueQuery),
+    responses((status = 200, body = DuePage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn due(State(s): State<ServicesState>, p: Principal, Query(q): Query<DueQuery>) -> AppResult<Json<DuePage>> {
+    let (limit, offset) = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .limits()?;
+    let items = due_items(&s, &p, &q).await?;
     Ok(Json(DuePage {
         total: items.len() as i64,
         items: items.iter().skip(offset as usize).take(limit as usize).map(entry).collect(),

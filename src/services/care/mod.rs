@@ -3,6 +3,7 @@
 //! the community.
 
 pub mod api;
+pub mod ledgers;
 pub mod pages;
 pub mod rules;
 pub mod service;

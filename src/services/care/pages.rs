@@ -136,6 +136,23 @@ struct ListPage {
     can_visit: bool,
     settings: bool,
     level: &'static str,
+    /// This list as an Excel ledger (关爱走访台账).
+    export_href: String,
+}
+
+/// The care ledger with the page's filters.
+fn export_href(grid: Option<&str>, level: Option<Escalation>) -> String {
+    let mut q = Vec::new();
+    if let Some(g) = grid.map(str::trim).filter(|g| !g.is_empty()) {
+        q.push(format!("grid={}", crate::web::pages::url_encode(g)));
+    }
+    if let Some(l) = level {
+        q.push(format!("escalated={}", l.as_str()));
+    }
+    match q.join("&") {
+        x if x.is_empty() => "/api/v1/exports/care_due.xlsx".to_string(),
+        x => format!("/api/v1/exports/care_due.xlsx?{x}"),
+    }
 }
 
 /// Today's list: due today and overdue in the caller's grids, the earliest due first.
@@ -166,6 +183,7 @@ async fn today_page(State(s): State<ServicesState>, c: Console, Query(q): Query<
         can_visit: p.has(Capability::WriteRegistry),
         settings: p.can(Capability::ManageGrid, &p.district),
         level: "",
+        export_href: export_href(q.grid.as_deref(), None),
     }
     .into_response())
 }
@@ -210,6 +228,7 @@ async fn escalations_page(State(s): State<ServicesState>, c: Console, Query(q): 
         can_visit: p.has(Capability::WriteRegistry),
         settings: p.can(Capability::ManageGrid, &p.district),
         level: level.as_str(),
+        export_href: export_href(q.grid.as_deref(), Some(level)),
     }
     .into_response())
 }

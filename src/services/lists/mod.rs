@@ -1,6 +1,7 @@
 //! The four lists (四张清单): needs, resources, projects that match them, and results.
 
 pub mod api;
+pub mod ledgers;
 pub mod pages;
 pub mod rules;
 pub mod service;

@@ -168,6 +168,17 @@ pub struct ListQuery {
     pub mine: Option<bool>,
 }
 
+impl ListQuery {
+    /// The status filter, checked.
+    pub fn status(&self) -> AppResult<Option<&str>> {
+        let status = self.status.as_deref().filter(|x| !x.is_empty());
+        if status.is_some_and(|x| Status::parse(x).is_none()) {
+            return Err(crate::error::AppError::invalid("invalid_status", "状态应为 open、taken 或 done"));
+        }
+        Ok(status)
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/proxy/matters", tag = "services", params(ListQuery),
     responses((status = 200, body = Vec<Matter>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -178,10 +189,7 @@ pub async fn list(State(s): State<ServicesState>, p: Principal, Query(q): Query<
         return Ok(Json(rows.into_iter().map(|m| matter_view(m, true, now)).collect()));
     }
     let root = service::list_root(&p, q.grid.as_deref())?;
-    let status = q.status.as_deref().filter(|x| !x.is_empty());
-    if status.is_some_and(|x| Status::parse(x).is_none()) {
-        return Err(crate::error::AppError::invalid("invalid_status", "状态应为 open、taken 或 done"));
-    }
+    let status = q.status()?;
     let rows = store::matters(&s.db, &p.district, Which::Under { root: &root, status }, 500).await?;
     Ok(Json(rows.into_iter().map(|m| matter_view(m, false, now)).collect()))
 }

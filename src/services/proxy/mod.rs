@@ -1,6 +1,7 @@
 //! Red proxy service (红色代办): matters done for residents who cannot go, with every document's chain of custody.
 
 pub mod api;
+pub mod ledgers;
 pub mod pages;
 pub mod rules;
 pub mod service;

@@ -51,6 +51,8 @@ struct HubPage {
     open: Vec<Matter>,
     /// Registering: the kinds, and the people of the caller's area who may need the service.
     can_register: bool,
+    /// Staff of a subtree: the ledger of all its matters (代办台账).
+    can_export: bool,
     kinds: Vec<Kind>,
     people: Vec<(Uuid, String, String)>,
     via: Vec<(&'static str, &'static str)>,
@@ -112,6 +114,7 @@ async fn hub(State(s): State<ServicesState>, c: Console, Query(q): Query<Notice>
         watch,
         open,
         can_register,
+        can_export: p.has(Capability::ReadRegistry),
         kinds,
         people,
         via: rules::VIA.to_vec(),

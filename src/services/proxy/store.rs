@@ -142,6 +142,11 @@ pub enum Which<'a> {
 }
 
 pub async fn matters(db: &Db, district: &str, which: Which<'_>, limit: i64) -> sqlx::Result<Vec<MatterRow>> {
+    matters_page(db, district, which, limit, 0).await
+}
+
+/// [`matters`] from `offset` on (the ledger pages through a whole subtree).
+pub async fn matters_page(db: &Db, district: &str, which: Which<'_>, limit: i64, offset: i64) -> sqlx::Result<Vec<MatterRow>> {
     let (filter, a, b, c) = match &which {
         Which::Under { root, status } => (
             "m.grid_code >= $2 AND m.grid_code < $3 AND ($4 = '' OR m.status = $4)",
@@ -163,7 +168,7 @@ pub async fn matters(db: &Db, district: &str, which: Which<'_>, limit: i64) -> s
             now.to_string(),
         ),
     };
-    let sql = format!("SELECT {MATTER_COLS} WHERE m.district = $1 AND {filter} ORDER BY m.due_at, m.id LIMIT {limit}");
+    let sql = format!("SELECT {MATTER_COLS} WHERE m.district = $1 AND {filter} ORDER BY m.due_at, m.id LIMIT {limit} OFFSET {offset}");
     match which {
         Which::Agent(id) => on_pool!(db, |p| sqlx::query_as::<_, MatterRow>(sqlx::AssertSqlSafe(sql))
             .bind(district)

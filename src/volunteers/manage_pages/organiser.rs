@@ -70,6 +70,10 @@ struct ListPage {
     teams: Vec<(Uuid, String, bool)>,
     form: ActivityForm,
     error: Option<String>,
+    /// The month's activities ledger (志愿活动台账) with the page's scope.
+    export_href: String,
+    /// The month's attendance ledger, for staff.
+    attendance_href: Option<String>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -173,7 +177,16 @@ pub(super) async fn render_list(
         ..Default::default()
     });
     let status = error.as_ref().map(|e| e.status).unwrap_or(StatusCode::OK);
+    let period = format!("from={month}-01&to={}-01", crate::time::month_ms(to));
+    let export_href = match (&root, led.first()) {
+        (Some(r), _) => format!("/api/v1/exports/activities.xlsx?grid={r}&{period}"),
+        (None, Some(t)) => format!("/api/v1/exports/activities.xlsx?team={}&{period}", t.id),
+        (None, None) => format!("/api/v1/exports/activities.xlsx?{period}"),
+    };
+    let attendance_href = root.as_ref().map(|r| format!("/api/v1/exports/attendance.xlsx?grid={r}&{period}"));
     let page = ListPage {
+        export_href,
+        attendance_href,
         chrome: Chrome::new(c, "志愿活动", "volunteer"),
         nav: subnav(p, "activities"),
         prev: crate::time::month_ms(from - 86_400_000),
