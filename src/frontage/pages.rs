@@ -331,7 +331,7 @@ async fn detail_page(State(s): State<FrontageState>, c: Console, Path(id): Path<
             passed: k.passed,
             results: result_words(k),
             note: k.note.clone(),
-            photo: k.photo_sha256.is_some(),
+            photo: k.photo_sha256.as_deref().is_some_and(|s| !s.bytes().all(|b| b == b'0')),
         })
         .collect();
     let notices = store::notices_of(db, a.id)
