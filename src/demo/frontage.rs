@@ -77,15 +77,13 @@ pub async fn insert(tx: &mut Tx, p: &Plan, seed: u64, now: i64) -> anyhow::Resul
             for k in 0..per_community {
                 shop_no += 1;
                 let id = new_id();
-                let shop = format!(
-                    "{}{}",
-                    SHOPS[(shop_no + k) % SHOPS.len()],
-                    if shop_no > SHOPS.len() {
-                        format!("（{}店）", road)
-                    } else {
-                        String::new()
-                    }
-                );
+                let base = SHOPS[(shop_no - 1) % SHOPS.len()];
+                // Unique names: past the first round of names, the community is named.
+                let shop = if shop_no > SHOPS.len() {
+                    format!("{base}（{}店）", community.name)
+                } else {
+                    base.to_string()
+                };
                 let no = 2 + 2 * k as i64;
                 let signer = format!(
                     "{}{}",
