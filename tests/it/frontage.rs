@@ -247,6 +247,17 @@ async fn the_pages_and_the_public_list() {
             !html.contains("欧阳测签") && !html.contains("13912345678"),
             "[{e}] no personal data"
         );
+        // The ledger: an Excel file of the agreements in scope.
+        let resp = app
+            .client
+            .get(format!("{}/api/v1/exports/frontage.xlsx?grid={COMMUNITY}", app.base))
+            .bearer_auth(&community)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "[{e}] the ledger");
+        let bytes = resp.bytes().await.unwrap();
+        assert!(bytes.starts_with(b"PK"), "[{e}] an xlsx");
         // The demo's patrols: a month of checks with some notices.
         let (st, c) = app.get(&format!("/api/v1/frontage/compliance?grid={STREET}"), &community).await;
         assert_eq!(st, StatusCode::OK, "[{e}] {c}");
