@@ -31,7 +31,7 @@ use crate::web::client::TrustedProxies;
 use crate::web::metrics::{self, Metrics};
 use crate::web::serve::ServeOptions;
 use crate::{
-    accounts, alarms, broadcasts, calls, cases, command, councils, decisions, grid, ledgers, open311, party, property, registry,
+    accounts, alarms, broadcasts, calls, cases, command, councils, decisions, frontage, grid, ledgers, open311, party, property, registry,
     renovation, routing, services, stars, volunteers, web,
 };
 
@@ -205,7 +205,11 @@ impl AppState {
                 // Notices and instructions still owed show in the 待办.
                 inbox: vec![Arc::new(broadcasts::pages::OwedBroadcasts)],
                 // The compound's public page shows its members with their posts (亮身份).
-                public: vec![Arc::new(party::pages::PublicPosts), Arc::new(services::sites::pages::PublicSites)],
+                public: vec![
+                    Arc::new(party::pages::PublicPosts),
+                    Arc::new(services::sites::pages::PublicSites),
+                    Arc::new(frontage::pages::PublicFrontage),
+                ],
                 // A report without a category is filed (and above the threshold dispatched) by routing.
                 router: Some(Arc::new(routing::service::AutoRoute {
                     models: self.routing_models.clone(),
@@ -266,6 +270,7 @@ pub fn router(state: AppState) -> Router {
     };
     let property = property::PropertyState { db: state.db.clone() };
     let party = party::PartyState { db: state.db.clone() };
+    let frontage = frontage::FrontageState { cases: cases.clone() };
     let routing = routing::RoutingState {
         db: state.db.clone(),
         models: state.routing_models.clone(),
@@ -302,6 +307,7 @@ pub fn router(state: AppState) -> Router {
         .merge(stars::routes().with_state(stars))
         .merge(property::routes().with_state(property))
         .merge(party::routes().with_state(party))
+        .merge(frontage::routes().with_state(frontage))
         .merge(services::routes().with_state(services))
         .merge(alarms::routes().with_state(alarms))
         .merge(routing::routes().with_state(routing))
@@ -361,6 +367,7 @@ pub fn ledger_registry(
             Arc::new(services::care::ledgers::Due { state: services }),
             Arc::new(party::ledgers::Members),
             Arc::new(alarms::ledgers::Alarms),
+            Arc::new(frontage::ledgers::Agreements),
         ],
         vec![
             Arc::new(reg::ResidentsImport),
@@ -512,9 +519,10 @@ pub async fn serve_on(
         alarms::api::post_alarm, alarms::api::post_heartbeat, alarms::api::overview, alarms::api::get_settings, alarms::api::put_settings,
         routing::api::suggest, routing::api::get_settings, routing::api::put_settings,
         ledgers::api::export, ledgers::api::template, ledgers::api::import,
+        frontage::api::list, frontage::api::create, frontage::api::get_one, frontage::api::check, frontage::api::compliance,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "party"), (name = "property"), (name = "stars"), (name = "services"), (name = "alarms"), (name = "routing"), (name = "ledgers"))
+    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "party"), (name = "frontage"), (name = "property"), (name = "stars"), (name = "services"), (name = "alarms"), (name = "routing"), (name = "ledgers"))
 )]
 pub struct ApiDoc;
 

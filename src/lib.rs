@@ -16,6 +16,7 @@ pub mod db;
 pub mod decisions;
 pub mod demo;
 pub mod error;
+pub mod frontage;
 pub mod grid;
 pub mod identity;
 pub mod ledgers;

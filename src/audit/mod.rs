@@ -48,7 +48,7 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 137] = [
+pub const ACTIONS: [(&str, &str); 140] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
@@ -160,6 +160,9 @@ pub const ACTIONS: [(&str, &str); 137] = [
     ("party.model_publish", "公布党员示范户"),
     ("care.visit", "记录关爱走访"),
     ("care.schedule", "设置关爱走访周期"),
+    ("frontage.agreement", "签订门前三包责任书"),
+    ("frontage.check", "门前三包检查"),
+    ("frontage.notice", "门前三包整改通知"),
     ("services.need", "登记服务需求"),
     ("services.resource", "登记服务资源"),
     ("services.project", "建立服务项目"),
@@ -232,6 +235,7 @@ pub fn target_label(kind: &str) -> &'static str {
         "room_booking" => "功能室预约",
         "site_reception" => "接访登记",
         "ledger" => "台账",
+        "frontage_agreement" => "门前三包责任书",
         _ => "其他",
     }
 }

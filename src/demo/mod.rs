@@ -8,6 +8,7 @@ pub mod cells;
 pub mod councils;
 pub mod decisions;
 pub mod descriptions;
+pub mod frontage;
 pub mod history;
 pub mod names;
 pub mod party;
@@ -700,6 +701,10 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     let services_lists_summary = services_lists::insert(&mut tx, &p, seed, crate::db::now_ms()).await?;
     pb.set_message("红色代办、矛盾调解");
     let services_proxy_summary = services_proxy::insert(&mut tx, &p, &hash, seed, crate::db::now_ms()).await?;
+    pb.set_message("门前三包");
+    let frontage_started = Instant::now();
+    let frontage_summary = frontage::insert(&mut tx, &p, seed, crate::db::now_ms()).await?;
+    tracing::info!(elapsed_s = frontage_started.elapsed().as_secs_f64(), "demo: frontage stage");
     pb.set_message("设备告警");
     let alarms_summary = alarms::insert(&mut tx, &p, &history, seed, crate::db::now_ms()).await?;
     crate::audit::record(
@@ -727,7 +732,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.finish_and_clear();
     let count = |l: i64| p.grids.iter().filter(|g| g.level == l).count();
     Ok(format!(
-        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}",
+        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}",
         started.elapsed().as_secs_f64(),
         planned.as_secs_f64(),
         count(2),
@@ -752,6 +757,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         care_summary,
         services_lists_summary,
         services_proxy_summary,
+        frontage_summary,
         alarms_summary
     ))
 }

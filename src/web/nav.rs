@@ -46,7 +46,7 @@ struct Entry {
 }
 
 /// Every console link, in the order the nav shows them.
-const NAV: [Entry; 18] = [
+const NAV: [Entry; 19] = [
     Entry {
         key: "me",
         label: "我的",
@@ -134,6 +134,13 @@ const NAV: [Entry; 18] = [
         href: |_| "/console/services".into(),
         // Grid staff run the services; residents book rooms, and some are proxy agents.
         shown: |p| works_grid(p) || holds(p, Role::Resident),
+    },
+    Entry {
+        key: "frontage",
+        label: "门前三包",
+        href: |_| "/console/frontage".into(),
+        // Street and community staff sign the agreements; grid officers patrol.
+        shown: works_grid,
     },
     Entry {
         key: "residents",
@@ -301,6 +308,7 @@ mod tests {
                 "party",
                 "property",
                 "services",
+                "frontage",
                 "residents",
                 "volunteer",
                 "assessment",
@@ -323,6 +331,7 @@ mod tests {
                     "party",
                     "property",
                     "services",
+                    "frontage",
                     "residents",
                     "volunteer",
                     "assessment",
@@ -344,6 +353,7 @@ mod tests {
                     "party",
                     "property",
                     "services",
+                    "frontage",
                     "residents",
                     "volunteer"
                 ],

@@ -12,6 +12,7 @@ mod command;
 mod councils;
 mod decisions;
 mod durability;
+mod frontage;
 mod grid;
 mod ledgers;
 mod lowest_level;

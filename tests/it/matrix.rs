@@ -618,6 +618,17 @@ async fn objects(app: &App) -> Objects {
     }
     inside.extend(services_proxy_objects(app, "411602001001001001").await);
     outside.extend(services_proxy_objects(app, "411602001002").await);
+    for (at, side) in [("411602001001", &mut inside), ("411602001002", &mut outside)] {
+        let id: uuid::Uuid = gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar(
+            "SELECT id FROM frontage_agreements WHERE grid_code >= $1 AND grid_code < $2 ORDER BY grid_code, shop_name, id LIMIT 1"
+        )
+        .bind(at)
+        .bind(format!("{at}:"))
+        .fetch_one(p)
+        .await
+        .unwrap_or_else(|e| panic!("[{}] a frontage agreement under {at}: {e}", app.engine)));
+        side.insert("frontage_agreement", id.to_string());
+    }
     Objects { fixed, inside, outside }
 }
 

@@ -291,3 +291,36 @@ async fn every_api_route_is_documented_and_every_console_route_needs_a_session()
         "API routes missing from the OpenAPI document: {undocumented:?}"
     );
 }
+
+/// 门前三包: a patrol (the street, community, compound and building accounts) reaches the
+/// frontages of its own street only; another street's agreement is hidden on every endpoint and
+/// nothing of it leaks.
+#[tokio::test]
+async fn frontage_patrols_stay_in_their_street() {
+    for app in apps().await {
+        let admin = app.token("admin").await;
+        let other = crate::frontage::second_street(&app).await;
+        let a = crate::frontage::sign(&app, &admin, &other, "外街门店").await;
+        let id = a["id"].as_str().unwrap().to_string();
+        let calls: Vec<(Method, String, Option<Value>)> = vec![
+            (Method::GET, format!("/api/v1/frontage/agreements/{id}"), None),
+            (
+                Method::POST,
+                format!("/api/v1/frontage/agreements/{id}/checks"),
+                Some(json!({"sanitation": true, "orderliness": true})),
+            ),
+            (Method::GET, format!("/api/v1/frontage/agreements?grid={other}"), None),
+            (Method::GET, format!("/api/v1/frontage/compliance?grid={other}"), None),
+        ];
+        let before = app.count("frontage_checks").await;
+        for user in ["street", "community", "compound", "building"] {
+            let t = app.token(user).await;
+            for (m, path, body) in &calls {
+                let (st, v) = app.call(m.clone(), path, Some(&t), body.clone()).await;
+                assert_eq!(st, StatusCode::NOT_FOUND, "[{}] {user} {m} {path}", app.engine);
+                assert!(!v.to_string().contains("外街门店"), "[{}] {user} {m} {path} leaked {v}", app.engine);
+            }
+        }
+        assert_eq!(app.count("frontage_checks").await, before, "refused checks write nothing");
+    }
+}
