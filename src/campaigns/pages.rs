@@ -662,8 +662,8 @@ async fn spot_page(
         cleared: ph.is_cleared(),
         reinspect: row.reinspect_at.map(day_ms).unwrap_or_default(),
         case: row.case_id,
-        has_photo: row.photo_sha256.is_some(),
-        has_after: row.after_sha256.is_some(),
+        has_photo: kept(&s, &row.photo_sha256).await,
+        has_after: kept(&s, &row.after_sha256).await,
         place: row.place,
         steps,
         may_act,
@@ -674,6 +674,14 @@ async fn spot_page(
         categories,
     }
     .into_response())
+}
+
+/// Whether the spot's photo is on disk (the demo's spots name photos it never wrote).
+async fn kept(s: &CampaignsState, sha: &Option<String>) -> bool {
+    match sha {
+        Some(x) => crate::cases::attachments::is_kept(&s.cases.data_dir, x).await,
+        None => false,
+    }
 }
 
 async fn act(State(s): State<CampaignsState>, c: Console, Path((id, spot)): Path<(Uuid, Uuid)>, req: Request) -> PageResult {

@@ -287,6 +287,9 @@ pub struct NewSpot {
 /// Register a spot found in the survey (摸底), with its photo when there is one.
 pub async fn add_spot(s: &CampaignsState, p: &Principal, campaign: Uuid, n: &NewSpot, photo: Option<&str>) -> AppResult<SpotRow> {
     let (c, mine) = campaign_for(&s.db, p, campaign).await?;
+    if mine.is_empty() && !p.roots(Capability::WriteRegistry).iter().any(|r| related(&c.grid_code, r)) {
+        return Err(AppError::forbidden_to("只有工作队队员和网格工作人员可以登记点位"));
+    }
     let place = text(&n.place);
     length(&place, 2, 100, "invalid_place", "点位位置")?;
     let party = text(&n.party);
@@ -495,9 +498,6 @@ pub async fn act(s: &CampaignsState, p: &Principal, campaign: Uuid, spot: Uuid, 
             row.after_sha256 = photo.clone();
             row.cleared_at = Some(now);
             row.reinspect_at = Some(now + c.reinspect_days * 86_400_000);
-            if let Action::Cleared { people, .. } = action {
-                row.visits += people;
-            }
         }
         Action::Escalate => {
             if let Some(r) = &checked {

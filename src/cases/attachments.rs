@@ -111,6 +111,11 @@ pub async fn keep(dir: &Path, bytes: &[u8]) -> AppResult<(String, &'static str)>
     Ok((sha, mime))
 }
 
+/// Whether a photo is kept under this SHA-256 (a page links only photos it has).
+pub async fn is_kept(dir: &Path, sha: &str) -> bool {
+    sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()) && tokio::fs::metadata(path_of(dir, sha)).await.is_ok()
+}
+
 /// The bytes of a photo kept by [`keep`] (or a case's), by its SHA-256; 404 when absent.
 pub async fn read_kept(dir: &Path, sha: &str) -> AppResult<Vec<u8>> {
     if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
