@@ -31,8 +31,8 @@ use crate::web::client::TrustedProxies;
 use crate::web::metrics::{self, Metrics};
 use crate::web::serve::ServeOptions;
 use crate::{
-    accounts, alarms, broadcasts, calls, cases, command, councils, decisions, frontage, grid, ledgers, open311, party, property, registry,
-    renovation, routing, services, stars, volunteers, web,
+    accounts, alarms, broadcasts, calls, campaigns, cases, command, councils, decisions, frontage, grid, ledgers, open311, party, property,
+    registry, renovation, routing, services, stars, volunteers, web,
 };
 
 /// Everything the server holds; each feature gets its own part.
@@ -280,6 +280,10 @@ pub fn router(state: AppState) -> Router {
         cases: cases.clone(),
     };
     let alarms = state.alarms();
+    let campaigns = campaigns::CampaignsState {
+        db: state.db.clone(),
+        cases: cases.clone(),
+    };
     let ledger_state = ledgers::LedgersState {
         db: state.db.clone(),
         ledgers: ledger_registry(cases.clone(), volunteers.clone(), services.clone()),
@@ -310,6 +314,7 @@ pub fn router(state: AppState) -> Router {
         .merge(frontage::routes().with_state(frontage))
         .merge(services::routes().with_state(services))
         .merge(alarms::routes().with_state(alarms))
+        .merge(campaigns::routes().with_state(campaigns))
         .merge(routing::routes().with_state(routing))
         .merge(ledgers::routes().with_state(ledger_state))
         .route("/healthz", get(web::healthz).with_state(state.db.clone()));
@@ -368,6 +373,7 @@ pub fn ledger_registry(
             Arc::new(party::ledgers::Members),
             Arc::new(alarms::ledgers::Alarms),
             Arc::new(frontage::ledgers::Agreements),
+            Arc::new(campaigns::ledgers::Spots),
         ],
         vec![
             Arc::new(reg::ResidentsImport),
@@ -517,12 +523,13 @@ pub async fn serve_on(
         services::proxy::api::take, services::proxy::api::add_step, services::proxy::api::hand_over, services::proxy::api::confirm, services::proxy::api::give_back, services::proxy::api::finish, services::proxy::api::rate,
         services::mediation::api::list, services::mediation::api::create, services::mediation::api::get_one, services::mediation::api::add_session, services::mediation::api::decide, services::mediation::api::follow_up, services::mediation::api::counts,
         alarms::api::post_alarm, alarms::api::post_heartbeat, alarms::api::overview, alarms::api::get_settings, alarms::api::put_settings,
+        campaigns::api::list, campaigns::api::launch, campaigns::api::get_one, campaigns::api::add_team, campaigns::api::upload, campaigns::api::spots, campaigns::api::add_spot, campaigns::api::act,
         routing::api::suggest, routing::api::get_settings, routing::api::put_settings,
         ledgers::api::export, ledgers::api::template, ledgers::api::import,
         frontage::api::list, frontage::api::create, frontage::api::get_one, frontage::api::check, frontage::api::compliance,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "party"), (name = "frontage"), (name = "property"), (name = "stars"), (name = "services"), (name = "alarms"), (name = "routing"), (name = "ledgers"))
+    tags((name = "auth"), (name = "grid"), (name = "registry"), (name = "cases"), (name = "volunteers"), (name = "points"), (name = "shops"), (name = "command"), (name = "calls"), (name = "broadcasts"), (name = "councils"), (name = "renovation"), (name = "decisions"), (name = "party"), (name = "frontage"), (name = "property"), (name = "stars"), (name = "services"), (name = "alarms"), (name = "campaigns"), (name = "routing"), (name = "ledgers"))
 )]
 pub struct ApiDoc;
 

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod broadcasts;
 pub mod calls;
+pub mod campaigns;
 pub mod cases;
 pub mod command;
 pub mod config;

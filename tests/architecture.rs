@@ -26,7 +26,7 @@ const LAYERS: &[&[&str]] = &[
     &["registry"],
     &["accounts", "cases"],
     &["volunteers", "open311", "broadcasts", "calls", "alarms", "routing"],
-    &["councils", "decisions", "party", "frontage"],
+    &["councils", "decisions", "party", "frontage", "campaigns"],
     &["renovation", "property", "services"],
     &["stars"],
     &["command"],

@@ -100,6 +100,30 @@ pub fn check(bytes: &[u8]) -> AppResult<&'static str> {
     })
 }
 
+/// Keep a photo that belongs to no case row (a care visit's, a campaign spot's): checked by its
+/// bytes and written as case photos are, once per content. Its SHA-256 and type.
+pub async fn keep(dir: &Path, bytes: &[u8]) -> AppResult<(String, &'static str)> {
+    let mime = check(bytes)?;
+    let (owned, root) = (bytes.to_vec(), dir.to_path_buf());
+    let sha = tokio::task::spawn_blocking(move || store_file(&root, &owned))
+        .await
+        .map_err(|e| anyhow::anyhow!("photo writer: {e}"))??;
+    Ok((sha, mime))
+}
+
+/// Whether a photo is kept under this SHA-256 (a page links only photos it has).
+pub async fn is_kept(dir: &Path, sha: &str) -> bool {
+    sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()) && tokio::fs::metadata(path_of(dir, sha)).await.is_ok()
+}
+
+/// The bytes of a photo kept by [`keep`] (or a case's), by its SHA-256; 404 when absent.
+pub async fn read_kept(dir: &Path, sha: &str) -> AppResult<Vec<u8>> {
+    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AppError::not_found("该照片"));
+    }
+    tokio::fs::read(path_of(dir, sha)).await.map_err(|_| AppError::not_found("该照片"))
+}
+
 /// Store the bytes (file first, written to a temporary name, flushed to disk and renamed, so a
 /// crash leaves no half file under the real name), then the row and its audit entry. The same
 /// photo twice on one case is one photo.

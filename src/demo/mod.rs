@@ -4,6 +4,7 @@ pub mod alarms;
 pub mod basemap;
 pub mod broadcasts;
 pub mod calls;
+pub mod campaigns;
 pub mod cells;
 pub mod councils;
 pub mod decisions;
@@ -705,6 +706,10 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     let frontage_started = Instant::now();
     let frontage_summary = frontage::insert(&mut tx, &p, seed, crate::db::now_ms()).await?;
     tracing::info!(elapsed_s = frontage_started.elapsed().as_secs_f64(), "demo: frontage stage");
+    pb.set_message("专项行动");
+    let campaigns_started = Instant::now();
+    let campaigns_summary = campaigns::insert(&mut tx, &p, seed, crate::db::now_ms()).await?;
+    tracing::info!(elapsed_s = campaigns_started.elapsed().as_secs_f64(), "demo: campaigns stage");
     pb.set_message("设备告警");
     let alarms_summary = alarms::insert(&mut tx, &p, &history, seed, crate::db::now_ms()).await?;
     crate::audit::record(
@@ -732,7 +737,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
     pb.finish_and_clear();
     let count = |l: i64| p.grids.iter().filter(|g| g.level == l).count();
     Ok(format!(
-        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}",
+        "demo district 川汇区 loaded in {:.1}s (planned in {:.1}s): {} streets, {} communities/villages, {} compounds/natural villages, {} buildings/groups, {} households, {} residents, {} units, {} places, {} devices, {} cases over the past year, {} base-map features; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}; {}",
         started.elapsed().as_secs_f64(),
         planned.as_secs_f64(),
         count(2),
@@ -758,6 +763,7 @@ pub async fn load(db: &Db, scale: Scale, seed: u64, progress: bool) -> anyhow::R
         services_lists_summary,
         services_proxy_summary,
         frontage_summary,
+        campaigns_summary,
         alarms_summary
     ))
 }

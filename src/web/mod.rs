@@ -9,6 +9,7 @@ pub mod extract;
 pub mod metrics;
 pub mod nav;
 pub mod pages;
+pub mod photo_form;
 pub mod serve;
 pub mod session;
 pub mod throttle;

@@ -46,7 +46,7 @@ struct Entry {
 }
 
 /// Every console link, in the order the nav shows them.
-const NAV: [Entry; 19] = [
+const NAV: [Entry; 20] = [
     Entry {
         key: "me",
         label: "我的",
@@ -140,6 +140,13 @@ const NAV: [Entry; 19] = [
         label: "门前三包",
         href: |_| "/console/frontage".into(),
         // Street and community staff sign the agreements; grid officers patrol.
+        shown: works_grid,
+    },
+    Entry {
+        key: "campaigns",
+        label: "专项行动",
+        href: |_| "/console/campaigns".into(),
+        // The district and streets launch drives; communities and grid officers work them.
         shown: works_grid,
     },
     Entry {
@@ -309,6 +316,7 @@ mod tests {
                 "property",
                 "services",
                 "frontage",
+                "campaigns",
                 "residents",
                 "volunteer",
                 "assessment",
@@ -332,6 +340,7 @@ mod tests {
                     "property",
                     "services",
                     "frontage",
+                    "campaigns",
                     "residents",
                     "volunteer",
                     "assessment",
@@ -354,6 +363,7 @@ mod tests {
                     "property",
                     "services",
                     "frontage",
+                    "campaigns",
                     "residents",
                     "volunteer"
                 ],

@@ -6,6 +6,7 @@ mod alarms;
 mod audit_chain;
 mod broadcasts;
 mod calls;
+mod campaigns;
 mod cases;
 mod chrome;
 mod command;

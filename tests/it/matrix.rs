@@ -629,6 +629,33 @@ async fn objects(app: &App) -> Objects {
         .unwrap_or_else(|e| panic!("[{}] a frontage agreement under {at}: {e}", app.engine)));
         side.insert("frontage_agreement", id.to_string());
     }
+    // Campaigns: the street's 小菜园 drive and its spot in building 1; the 空中飞线 drive in 金桂.
+    let (garden, wires): (uuid::Uuid, uuid::Uuid) = gongzhi::on_pool!(&app.db, |p| {
+        let garden: uuid::Uuid = sqlx::query_scalar("SELECT id FROM campaigns WHERE kind = 'vegetable_plots' ORDER BY created_at LIMIT 1")
+            .fetch_one(p)
+            .await
+            .unwrap_or_else(|e| panic!("[{}] the demo's 小菜园 drive: {e}", app.engine));
+        let wires: uuid::Uuid = sqlx::query_scalar("SELECT id FROM campaigns WHERE kind = 'flying_wires' ORDER BY created_at LIMIT 1")
+            .fetch_one(p)
+            .await
+            .unwrap_or_else(|e| panic!("[{}] the demo's 空中飞线 drive: {e}", app.engine));
+        (garden, wires)
+    });
+    for (campaign, grid, side) in [(garden, "411602001001001001", &mut inside), (wires, "411602001002", &mut outside)] {
+        let spot: uuid::Uuid = gongzhi::on_pool!(&app.db, |p| {
+            sqlx::query_scalar(
+            "SELECT id FROM campaign_spots WHERE campaign_id = $1 AND grid_code >= $2 AND grid_code < $3 AND phase = 'persuading' ORDER BY found_at, id LIMIT 1"
+        )
+        .bind(campaign)
+        .bind(grid)
+        .bind(format!("{grid}:"))
+        .fetch_one(p)
+        .await
+        .unwrap_or_else(|e| panic!("[{}] a spot under {grid}: {e}", app.engine))
+        });
+        side.insert("campaign", campaign.to_string());
+        side.insert("campaign_spot", spot.to_string());
+    }
     Objects { fixed, inside, outside }
 }
 

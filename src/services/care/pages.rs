@@ -6,8 +6,8 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -283,62 +283,10 @@ async fn visit_form(State(s): State<ServicesState>, c: Console, Path(resident): 
     .into_response())
 }
 
-/// The visit form as sent: its fields and at most one photo, each part bounded while read.
-struct VisitBody {
-    fields: std::collections::BTreeMap<String, String>,
-    photo: Option<Vec<u8>>,
-}
-
-fn unreadable() -> AppError {
-    AppError::invalid("invalid_form", "表单未能完整提交，请重试")
-}
-
-async fn read_visit(req: Request) -> Result<VisitBody, AppError> {
-    let multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let mut body = VisitBody {
-        fields: Default::default(),
-        photo: None,
-    };
-    if !multipart {
-        let Form(pairs) = Form::<Vec<(String, String)>>::from_request(req, &())
-            .await
-            .map_err(|_| unreadable())?;
-        if pairs.len() > 20 {
-            return Err(unreadable());
-        }
-        body.fields.extend(pairs);
-        return Ok(body);
-    }
-    let mut parts = Multipart::from_request(req, &()).await.map_err(|_| unreadable())?;
-    while let Some(mut part) = parts.next_field().await.map_err(|_| unreadable())? {
-        let name = part.name().unwrap_or_default().to_string();
-        let is_file = part.file_name().is_some();
-        let limit = if is_file { attachments::MAX_BYTES } else { 8 * 1024 };
-        let mut bytes = Vec::new();
-        while let Some(chunk) = part.chunk().await.map_err(|_| unreadable())? {
-            if bytes.len() + chunk.len() > limit {
-                return Err(AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "照片不超过10MB"));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        if is_file {
-            // A file input left empty still sends an empty part.
-            if name == "photo" && !bytes.is_empty() {
-                body.photo = Some(bytes);
-            }
-        } else if body.fields.len() < 20 {
-            body.fields.insert(name, String::from_utf8(bytes).map_err(|_| unreadable())?);
-        }
-    }
-    Ok(body)
-}
+type VisitBody = crate::web::photo_form::PhotoForm;
 
 fn field(b: &VisitBody, name: &str) -> String {
-    b.fields.get(name).cloned().unwrap_or_default()
+    b.field(name)
 }
 
 fn coordinate(s: &str) -> Result<Option<f64>, AppError> {
@@ -355,7 +303,7 @@ fn coordinate(s: &str) -> Result<Option<f64>, AppError> {
 }
 
 async fn record(State(s): State<ServicesState>, c: Console, req: Request) -> PageResult {
-    let body = read_visit(req).await?;
+    let body = crate::web::photo_form::read(req).await?;
     check_csrf(&c, &field(&body, "csrf"))?;
     let resident: Uuid = field(&body, "resident").trim().parse().map_err(|_| AppError::not_found("该居民"))?;
     let form = format!("/console/services/care/visit/{resident}");

@@ -3,7 +3,7 @@
 //! case filed from a visit — each scoped to the caller's posts.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use jiff::civil::Date;
 use serde_json::json;
@@ -239,7 +239,7 @@ pub async fn record_visit(db: &Db, data_dir: &Path, p: &Principal, v: &NewVisit,
     }
     let at = check_position(v.lat, v.lng)?;
     let photo = match photo {
-        Some(bytes) => Some(store_photo(data_dir, bytes).await?),
+        Some(bytes) => Some(crate::cases::attachments::keep(data_dir, bytes).await?),
         None => None,
     };
     let building = crate::grid::store::get(db, &r.grid_code).await?;
@@ -291,37 +291,6 @@ pub async fn record_visit(db: &Db, data_dir: &Path, p: &Principal, v: &NewVisit,
     Ok(Recorded { visit, next_due })
 }
 
-fn photo_path(dir: &Path, sha: &str) -> PathBuf {
-    // The layout of case photos: one file per content under attachments/.
-    dir.join("attachments").join(&sha[..2]).join(sha)
-}
-
-/// Keep a visit's photo as cases keep theirs: checked by its bytes, written to a temporary name,
-/// flushed and renamed, once per content.
-async fn store_photo(dir: &Path, bytes: &[u8]) -> AppResult<(String, &'static str)> {
-    let mime = crate::cases::attachments::check(bytes)?;
-    let (owned, root) = (bytes.to_vec(), dir.to_path_buf());
-    let sha = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
-        use std::io::Write;
-        let sha = crate::cases::attachments::sha256_hex(&owned);
-        let path = photo_path(&root, &sha);
-        if std::fs::read(&path).is_ok_and(|b| crate::cases::attachments::sha256_hex(&b) == sha) {
-            return Ok(sha);
-        }
-        let parent = path.parent().ok_or_else(|| anyhow::anyhow!("no folder for a photo"))?;
-        std::fs::create_dir_all(parent)?;
-        let tmp = parent.join(format!(".{sha}.{}", Uuid::now_v7()));
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&owned)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &path)?;
-        Ok(sha)
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("photo writer: {e}"))??;
-    Ok((sha, mime))
-}
-
 /// A visit the caller may read (ReadRegistry over its building), or 404.
 pub async fn visit_to_read(db: &Db, p: &Principal, id: Uuid) -> AppResult<VisitRow> {
     store::visit(db, id)
@@ -336,12 +305,7 @@ pub async fn photo(db: &Db, data_dir: &Path, p: &Principal, id: Uuid) -> AppResu
     let (Some(sha), Some(mime)) = (v.photo_sha256, v.photo_mime) else {
         return Err(AppError::not_found("该照片"));
     };
-    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(AppError::not_found("该照片"));
-    }
-    let path = photo_path(data_dir, &sha);
-    let bytes = tokio::fs::read(&path).await.map_err(|_| AppError::not_found("该照片"))?;
-    Ok((bytes, mime))
+    Ok((crate::cases::attachments::read_kept(data_dir, &sha).await?, mime))
 }
 
 /// A schedule as the district sends it.

@@ -1,0 +1,76 @@
+//! Phone forms that carry one photo (`multipart/form-data`) or none (urlencoded): the fields and
+//! the photo's bytes, each part bounded while it is read.
+
+use std::collections::BTreeMap;
+
+use axum::Form;
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::{StatusCode, header};
+
+use crate::error::AppError;
+
+/// The largest photo a form takes (10 MB, as case photos).
+pub const MAX_PHOTO: usize = 10 * 1024 * 1024;
+
+/// Fields beyond this many are dropped (a form has a handful).
+const MAX_FIELDS: usize = 20;
+
+/// A form as sent: its text fields and at most one photo (the part named `photo`).
+#[derive(Debug, Default)]
+pub struct PhotoForm {
+    pub fields: BTreeMap<String, String>,
+    pub photo: Option<Vec<u8>>,
+}
+
+impl PhotoForm {
+    /// A field's text, or empty.
+    pub fn field(&self, name: &str) -> String {
+        self.fields.get(name).cloned().unwrap_or_default()
+    }
+}
+
+fn unreadable() -> AppError {
+    AppError::invalid("invalid_form", "表单未能完整提交，请重试")
+}
+
+/// Read a form with or without a photo.
+pub async fn read(req: Request) -> Result<PhotoForm, AppError> {
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let mut body = PhotoForm::default();
+    if !multipart {
+        let Form(pairs) = Form::<Vec<(String, String)>>::from_request(req, &())
+            .await
+            .map_err(|_| unreadable())?;
+        if pairs.len() > MAX_FIELDS {
+            return Err(unreadable());
+        }
+        body.fields.extend(pairs);
+        return Ok(body);
+    }
+    let mut parts = Multipart::from_request(req, &()).await.map_err(|_| unreadable())?;
+    while let Some(mut part) = parts.next_field().await.map_err(|_| unreadable())? {
+        let name = part.name().unwrap_or_default().to_string();
+        let is_file = part.file_name().is_some();
+        let limit = if is_file { MAX_PHOTO } else { 8 * 1024 };
+        let mut bytes = Vec::new();
+        while let Some(chunk) = part.chunk().await.map_err(|_| unreadable())? {
+            if bytes.len() + chunk.len() > limit {
+                return Err(AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "照片不超过10MB"));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if is_file {
+            // A file input left empty still sends an empty part.
+            if name == "photo" && !bytes.is_empty() {
+                body.photo = Some(bytes);
+            }
+        } else if body.fields.len() < MAX_FIELDS {
+            body.fields.insert(name, String::from_utf8(bytes).map_err(|_| unreadable())?);
+        }
+    }
+    Ok(body)
+}
