@@ -512,25 +512,15 @@ fn number(s: &str, code: &'static str, message: &str) -> Result<f64, AppError> {
     s.parse::<f64>().map_err(|_| AppError::invalid(code, message.to_string()))
 }
 
-fn coordinate(s: &str) -> Result<Option<f64>, AppError> {
-    let s = crate::identity::half_width(s.trim());
-    if s.is_empty() {
-        return Ok(None);
-    }
-    if s.len() > 32 {
-        return Err(AppError::invalid("invalid_location", "位置信息有误，请重新定位或选择网格"));
-    }
-    s.parse::<f64>()
-        .map(Some)
-        .map_err(|_| AppError::invalid("invalid_location", "位置信息有误，请重新定位或选择网格"))
-}
-
 async fn add_spot(State(s): State<CampaignsState>, c: Console, Path(id): Path<Uuid>, req: Request) -> PageResult {
     let f = photo_form::read(req).await?;
     check_csrf(&c, &f.field("csrf"))?;
     let form = format!("/console/campaigns/{id}/spots/new");
     let r = async {
-        let (lat, lng) = (coordinate(&f.field("lat"))?, coordinate(&f.field("lng"))?);
+        let (lat, lng) = (
+            crate::web::photo_form::coordinate(&f.field("lat"))?,
+            crate::web::photo_form::coordinate(&f.field("lng"))?,
+        );
         let grid = f.field("grid");
         let n = NewSpot {
             place: f.field("place"),

@@ -6,7 +6,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -400,74 +400,10 @@ async fn check_form(State(s): State<FrontageState>, c: Console, Path(id): Path<U
     .into_response())
 }
 
-/// The check form as sent: its fields and at most one photo, each part bounded while read.
-struct CheckBody {
-    fields: std::collections::BTreeMap<String, String>,
-    photo: Option<Vec<u8>>,
-}
-
-fn unreadable() -> AppError {
-    AppError::invalid("invalid_form", "表单未能完整提交，请重试")
-}
-
-async fn read_body(req: Request) -> Result<CheckBody, AppError> {
-    let multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let mut body = CheckBody {
-        fields: Default::default(),
-        photo: None,
-    };
-    if !multipart {
-        let Form(pairs) = Form::<Vec<(String, String)>>::from_request(req, &())
-            .await
-            .map_err(|_| unreadable())?;
-        if pairs.len() > 20 {
-            return Err(unreadable());
-        }
-        body.fields.extend(pairs);
-        return Ok(body);
-    }
-    let mut parts = Multipart::from_request(req, &()).await.map_err(|_| unreadable())?;
-    while let Some(mut part) = parts.next_field().await.map_err(|_| unreadable())? {
-        let name = part.name().unwrap_or_default().to_string();
-        let is_file = part.file_name().is_some();
-        let limit = if is_file { attachments::MAX_BYTES } else { 8 * 1024 };
-        let mut bytes = Vec::new();
-        while let Some(chunk) = part.chunk().await.map_err(|_| unreadable())? {
-            if bytes.len() + chunk.len() > limit {
-                return Err(AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "照片不超过10MB"));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        if is_file {
-            if name == "photo" && !bytes.is_empty() {
-                body.photo = Some(bytes);
-            }
-        } else if body.fields.len() < 20 {
-            body.fields.insert(name, String::from_utf8(bytes).map_err(|_| unreadable())?);
-        }
-    }
-    Ok(body)
-}
+type CheckBody = crate::web::photo_form::PhotoForm;
 
 fn field(b: &CheckBody, name: &str) -> String {
-    b.fields.get(name).cloned().unwrap_or_default()
-}
-
-fn coordinate(s: &str) -> Result<Option<f64>, AppError> {
-    let s = crate::identity::half_width(s.trim());
-    if s.is_empty() {
-        return Ok(None);
-    }
-    if s.len() > 32 {
-        return Err(AppError::invalid("invalid_location", "位置信息有误，请重新定位或不带位置提交"));
-    }
-    s.parse::<f64>()
-        .map(Some)
-        .map_err(|_| AppError::invalid("invalid_location", "位置信息有误，请重新定位或不带位置提交"))
+    b.field(name)
 }
 
 fn verdict(s: &str) -> Option<bool> {
@@ -479,7 +415,7 @@ fn verdict(s: &str) -> Option<bool> {
 }
 
 async fn record(State(s): State<FrontageState>, c: Console, Path(id): Path<Uuid>, req: Request) -> PageResult {
-    let body = read_body(req).await?;
+    let body = crate::web::photo_form::read(req).await?;
     check_csrf(&c, &field(&body, "csrf"))?;
     let form = format!("/console/frontage/{id}/check");
     let result = async {
@@ -490,8 +426,8 @@ async fn record(State(s): State<FrontageState>, c: Console, Path(id): Path<Uuid>
                 greenery: verdict(&field(&body, "greenery")),
             },
             note: field(&body, "note"),
-            lat: coordinate(&field(&body, "lat"))?,
-            lng: coordinate(&field(&body, "lng"))?,
+            lat: crate::web::photo_form::coordinate(&field(&body, "lat"))?,
+            lng: crate::web::photo_form::coordinate(&field(&body, "lng"))?,
         };
         service::record_check(&s.cases, &c.principal, id, &input, body.photo.as_deref()).await
     }

@@ -3,7 +3,7 @@
 //! case in the shop's grid, in the check's own transaction), compliance per street, community and
 //! shop — each scoped to the caller's posts.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::json;
 use unicode_normalization::UnicodeNormalization;
@@ -289,7 +289,7 @@ pub async fn record_check(cases: &CasesState, p: &Principal, id: Uuid, c: &NewCh
     }
     let at = check_position(c.lat, c.lng)?;
     let photo = match photo {
-        Some(bytes) => Some(store_photo(&cases.data_dir, bytes).await?),
+        Some(bytes) => Some(crate::cases::attachments::keep(&cases.data_dir, bytes).await?),
         None => None,
     };
     let now = now_ms();
@@ -466,37 +466,6 @@ async fn category_code(db: &Db, district: &str, name: &str) -> AppResult<String>
         .unwrap_or_default())
 }
 
-fn photo_path(dir: &Path, sha: &str) -> PathBuf {
-    // The layout of case photos: one file per content under attachments/.
-    dir.join("attachments").join(&sha[..2]).join(sha)
-}
-
-/// Keep a check's photo as cases keep theirs: checked by its bytes, written to a temporary name,
-/// flushed and renamed, once per content.
-async fn store_photo(dir: &Path, bytes: &[u8]) -> AppResult<(String, &'static str)> {
-    let mime = crate::cases::attachments::check(bytes)?;
-    let (owned, root) = (bytes.to_vec(), dir.to_path_buf());
-    let sha = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
-        use std::io::Write;
-        let sha = crate::cases::attachments::sha256_hex(&owned);
-        let path = photo_path(&root, &sha);
-        if std::fs::read(&path).is_ok_and(|b| crate::cases::attachments::sha256_hex(&b) == sha) {
-            return Ok(sha);
-        }
-        let parent = path.parent().ok_or_else(|| anyhow::anyhow!("no folder for a photo"))?;
-        std::fs::create_dir_all(parent)?;
-        let tmp = parent.join(format!(".{sha}.{}", Uuid::now_v7()));
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&owned)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &path)?;
-        Ok(sha)
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("photo writer: {e}"))??;
-    Ok((sha, mime))
-}
-
 /// The bytes and type of a check's photo.
 pub async fn photo(db: &Db, data_dir: &Path, p: &Principal, check: Uuid) -> AppResult<(Vec<u8>, String)> {
     let c = store::check(db, check)
@@ -506,12 +475,7 @@ pub async fn photo(db: &Db, data_dir: &Path, p: &Principal, check: Uuid) -> AppR
     let (Some(sha), Some(mime)) = (c.photo_sha256, c.photo_mime) else {
         return Err(AppError::not_found("该照片"));
     };
-    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(AppError::not_found("该照片"));
-    }
-    let bytes = tokio::fs::read(photo_path(data_dir, &sha))
-        .await
-        .map_err(|_| AppError::not_found("该照片"))?;
+    let bytes = crate::cases::attachments::read_kept(data_dir, &sha).await?;
     Ok((bytes, mime))
 }
 

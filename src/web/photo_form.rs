@@ -74,3 +74,17 @@ pub async fn read(req: Request) -> Result<PhotoForm, AppError> {
     }
     Ok(body)
 }
+
+/// A latitude or longitude typed or filled in by the page (full-width digits read), or none when
+/// empty; anything else is refused in Chinese.
+pub fn coordinate(s: &str) -> Result<Option<f64>, AppError> {
+    let s = crate::identity::half_width(s.trim());
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let bad = || AppError::invalid("invalid_location", "位置信息有误，请重新定位或不带位置提交");
+    if s.len() > 32 {
+        return Err(bad());
+    }
+    s.parse::<f64>().map(Some).map_err(|_| bad())
+}

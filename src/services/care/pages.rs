@@ -289,19 +289,6 @@ fn field(b: &VisitBody, name: &str) -> String {
     b.field(name)
 }
 
-fn coordinate(s: &str) -> Result<Option<f64>, AppError> {
-    let s = crate::identity::half_width(s.trim());
-    if s.is_empty() {
-        return Ok(None);
-    }
-    if s.len() > 32 {
-        return Err(AppError::invalid("invalid_location", "位置信息有误，请重新定位或不带位置提交"));
-    }
-    s.parse::<f64>()
-        .map(Some)
-        .map_err(|_| AppError::invalid("invalid_location", "位置信息有误，请重新定位或不带位置提交"))
-}
-
 async fn record(State(s): State<ServicesState>, c: Console, req: Request) -> PageResult {
     let body = crate::web::photo_form::read(req).await?;
     check_csrf(&c, &field(&body, "csrf"))?;
@@ -313,8 +300,8 @@ async fn record(State(s): State<ServicesState>, c: Console, req: Request) -> Pag
             condition: field(&body, "condition"),
             note: field(&body, "note"),
             needs: field(&body, "needs"),
-            lat: coordinate(&field(&body, "lat"))?,
-            lng: coordinate(&field(&body, "lng"))?,
+            lat: crate::web::photo_form::coordinate(&field(&body, "lat"))?,
+            lng: crate::web::photo_form::coordinate(&field(&body, "lng"))?,
         };
         service::record_visit(&s.db, &s.cases.data_dir, &c.principal, &v, body.photo.as_deref()).await
     }
