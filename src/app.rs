@@ -523,7 +523,7 @@ pub async fn serve_on(
         services::proxy::api::take, services::proxy::api::add_step, services::proxy::api::hand_over, services::proxy::api::confirm, services::proxy::api::give_back, services::proxy::api::finish, services::proxy::api::rate,
         services::mediation::api::list, services::mediation::api::create, services::mediation::api::get_one, services::mediation::api::add_session, services::mediation::api::decide, services::mediation::api::follow_up, services::mediation::api::counts,
         alarms::api::post_alarm, alarms::api::post_heartbeat, alarms::api::overview, alarms::api::get_settings, alarms::api::put_settings,
-        campaigns::api::list, campaigns::api::launch, campaigns::api::get_one, campaigns::api::add_team, campaigns::api::upload, campaigns::api::spots, campaigns::api::add_spot, campaigns::api::act,
+        campaigns::api::list, campaigns::api::launch, campaigns::api::get_one, campaigns::api::add_team, campaigns::api::upload, campaigns::api::spots, campaigns::api::add_spot, campaigns::api::act, campaigns::api::inspect, campaigns::api::inspections, campaigns::api::inspection,
         routing::api::suggest, routing::api::get_settings, routing::api::put_settings,
         ledgers::api::export, ledgers::api::template, ledgers::api::import,
         frontage::api::list, frontage::api::create, frontage::api::get_one, frontage::api::check, frontage::api::compliance,

@@ -68,7 +68,9 @@ pub async fn fresh(engine: &str) -> anyhow::Result<Db> {
 pub async fn serve(db: &Db) -> anyhow::Result<(String, tokio::task::JoinHandle<std::io::Result<()>>)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let router = gongzhi::app::router(gongzhi::app::AppState::new(db.clone()));
+    // Photos a bench uploads go to the temporary directory, not the working copy.
+    let state = gongzhi::app::AppState::new(db.clone()).with_data_dir(std::env::temp_dir().join("gongzhi-bench-data"));
+    let router = gongzhi::app::router(state);
     Ok((base, tokio::spawn(async move { axum::serve(listener, router).await })))
 }
 

@@ -48,7 +48,7 @@ impl Actor<'_> {
 
 /// Every action code the code base writes, with the words the audit page shows for it. A test
 /// reads the sources and fails when a code is written that this table does not name.
-pub const ACTIONS: [(&str, &str); 144] = [
+pub const ACTIONS: [(&str, &str); 145] = [
     ("auth.login", "登录"),
     ("auth.login_failed", "登录失败"),
     ("user.create", "新建账号"),
@@ -193,6 +193,7 @@ pub const ACTIONS: [(&str, &str); 144] = [
     ("campaign.team", "组建专项行动工作队"),
     ("campaign.spot", "登记专项行动点位"),
     ("campaign.spot_action", "处置专项行动点位"),
+    ("campaign.inspect", "专项行动测评或复查"),
 ];
 
 /// The words for an action code; a code this version does not know (written by a newer one) is

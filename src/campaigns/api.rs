@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::CampaignsState;
+use super::checklist::ChecklistFigures;
 use super::rules::{self, Figures, Phase};
-use super::service::{self, NewCampaign, NewSpot, NewTeam, SpotAction};
-use super::store::{CampaignRow, SpotRow, TeamRow};
+use super::service::{self, NewCampaign, NewInspection, NewSpot, NewTeam, SpotAction};
+use super::store::{CampaignRow, InspectionRow, MarkRow, SpotRow, TeamRow};
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::time::rfc3339_ms;
@@ -89,6 +90,18 @@ pub struct CampaignDetail {
     pub teams: Vec<Team>,
     pub communities: Vec<CommunityFigures>,
     pub progress: Vec<Progress>,
+    /// The checklist (测评清单) places are scored against; empty when the drive carries none.
+    pub checklist: Vec<ChecklistItem>,
+    pub checklist_figures: ChecklistFigures,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ChecklistItem {
+    pub id: Uuid,
+    pub position: i64,
+    pub text: String,
+    /// Places whose latest inspection fails it.
+    pub failing_places: i64,
 }
 
 fn team_view(t: TeamRow, figures: Figures) -> Team {
@@ -202,7 +215,19 @@ pub async fn launch(State(s): State<CampaignsState>, p: Principal, Json(n): Json
 pub async fn get_one(State(s): State<CampaignsState>, p: Principal, Path(id): Path<Uuid>) -> AppResult<Json<CampaignDetail>> {
     let (c, _) = service::campaign_for(&s.db, &p, id).await?;
     let b = service::board(&s.db, &c).await?;
+    let cl = service::checklist_board(&s.db, &c).await?;
     Ok(Json(CampaignDetail {
+        checklist: cl
+            .items
+            .into_iter()
+            .map(|(i, n)| ChecklistItem {
+                id: i.id,
+                position: i.position,
+                text: i.text,
+                failing_places: n,
+            })
+            .collect(),
+        checklist_figures: cl.figures,
         id: c.id,
         title: c.title.clone(),
         kind: c.kind.clone(),
@@ -349,4 +374,116 @@ pub async fn act(
     Ok(Json(spot_view(
         service::act(&s, &p, id, spot, &a.action, a.photo.as_deref()).await?,
     )))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Inspection {
+    pub id: Uuid,
+    pub campaign: Uuid,
+    pub grid: String,
+    pub grid_name: String,
+    /// The inspection this one re-checks.
+    pub recheck_of: Option<Uuid>,
+    pub passed: i64,
+    pub failed: i64,
+    pub note: String,
+    pub by_name: String,
+    pub at: String,
+    /// The marks, in checklist order (only with a single inspection).
+    pub marks: Vec<InspectionMark>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct InspectionMark {
+    pub item: Uuid,
+    pub position: i64,
+    pub text: String,
+    pub passed: bool,
+    pub photo: Option<String>,
+    pub note: String,
+}
+
+pub fn inspection_view(i: InspectionRow, marks: Vec<MarkRow>) -> Inspection {
+    Inspection {
+        id: i.id,
+        campaign: i.campaign_id,
+        grid: i.grid_code,
+        grid_name: i.grid_name,
+        recheck_of: i.recheck_of,
+        passed: i.passed,
+        failed: i.failed,
+        note: i.note,
+        by_name: i.by_name,
+        at: rfc3339_ms(i.at_ms),
+        marks: marks
+            .into_iter()
+            .map(|m| InspectionMark {
+                item: m.item_id,
+                position: m.position,
+                text: m.text,
+                passed: m.passed,
+                photo: m.photo_sha256,
+                note: m.note,
+            })
+            .collect(),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/inspections", tag = "campaigns", params(("id" = Uuid, Path)), request_body = NewInspection,
+    responses((status = 201, body = Inspection), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn inspect(
+    State(s): State<CampaignsState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    Json(n): Json<NewInspection>,
+) -> AppResult<(StatusCode, Json<Inspection>)> {
+    let row = service::inspect(&s, &p, id, &n).await?;
+    let marks = super::store::marks(&s.db, row.id).await?;
+    Ok((StatusCode::CREATED, Json(inspection_view(row, marks))))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct InspectionQuery {
+    /// Places under this grid node (default: all the caller reads).
+    pub grid: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/inspections", tag = "campaigns", params(("id" = Uuid, Path), InspectionQuery),
+    responses((status = 200, body = Paged<Inspection>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+/// Each place's latest inspection, places still failing an item first.
+pub async fn inspections(
+    State(s): State<CampaignsState>,
+    p: Principal,
+    Path(id): Path<Uuid>,
+    Query(q): Query<InspectionQuery>,
+) -> AppResult<Json<Paged<Inspection>>> {
+    let (limit, offset) = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .limits()?;
+    let (c, mine) = service::campaign_for(&s.db, &p, id).await?;
+    let root = spot_root(&p, &c, &mine, q.grid.as_deref())?;
+    let (rows, total) = super::store::latest_per_place(&s.db, c.id, &root, limit, offset).await?;
+    Ok(Json(Paged {
+        items: rows.into_iter().map(|r| inspection_view(r, Vec::new())).collect(),
+        total,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/inspections/{inspection}", tag = "campaigns", params(("id" = Uuid, Path), ("inspection" = Uuid, Path)),
+    responses((status = 200, body = Inspection), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn inspection(
+    State(s): State<CampaignsState>,
+    p: Principal,
+    Path((id, inspection)): Path<(Uuid, Uuid)>,
+) -> AppResult<Json<Inspection>> {
+    let (_, _, row) = service::inspection_for(&s.db, &p, id, inspection).await?;
+    let marks = super::store::marks(&s.db, row.id).await?;
+    Ok(Json(inspection_view(row, marks)))
 }

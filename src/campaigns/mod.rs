@@ -1,6 +1,8 @@
 //! Campaigns (专项整治行动): district and street drives from survey to clearance, with their teams, the spot ledger (台账) and the figures reports quote.
 
 pub mod api;
+pub mod checklist;
+pub mod inspection_pages;
 pub mod ledgers;
 pub mod pages;
 pub mod rules;
@@ -39,5 +41,8 @@ pub fn routes() -> Router<CampaignsState> {
         )
         .route("/api/v1/campaigns/{id}/spots", get(api::spots).post(api::add_spot))
         .route("/api/v1/campaigns/{id}/spots/{spot}/actions", post(api::act))
+        .route("/api/v1/campaigns/{id}/inspections", get(api::inspections).post(api::inspect))
+        .route("/api/v1/campaigns/{id}/inspections/{inspection}", get(api::inspection))
         .merge(pages::routes())
+        .merge(inspection_pages::routes())
 }

@@ -134,6 +134,9 @@ struct LaunchForm {
     partners: String,
     #[serde(default)]
     reinspect_days: String,
+    /// One checklist item per line.
+    #[serde(default)]
+    checklist: String,
 }
 
 async fn launch(State(s): State<CampaignsState>, c: Console, Form(f): Form<LaunchForm>) -> PageResult {
@@ -157,6 +160,7 @@ async fn launch(State(s): State<CampaignsState>, c: Console, Form(f): Form<Launc
             deadline: f.deadline,
             partners: f.partners,
             reinspect_days: reinspect_days.transpose()?,
+            checklist: f.checklist.lines().map(str::to_string).collect(),
         };
         service::launch(&s.db, &c.principal, &n).await
     }
@@ -261,6 +265,46 @@ struct BoardPage {
     teams: Vec<TeamLine>,
     may_register: bool,
     median: String,
+    /// The campaign's node with its children coloured by what is left to clear.
+    map: String,
+    /// The checklist's figures and items (empty when the drive carries none).
+    checklist_stats: Vec<Stat>,
+    checklist: Vec<(i64, String, i64)>,
+    may_inspect: bool,
+}
+
+/// The board's map: each child of the campaign's node green when cleared, amber when half or
+/// more is cleared, red when less; a click opens the spot ledger of that child.
+async fn board_map(
+    s: &CampaignsState,
+    camp: &store::CampaignRow,
+    children: &std::collections::BTreeMap<String, Figures>,
+) -> Result<String, AppError> {
+    let Some(g) = crate::grid::store::get(&s.db, &camp.grid_code).await? else {
+        return Ok(String::new());
+    };
+    let kids = crate::grid::store::children(&s.db, &g.code, 200, 0).await?;
+    let base = crate::grid::service::base_layers(&s.db, &g).await?;
+    let mut overlay = crate::grid::map::Overlay::default();
+    for (code, f) in children {
+        let class = if f.remaining == 0 {
+            "calm"
+        } else if 2 * f.cleared >= f.spots {
+            "busy"
+        } else {
+            "alarm"
+        };
+        overlay.fills.insert(code.clone(), class);
+        overlay.notes.insert(
+            code.clone(),
+            if f.remaining == 0 {
+                format!("{}处已清零", f.spots)
+            } else {
+                format!("待清理{}", f.remaining)
+            },
+        );
+    }
+    Ok(crate::grid::map::area_map_svg(&g, &kids, &base, &overlay))
 }
 
 /// The progress line, drawn here: found (grey) and cleared (green) so far per day.
@@ -304,6 +348,8 @@ async fn board_page(State(s): State<CampaignsState>, c: Console, Path(id): Path<
     let p = &c.principal;
     let (camp, mine) = service::campaign_for(&s.db, p, id).await?;
     let b = service::board(&s.db, &camp).await?;
+    let map = board_map(&s, &camp, &b.children).await?;
+    let cl = service::checklist_board(&s.db, &camp).await?;
     let names: std::collections::HashMap<String, String> = crate::grid::store::children(&s.db, &camp.grid_code, 200, 0)
         .await?
         .into_iter()
@@ -373,7 +419,41 @@ async fn board_page(State(s): State<CampaignsState>, c: Console, Path(id): Path<
         period: format!("{} 至 {}", camp.starts_on, camp.deadline),
         days_left,
         partners: camp.partners,
+        may_inspect: may_register && !cl.items.is_empty(),
         may_register,
+        map,
+        checklist_stats: if cl.items.is_empty() {
+            Vec::new()
+        } else {
+            vec![
+                Stat {
+                    label: "已测评",
+                    value: format!("{}处", cl.figures.places),
+                    warn: false,
+                },
+                Stat {
+                    label: "全部合格",
+                    value: format!("{}处", cl.figures.passing),
+                    warn: false,
+                },
+                Stat {
+                    label: "待整改",
+                    value: format!("{}处", cl.figures.failing),
+                    warn: cl.figures.failing > 0,
+                },
+                Stat {
+                    label: "项目合格率",
+                    value: format!("{}%", trim_num(cl.figures.item_pass_rate)),
+                    warn: false,
+                },
+                Stat {
+                    label: "复查",
+                    value: format!("{}次", cl.figures.rechecks),
+                    warn: false,
+                },
+            ]
+        },
+        checklist: cl.items.into_iter().map(|(i, n)| (i.position, i.text, n)).collect(),
     }
     .into_response())
 }

@@ -10,6 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::CampaignsState;
+use super::checklist::{self, ChecklistFigures, Mark, MarkError};
 use super::rules::{self, Action, Figures, Outcome, Phase, SpotFacts};
 use super::store::{self, CampaignRow, SpotRow, TeamRow};
 use crate::audit;
@@ -40,6 +41,10 @@ pub struct NewCampaign {
     pub partners: String,
     /// Days after clearance before the re-inspection (1–90, default 14).
     pub reinspect_days: Option<i64>,
+    /// The checklist (测评清单) each inspected place is scored against, one item per entry (at
+    /// most 50, 2–100 characters each); none for a drive that counts spots only.
+    #[serde(default)]
+    pub checklist: Vec<String>,
 }
 
 fn text(s: &str) -> String {
@@ -96,6 +101,7 @@ pub async fn launch(db: &Db, p: &Principal, n: &NewCampaign) -> AppResult<Campai
     if !(1..=90).contains(&reinspect_days) {
         return Err(AppError::invalid("invalid_reinspect_days", "复查间隔应为1至90天"));
     }
+    let items = checklist_items(&n.checklist)?;
     let id = new_id();
     let now = now_ms();
     let mut tx = db.begin().await?;
@@ -118,6 +124,7 @@ pub async fn launch(db: &Db, p: &Principal, n: &NewCampaign) -> AppResult<Campai
         },
     )
     .await?;
+    store::insert_items(&mut tx, id, &items).await?;
     audit::record(
         &mut tx,
         p.actor(),
@@ -127,12 +134,42 @@ pub async fn launch(db: &Db, p: &Principal, n: &NewCampaign) -> AppResult<Campai
             target_kind: "campaign",
             target_id: &id.to_string(),
             reason: "",
-            detail: json!({"grid": g.code, "kind": kind}),
+            detail: json!({"grid": g.code, "kind": kind, "checklist_items": items.len()}),
         },
     )
     .await?;
     tx.commit().await?;
     store::campaign(db, id).await?.ok_or_else(AppError::internal)
+}
+
+/// A launcher's checklist: each item normalised, blank ones dropped, 2–100 characters, no
+/// repeats, at most 50.
+fn checklist_items(lines: &[String]) -> AppResult<Vec<String>> {
+    if lines.len() > 2 * checklist::MAX_ITEMS {
+        return Err(AppError::invalid(
+            "invalid_checklist",
+            format!("测评清单至多{}项", checklist::MAX_ITEMS),
+        ));
+    }
+    let mut items: Vec<String> = Vec::new();
+    for line in lines {
+        let t = text(line);
+        if t.is_empty() {
+            continue;
+        }
+        length(&t, 2, 100, "invalid_checklist", "测评项目")?;
+        if items.contains(&t) {
+            return Err(AppError::invalid("invalid_checklist", format!("测评项目“{t}”重复")));
+        }
+        items.push(t);
+    }
+    if items.len() > checklist::MAX_ITEMS {
+        return Err(AppError::invalid(
+            "invalid_checklist",
+            format!("测评清单至多{}项", checklist::MAX_ITEMS),
+        ));
+    }
+    Ok(items)
 }
 
 /// Whether the campaign's grid and `code` are on one branch (one covers the other).
@@ -588,6 +625,9 @@ pub struct Board {
     pub whole: Figures,
     pub communities: Vec<(String, Figures)>,
     pub teams: Vec<(TeamRow, Figures)>,
+    /// Per child node of the campaign's (its streets, communities, compounds or buildings): what
+    /// the board's map colours.
+    pub children: BTreeMap<String, Figures>,
     /// (day, found so far, cleared so far)
     pub progress: Vec<(String, i64, i64)>,
 }
@@ -624,10 +664,20 @@ pub async fn board(db: &Db, c: &CampaignRow) -> AppResult<Board> {
             (t, f)
         })
         .collect();
+    let child_len = (1..=5).map(code_len).find(|l| *l > c.grid_code.len()).unwrap_or(c.grid_code.len());
+    let mut by_child: BTreeMap<&str, Vec<&SpotFacts>> = BTreeMap::new();
+    for (r, f) in rows.iter().zip(&facts) {
+        by_child
+            .entry(r.grid_code.get(..child_len).unwrap_or(&r.grid_code))
+            .or_default()
+            .push(f);
+    }
+    let children = by_child.into_iter().map(|(k, v)| (k.to_string(), rules::figures(v))).collect();
     Ok(Board {
         whole,
         communities,
         teams,
+        children,
         progress: progress(c, &facts, now_ms()),
     })
 }
@@ -666,4 +716,178 @@ pub fn progress(c: &CampaignRow, facts: &[SpotFacts], now: i64) -> Vec<(String, 
         };
     }
     out
+}
+
+/// One item's mark as the inspector sends it.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct MarkInput {
+    /// A checklist item's id.
+    pub item: Uuid,
+    pub passed: bool,
+    /// A photo kept with `POST /api/v1/campaigns/{id}/photos`; required when the item fails.
+    pub photo: Option<String>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// An inspection (测评) of one place against the campaign's checklist, or a re-check of the
+/// items the place's latest inspection failed.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct NewInspection {
+    /// The place: a grid node under the campaign's (a compound, a community …).
+    pub grid: String,
+    /// The inspection re-checked (the place's latest); its failing items are the ones to mark.
+    pub recheck_of: Option<Uuid>,
+    #[serde(default)]
+    pub note: String,
+    pub marks: Vec<MarkInput>,
+}
+
+/// Score a place against the checklist (or re-check it): every item to score marked once, a
+/// photo with each failure; one transaction with its audit row.
+pub async fn inspect(s: &CampaignsState, p: &Principal, campaign: Uuid, n: &NewInspection) -> AppResult<store::InspectionRow> {
+    let (c, mine) = campaign_for(&s.db, p, campaign).await?;
+    let code = n.grid.trim();
+    let grid = crate::grid::store::get(&s.db, code)
+        .await?
+        .filter(|g| g.district == p.district)
+        .ok_or_else(|| AppError::invalid("unknown_grid", "网格编码不存在"))?;
+    if !may_act(p, &c, &mine, &grid.code) {
+        return Err(if grid.code.starts_with(&c.grid_code) {
+            AppError::not_found("该网格")
+        } else {
+            AppError::invalid("outside_campaign", "该处不在本次行动范围内")
+        });
+    }
+    if n.marks.len() > checklist::MAX_ITEMS {
+        return Err(AppError::invalid("too_many_marks", format!("测评至多{}项", checklist::MAX_ITEMS)));
+    }
+    let note = text(&n.note);
+    length(&note, 0, 500, "invalid_note", "说明")?;
+    let mut marks = Vec::with_capacity(n.marks.len());
+    for m in &n.marks {
+        let note = text(&m.note);
+        length(&note, 0, 200, "invalid_note", "不合格说明")?;
+        marks.push(store::MarkIn {
+            item: m.item,
+            passed: m.passed,
+            photo: kept(&s.cases.data_dir, m.photo.as_deref()).await?,
+            note,
+        });
+    }
+    let items = store::checklist(&s.db, c.id).await?;
+    let ids: Vec<Uuid> = items.iter().map(|i| i.id).collect();
+    let name_of = |id: Uuid| items.iter().find(|i| i.id == id).map(|i| i.text.clone()).unwrap_or_default();
+    let refused = |e: MarkError| match e {
+        MarkError::NoChecklist => AppError::invalid("no_checklist", "本次行动没有测评清单"),
+        MarkError::NothingToRecheck => AppError::invalid("nothing_to_recheck", "该次测评没有不合格项，无需复查"),
+        MarkError::Missing(i) => AppError::invalid("mark_missing", format!("请为“{}”评定合格或不合格", name_of(i))),
+        MarkError::Unexpected(_) => AppError::invalid("unexpected_mark", "有不属于本次测评的项目，请刷新后重填"),
+        MarkError::Twice(i) => AppError::invalid("mark_twice", format!("“{}”评了两次", name_of(i))),
+        MarkError::NoPhoto(i) => AppError::invalid("photo_required", format!("“{}”不合格，请拍照留证", name_of(i))),
+    };
+    let id = new_id();
+    let now = now_ms();
+    let mut tx = s.db.begin().await?;
+    let latest = store::lock_latest(&mut tx, c.id, &grid.code).await?;
+    let failing = match n.recheck_of {
+        None => None,
+        Some(r) if latest == Some(r) => Some(store::failing_items(&mut tx, r).await?),
+        Some(_) => {
+            return Err(AppError::conflict("stale_recheck", "该处已有更新的测评，请刷新后再复查"));
+        }
+    };
+    let to_score = checklist::to_score(&ids, failing.as_deref()).map_err(refused)?;
+    let given: Vec<Mark> = marks
+        .iter()
+        .map(|m| Mark {
+            item: m.item,
+            passed: m.passed,
+            photo: m.photo.is_some(),
+        })
+        .collect();
+    let (passed, failed) = checklist::tally(&to_score, &given).map_err(refused)?;
+    store::insert_inspection(
+        &mut tx,
+        &store::NewInspection {
+            id,
+            campaign: c.id,
+            district: &p.district,
+            grid: &grid.code,
+            recheck_of: n.recheck_of,
+            passed,
+            failed,
+            note: &note,
+            by_id: p.user_id,
+            by_name: &p.display_name,
+            at: now,
+        },
+        &marks,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        p.actor(),
+        audit::Entry {
+            district: &p.district,
+            action: "campaign.inspect",
+            target_kind: "campaign",
+            target_id: &c.id.to_string(),
+            reason: "",
+            detail: json!({"inspection": id, "grid": grid.code, "recheck_of": n.recheck_of, "passed": passed, "failed": failed}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    store::inspection(&s.db, id).await?.ok_or_else(AppError::internal)
+}
+
+/// A campaign's checklist with its figures and, per item, the places failing it now.
+pub struct ChecklistBoard {
+    pub items: Vec<(store::ItemRow, i64)>,
+    pub figures: ChecklistFigures,
+}
+
+pub async fn checklist_board(db: &Db, c: &CampaignRow) -> AppResult<ChecklistBoard> {
+    let items = store::checklist(db, c.id).await?;
+    if items.is_empty() {
+        return Ok(ChecklistBoard {
+            items: Vec::new(),
+            figures: ChecklistFigures::default(),
+        });
+    }
+    let (failing, all, rechecks) = store::checklist_standing(db, c.id).await?;
+    let by_item: BTreeMap<Uuid, i64> = store::failures_by_item(db, c.id).await?.into_iter().collect();
+    Ok(ChecklistBoard {
+        figures: checklist::figures(items.len() as i64, &failing, all, rechecks),
+        items: items
+            .into_iter()
+            .map(|i| {
+                let n = by_item.get(&i.id).copied().unwrap_or(0);
+                (i, n)
+            })
+            .collect(),
+    })
+}
+
+/// An inspection of this campaign the caller may read (its place is under what the caller reads
+/// or in a team's assignment).
+pub async fn inspection_for(
+    db: &Db,
+    p: &Principal,
+    campaign: Uuid,
+    inspection: Uuid,
+) -> AppResult<(CampaignRow, Vec<TeamRow>, store::InspectionRow)> {
+    let (c, mine) = campaign_for(db, p, campaign).await?;
+    let row = store::inspection(db, inspection)
+        .await?
+        .filter(|i| i.campaign_id == c.id)
+        .filter(|i| mine.iter().any(|t| t.covers(&i.grid_code)) || p.can(Capability::ReadRegistry, &i.grid_code))
+        .ok_or_else(|| AppError::not_found("该测评"))?;
+    Ok((c, mine, row))
+}
+
+/// Whether the caller may inspect (and re-check) the place `grid` of this campaign.
+pub fn may_inspect(p: &Principal, c: &CampaignRow, mine: &[TeamRow], grid: &str) -> bool {
+    may_act(p, c, mine, grid)
 }

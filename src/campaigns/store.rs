@@ -394,3 +394,237 @@ pub async fn insert_action(tx: &mut Tx, a: &ActionRow) -> sqlx::Result<()> {
     .map(|_| ())
     })
 }
+
+/// One item of a campaign's checklist (测评清单).
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct ItemRow {
+    pub id: Uuid,
+    pub position: i64,
+    pub text: String,
+}
+
+pub async fn insert_items(tx: &mut Tx, campaign: Uuid, items: &[String]) -> sqlx::Result<()> {
+    for (i, text) in items.iter().enumerate() {
+        on_tx!(tx, |x| sqlx::query(
+            "INSERT INTO campaign_checklist_items (id, campaign_id, position, text) VALUES ($1, $2, $3, $4)"
+        )
+        .bind(crate::db::new_id())
+        .bind(campaign)
+        .bind(i as i64 + 1)
+        .bind(text)
+        .execute(x)
+        .await
+        .map(|_| ()))?;
+    }
+    Ok(())
+}
+
+/// The checklist in order (empty when the campaign carries none).
+pub async fn checklist(db: &Db, campaign: Uuid) -> sqlx::Result<Vec<ItemRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, ItemRow>(
+        "SELECT id, position, text FROM campaign_checklist_items WHERE campaign_id = $1 ORDER BY position"
+    )
+    .bind(campaign)
+    .fetch_all(p)
+    .await)
+}
+
+/// An inspection of one place against the checklist.
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct InspectionRow {
+    pub id: Uuid,
+    pub campaign_id: Uuid,
+    pub grid_code: String,
+    pub grid_name: String,
+    pub recheck_of: Option<Uuid>,
+    pub passed: i64,
+    pub failed: i64,
+    pub note: String,
+    pub by_name: String,
+    pub at_ms: i64,
+}
+
+const INSPECTION_COLS: &str = "i.id, i.campaign_id, i.grid_code, g.name AS grid_name, i.recheck_of, i.passed, i.failed, i.note, i.by_name, i.at_ms \
+     FROM campaign_inspections i JOIN grids g ON g.code = i.grid_code";
+
+/// No later inspection of the same place (ties broken by id, which grows with time).
+const LATEST: &str = "NOT EXISTS (SELECT 1 FROM campaign_inspections j WHERE j.campaign_id = i.campaign_id AND j.grid_code = i.grid_code \
+     AND (j.at_ms > i.at_ms OR (j.at_ms = i.at_ms AND j.id > i.id)))";
+
+pub async fn inspection(db: &Db, id: Uuid) -> sqlx::Result<Option<InspectionRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, InspectionRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {INSPECTION_COLS} WHERE i.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(p)
+    .await)
+}
+
+/// Each place's latest inspection under `root` (all when empty): failing places first, then by place.
+pub async fn latest_per_place(db: &Db, campaign: Uuid, root: &str, limit: i64, offset: i64) -> sqlx::Result<(Vec<InspectionRow>, i64)> {
+    let upper = subtree_upper(root);
+    let cond = format!("i.campaign_id = $1 AND i.grid_code >= $2 AND i.grid_code < $3 AND {LATEST}");
+    let upper = if root.is_empty() { "~".to_string() } else { upper };
+    let rows = on_pool!(db, |p| sqlx::query_as::<_, InspectionRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {INSPECTION_COLS} WHERE {cond} ORDER BY i.failed = 0, i.grid_code LIMIT {limit} OFFSET {offset}"
+    )))
+    .bind(campaign)
+    .bind(root)
+    .bind(&upper)
+    .fetch_all(p)
+    .await)?;
+    let total = on_pool!(db, |p| sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM campaign_inspections i WHERE {cond}"
+    )))
+    .bind(campaign)
+    .bind(root)
+    .bind(&upper)
+    .fetch_one(p)
+    .await)?;
+    Ok((rows, total))
+}
+
+/// What each place still fails (its latest inspection's failures), and the counts of
+/// inspections and re-checks, for the whole campaign.
+pub async fn checklist_standing(db: &Db, campaign: Uuid) -> sqlx::Result<(Vec<i64>, i64, i64)> {
+    let failing = on_pool!(db, |p| sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+        "SELECT i.failed FROM campaign_inspections i WHERE i.campaign_id = $1 AND {LATEST}"
+    )))
+    .bind(campaign)
+    .fetch_all(p)
+    .await)?;
+    let (all, rechecks): (i64, i64) = on_pool!(db, |p| sqlx::query_as(
+        "SELECT COUNT(*), COUNT(recheck_of) FROM campaign_inspections WHERE campaign_id = $1"
+    )
+    .bind(campaign)
+    .fetch_one(p)
+    .await)?;
+    Ok((failing, all, rechecks))
+}
+
+/// Per checklist item, the places whose latest inspection fails it.
+pub async fn failures_by_item(db: &Db, campaign: Uuid) -> sqlx::Result<Vec<(Uuid, i64)>> {
+    on_pool!(db, |p| sqlx::query_as::<_, (Uuid, i64)>(sqlx::AssertSqlSafe(format!(
+        "SELECT m.item_id, COUNT(*) FROM campaign_inspection_marks m JOIN campaign_inspections i ON i.id = m.inspection_id \
+         WHERE i.campaign_id = $1 AND NOT m.passed AND {LATEST} GROUP BY m.item_id"
+    )))
+    .bind(campaign)
+    .fetch_all(p)
+    .await)
+}
+
+/// The place's latest inspection, read in the transaction after locking the campaign's row, so
+/// two re-checks of one inspection cannot both pass the check that it is the latest.
+pub async fn lock_latest(tx: &mut Tx, campaign: Uuid, grid: &str) -> sqlx::Result<Option<Uuid>> {
+    on_tx!(tx, |c| sqlx::query("UPDATE campaigns SET created_at = created_at WHERE id = $1")
+        .bind(campaign)
+        .execute(&mut *c)
+        .await
+        .map(|_| ()))?;
+    on_tx!(tx, |c| sqlx::query_scalar::<_, Uuid>(sqlx::AssertSqlSafe(format!(
+        "SELECT i.id FROM campaign_inspections i WHERE i.campaign_id = $1 AND i.grid_code = $2 AND {LATEST}"
+    )))
+    .bind(campaign)
+    .bind(grid)
+    .fetch_optional(c)
+    .await)
+}
+
+/// The items an inspection failed.
+pub async fn failing_items(tx: &mut Tx, inspection: Uuid) -> sqlx::Result<Vec<Uuid>> {
+    on_tx!(tx, |c| sqlx::query_scalar::<_, Uuid>(
+        "SELECT item_id FROM campaign_inspection_marks WHERE inspection_id = $1 AND NOT passed"
+    )
+    .bind(inspection)
+    .fetch_all(c)
+    .await)
+}
+
+/// One mark as stored: item, passed, photo, note.
+pub struct MarkIn {
+    pub item: Uuid,
+    pub passed: bool,
+    pub photo: Option<String>,
+    pub note: String,
+}
+
+pub struct NewInspection<'a> {
+    pub id: Uuid,
+    pub campaign: Uuid,
+    pub district: &'a str,
+    pub grid: &'a str,
+    pub recheck_of: Option<Uuid>,
+    pub passed: i64,
+    pub failed: i64,
+    pub note: &'a str,
+    pub by_id: Uuid,
+    pub by_name: &'a str,
+    pub at: i64,
+}
+
+pub async fn insert_inspection(tx: &mut Tx, n: &NewInspection<'_>, marks: &[MarkIn]) -> sqlx::Result<()> {
+    on_tx!(tx, |x| sqlx::query(
+        "INSERT INTO campaign_inspections (id, campaign_id, district, grid_code, recheck_of, passed, failed, note, by_id, by_name, at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    )
+    .bind(n.id)
+    .bind(n.campaign)
+    .bind(n.district)
+    .bind(n.grid)
+    .bind(n.recheck_of)
+    .bind(n.passed)
+    .bind(n.failed)
+    .bind(n.note)
+    .bind(n.by_id)
+    .bind(n.by_name)
+    .bind(n.at)
+    .execute(x)
+    .await
+    .map(|_| ()))?;
+    for m in marks {
+        on_tx!(tx, |x| sqlx::query(
+            "INSERT INTO campaign_inspection_marks (inspection_id, item_id, passed, photo_sha256, note) VALUES ($1, $2, $3, $4, $5)"
+        )
+        .bind(n.id)
+        .bind(m.item)
+        .bind(m.passed)
+        .bind(&m.photo)
+        .bind(&m.note)
+        .execute(x)
+        .await
+        .map(|_| ()))?;
+    }
+    Ok(())
+}
+
+/// An inspection's marks with their items, in checklist order.
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct MarkRow {
+    pub item_id: Uuid,
+    pub position: i64,
+    pub text: String,
+    pub passed: bool,
+    pub photo_sha256: Option<String>,
+    pub note: String,
+}
+
+pub async fn marks(db: &Db, inspection: Uuid) -> sqlx::Result<Vec<MarkRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, MarkRow>(
+        "SELECT m.item_id, c.position, c.text, m.passed, m.photo_sha256, m.note FROM campaign_inspection_marks m \
+         JOIN campaign_checklist_items c ON c.id = m.item_id WHERE m.inspection_id = $1 ORDER BY c.position"
+    )
+    .bind(inspection)
+    .fetch_all(p)
+    .await)
+}
+
+/// The inspections of one place, newest first.
+pub async fn place_inspections(db: &Db, campaign: Uuid, grid: &str) -> sqlx::Result<Vec<InspectionRow>> {
+    on_pool!(db, |p| sqlx::query_as::<_, InspectionRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {INSPECTION_COLS} WHERE i.campaign_id = $1 AND i.grid_code = $2 ORDER BY i.at_ms DESC, i.id DESC LIMIT 50"
+    )))
+    .bind(campaign)
+    .bind(grid)
+    .fetch_all(p)
+    .await)
+}

@@ -2,7 +2,8 @@
 //! (a team per community, led by a cadre; spots found, persuaded, 18 cleared, 82 person-visits,
 //! about 500 m² of green restored), a 空中飞线 drive in one compound of the second community with
 //! the three carriers, and a running 楼道堆物 drive over the whole district (about 10,000 spots at
-//! district scale). Cleared spots carry an after photo's digest; no file is written (the page
+//! district scale), and a 创文 测评 drive over the first street with a checklist of eight items,
+//! every compound scored and most failures re-checked. Cleared spots and failed items carry an after photo's digest; no file is written (the page
 //! shows a photo link only for a file it has).
 
 use rand::{RngExt, SeedableRng};
@@ -26,6 +27,17 @@ const GARDEN_PLACES: [&str; 6] = [
 ];
 const WIRE_PLACES: [&str; 4] = ["楼道窗口", "单元门口", "车棚上方", "两楼之间"];
 const CLUTTER_PLACES: [&str; 5] = ["一楼楼道", "消防通道", "楼梯转角", "电表箱旁", "地下室入口"];
+/// The 创文 测评 checklist the demo's drive carries (items of the civilised-city field check).
+const CIVIL_ITEMS: [&str; 8] = [
+    "楼道无堆物、消防通道畅通",
+    "无乱贴乱画、小广告",
+    "垃圾分类投放点整洁、无满溢",
+    "公益广告和文明宣传栏规范",
+    "非机动车停放有序、无飞线充电",
+    "绿化带无毁绿种菜",
+    "无占道经营、无乱搭乱建",
+    "公共设施完好、无破损",
+];
 const SURNAMES: [&str; 8] = ["王", "李", "张", "刘", "陈", "杨", "赵", "周"];
 
 struct Spot {
@@ -352,6 +364,84 @@ pub async fn insert(tx: &mut Tx, p: &Plan, seed: u64, now: i64) -> anyhow::Resul
     let n_clutter = list.len();
     write(clutter, list, &mut spots, &mut actions, &mut rng);
 
+    // 4. 创文 测评 in the first street: a checklist, every compound scored, failures re-checked.
+    let civil = new_id();
+    let vstart = now - 40 * day;
+    campaign(
+        civil,
+        &street.code,
+        "创建全国文明城市实地测评迎检".to_string(),
+        "civilised_city",
+        "创文测评",
+        "项",
+        "区文明办",
+        vstart,
+        now + 20 * day,
+    );
+    let mut items: Vec<Vec<V>> = Vec::new();
+    let item_ids: Vec<Uuid> = CIVIL_ITEMS.iter().map(|_| new_id()).collect();
+    for (i, (id, text)) in item_ids.iter().zip(CIVIL_ITEMS).enumerate() {
+        items.push(vec![V::U(*id), V::U(civil), V::I(i as i64 + 1), V::S(text)]);
+    }
+    let mut inspections: Vec<Vec<V>> = Vec::new();
+    let mut marks: Vec<Vec<V>> = Vec::new();
+    let mut n_rechecks = 0;
+    for g in p.grids.iter().filter(|g| g.level == 4 && g.code.starts_with(&street.code)) {
+        let by = if g.code.starts_with(&communities.first().map(|c| c.code.clone()).unwrap_or_default()) {
+            &worker
+        } else {
+            &leader
+        };
+        let mut at = vstart + rng.random_range(1..20) * day + rng.random_range(8..17) * 3_600_000;
+        let mut to_score: Vec<Uuid> = item_ids.clone();
+        let mut previous: Option<Uuid> = None;
+        // A first inspection; while something fails, most places are re-checked a few days on.
+        loop {
+            let id = new_id();
+            let mut failing = Vec::new();
+            for item in &to_score {
+                let fail_rate = if previous.is_none() { 12 } else { 25 };
+                let passed = rng.random_range(0..100) >= fail_rate;
+                if !passed {
+                    failing.push(*item);
+                }
+                marks.push(vec![
+                    V::U(id),
+                    V::U(*item),
+                    V::B(passed),
+                    if passed { V::NullT } else { V::S(DEMO_PHOTO) },
+                    V::S(if passed {
+                        ""
+                    } else {
+                        "现场发现问题，已拍照，限期整改"
+                    }),
+                ]);
+            }
+            inspections.push(vec![
+                V::U(id),
+                V::U(civil),
+                V::S(district),
+                V::T(g.code.clone()),
+                previous.map_or(V::NullU, V::U),
+                V::I((to_score.len() - failing.len()) as i64),
+                V::I(failing.len() as i64),
+                V::S(""),
+                V::U(by.0),
+                V::T(by.1.clone()),
+                V::I(at),
+            ]);
+            let next = at + rng.random_range(3..8) * day;
+            if failing.is_empty() || next > now - 3_600_000 || rng.random_range(0..10) < 3 {
+                break;
+            }
+            n_rechecks += 1;
+            previous = Some(id);
+            to_score = failing;
+            at = next;
+        }
+    }
+    let n_inspections = inspections.len();
+
     let (n_campaigns, n_spots, n_actions) = (campaigns.len(), spots.len(), actions.len());
     bulk(
         tx,
@@ -421,7 +511,44 @@ pub async fn insert(tx: &mut Tx, p: &Plan, seed: u64, now: i64) -> anyhow::Resul
         &pb,
     )
     .await?;
+    bulk(
+        tx,
+        "campaign_checklist_items",
+        &["id", "campaign_id", "position", "text"],
+        items,
+        &pb,
+    )
+    .await?;
+    bulk(
+        tx,
+        "campaign_inspections",
+        &[
+            "id",
+            "campaign_id",
+            "district",
+            "grid_code",
+            "recheck_of",
+            "passed",
+            "failed",
+            "note",
+            "by_id",
+            "by_name",
+            "at_ms",
+        ],
+        inspections,
+        &pb,
+    )
+    .await?;
+    bulk(
+        tx,
+        "campaign_inspection_marks",
+        &["inspection_id", "item_id", "passed", "photo_sha256", "note"],
+        marks,
+        &pb,
+    )
+    .await?;
     Ok(format!(
-        "{n_campaigns} campaigns ({n_clutter} corridor spots district-wide), {n_spots} spots with {n_actions} actions"
+        "{n_campaigns} campaigns ({n_clutter} corridor spots district-wide), {n_spots} spots with {n_actions} actions; \
+         创文 测评: {n_inspections} inspections of the first street's compounds ({n_rechecks} re-checks)"
     ))
 }

@@ -1,5 +1,5 @@
-//! Phone forms that carry one photo (`multipart/form-data`) or none (urlencoded): the fields and
-//! the photo's bytes, each part bounded while it is read.
+//! Phone forms that carry photos (`multipart/form-data`) or none (urlencoded): the fields and
+//! the photos' bytes, each part bounded while it is read.
 
 use std::collections::BTreeMap;
 
@@ -12,14 +12,20 @@ use crate::error::AppError;
 /// The largest photo a form takes (10 MB, as case photos).
 pub const MAX_PHOTO: usize = 10 * 1024 * 1024;
 
-/// Fields beyond this many are dropped (a form has a handful).
-const MAX_FIELDS: usize = 20;
+/// Fields beyond this many are dropped (a form has a handful; a checklist of 50 items, two each).
+const MAX_FIELDS: usize = 120;
 
-/// A form as sent: its text fields and at most one photo (the part named `photo`).
+/// Photos named `photo_…` beyond this many are refused (one per checklist item at most).
+pub const MAX_NAMED_PHOTOS: usize = 50;
+
+/// A form as sent: its text fields, the photo named `photo`, and photos named `photo_…` (one per
+/// item of a checklist).
 #[derive(Debug, Default)]
 pub struct PhotoForm {
     pub fields: BTreeMap<String, String>,
     pub photo: Option<Vec<u8>>,
+    /// `photo_KEY` → bytes, by KEY.
+    pub photos: BTreeMap<String, Vec<u8>>,
 }
 
 impl PhotoForm {
@@ -65,8 +71,16 @@ pub async fn read(req: Request) -> Result<PhotoForm, AppError> {
         }
         if is_file {
             // A file input left empty still sends an empty part.
-            if name == "photo" && !bytes.is_empty() {
+            if bytes.is_empty() {
+                continue;
+            }
+            if name == "photo" {
                 body.photo = Some(bytes);
+            } else if let Some(key) = name.strip_prefix("photo_") {
+                if body.photos.len() >= MAX_NAMED_PHOTOS {
+                    return Err(unreadable());
+                }
+                body.photos.insert(key.to_string(), bytes);
             }
         } else if body.fields.len() < MAX_FIELDS {
             body.fields.insert(name, String::from_utf8(bytes).map_err(|_| unreadable())?);

@@ -240,7 +240,7 @@ async fn the_demo_drives_add_up() {
     for app in apps().await {
         let admin = app.token("admin").await;
         let (_, list) = app.get("/api/v1/campaigns", &admin).await;
-        assert_eq!(list.as_array().unwrap().len(), 3, "[{}] {list}", app.engine);
+        assert_eq!(list.as_array().unwrap().len(), 4, "[{}] {list}", app.engine);
         for c in list.as_array().unwrap() {
             let id = c["id"].as_str().unwrap();
             let (st, d) = app.get(&format!("/api/v1/campaigns/{id}"), &admin).await;
@@ -264,11 +264,233 @@ async fn the_demo_drives_add_up() {
                 c["title"]
             );
             assert!((f["measure_restored"].as_f64().unwrap() - measure).abs() < 0.11);
+            if c["kind"] == "civilised_city" {
+                // The checklist's figures against a recount: each compound's latest inspection.
+                let rows: Vec<(String, i64, uuid::Uuid, i64, Option<uuid::Uuid>)> = gongzhi::on_pool!(&app.db, |p| sqlx::query_as(
+                    "SELECT grid_code, at_ms, id, failed, recheck_of FROM campaign_inspections WHERE campaign_id = $1"
+                )
+                .bind(uuid::Uuid::parse_str(id).unwrap())
+                .fetch_all(p)
+                .await)
+                .unwrap();
+                let mut latest: std::collections::BTreeMap<&str, (i64, uuid::Uuid, i64)> = Default::default();
+                for (g, at, i, failed, _) in &rows {
+                    let e = latest.entry(g.as_str()).or_insert((*at, *i, *failed));
+                    if (*at, *i) > (e.0, e.1) {
+                        *e = (*at, *i, *failed);
+                    }
+                }
+                let cf = &d["checklist_figures"];
+                let passing = latest.values().filter(|v| v.2 == 0).count() as i64;
+                assert_eq!(d["checklist"].as_array().unwrap().len(), 8);
+                assert_eq!(
+                    (cf["places"].as_i64(), cf["passing"].as_i64(), cf["inspections"].as_i64()),
+                    (Some(latest.len() as i64), Some(passing), Some(rows.len() as i64)),
+                    "[{}] {cf}",
+                    app.engine
+                );
+                assert_eq!(cf["rechecks"].as_i64(), Some(rows.iter().filter(|r| r.4.is_some()).count() as i64));
+                assert!(
+                    latest.len() >= 2 && passing > 0 && passing < latest.len() as i64,
+                    "[{}] {cf}",
+                    app.engine
+                );
+                let failing_sum: i64 = d["checklist"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i["failing_places"].as_i64().unwrap())
+                    .sum();
+                let failing_items: i64 = latest.values().map(|v| v.2).sum();
+                assert_eq!(failing_sum, failing_items, "[{}] per item against per place", app.engine);
+            }
             if c["kind"] == "vegetable_plots" {
                 assert_eq!((cleared, visits), (18, 82), "[{}] seed 001's figures", app.engine);
                 assert!((450.0..=550.0).contains(&measure), "[{}] about 500 m²: {measure}", app.engine);
                 assert!(d["teams"].as_array().unwrap().len() >= 2);
             }
         }
+    }
+}
+
+#[tokio::test]
+async fn a_checklist_from_inspection_to_recheck() {
+    for app in apps().await {
+        let (street, community, building) = (app.token("street").await, app.token("community").await, app.token("building").await);
+        let mut launch = json!({"title": "阳光社区创文测评", "kind": "civilised_city", "grid": "411602001001",
+            "starts_on": day(-1), "deadline": day(10), "checklist": ["楼道无堆物", "", "无乱贴乱画", "消防通道畅通"]});
+        let mut twice = launch.clone();
+        twice["checklist"] = json!(["楼道无堆物", " 楼道无堆物 "]);
+        let (st, v) = app.post("/api/v1/campaigns", &street, twice).await;
+        assert_eq!(
+            (st, code(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_checklist"),
+            "[{}] {v}",
+            app.engine
+        );
+        let (st, c) = app.post("/api/v1/campaigns", &street, launch.clone()).await;
+        assert_eq!(st, StatusCode::CREATED, "[{}] {c}", app.engine);
+        let id = c["id"].as_str().unwrap().to_string();
+        let (_, d) = app.get(&format!("/api/v1/campaigns/{id}"), &street).await;
+        let items: Vec<String> = d["checklist"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(items.len(), 3, "a blank line is no item: {}", d["checklist"]);
+        assert_eq!(d["checklist"][1]["text"], "无乱贴乱画");
+
+        let path = format!("/api/v1/campaigns/{id}/inspections");
+        let marks = |fail: &[usize], photo: Option<&str>| -> Value {
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    let passed = !fail.contains(&i);
+                    json!({"item": item, "passed": passed, "photo": if passed { None } else { photo }, "note": if passed { "" } else { "楼道堆放纸箱" }})
+                })
+                .collect()
+        };
+        let count = || async {
+            gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM campaign_inspections WHERE campaign_id = $1"
+            )
+            .bind(uuid::Uuid::parse_str(&id).unwrap())
+            .fetch_one(p)
+            .await)
+            .unwrap()
+        };
+        // Refused: the building's officer does not score the compound; a missing mark; a failure
+        // without its photo; a photo never uploaded. None leaves a row.
+        let body = |m: Value| json!({"grid": "411602001001001", "marks": m});
+        let (st, v) = app.post(&path, &building, body(marks(&[], None))).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "[{}] {v}", app.engine);
+        let mut short = marks(&[], None);
+        short.as_array_mut().unwrap().pop();
+        let (st, v) = app.post(&path, &community, body(short)).await;
+        assert_eq!(
+            (st, code(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "mark_missing"),
+            "[{}] {v}",
+            app.engine
+        );
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("消防通道畅通"),
+            "names the item: {v}"
+        );
+        let (st, v) = app.post(&path, &community, body(marks(&[1], None))).await;
+        assert_eq!(
+            (st, code(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "photo_required"),
+            "[{}] {v}",
+            app.engine
+        );
+        let never = "ab".repeat(32);
+        let (st, v) = app.post(&path, &community, body(marks(&[1], Some(&never)))).await;
+        assert_eq!(
+            (st, code(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "unknown_photo"),
+            "[{}] {v}",
+            app.engine
+        );
+        assert_eq!(count().await, 0, "[{}] nothing half-written", app.engine);
+
+        // Scored: two items fail, each with its photo.
+        let (st, kept) = upload(&app, &community, &id, tiny_png()).await;
+        assert_eq!(st, StatusCode::CREATED, "{kept}");
+        let sha = kept["photo"].as_str().unwrap().to_string();
+        let (st, first) = app.post(&path, &community, body(marks(&[0, 2], Some(&sha)))).await;
+        assert_eq!(st, StatusCode::CREATED, "[{}] {first}", app.engine);
+        assert_eq!((first["passed"].as_i64(), first["failed"].as_i64()), (Some(1), Some(2)));
+        let first_id = first["id"].as_str().unwrap().to_string();
+
+        // The re-check scores exactly what failed: a mark for the passed item is refused.
+        let recheck = |m: Value, of: &str| json!({"grid": "411602001001001", "recheck_of": of, "marks": m});
+        let (st, v) = app.post(&path, &community, recheck(marks(&[2], Some(&sha)), &first_id)).await;
+        assert_eq!(
+            (st, code(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "unexpected_mark"),
+            "[{}] {v}",
+            app.engine
+        );
+        let only = |m: Value| {
+            Value::Array(
+                m.as_array()
+                    .unwrap()
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != 1)
+                    .map(|(_, x)| x.clone())
+                    .collect(),
+            )
+        };
+        let (st, second) = app.post(&path, &community, recheck(only(marks(&[2], Some(&sha))), &first_id)).await;
+        assert_eq!(st, StatusCode::CREATED, "[{}] {second}", app.engine);
+        assert_eq!((second["passed"].as_i64(), second["failed"].as_i64()), (Some(1), Some(1)));
+        let second_id = second["id"].as_str().unwrap().to_string();
+        // A re-check of an inspection that is no longer the latest is refused; so is a second
+        // re-check of it racing the first.
+        let (st, v) = app.post(&path, &community, recheck(only(marks(&[], None)), &first_id)).await;
+        assert_eq!((st, code(&v)), (StatusCode::CONFLICT, "stale_recheck"), "[{}] {v}", app.engine);
+        let last = json!([{"item": items[2], "passed": true}]);
+        let (st, third) = app.post(&path, &community, recheck(last.clone(), &second_id)).await;
+        assert_eq!(st, StatusCode::CREATED, "[{}] {third}", app.engine);
+        let (st, v) = app.post(&path, &community, recheck(last, third["id"].as_str().unwrap())).await;
+        assert_eq!(
+            (st, code(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "nothing_to_recheck"),
+            "[{}] {v}",
+            app.engine
+        );
+        assert_eq!(count().await, 3);
+
+        // The figures: one place, passing now after two re-checks.
+        let (_, d) = app.get(&format!("/api/v1/campaigns/{id}"), &street).await;
+        let f = &d["checklist_figures"];
+        assert_eq!(
+            (
+                f["places"].as_i64(),
+                f["passing"].as_i64(),
+                f["inspections"].as_i64(),
+                f["rechecks"].as_i64(),
+                f["item_pass_rate"].as_f64()
+            ),
+            (Some(1), Some(1), Some(3), Some(2), Some(100.0)),
+            "[{}] {f}",
+            app.engine
+        );
+        let (st, list) = app.get(&path, &community).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(
+            (list["total"].as_i64(), list["items"][0]["id"].as_str()),
+            (Some(1), third["id"].as_str()),
+            "the place's latest"
+        );
+        let (st, one) = app.get(&format!("{path}/{first_id}"), &street).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(one["marks"].as_array().unwrap().len(), 3);
+        assert_eq!(
+            (one["marks"][0]["passed"].as_bool(), one["marks"][0]["photo"].as_str()),
+            (Some(false), Some(sha.as_str()))
+        );
+
+        // A drive without a checklist scores nothing.
+        launch["checklist"] = json!([]);
+        launch["title"] = json!("阳光社区楼道清理");
+        let (_, plain) = app.post("/api/v1/campaigns", &street, launch).await;
+        let (st, v) = app
+            .post(
+                &format!("/api/v1/campaigns/{}/inspections", plain["id"].as_str().unwrap()),
+                &community,
+                body(json!([])),
+            )
+            .await;
+        assert_eq!(
+            (st, code(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "no_checklist"),
+            "[{}] {v}",
+            app.engine
+        );
     }
 }

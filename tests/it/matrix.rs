@@ -656,6 +656,26 @@ async fn objects(app: &App) -> Objects {
         side.insert("campaign", campaign.to_string());
         side.insert("campaign_spot", spot.to_string());
     }
+    // The 创文 测评 drive over the first street, and its latest inspection of each side's compound.
+    let drive: uuid::Uuid = gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar(
+        "SELECT id FROM campaigns WHERE kind = 'civilised_city' ORDER BY created_at LIMIT 1"
+    )
+    .fetch_one(p)
+    .await
+    .unwrap_or_else(|e| panic!("[{}] the demo's 创文 drive: {e}", app.engine)));
+    for side in [&mut inside, &mut outside] {
+        let compound = side["compound"].clone();
+        let inspection: uuid::Uuid = gongzhi::on_pool!(&app.db, |p| sqlx::query_scalar(
+            "SELECT id FROM campaign_inspections WHERE campaign_id = $1 AND grid_code = $2 ORDER BY at_ms DESC, id DESC LIMIT 1"
+        )
+        .bind(drive)
+        .bind(&compound)
+        .fetch_one(p)
+        .await
+        .unwrap_or_else(|e| panic!("[{}] an inspection of {compound}: {e}", app.engine)));
+        side.insert("checklist_drive", drive.to_string());
+        side.insert("campaign_inspection", inspection.to_string());
+    }
     Objects { fixed, inside, outside }
 }
 
