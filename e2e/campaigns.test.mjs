@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE_URL, checkChinesePage, launch, login, newPage, PHONE, shot, stepper } from './support.mjs';
 
-const CODES = /\b(surveyed|persuading|cleared|escalated|consolidated|visit|notice|refused|agreed|vegetable_plots|flying_wires|corridor_clutter)\b/;
+const CODES = /\b(surveyed|persuading|cleared|escalated|consolidated|visit|notice|refused|agreed|vegetable_plots|flying_wires|corridor_clutter|civilised_city|pass|fail)\b/;
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
 
 let browser;
@@ -92,5 +92,71 @@ test('a drive\'s board, and a spot registered, persuaded and cleared at 390 px',
     const r = await page.request.get(new URL(href, BASE_URL).toString());
     assert.equal(r.status(), 200, href);
     assert.ok(r.headers()['content-type'].includes('spreadsheetml'));
+  });
+});
+
+// The 创文 测评 drive: the community worker scores a compound of 阳光社区 item by item on the
+// phone — a failed item without its photo is refused in Chinese, with it the result lists the
+// failure — then re-checks only what failed, and the place passes.
+test('a place scored against the checklist, then re-checked, at 390 px', { timeout: 120_000 }, async (t) => {
+  const { page } = await newPage(browser, PHONE, true);
+  const step = stepper(t, page);
+  let board = '';
+
+  await step('the board shows the checklist\'s figures and the map', async () => {
+    await login(page, 'community');
+    await page.goto(`${BASE_URL}/console/campaigns`);
+    await Promise.all([page.waitForURL((u) => /\/console\/campaigns\/[0-9a-f-]{36}$/.test(u.pathname)), page.locator('#campaign-list a', { hasText: '文明城市' }).click()]);
+    board = new URL(page.url()).pathname;
+    await checkPage(page, 'the 创文 board');
+    const figures = await page.locator('#checklist-figures').innerText();
+    assert.match(figures, /已测评/, figures);
+    assert.match(figures, /项目合格率/, figures);
+    assert.equal(await page.locator('#checklist-items tbody tr').count(), 8);
+    assert.ok((await page.locator('#campaign-map svg a.kid').count()) >= 2, 'the map shows the street\'s communities');
+  });
+
+  await step('a failed item without its photo is refused; with it the inspection is kept', async () => {
+    await Promise.all([page.waitForURL((u) => u.pathname.endsWith('/inspections/new')), page.locator('#start-inspection').first().click()]);
+    await checkPage(page, 'the inspection form');
+    const form = page.locator('#inspect-form');
+    await form.locator('select[name="grid"]').selectOption({ index: 1 });
+    const items = form.locator('fieldset.inspect-item');
+    const n = await items.count();
+    assert.equal(n, 8);
+    for (let i = 0; i < n; i++) {
+      await items.nth(i).getByLabel(i === 2 ? '不合格' : '合格', { exact: true }).check();
+    }
+    await Promise.all([page.waitForURL((u) => u.searchParams.has('err')), form.getByRole('button', { name: '提交测评' }).click()]);
+    await checkPage(page, 'the refused inspection');
+    assert.match(await page.locator('#inspect-error').innerText(), /不合格，请拍照留证/);
+    const again = page.locator('#inspect-form');
+    const rows = again.locator('fieldset.inspect-item');
+    for (let i = 0; i < n; i++) {
+      await rows.nth(i).getByLabel(i === 2 ? '不合格' : '合格', { exact: true }).check();
+    }
+    await rows.nth(2).locator('input[type="file"]').setInputFiles({ name: 'fail.png', mimeType: 'image/png', buffer: PNG });
+    await rows.nth(2).locator('input[name^="note_"]').fill('宣传栏破损');
+    await Promise.all([page.waitForURL((u) => u.searchParams.has('msg')), again.getByRole('button', { name: '提交测评' }).click()]);
+    await checkPage(page, 'the inspection');
+    assert.match(await page.locator('#inspection-score').innerText(), /不合格 1 项/);
+    assert.match(await page.locator('#inspection-marks').innerText(), /宣传栏破损/);
+    assert.equal(await page.getByRole('link', { name: '查看照片' }).count(), 1);
+    await shot(page, 'campaigns-inspection');
+  });
+
+  await step('the re-check scores only the failed item, and the place passes', async () => {
+    await Promise.all([page.waitForURL((u) => u.searchParams.has('recheck')), page.locator('#recheck').click()]);
+    await checkPage(page, 'the re-check form');
+    const items = page.locator('#inspect-form fieldset.inspect-item');
+    assert.equal(await items.count(), 1);
+    await items.first().getByLabel('合格', { exact: true }).check();
+    await Promise.all([page.waitForURL((u) => u.searchParams.has('msg')), page.getByRole('button', { name: '提交复查' }).click()]);
+    await checkPage(page, 'the re-check');
+    assert.match(await page.locator('#inspection-score').innerText(), /全部合格/);
+    assert.equal(await page.locator('#recheck').count(), 0, 'nothing left to re-check');
+    await page.goto(`${BASE_URL}${board}/inspections`);
+    await checkPage(page, 'the inspection list');
+    assert.ok((await page.locator('#inspection-list li').count()) >= 1);
   });
 });
