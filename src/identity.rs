@@ -118,6 +118,16 @@ pub fn mask_id_number(id: &str) -> String {
     out
 }
 
+/// `王**`: a person's or a shop's name as lists and logs others read show it — the first
+/// character kept, then one to three stars, so the length of a long name is not told either.
+pub fn mask_name(name: &str) -> String {
+    let mut c = name.trim().chars();
+    match c.next() {
+        Some(first) => format!("{first}{}", "*".repeat(c.count().clamp(1, 3))),
+        None => String::new(),
+    }
+}
+
 /// `138****5678`: first three and last four kept.
 pub fn mask_phone(phone: &str) -> String {
     let c: Vec<char> = phone.chars().collect();
@@ -218,6 +228,10 @@ mod tests {
         assert_eq!(parse_contact_phone("0394-8211234").as_deref(), Some("0394-8211234"));
         assert_eq!(parse_contact_phone("394-8211234"), None);
         assert_eq!(mask_phone("13812345678"), "138****5678");
+        assert_eq!(mask_name(" 王小明 "), "王**");
+        assert_eq!(mask_name("王"), "王*", "a one-character name still shows a star");
+        assert_eq!(mask_name("川汇区老城街道便民超市"), "川***", "a long name does not tell its length");
+        assert_eq!(mask_name(""), "");
         assert_eq!(mask_id_number("41160219800101123X"), "41************123X");
     }
 

@@ -160,15 +160,6 @@ pub struct Spot {
     pub reinspect_at: Option<String>,
 }
 
-/// Mask a household or shop: the first character, then stars.
-pub fn mask_party(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(first) => format!("{first}{}", "*".repeat(c.count().clamp(1, 3))),
-        None => String::new(),
-    }
-}
-
 pub fn spot_view(s: SpotRow) -> Spot {
     let phase = Phase::parse(&s.phase).unwrap_or(Phase::Surveyed);
     Spot {
@@ -176,7 +167,7 @@ pub fn spot_view(s: SpotRow) -> Spot {
         campaign: s.campaign_id,
         grid: s.grid_code,
         place: s.place,
-        party: mask_party(&s.party),
+        party: crate::identity::mask_name(&s.party),
         measure: s.measure,
         note: s.note,
         phase_label: phase.label(),

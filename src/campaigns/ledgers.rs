@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::api::{mask_party, spot_root};
+use super::api::spot_root;
 use super::rules::Phase;
 use super::{service, store};
 use crate::error::{AppError, AppResult};
@@ -71,7 +71,7 @@ impl Export for Spots {
                             vec![
                                 r.grid_code.into(),
                                 r.place.into(),
-                                mask_party(&r.party).into(),
+                                crate::identity::mask_name(&r.party).into(),
                                 r.measure.into(),
                                 unit.clone().into(),
                                 ph.label().into(),

@@ -517,7 +517,7 @@ async fn spots_page(State(s): State<CampaignsState>, c: Console, Path(id): Path<
                 let ph = Phase::parse(&r.phase).unwrap_or(Phase::Surveyed);
                 SpotLine {
                     id: r.id,
-                    party: super::api::mask_party(&r.party),
+                    party: crate::identity::mask_name(&r.party),
                     measure: format!("{}{}", trim_num(r.measure), camp.unit),
                     phase: ph.label(),
                     phase_class: phase_class(ph),
@@ -723,7 +723,7 @@ async fn spot_page(
         id,
         spot: row.id,
         title: camp.title,
-        party: super::api::mask_party(&row.party),
+        party: crate::identity::mask_name(&row.party),
         measure: format!("{}{}", trim_num(row.measure), camp.unit),
         phase: ph.label(),
         phase_class: phase_class(ph),

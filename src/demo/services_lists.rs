@@ -154,7 +154,7 @@ pub async fn insert(tx: &mut Tx, p: &Plan, seed: u64, now: i64) -> anyhow::Resul
             add_res(
                 &mut rng,
                 "party_member",
-                format!("党员{}", crate::services::lists::service::masked_name(name)),
+                format!("党员{}", crate::identity::mask_name(name)),
                 k,
                 "每月两次",
             );

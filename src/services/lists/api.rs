@@ -60,7 +60,7 @@ fn need_row(n: NeedRow, status: NeedStatus, projects: Vec<Uuid>) -> NeedItem {
         grid: n.grid_code,
         grid_name: n.grid_name,
         resident: n.resident_id,
-        resident_name: n.resident_name.as_deref().map(service::masked_name),
+        resident_name: n.resident_name.as_deref().map(crate::identity::mask_name),
         kind_label: rules::kind_label(&n.kind),
         kind: n.kind,
         urgency: n.urgency,

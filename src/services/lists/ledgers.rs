@@ -52,7 +52,7 @@ impl Export for Needs {
                         .map(|n| {
                             vec![
                                 n.row.grid_name.into(),
-                                n.row.resident_name.as_deref().map(service::masked_name).into(),
+                                n.row.resident_name.as_deref().map(crate::identity::mask_name).into(),
                                 rules::kind_label(&n.row.kind).into(),
                                 (if n.row.urgency == "urgent" { "紧急" } else { "一般" }).into(),
                                 n.row.description.into(),

@@ -110,7 +110,7 @@ fn need_line(n: &service::Need) -> NeedLine {
     NeedLine {
         id: n.row.id,
         grid_name: n.row.grid_name.clone(),
-        who: n.row.resident_name.as_deref().map(service::masked_name).unwrap_or_default(),
+        who: n.row.resident_name.as_deref().map(crate::identity::mask_name).unwrap_or_default(),
         kind: rules::kind_label(&n.row.kind),
         urgent: n.row.urgency == "urgent",
         description: n.row.description.clone(),

@@ -504,12 +504,3 @@ pub async fn my_needs(db: &Db, p: &Principal) -> AppResult<Vec<Need>> {
     };
     judge_needs(db, store::needs_of_resident(db, r.id, 200).await?).await
 }
-
-/// `张*`: a resident's surname and a star for the rest, for lists shown beyond the registry.
-pub fn masked_name(name: &str) -> String {
-    let mut c = name.chars();
-    match c.next() {
-        Some(first) => format!("{first}{}", "*".repeat(c.count().clamp(1, 3))),
-        None => String::new(),
-    }
-}

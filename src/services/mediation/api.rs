@@ -109,7 +109,11 @@ pub async fn detail(db: &crate::db::Db, d: DisputeRow, is_mediator: bool) -> App
 pub async fn listed(db: &crate::db::Db, rows: Vec<DisputeRow>) -> AppResult<Vec<Dispute>> {
     let mut out = Vec::with_capacity(rows.len());
     for d in rows {
-        let parties = store::parties(db, d.id).await?.iter().map(|n| rules::mask_name(n)).collect();
+        let parties = store::parties(db, d.id)
+            .await?
+            .iter()
+            .map(|n| crate::identity::mask_name(n))
+            .collect();
         out.push(view(d, parties));
     }
     Ok(out)

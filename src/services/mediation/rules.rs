@@ -21,15 +21,6 @@ pub fn referral_label(r: &str) -> &'static str {
     REFERRALS.iter().find(|x| x.0 == r).map_or("", |x| x.1)
 }
 
-/// A party's name as lists show it (张**): the family name and one star per other character.
-pub fn mask_name(name: &str) -> String {
-    let mut chars = name.trim().chars();
-    match chars.next() {
-        Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
-        None => String::new(),
-    }
-}
-
 /// Days from the outcome to the follow-up visit (回访).
 pub const FOLLOW_UP_DAYS: i64 = 30;
 
@@ -162,7 +153,7 @@ mod tests {
         );
         assert!(may_add_session(Status::Open).is_ok());
         assert!(may_add_session(Status::Referred).is_err());
-        assert_eq!(mask_name("赵大勇"), "赵**");
+        assert_eq!(crate::identity::mask_name("赵大勇"), "赵**");
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub fn matter_view(m: MatterRow, full_name: bool, now: i64) -> Matter {
         person: if full_name {
             m.person_name
         } else {
-            rules::mask_name(&m.person_name)
+            crate::identity::mask_name(&m.person_name)
         },
         tags: m.person_tags.split(',').filter(|t| !t.is_empty()).map(String::from).collect(),
         kind: m.kind_name,

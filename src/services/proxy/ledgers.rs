@@ -71,7 +71,12 @@ impl Export for Matters {
                             vec![
                                 m.grid_code.into(),
                                 // An agent's own matters carry the full name, as on their list.
-                                (if mine { m.person_name } else { rules::mask_name(&m.person_name) }).into(),
+                                (if mine {
+                                    m.person_name
+                                } else {
+                                    crate::identity::mask_name(&m.person_name)
+                                })
+                                .into(),
                                 m.kind_name.into(),
                                 rules::via_label(&m.via).into(),
                                 m.note.into(),

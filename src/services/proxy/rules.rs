@@ -176,15 +176,6 @@ pub fn code_hash(matter: uuid::Uuid, code: &str) -> String {
     crate::auth::hex(&sha2::Sha256::digest(format!("{matter}:{code}").as_bytes()))
 }
 
-/// A name as lists show it (张**): the family name and one star per other character.
-pub fn mask_name(name: &str) -> String {
-    let mut chars = name.trim().chars();
-    match chars.next() {
-        Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
-        None => String::new(),
-    }
-}
-
 /// How the person asked (求助方式).
 pub const VIA: [(&str, &str); 3] = [
     ("in_person", "上门/窗口"),
@@ -259,9 +250,9 @@ mod tests {
         let m = uuid::Uuid::nil();
         assert_eq!(code_hash(m, "123456"), code_hash(m, "123456"));
         assert_ne!(code_hash(m, "123456"), code_hash(m, "123457"));
-        assert_eq!(mask_name("张三丰"), "张**");
-        assert_eq!(mask_name("李四"), "李*");
-        assert_eq!(mask_name(""), "");
+        assert_eq!(crate::identity::mask_name("张三丰"), "张**");
+        assert_eq!(crate::identity::mask_name("李四"), "李*");
+        assert_eq!(crate::identity::mask_name(""), "");
         assert!(overdue(Status::Taken, 10, 11));
         assert!(!overdue(Status::Done, 10, 11));
         assert!(!overdue(Status::Open, 10, 10));

@@ -220,7 +220,7 @@ async fn site_page(State(s): State<ServicesState>, c: Console, Path(id): Path<Uu
             .map(|r| ReceptionLine {
                 id: r.id,
                 at: minute_ms(r.at_ms),
-                visitor: rules::masked(&r.visitor),
+                visitor: crate::identity::mask_name(&r.visitor),
                 matter: r.matter,
                 outcome: match (r.outcome.as_str(), r.closed_at.is_some()) {
                     ("handled", _) => "当场办结".to_string(),

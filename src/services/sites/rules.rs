@@ -82,15 +82,6 @@ pub fn day_of_week(at: i64, week_start: i64) -> Option<usize> {
     (0..7).contains(&d).then_some(d as usize)
 }
 
-/// `张*`: a name for a log others read (surname kept).
-pub fn masked(name: &str) -> String {
-    let mut c = name.chars();
-    match c.next() {
-        Some(first) => format!("{first}{}", "*".repeat(c.count().clamp(1, 3))),
-        None => String::new(),
-    }
-}
-
 /// Trimmed text of `min`–`max` characters, or the Chinese reason it is not.
 pub fn text(raw: &str, min: usize, max: usize, what: &str) -> Result<String, String> {
     let t = raw.trim();
@@ -147,7 +138,7 @@ mod tests {
         assert_eq!(day_of_week(NOW + 3 * 24 * H + H, NOW), Some(3));
         assert_eq!(day_of_week(NOW - 1, NOW), None);
         assert_eq!(day_of_week(NOW + 7 * 24 * H, NOW), None);
-        assert_eq!(masked("王小明"), "王**");
-        assert_eq!(masked("李四"), "李*");
+        assert_eq!(crate::identity::mask_name("王小明"), "王**");
+        assert_eq!(crate::identity::mask_name("李四"), "李*");
     }
 }
