@@ -312,8 +312,49 @@ fn serve_fresh(config: Option<&std::path::Path>, s: &Settings) -> anyhow::Result
     }
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+/// Keep a long-running server's heap near what it uses (the target is < 150 MB RSS serving the
+/// district): glibc gives each thread that allocates at once an arena of its own and keeps freed
+/// pages in them, so a walk through the console's heavy pages left ~190 MB resident. Two arenas
+/// and a trim every half minute bring that walk back under 150 MB. Set before any thread starts.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod heap {
+    pub fn limit_arenas() {
+        // SAFETY: mallopt only sets an allocator parameter; called before any other thread exists.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+
+    pub async fn trim_now_and_then() {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+        loop {
+            every.tick().await;
+            // SAFETY: malloc_trim returns free pages to the system; it is safe at any time.
+            let _ = tokio::task::spawn_blocking(|| unsafe { libc::malloc_trim(0) }).await;
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+mod heap {
+    pub fn limit_arenas() {}
+    pub async fn trim_now_and_then() {}
+}
+
+fn main() -> std::process::ExitCode {
+    heap::limit_arenas();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("错误 error: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(start())
+}
+
+async fn start() -> std::process::ExitCode {
+    tokio::spawn(heap::trim_now_and_then());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("GONGZHI_LOG").unwrap_or_else(|_| "gongzhi=info,tower_http=warn".into()),

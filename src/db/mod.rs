@@ -113,11 +113,13 @@ impl Db {
                     .connect_with(opts.clone().synchronous(SqliteSynchronous::Full))
                     .await?;
                 // Readers cannot write by mistake: every write goes through `begin()`.
-                // Each reader keeps its own page cache; 8 MB each (the OS caches the file too)
-                // keeps a served district's caches to 64 MB whatever the readers were asked.
+                // Each reader keeps its own page cache; 4 MB each (the OS caches the file too).
+                // Four readers keep a served district's caches to 16 MB whatever they were asked:
+                // eight of 8 MB filled as the console was walked and took the server past 150 MB
+                // RSS; more readers than cores gain a read nothing.
                 let read = SqlitePoolOptions::new()
-                    .max_connections(8)
-                    .connect_with(opts.read_only(true).pragma("cache_size", "-8192"))
+                    .max_connections(4)
+                    .connect_with(opts.read_only(true).pragma("cache_size", "-4096"))
                     .await?;
                 Ok(Db::Sqlite { read, write })
             }
