@@ -315,7 +315,9 @@ fn serve_fresh(config: Option<&std::path::Path>, s: &Settings) -> anyhow::Result
 /// Keep a long-running server's heap near what it uses (the target is < 150 MB RSS serving the
 /// district): glibc gives each thread that allocates at once an arena of its own and keeps freed
 /// pages in them, so a walk through the console's heavy pages left ~190 MB resident. Two arenas
-/// and a trim every half minute bring that walk back under 150 MB. Set before any thread starts.
+/// and a trim every half minute bring that walk back under 150 MB. Set before any thread starts,
+/// and for `serve` only: the demo's generator (which serves from a fresh `serve` process) and the
+/// one-shot commands keep glibc's defaults.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod heap {
     pub fn limit_arenas() {
@@ -342,7 +344,11 @@ mod heap {
 }
 
 fn main() -> std::process::ExitCode {
-    heap::limit_arenas();
+    let cli = Cli::parse();
+    let serving = matches!(cli.command, Command::Serve { .. });
+    if serving {
+        heap::limit_arenas();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -350,18 +356,20 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    runtime.block_on(start())
+    runtime.block_on(start(cli, serving))
 }
 
-async fn start() -> std::process::ExitCode {
-    tokio::spawn(heap::trim_now_and_then());
+async fn start(cli: Cli, serving: bool) -> std::process::ExitCode {
+    if serving {
+        tokio::spawn(heap::trim_now_and_then());
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("GONGZHI_LOG").unwrap_or_else(|_| "gongzhi=info,tower_http=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    match run(Cli::parse()).await {
+    match run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("错误 error: {e:#}");

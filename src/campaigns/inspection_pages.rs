@@ -5,7 +5,6 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use serde::Deserialize;
@@ -15,7 +14,6 @@ use super::CampaignsState;
 use super::api::spot_root;
 use super::service::{self, MarkInput, NewInspection};
 use super::store;
-use crate::auth::Capability;
 use crate::db::now_ms;
 use crate::error::AppError;
 use crate::grid::rules::code_len;
@@ -100,7 +98,7 @@ async fn list_page(State(s): State<CampaignsState>, c: Console, Path(id): Path<U
             })
             .collect(),
         total,
-        may_inspect: items > 0 && !inspect_places(&s, p, &camp, &mine).await?.is_empty(),
+        may_inspect: items > 0 && !service::act_roots(p, &camp, &mine).is_empty(),
         pager: pager(&format!("/console/campaigns/{id}/inspections"), page, PER_PAGE, total),
     }
     .into_response())
@@ -114,16 +112,7 @@ async fn inspect_places(
     camp: &store::CampaignRow,
     mine: &[store::TeamRow],
 ) -> Result<Vec<(String, String)>, AppError> {
-    let mut roots: Vec<String> = mine.iter().flat_map(|t| t.grid_list().into_iter().map(str::to_string)).collect();
-    for r in p.roots(Capability::WriteRegistry) {
-        if r.starts_with(&camp.grid_code) {
-            roots.push(r);
-        } else if camp.grid_code.starts_with(&r) {
-            roots.push(camp.grid_code.clone());
-        }
-    }
-    roots.sort();
-    roots.dedup();
+    let roots = service::act_roots(p, camp, mine);
     let mut places = Vec::new();
     for r in roots.iter().take(20) {
         if let Some(g) = crate::grid::store::get(&s.db, r).await? {
@@ -176,7 +165,7 @@ async fn new_page(State(s): State<CampaignsState>, c: Console, Path(id): Path<Uu
     let (recheck, place, grid, places, items) = match q.recheck {
         Some(r) => {
             let (_, _, ins) = service::inspection_for(&s.db, p, id, r).await?;
-            if !service::may_inspect(p, &camp, &mine, &ins.grid_code) {
+            if !service::may_act(p, &camp, &mine, &ins.grid_code) {
                 return Err(AppError::forbidden_to("只有工作队队员和网格工作人员可以复查").into());
             }
             let failing: Vec<Uuid> = store::marks(&s.db, r)
@@ -345,7 +334,7 @@ async fn inspection_page(
         note: ins.note.clone(),
         by: ins.by_name.clone(),
         when: crate::time::when_ms(ins.at_ms, now_ms()),
-        may_recheck: newer.is_none() && ins.failed > 0 && service::may_inspect(p, &camp, &mine, &ins.grid_code),
+        may_recheck: newer.is_none() && ins.failed > 0 && service::may_act(p, &camp, &mine, &ins.grid_code),
         newer,
         place: ins.grid_name,
         marks,
@@ -362,14 +351,5 @@ async fn photo(State(s): State<CampaignsState>, c: Console, Path((id, inspection
         .and_then(|m| m.photo_sha256)
         .ok_or_else(|| AppError::not_found("该照片"))?;
     let bytes = crate::cases::attachments::read_kept(&s.cases.data_dir, &sha).await?;
-    let mime = crate::cases::attachments::sniff(&bytes).unwrap_or("application/octet-stream");
-    Ok((
-        [
-            (header::CONTENT_TYPE, mime.to_string()),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
-            (header::CACHE_CONTROL, "private, max-age=3600".to_string()),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(crate::cases::attachments::photo_response(bytes))
 }

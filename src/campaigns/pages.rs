@@ -7,7 +7,6 @@ use askama_web::WebTemplate;
 use axum::Form;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -373,10 +372,7 @@ async fn board_page(State(s): State<CampaignsState>, c: Console, Path(id): Path<
         (Ok(d), Ok(t)) => (d - t).get_days() as i64,
         _ => 0,
     };
-    let may_register = !mine.is_empty()
-        || p.roots(Capability::WriteRegistry)
-            .iter()
-            .any(|r| r.starts_with(&camp.grid_code) || camp.grid_code.starts_with(r.as_str()));
+    let may_register = !service::act_roots(p, &camp, &mine).is_empty();
     Ok(BoardPage {
         chrome: Chrome::new(&c, camp.title.clone(), "campaigns"),
         notice: clip(&q.msg),
@@ -549,16 +545,7 @@ struct NewSpotPage {
 async fn new_spot_page(State(s): State<CampaignsState>, c: Console, Path(id): Path<Uuid>, Query(q): Query<Notice>) -> PageResult {
     let p = &c.principal;
     let (camp, mine) = service::campaign_for(&s.db, p, id).await?;
-    let mut roots: Vec<String> = mine.iter().flat_map(|t| t.grid_list().into_iter().map(str::to_string)).collect();
-    for r in p.roots(Capability::WriteRegistry) {
-        if r.starts_with(&camp.grid_code) {
-            roots.push(r);
-        } else if camp.grid_code.starts_with(&r) {
-            roots.push(camp.grid_code.clone());
-        }
-    }
-    roots.sort();
-    roots.dedup();
+    let roots = service::act_roots(p, &camp, &mine);
     let mut grids = Vec::new();
     for r in roots.iter().take(20) {
         if let Some(g) = crate::grid::store::get(&s.db, r).await? {
@@ -704,8 +691,7 @@ async fn spot_page(
             photo: a.photo_sha256.is_some(),
         })
         .collect();
-    let may_act = row.grid_code.starts_with(&camp.grid_code)
-        && (mine.iter().any(|t| t.covers(&row.grid_code)) || p.can(Capability::WriteRegistry, &row.grid_code));
+    let may_act = service::may_act(p, &camp, &mine, &row.grid_code);
     let categories = if ph == Phase::Surveyed || ph == Phase::Persuading {
         crate::cases::categories::list(&s.db, &p.district)
             .await?
@@ -785,14 +771,5 @@ async fn act(State(s): State<CampaignsState>, c: Console, Path((id, spot)): Path
 
 async fn photo(State(s): State<CampaignsState>, c: Console, Path((id, spot)): Path<(Uuid, Uuid)>, Query(q): Query<Notice>) -> PageResult {
     let bytes = service::photo(&s.db, &s.cases.data_dir, &c.principal, id, spot, q.after.as_deref() == Some("1")).await?;
-    let mime = crate::cases::attachments::sniff(&bytes).unwrap_or("application/octet-stream");
-    Ok((
-        [
-            (header::CONTENT_TYPE, mime.to_string()),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
-            (header::CACHE_CONTROL, "private, max-age=3600".to_string()),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(crate::cases::attachments::photo_response(bytes))
 }

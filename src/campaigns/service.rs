@@ -299,8 +299,25 @@ async fn kept(dir: &Path, sha: Option<&str>) -> AppResult<Option<String>> {
 
 /// Whether the caller may register and act on a spot at `grid` in this campaign: a team whose
 /// assignment covers it, or a post that writes the registry there.
-fn may_act(p: &Principal, c: &CampaignRow, mine: &[TeamRow], grid: &str) -> bool {
+pub fn may_act(p: &Principal, c: &CampaignRow, mine: &[TeamRow], grid: &str) -> bool {
     grid.starts_with(&c.grid_code) && (mine.iter().any(|t| t.covers(grid)) || p.can(Capability::WriteRegistry, grid))
+}
+
+/// The nodes of the campaign where the caller may act (register spots, inspect): their teams'
+/// assignments and their registry-writing posts inside it (the campaign's own node for a post
+/// above it); empty for one who may act nowhere in it.
+pub fn act_roots(p: &Principal, c: &CampaignRow, mine: &[TeamRow]) -> Vec<String> {
+    let mut roots: Vec<String> = mine.iter().flat_map(|t| t.grid_list().into_iter().map(str::to_string)).collect();
+    for r in p.roots(Capability::WriteRegistry) {
+        if r.starts_with(&c.grid_code) {
+            roots.push(r);
+        } else if c.grid_code.starts_with(&r) {
+            roots.push(c.grid_code.clone());
+        }
+    }
+    roots.sort();
+    roots.dedup();
+    roots
 }
 
 /// A spot as the officer registers it.
@@ -324,7 +341,7 @@ pub struct NewSpot {
 /// Register a spot found in the survey (摸底), with its photo when there is one.
 pub async fn add_spot(s: &CampaignsState, p: &Principal, campaign: Uuid, n: &NewSpot, photo: Option<&str>) -> AppResult<SpotRow> {
     let (c, mine) = campaign_for(&s.db, p, campaign).await?;
-    if mine.is_empty() && !p.roots(Capability::WriteRegistry).iter().any(|r| related(&c.grid_code, r)) {
+    if act_roots(p, &c, &mine).is_empty() {
         return Err(AppError::forbidden_to("只有工作队队员和网格工作人员可以登记点位"));
     }
     let place = text(&n.place);
@@ -885,9 +902,4 @@ pub async fn inspection_for(
         .filter(|i| mine.iter().any(|t| t.covers(&i.grid_code)) || p.can(Capability::ReadRegistry, &i.grid_code))
         .ok_or_else(|| AppError::not_found("该测评"))?;
     Ok((c, mine, row))
-}
-
-/// Whether the caller may inspect (and re-check) the place `grid` of this campaign.
-pub fn may_inspect(p: &Principal, c: &CampaignRow, mine: &[TeamRow], grid: &str) -> bool {
-    may_act(p, c, mine, grid)
 }

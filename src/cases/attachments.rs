@@ -116,6 +116,23 @@ pub async fn is_kept(dir: &Path, sha: &str) -> bool {
     sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()) && tokio::fs::metadata(path_of(dir, sha)).await.is_ok()
 }
 
+/// A kept photo as a console page serves it: its type read from the bytes, never sniffed by the
+/// browser, cached by the one who may see it for an hour.
+pub fn photo_response(bytes: Vec<u8>) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let mime = sniff(&bytes).unwrap_or("application/octet-stream");
+    (
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (header::CACHE_CONTROL, "private, max-age=3600".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 /// The bytes of a photo kept by [`keep`] (or a case's), by its SHA-256; 404 when absent.
 pub async fn read_kept(dir: &Path, sha: &str) -> AppResult<Vec<u8>> {
     if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
