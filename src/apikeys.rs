@@ -101,6 +101,15 @@ pub async fn add(db: &Db, actor: Actor<'_>, grid_code: &str, name: &str, per_min
     Ok((key, secret))
 }
 
+/// Keys revoked by this process so far: caches of live keys drop what they hold when it moves,
+/// so a key revoked here stops at once (one revoked by another process, within their lifetime).
+static REVOCATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The count of keys this process has revoked (see [`REVOCATIONS`]).
+pub fn revocations() -> u64 {
+    REVOCATIONS.load(std::sync::atomic::Ordering::Acquire)
+}
+
 /// End a key. Revoking twice is refused, so the log shows one end per key.
 pub async fn revoke(db: &Db, actor: Actor<'_>, id: Uuid, reason: &str) -> AppResult<ApiKey> {
     let key = get(db, id).await?.ok_or_else(|| AppError::not_found("接入密钥"))?;
@@ -131,6 +140,7 @@ pub async fn revoke(db: &Db, actor: Actor<'_>, id: Uuid, reason: &str) -> AppRes
     };
     audit::record(&mut tx, actor, entry).await?;
     tx.commit().await?;
+    REVOCATIONS.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     Ok(ApiKey {
         revoked_at: Some(now),
         ..key

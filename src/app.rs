@@ -24,6 +24,7 @@ use crate::cases::calendar::Calendar;
 use crate::cases::duplicates::RecentReports;
 use crate::cases::hooks::CaseHooks;
 use crate::db::Db;
+use crate::db::group::GroupCommit;
 use crate::grid::locate::SharedIndex;
 use crate::volunteers::api as vol;
 use crate::web::api::BearerAuth;
@@ -73,11 +74,17 @@ pub struct AppState {
     pub alarm_window_minutes: i64,
     /// Each district's routing model, loaded once (智能分派).
     pub routing_models: Arc<routing::service::Models>,
+    /// The shared writer new reports go through (group commit).
+    pub case_writer: GroupCommit,
+    /// Each district's case categories, kept until one changes.
+    pub case_categories: Arc<cases::categories::Cache>,
 }
 
 impl AppState {
     pub fn new(db: Db) -> Self {
         AppState {
+            case_writer: cases::intake::writer(db.clone()),
+            case_categories: Arc::default(),
             db,
             metrics: Arc::new(Metrics::default()),
             calendar: Arc::new(Calendar::built_in()),
@@ -217,6 +224,8 @@ impl AppState {
             }),
             public_reports: self.public_reports.clone(),
             feed: self.case_feed.clone(),
+            writer: self.case_writer.clone(),
+            categories: self.case_categories.clone(),
         }
     }
 }
@@ -239,6 +248,7 @@ pub fn router(state: AppState) -> Router {
         cases: cases.clone(),
         open311_limits: state.open311_limits.clone(),
         public_url: state.public_url.clone(),
+        lookups: Arc::default(),
     };
     let accounts = state.accounts();
     let broadcasts = broadcasts::BroadcastsState { db: state.db.clone() };
@@ -330,6 +340,8 @@ pub fn router(state: AppState) -> Router {
             let db = state.db.clone();
             move |req: axum::extract::Request| web::pages::not_found(db.clone(), req)
         })
+        // Innermost: the tag is the uncompressed body's.
+        .layer(axum::middleware::from_fn(web::etag::conditional))
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(CompressionLayer::new())
         .layer(DefaultBodyLimit::max(2 * 1024 * 1024))

@@ -65,11 +65,29 @@ pub fn date_when_ms(ms: i64, now_ms: i64) -> String {
 }
 
 /// RFC 3339 with the +08:00 offset, for the API only: pages use `when_ms` or `minute_ms`.
+/// Written out by hand: a search answers with three per request, and `strftime` (which reads its
+/// pattern each time) took a tenth of a 1,000-request Open311 search.
 pub fn rfc3339_ms(ms: i64) -> String {
-    match Timestamp::from_millisecond(ms) {
-        Ok(t) => t.to_zoned(china()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
-        Err(_) => String::new(),
+    use std::fmt::Write;
+    let Ok(t) = Timestamp::from_millisecond(ms) else {
+        return String::new();
+    };
+    let d = Offset::constant(8).to_datetime(t);
+    if !(0..=9999).contains(&d.year()) {
+        return t.to_zoned(china()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
     }
+    let mut out = String::with_capacity(25);
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+08:00",
+        d.year(),
+        d.month(),
+        d.day(),
+        d.hour(),
+        d.minute(),
+        d.second()
+    );
+    out
 }
 
 /// The China-time week (Monday 00:00 to the next Monday 00:00) holding `ms`.
@@ -97,6 +115,16 @@ mod tests {
         assert_eq!(super::week_of(thu), (mon, mon + 7 * 86_400_000));
         assert_eq!(super::week_of(mon), (mon, mon + 7 * 86_400_000));
         assert_eq!(super::week_of(mon - 1).1, mon, "Sunday 23:59 is the week before");
+    }
+
+    proptest::proptest! {
+        /// The hand-written RFC 3339 says what `strftime` says, over the whole range.
+        #[test]
+        fn rfc3339_by_hand_is_strftime(ms in -62_000_000_000_000i64..253_402_300_799_000i64) {
+            let t = jiff::Timestamp::from_millisecond(ms).unwrap();
+            let slow = t.to_zoned(super::china()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
+            proptest::prop_assert_eq!(super::rfc3339_ms(ms), slow);
+        }
     }
 
     #[test]

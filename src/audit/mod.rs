@@ -277,6 +277,31 @@ pub async fn record(tx: &mut Tx, actor: Actor<'_>, e: Entry<'_>) -> sqlx::Result
     Ok(())
 }
 
+/// [`record`] for many rows at once, in order (a group commit's batch): one lock of the chain's
+/// head and a few multi-row statements.
+pub async fn record_many(tx: &mut Tx, entries: &[(Actor<'_>, Entry<'_>)]) -> sqlx::Result<()> {
+    let details: Vec<String> = entries.iter().map(|(_, e)| e.detail.to_string()).collect();
+    let at_ms = now_ms();
+    let rows = entries
+        .iter()
+        .zip(&details)
+        .map(|((actor, e), detail)| chain::Content {
+            seq: 0,
+            id: new_id(),
+            district: e.district,
+            at_ms,
+            actor_id: actor.id(),
+            actor_name: actor.username(),
+            action: e.action,
+            target_kind: e.target_kind,
+            target_id: e.target_id,
+            reason: e.reason,
+            detail,
+        })
+        .collect();
+    chain::append_many(tx, rows).await
+}
+
 #[derive(sqlx::FromRow, Serialize, utoipa::ToSchema, Debug)]
 pub struct AuditRow {
     pub id: Uuid,

@@ -539,6 +539,7 @@ pub async fn create_category(
         return Err(AppError::forbidden());
     }
     let c = categories::create(&s.db, p.actor(), &p.district, &input).await?;
+    s.categories.forget(&p.district);
     Ok((StatusCode::CREATED, Json(category_to_api(&c))))
 }
 
@@ -558,5 +559,6 @@ pub async fn update_category(
         .await?
         .ok_or_else(|| AppError::not_found("案件类别"))?;
     let c = categories::update(&s.db, p.actor(), &p.district, &c, &up).await?;
+    s.categories.forget(&p.district);
     Ok(Json(category_to_api(&c)))
 }

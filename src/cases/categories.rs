@@ -339,6 +339,47 @@ pub async fn get(db: &Db, district: &str, code: &str) -> sqlx::Result<Option<Cat
     .await)
 }
 
+/// How long a district's categories are kept without a change seen here: a change made by
+/// another server on the same database shows within this time.
+const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A district's categories and when they were read.
+type Kept = (std::time::Instant, std::sync::Arc<Vec<CategoryRow>>);
+
+/// Each district's categories, read once and kept until they change (every report and every
+/// `services.json` needs them). Per server state, so two databases in one process never mix.
+#[derive(Default)]
+pub struct Cache {
+    by_district: std::sync::RwLock<std::collections::HashMap<String, Kept>>,
+}
+
+impl Cache {
+    /// The district's categories (by code), from memory when fresh.
+    pub async fn list(&self, db: &Db, district: &str) -> sqlx::Result<std::sync::Arc<Vec<CategoryRow>>> {
+        if let Some((at, rows)) = self.by_district.read().unwrap_or_else(|e| e.into_inner()).get(district)
+            && at.elapsed() < CACHE_TTL
+        {
+            return Ok(rows.clone());
+        }
+        let rows = std::sync::Arc::new(list(db, district).await?);
+        self.by_district
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(district.to_string(), (std::time::Instant::now(), rows.clone()));
+        Ok(rows)
+    }
+
+    /// One category of the district, from memory when fresh.
+    pub async fn get(&self, db: &Db, district: &str, code: &str) -> sqlx::Result<Option<CategoryRow>> {
+        Ok(self.list(db, district).await?.iter().find(|c| c.code == code).cloned())
+    }
+
+    /// Read the district's categories again next time (after a change).
+    pub fn forget(&self, district: &str) {
+        self.by_district.write().unwrap_or_else(|e| e.into_inner()).remove(district);
+    }
+}
+
 /// A change to a category; fields left out stay as they are. Limits: give `limit_hours` or
 /// `limit_working_days` (the other is cleared).
 #[derive(serde::Deserialize, Debug, Clone, Default, utoipa::ToSchema)]

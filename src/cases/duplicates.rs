@@ -95,17 +95,23 @@ impl RecentReports {
             Err(_) => Vec::new(),
         };
         near.sort_by(|a, b| a.0.total_cmp(&b.0));
-        // Confirm with the database: the case may have been closed or merged since.
-        for (_, id) in near.into_iter().take(3) {
-            let open: Option<i64> = on_pool!(db, |p| sqlx::query_scalar(
-                "SELECT CAST(1 AS BIGINT) FROM cases WHERE id = $1 AND status NOT IN ('closed', 'declined') AND merged_into IS NULL"
-            )
-            .bind(id)
-            .fetch_optional(p)
-            .await)?;
-            if open.is_some() {
-                return Ok(Some(id));
+        // Confirm with the database: the case may have been closed or merged since. The three
+        // nearest in one query; the nearest still open wins.
+        let near: Vec<Uuid> = near.into_iter().take(3).map(|(_, id)| id).collect();
+        if near.is_empty() {
+            return Ok(None);
+        }
+        let open: Vec<Uuid> = on_pool!(db, |p| {
+            let mut q = sqlx::query_scalar(
+                "SELECT id FROM cases WHERE id IN ($1, $2, $3) AND status NOT IN ('closed', 'declined') AND merged_into IS NULL",
+            );
+            for i in 0..3 {
+                q = q.bind(near.get(i).unwrap_or(&near[0]));
             }
+            q.fetch_all(p).await
+        })?;
+        if let Some(id) = near.into_iter().find(|id| open.contains(id)) {
+            return Ok(Some(id));
         }
         Ok(None)
     }

@@ -10,6 +10,7 @@ pub mod duplicates;
 pub mod events;
 pub mod figures;
 pub mod hooks;
+pub mod intake;
 pub mod ledgers;
 pub mod pages;
 pub mod permissions;
@@ -46,6 +47,10 @@ pub struct CasesState {
     pub public_reports: Arc<service::PublicReportGuard>,
     /// Committed case changes, for the command centre's live screens.
     pub feed: Arc<events::CaseFeed>,
+    /// Each district's categories, kept until one changes.
+    pub categories: Arc<categories::Cache>,
+    /// New reports are written through it: concurrent ones share a commit (group commit).
+    pub writer: crate::db::group::GroupCommit,
 }
 
 impl FromRef<CasesState> for Db {

@@ -250,7 +250,7 @@ pub async fn submit_named(
     key: Option<&str>,
 ) -> AppResult<(CaseRow, bool, (String, String))> {
     let r = check(s, who, input, key).await?;
-    let (c, replayed) = store::create(&s.db, r.actor(), &r.row()).await?;
+    let (c, replayed) = super::intake::create(&s.db, &s.writer, r.actor(), &r.row()).await?;
     if !replayed {
         announce(s, &c);
     }
@@ -379,7 +379,8 @@ pub async fn check<'a>(s: &CasesState, who: Reporter<'a>, input: &NewCase, key: 
     let chosen = match given {
         "" => None,
         code => Some(
-            categories::get(&s.db, district, code)
+            s.categories
+                .get(&s.db, district, code)
                 .await?
                 .filter(|c| c.is_leaf() && c.active)
                 .ok_or_else(|| {
@@ -595,7 +596,9 @@ async fn route(
         return Err(required());
     };
     let r = router.route(&s.db, district, grid_code, description).await?.ok_or_else(required)?;
-    let cat = categories::get(&s.db, district, &r.category)
+    let cat = s
+        .categories
+        .get(&s.db, district, &r.category)
         .await?
         .filter(|c| c.is_leaf() && c.active)
         .ok_or_else(required)?;

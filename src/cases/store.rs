@@ -339,8 +339,264 @@ pub async fn create(db: &Db, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<
     }
 }
 
+/// Of these idempotency keys, the ones stored already (seen from the caller's transaction):
+/// (district, key) → (case id, the request's fingerprint). One statement per 500 keys.
+pub async fn keys_in(tx: &mut Tx, keys: &[&str]) -> sqlx::Result<std::collections::HashMap<(String, String), (Uuid, Option<String>)>> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in keys.chunks(500) {
+        let mut sql = String::from("SELECT district, idempotency_key, id, idempotency_fingerprint FROM cases WHERE idempotency_key IN ");
+        crate::db::values_list(&mut sql, tx, 1, chunk.len());
+        let rows: Vec<(String, String, Uuid, Option<String>)> = on_tx!(&mut *tx, |c| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for k in chunk {
+                q = q.bind(*k);
+            }
+            q.fetch_all(c).await
+        })?;
+        found.extend(rows.into_iter().map(|(d, k, id, f)| ((d, k), (id, f))));
+    }
+    Ok(found)
+}
+
+/// A case read in the caller's transaction.
+pub async fn get_in(tx: &mut Tx, id: Uuid) -> sqlx::Result<CaseRow> {
+    on_tx!(tx, |c| sqlx::query_as::<_, CaseRow>(sqlx::AssertSqlSafe(format!(
+        "SELECT {CASE_COLS} FROM cases WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_one(c)
+    .await)
+}
+
+/// The committed case this key stored, if any (a replay must ask for what the first asked for).
+pub async fn replay(db: &Db, district: &str, key: &str, fingerprint: Option<&str>) -> AppResult<Option<CaseRow>> {
+    match by_key(db, district, key).await? {
+        Some(existing) => {
+            same_request(db, existing.id, fingerprint).await?;
+            Ok(Some(existing))
+        }
+        None => Ok(None),
+    }
+}
+
+/// In the caller's transaction: the case this key already stored (with `true`), or a new one.
+pub(super) async fn replay_or_insert_in(tx: &mut Tx, actor: Actor<'_>, n: &NewCaseRow<'_>) -> AppResult<(CaseRow, bool)> {
+    if let Some(key) = n.idempotency_key {
+        let found = on_tx!(&mut *tx, |c| sqlx::query_as::<_, CaseRow>(sqlx::AssertSqlSafe(format!(
+            "SELECT {CASE_COLS} FROM cases WHERE district = $1 AND idempotency_key = $2"
+        )))
+        .bind(n.district)
+        .bind(key)
+        .fetch_optional(c)
+        .await)?;
+        if let Some(existing) = found {
+            let stored: Option<String> = on_tx!(&mut *tx, |c| sqlx::query_scalar(
+                "SELECT idempotency_fingerprint FROM cases WHERE id = $1"
+            )
+            .bind(existing.id)
+            .fetch_one(c)
+            .await)?;
+            if let (Some(a), Some(b)) = (stored.as_deref(), n.idempotency_fingerprint)
+                && a != b
+            {
+                return Err(crate::web::api::key_reused());
+            }
+            return Ok((existing, true));
+        }
+    }
+    Ok((insert_in(tx, actor, n).await?, false))
+}
+
+/// Cases a multi-row insert carries at most (23 parameters each: within both engines' limits).
+const CASES_PER_INSERT: usize = 500;
+
+/// [`insert_in`] for many reports at once (a group commit's batch), with multi-row statements:
+/// the cases, their timeline lines, the tallies and the audit rows, a few statements in all.
+/// Reports with an `on_reported` hook are not taken (their hook writes after their own row). Any
+/// failure fails them all; the caller undoes the statement's savepoint and stores them one by one.
+pub async fn insert_many_in(tx: &mut Tx, items: &[(Actor<'_>, NewCaseRow<'_>)]) -> AppResult<Vec<CaseRow>> {
+    if items.iter().any(|(_, n)| n.on_reported.is_some()) {
+        return Err(AppError::internal());
+    }
+    let now = now_ms();
+    let made: Vec<(Uuid, String, Status, Option<Uuid>)> = items
+        .iter()
+        .map(|(_, n)| {
+            let unit = n.routed.as_ref().and_then(|r| r.unit);
+            let status = if unit.is_some() { Status::Dispatched } else { Status::Reported };
+            (new_id(), tracking_code(), status, unit)
+        })
+        .collect();
+    let ring = crate::sealed::ring();
+    let phones: Vec<_> = items.iter().map(|(_, n)| ring.seal(n.reporter_phone)).collect();
+    for ((chunk, made), phones) in items
+        .chunks(CASES_PER_INSERT)
+        .zip(made.chunks(CASES_PER_INSERT))
+        .zip(phones.chunks(CASES_PER_INSERT))
+    {
+        let mut sql = String::from(
+            "INSERT INTO cases (id, district, tracking_code, category_code, description, lat, lng, grid_code, level, source, status, \
+             reporter_id, reporter_name, reporter_phone, idempotency_key, reported_at, due_at, updated_at, duplicate_of, attributes, private, idempotency_fingerprint, unit_id) VALUES ",
+        );
+        crate::db::values_list(&mut sql, tx, chunk.len(), 23);
+        let inserted = on_tx!(&mut *tx, |c| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (((_, n), (id, code, status, unit)), phone) in chunk.iter().zip(made).zip(phones) {
+                q = q
+                    .bind(*id)
+                    .bind(n.district)
+                    .bind(code.as_str())
+                    .bind(n.category_code)
+                    .bind(n.description)
+                    .bind(n.lat)
+                    .bind(n.lng)
+                    .bind(n.grid_code)
+                    .bind(n.level)
+                    .bind(n.source)
+                    .bind(status.as_str())
+                    .bind(n.reporter_id)
+                    .bind(n.reporter_name)
+                    .bind(phone)
+                    .bind(n.idempotency_key)
+                    .bind(n.reported_at)
+                    .bind(n.due_at)
+                    .bind(now)
+                    .bind(n.duplicate_of)
+                    .bind(n.attributes)
+                    .bind(n.private)
+                    .bind(n.idempotency_fingerprint)
+                    .bind(*unit);
+            }
+            q.execute(c).await.map(|_| ())
+        });
+        match inserted {
+            Ok(()) => {}
+            Err(e) if crate::db::is_unique_violation(&e) => {
+                return Err(AppError::conflict(KEY_RACE, "该 Idempotency-Key 已被使用"));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let facts: Vec<super::tallies::Facts> = items
+        .iter()
+        .zip(&made)
+        .map(|((_, n), (_, _, status, _))| super::tallies::Facts {
+            grid_code: n.grid_code.to_string(),
+            category: n.category_code.to_string(),
+            status: *status,
+            merged: false,
+            reported_at: n.reported_at,
+            due_at: n.due_at,
+            handled_at: None,
+            closed_at: None,
+        })
+        .collect();
+    super::tallies::record_new(tx, &facts).await?;
+    // The timeline: the report, and the router's line where it filed one.
+    let router = Actor::System("智能分派");
+    let mut lines: Vec<(Uuid, &str, i64, &Actor<'_>, &str, &str, String)> = Vec::with_capacity(items.len());
+    for ((actor, n), (id, ..)) in items.iter().zip(&made) {
+        lines.push((
+            *id,
+            n.district,
+            n.reported_at,
+            actor,
+            "report",
+            n.description,
+            json!({"source": n.source, "grid": n.grid_code}).to_string(),
+        ));
+        if let Some(r) = &n.routed {
+            lines.push((
+                *id,
+                n.district,
+                now.max(n.reported_at),
+                &router,
+                if r.unit.is_some() { "dispatch" } else { "route" },
+                r.note,
+                json!({"category": n.category_code, "unit": r.unit, "confidence": r.confidence}).to_string(),
+            ));
+        }
+    }
+    for chunk in lines.chunks(CASES_PER_INSERT) {
+        let mut sql =
+            String::from("INSERT INTO case_events (id, case_id, district, at_ms, actor_id, actor_name, action, note, detail) VALUES ");
+        crate::db::values_list(&mut sql, tx, chunk.len(), 9);
+        on_tx!(&mut *tx, |c| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (case_id, district, at, actor, action, note, detail) in chunk {
+                q = q
+                    .bind(new_id())
+                    .bind(*case_id)
+                    .bind(*district)
+                    .bind(*at)
+                    .bind(actor.id())
+                    .bind(actor.display_name())
+                    .bind(*action)
+                    .bind(*note)
+                    .bind(detail.as_str());
+            }
+            q.execute(c).await.map(|_| ())
+        })?;
+    }
+    let targets: Vec<String> = made.iter().map(|(id, ..)| id.to_string()).collect();
+    let entries: Vec<(Actor<'_>, audit::Entry<'_>)> = items
+        .iter()
+        .zip(&targets)
+        .map(|((actor, n), target)| {
+            (
+                *actor,
+                audit::Entry {
+                    district: n.district,
+                    action: "case.report",
+                    target_kind: "case",
+                    target_id: target,
+                    reason: "",
+                    detail: match &n.routed {
+                        Some(r) => json!({"category": n.category_code, "routed": {"unit": r.unit, "confidence": r.confidence}}),
+                        None => json!({"category": n.category_code}),
+                    },
+                },
+            )
+        })
+        .collect();
+    audit::record_many(tx, &entries).await?;
+    Ok(items
+        .iter()
+        .zip(made)
+        .map(|((_, n), (id, code, status, unit))| CaseRow {
+            id,
+            district: n.district.to_string(),
+            tracking_code: code,
+            category_code: n.category_code.to_string(),
+            description: n.description.to_string(),
+            lat: n.lat,
+            lng: n.lng,
+            grid_code: n.grid_code.to_string(),
+            level: n.level,
+            source: n.source.to_string(),
+            status: status.as_str().into(),
+            unit_id: unit,
+            rework: 0,
+            supervisions: 0,
+            rating: None,
+            reporter_id: n.reporter_id,
+            reporter_name: n.reporter_name.to_string(),
+            reported_at: n.reported_at,
+            due_at: n.due_at,
+            handled_at: None,
+            closed_at: None,
+            updated_at: now,
+            version: 0,
+            duplicate_of: n.duplicate_of,
+            merged_into: None,
+            attributes: n.attributes.to_string(),
+            private: n.private,
+        })
+        .collect())
+}
+
 /// The code of a report whose idempotency key another transaction stored first.
-const KEY_RACE: &str = "idempotency_key_race";
+pub const KEY_RACE: &str = "idempotency_key_race";
 
 /// Write a new report in the caller's transaction: the case, its hook's rows, tallies, timeline
 /// and audit row; the row as written. A key stored meanwhile fails with [`KEY_RACE`].

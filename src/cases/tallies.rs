@@ -152,46 +152,51 @@ pub fn changes(before: Option<&Facts>, after: Option<&Facts>) -> BTreeMap<Key, D
 
 /// Apply the change of one case in its writing transaction: one statement for every row.
 pub async fn record(tx: &mut Tx, before: Option<&Facts>, after: Option<&Facts>) -> sqlx::Result<()> {
-    let rows = changes(before, after);
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let mut sql = String::from("INSERT INTO case_tallies (grid_code, day, category_code, reported, on_time, closed, open) VALUES ");
-    for i in 0..rows.len() {
-        let b = i * 7;
-        if i > 0 {
-            sql.push_str(", ");
+    write(tx, changes(before, after)).await
+}
+
+/// [`record`] for many new cases at once (a group commit's batch): their changes summed, then
+/// written with as few statements as the engines' parameter limits allow.
+pub async fn record_new(tx: &mut Tx, new: &[Facts]) -> sqlx::Result<()> {
+    let mut total: BTreeMap<Key, Delta> = BTreeMap::new();
+    for f in new {
+        for (k, d) in changes(None, Some(f)) {
+            total.entry(k).or_default().add(&d, 1);
         }
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6,
-            b + 7
-        ));
     }
-    sql.push_str(
-        " ON CONFLICT (grid_code, day, category_code) DO UPDATE SET reported = case_tallies.reported + excluded.reported, \
-         on_time = case_tallies.on_time + excluded.on_time, closed = case_tallies.closed + excluded.closed, \
-         open = case_tallies.open + excluded.open",
-    );
-    on_tx!(tx, |c| {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-        for ((node, day, cat), d) in &rows {
-            q = q
-                .bind(node.as_str())
-                .bind(*day)
-                .bind(cat.as_str())
-                .bind(d.reported)
-                .bind(d.on_time)
-                .bind(d.closed)
-                .bind(d.open);
-        }
-        q.execute(c).await.map(|_| ())
-    })
+    total.retain(|_, d| !d.is_zero());
+    write(tx, total).await
+}
+
+/// Rows an upsert carries at most (7 parameters each).
+const ROWS_PER_UPSERT: usize = 1000;
+
+async fn write(tx: &mut Tx, rows: BTreeMap<Key, Delta>) -> sqlx::Result<()> {
+    let rows: Vec<(Key, Delta)> = rows.into_iter().collect();
+    for chunk in rows.chunks(ROWS_PER_UPSERT) {
+        let mut sql = String::from("INSERT INTO case_tallies (grid_code, day, category_code, reported, on_time, closed, open) VALUES ");
+        crate::db::values_list(&mut sql, tx, chunk.len(), 7);
+        sql.push_str(
+            " ON CONFLICT (grid_code, day, category_code) DO UPDATE SET reported = case_tallies.reported + excluded.reported, \
+             on_time = case_tallies.on_time + excluded.on_time, closed = case_tallies.closed + excluded.closed, \
+             open = case_tallies.open + excluded.open",
+        );
+        on_tx!(&mut *tx, |c| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for ((node, day, cat), d) in chunk {
+                q = q
+                    .bind(node.as_str())
+                    .bind(*day)
+                    .bind(cat.as_str())
+                    .bind(d.reported)
+                    .bind(d.on_time)
+                    .bind(d.closed)
+                    .bind(d.open);
+            }
+            q.execute(c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
 }
 
 /// The whole table computed again from the cases (after a bulk load, or to repair): the same rule

@@ -3,6 +3,8 @@
 //! Store code is written once with `$1, $2` placeholders and expanded per engine by [`on_pool!`]
 //! and [`on_tx!`]; a `match` appears only where the dialects really differ.
 
+pub mod group;
+
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -238,12 +240,39 @@ impl Tx {
         }
     }
 
+    /// Run a statement without preparing it (savepoints and the like).
+    pub async fn execute_raw(&mut self, sql: &'static str) -> sqlx::Result<()> {
+        crate::on_tx!(self, |c| sqlx::raw_sql(sql).execute(c).await.map(|_| ()))
+    }
+
     /// Undo now, rather than when the dropped connection is next used.
     pub async fn rollback(self) -> sqlx::Result<()> {
         match self {
             Tx::Sqlite(t) => t.rollback().await,
             Tx::Pg(t) => t.rollback().await,
         }
+    }
+}
+
+/// Append `($1, $2, …), (…)` to `sql`: `rows` rows of `columns` parameters each, numbered for
+/// PostgreSQL and plain `?` for SQLite (SQLite looks a numbered parameter's name up in a list, so
+/// binding thousands of them costs time that grows with the square of their number). The
+/// statement must hold no other parameters.
+pub fn values_list(sql: &mut String, tx: &Tx, rows: usize, columns: usize) {
+    use std::fmt::Write;
+    let numbered = matches!(tx, Tx::Pg(_));
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..columns {
+            sql.push_str(if c == 0 { "" } else { ", " });
+            match numbered {
+                true => {
+                    let _ = write!(sql, "${}", r * columns + c + 1);
+                }
+                false => sql.push('?'),
+            }
+        }
+        sql.push(')');
     }
 }
 

@@ -19,7 +19,7 @@ use super::privacy;
 use super::store::{self, Origin, Search};
 use crate::apikeys::{self as keys, ApiKey, Caller};
 use crate::cases::attributes::check_answers;
-use crate::cases::categories::{self, CategoryRow, Limit};
+use crate::cases::categories::{CategoryRow, Limit};
 use crate::cases::service::{AttributeAnswer, NewCase, Reporter, submit};
 use crate::cases::store::CaseRow;
 use crate::cases::workflow::Status;
@@ -149,13 +149,18 @@ fn within_rate(s: &Open311State, f: Format, caller: Caller, per_minute: i64, wha
     })
 }
 
-/// A key given with the call: it must be live and within its rate.
-async fn key_of(s: &Open311State, f: Format, params: &Params) -> Result<Option<ApiKey>, Reply> {
+/// A key given with the call: it must be live and within its rate. Reads take it from the
+/// lookups kept a few seconds (`services.json` asks the database nothing); a write (`fresh`)
+/// reads it from the database, so a key revoked by any process stops writing at once.
+async fn key_of(s: &Open311State, f: Format, params: &Params, fresh: bool) -> Result<Option<ApiKey>, Reply> {
     let Some(secret) = params.get("api_key") else {
         return Ok(None);
     };
-    let key = keys::find(&s.db, secret)
-        .await
+    let found = match fresh {
+        true => keys::find(&s.db, secret).await,
+        false => s.lookups.key(&s.db, secret).await,
+    };
+    let key = found
         .map_err(|e| from_app(f, e.into()))?
         .ok_or_else(|| err(f, StatusCode::FORBIDDEN, "api_key is invalid or revoked"))?;
     within_rate(s, f, Caller::Key(key.id), key.per_minute, "for this api_key")?;
@@ -164,7 +169,7 @@ async fn key_of(s: &Open311State, f: Format, params: &Params) -> Result<Option<A
 
 /// A read: with a key, the key's rate; without one, the client address's.
 async fn reader(s: &Open311State, f: Format, params: &Params, client: IpAddr) -> Result<Option<ApiKey>, Reply> {
-    let key = key_of(s, f, params).await?;
+    let key = key_of(s, f, params, false).await?;
     if key.is_none() {
         within_rate(
             s,
@@ -179,7 +184,7 @@ async fn reader(s: &Open311State, f: Format, params: &Params, client: IpAddr) ->
 
 /// The district a call is about: `jurisdiction_id`, else the key's, else the only one served.
 async fn jurisdiction(s: &Open311State, f: Format, params: &Params, key: Option<&ApiKey>) -> Result<String, Reply> {
-    let served = store::districts(&s.db).await.map_err(|e| from_app(f, e.into()))?;
+    let served = s.lookups.districts(&s.db).await.map_err(|e| from_app(f, e.into()))?;
     match (params.get("jurisdiction_id"), key) {
         (Some(j), _) if !served.iter().any(|(c, _)| c == j) => Err(err(f, StatusCode::NOT_FOUND, format!("jurisdiction_id {j} not found"))),
         (Some(j), Some(k)) if k.district != j => Err(err(f, StatusCode::FORBIDDEN, "api_key is not valid for this jurisdiction_id")),
@@ -241,7 +246,7 @@ fn limit_text(c: &CategoryRow) -> String {
 async fn services(s: &Open311State, f: Format, params: &Params, client: IpAddr) -> Answer {
     let key = reader(s, f, params, client).await?;
     let district = jurisdiction(s, f, params, key.as_ref()).await?;
-    let all = categories::list(&s.db, &district).await.map_err(|e| from_app(f, e.into()))?;
+    let all = s.cases.categories.list(&s.db, &district).await.map_err(|e| from_app(f, e.into()))?;
     let group = |parent: &Option<String>| {
         all.iter()
             .find(|r| Some(&r.code) == parent.as_ref())
@@ -279,7 +284,10 @@ pub async fn service_definition(
         let params = params(f, uri.query(), b"")?;
         let key = reader(&s, f, &params, client).await?;
         let district = jurisdiction(&s, f, &params, key.as_ref()).await?;
-        let c = categories::get(&s.db, &district, code)
+        let c = s
+            .cases
+            .categories
+            .get(&s.db, &district, code)
             .await
             .map_err(|e| from_app(f, e.into()))?
             .filter(|c| c.is_leaf() && c.active)
@@ -452,11 +460,8 @@ pub async fn get_token(
 /// description, address and media withheld and its place no finer than a community and a
 /// hundredth of a degree.
 async fn describe(s: &Open311State, district: &str, rows: &[CaseRow]) -> Result<Vec<Value>, AppError> {
-    let cats: HashMap<String, String> = categories::list(&s.db, district)
-        .await?
-        .into_iter()
-        .map(|c| (c.code, c.name))
-        .collect();
+    let all = s.cases.categories.list(&s.db, district).await?;
+    let cats: HashMap<&str, &str> = all.iter().map(|c| (c.code.as_str(), c.name.as_str())).collect();
     // The address is the grid's path below the district: street, community, compound, building.
     let mut codes: Vec<String> = rows
         .iter()
@@ -533,7 +538,7 @@ async fn describe(s: &Open311State, district: &str, rows: &[CaseRow]) -> Result<
                 "service_request_id": c.id.to_string(),
                 "status": if status.is_open() && c.merged_into.is_none() { "open" } else { "closed" },
                 "status_notes": notes,
-                "service_name": cats.get(&c.category_code).cloned().unwrap_or_default(),
+                "service_name": cats.get(c.category_code.as_str()).copied().unwrap_or_default(),
                 "service_code": c.category_code,
                 "description": description,
                 "agency_responsible": c.unit_id.and_then(|u| units.get(&u).cloned()),
@@ -618,7 +623,10 @@ async fn check_post(s: &Open311State, key: &ApiKey, district: &str, params: &Par
             None
         }
         Some(code) => {
-            let found = categories::get(&s.db, district, code)
+            let found = s
+                .cases
+                .categories
+                .get(&s.db, district, code)
                 .await
                 .map_err(|e| vec![spec_error(e.into())])?
                 .filter(|c| c.is_leaf() && c.active);
@@ -717,7 +725,7 @@ pub async fn post_requests(State(s): State<Open311State>, Path(file): Path<Strin
             return Err(err(f, StatusCode::UNSUPPORTED_MEDIA_TYPE, why));
         }
         let params = params(f, uri.query(), &body)?;
-        let key = key_of(&s, f, &params)
+        let key = key_of(&s, f, &params, true)
             .await?
             .ok_or_else(|| err(f, StatusCode::FORBIDDEN, "api_key was not provided"))?;
         let district = jurisdiction(&s, f, &params, Some(&key)).await?;

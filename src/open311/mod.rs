@@ -1,6 +1,7 @@
 //! Open311 GeoReport v2 (`/open311/v2/`): city systems and apps report and follow cases with an API key.
 
 pub mod api;
+pub mod cache;
 pub mod form;
 pub mod format;
 pub mod pages;
@@ -27,6 +28,8 @@ pub struct Open311State {
     pub open311_limits: Arc<crate::apikeys::RateLimiter>,
     /// Where clients reach this server (`public_url`): the discovery document names it.
     pub public_url: Arc<str>,
+    /// The districts served and the live keys, remembered for a few seconds.
+    pub lookups: Arc<cache::Lookups>,
 }
 
 impl FromRef<Open311State> for Db {

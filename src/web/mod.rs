@@ -5,6 +5,7 @@
 pub mod api;
 pub mod assets;
 pub mod client;
+pub mod etag;
 pub mod extract;
 pub mod metrics;
 pub mod nav;
