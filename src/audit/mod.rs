@@ -260,21 +260,25 @@ pub struct Entry<'a> {
 /// waits for a row another writer holds while waiting for the head.
 pub async fn record(tx: &mut Tx, actor: Actor<'_>, e: Entry<'_>) -> sqlx::Result<()> {
     let detail = e.detail.to_string();
-    let content = chain::Content {
+    chain::append(tx, content(&actor, &e, &detail, now_ms())).await?;
+    Ok(())
+}
+
+/// The chain's content of an entry (its `seq` is set when appended).
+fn content<'a>(actor: &'a Actor<'_>, e: &'a Entry<'_>, detail: &'a str, at_ms: i64) -> chain::Content<'a> {
+    chain::Content {
         seq: 0,
         id: new_id(),
         district: e.district,
-        at_ms: now_ms(),
+        at_ms,
         actor_id: actor.id(),
         actor_name: actor.username(),
         action: e.action,
         target_kind: e.target_kind,
         target_id: e.target_id,
         reason: e.reason,
-        detail: &detail,
-    };
-    chain::append(tx, content).await?;
-    Ok(())
+        detail,
+    }
 }
 
 /// [`record`] for many rows at once, in order (a group commit's batch): one lock of the chain's
@@ -285,19 +289,7 @@ pub async fn record_many(tx: &mut Tx, entries: &[(Actor<'_>, Entry<'_>)]) -> sql
     let rows = entries
         .iter()
         .zip(&details)
-        .map(|((actor, e), detail)| chain::Content {
-            seq: 0,
-            id: new_id(),
-            district: e.district,
-            at_ms,
-            actor_id: actor.id(),
-            actor_name: actor.username(),
-            action: e.action,
-            target_kind: e.target_kind,
-            target_id: e.target_id,
-            reason: e.reason,
-            detail,
-        })
+        .map(|((actor, e), detail)| content(actor, e, detail, at_ms))
         .collect();
     chain::append_many(tx, rows).await
 }

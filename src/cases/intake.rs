@@ -132,21 +132,12 @@ impl StagedCase {
         }
     }
 
-    /// Tell everyone waiting: the first request its case (new), retries the same case (replayed).
-    fn answer(self, result: &AppResult<CaseRow>) {
+    /// Tell everyone waiting: the first request its case (new), retries the same case (replayed);
+    /// with `stored_before`, every one of them replays a case an earlier batch stored.
+    fn answer(self, result: &AppResult<CaseRow>, stored_before: bool) {
         for (reply, replay) in self.replies {
             let _ = reply.send(match result {
-                Ok(row) => Ok((row.clone(), replay)),
-                Err(e) => Err(AppError::new(e.status, e.code, e.message.clone())),
-            });
-        }
-    }
-
-    /// Tell everyone waiting that the key's case was stored before: all of them replay it.
-    fn answer_replay(self, result: &AppResult<CaseRow>) {
-        for (reply, _) in self.replies {
-            let _ = reply.send(match result {
-                Ok(row) => Ok((row.clone(), true)),
+                Ok(row) => Ok((row.clone(), replay || stored_before)),
                 Err(e) => Err(AppError::new(e.status, e.code, e.message.clone())),
             });
         }
@@ -217,7 +208,7 @@ fn flush<'a>(tx: &'a mut Tx, staged: Staged) -> Pin<Box<dyn Future<Output = sqlx
                             (Some(a), Some(b)) if a != b => Err(crate::web::api::key_reused()),
                             _ => store::get_in(tx, *id).await.map_err(AppError::from),
                         };
-                        item.answer_replay(&answer);
+                        item.answer(&answer, true);
                     }
                 }
             }
@@ -235,7 +226,7 @@ fn flush<'a>(tx: &'a mut Tx, staged: Staged) -> Pin<Box<dyn Future<Output = sqlx
             Ok(rows) => {
                 tx.execute_raw("RELEASE SAVEPOINT group_flush").await?;
                 for (item, row) in items.into_iter().zip(rows) {
-                    item.answer(&Ok(row));
+                    item.answer(&Ok(row), false);
                 }
             }
             Err(_) => {
@@ -250,7 +241,7 @@ fn flush<'a>(tx: &'a mut Tx, staged: Staged) -> Pin<Box<dyn Future<Output = sqlx
                         tx.execute_raw("ROLLBACK TO SAVEPOINT group_one").await?;
                         tx.execute_raw("RELEASE SAVEPOINT group_one").await?;
                     }
-                    item.answer(&one);
+                    item.answer(&one, false);
                 }
             }
         }

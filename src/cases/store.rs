@@ -110,6 +110,56 @@ pub struct NewCaseRow<'a> {
     pub routed: Option<AutoRouted<'a>>,
 }
 
+impl NewCaseRow<'_> {
+    /// The row as written (no need to read it back).
+    fn written(&self, id: Uuid, code: String, status: Status, unit: Option<Uuid>, now: i64) -> CaseRow {
+        let n = self;
+        CaseRow {
+            id,
+            district: n.district.to_string(),
+            tracking_code: code,
+            category_code: n.category_code.to_string(),
+            description: n.description.to_string(),
+            lat: n.lat,
+            lng: n.lng,
+            grid_code: n.grid_code.to_string(),
+            level: n.level,
+            source: n.source.to_string(),
+            status: status.as_str().into(),
+            unit_id: unit,
+            rework: 0,
+            supervisions: 0,
+            rating: None,
+            reporter_id: n.reporter_id,
+            reporter_name: n.reporter_name.to_string(),
+            reported_at: n.reported_at,
+            due_at: n.due_at,
+            handled_at: None,
+            closed_at: None,
+            updated_at: now,
+            version: 0,
+            duplicate_of: n.duplicate_of,
+            merged_into: None,
+            attributes: n.attributes.to_string(),
+            private: n.private,
+        }
+    }
+
+    /// What the tallies count of the new case.
+    fn facts(&self, status: Status) -> super::tallies::Facts {
+        super::tallies::Facts {
+            grid_code: self.grid_code.to_string(),
+            category: self.category_code.to_string(),
+            status,
+            merged: false,
+            reported_at: self.reported_at,
+            due_at: self.due_at,
+            handled_at: None,
+            closed_at: None,
+        }
+    }
+}
+
 /// What the router did with a report that came without a category.
 pub struct AutoRouted<'a> {
     /// Dispatched to this unit at once (its confidence passed the district's threshold).
@@ -480,16 +530,7 @@ pub async fn insert_many_in(tx: &mut Tx, items: &[(Actor<'_>, NewCaseRow<'_>)]) 
     let facts: Vec<super::tallies::Facts> = items
         .iter()
         .zip(&made)
-        .map(|((_, n), (_, _, status, _))| super::tallies::Facts {
-            grid_code: n.grid_code.to_string(),
-            category: n.category_code.to_string(),
-            status: *status,
-            merged: false,
-            reported_at: n.reported_at,
-            due_at: n.due_at,
-            handled_at: None,
-            closed_at: None,
-        })
+        .map(|((_, n), (_, _, status, _))| n.facts(*status))
         .collect();
     super::tallies::record_new(tx, &facts).await?;
     // The timeline: the report, and the router's line where it filed one.
@@ -563,35 +604,7 @@ pub async fn insert_many_in(tx: &mut Tx, items: &[(Actor<'_>, NewCaseRow<'_>)]) 
     Ok(items
         .iter()
         .zip(made)
-        .map(|((_, n), (id, code, status, unit))| CaseRow {
-            id,
-            district: n.district.to_string(),
-            tracking_code: code,
-            category_code: n.category_code.to_string(),
-            description: n.description.to_string(),
-            lat: n.lat,
-            lng: n.lng,
-            grid_code: n.grid_code.to_string(),
-            level: n.level,
-            source: n.source.to_string(),
-            status: status.as_str().into(),
-            unit_id: unit,
-            rework: 0,
-            supervisions: 0,
-            rating: None,
-            reporter_id: n.reporter_id,
-            reporter_name: n.reporter_name.to_string(),
-            reported_at: n.reported_at,
-            due_at: n.due_at,
-            handled_at: None,
-            closed_at: None,
-            updated_at: now,
-            version: 0,
-            duplicate_of: n.duplicate_of,
-            merged_into: None,
-            attributes: n.attributes.to_string(),
-            private: n.private,
-        })
+        .map(|((_, n), (id, code, status, unit))| n.written(id, code, status, unit, now))
         .collect())
 }
 
@@ -651,16 +664,7 @@ pub async fn insert_in(tx: &mut Tx, actor: Actor<'_>, n: &NewCaseRow<'_>) -> App
     if let Some(hook) = n.on_reported {
         hook.reported(tx, id, n.district).await?;
     }
-    let facts = super::tallies::Facts {
-        grid_code: n.grid_code.to_string(),
-        category: n.category_code.to_string(),
-        status,
-        merged: false,
-        reported_at: n.reported_at,
-        due_at: n.due_at,
-        handled_at: None,
-        closed_at: None,
-    };
+    let facts = n.facts(status);
     super::tallies::record(tx, None, Some(&facts)).await?;
     insert_event(
         tx,
@@ -701,36 +705,7 @@ pub async fn insert_in(tx: &mut Tx, actor: Actor<'_>, n: &NewCaseRow<'_>) -> App
     )
     .await?;
     // The row as written: no need to read it back.
-    let row = CaseRow {
-        id,
-        district: n.district.to_string(),
-        tracking_code: code,
-        category_code: n.category_code.to_string(),
-        description: n.description.to_string(),
-        lat: n.lat,
-        lng: n.lng,
-        grid_code: n.grid_code.to_string(),
-        level: n.level,
-        source: n.source.to_string(),
-        status: status.as_str().into(),
-        unit_id: unit,
-        rework: 0,
-        supervisions: 0,
-        rating: None,
-        reporter_id: n.reporter_id,
-        reporter_name: n.reporter_name.to_string(),
-        reported_at: n.reported_at,
-        due_at: n.due_at,
-        handled_at: None,
-        closed_at: None,
-        updated_at: now,
-        version: 0,
-        duplicate_of: n.duplicate_of,
-        merged_into: None,
-        attributes: n.attributes.to_string(),
-        private: n.private,
-    };
-    Ok(row)
+    Ok(n.written(id, code, status, unit, now))
 }
 
 /// The workflow state of a stored case.

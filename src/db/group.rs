@@ -101,16 +101,14 @@ impl Batch {
         let outcome = if self.broken {
             let _ = self.tx.rollback().await;
             Err(Arc::from("事务失败"))
+        } else if self.kept == 0 {
+            let _ = self.tx.rollback().await;
+            Ok(())
         } else {
-            if self.kept == 0 {
-                let _ = self.tx.rollback().await;
-                Ok(())
-            } else {
-                self.tx.commit().await.map_err(|e| {
-                    tracing::error!(error = %e, "group commit failed");
-                    Arc::from(e.to_string().as_str())
-                })
-            }
+            self.tx.commit().await.map_err(|e| {
+                tracing::error!(error = %e, "group commit failed");
+                Arc::from(e.to_string().as_str())
+            })
         };
         self.done.send_replace(Some(outcome));
     }
