@@ -166,6 +166,7 @@ fn new_row<'a>(key: &'a str, (lat, lng): (f64, f64), building: &'a str) -> NewCa
         reported_at: now,
         due_at: now + 3 * 86_400_000,
         duplicate_of: None,
+        duplicate_candidates: &[],
         attributes: "{}",
         private: false,
         on_reported: None,

@@ -4,8 +4,10 @@
 //! GONGZHI_TEST_DATABASE_URL) is set — PostgreSQL.
 //!
 //! Then the throughput at 8 connections, as a load generator would measure it: the default search
-//! (targets of issue 18: ≥ 400/s on both engines) and `services.json`, each for
-//! GONGZHI_BENCH_SECONDS (default 5 s); and a search answered `304` for its `ETag`.
+//! (targets of issue 18: ≥ 400/s on both engines; clients polling one search share its kept
+//! answer), the same search with another page size each time (each one queried and built), and
+//! `services.json`, each for GONGZHI_BENCH_SECONDS (default 5 s); and a search answered `304` for
+//! its `ETag`.
 //!
 //! Run: `cargo bench --bench open311` (GONGZHI_BENCH_SCALE=small for a quick look).
 //! Loopback only; a fixed number of requests or seconds; stops by itself. Any failed request, or
@@ -36,6 +38,8 @@ async fn concurrent(
             .and_then(|s| s.parse().ok())
             .unwrap_or(5),
     );
+    // Said at the start, so that a profiler can be attached to one step.
+    println!("{what}: {} s at {clients} connections…", secs.as_secs());
     let make = Arc::new(make);
     let stop = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
@@ -133,6 +137,11 @@ async fn run(engine: &'static str, scale: Scale, targets: &mut Targets) -> anyho
             c.get(format!("{base}/requests.json")).query(&k)
         })
         .await?,
+        // Another page size each time: no kept answer serves it, so each is queried and built.
+        timed(engine, "GET requests.json (default window, built each time)", 40, |i| {
+            c.get(format!("{base}/requests.json?page_size={}", 1000 - i % 40)).query(&k)
+        })
+        .await?,
         timed(engine, "GET requests.xml (default window, ≤1,000)", 40, |_| {
             c.get(format!("{base}/requests.xml")).query(&k)
         })
@@ -166,29 +175,43 @@ async fn run(engine: &'static str, scale: Scale, targets: &mut Targets) -> anyho
             bytes / 1024
         );
     }
-    // Throughput at 8 connections, one client pool as a load generator would use; a key per
-    // connection, as a key is held to 10,000 requests a minute.
+    // Throughput at 8 connections, one client pool as a load generator would use; the requests
+    // take 64 keys in turn, as a key is held to 10,000 requests a minute.
     let pool = reqwest::Client::builder().pool_max_idle_per_host(16).build()?;
     let mut keys = Vec::new();
-    for i in 0..16 {
+    for i in 0..64 {
         let (_, secret) = gongzhi::apikeys::add(&db, Actor::System("bench"), "411602", &format!("bench {i}"), 10_000)
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?;
         keys.push(secret);
     }
     let keys = Arc::new(keys);
-    let (p, b, ks) = (pool.clone(), base.clone(), keys.clone());
-    let search = concurrent(&format!("[{engine}] GET requests.json"), 8, move |c| {
-        p.get(format!("{b}/requests.json")).query(&[("api_key", ks[c].as_str())])
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // The next key in turn, and how many requests were sent before.
+    let next = move || {
+        let n = sent.fetch_add(1, Ordering::Relaxed);
+        (keys[n % keys.len()].clone(), n)
+    };
+    let (p, b, next1) = (pool.clone(), base.clone(), next.clone());
+    let search = concurrent(&format!("[{engine}] GET requests.json"), 8, move |_| {
+        p.get(format!("{b}/requests.json")).query(&[("api_key", next1().0)])
     })
     .await?;
-    let (p, b, ks) = (pool.clone(), base.clone(), keys.clone());
-    let services = concurrent(&format!("[{engine}] GET services.json"), 8, move |c| {
-        p.get(format!("{b}/services.json")).query(&[("api_key", ks[8 + c].as_str())])
+    let (p, b, next2) = (pool.clone(), base.clone(), next.clone());
+    let built = concurrent(&format!("[{engine}] GET requests.json (built)"), 8, move |_| {
+        let (key, n) = next2();
+        p.get(format!("{b}/requests.json?page_size={}", 1000 - n % 500))
+            .query(&[("api_key", key)])
+    })
+    .await?;
+    let (p, b) = (pool.clone(), base.clone());
+    let services = concurrent(&format!("[{engine}] GET services.json"), 8, move |_| {
+        p.get(format!("{b}/services.json")).query(&[("api_key", next().0)])
     })
     .await?;
     for (what, (rate, p50, p99)) in [
         ("GET requests.json (default window, ≤1,000)", search),
+        ("GET requests.json (another page size each time: built, not kept)", built),
         ("GET services.json", services),
     ] {
         println!("[{engine}] {what} at 8 connections: {rate:.0}/s, p50 {} p99 {}", ms(p50), ms(p99));

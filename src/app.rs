@@ -74,8 +74,9 @@ pub struct AppState {
     pub alarm_window_minutes: i64,
     /// Each district's routing model, loaded once (智能分派).
     pub routing_models: Arc<routing::service::Models>,
-    /// The shared writer new reports go through (group commit).
-    pub case_writer: GroupCommit,
+    /// The database's group commit: new reports are staged in it, and other writes that come in
+    /// bursts (redemptions at the tills, check-ins as an activity starts) take a savepoint in it.
+    pub writer: GroupCommit,
     /// Each district's case categories, kept until one changes.
     pub case_categories: Arc<cases::categories::Cache>,
 }
@@ -83,7 +84,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(db: Db) -> Self {
         AppState {
-            case_writer: cases::intake::writer(db.clone()),
+            writer: cases::intake::writer(db.clone()),
             case_categories: Arc::default(),
             db,
             metrics: Arc::new(Metrics::default()),
@@ -224,7 +225,7 @@ impl AppState {
             }),
             public_reports: self.public_reports.clone(),
             feed: self.case_feed.clone(),
-            writer: self.case_writer.clone(),
+            writer: self.writer.clone(),
             categories: self.case_categories.clone(),
         }
     }
@@ -240,6 +241,7 @@ pub fn router(state: AppState) -> Router {
     let cases = state.cases();
     let volunteers = volunteers::VolunteersState {
         db: state.db.clone(),
+        writer: state.writer.clone(),
         summaries: Default::default(),
         codes: Default::default(),
     };
@@ -249,6 +251,7 @@ pub fn router(state: AppState) -> Router {
         open311_limits: state.open311_limits.clone(),
         public_url: state.public_url.clone(),
         lookups: Arc::default(),
+        answers: Arc::default(),
     };
     let accounts = state.accounts();
     let broadcasts = broadcasts::BroadcastsState { db: state.db.clone() };

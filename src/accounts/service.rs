@@ -343,5 +343,6 @@ pub async fn change_password(
     };
     audit::record(&mut tx, p.actor(), entry).await?;
     tx.commit().await?;
+    crate::auth::store::sessions_ended();
     Ok(ended)
 }

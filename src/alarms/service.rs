@@ -287,6 +287,7 @@ pub async fn receive(s: &AlarmsState, district: &str, serial: &str, payload: &[u
             }
             store::seen(&mut tx, device.id, district, now).await?;
             tx.commit().await?;
+            s.cases.feed.changed();
             bump(&s.counters.merged);
             return Ok(answer(&a, false));
         }

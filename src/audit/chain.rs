@@ -239,7 +239,7 @@ pub(super) async fn append_many(tx: &mut Tx, mut rows: Vec<Content<'_>>) -> sqlx
         let mut sql = String::from(
             "INSERT INTO audit_log (id, district, at_ms, actor_id, actor_name, action, target_kind, target_id, reason, detail, seq, hash) VALUES ",
         );
-        crate::db::values_list(&mut sql, tx, chunk.len(), 12);
+        crate::db::values_list(&mut sql, tx.engine(), chunk.len(), 12);
         crate::on_tx!(&mut *tx, |conn| {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (c, hash) in chunk.iter().zip(hashes) {

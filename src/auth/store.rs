@@ -1,5 +1,10 @@
 //! Storage for users, posts and sessions.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
 use uuid::Uuid;
 
 use super::{Post, Principal, Role};
@@ -160,7 +165,38 @@ pub async fn delete_session(db: &Db, secret: &str) -> sqlx::Result<()> {
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;
-    tx.commit().await
+    tx.commit().await?;
+    sessions_ended();
+    Ok(())
+}
+
+/// A session found by [`principal_for`] is trusted for this long without asking the database
+/// again, so that a client's burst of requests costs one lookup. A session ended in this process
+/// (sign-out, a password change: [`sessions_ended`]) stops at once; one ended by another server
+/// or the command line stops within this time.
+pub const SESSION_TRUST: Duration = Duration::from_secs(1);
+/// Sessions remembered at most; past it all are forgotten (a flood of tokens cannot grow it).
+const MAX_KNOWN: usize = 20_000;
+
+/// A live session as last read, and when.
+struct Known {
+    at: Instant,
+    ended: u64,
+    principal: Principal,
+    kind: String,
+    csrf: String,
+    expires_at: i64,
+    last_seen_at: i64,
+    idle_ms: i64,
+}
+
+static KNOWN: LazyLock<Mutex<HashMap<String, Known>>> = LazyLock::new(Mutex::default);
+/// Sessions ended in this process so far (any session: all remembered ones are read again).
+static ENDED: AtomicU64 = AtomicU64::new(0);
+
+/// Call after a commit that ended sessions: none is trusted from memory any more.
+pub fn sessions_ended() {
+    ENDED.fetch_add(1, Ordering::Release);
 }
 
 #[derive(sqlx::FromRow)]
@@ -171,6 +207,7 @@ struct SessionPost {
     district: String,
     kind: String,
     csrf: String,
+    expires_at: i64,
     last_seen_at: i64,
     idle_ms: i64,
     role: Option<String>,
@@ -186,14 +223,26 @@ struct PostRow {
 }
 
 /// A principal with its session kind and CSRF token, if the secret names a live session: before
-/// its absolute end and used within its idle time. One query (a row per post) since it runs on
-/// every request; the session's last use is written at most once a minute.
+/// its absolute end and used within its idle time. One query (a row per post), and none when the
+/// session was read within [`SESSION_TRUST`]; the session's last use is written at most once a
+/// minute.
 pub async fn principal_for(db: &Db, secret: &str) -> sqlx::Result<Option<(Principal, String, String)>> {
     let hash = super::hash_secret(secret);
     let now = now_ms();
+    // Read before the database: a session ended after this read is not remembered as live.
+    let ended = ENDED.load(Ordering::Acquire);
+    if let Some(k) = KNOWN.lock().unwrap_or_else(|e| e.into_inner()).get(&hash)
+        && k.ended == ended
+        && k.at.elapsed() < SESSION_TRUST
+        && k.expires_at > now
+        && k.last_seen_at + k.idle_ms > now
+        && now - k.last_seen_at < TOUCH_EVERY_MS.min(k.idle_ms / 4)
+    {
+        return Ok(Some((k.principal.clone(), k.kind.clone(), k.csrf.clone())));
+    }
     let rows = on_pool!(db, |p| {
         sqlx::query_as::<_, SessionPost>(
-        "SELECT u.id, u.username, u.display_name, u.district, s.kind, s.csrf, s.last_seen_at, s.idle_ms, po.role, po.grid_code, po.unit_id \
+        "SELECT u.id, u.username, u.display_name, u.district, s.kind, s.csrf, s.expires_at, s.last_seen_at, s.idle_ms, po.role, po.grid_code, po.unit_id \
          FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN posts po ON po.user_id = u.id \
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at + s.idle_ms > $2 AND u.disabled = FALSE ORDER BY po.created_at"
     )
@@ -202,9 +251,14 @@ pub async fn principal_for(db: &Db, secret: &str) -> sqlx::Result<Option<(Princi
     .fetch_all(p)
     .await
     })?;
-    let Some(first) = rows.first() else { return Ok(None) };
+    let Some(first) = rows.first() else {
+        KNOWN.lock().unwrap_or_else(|e| e.into_inner()).remove(&hash);
+        return Ok(None);
+    };
+    let mut last_seen_at = first.last_seen_at;
     if now - first.last_seen_at >= TOUCH_EVERY_MS.min(first.idle_ms / 4) {
         touch(db, &hash, now).await?;
+        last_seen_at = now;
     }
     let posts = rows
         .iter()
@@ -216,17 +270,31 @@ pub async fn principal_for(db: &Db, secret: &str) -> sqlx::Result<Option<(Princi
             })
         })
         .collect();
-    Ok(Some((
-        Principal {
-            user_id: first.id,
-            username: first.username.clone(),
-            display_name: first.display_name.clone(),
-            district: first.district.clone(),
-            posts,
+    let principal = Principal {
+        user_id: first.id,
+        username: first.username.clone(),
+        display_name: first.display_name.clone(),
+        district: first.district.clone(),
+        posts,
+    };
+    let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
+    if known.len() >= MAX_KNOWN {
+        known.clear();
+    }
+    known.insert(
+        hash,
+        Known {
+            at: Instant::now(),
+            ended,
+            principal: principal.clone(),
+            kind: first.kind.clone(),
+            csrf: first.csrf.clone(),
+            expires_at: first.expires_at,
+            last_seen_at,
+            idle_ms: first.idle_ms,
         },
-        first.kind.clone(),
-        first.csrf.clone(),
-    )))
+    );
+    Ok(Some((principal, first.kind.clone(), first.csrf.clone())))
 }
 
 /// Mark a session used now.

@@ -70,8 +70,10 @@ impl RecentReports {
         }
     }
 
-    /// The nearest still-open case of the category within `meters`, reported since `since_ms`.
-    pub async fn find(
+    /// Recent reports of the category within `meters`, reported since `since_ms`: the three
+    /// nearest, nearest first. Not confirmed: the case may have been closed or merged since, so the
+    /// writing transaction confirms them ([`super::store::insert_in`] names the nearest still open).
+    pub async fn near(
         &self,
         db: &Db,
         district: &str,
@@ -79,7 +81,7 @@ impl RecentReports {
         at: (f64, f64),
         meters: f64,
         since_ms: i64,
-    ) -> sqlx::Result<Option<Uuid>> {
+    ) -> sqlx::Result<Vec<Uuid>> {
         self.warm(db, district, category, since_ms).await?;
         let mut near: Vec<(f64, Uuid)> = match self.by_category.lock() {
             Ok(m) => m
@@ -95,24 +97,6 @@ impl RecentReports {
             Err(_) => Vec::new(),
         };
         near.sort_by(|a, b| a.0.total_cmp(&b.0));
-        // Confirm with the database: the case may have been closed or merged since. The three
-        // nearest in one query; the nearest still open wins.
-        let near: Vec<Uuid> = near.into_iter().take(3).map(|(_, id)| id).collect();
-        if near.is_empty() {
-            return Ok(None);
-        }
-        let open: Vec<Uuid> = on_pool!(db, |p| {
-            let mut q = sqlx::query_scalar(
-                "SELECT id FROM cases WHERE id IN ($1, $2, $3) AND status NOT IN ('closed', 'declined') AND merged_into IS NULL",
-            );
-            for i in 0..3 {
-                q = q.bind(near.get(i).unwrap_or(&near[0]));
-            }
-            q.fetch_all(p).await
-        })?;
-        if let Some(id) = near.into_iter().find(|id| open.contains(id)) {
-            return Ok(Some(id));
-        }
-        Ok(None)
+        Ok(near.into_iter().take(3).map(|(_, id)| id).collect())
     }
 }

@@ -2,6 +2,8 @@
 //! transaction commits, for the command centre's screens. In-process: each server process tells
 //! the screens connected to it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use serde::Serialize;
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -50,6 +52,8 @@ impl CaseEvent {
 /// falls behind by more than the buffer is told it lagged and reloads its figures.
 pub struct CaseFeed {
     tx: broadcast::Sender<CaseEvent>,
+    /// Changes published so far: a cached read built before the count moved is stale.
+    changes: AtomicU64,
 }
 
 /// Events a slow screen may fall behind before it must reload.
@@ -59,6 +63,7 @@ impl Default for CaseFeed {
     fn default() -> Self {
         CaseFeed {
             tx: broadcast::channel(FEED_BUFFER).0,
+            changes: AtomicU64::new(0),
         }
     }
 }
@@ -66,7 +71,19 @@ impl Default for CaseFeed {
 impl CaseFeed {
     /// Publish a committed change; nobody listening is fine.
     pub fn publish(&self, e: CaseEvent) {
+        self.changes.fetch_add(1, Ordering::Release);
         let _ = self.tx.send(e);
+    }
+
+    /// Count a committed change the screens need not hear of (a step that moves no figure).
+    pub fn changed(&self) {
+        self.changes.fetch_add(1, Ordering::Release);
+    }
+
+    /// How many changes this process has published. Read it before reading what a cache keeps:
+    /// a change that commits after the read moves it, so the kept answer is not served again.
+    pub fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<CaseEvent> {
@@ -99,8 +116,10 @@ mod tests {
             at: 1,
             due_at: 2,
         };
+        assert_eq!(feed.changes(), 0);
         feed.publish(mk("reported"));
         feed.publish(mk("dispatch"));
+        assert_eq!(feed.changes(), 2);
         assert_eq!(rx.recv().await.unwrap().kind, "reported");
         assert_eq!(rx.recv().await.unwrap().kind, "dispatch");
         let e = mk("x");

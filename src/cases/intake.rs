@@ -43,6 +43,7 @@ struct StagedCase {
     reported_at: i64,
     due_at: i64,
     duplicate_of: Option<Uuid>,
+    duplicate_candidates: Vec<Uuid>,
     attributes: String,
     private: bool,
     routed: Option<(Option<Uuid>, String, f64)>,
@@ -81,6 +82,7 @@ impl StagedCase {
             reported_at: n.reported_at,
             due_at: n.due_at,
             duplicate_of: n.duplicate_of,
+            duplicate_candidates: n.duplicate_candidates.to_vec(),
             attributes: n.attributes.to_string(),
             private: n.private,
             routed: n.routed.as_ref().map(|r| (r.unit, r.note.to_string(), r.confidence)),
@@ -121,6 +123,7 @@ impl StagedCase {
             reported_at: self.reported_at,
             due_at: self.due_at,
             duplicate_of: self.duplicate_of,
+            duplicate_candidates: &self.duplicate_candidates,
             attributes: &self.attributes,
             private: self.private,
             on_reported: None,
@@ -181,17 +184,22 @@ pub fn writer(db: Db) -> GroupCommit {
     GroupCommit::with_flush(db, flush)
 }
 
-/// Write the staged reports with multi-row statements; when that fails (a key stored meanwhile,
-/// say), undo it and store them one by one, each in its own savepoint, so that one bad report
-/// fails alone. Each waiting request is told its result here; it answers after the commit.
+/// Write the staged reports with multi-row statements. When that fails — a key an earlier batch
+/// stored (a client retrying after its answer was lost), say — it is undone, those requests hear
+/// of the stored case, and the rest are written again; when that fails too, one by one, each in a
+/// savepoint of its own, so that one bad report fails alone. Each waiting request is told its
+/// result here; it answers after the commit.
 fn flush<'a>(tx: &'a mut Tx, staged: Staged) -> Pin<Box<dyn Future<Output = sqlx::Result<()>> + Send + 'a>> {
     Box::pin(async move {
         let Ok(stage) = staged.downcast::<Stage>() else {
             return Ok(());
         };
         let mut items = stage.items;
-        // Keys stored by an earlier batch (a client retrying after its answer was lost): those
-        // requests hear of the stored case, and only the new reports are written.
+        // Most batches hold only new keys: the unique index checks them, no query before.
+        if let Ok(rows) = write_all(tx, &items).await? {
+            answer_all(items, rows);
+            return Ok(());
+        }
         let keys: Vec<&str> = items.iter().filter_map(|s| s.key.as_deref()).collect();
         let stored = match keys.is_empty() {
             true => Default::default(),
@@ -213,40 +221,52 @@ fn flush<'a>(tx: &'a mut Tx, staged: Staged) -> Pin<Box<dyn Future<Output = sqlx
                 }
             }
             items = fresh;
-        }
-        if items.is_empty() {
-            return Ok(());
-        }
-        tx.execute_raw("SAVEPOINT group_flush").await?;
-        let written = {
-            let rows: Vec<(Actor<'_>, NewCaseRow<'_>)> = items.iter().map(|s| (s.actor(), s.row())).collect();
-            store::insert_many_in(tx, &rows).await
-        };
-        match written {
-            Ok(rows) => {
-                tx.execute_raw("RELEASE SAVEPOINT group_flush").await?;
-                for (item, row) in items.into_iter().zip(rows) {
-                    item.answer(&Ok(row), false);
-                }
+            if items.is_empty() {
+                return Ok(());
             }
-            Err(_) => {
-                tx.execute_raw("ROLLBACK TO SAVEPOINT group_flush").await?;
-                tx.execute_raw("RELEASE SAVEPOINT group_flush").await?;
-                for item in items {
-                    tx.execute_raw("SAVEPOINT group_one").await?;
-                    let one = store::insert_in(tx, item.actor(), &item.row()).await;
-                    if one.is_ok() {
-                        tx.execute_raw("RELEASE SAVEPOINT group_one").await?;
-                    } else {
-                        tx.execute_raw("ROLLBACK TO SAVEPOINT group_one").await?;
-                        tx.execute_raw("RELEASE SAVEPOINT group_one").await?;
-                    }
-                    item.answer(&one, false);
-                }
+            if let Ok(rows) = write_all(tx, &items).await? {
+                answer_all(items, rows);
+                return Ok(());
             }
+        }
+        for item in items {
+            tx.execute_raw("SAVEPOINT group_one").await?;
+            let one = store::insert_in(tx, item.actor(), &item.row()).await;
+            if one.is_ok() {
+                tx.execute_raw("RELEASE SAVEPOINT group_one").await?;
+            } else {
+                tx.execute_raw("ROLLBACK TO SAVEPOINT group_one").await?;
+                tx.execute_raw("RELEASE SAVEPOINT group_one").await?;
+            }
+            item.answer(&one, false);
         }
         Ok(())
     })
+}
+
+/// All the reports in multi-row statements, in a savepoint: undone when any fails (the inner
+/// result), the transaction's own failure being the outer one.
+async fn write_all(tx: &mut Tx, items: &[StagedCase]) -> sqlx::Result<AppResult<Vec<CaseRow>>> {
+    tx.execute_raw("SAVEPOINT group_flush").await?;
+    let written = {
+        let rows: Vec<(Actor<'_>, NewCaseRow<'_>)> = items.iter().map(|s| (s.actor(), s.row())).collect();
+        store::insert_many_in(tx, &rows).await
+    };
+    match written {
+        Ok(_) => tx.execute_raw("RELEASE SAVEPOINT group_flush").await?,
+        Err(_) => {
+            tx.execute_raw("ROLLBACK TO SAVEPOINT group_flush").await?;
+            tx.execute_raw("RELEASE SAVEPOINT group_flush").await?;
+        }
+    }
+    Ok(written)
+}
+
+/// Tell each staged request its new case.
+fn answer_all(items: Vec<StagedCase>, rows: Vec<CaseRow>) {
+    for (item, row) in items.into_iter().zip(rows) {
+        item.answer(&Ok(row), false);
+    }
 }
 
 /// Store a report through the group commit and answer once its batch has committed. A key used

@@ -290,7 +290,8 @@ pub struct Checked<'a> {
     fingerprint: Option<String>,
     reported_at: i64,
     due_at: i64,
-    duplicate_of: Option<Uuid>,
+    /// Recent reports nearby, nearest first: the writing transaction names the nearest still open.
+    duplicates: Vec<Uuid>,
     attributes: String,
     private: bool,
     routed: Option<RoutedReport>,
@@ -300,7 +301,8 @@ impl Checked<'_> {
     /// The row `store::create` (or `store::insert_in`) writes.
     pub fn row(&self) -> NewCaseRow<'_> {
         NewCaseRow {
-            duplicate_of: self.duplicate_of,
+            duplicate_of: None,
+            duplicate_candidates: &self.duplicates,
             district: &self.district,
             category_code: &self.category_code,
             description: &self.description,
@@ -505,14 +507,14 @@ pub async fn check<'a>(s: &CasesState, who: Reporter<'a>, input: &NewCase, key: 
         }
         Reporter::Device { name, .. } => (None, name.chars().take(64).collect(), String::new()),
     };
-    let duplicate_of = match (lat, lng) {
+    let duplicates = match (lat, lng) {
         (Some(a), Some(b)) => {
             let (meters, hours) = s.duplicate_rule;
             s.recent_reports
-                .find(&s.db, district, &cat.code, (a, b), meters, reported_at - hours * 3_600_000)
+                .near(&s.db, district, &cat.code, (a, b), meters, reported_at - hours * 3_600_000)
                 .await?
         }
-        _ => None,
+        _ => Vec::new(),
     };
     // A key names a retry of one reporter's report, so it is scoped by who reports: two officers
     // (or two apps) using the same key each get their own case. An anonymous reporter has no id,
@@ -569,7 +571,7 @@ pub async fn check<'a>(s: &CasesState, who: Reporter<'a>, input: &NewCase, key: 
         fingerprint,
         reported_at,
         due_at,
-        duplicate_of,
+        duplicates,
         attributes,
         private,
         routed,

@@ -101,7 +101,12 @@ pub struct NewCaseRow<'a> {
     pub idempotency_fingerprint: Option<&'a str>,
     pub reported_at: i64,
     pub due_at: i64,
+    /// A likely duplicate already settled (the importer's); else the nearest of
+    /// `duplicate_candidates` still open when the report is written.
     pub duplicate_of: Option<Uuid>,
+    /// Recent reports nearby, nearest first (`duplicates::RecentReports::near`): confirmed in the
+    /// writing transaction, so a case closed or merged a moment ago is not named.
+    pub duplicate_candidates: &'a [Uuid],
     pub attributes: &'a str,
     pub private: bool,
     /// Written in the report's transaction by the feature the report came through (Open311).
@@ -112,7 +117,7 @@ pub struct NewCaseRow<'a> {
 
 impl NewCaseRow<'_> {
     /// The row as written (no need to read it back).
-    fn written(&self, id: Uuid, code: String, status: Status, unit: Option<Uuid>, now: i64) -> CaseRow {
+    fn written(&self, id: Uuid, code: String, (status, unit, duplicate_of): (Status, Option<Uuid>, Option<Uuid>), now: i64) -> CaseRow {
         let n = self;
         CaseRow {
             id,
@@ -138,7 +143,7 @@ impl NewCaseRow<'_> {
             closed_at: None,
             updated_at: now,
             version: 0,
-            duplicate_of: n.duplicate_of,
+            duplicate_of,
             merged_into: None,
             attributes: n.attributes.to_string(),
             private: n.private,
@@ -395,7 +400,7 @@ pub async fn keys_in(tx: &mut Tx, keys: &[&str]) -> sqlx::Result<std::collection
     let mut found = std::collections::HashMap::new();
     for chunk in keys.chunks(500) {
         let mut sql = String::from("SELECT district, idempotency_key, id, idempotency_fingerprint FROM cases WHERE idempotency_key IN ");
-        crate::db::values_list(&mut sql, tx, 1, chunk.len());
+        crate::db::values_list(&mut sql, tx.engine(), 1, chunk.len());
         let rows: Vec<(String, String, Uuid, Option<String>)> = on_tx!(&mut *tx, |c| {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
             for k in chunk {
@@ -457,6 +462,9 @@ pub(super) async fn replay_or_insert_in(tx: &mut Tx, actor: Actor<'_>, n: &NewCa
     Ok((insert_in(tx, actor, n).await?, false))
 }
 
+/// What a new case gets as it is written: id, tracking code, status, unit, likely duplicate.
+type Made = (Uuid, String, Status, Option<Uuid>, Option<Uuid>);
+
 /// Cases a multi-row insert carries at most (23 parameters each: within both engines' limits).
 const CASES_PER_INSERT: usize = 500;
 
@@ -469,12 +477,15 @@ pub async fn insert_many_in(tx: &mut Tx, items: &[(Actor<'_>, NewCaseRow<'_>)]) 
         return Err(AppError::internal());
     }
     let now = now_ms();
-    let made: Vec<(Uuid, String, Status, Option<Uuid>)> = items
+    let rows: Vec<&NewCaseRow<'_>> = items.iter().map(|(_, n)| n).collect();
+    let duplicates = duplicates_in(tx, &rows).await?;
+    let made: Vec<Made> = items
         .iter()
-        .map(|(_, n)| {
+        .zip(duplicates)
+        .map(|((_, n), duplicate_of)| {
             let unit = n.routed.as_ref().and_then(|r| r.unit);
             let status = if unit.is_some() { Status::Dispatched } else { Status::Reported };
-            (new_id(), tracking_code(), status, unit)
+            (new_id(), tracking_code(), status, unit, duplicate_of)
         })
         .collect();
     let ring = crate::sealed::ring();
@@ -488,10 +499,10 @@ pub async fn insert_many_in(tx: &mut Tx, items: &[(Actor<'_>, NewCaseRow<'_>)]) 
             "INSERT INTO cases (id, district, tracking_code, category_code, description, lat, lng, grid_code, level, source, status, \
              reporter_id, reporter_name, reporter_phone, idempotency_key, reported_at, due_at, updated_at, duplicate_of, attributes, private, idempotency_fingerprint, unit_id) VALUES ",
         );
-        crate::db::values_list(&mut sql, tx, chunk.len(), 23);
+        crate::db::values_list(&mut sql, tx.engine(), chunk.len(), 23);
         let inserted = on_tx!(&mut *tx, |c| {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (((_, n), (id, code, status, unit)), phone) in chunk.iter().zip(made).zip(phones) {
+            for (((_, n), (id, code, status, unit, duplicate_of)), phone) in chunk.iter().zip(made).zip(phones) {
                 q = q
                     .bind(*id)
                     .bind(n.district)
@@ -511,7 +522,7 @@ pub async fn insert_many_in(tx: &mut Tx, items: &[(Actor<'_>, NewCaseRow<'_>)]) 
                     .bind(n.reported_at)
                     .bind(n.due_at)
                     .bind(now)
-                    .bind(n.duplicate_of)
+                    .bind(*duplicate_of)
                     .bind(n.attributes)
                     .bind(n.private)
                     .bind(n.idempotency_fingerprint)
@@ -530,7 +541,7 @@ pub async fn insert_many_in(tx: &mut Tx, items: &[(Actor<'_>, NewCaseRow<'_>)]) 
     let facts: Vec<super::tallies::Facts> = items
         .iter()
         .zip(&made)
-        .map(|((_, n), (_, _, status, _))| n.facts(*status))
+        .map(|((_, n), (_, _, status, ..))| n.facts(*status))
         .collect();
     super::tallies::record_new(tx, &facts).await?;
     // The timeline: the report, and the router's line where it filed one.
@@ -561,7 +572,7 @@ pub async fn insert_many_in(tx: &mut Tx, items: &[(Actor<'_>, NewCaseRow<'_>)]) 
     for chunk in lines.chunks(CASES_PER_INSERT) {
         let mut sql =
             String::from("INSERT INTO case_events (id, case_id, district, at_ms, actor_id, actor_name, action, note, detail) VALUES ");
-        crate::db::values_list(&mut sql, tx, chunk.len(), 9);
+        crate::db::values_list(&mut sql, tx.engine(), chunk.len(), 9);
         on_tx!(&mut *tx, |c| {
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (case_id, district, at, actor, action, note, detail) in chunk {
@@ -604,7 +615,39 @@ pub async fn insert_many_in(tx: &mut Tx, items: &[(Actor<'_>, NewCaseRow<'_>)]) 
     Ok(items
         .iter()
         .zip(made)
-        .map(|((_, n), (id, code, status, unit))| n.written(id, code, status, unit, now))
+        .map(|((_, n), (id, code, status, unit, duplicate_of))| n.written(id, code, (status, unit, duplicate_of), now))
+        .collect())
+}
+
+/// For each new report, its likely duplicate: the one it was given, else the nearest of its
+/// candidates still open, read in the writing transaction. One query for the whole batch.
+async fn duplicates_in(tx: &mut Tx, rows: &[&NewCaseRow<'_>]) -> sqlx::Result<Vec<Option<Uuid>>> {
+    let mut ids: Vec<Uuid> = rows
+        .iter()
+        .filter(|n| n.duplicate_of.is_none())
+        .flat_map(|n| n.duplicate_candidates.iter().copied())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let mut open = std::collections::HashSet::new();
+    for chunk in ids.chunks(500) {
+        let mut sql = String::from("SELECT id FROM cases WHERE status NOT IN ('closed', 'declined') AND merged_into IS NULL AND id IN ");
+        crate::db::values_list(&mut sql, tx.engine(), 1, chunk.len());
+        let found: Vec<Uuid> = on_tx!(&mut *tx, |c| {
+            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.fetch_all(c).await
+        })?;
+        open.extend(found);
+    }
+    Ok(rows
+        .iter()
+        .map(|n| {
+            n.duplicate_of
+                .or_else(|| n.duplicate_candidates.iter().find(|c| open.contains(*c)).copied())
+        })
         .collect())
 }
 
@@ -620,6 +663,7 @@ pub async fn insert_in(tx: &mut Tx, actor: Actor<'_>, n: &NewCaseRow<'_>) -> App
     // A report the router dispatched is dispatched from the start (立案 and 派遣 by the system).
     let unit = n.routed.as_ref().and_then(|r| r.unit);
     let status = if unit.is_some() { Status::Dispatched } else { Status::Reported };
+    let duplicate_of = duplicates_in(tx, &[n]).await?.pop().flatten();
     let inserted = on_tx!(tx, |c| {
         sqlx::query(
         "INSERT INTO cases (id, district, tracking_code, category_code, description, lat, lng, grid_code, level, source, status, \
@@ -644,7 +688,7 @@ pub async fn insert_in(tx: &mut Tx, actor: Actor<'_>, n: &NewCaseRow<'_>) -> App
     .bind(n.reported_at)
     .bind(n.due_at)
     .bind(now)
-    .bind(n.duplicate_of)
+    .bind(duplicate_of)
     .bind(n.attributes)
     .bind(n.private)
     .bind(n.idempotency_fingerprint)
@@ -705,7 +749,7 @@ pub async fn insert_in(tx: &mut Tx, actor: Actor<'_>, n: &NewCaseRow<'_>) -> App
     )
     .await?;
     // The row as written: no need to read it back.
-    Ok(n.written(id, code, status, unit, now))
+    Ok(n.written(id, code, (status, unit, duplicate_of), now))
 }
 
 /// The workflow state of a stored case.

@@ -175,7 +175,7 @@ async fn write(tx: &mut Tx, rows: BTreeMap<Key, Delta>) -> sqlx::Result<()> {
     let rows: Vec<(Key, Delta)> = rows.into_iter().collect();
     for chunk in rows.chunks(ROWS_PER_UPSERT) {
         let mut sql = String::from("INSERT INTO case_tallies (grid_code, day, category_code, reported, on_time, closed, open) VALUES ");
-        crate::db::values_list(&mut sql, tx, chunk.len(), 7);
+        crate::db::values_list(&mut sql, tx.engine(), chunk.len(), 7);
         sql.push_str(
             " ON CONFLICT (grid_code, day, category_code) DO UPDATE SET reported = case_tallies.reported + excluded.reported, \
              on_time = case_tallies.on_time + excluded.on_time, closed = case_tallies.closed + excluded.closed, \

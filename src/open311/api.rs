@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
@@ -38,8 +39,15 @@ pub struct Reply {
     status: StatusCode,
     format: Format,
     root: &'static str,
-    body: Value,
+    body: Body,
     headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+/// What an answer holds: a tree to render in its format, or a body already rendered (a kept
+/// search answer) with its `ETag`.
+enum Body {
+    Tree(Value),
+    Rendered(Box<(Bytes, Arc<str>)>),
 }
 
 impl Reply {
@@ -53,8 +61,18 @@ impl Reply {
 
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
-        let text = format::render(self.format, self.root, &self.body);
-        let mut r = (self.status, [(header::CONTENT_TYPE, self.format.content_type())], text).into_response();
+        let content_type = [(header::CONTENT_TYPE, self.format.content_type())];
+        let mut r = match self.body {
+            Body::Rendered(rendered) => {
+                let (body, tag) = *rendered;
+                let mut r = (self.status, content_type, body).into_response();
+                if let Ok(v) = HeaderValue::from_str(&tag) {
+                    r.headers_mut().insert(header::ETAG, v);
+                }
+                r
+            }
+            Body::Tree(tree) => (self.status, content_type, format::render(self.format, self.root, &tree)).into_response(),
+        };
         r.headers_mut().extend(self.headers);
         r
     }
@@ -65,7 +83,7 @@ fn ok(format: Format, root: &'static str, body: Value) -> Reply {
         status: StatusCode::OK,
         format,
         root,
-        body,
+        body: Body::Tree(body),
         headers: Vec::new(),
     }
 }
@@ -80,7 +98,7 @@ fn errs(format: Format, status: StatusCode, list: Vec<(StatusCode, String)>) -> 
         status,
         format,
         root: "errors",
-        body: format::error_list(list.iter().map(|(s, d)| (s.as_u16(), d.as_str()))),
+        body: Body::Tree(format::error_list(list.iter().map(|(s, d)| (s.as_u16(), d.as_str())))),
         headers: Vec::new(),
     }
 }
@@ -387,7 +405,8 @@ async fn requests(s: &Open311State, f: Format, params: &Params, client: IpAddr) 
     };
     let search = Search {
         district: district.clone(),
-        root: key.map(|k| k.grid_code),
+        // A key for the whole district filters nothing (and would steer the planner to the grid index).
+        root: key.map(|k| k.grid_code).filter(|g| *g != district),
         ids,
         service_codes: comma_list(params.get("service_code")),
         open,
@@ -396,9 +415,38 @@ async fn requests(s: &Open311State, f: Format, params: &Params, client: IpAddr) 
         limit: page_size,
         offset: (page - 1) * page_size,
     };
+    // Clients poll the same search: the rendered answer is kept until a case changes. The
+    // default window moves with the clock, so it is keyed as "the default", not by its bounds.
+    let window = (start, end) != (None, None);
+    let asked = format!(
+        "{f:?} {} {:?} {:?} {:?} {:?} {:?} {} {}",
+        search.district,
+        search.root,
+        search.ids,
+        search.service_codes,
+        search.open,
+        window.then_some((search.start_ms, search.end_ms)),
+        search.limit,
+        search.offset
+    );
+    let changes = s.cases.feed.changes();
+    if let Some(kept) = s.answers.get(&asked, changes) {
+        return Ok(rendered(f, kept));
+    }
     let rows = store::search(&s.db, &search).await.map_err(|e| from_app(f, e.into()))?;
-    let items = describe(s, &district, &rows).await.map_err(|e| from_app(f, e))?;
-    Ok(ok(f, "service_requests", Value::Array(items)))
+    let names = names(s, &district, &rows).await.map_err(|e| from_app(f, e))?;
+    let body = Bytes::from(requests_body(f, &describe(&rows, &names)).map_err(|e| from_app(f, e))?);
+    let tag: Arc<str> = crate::web::etag::tag_of(&body).into();
+    s.answers.put(asked, changes, body.clone(), tag.clone());
+    Ok(rendered(f, (body, tag)))
+}
+
+/// A search answer already rendered, with its tag.
+fn rendered(format: Format, answer: (Bytes, Arc<str>)) -> Reply {
+    Reply {
+        body: Body::Rendered(Box::new(answer)),
+        ..ok(format, "service_requests", Value::Null)
+    }
 }
 
 /// GET requests/{id}: one request, as a list of one (the spec).
@@ -421,10 +469,11 @@ pub async fn get_request(
             .filter(|c| c.district == district)
             .filter(|c| key.as_ref().is_none_or(|k| c.grid_code.starts_with(k.grid_code.as_str())))
             .ok_or_else(not_found)?;
-        let items = describe(&s, &district, std::slice::from_ref(&c))
-            .await
-            .map_err(|e| from_app(f, e))?;
-        Ok(ok(f, "service_requests", Value::Array(items)))
+        let rows = std::slice::from_ref(&c);
+        let names = names(&s, &district, rows).await.map_err(|e| from_app(f, e))?;
+        let body = requests_body(f, &describe(rows, &names)).map_err(|e| from_app(f, e))?;
+        let tag: Arc<str> = crate::web::etag::tag_of(&body).into();
+        Ok(rendered(f, (Bytes::from(body), tag)))
     }
     .await;
     answer.unwrap_or_else(|e| e).into_response()
@@ -456,12 +505,18 @@ pub async fn get_token(
     answer.unwrap_or_else(|e| e).into_response()
 }
 
-/// Cases as GeoReport requests. Nothing personal: no reporter, masked numbers; a private case's
-/// description, address and media withheld and its place no finer than a community and a
-/// hundredth of a degree.
-async fn describe(s: &Open311State, district: &str, rows: &[CaseRow]) -> Result<Vec<Value>, AppError> {
+/// What describing requests looks up: service names, grid names, agencies, what clients sent.
+struct Names {
+    services: HashMap<String, String>,
+    grids: HashMap<String, String>,
+    units: HashMap<Uuid, String>,
+    served: HashMap<Uuid, store::Served>,
+}
+
+/// The names the requests of `rows` need, a query per kind for all of them.
+async fn names(s: &Open311State, district: &str, rows: &[CaseRow]) -> Result<Names, AppError> {
     let all = s.cases.categories.list(&s.db, district).await?;
-    let cats: HashMap<&str, &str> = all.iter().map(|c| (c.code.as_str(), c.name.as_str())).collect();
+    let services = all.iter().map(|c| (c.code.clone(), c.name.clone())).collect();
     // The address is the grid's path below the district: street, community, compound, building.
     let mut codes: Vec<String> = rows
         .iter()
@@ -474,25 +529,63 @@ async fn describe(s: &Open311State, district: &str, rows: &[CaseRow]) -> Result<
         .collect();
     codes.sort();
     codes.dedup();
-    let grid_names = store::grid_names(&s.db, &codes).await?;
+    let grids = store::grid_names(&s.db, &codes).await?;
     let mut unit_ids: Vec<Uuid> = rows.iter().filter_map(|c| c.unit_id).collect();
     unit_ids.sort();
     unit_ids.dedup();
     let units = store::unit_names(&s.db, &unit_ids).await?;
     let from_clients: Vec<Uuid> = rows.iter().filter(|c| c.source == "open311" && !c.private).map(|c| c.id).collect();
     let served = store::served(&s.db, &from_clients).await?;
+    Ok(Names {
+        services,
+        grids,
+        units,
+        served,
+    })
+}
+
+/// One request as GeoReport gives it (the spec's field order), borrowing from its case and the
+/// looked-up names: serialised straight into the answer, without a JSON tree per request.
+#[derive(serde::Serialize)]
+struct RequestOut<'a> {
+    service_request_id: String,
+    status: &'static str,
+    status_notes: String,
+    service_name: &'a str,
+    service_code: &'a str,
+    description: Option<String>,
+    agency_responsible: Option<&'a str>,
+    service_notice: Option<()>,
+    requested_datetime: String,
+    updated_datetime: String,
+    expected_datetime: String,
+    address: Option<String>,
+    address_id: &'a str,
+    zipcode: Option<()>,
+    lat: Option<f64>,
+    long: Option<f64>,
+    media_url: Option<String>,
+    extended_attributes: Extended<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct Extended<'a> {
+    workflow_status: &'static str,
+    workflow_status_label: &'static str,
+    grid_code: &'a str,
+    private: bool,
+}
+
+/// Cases as GeoReport requests. Nothing personal: no reporter, masked numbers; a private case's
+/// description, address and media withheld and its place no finer than a community and a
+/// hundredth of a degree.
+fn describe<'a>(rows: &'a [CaseRow], names: &'a Names) -> Vec<RequestOut<'a>> {
     let none = store::Served::default();
     let rfc = crate::time::rfc3339_ms;
-    Ok(rows
-        .iter()
+    rows.iter()
         .map(|c| {
             let status = c.status();
-            let sent = served.get(&c.id).unwrap_or(&none);
-            let grid_path: Vec<&str> = (2..=5)
-                .map(crate::grid::rules::code_len)
-                .filter(|n| *n <= c.grid_code.len())
-                .filter_map(|n| grid_names.get(&c.grid_code[..n]).map(String::as_str))
-                .collect();
+            let sent = names.served.get(&c.id).unwrap_or(&none);
             let notes = match (c.merged_into, status) {
                 (Some(m), _) => format!("已并入 {m} 一并处置"),
                 (None, st) => st.label().to_string(),
@@ -504,21 +597,21 @@ async fn describe(s: &Open311State, district: &str, rows: &[CaseRow]) -> Result<
             };
             let (description, address, media, lat, lng, grid) = if c.private {
                 let coarse = |x: Option<f64>| x.map(privacy::coarse);
-                (
-                    Value::Null,
-                    Value::Null,
-                    Value::Null,
-                    coarse(c.lat),
-                    coarse(c.lng),
-                    privacy::coarse_grid(&c.grid_code),
-                )
+                (None, None, None, coarse(c.lat), coarse(c.lng), privacy::coarse_grid(&c.grid_code))
             } else {
                 let description = match c.source.as_str() {
                     "open311" => form::client_description(&c.description, &sent.address_string),
                     _ => Some(c.description.as_str()),
                 };
                 let address = match sent.address_string.as_str() {
-                    "" => grid_path.join(" "),
+                    "" => {
+                        let path: Vec<&str> = (2..=5)
+                            .map(crate::grid::rules::code_len)
+                            .filter(|n| *n <= c.grid_code.len())
+                            .filter_map(|n| names.grids.get(&c.grid_code[..n]).map(String::as_str))
+                            .collect();
+                        path.join(" ")
+                    }
                     a => privacy::scrub(a),
                 };
                 // Checked again on the way out: what was kept before the check was strict may not pass.
@@ -526,41 +619,56 @@ async fn describe(s: &Open311State, district: &str, rows: &[CaseRow]) -> Result<
                     .filter(|m| !m.is_empty())
                     .and_then(|m| form::media_url(m).ok());
                 (
-                    json!(description.map(privacy::scrub)),
-                    json!(address),
-                    json!(media),
+                    description.map(privacy::scrub),
+                    Some(address),
+                    media,
                     c.lat,
                     c.lng,
                     c.grid_code.as_str(),
                 )
             };
-            json!({
-                "service_request_id": c.id.to_string(),
-                "status": if status.is_open() && c.merged_into.is_none() { "open" } else { "closed" },
-                "status_notes": notes,
-                "service_name": cats.get(c.category_code.as_str()).copied().unwrap_or_default(),
-                "service_code": c.category_code,
-                "description": description,
-                "agency_responsible": c.unit_id.and_then(|u| units.get(&u).cloned()),
-                "service_notice": Value::Null,
-                "requested_datetime": rfc(c.reported_at),
-                "updated_datetime": rfc(updated),
-                "expected_datetime": rfc(c.due_at),
-                "address": address,
-                "address_id": grid,
-                "zipcode": Value::Null,
-                "lat": lat,
-                "long": lng,
-                "media_url": media,
-                "extended_attributes": {
-                    "workflow_status": status.as_str(),
-                    "workflow_status_label": status.label(),
-                    "grid_code": grid,
-                    "private": c.private,
+            RequestOut {
+                service_request_id: c.id.to_string(),
+                status: if status.is_open() && c.merged_into.is_none() {
+                    "open"
+                } else {
+                    "closed"
                 },
-            })
+                status_notes: notes,
+                service_name: names.services.get(&c.category_code).map(String::as_str).unwrap_or_default(),
+                service_code: &c.category_code,
+                description,
+                agency_responsible: c.unit_id.and_then(|u| names.units.get(&u)).map(String::as_str),
+                service_notice: None,
+                requested_datetime: rfc(c.reported_at),
+                updated_datetime: rfc(updated),
+                expected_datetime: rfc(c.due_at),
+                address,
+                address_id: grid,
+                zipcode: None,
+                lat,
+                long: lng,
+                media_url: media,
+                extended_attributes: Extended {
+                    workflow_status: status.as_str(),
+                    workflow_status_label: status.label(),
+                    grid_code: grid,
+                    private: c.private,
+                },
+            }
         })
-        .collect())
+        .collect()
+}
+
+/// Requests as an answer's body: JSON written straight from them; XML through the one renderer.
+fn requests_body(format: Format, items: &[RequestOut<'_>]) -> Result<Vec<u8>, AppError> {
+    match format {
+        Format::Json => serde_json::to_vec(items).map_err(|_| AppError::internal()),
+        Format::Xml => {
+            let tree = serde_json::to_value(items).map_err(|_| AppError::internal())?;
+            Ok(format::render(format, "service_requests", &tree).into_bytes())
+        }
+    }
 }
 
 /// The methods a resource under /open311/v2 answers (`path` with or without that prefix): only

@@ -1,6 +1,6 @@
 //! What every Open311 call looks up and rarely changes — the districts served and the API keys —
 //! kept in memory for a few seconds, so that a read such as `services.json` asks the database
-//! nothing.
+//! nothing; and rendered request searches, kept until a case changes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -67,5 +67,88 @@ impl Lookups {
             }
         }
         Ok(found)
+    }
+}
+
+/// A search answer kept for other servers' changes at most this long; this process's own changes
+/// drop it at once (the case feed's count).
+const ANSWER_TTL: Duration = Duration::from_secs(2);
+/// Bytes of answers kept at most (a full 1,000-request answer is under 1 MB).
+const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
+
+/// A rendered search answer: its body, its `ETag`, when it was built and the case feed's count
+/// read before its query.
+struct Kept {
+    at: Instant,
+    changes: u64,
+    body: axum::body::Bytes,
+    tag: Arc<str>,
+}
+
+/// Rendered request searches by what was asked (format, district, key scope, filters, page), so
+/// that clients polling the same search share one query.
+#[derive(Default)]
+pub struct Answers {
+    kept: Mutex<HashMap<String, Kept>>,
+}
+
+impl Answers {
+    /// The kept answer to `asked`, if nothing changed since it was built: body and tag.
+    pub fn get(&self, asked: &str, changes: u64) -> Option<(axum::body::Bytes, Arc<str>)> {
+        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        kept.get(asked)
+            .filter(|k| k.changes == changes && k.at.elapsed() < ANSWER_TTL)
+            .map(|k| (k.body.clone(), k.tag.clone()))
+    }
+
+    /// Keep an answer built after reading the count `changes`. Stale answers go first; past the
+    /// byte budget, the oldest.
+    pub fn put(&self, asked: String, changes: u64, body: axum::body::Bytes, tag: Arc<str>) {
+        if body.len() > MAX_ANSWER_BYTES / 4 {
+            return;
+        }
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        kept.retain(|_, k| k.changes == changes && k.at.elapsed() < ANSWER_TTL);
+        let mut used: usize = kept.values().map(|k| k.body.len()).sum::<usize>() + body.len();
+        while used > MAX_ANSWER_BYTES {
+            let Some(oldest) = kept.iter().min_by_key(|(_, k)| k.at).map(|(a, _)| a.clone()) else {
+                break;
+            };
+            used -= kept.remove(&oldest).map_or(0, |k| k.body.len());
+        }
+        kept.insert(
+            asked,
+            Kept {
+                at: Instant::now(),
+                changes,
+                body,
+                tag,
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_is_served_until_a_change_and_the_budget_holds() {
+        let a = Answers::default();
+        let body = |n: usize| axum::body::Bytes::from(vec![b'x'; n]);
+        a.put("q".into(), 7, body(10), "\"t\"".into());
+        assert_eq!(a.get("q", 7).map(|(b, t)| (b.len(), t.to_string())), Some((10, "\"t\"".into())));
+        assert!(a.get("q", 8).is_none(), "a change since the answer was built");
+        assert!(a.get("other", 7).is_none());
+        // Too big to keep at all.
+        a.put("big".into(), 7, body(MAX_ANSWER_BYTES / 4 + 1), "\"b\"".into());
+        assert!(a.get("big", 7).is_none());
+        // Past the budget the oldest go; what is kept never exceeds it.
+        for i in 0..8 {
+            a.put(format!("p{i}"), 7, body(MAX_ANSWER_BYTES / 4), "\"p\"".into());
+        }
+        let kept = a.kept.lock().unwrap();
+        assert!(kept.values().map(|k| k.body.len()).sum::<usize>() <= MAX_ANSWER_BYTES);
+        assert!(kept.contains_key("p7") && !kept.contains_key("p0"));
     }
 }

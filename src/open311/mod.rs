@@ -30,6 +30,8 @@ pub struct Open311State {
     pub public_url: Arc<str>,
     /// The districts served and the live keys, remembered for a few seconds.
     pub lookups: Arc<cache::Lookups>,
+    /// Rendered request searches, kept until a case changes (or two seconds, for other servers).
+    pub answers: Arc<cache::Answers>,
 }
 
 impl FromRef<Open311State> for Db {

@@ -88,10 +88,8 @@ pub struct Served {
 pub async fn served(db: &Db, ids: &[Uuid]) -> sqlx::Result<HashMap<Uuid, Served>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(500) {
-        let sql = format!(
-            "SELECT case_id, address_string, media_url FROM open311_requests WHERE case_id IN ({})",
-            placeholders(1, chunk.len())
-        );
+        let mut sql = String::from("SELECT case_id, address_string, media_url FROM open311_requests WHERE case_id IN ");
+        crate::db::values_list(&mut sql, db.engine(), 1, chunk.len());
         let rows: Vec<(Uuid, String, String)> = on_pool!(db, |p| {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
             for id in chunk {
@@ -109,15 +107,15 @@ pub async fn served(db: &Db, ids: &[Uuid]) -> sqlx::Result<HashMap<Uuid, Served>
 
 /// Grid names by code.
 pub async fn grid_names(db: &Db, codes: &[String]) -> sqlx::Result<HashMap<String, String>> {
-    lookup(db, "SELECT code, name FROM grids WHERE code IN ({})", codes).await
+    lookup(db, "SELECT code, name FROM grids WHERE code IN ", codes).await
 }
 
 /// Unit names by id.
 pub async fn unit_names(db: &Db, ids: &[Uuid]) -> sqlx::Result<HashMap<Uuid, String>> {
-    lookup(db, "SELECT id, name FROM units WHERE id IN ({})", ids).await
+    lookup(db, "SELECT id, name FROM units WHERE id IN ", ids).await
 }
 
-/// Run `sql` (its `IN ({})` filled with placeholders) over `keys` in chunks; a key → value map.
+/// Run `sql` (ending in `IN `, the list of keys appended) over `keys` in chunks; a key → value map.
 async fn lookup<K>(db: &Db, sql: &str, keys: &[K]) -> sqlx::Result<HashMap<K, String>>
 where
     K: Clone + Eq + std::hash::Hash + Send + Sync + Unpin + 'static,
@@ -126,7 +124,8 @@ where
 {
     let mut out = HashMap::new();
     for chunk in keys.chunks(500) {
-        let full = sql.replace("{}", &placeholders(1, chunk.len()));
+        let mut full = sql.to_string();
+        crate::db::values_list(&mut full, db.engine(), 1, chunk.len());
         let rows: Vec<(K, String)> = on_pool!(db, |p| {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(full));
             for k in chunk {

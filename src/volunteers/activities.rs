@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::rules;
 use super::store::{self, VolunteerRow};
 use crate::audit::{self, Actor};
+use crate::db::group::GroupCommit;
 use crate::db::{Db, Tx, new_id, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::grid::rules::subtree_upper;
@@ -321,16 +322,35 @@ fn check_code(a: &ActivityRow, code: &str) -> AppResult<()> {
 
 /// Check in with the activity's code, from 2 hours before the start until the end. A volunteer
 /// who did not sign up takes a place if one is left.
-pub async fn check_in(db: &Db, actor: Actor<'_>, a: &ActivityRow, v: &VolunteerRow, code: &str) -> AppResult<SignupRow> {
+pub async fn check_in(
+    db: &Db,
+    writer: &GroupCommit,
+    actor: Actor<'_>,
+    a: &ActivityRow,
+    v: &VolunteerRow,
+    code: &str,
+) -> AppResult<SignupRow> {
     open_or_refuse(a)?;
     check_code(a, code)?;
     let now = now_ms();
     if now < a.starts_at - 2 * 3_600_000 || now >= a.ends_at {
         return Err(AppError::conflict("not_check_in_time", "不在签到时间内（活动开始前2小时至结束）"));
     }
-    let mut tx = db.begin().await?;
-    if !take_place(&mut tx, a, v.id, now, "checked_in").await? {
-        let n = on_tx!(&mut tx, |c| {
+    // Volunteers check in together as an activity starts: each check-in takes a savepoint in the
+    // group commit's open batch and answers once that batch has committed.
+    let mut slot = writer.join().await?;
+    slot.savepoint().await?;
+    let written = check_in_in(slot.tx(), actor, a, v, now).await;
+    let ticket = slot.finish(written.is_ok()).await?;
+    written?;
+    ticket.committed().await?;
+    signup(db, a.id, v.id).await?.ok_or_else(AppError::internal)
+}
+
+/// The check-in's writes, in the caller's savepoint.
+async fn check_in_in(tx: &mut Tx, actor: Actor<'_>, a: &ActivityRow, v: &VolunteerRow, now: i64) -> AppResult<()> {
+    if !take_place(&mut *tx, a, v.id, now, "checked_in").await? {
+        let n = on_tx!(&mut *tx, |c| {
             sqlx::query(
             "UPDATE activity_signups SET status = 'checked_in', checked_in_at = $1 WHERE activity_id = $2 AND volunteer_id = $3 AND status = 'signed_up'"
         )
@@ -346,7 +366,7 @@ pub async fn check_in(db: &Db, actor: Actor<'_>, a: &ActivityRow, v: &VolunteerR
         }
     }
     audit::record(
-        &mut tx,
+        &mut *tx,
         actor,
         audit::Entry {
             district: &a.district,
@@ -358,8 +378,7 @@ pub async fn check_in(db: &Db, actor: Actor<'_>, a: &ActivityRow, v: &VolunteerR
         },
     )
     .await?;
-    tx.commit().await?;
-    signup(db, a.id, v.id).await?.ok_or_else(AppError::internal)
+    Ok(())
 }
 
 /// Credit `minutes` of service inside `tx`: the sign-up becomes `attended`, the volunteer's

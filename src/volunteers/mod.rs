@@ -20,6 +20,8 @@ use crate::db::Db;
 #[derive(Clone)]
 pub struct VolunteersState {
     pub db: Db,
+    /// The database's group commit (redemptions and check-ins write through it).
+    pub writer: crate::db::group::GroupCommit,
     /// Hours-and-points summaries, kept while no attendance is credited.
     pub summaries: std::sync::Arc<store::SummaryCache>,
     /// Wrong check-in codes per volunteer.

@@ -8,6 +8,7 @@ use super::ledger::{self, AccountKind};
 use super::rules;
 use super::store::{self, NewTransaction, VolunteerRow};
 use crate::audit::{self, Actor};
+use crate::db::group::GroupCommit;
 use crate::db::{Db, Tx, new_id, now_ms};
 use crate::error::{AppError, AppResult};
 use crate::{on_pool, on_tx};
@@ -448,7 +449,7 @@ pub struct Redeemed {
 /// Conditional updates keep stock and balance from going below zero under any concurrency
 /// (`out_of_stock` 库存不足, `insufficient_points` 余额不足, both 409). With an idempotency key
 /// already used in the district, the first result is returned (`replayed`).
-pub async fn redeem(db: &Db, actor: Actor<'_>, r: &Redeem<'_>) -> AppResult<Redeemed> {
+pub async fn redeem(db: &Db, writer: &GroupCommit, actor: Actor<'_>, r: &Redeem<'_>) -> AppResult<Redeemed> {
     let district = r.item.district.as_str();
     let fingerprint =
         crate::web::api::request_fingerprint(&[&r.item.id.to_string(), &r.code.trim().to_ascii_uppercase(), &r.quantity.to_string()]);
@@ -470,25 +471,78 @@ pub async fn redeem(db: &Db, actor: Actor<'_>, r: &Redeem<'_>) -> AppResult<Rede
         .checked_mul(r.quantity)
         .ok_or_else(|| AppError::invalid("invalid_quantity", "数量过大"))?;
     let code = r.code.trim().to_ascii_uppercase();
+    // Tills redeem in bursts (a market day): each redemption takes a savepoint in the group
+    // commit's open batch, and answers once the batch holding it has committed.
+    let mut slot = writer.join().await?;
+    slot.savepoint().await?;
+    let written = redeem_in(slot.tx(), actor, r, &code, points, &fingerprint).await;
+    let ticket = slot.finish(written.is_ok()).await?;
+    let undone = match written {
+        Ok(done) => {
+            ticket.committed().await?;
+            return Ok(done);
+        }
+        Err(undone) => undone,
+    };
+    // Nothing of it was kept. What the answer says is read once the batch has ended: a retry of
+    // the same key may have been written in it.
+    let _ = ticket.committed().await;
+    match undone {
+        Undone::Refused(e) => Err(e),
+        // A retry that lost its key race, or a code shown twice.
+        Undone::CodeUsed | Undone::KeyRace => {
+            if let Some(key) = r.idempotency_key
+                && let Some(first) = redemption_by_key(db, district, key).await?
+            {
+                return replay(db, first, r.item.shop_id, &fingerprint).await;
+            }
+            Err(AppError::conflict("code_used", "兑换码已使用"))
+        }
+        Undone::Insufficient { volunteer } => {
+            // Say what the volunteer holds and what the item costs.
+            let balance = store::account_of(db, district, AccountKind::Volunteer, volunteer)
+                .await?
+                .map_or(0, |a| a.1);
+            Err(AppError::conflict("insufficient_points", insufficient_message(balance, points)))
+        }
+    }
+}
+
+/// Why a redemption wrote nothing: refused outright, or for a reason the answer reads up after.
+enum Undone {
+    Refused(AppError),
+    CodeUsed,
+    KeyRace,
+    Insufficient { volunteer: Uuid },
+}
+
+impl<E: Into<AppError>> From<E> for Undone {
+    fn from(e: E) -> Undone {
+        Undone::Refused(e.into())
+    }
+}
+
+/// The redemption's writes, in the caller's savepoint; any error leaves them to be undone.
+async fn redeem_in(tx: &mut Tx, actor: Actor<'_>, r: &Redeem<'_>, code: &str, points: i64, fingerprint: &str) -> Result<Redeemed, Undone> {
+    let district = r.item.district.as_str();
     let now = now_ms();
-    let mut tx = db.begin().await?;
     // 1. The code: unused, unexpired, of this district; used from now on.
-    let found: Option<CodeRow> = on_tx!(&mut tx, |c| {
+    let found: Option<CodeRow> = on_tx!(&mut *tx, |c| {
         sqlx::query_as::<_, CodeRow>(
         "SELECT id, district, volunteer_id, code, created_at, expires_at, used_at FROM redemption_codes WHERE district = $1 AND code = $2"
     )
     .bind(district)
-    .bind(&code)
+    .bind(code)
     .fetch_optional(c)
     .await
     })?;
     let Some(cr) = found else {
-        return Err(AppError::invalid("invalid_code", "兑换码不正确"));
+        return Err(AppError::invalid("invalid_code", "兑换码不正确").into());
     };
     if cr.expires_at <= now {
-        return Err(AppError::conflict("code_expired", "兑换码已过期，请重新获取"));
+        return Err(AppError::conflict("code_expired", "兑换码已过期，请重新获取").into());
     }
-    let n = on_tx!(&mut tx, |c| sqlx::query(
+    let n = on_tx!(&mut *tx, |c| sqlx::query(
         "UPDATE redemption_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL"
     )
     .bind(now)
@@ -497,20 +551,13 @@ pub async fn redeem(db: &Db, actor: Actor<'_>, r: &Redeem<'_>) -> AppResult<Rede
     .await
     .map(|r| r.rows_affected()))?;
     if n != 1 {
-        drop(tx);
-        // A retry that lost its key race, or a code shown twice.
-        if let Some(key) = r.idempotency_key
-            && let Some(first) = redemption_by_key(db, district, key).await?
-        {
-            return replay(db, first, r.item.shop_id, &fingerprint).await;
-        }
-        return Err(AppError::conflict("code_used", "兑换码已使用"));
+        return Err(Undone::CodeUsed);
     }
     // 2. Points: volunteer → shop (post_in refuses a negative balance). The rows every till
     // shares (the shop's account, the item's stock) are touched as late as possible, so that
     // concurrent redemptions hold their locks for the shortest time.
-    let from = store::account_in(&mut tx, district, AccountKind::Volunteer, cr.volunteer_id).await?;
-    let to = store::account_in(&mut tx, district, AccountKind::Shop, r.item.shop_id).await?;
+    let from = store::account_in(&mut *tx, district, AccountKind::Volunteer, cr.volunteer_id).await?;
+    let to = store::account_in(&mut *tx, district, AccountKind::Shop, r.item.shop_id).await?;
     let id = new_id();
     let source = id.to_string();
     let unique = format!("redemption:{id}");
@@ -526,20 +573,17 @@ pub async fn redeem(db: &Db, actor: Actor<'_>, r: &Redeem<'_>) -> AppResult<Rede
         postings: ledger::redeem(from, to, points),
         at_ms: now,
     };
-    let txid = match store::post_in(&mut tx, &actor, &t).await {
+    let txid = match store::post_in(&mut *tx, &actor, &t).await {
         Ok(id) => id,
         Err(e) if e.code == "insufficient_points" => {
-            drop(tx);
-            // Nothing was written; say what the volunteer holds and what the item costs.
-            let balance = store::account_of(db, district, AccountKind::Volunteer, cr.volunteer_id)
-                .await?
-                .map_or(0, |a| a.1);
-            return Err(AppError::conflict("insufficient_points", insufficient_message(balance, points)));
+            return Err(Undone::Insufficient {
+                volunteer: cr.volunteer_id,
+            });
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     // 3. The record; the key's unique index settles a concurrent retry.
-    let ins = on_tx!(&mut tx, |c| {
+    let ins = on_tx!(&mut *tx, |c| {
         sqlx::query(
         "INSERT INTO redemptions (id, district, shop_id, item_id, volunteer_id, code_id, quantity, points, transaction_id, idempotency_key, keeper_id, at_ms, idempotency_fingerprint) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
@@ -556,24 +600,18 @@ pub async fn redeem(db: &Db, actor: Actor<'_>, r: &Redeem<'_>) -> AppResult<Rede
     .bind(r.idempotency_key)
     .bind(r.keeper)
     .bind(now)
-    .bind(r.idempotency_key.map(|_| fingerprint.as_str()))
+    .bind(r.idempotency_key.map(|_| fingerprint))
     .execute(c)
     .await
     .map(|r| r.rows_affected())
     });
     match ins {
         Ok(_) => {}
-        Err(e) if crate::db::is_unique_violation(&e) && r.idempotency_key.is_some() => {
-            drop(tx);
-            let first = redemption_by_key(db, district, r.idempotency_key.unwrap_or_default())
-                .await?
-                .ok_or_else(AppError::internal)?;
-            return replay(db, first, r.item.shop_id, &fingerprint).await;
-        }
+        Err(e) if crate::db::is_unique_violation(&e) && r.idempotency_key.is_some() => return Err(Undone::KeyRace),
         Err(e) => return Err(e.into()),
     }
     // 4. Stock, never below zero.
-    let stock: Option<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar(
+    let stock: Option<i64> = on_tx!(&mut *tx, |c| sqlx::query_scalar(
         "UPDATE shop_items SET stock = stock - $1, updated_at = $2 WHERE id = $3 AND stock >= $1 AND active = TRUE RETURNING stock"
     )
     .bind(r.quantity)
@@ -582,16 +620,18 @@ pub async fn redeem(db: &Db, actor: Actor<'_>, r: &Redeem<'_>) -> AppResult<Rede
     .fetch_optional(c)
     .await)?;
     let Some(stock) = stock else {
-        return Err(AppError::conflict("out_of_stock", "库存不足"));
+        return Err(AppError::conflict("out_of_stock", "库存不足").into());
     };
-    let balance: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT balance FROM points_accounts WHERE id = $1")
-        .bind(from)
-        .fetch_one(c)
-        .await)?;
+    let balance: i64 = on_tx!(&mut *tx, |c| sqlx::query_scalar(
+        "SELECT balance FROM points_accounts WHERE id = $1"
+    )
+    .bind(from)
+    .fetch_one(c)
+    .await)?;
     // Last, so the audit chain's head is locked after the points and the stock (the lock order
     // every writer keeps) and held only until the commit.
     audit::record(
-        &mut tx,
+        &mut *tx,
         actor,
         audit::Entry {
             district,
@@ -603,7 +643,6 @@ pub async fn redeem(db: &Db, actor: Actor<'_>, r: &Redeem<'_>) -> AppResult<Rede
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(Redeemed {
         row: RedemptionRow {
             id,
@@ -616,7 +655,7 @@ pub async fn redeem(db: &Db, actor: Actor<'_>, r: &Redeem<'_>) -> AppResult<Rede
             transaction_id: txid,
             keeper_id: r.keeper,
             at_ms: now,
-            idempotency_fingerprint: r.idempotency_key.map(|_| fingerprint),
+            idempotency_fingerprint: r.idempotency_key.map(|_| fingerprint.to_string()),
         },
         replayed: false,
         balance,

@@ -46,17 +46,25 @@ pub async fn conditional(req: Request, next: Next) -> Response {
         .map(str::to_string);
     let resp = next.run(req).await;
     let size = resp.body().size_hint().exact();
-    if resp.status() != StatusCode::OK || resp.headers().contains_key(header::ETAG) || size.is_none_or(|n| n > MAX_TAGGED) {
+    if resp.status() != StatusCode::OK || size.is_none_or(|n| n > MAX_TAGGED) {
         return resp;
     }
     let (mut parts, body) = resp.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_TAGGED as usize).await else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    // A handler that keeps its answer rendered tags it once (an Open311 search); else the body
+    // is read and hashed here.
+    let (tag, body) = match parts.headers.get(header::ETAG).and_then(|v| v.to_str().ok()) {
+        Some(tag) => (tag.to_string(), body),
+        None => {
+            let Ok(bytes) = axum::body::to_bytes(body, MAX_TAGGED as usize).await else {
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            };
+            let tag = tag_of(&bytes);
+            if let Ok(v) = HeaderValue::from_str(&tag) {
+                parts.headers.insert(header::ETAG, v);
+            }
+            (tag, Body::from(bytes))
+        }
     };
-    let tag = tag_of(&bytes);
-    if let Ok(v) = HeaderValue::from_str(&tag) {
-        parts.headers.insert(header::ETAG, v);
-    }
     // Stored copies are checked again before each use; what a signed-in user reads stays theirs.
     parts
         .headers
@@ -68,7 +76,7 @@ pub async fn conditional(req: Request, next: Next) -> Response {
         parts.headers.remove(header::CONTENT_TYPE);
         return Response::from_parts(parts, Body::empty());
     }
-    Response::from_parts(parts, Body::from(bytes))
+    Response::from_parts(parts, body)
 }
 
 #[cfg(test)]

@@ -121,3 +121,77 @@ async fn a_key_revoked_in_this_process_stops_at_once() {
         assert_eq!(read().await, StatusCode::FORBIDDEN, "[{}] revoked: refused at once", app.engine);
     }
 }
+
+/// A client polling one search shares a kept answer, yet sees every change made through this
+/// server at once: a new report, and a report declined.
+#[tokio::test]
+async fn a_kept_search_answer_follows_every_change() {
+    for app in apps().await {
+        let officer = app.token("building").await;
+        let community = app.token("community").await;
+        let (_, secret) = keys::add(&app.db, Actor::System("test"), "411602", "轮询", 1_000).await.unwrap();
+        let search = || {
+            let (client, base, key) = (app.client.clone(), app.base.clone(), secret.clone());
+            async move {
+                let r = client
+                    .get(format!("{base}/open311/v2/requests.json"))
+                    .query(&[("api_key", key)])
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), StatusCode::OK);
+                let tag = r.headers()["etag"].to_str().unwrap().to_string();
+                (tag, r.json::<Value>().await.unwrap())
+            }
+        };
+        let (tag, before) = search().await;
+        let (again, same) = search().await;
+        assert_eq!(
+            (&again, &same),
+            (&tag, &before),
+            "[{}] nothing changed: the same answer",
+            app.engine
+        );
+        let (st, made) = app
+            .post(
+                "/api/v1/cases",
+                &officer,
+                json!({"category": "SQ07", "description": "楼道堆放纸箱，堵住消防通道", "grid": "411602001001001001"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{made}");
+        let id = made["id"].as_str().unwrap().to_string();
+        let (tag2, after) = search().await;
+        assert_ne!(tag2, tag, "[{}] a new report changes the answer", app.engine);
+        let listed = |v: &Value| {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["service_request_id"] == id.as_str())
+                .cloned()
+        };
+        assert_eq!(
+            after.as_array().unwrap().len(),
+            before.as_array().unwrap().len() + 1,
+            "[{}] one more request",
+            app.engine
+        );
+        assert_eq!(listed(&after).unwrap()["status"], "open", "[{}]", app.engine);
+        let (st, v) = app
+            .post(
+                &format!("/api/v1/cases/{id}/actions"),
+                &community,
+                json!({"action": "decline", "reason": "不属于受理范围"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let (tag3, declined) = search().await;
+        assert_ne!(tag3, tag2, "[{}]", app.engine);
+        assert_eq!(
+            listed(&declined).unwrap()["status"],
+            "closed",
+            "[{}] declined is closed at once",
+            app.engine
+        );
+    }
+}

@@ -35,6 +35,7 @@ fn row<'a>(key: &'a str, grid: &'a str, description: &'a str) -> NewCaseRow<'a> 
         reported_at: now,
         due_at: now + 86_400_000,
         duplicate_of: None,
+        duplicate_candidates: &[],
         attributes: "{}",
         private: false,
         on_reported: None,

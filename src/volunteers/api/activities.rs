@@ -243,7 +243,7 @@ pub async fn check_in(
     let v = my_volunteer(&s, &p).await?;
     let x = s
         .codes
-        .guarded(&v, activities::check_in(&s.db, p.actor(), &a, &v, &input.code))
+        .guarded(&v, activities::check_in(&s.db, &s.writer, p.actor(), &a, &v, &input.code))
         .await?;
     Ok(Json(signup_to_api(&x, Some(v.name))))
 }

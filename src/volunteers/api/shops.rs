@@ -290,6 +290,7 @@ pub async fn redeem(
     }
     let r = shops::redeem(
         &s.db,
+        &s.writer,
         p.actor(),
         &shops::Redeem {
             item: &it,

@@ -217,7 +217,9 @@ async fn check(s: &VolunteersState, c: &Console, a: &ActivityRow, v: &VolunteerR
         // A check-out that credited no time is told apart from one that did.
         Ok(if done.credited() { "out" } else { "out0" })
     } else {
-        s.codes.guarded(v, activities::check_in(&s.db, actor, a, v, &f.code)).await?;
+        s.codes
+            .guarded(v, activities::check_in(&s.db, &s.writer, actor, a, v, &f.code))
+            .await?;
         Ok("in")
     }
 }

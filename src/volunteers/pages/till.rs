@@ -213,6 +213,7 @@ pub(super) async fn redeem(State(s): State<VolunteersState>, c: Console, Form(f)
     let key = Some(f.key.trim()).filter(|k| !k.is_empty() && k.len() <= 64);
     let r = shops::redeem(
         &s.db,
+        &s.writer,
         c.principal.actor(),
         &shops::Redeem {
             item: &it,
