@@ -441,7 +441,7 @@ async fn requests(s: &Open311State, f: Format, params: &Params, client: IpAddr) 
     Ok(rendered(f, (body, tag)))
 }
 
-/// A search answer already rendered, with its tag.
+/// Requests already rendered (a search, kept or just built; one request), with their tag.
 fn rendered(format: Format, answer: (Bytes, Arc<str>)) -> Reply {
     Reply {
         body: Body::Rendered(Box::new(answer)),
