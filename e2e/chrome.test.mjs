@@ -1,6 +1,6 @@
 // Browser test of the console's frame on a 390 px phone: each demo role signs in, lands on its own
-// work, and follows every link of its nav; no page answers 403/404/500, shows an ISO timestamp, a
-// UUID or an audit code, or scrolls sideways. Then the boundary editor: a dragged point fills the
+// work, and follows every link of its nav, then again in 长辈版; no page answers 403/404/500, shows
+// an ISO timestamp, a UUID or an audit code, or scrolls sideways. Then the boundary editor: a dragged point fills the
 // form's boundary field.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,7 +42,7 @@ async function checkPage(page, resp, who) {
 }
 
 for (const [user, landing] of ROLES) {
-  test(`phone 390px: ${user} lands on ${landing} and every nav link opens`, { timeout: 90_000 }, async (t) => {
+  test(`phone 390px: ${user} lands on ${landing} and every nav link opens`, { timeout: 180_000 }, async (t) => {
     const { context, page } = await newPage(browser, PHONE, true);
     t.after(() => context.close());
     const step = stepper(t, page);
@@ -63,6 +63,17 @@ for (const [user, landing] of ROLES) {
         const resp = await page.goto(`${BASE_URL}${href}`);
         await checkPage(page, resp, `${user} → ${label}`);
       }
+    });
+
+    // The same pages in 长辈版: the audit on each load holds them to 18 px text and 60 px targets.
+    await step('in 长辈版 every nav page keeps to 18 px text and 60 px targets', async () => {
+      await context.addCookies([{ name: 'gz_elder', value: '1', url: BASE_URL }]);
+      for (const [href, label] of [...links, ['/console/me', '我的']]) {
+        const resp = await page.goto(`${BASE_URL}${href}`);
+        assert.ok(await page.evaluate(() => document.documentElement.classList.contains('elder')), `${href} in 长辈版`);
+        await checkPage(page, resp, `${user} → ${label} (长辈版)`);
+      }
+      await shot(page, `chrome-${user}-elder`);
     });
   });
 }

@@ -330,6 +330,7 @@ pub fn router(state: AppState) -> Router {
         .merge(campaigns::routes().with_state(campaigns))
         .merge(routing::routes().with_state(routing))
         .merge(ledgers::routes().with_state(ledger_state))
+        .route("/elder", axum::routing::post(web::elder::switch))
         .route("/healthz", get(web::healthz).with_state(state.db.clone()));
     if state.metrics_on_main {
         app = app.route(

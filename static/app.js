@@ -240,3 +240,16 @@ document.addEventListener('click', function (e) {
     if (box.getAttribute('data-mode') !== 'unit') { box.hidden = true; }
   });
 })();
+// An error shown above a form is tied to it (aria-describedby), so a screen reader reads the
+// error again with the form's first field; pages that know the field do this in their markup.
+(function () {
+  [].forEach.call(document.querySelectorAll('main .error[role=alert]'), function (err, i) {
+    var form = err.nextElementSibling;
+    while (form && form.tagName !== 'FORM') { form = form.nextElementSibling; }
+    if (!form || form.hasAttribute('aria-describedby')) { return; }
+    if (!err.id) { err.id = 'form-error-' + i; }
+    form.setAttribute('aria-describedby', err.id);
+    var first = form.querySelector('input:not([type=hidden]), select, textarea');
+    if (first && !first.hasAttribute('aria-describedby')) { first.setAttribute('aria-describedby', err.id); }
+  });
+})();

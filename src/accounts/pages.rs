@@ -44,21 +44,8 @@ struct NextQuery {
     next: Option<String>,
 }
 
-/// Only same-site paths are followed after sign-in. A browser drops tabs and newlines from a URL
-/// and reads `\` as `/`, so `/\t/evil.example` would leave the site: a path with any control
-/// character, whitespace or backslash, or that starts with `//`, is not followed.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && n.len() <= 2048
-                && !n.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') =>
-        {
-            n.to_string()
-        }
-        _ => "/console".into(),
-    }
+    crate::web::pages::local_path(next, "/console")
 }
 
 async fn login_form(Query(q): Query<NextQuery>) -> impl IntoResponse {

@@ -50,3 +50,32 @@ pub async fn serve(Path(file): Path<String>) -> Response {
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Text sizes in `rem` or `em` (or a variable that is), so a reader's browser or phone font
+    /// setting enlarges every page; px only inside SVG pictures, whose user units scale with them.
+    #[test]
+    fn text_sizes_follow_the_readers_setting() {
+        let css = include_str!("../../static/app.css");
+        let mut sizes = 0;
+        for rule in css.split('}') {
+            let Some((selector, body)) = rule.split_once('{') else { continue };
+            let picture = selector.contains("svg") || selector.contains(".trend");
+            for decl in body.split(';') {
+                let Some((prop, value)) = decl.split_once(':') else { continue };
+                if prop.trim() != "font-size" {
+                    continue;
+                }
+                sizes += 1;
+                let value = value.trim();
+                let relative = value.ends_with("rem") || value.ends_with("em") || value.starts_with("var(") || value.ends_with('%');
+                assert!(relative || picture, "{} sets font-size: {value}", selector.trim());
+                if let Some(rem) = value.strip_suffix("rem").and_then(|v| v.parse::<f64>().ok()) {
+                    assert!(rem >= 0.875, "{} sets font-size under 14 px: {value}", selector.trim());
+                }
+            }
+        }
+        assert!(sizes > 20, "the stylesheet sets sizes: found {sizes}");
+    }
+}

@@ -1,10 +1,11 @@
 //! The HTTP kit every feature builds on: extractors, sessions and CSRF, the client's address
-//! behind proxies, throttling, the page frame and error pages, paging, metrics, static assets,
+//! behind proxies, throttling, the page frame and error pages, 长辈版, paging, metrics, static assets,
 //! health, serving with timeouts, and shutdown. It knows no feature.
 
 pub mod api;
 pub mod assets;
 pub mod client;
+pub mod elder;
 pub mod etag;
 pub mod extract;
 pub mod metrics;

@@ -22,6 +22,10 @@ pub struct Chrome {
     pub links: Vec<NavLink>,
     /// Residents and households may be read somewhere (shortcuts on the grid page).
     pub can_registry: bool,
+    /// 长辈版: larger text and controls (`web::elder`).
+    pub elder: bool,
+    /// This page's path, where the 长辈版 switch returns.
+    pub here: String,
 }
 
 impl Chrome {
@@ -34,7 +38,27 @@ impl Chrome {
             nav,
             links: super::nav::nav(p),
             can_registry: p.has(Capability::ReadRegistry),
+            elder: c.elder,
+            here: c.here.clone(),
         }
+    }
+}
+
+/// Only same-site paths are followed (after sign-in, after a switch of 长辈版). A browser drops
+/// tabs and newlines from a URL and reads `\` as `/`, so `/\t/evil.example` would leave the
+/// site: a path with any control character, whitespace or backslash, or that starts with `//`,
+/// gives `default` instead.
+pub fn local_path(next: Option<&str>, default: &str) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.len() <= 2048
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') =>
+        {
+            n.to_string()
+        }
+        _ => default.into(),
     }
 }
 

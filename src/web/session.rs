@@ -91,6 +91,10 @@ pub struct Console {
     pub csrf: String,
     /// The name of the first post's place (its grid node or unit), for the header.
     pub place: String,
+    /// The reader chose 长辈版 (`web::elder`).
+    pub elder: bool,
+    /// This page's path and query, for forms that return to it.
+    pub here: String,
 }
 
 /// The name of the place of a person's first post. The kit reads the two tables every post points
@@ -147,7 +151,13 @@ where
         };
         match store::principal_for(&db, &cookie).await {
             Ok(Some((principal, kind, csrf))) if kind == "cookie" => match post_place(&db, &principal).await {
-                Ok(place) => Ok(Console { principal, csrf, place }),
+                Ok(place) => Ok(Console {
+                    principal,
+                    csrf,
+                    place,
+                    elder: super::elder::Elder::of(parts),
+                    here: next,
+                }),
                 Err(e) => Err(super::pages::error_page(&AppError::from(e))),
             },
             Ok(_) => Err(LoginRedirect(next).into_response()),

@@ -387,3 +387,60 @@ async fn a_huge_page_number_is_the_last_page_not_an_error() {
         }
     }
 }
+
+/// 长辈版: the switch remembers the choice in a cookie and returns to the page it was pressed on
+/// (a path on this site only); the public pages and the console draw it; 标准版 forgets it.
+#[tokio::test]
+async fn the_elder_mode_switch_is_remembered_and_drawn() {
+    for app in apps().await {
+        let grid = "/g/411602001001001001";
+        let switch = |form: Vec<(&'static str, String)>| {
+            let app = &app;
+            async move {
+                let r = app.client.post(format!("{}/elder", app.base)).form(&form).send().await.unwrap();
+                let header = |h: &str| r.headers().get(h).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+                (r.status(), header("location"), header("set-cookie"))
+            }
+        };
+        let (status, back, cookie) = switch(vec![("on", "1".into()), ("back", grid.into())]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{}", app.engine);
+        assert_eq!(back, grid);
+        assert!(cookie.starts_with("gz_elder=1;") && cookie.contains("Max-Age=31536000"), "{cookie}");
+
+        // Anywhere off this site goes to the console instead.
+        for away in [
+            "//evil.example/x",
+            "https://evil.example",
+            "/\t/evil.example",
+            "/\\evil.example",
+            "",
+        ] {
+            let (_, back, _) = switch(vec![("on", "1".into()), ("back", away.into())]).await;
+            assert_eq!(back, "/console", "{away:?}");
+        }
+        let (_, _, cleared) = switch(vec![("on", "0".into()), ("back", grid.into())]).await;
+        assert!(cleared.starts_with("gz_elder=;") && cleared.contains("Max-Age=0"), "{cleared}");
+
+        // The public grid page: 18 px by default (roomy), 长辈版 with the cookie.
+        let (_, plain) = page(&app, "", grid).await;
+        assert!(plain.contains("<html lang=\"zh-CN\" class=\"roomy\">") && plain.contains(">长辈版</button>"));
+        let (_, elder) = page(&app, "gz_elder=1", grid).await;
+        assert!(
+            elder.contains("class=\"roomy elder\"") && elder.contains(">标准版</button>"),
+            "{}",
+            app.engine
+        );
+        assert!(elder.contains(&format!("name=\"back\" value=\"{grid}\"")));
+        let (_, track) = page(&app, "gz_elder=1", "/track").await;
+        assert!(track.contains("class=\"roomy elder\""));
+
+        // The console's frame: the class on <html>, the switch returning to this page.
+        let session = sign_in(&app, "resident").await;
+        let (_, me) = page(&app, &session, "/console/me").await;
+        assert!(me.starts_with("<!doctype html>\n<html lang=\"zh-CN\">") && me.contains(">长辈版</button>"));
+        assert!(me.contains("<a class=\"skip\" href=\"#main\">跳到正文</a>") && me.contains("<main id=\"main\""));
+        let (_, me) = page(&app, &format!("{session}; gz_elder=1"), "/console/me?x=1").await;
+        assert!(me.contains("<html lang=\"zh-CN\" class=\"elder\">"), "{}", app.engine);
+        assert!(me.contains("name=\"back\" value=\"/console/me?x=1\"") && me.contains(">标准版</button>"));
+    }
+}

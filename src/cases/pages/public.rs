@@ -11,6 +11,7 @@ use crate::cases::{categories, store as cases};
 use crate::error::AppError;
 use crate::grid::rules;
 use crate::grid::store::{self as grids, Contact, GridRow};
+use crate::web::elder::Elder;
 use crate::web::extract::Path;
 use crate::web::pages::{PageError, PageResult, url_encode};
 use askama::Template;
@@ -46,6 +47,9 @@ struct PublicPage {
     field_sets: Vec<(String, bool, Vec<super::report::FieldView>)>,
     form: PublicForm,
     error: Option<String>,
+    /// 长辈版, and where its switch returns.
+    elder_on: bool,
+    elder_here: String,
 }
 
 /// What a resident typed, kept when the form is shown again.
@@ -86,12 +90,12 @@ async fn property_of(s: &CasesState, compound: &GridRow) -> Result<Option<crate:
 }
 
 /// Public, no login: who answers for this grid and how to reach them, up the chain to the street.
-pub async fn public_page(State(s): State<CasesState>, Path(code): Path<String>) -> PageResult {
-    render_public(&s, &code, None, PublicForm::default()).await
+pub async fn public_page(State(s): State<CasesState>, Path(code): Path<String>, elder: Elder) -> PageResult {
+    render_public(&s, &code, None, PublicForm::default(), elder.on).await
 }
 
 /// The public grid page, with the report form (re-shown with an error and the input kept).
-async fn render_public(s: &CasesState, code: &str, error: Option<String>, form: PublicForm) -> PageResult {
+async fn render_public(s: &CasesState, code: &str, error: Option<String>, form: PublicForm, elder_on: bool) -> PageResult {
     let g = grids::get(&s.db, code).await?.ok_or_else(|| AppError::not_found("网格"))?;
     let chain = grids::chain(&s.db, &g.code).await?;
     let title = public_title(&chain.iter().map(|x| (x.level, x.name.as_str())).collect::<Vec<_>>());
@@ -141,6 +145,8 @@ async fn render_public(s: &CasesState, code: &str, error: Option<String>, form: 
         max_photos: MAX_PHOTOS,
         form,
         error,
+        elder_on,
+        elder_here: format!("/g/{}", url_encode(code)),
     };
     Ok((status, page).into_response())
 }
@@ -151,15 +157,16 @@ pub(super) async fn public_report(
     State(s): State<CasesState>,
     Path(code): Path<String>,
     client: crate::web::client::ClientAddr,
+    elder: Elder,
     req: Request,
 ) -> PageResult {
     let g = grids::get(&s.db, &code).await?.ok_or_else(|| AppError::not_found("网格"))?;
     let address = client.throttle_key();
     if let Err(e) = s.public_reports.attempt(address, &g.code) {
-        let page = render_public(&s, &code, Some(e.message), PublicForm::default()).await?;
+        let page = render_public(&s, &code, Some(e.message), PublicForm::default(), elder.on).await?;
         return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
     }
-    let report = public_report_counted(&s, &g, &code, req).await;
+    let report = public_report_counted(&s, &g, &code, req, elder.on).await;
     // Only a report that was filed counts.
     if !matches!(&report, Ok(r) if r.status().is_redirection()) {
         s.public_reports.forgive(address, &g.code);
@@ -167,11 +174,11 @@ pub(super) async fn public_report(
     report
 }
 
-async fn public_report_counted(s: &CasesState, g: &GridRow, code: &str, req: Request) -> PageResult {
+async fn public_report_counted(s: &CasesState, g: &GridRow, code: &str, req: Request, elder_on: bool) -> PageResult {
     let (s, code) = (s.clone(), code.to_string());
     let mut body = match read_report(req).await {
         Ok(b) => b,
-        Err(e) => return render_public(&s, &code, Some(e.message), PublicForm::default()).await,
+        Err(e) => return render_public(&s, &code, Some(e.message), PublicForm::default(), elder_on).await,
     };
     let key = body.take("key");
     let mut form = PublicForm {
@@ -186,13 +193,13 @@ async fn public_report_counted(s: &CasesState, g: &GridRow, code: &str, req: Req
             .collect(),
     };
     if let Some(e) = body.refused.take() {
-        return render_public(&s, &code, Some(e.message), form).await;
+        return render_public(&s, &code, Some(e.message), form, elder_on).await;
     }
     let location = match parse_location(&form.lat, &form.lng) {
         Ok(l) => l,
         Err(e) => {
             (form.lat, form.lng) = (String::new(), String::new());
-            return render_public(&s, &code, Some(e.message), form).await;
+            return render_public(&s, &code, Some(e.message), form, elder_on).await;
         }
     };
     // The case is filed at this page's grid; a position is kept only when it lies in the same
@@ -202,7 +209,7 @@ async fn public_report_counted(s: &CasesState, g: &GridRow, code: &str, req: Req
         if !index.locate_named(lat, lng).is_some_and(|(c, _)| c.starts_with(&g.district)) {
             (form.lat, form.lng) = (String::new(), String::new());
             let msg = "当前位置不在本区范围内，已清除定位，请重新提交".to_string();
-            return render_public(&s, &code, Some(msg), form).await;
+            return render_public(&s, &code, Some(msg), form, elder_on).await;
         }
     }
     let input = NewCase {
@@ -226,7 +233,7 @@ async fn public_report_counted(s: &CasesState, g: &GridRow, code: &str, req: Req
             store_photos(&s, Actor::System("居民"), row.id, &row.district, &body.photos).await?;
             Ok(Redirect::to(&format!("/track/{}?new=1", row.tracking_code)).into_response())
         }
-        Err(e) if e.status.is_client_error() => render_public(&s, &code, Some(e.message), form).await,
+        Err(e) if e.status.is_client_error() => render_public(&s, &code, Some(e.message), form, elder_on).await,
         Err(e) => Err(PageError(e)),
     }
 }
@@ -257,6 +264,9 @@ struct TrackPage {
     /// The rating choices, most satisfied first: (value, stars, label).
     ratings: [(&'static str, &'static str, &'static str); 3],
     comment: String,
+    /// 长辈版, and where its switch returns.
+    elder_on: bool,
+    elder_here: String,
 }
 
 const RATINGS: [(&str, &str, &str); 3] = [
@@ -297,7 +307,7 @@ pub(super) struct TrackQuery {
     rated: Option<String>,
 }
 
-pub(super) async fn track_form(Query(q): Query<TrackQuery>) -> PageResult {
+pub(super) async fn track_form(Query(q): Query<TrackQuery>, elder: Elder) -> PageResult {
     if let Some(code) = q.code.map(|c| c.trim().to_ascii_uppercase()).filter(|c| !c.is_empty()) {
         return Ok(Redirect::to(&format!("/track/{}", url_encode(&code))).into_response());
     }
@@ -308,13 +318,22 @@ pub(super) async fn track_form(Query(q): Query<TrackQuery>) -> PageResult {
         notice: None,
         ratings: RATINGS,
         comment: String::new(),
+        elder_on: elder.on,
+        elder_here: "/track".into(),
     }
     .into_response())
 }
 
 /// The track page; `refused` is a rating that was not taken (its status, why, and the comment
 /// typed, kept for another try).
-async fn render_track(s: &CasesState, code: &str, notice: Option<String>, refused: Option<(StatusCode, String, String)>) -> PageResult {
+async fn render_track(
+    s: &CasesState,
+    code: &str,
+    notice: Option<String>,
+    refused: Option<(StatusCode, String, String)>,
+    elder_on: bool,
+) -> PageResult {
+    let elder_here = format!("/track/{}", url_encode(code));
     let Some(row) = cases::by_tracking_code(&s.db, code).await? else {
         let page = TrackPage {
             title: code.to_string(),
@@ -323,6 +342,8 @@ async fn render_track(s: &CasesState, code: &str, notice: Option<String>, refuse
             notice: None,
             ratings: RATINGS,
             comment: String::new(),
+            elder_on,
+            elder_here,
         };
         return Ok((StatusCode::NOT_FOUND, page).into_response());
     };
@@ -379,18 +400,20 @@ async fn render_track(s: &CasesState, code: &str, notice: Option<String>, refuse
             notice,
             ratings: RATINGS,
             comment,
+            elder_on,
+            elder_here,
         },
     )
         .into_response())
 }
 
-pub(super) async fn track(State(s): State<CasesState>, Path(code): Path<String>, Query(q): Query<TrackQuery>) -> PageResult {
+pub(super) async fn track(State(s): State<CasesState>, Path(code): Path<String>, Query(q): Query<TrackQuery>, elder: Elder) -> PageResult {
     let notice = if q.new.is_some() {
         Some("已收到您的反映。请记下查询码，随时查看办理进度。".to_string())
     } else {
         q.rated.map(|_| "感谢您的评价！".to_string())
     };
-    render_track(&s, &code, notice, None).await
+    render_track(&s, &code, notice, None, elder.on).await
 }
 
 #[derive(Deserialize)]
@@ -403,7 +426,7 @@ pub(super) struct RateForm {
 
 /// Rating by tracking code: the code is what a resident without an account holds. A rating
 /// taken answers 303 to the track page, so refreshing it sends nothing again.
-pub(super) async fn track_rate(State(s): State<CasesState>, Path(code): Path<String>, Form(f): Form<RateForm>) -> PageResult {
+pub(super) async fn track_rate(State(s): State<CasesState>, Path(code): Path<String>, elder: Elder, Form(f): Form<RateForm>) -> PageResult {
     let row = cases::by_tracking_code(&s.db, &code)
         .await?
         .ok_or_else(|| AppError::not_found("反映"))?;
@@ -412,7 +435,7 @@ pub(super) async fn track_rate(State(s): State<CasesState>, Path(code): Path<Str
     }
     let Ok(rating) = serde_json::from_value::<Rating>(serde_json::Value::String(f.rating)) else {
         let refused = (StatusCode::UNPROCESSABLE_ENTITY, "请选择满意程度".to_string(), f.comment);
-        return render_track(&s, &code, None, Some(refused)).await;
+        return render_track(&s, &code, None, Some(refused), elder.on).await;
     };
     let comment = f.comment.trim();
     if comment.chars().count() > MAX_COMMENT_CHARS {
@@ -421,14 +444,16 @@ pub(super) async fn track_rate(State(s): State<CasesState>, Path(code): Path<Str
             format!("评价内容不超过{MAX_COMMENT_CHARS}字"),
             f.comment.clone(),
         );
-        return render_track(&s, &code, None, Some(refused)).await;
+        return render_track(&s, &code, None, Some(refused), elder.on).await;
     }
     // The resident's words go on the timeline with the rating, in the rating's transaction.
     let note = Some(comment).filter(|c| !c.is_empty()).map(|c| format!("{}：{c}", rating.label()));
     let done = cases::act(&s.db, &s.hooks, Actor::System("居民"), &row, &Action::Rate { rating }, note, 0).await;
     match done {
         Ok(_) => Ok(Redirect::to(&format!("/track/{}?rated=1", url_encode(&row.tracking_code))).into_response()),
-        Err(e) if e.status == StatusCode::CONFLICT => render_track(&s, &code, None, Some((e.status, e.message, String::new()))).await,
+        Err(e) if e.status == StatusCode::CONFLICT => {
+            render_track(&s, &code, None, Some((e.status, e.message, String::new())), elder.on).await
+        }
         Err(e) => Err(PageError(e)),
     }
 }
