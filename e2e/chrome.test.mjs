@@ -1,5 +1,5 @@
 // Browser test of the console's frame on a 390 px phone: each demo role signs in, lands on its own
-// work, and follows every link of its nav, then again in 长辈版; no page answers 403/404/500, shows
+// work, and follows every link of its nav, then again in 长辈版 and on a 1440 px desk; no page answers 403/404/500, shows
 // an ISO timestamp, a UUID or an audit code, or scrolls sideways. Then the boundary editor: a dragged point fills the
 // form's boundary field.
 import { test, before, after } from 'node:test';
@@ -74,6 +74,16 @@ for (const [user, landing] of ROLES) {
         await checkPage(page, resp, `${user} → ${label} (长辈版)`);
       }
       await shot(page, `chrome-${user}-elder`);
+    });
+
+    // And on a desk at 1440 px, where tables are tables again (the audit runs on each load).
+    await step('at 1440 px every nav page passes the audit', async () => {
+      await context.clearCookies({ name: 'gz_elder' });
+      await page.setViewportSize({ width: 1440, height: 900 });
+      for (const [href, label] of [...links, ['/console/me', '我的']]) {
+        const resp = await page.goto(`${BASE_URL}${href}`);
+        assert.equal(resp && resp.status(), 200, `${user} → ${label} at 1440 px`);
+      }
     });
   });
 }

@@ -253,3 +253,10 @@ document.addEventListener('click', function (e) {
     if (first && !first.hasAttribute('aria-describedby')) { first.setAttribute('aria-describedby', err.id); }
   });
 })();
+// On a phone the nav scrolls sideways: bring the current page's entry into view.
+(function () {
+  var on = document.querySelector('header.top nav a.on');
+  if (on && on.parentNode.scrollWidth > on.parentNode.clientWidth) {
+    on.parentNode.scrollLeft = on.offsetLeft - (on.parentNode.clientWidth - on.offsetWidth) / 2;
+  }
+})();
