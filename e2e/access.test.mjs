@@ -7,6 +7,7 @@
 //   2. The first Tab reaches 跳到正文, which moves focus into the page's main content.
 //   3. The case page's 上传照片 is reached by Tab (the file input is not `hidden`).
 //   4. A browser whose default font is 32 px draws the console at 32 px: sizes are in rem.
+//   5. 朗读 on /g hands the page's text to the browser's own speech, in Chinese, and stops.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -146,5 +147,39 @@ test('a browser set to 32 px text draws the pages at 32 px', { timeout: 30_000 }
     await page.goto(`${BASE_URL}/g/${GRID}`);
     assert.equal(await px(page, 'main p'), 36, 'the public page at 112.5 % of 32 px');
     await shot(page, 'access-32px');
+  });
+});
+
+test('phone 390px: 朗读 reads the grid page aloud with the browser’s speech and stops', { timeout: 30_000 }, async (t) => {
+  const { context, page } = await newPage(browser, PHONE, true);
+  t.after(() => context.close());
+  const step = stepper(t, page);
+  // The browser's speech, recorded instead of spoken (a headless browser has no voice).
+  await context.addInitScript(() => {
+    window.__spoken = [];
+    const speech = {
+      speaking: false,
+      speak(u) {
+        window.__spoken.push({ text: u.text, lang: u.lang });
+        this.speaking = true;
+      },
+      cancel() {
+        this.speaking = false;
+      },
+    };
+    Object.defineProperty(window, 'speechSynthesis', { value: speech, configurable: true });
+  });
+  await step('朗读, then 停止朗读', async () => {
+    await page.goto(`${BASE_URL}/g/${GRID}`);
+    const title = (await page.locator('main h1').innerText()).trim();
+    const button = page.getByRole('button', { name: '朗读' });
+    await button.click();
+    const spoken = await page.evaluate(() => window.__spoken);
+    assert.equal(spoken.length, 1, 'one utterance');
+    assert.equal(spoken[0].lang, 'zh-CN');
+    assert.ok(spoken[0].text.includes(title.split(' ')[0]) && spoken[0].text.includes('我要反映问题'), `the page's text is read: ${spoken[0].text.slice(0, 60)}`);
+    await page.getByRole('button', { name: '停止朗读' }).click();
+    assert.equal(await page.evaluate(() => window.speechSynthesis.speaking), false, 'a second press stops');
+    assert.equal((await button.innerText()).trim(), '朗读');
   });
 });

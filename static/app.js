@@ -260,3 +260,20 @@ document.addEventListener('click', function (e) {
     on.parentNode.scrollLeft = on.offsetLeft - (on.parentNode.clientWidth - on.offsetWidth) / 2;
   }
 })();
+// 朗读: read the page's main text aloud with the browser's own speech (no network); a second
+// press stops. The button stays hidden where the browser cannot speak.
+(function () {
+  var b = document.querySelector('[data-read]');
+  if (!b || !window.speechSynthesis || !window.SpeechSynthesisUtterance) { return; }
+  b.hidden = false;
+  b.addEventListener('click', function () {
+    if (window.speechSynthesis.speaking) { window.speechSynthesis.cancel(); b.textContent = '朗读'; return; }
+    var main = document.querySelector(b.getAttribute('data-read') || 'main');
+    var u = new SpeechSynthesisUtterance(main.innerText.replace(/\s+/g, ' ').replace('朗读', ''));
+    u.lang = 'zh-CN';
+    u.rate = 0.9;
+    u.onend = function () { b.textContent = '朗读'; };
+    b.textContent = '停止朗读';
+    window.speechSynthesis.speak(u);
+  });
+})();

@@ -718,11 +718,13 @@ struct PublicPage {
     code: String,
     members: Vec<(&'static str, String)>,
     resolutions: Vec<ResolutionLine>,
+    /// 长辈版, and where its switch returns.
+    elder: crate::web::elder::Elder,
 }
 
 /// The compound's public page of its council (公示): who sits on it, what it resolved and how
 /// each resolution stands. Names of post-holders are public; no one else's.
-async fn public_page(State(s): State<CouncilsState>, Path(code): Path<String>) -> PageResult {
+async fn public_page(State(s): State<CouncilsState>, Path(code): Path<String>, elder: crate::web::elder::Elder) -> PageResult {
     let council = store::council_over(&s.db, &code)
         .await?
         .filter(|c| c.grid_code == code)
@@ -755,6 +757,7 @@ async fn public_page(State(s): State<CouncilsState>, Path(code): Path<String>) -
         code,
         members,
         resolutions,
+        elder,
     }
     .into_response())
 }

@@ -410,10 +410,16 @@ struct PublicPage {
     window: String,
     body: String,
     tally: TallyBars,
+    /// 长辈版, and where its switch returns.
+    elder: crate::web::elder::Elder,
 }
 
 /// The public result (公示): counts and areas only, never who voted how.
-async fn public_page(State(s): State<DecisionsState>, Path((code, id)): Path<(String, Uuid)>) -> PageResult {
+async fn public_page(
+    State(s): State<DecisionsState>,
+    Path((code, id)): Path<(String, Uuid)>,
+    elder: crate::web::elder::Elder,
+) -> PageResult {
     let d = crate::on_pool!(&s.db, |p| sqlx::query_as::<_, DecisionRow>(
         "SELECT id, district, compound_code, matter, title, body, status, opens_at, closes_at, passed, created_at, updated_at \
          FROM decisions WHERE id = $1 AND compound_code = $2 AND status <> 'draft'"
@@ -438,6 +444,7 @@ async fn public_page(State(s): State<DecisionsState>, Path((code, id)): Path<(St
         window: format!("{} 至 {}", format_ms(d.opens_at), format_ms(d.closes_at)),
         body: d.body,
         tally: bars(&t),
+        elder,
     }
     .into_response())
 }

@@ -511,6 +511,8 @@ struct PublicPage {
     published: bool,
     reds: Vec<StandingLine>,
     blacks: Vec<StandingLine>,
+    /// 长辈版, and where its switch returns.
+    elder: crate::web::elder::Elder,
 }
 
 #[derive(Deserialize, Default)]
@@ -520,7 +522,7 @@ struct PublicQuery {
 }
 
 /// The published red and black list, no sign-in (公示). The latest published quarter by default.
-async fn public_lists(State(s): State<PropertyState>, Query(q): Query<PublicQuery>) -> PageResult {
+async fn public_lists(State(s): State<PropertyState>, Query(q): Query<PublicQuery>, elder: crate::web::elder::Elder) -> PageResult {
     let district = match q.district.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
         Some(d) if d.len() == 6 && d.bytes().all(|b| b.is_ascii_digit()) => d.to_string(),
         Some(_) => return Err(AppError::not_found("该区").into()),
@@ -561,6 +563,7 @@ async fn public_lists(State(s): State<PropertyState>, Query(q): Query<PublicQuer
         published,
         reds,
         blacks,
+        elder,
     }
     .into_response())
 }

@@ -444,3 +444,53 @@ async fn the_elder_mode_switch_is_remembered_and_drawn() {
         assert!(me.contains("name=\"back\" value=\"/console/me?x=1\"") && me.contains(">标准版</button>"));
     }
 }
+
+/// A refused report on the public page names its field: the field is marked invalid and described
+/// by the error, so a screen reader reads the error with the field it is about.
+#[tokio::test]
+async fn a_refused_public_report_ties_its_error_to_the_field() {
+    for app in apps().await {
+        let grid = "411602001001001001";
+        let (_, page_html) = page(&app, "", &format!("/g/{grid}")).await;
+        let category = page_html
+            .split("<option value=\"")
+            .nth(2)
+            .and_then(|o| o.split('"').next())
+            .expect("a category to pick")
+            .to_string();
+        let report = |description: &'static str, phone: &'static str| {
+            let (app, category) = (&app, category.clone());
+            async move {
+                let form = [
+                    ("category", category.as_str()),
+                    ("description", description),
+                    ("phone", phone),
+                    ("key", ""),
+                ];
+                let r = app
+                    .client
+                    .post(format!("{}/g/{grid}/report", app.base))
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status(), r.text().await.unwrap())
+            }
+        };
+        let marked = |html: &str, field: &str| {
+            let at = html
+                .find(&format!("name=\"{field}\""))
+                .unwrap_or_else(|| panic!("the {field} field"));
+            let tag = &html[at..at + html[at..].find('>').unwrap()];
+            tag.contains("aria-invalid=\"true\" aria-describedby=\"report-error\"")
+        };
+        let (status, html) = report("坏", "").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{}", app.engine);
+        assert!(html.contains("id=\"report-error\"") && html.contains("aria-describedby=\"report-error\">"));
+        assert!(marked(&html, "description") && !marked(&html, "phone") && !marked(&html, "category"));
+
+        let (status, html) = report("楼道里堆满了杂物，影响通行", "12345").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{}", app.engine);
+        assert!(marked(&html, "phone") && !marked(&html, "description"), "{}", app.engine);
+    }
+}

@@ -1,7 +1,7 @@
 //! Public pages, no login: the grid page `/g/{code}` (who answers for this grid, up to the street)
 //! with the residents' report form, and tracking a case by its code (/track) with the rating.
 
-use super::report::{MAX_PHOTOS, parse_location, read_report, store_photos};
+use super::report::{MAX_PHOTOS, field_of, parse_location, read_report, store_photos};
 use super::{short_time, status_class};
 use crate::audit::Actor;
 use crate::cases::CasesState;
@@ -47,6 +47,8 @@ struct PublicPage {
     field_sets: Vec<(String, bool, Vec<super::report::FieldView>)>,
     form: PublicForm,
     error: Option<String>,
+    /// The field the error is about (`report::field_of`).
+    error_field: &'static str,
     /// 长辈版, and where its switch returns.
     elder_on: bool,
     elder_here: String,
@@ -95,7 +97,7 @@ pub async fn public_page(State(s): State<CasesState>, Path(code): Path<String>, 
 }
 
 /// The public grid page, with the report form (re-shown with an error and the input kept).
-async fn render_public(s: &CasesState, code: &str, error: Option<String>, form: PublicForm, elder_on: bool) -> PageResult {
+async fn render_public(s: &CasesState, code: &str, error: Option<AppError>, form: PublicForm, elder_on: bool) -> PageResult {
     let g = grids::get(&s.db, code).await?.ok_or_else(|| AppError::not_found("网格"))?;
     let chain = grids::chain(&s.db, &g.code).await?;
     let title = public_title(&chain.iter().map(|x| (x.level, x.name.as_str())).collect::<Vec<_>>());
@@ -144,7 +146,8 @@ async fn render_public(s: &CasesState, code: &str, error: Option<String>, form: 
         groups: categories::choice_groups(&all, |c| c.kind == "community"),
         max_photos: MAX_PHOTOS,
         form,
-        error,
+        error_field: error.as_ref().map_or("", |e| field_of(e.code)),
+        error: error.map(|e| e.message),
         elder_on,
         elder_here: format!("/g/{}", url_encode(code)),
     };
@@ -163,7 +166,7 @@ pub(super) async fn public_report(
     let g = grids::get(&s.db, &code).await?.ok_or_else(|| AppError::not_found("网格"))?;
     let address = client.throttle_key();
     if let Err(e) = s.public_reports.attempt(address, &g.code) {
-        let page = render_public(&s, &code, Some(e.message), PublicForm::default(), elder.on).await?;
+        let page = render_public(&s, &code, Some(e), PublicForm::default(), elder.on).await?;
         return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
     }
     let report = public_report_counted(&s, &g, &code, req, elder.on).await;
@@ -178,7 +181,7 @@ async fn public_report_counted(s: &CasesState, g: &GridRow, code: &str, req: Req
     let (s, code) = (s.clone(), code.to_string());
     let mut body = match read_report(req).await {
         Ok(b) => b,
-        Err(e) => return render_public(&s, &code, Some(e.message), PublicForm::default(), elder_on).await,
+        Err(e) => return render_public(&s, &code, Some(e), PublicForm::default(), elder_on).await,
     };
     let key = body.take("key");
     let mut form = PublicForm {
@@ -193,13 +196,13 @@ async fn public_report_counted(s: &CasesState, g: &GridRow, code: &str, req: Req
             .collect(),
     };
     if let Some(e) = body.refused.take() {
-        return render_public(&s, &code, Some(e.message), form, elder_on).await;
+        return render_public(&s, &code, Some(e), form, elder_on).await;
     }
     let location = match parse_location(&form.lat, &form.lng) {
         Ok(l) => l,
         Err(e) => {
             (form.lat, form.lng) = (String::new(), String::new());
-            return render_public(&s, &code, Some(e.message), form, elder_on).await;
+            return render_public(&s, &code, Some(e), form, elder_on).await;
         }
     };
     // The case is filed at this page's grid; a position is kept only when it lies in the same
@@ -208,8 +211,8 @@ async fn public_report_counted(s: &CasesState, g: &GridRow, code: &str, req: Req
         let index = s.grid_index.get(&s.db).await?;
         if !index.locate_named(lat, lng).is_some_and(|(c, _)| c.starts_with(&g.district)) {
             (form.lat, form.lng) = (String::new(), String::new());
-            let msg = "当前位置不在本区范围内，已清除定位，请重新提交".to_string();
-            return render_public(&s, &code, Some(msg), form, elder_on).await;
+            let refused = AppError::invalid("outside_district", "当前位置不在本区范围内，已清除定位，请重新提交");
+            return render_public(&s, &code, Some(refused), form, elder_on).await;
         }
     }
     let input = NewCase {
@@ -233,7 +236,7 @@ async fn public_report_counted(s: &CasesState, g: &GridRow, code: &str, req: Req
             store_photos(&s, Actor::System("居民"), row.id, &row.district, &body.photos).await?;
             Ok(Redirect::to(&format!("/track/{}?new=1", row.tracking_code)).into_response())
         }
-        Err(e) if e.status.is_client_error() => render_public(&s, &code, Some(e.message), form, elder_on).await,
+        Err(e) if e.status.is_client_error() => render_public(&s, &code, Some(e), form, elder_on).await,
         Err(e) => Err(PageError(e)),
     }
 }

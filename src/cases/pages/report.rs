@@ -42,6 +42,21 @@ impl ReportBody {
     }
 }
 
+/// The report form's field a refusal is about, so the page can tie its error to that field
+/// (`aria-invalid`, `aria-describedby`); "" when it is about the whole form.
+pub(super) fn field_of(code: &str) -> &'static str {
+    match code {
+        "invalid_description" => "description",
+        "category_required" | "unknown_category" => "category",
+        "invalid_phone" => "phone",
+        "too_large" | "invalid_photo" | "unsupported_media_type" => "photo",
+        "invalid_location" | "outside_district" | "location_required" => "location",
+        "unknown_grid" => "grid",
+        "invalid_attribute" | "unknown_attribute" => "attributes",
+        _ => "",
+    }
+}
+
 fn form_unreadable() -> AppError {
     AppError::invalid("invalid_form", "表单未能完整提交，请重试")
 }
@@ -172,6 +187,8 @@ struct NewPage {
     lat: String,
     lng: String,
     error: Option<String>,
+    /// The field the error is about (`field_of`).
+    error_field: &'static str,
     /// Each category's extra questions, shown when it is picked: (code, picked, fields).
     field_sets: Vec<(String, bool, Vec<FieldView>)>,
 }
@@ -249,10 +266,11 @@ pub(super) fn form_answers(
     out
 }
 
-async fn render_new(s: &CasesState, c: &Console, form: Option<(NewCaseForm, String)>) -> PageResult {
+async fn render_new(s: &CasesState, c: &Console, form: Option<(NewCaseForm, AppError)>) -> PageResult {
     let cats = categories::list(&s.db, &c.principal.district).await?;
+    let error_field = form.as_ref().map_or("", |(_, e)| field_of(e.code));
     let (f, error) = match form {
-        Some((f, e)) => (f, Some(e)),
+        Some((f, e)) => (f, Some(e.message)),
         None => {
             // A building officer reports in their own building by default.
             let grid = c
@@ -310,6 +328,7 @@ async fn render_new(s: &CasesState, c: &Console, form: Option<(NewCaseForm, Stri
         lat: f.lat,
         lng: f.lng,
         error,
+        error_field,
     };
     Ok((status, html).into_response())
 }
@@ -350,7 +369,7 @@ pub(super) async fn new_submit(State(s): State<CasesState>, c: Console, req: Req
                 key: crate::db::new_id().to_string(),
                 ..Default::default()
             };
-            return render_new(&s, &c, Some((f, e.message))).await;
+            return render_new(&s, &c, Some((f, e))).await;
         }
     };
     check_csrf(&c, &body.take("csrf"))?;
@@ -359,11 +378,11 @@ pub(super) async fn new_submit(State(s): State<CasesState>, c: Console, req: Req
         return Err(form_unreadable().into());
     };
     if let Some(e) = body.refused {
-        return render_new(&s, &c, Some((f, e.message))).await;
+        return render_new(&s, &c, Some((f, e))).await;
     }
     let location = match parse_location(&f.lat, &f.lng) {
         Ok(l) => l,
-        Err(e) => return render_new(&s, &c, Some((f, e.message))).await,
+        Err(e) => return render_new(&s, &c, Some((f, e))).await,
     };
     let input = NewCase {
         category: f.category.clone(),
@@ -389,7 +408,7 @@ pub(super) async fn new_submit(State(s): State<CasesState>, c: Console, req: Req
             store_photos(&s, c.principal.actor(), row.id, &row.district, &body.photos).await?;
             Ok(Redirect::to(&format!("/console/cases/{}?created=1", row.id)).into_response())
         }
-        Err(e) if e.status.is_client_error() => render_new(&s, &c, Some((f, e.message))).await,
+        Err(e) if e.status.is_client_error() => render_new(&s, &c, Some((f, e))).await,
         Err(e) => Err(PageError(e)),
     }
 }
