@@ -58,10 +58,12 @@ test('phone 390px: 长辈版 on the public grid page, remembered on /track and i
     await shot(page, 'access-g-elder');
   });
 
-  await step('/track and the console remember it', async () => {
+  await step('/track, the login and the console remember it', async () => {
     await page.goto(`${BASE_URL}/track`);
     assert.equal(await isElder(page), true, '/track in 长辈版');
     assert.ok((await px(page, 'main label')) >= 20, '/track reads at 20 px');
+    await page.goto(`${BASE_URL}/login`);
+    assert.equal(await isElder(page), true, 'the login page in 长辈版');
     await login(page, 'resident');
     assert.equal(await isElder(page), true, 'the console in 长辈版');
     assert.ok((await px(page, 'main')) >= 20, 'console text at 20 px');
@@ -182,4 +184,26 @@ test('phone 390px: 朗读 reads the grid page aloud with the browser’s speech 
     assert.equal(await page.evaluate(() => window.speechSynthesis.speaking), false, 'a second press stops');
     assert.equal((await button.innerText()).trim(), '朗读');
   });
+});
+
+// Pages that no role's walk or feature test opens otherwise; the audit runs as each one loads.
+const REST = [
+  ['admin', ['/console/me/password', '/console/stars/config']],
+  ['resident', ['/console/me/password']],
+  [null, [`/g/${GRID.slice(0, 15)}/council`, '/property/lists', '/track']],
+];
+
+test('phone 390px: the pages no other test opens pass the audit too', { timeout: 60_000 }, async (t) => {
+  for (const [user, paths] of REST) {
+    const { context, page } = await newPage(browser, PHONE, true);
+    t.after(() => context.close());
+    const step = stepper(t, page);
+    await step(`${user || 'no sign-in'}: ${paths.join(', ')}`, async () => {
+      if (user) await login(page, user);
+      for (const path of paths) {
+        const resp = await page.goto(`${BASE_URL}${path}`);
+        assert.equal(resp && resp.status(), 200, `${path} answers 200`);
+      }
+    });
+  }
 });

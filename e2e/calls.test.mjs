@@ -7,14 +7,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
-import { BASE_URL, PASSWORD, PHONE, assertNoHorizontalOverflow, login, newPage, shot, stepper } from './support.mjs';
+import { BASE_URL, PASSWORD, PHONE, assertNoHorizontalOverflow, auditEvery, login, newPage, shot, stepper } from './support.mjs';
 
 const BUILDING = '411602001001001001';
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 let browser;
 before(async () => {
-  browser = await chromium.launch({
+  browser = auditEvery(await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     timeout: 20_000,
@@ -24,7 +24,7 @@ before(async () => {
       '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
       '--autoplay-policy=no-user-gesture-required',
     ],
-  });
+  }));
 });
 after(async () => {
   await browser?.close();

@@ -14,7 +14,7 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { assertNoHorizontalOverflow, here, login } from './support.mjs';
+import { assertNoHorizontalOverflow, auditEvery, here, login, settle } from './support.mjs';
 
 const BASE_URL = (process.env.GONGZHI_E2E_URL || '').replace(/\/+$/, '');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -40,7 +40,7 @@ before(async () => {
   // Drop failure shots left by an earlier run of this file.
   for (const f of readdirSync(SHOT_DIR)) if (f.startsWith('FAILED-case-')) rmSync(join(SHOT_DIR, f));
   try {
-    browser = await chromium.launch({
+    browser = auditEvery(await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
       timeout: 20_000,
@@ -54,7 +54,7 @@ before(async () => {
         '--disable-component-update',
         '--disable-sync',
       ],
-    });
+    }));
   } catch (e) {
     throw new Error(`could not launch Chromium at ${CHROMIUM} (apt-get install -y chromium?): ${e.message}`);
   }
@@ -133,6 +133,8 @@ function stepper(t, prefix) {
       if (broken) return st.skip('an earlier step failed');
       try {
         await fn();
+        const p = pageOf();
+        if (p) await settle(p);
       } catch (e) {
         broken = true;
         const p = pageOf();

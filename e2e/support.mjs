@@ -26,7 +26,11 @@ export async function launch() {
     timeout: 20_000,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
   });
-  // Every page of every context is audited whenever a test opens an address (see `watch`).
+  return auditEvery(browser);
+}
+
+/** Every page of every context of `browser` is audited as it loads (see `watch`). */
+export function auditEvery(browser) {
   const newContext = browser.newContext.bind(browser);
   browser.newContext = async (options) => {
     const context = await newContext(options);

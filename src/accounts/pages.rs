@@ -17,6 +17,7 @@ use crate::auth::{Capability, store};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::web::client::ClientAddr;
+use crate::web::elder::Elder;
 use crate::web::pages::{Chrome, PageResult, error_page, pager, url_encode};
 use crate::web::session::{self, Console};
 
@@ -37,6 +38,15 @@ struct LoginPage {
     error: Option<String>,
     next: String,
     username: String,
+    /// 长辈版, and where its switch returns (this page, with the same `next`).
+    elder: Elder,
+}
+
+fn login_elder(on: bool, next: &str) -> Elder {
+    Elder {
+        on,
+        here: format!("/login?next={}", url_encode(next)),
+    }
 }
 
 #[derive(Deserialize)]
@@ -48,10 +58,12 @@ fn safe_next(next: Option<&str>) -> String {
     crate::web::pages::local_path(next, "/console")
 }
 
-async fn login_form(Query(q): Query<NextQuery>) -> impl IntoResponse {
+async fn login_form(Query(q): Query<NextQuery>, elder: Elder) -> impl IntoResponse {
+    let next = safe_next(q.next.as_deref());
     LoginPage {
         error: None,
-        next: safe_next(q.next.as_deref()),
+        elder: login_elder(elder.on, &next),
+        next,
         username: String::new(),
     }
 }
@@ -66,7 +78,7 @@ struct LoginForm {
 /// Sign in from the form: throttled like the API (a blocked account or address reads
 /// 尝试次数过多，请 N 分钟后再试, status 429 with `Retry-After`); the cookie is `Secure` when the
 /// page came over HTTPS.
-async fn login_submit(State(s): State<AccountsState>, client: ClientAddr, Form(f): Form<LoginForm>) -> Response {
+async fn login_submit(State(s): State<AccountsState>, client: ClientAddr, elder: Elder, Form(f): Form<LoginForm>) -> Response {
     let next = safe_next(f.next.as_deref());
     match accounts::sign_in(&s.db, &s.guard, &f.username, &f.password, client).await {
         Ok(u) => match store::create_session(&s.db, u.id, "cookie", s.sessions).await {
@@ -83,6 +95,7 @@ async fn login_submit(State(s): State<AccountsState>, client: ClientAddr, Form(f
         Err(refusal) => {
             let page = LoginPage {
                 error: Some(refusal.error.message.clone()),
+                elder: login_elder(elder.on, &next),
                 next,
                 username: f.username.chars().take(64).collect(),
             };

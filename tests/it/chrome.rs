@@ -433,6 +433,10 @@ async fn the_elder_mode_switch_is_remembered_and_drawn() {
         assert!(elder.contains(&format!("name=\"back\" value=\"{grid}\"")));
         let (_, track) = page(&app, "gz_elder=1", "/track").await;
         assert!(track.contains("class=\"roomy elder\""));
+        // The login page keeps where the sign-in goes next.
+        let (_, login) = page(&app, "gz_elder=1", "/login?next=/console/me").await;
+        assert!(login.contains("<html lang=\"zh-CN\" class=\"elder\">"), "{}", app.engine);
+        assert!(login.contains("name=\"back\" value=\"/login?next=/console/me\""), "{login}");
 
         // The console's frame: the class on <html>, the switch returning to this page.
         let session = sign_in(&app, "resident").await;
