@@ -24,7 +24,7 @@ pub struct Chrome {
     pub can_registry: bool,
     /// 长辈版: larger text and controls (`web::elder`).
     pub elder: bool,
-    /// This page's path, where the 长辈版 switch returns.
+    /// Where the 长辈版 switch returns (`web::elder::Elder::return_path`).
     pub here: String,
 }
 

@@ -93,7 +93,7 @@ pub struct Console {
     pub place: String,
     /// The reader chose 长辈版 (`web::elder`).
     pub elder: bool,
-    /// This page's path and query, for forms that return to it.
+    /// Where a form on this page returns to it (`web::elder::Elder::return_path`).
     pub here: String,
 }
 
@@ -156,7 +156,7 @@ where
                     csrf,
                     place,
                     elder: super::elder::Elder::of(parts),
-                    here: next,
+                    here: super::elder::Elder::return_path(parts),
                 }),
                 Err(e) => Err(super::pages::error_page(&AppError::from(e))),
             },
