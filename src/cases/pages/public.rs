@@ -50,8 +50,7 @@ struct PublicPage {
     /// The field the error is about (`report::field_of`).
     error_field: &'static str,
     /// 长辈版, and where its switch returns.
-    elder_on: bool,
-    elder_here: String,
+    elder: Elder,
 }
 
 /// What a resident typed, kept when the form is shown again.
@@ -148,8 +147,10 @@ async fn render_public(s: &CasesState, code: &str, error: Option<AppError>, form
         form,
         error_field: error.as_ref().map_or("", |e| field_of(e.code)),
         error: error.map(|e| e.message),
-        elder_on,
-        elder_here: format!("/g/{}", url_encode(code)),
+        elder: Elder {
+            on: elder_on,
+            here: format!("/g/{}", url_encode(code)),
+        },
     };
     Ok((status, page).into_response())
 }
@@ -268,8 +269,7 @@ struct TrackPage {
     ratings: [(&'static str, &'static str, &'static str); 3],
     comment: String,
     /// 长辈版, and where its switch returns.
-    elder_on: bool,
-    elder_here: String,
+    elder: Elder,
 }
 
 const RATINGS: [(&str, &str, &str); 3] = [
@@ -321,8 +321,10 @@ pub(super) async fn track_form(Query(q): Query<TrackQuery>, elder: Elder) -> Pag
         notice: None,
         ratings: RATINGS,
         comment: String::new(),
-        elder_on: elder.on,
-        elder_here: "/track".into(),
+        elder: Elder {
+            on: elder.on,
+            here: "/track".into(),
+        },
     }
     .into_response())
 }
@@ -336,7 +338,10 @@ async fn render_track(
     refused: Option<(StatusCode, String, String)>,
     elder_on: bool,
 ) -> PageResult {
-    let elder_here = format!("/track/{}", url_encode(code));
+    let elder = Elder {
+        on: elder_on,
+        here: format!("/track/{}", url_encode(code)),
+    };
     let Some(row) = cases::by_tracking_code(&s.db, code).await? else {
         let page = TrackPage {
             title: code.to_string(),
@@ -345,8 +350,7 @@ async fn render_track(
             notice: None,
             ratings: RATINGS,
             comment: String::new(),
-            elder_on,
-            elder_here,
+            elder,
         };
         return Ok((StatusCode::NOT_FOUND, page).into_response());
     };
@@ -403,8 +407,7 @@ async fn render_track(
             notice,
             ratings: RATINGS,
             comment,
-            elder_on,
-            elder_here,
+            elder,
         },
     )
         .into_response())
